@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class ContactPlansConfig(AppConfig):
+    name = "contact_plans"

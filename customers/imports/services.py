@@ -1,0 +1,89 @@
+"""Import jobs: created from the browser, the API or the command line, run by a worker."""
+
+import csv
+import io
+import logging
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..models import ImportJob, ImportRowError
+
+logger = logging.getLogger(__name__)
+
+
+def _upload_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def import_job_create(*, user, uploaded_file, format: str, run_async: bool = True) -> ImportJob:  # noqa: A002
+    """Store the uploaded file and queue its import. Refuses files over the size limit."""
+    if format not in ImportJob.Format.values:
+        raise ValidationError({"format": _("Unknown format %(format)s; choose one of: %(choices)s.") % {
+            "format": format, "choices": ", ".join(ImportJob.Format.values)}})
+    size = getattr(uploaded_file, "size", None) or 0
+    if size > settings.IMPORT_MAX_UPLOAD_BYTES:
+        raise ValidationError({"file": _("The file is %(size)s MB; the limit for an upload is %(limit)s MB.") % {
+            "size": round(size / 1_048_576, 1), "limit": settings.IMPORT_MAX_UPLOAD_BYTES // 1_048_576}})
+    if size == 0:
+        raise ValidationError({"file": _("The file is empty.")})
+    job_id = uuid.uuid4()
+    target = _upload_dir() / f"{job_id}.upload"
+    with target.open("wb") as out:
+        for chunk in uploaded_file.chunks():
+            out.write(chunk)
+    job = ImportJob.objects.create(
+        id=job_id, format=format, original_name=Path(uploaded_file.name or "upload").name[:255],
+        path=str(target), created_by=user, total_bytes=size,
+    )
+    if run_async:
+        from ..tasks import import_job_run_task
+
+        transaction.on_commit(lambda: import_job_run_task.delay(str(job.id)))
+    logger.info("imports.job_created job=%s format=%s bytes=%d", job.id, format, size)
+    return job
+
+
+def import_job_create_from_path(*, user, path: str | Path, format: str) -> ImportJob:  # noqa: A002
+    """For the command line: import a file in place, without copying it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValidationError({"file": _("No such file: %(path)s") % {"path": path}})
+    return ImportJob.objects.create(
+        format=format, original_name=path.name, path=str(path.resolve()), created_by=user,
+        total_bytes=path.stat().st_size,
+    )
+
+
+def import_job_run(*, job_id) -> ImportJob:
+    """Run a queued job once. A second delivery of the same job finds it claimed and stops."""
+    from .runner import run
+
+    claimed = ImportJob.objects.filter(id=job_id, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.RUNNING, started_at=timezone.now()
+    )
+    job = ImportJob.objects.get(id=job_id)
+    if claimed != 1:
+        logger.info("imports.job_already_claimed job=%s status=%s", job_id, job.status)
+        return job
+    return run(job)
+
+
+REPORT_COLUMNS = ("line", "column", "reason")
+
+
+def import_report_csv(*, job: ImportJob) -> str:
+    """The downloadable report: one row per bad line, after a summary of the counts."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(REPORT_COLUMNS)
+    for error in ImportRowError.objects.filter(job=job).order_by("line", "id").values_list(*REPORT_COLUMNS).iterator():
+        writer.writerow(error)
+    return buffer.getvalue()

@@ -1,0 +1,350 @@
+"""The core of the CRM: customers, what they bought, and every exchange with them.
+
+Nothing here imports another app of the project; other apps react to changes through
+``retention_crm.events``.
+"""
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(archived_at__isnull=True)
+
+
+class Customer(models.Model):
+    class ConsentSource(models.TextChoices):
+        WEB_FORM = "web_form", _("Web form")
+        CHECKOUT = "checkout", _("Checkout")
+        EMAIL = "email", _("Email confirmation")
+        PHONE = "phone", _("Phone call")
+        IN_PERSON = "in_person", _("In person")
+        IMPORT = "import", _("Import")
+        API = "api", _("API")
+
+    external_id = models.CharField(
+        _("external id"), max_length=64, unique=True, help_text=_("The key shops, POS and billing use.")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("email"), blank=True, db_index=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    company = models.CharField(_("company"), max_length=200, blank=True)
+    country = models.CharField(_("country"), max_length=64, blank=True, db_index=True)
+    language = models.CharField(_("preferred language"), max_length=8, choices=settings.LANGUAGES, default="en")
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    account_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="book",
+    )
+    acquired_at = models.DateField(_("acquisition date"), null=True, blank=True)
+    acquisition_source = models.CharField(_("acquisition source"), max_length=64, blank=True)
+    referred_by = models.ForeignKey(
+        "self", verbose_name=_("referred by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
+    )
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
+    marketing_consent = models.BooleanField(_("marketing consent"), default=False)
+    consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    consent_source = models.CharField(_("consent given by"), max_length=20, choices=ConsentSource.choices, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        indexes = [models.Index(fields=["account_manager", "name"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(marketing_consent=False) | (Q(consent_at__isnull=False) & ~Q(consent_source="")),
+                name="customer_consent_has_date_and_source",
+            ),
+            models.CheckConstraint(condition=~Q(referred_by=F("id")), name="customer_not_referred_by_self"),
+            models.CheckConstraint(condition=~Q(external_id=""), name="customer_external_id_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("customers:detail", args=[self.pk])
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class AccountAssignment(models.Model):
+    """Who managed a customer when, so that book figures of past periods stay correct."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="assignments")
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["customer_id", "started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(ended_at__isnull=True), name="one_open_assignment_per_customer"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=F("started_at")), name="assignment_ends_after_start"
+            ),
+        ]
+
+
+class Product(models.Model):
+    sku = models.CharField(_("SKU"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=255)
+    category = models.CharField(_("category"), max_length=100, blank=True, db_index=True)
+    margin = models.DecimalField(
+        _("gross margin"), max_digits=5, decimal_places=4, null=True, blank=True, help_text=_("Share of the price, 0 to 1.")
+    )
+
+    class Meta:
+        ordering = ["sku"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(margin__isnull=True) | (Q(margin__gte=0) & Q(margin__lte=1)), name="product_margin_between_0_and_1"
+            ),
+            models.CheckConstraint(condition=~Q(sku=""), name="product_sku_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"
+
+
+class Order(models.Model):
+    class Kind(models.TextChoices):
+        PURCHASE = "purchase", _("Purchase")
+        REFUND = "refund", _("Refund")
+
+    class Status(models.TextChoices):
+        PLACED = "placed", _("Placed")
+        REFUNDED = "refunded", _("Refunded")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    external_id = models.CharField(_("external id"), max_length=64, unique=True)
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="orders")
+    ordered_at = models.DateTimeField(_("ordered at"))
+    currency = models.CharField(_("currency"), max_length=3, default="GBP")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PURCHASE)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PLACED)
+    gross_amount = models.DecimalField(_("gross amount"), max_digits=14, decimal_places=2, default=Decimal("0"))
+    refunded_amount = models.DecimalField(_("refunded amount"), max_digits=14, decimal_places=2, default=Decimal("0"))
+    # Kept equal to what orders_net_amount() says, so that metrics can sum one column.
+    net_amount = models.DecimalField(_("net amount"), max_digits=14, decimal_places=2, default=Decimal("0"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-ordered_at", "-id"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        indexes = [models.Index(fields=["customer", "ordered_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="purchase") & Q(gross_amount__gte=0)) | (Q(kind="refund") & Q(gross_amount__lte=0)),
+                name="order_gross_sign_matches_kind",
+            ),
+            models.CheckConstraint(condition=Q(refunded_amount__gte=0), name="order_refund_not_negative"),
+            models.CheckConstraint(condition=~Q(external_id=""), name="order_external_id_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+    @property
+    def is_purchase(self) -> bool:
+        return self.net_amount > 0
+
+
+def order_net_amount(*, kind: str, status: str, gross_amount: Decimal, refunded_amount: Decimal) -> Decimal:
+    """A cancelled order never happened; a refunded one is worth what was not given back."""
+    if status == Order.Status.CANCELLED:
+        return Decimal("0")
+    if status == Order.Status.REFUNDED and kind == Order.Kind.PURCHASE:
+        return Decimal("0") if refunded_amount == 0 else max(gross_amount - refunded_amount, Decimal("0"))
+    return gross_amount - refunded_amount
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_number = models.PositiveIntegerField()
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    quantity = models.IntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=4)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["order_id", "line_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_number"], name="order_line_number_unique"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_line_price_not_negative"),
+        ]
+
+
+class Interaction(models.Model):
+    class Kind(models.TextChoices):
+        CALL = "call", _("Call")
+        MEETING = "meeting", _("Meeting")
+        EMAIL = "email", _("Email")
+        NOTE = "note", _("Note")
+        COMPLAINT = "complaint", _("Complaint")
+        SUPPORT_TICKET = "support_ticket", _("Support ticket")
+        REVIEW = "review", _("Review")
+        SOCIAL = "social", _("Social media")
+        EVENT_INVITATION = "event_invitation", _("Event invitation")
+        SURVEY = "survey", _("Survey answer")
+        LOYALTY = "loyalty", _("Loyalty")
+        SYSTEM = "system", _("System")
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", _("Inbound")
+        OUTBOUND = "outbound", _("Outbound")
+        INTERNAL = "internal", _("Internal")
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", _("Phone")
+        EMAIL = "email", _("Email")
+        IN_PERSON = "in_person", _("In person")
+        VIDEO = "video", _("Video call")
+        CHAT = "chat", _("Chat")
+        SMS = "sms", _("SMS")
+        SOCIAL = "social", _("Social media")
+        WEB = "web", _("Web")
+        OTHER = "other", _("Other")
+
+    class Sentiment(models.IntegerChoices):
+        NEGATIVE = -1, _("Negative")
+        NEUTRAL = 0, _("Neutral")
+        POSITIVE = 1, _("Positive")
+
+    # Kinds that are open until someone resolves them.
+    TRACKED_KINDS = (Kind.COMPLAINT, Kind.SUPPORT_TICKET)
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="interactions")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, default=Direction.OUTBOUND)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.OTHER)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("details"), blank=True)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sentiment = models.SmallIntegerField(_("sentiment"), choices=Sentiment.choices, null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at"]),
+            models.Index(fields=["kind", "resolved_at"]),
+        ]
+        constraints = [models.CheckConstraint(condition=~Q(subject=""), name="interaction_subject_not_empty")]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @property
+    def is_open(self) -> bool:
+        return self.kind in self.TRACKED_KINDS and self.resolved_at is None
+
+
+class ImportJob(models.Model):
+    class Format(models.TextChoices):
+        CUSTOMERS_CSV = "customers", _("Customers (CSV)")
+        ORDERS_CSV = "orders", _("Orders (CSV, one row per order line)")
+        ONLINE_RETAIL = "online-retail", _("Online Retail invoice lines")
+        CDNOW = "cdnow", _("CDNOW purchases")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Finished")
+        FAILED = "failed", _("Refused")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    format = models.CharField(_("format"), max_length=20, choices=Format.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    original_name = models.CharField(_("file name"), max_length=255)
+    path = models.CharField(max_length=500, help_text="Where the uploaded file waits for the worker.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    total_bytes = models.BigIntegerField(default=0)
+    processed_bytes = models.BigIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_skipped = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()}: {self.original_name}"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status in (self.Status.SUCCEEDED, self.Status.FAILED):
+            return 100
+        if not self.total_bytes:
+            return 0
+        # Reading the file is most of the work; the last 10% is the final merge.
+        return min(90, int(90 * self.processed_bytes / self.total_bytes))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class ImportRowError(models.Model):
+    """One bad row of an import: where it is and what is wrong, never the row's personal data."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    line = models.PositiveIntegerField()
+    column = models.CharField(max_length=64, blank=True)
+    reason = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["job", "line", "id"]

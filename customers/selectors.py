@@ -1,0 +1,103 @@
+"""Reads of customer data, scoped by what the user may see.
+
+Every list, detail view, export and API endpoint starts from ``customer_visible_to`` (or
+the helpers built on it): that is the one place the visibility rule lives.
+
+- Administrators and marketers see every customer.
+- An account manager sees their own book, and the other books too when the setting
+  ACCOUNT_MANAGERS_SEE_ALL_BOOKS is on.
+- Anyone else sees nothing.
+"""
+
+from django.conf import settings
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from . import roles
+from .models import Customer, ImportJob, Interaction, Order, OrderLine
+
+
+def customer_visible_to(user) -> QuerySet[Customer]:
+    customers = Customer.objects.all()
+    if roles.is_administrator(user) or roles.is_marketer(user):
+        return customers
+    if roles.is_account_manager(user):
+        if settings.ACCOUNT_MANAGERS_SEE_ALL_BOOKS:
+            return customers
+        return customers.filter(account_manager=user)
+    return customers.none()
+
+
+def customer_editable_by(user) -> QuerySet[Customer]:
+    """Marketers read but never edit customer records; account managers edit their own book."""
+    customers = Customer.objects.all()
+    if roles.is_administrator(user):
+        return customers
+    if roles.is_account_manager(user):
+        return customers.filter(account_manager=user)
+    return customers.none()
+
+
+def customer_can_edit(*, user, customer: Customer) -> bool:
+    return customer_editable_by(user).filter(pk=customer.pk).exists()
+
+
+def customer_list(*, user, search: str = "", filters: dict | None = None, ordering: str = "name") -> QuerySet[Customer]:
+    filters = filters or {}
+    customers = customer_visible_to(user).select_related("account_manager")
+    if search:
+        customers = customers.filter(
+            Q(name__icontains=search)
+            | Q(email__icontains=search)
+            | Q(external_id__iexact=search)
+            | Q(company__icontains=search)
+        )
+    if filters.get("country"):
+        customers = customers.filter(country=filters["country"])
+    if filters.get("language"):
+        customers = customers.filter(language=filters["language"])
+    if filters.get("account_manager"):
+        customers = customers.filter(account_manager_id=filters["account_manager"])
+    if filters.get("tag"):
+        customers = customers.filter(tags__name=filters["tag"])
+    archived = filters.get("archived", "active")
+    if archived == "active":
+        customers = customers.filter(archived_at__isnull=True)
+    elif archived == "archived":
+        customers = customers.filter(archived_at__isnull=False)
+    allowed = {"name", "-name", "country", "-country", "created_at", "-created_at", "acquired_at", "-acquired_at"}
+    return customers.order_by(ordering if ordering in allowed else "name", "id")
+
+
+def customer_get(*, user, customer_id: int) -> Customer:
+    """The customer, or Customer.DoesNotExist when the user may not see it (a 404, never a 403)."""
+    return (
+        customer_visible_to(user)
+        .select_related("account_manager", "referred_by")
+        .prefetch_related("tags")
+        .annotate(referral_count=Count("referrals", distinct=True))
+        .get(pk=customer_id)
+    )
+
+
+def order_visible_to(user) -> QuerySet[Order]:
+    return Order.objects.filter(customer__in=customer_visible_to(user))
+
+
+def order_list_for_customer(*, customer: Customer, limit: int = 50) -> QuerySet[Order]:
+    lines = OrderLine.objects.select_related("product").order_by("line_number")
+    return customer.orders.prefetch_related(Prefetch("lines", queryset=lines)).order_by("-ordered_at", "-id")[:limit]
+
+
+def interaction_visible_to(user) -> QuerySet[Interaction]:
+    return Interaction.objects.filter(customer__in=customer_visible_to(user))
+
+
+def interaction_timeline(*, customer: Customer, limit: int = 100) -> QuerySet[Interaction]:
+    return customer.interactions.select_related("author").order_by("-occurred_at", "-id")[:limit]
+
+
+def import_job_visible_to(user) -> QuerySet[ImportJob]:
+    jobs = ImportJob.objects.all()
+    if roles.is_administrator(user):
+        return jobs
+    return jobs.filter(created_by=user)

@@ -1,0 +1,178 @@
+"""BG/NBD purchase model (Fader, Hardie & Lee 2005, "Counting Your Customers the Easy Way").
+
+Per customer: x (repeat purchases), t_x (last purchase since first) and T (age since first
+purchase), both in the fit's `unit`, as produced by `summary_from_daily`. Horizons are given in
+days and converted with the fit's unit, so parameters fitted in weeks are used with weeks.
+
+Timing sanity check (not a benchmark): `bgnbd_fit` on 1M customers with ages in days takes
+about 5 s on one core, most of it merging identical (x, t_x, T) rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+
+from ._common import NotEnoughData, as_float_array, unit_days
+from ._fit import collapse_rows, maximise
+
+
+@dataclass(frozen=True)
+class BgNbdParams:
+    """Fitted BG/NBD parameters; `alpha` is in `unit`s ('D' or 'W')."""
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+    unit: str
+    log_likelihood: float
+    n_customers: int
+
+
+def _check(x, t_x, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x = as_float_array(x, name="x")
+    t_x = as_float_array(t_x, name="t_x")
+    T = as_float_array(T, name="T")
+    if not (len(x) == len(t_x) == len(T)):
+        raise ValueError("x, t_x and T must have the same length")
+    if np.any(x < 0) or np.any(t_x < 0) or np.any(t_x > T):
+        raise ValueError("need x >= 0 and 0 <= t_x <= T")
+    return x, t_x, T
+
+
+def _log_likelihood_terms(r, alpha, a, b, x, t_x, T):
+    """Per-row log-likelihood and the log-sum-exp weights of its two terms (FHL eq. 6)."""
+    repeat = x > 0
+    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    a2 = betaln(a, b + x) - betaln(a, b)
+    a3 = -(r + x) * np.log(alpha + T)
+    # Only repeat buyers can have dropped out after their last purchase; -inf removes the term.
+    b_x = np.where(repeat, b + x - 1, 1.0)
+    a4 = np.where(repeat, np.log(a) - np.log(b_x) - (r + x) * np.log(alpha + t_x), -np.inf)
+    lse = np.logaddexp(a3, a4)
+    return a1 + a2 + lse, np.exp(a3 - lse), np.exp(a4 - lse), b_x
+
+
+def _objective(log_params, x, t_x, T, weights, total):
+    r, alpha, a, b = np.exp(log_params)
+    ll, w3, w4, b_x = _log_likelihood_terms(r, alpha, a, b, x, t_x, T)
+    repeat = x > 0
+    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * np.log(alpha + T) - w4 * np.log(alpha + t_x)
+    d_alpha = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
+    d_ab = digamma(a + b) - digamma(a + b + x)
+    d_a = d_ab + w4 / a
+    d_b = d_ab + digamma(b + x) - digamma(b) - np.where(repeat, w4 / b_x, 0.0)
+    grad = np.array([r * d_r @ weights, alpha * d_alpha @ weights, a * d_a @ weights, b * d_b @ weights])
+    return -(ll @ weights) / total, -grad / total
+
+
+def bgnbd_fit(x, t_x, T, *, unit: str = "D", weights=None) -> BgNbdParams:
+    """Maximum-likelihood BG/NBD parameters from per-customer x, t_x, T (in `unit`s).
+
+    `weights` (optional) counts customers per row. Raises NotEnoughData when there are no
+    customers, no repeat buyers, or the likelihood has no interior maximum.
+    """
+    unit_days(unit)
+    x, t_x, T = _check(x, t_x, T)
+    if len(x) == 0:
+        raise NotEnoughData("BG/NBD: no customers to fit")
+    if not np.any(x > 0):
+        raise NotEnoughData("BG/NBD: nobody made a repeat purchase, so the model cannot be fitted")
+    columns, counts = collapse_rows({"x": x, "t_x": t_x, "T": T}, weights)
+    total = counts.sum()
+    # Start at r = a = b = 1 and alpha = mean age: r/alpha then is about one purchase per
+    # lifetime, the right order of magnitude whatever the unit.
+    start = np.log([1.0, max(float(np.average(columns["T"], weights=counts)), 1.0), 1.0, 1.0])
+    r, alpha, a, b = maximise(
+        lambda p: _objective(p, columns["x"], columns["t_x"], columns["T"], counts, total),
+        start,
+        model="BG/NBD",
+        jac=True,
+    )
+    ll = _log_likelihood_terms(r, alpha, a, b, columns["x"], columns["t_x"], columns["T"])[0]
+    return BgNbdParams(
+        r=float(r), alpha=float(alpha), a=float(a), b=float(b), unit=unit,
+        log_likelihood=float(ll @ counts), n_customers=int(round(total)),
+    )
+
+
+def bgnbd_log_likelihood(params: BgNbdParams, x, t_x, T) -> np.ndarray:
+    """Per-customer log-likelihood; its sum is the model's log-likelihood."""
+    x, t_x, T = _check(x, t_x, T)
+    return _log_likelihood_terms(params.r, params.alpha, params.a, params.b, x, t_x, T)[0]
+
+
+def bgnbd_p_alive(params: BgNbdParams, x, t_x, T) -> np.ndarray:
+    """P(customer still alive at T | x, t_x, T); 1 for customers without a repeat purchase."""
+    x, t_x, T = _check(x, t_x, T)
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    repeat = x > 0
+    log_odds_dead = np.where(
+        repeat,
+        np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0))
+        + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)),
+        -np.inf,
+    )
+    return expit(-log_odds_dead)
+
+
+def _conditional_expected(params: BgNbdParams, x, T, p_alive, t):
+    """E[purchases in (T, T+t] | history], FHL eq. 10 after Euler's transformation of 2F1.
+
+    ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z) equals
+    (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z): the first form overflows for customers with
+    thousands of purchases, the second converges fast and stays near 1.
+    """
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    z = t / (alpha + T + t)
+    log_one_minus_z = -np.log1p(t / (alpha + T))
+    hyp = hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+    # 1 - (1-z)^(a-1) * hyp, written so that short horizons (both parts near 0) keep precision.
+    bracket = -np.expm1((a - 1) * log_one_minus_z) * hyp + (1 - hyp)
+    return (a + b + x - 1) / (a - 1) * bracket * p_alive
+
+
+def bgnbd_expected_purchases(params: BgNbdParams, x, t_x, T, *, horizon_days: float) -> np.ndarray:
+    """Conditional expected number of purchases in the next `horizon_days` days."""
+    x, t_x, T = _check(x, t_x, T)
+    t = horizon_days / unit_days(params.unit)
+    return _conditional_expected(params, x, T, bgnbd_p_alive(params, x, t_x, T), t)
+
+
+def bgnbd_churn_risk(params: BgNbdParams, x, t_x, T, *, horizon_days: float = 90.0) -> np.ndarray:
+    """P(no purchase in the next `horizon_days` days) =
+    (1 - P(alive)) + P(alive) * ((alpha + T) / (alpha + T + h)) ** (r + x)   (metrics.md)."""
+    x, t_x, T = _check(x, t_x, T)
+    h = horizon_days / unit_days(params.unit)
+    p_alive = bgnbd_p_alive(params, x, t_x, T)
+    no_purchase_if_alive = np.exp(-(params.r + x) * np.log1p(h / (params.alpha + T)))
+    return np.clip((1 - p_alive) + p_alive * no_purchase_if_alive, 0.0, 1.0)
+
+
+def bgnbd_expected_purchases_new(params: BgNbdParams, *, horizon_days) -> np.ndarray:
+    """E[X(t)]: expected repeat purchases of a new customer in the `horizon_days` after their
+    first purchase (vectorised over horizons; 0 for horizons <= 0)."""
+    t = np.maximum(np.asarray(horizon_days, dtype=float), 0.0) / unit_days(params.unit)
+    zeros = np.zeros_like(t)
+    # A new customer is the conditional case x = t_x = T = 0, alive for sure.
+    return _conditional_expected(params, zeros, zeros, 1.0, t)
+
+
+def bgnbd_cumulative_repeat_purchases(
+    params: BgNbdParams, *, first_purchase: pd.Series, dates
+) -> pd.Series:
+    """Expected cumulative repeat purchases of a population at each date in `dates`:
+    the sum over customers of E[X(date - first purchase)] (the FHL tracking curve).
+
+    `first_purchase`: one datetime per customer. Vectorised over distinct first-purchase days.
+    """
+    dates = pd.DatetimeIndex(dates)
+    counts = pd.to_datetime(first_purchase).value_counts()
+    firsts = pd.DatetimeIndex(counts.index)
+    ages_days = (dates.to_numpy()[None, :] - firsts.to_numpy()[:, None]) / np.timedelta64(1, "D")
+    expected = bgnbd_expected_purchases_new(params, horizon_days=ages_days)
+    return pd.Series(counts.to_numpy(dtype=float) @ expected, index=dates, name="expected")

@@ -1,0 +1,122 @@
+"""What every API endpoint shares: pagination, the error body and Idempotency-Key handling.
+
+Every error answers with one shape::
+
+    {"error": {"status": 400, "code": "invalid", "message": "…", "fields": {"email": ["…"]}}}
+
+``fields`` is present for validation errors only.
+"""
+
+import hashlib
+import json
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, pagination, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .models import IdempotencyKey
+
+
+class CursorPagination(pagination.CursorPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+    ordering = "-id"
+
+
+def _flatten(detail) -> dict:
+    if isinstance(detail, dict):
+        return {key: [str(m) for m in (value if isinstance(value, list) else [value])] for key, value in detail.items()}
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(m) for m in detail]}
+    return {"non_field_errors": [str(detail)]}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    error = {"status": response.status_code, "code": "error", "message": ""}
+    if isinstance(exc, exceptions.ValidationError):
+        error["code"] = "invalid"
+        error["message"] = _("Some of the data is not valid; see fields.")
+        error["fields"] = _flatten(exc.detail)
+    elif isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        error["code"] = codes if isinstance(codes, str) else "error"
+        error["message"] = str(exc.detail) if not isinstance(exc.detail, dict | list) else str(exc)
+    response.data = {"error": error}
+    return response
+
+
+def error_response(message: str, *, status_code: int = 400, code: str = "invalid", fields: dict | None = None) -> Response:
+    body = {"status": status_code, "code": code, "message": message}
+    if fields is not None:
+        body["fields"] = fields
+    return Response({"error": body}, status=status_code)
+
+
+def _request_hash(request) -> str:
+    try:
+        payload = json.dumps(request.data, sort_keys=True, default=str)
+    except TypeError:
+        payload = repr(request.data)
+    return hashlib.sha256(f"{request.method} {request.path} {payload}".encode()).hexdigest()
+
+
+class IdempotentCreateMixin:
+    """POST with an ``Idempotency-Key`` header: a retry returns the first answer, creating nothing.
+
+    The key is scoped per user. Reusing a key for a different request body is refused (422), as
+    it is almost always a client bug. Only successful answers are stored, so a request that failed
+    validation can be corrected and retried with the same key.
+    """
+
+    def create(self, request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key:
+            return super().create(request, *args, **kwargs)
+        if len(key) > 255:
+            return error_response(_("The Idempotency-Key header is longer than 255 characters."))
+        digest = _request_hash(request)
+        stored = IdempotencyKey.objects.filter(user=request.user, key=key).first()
+        if stored is not None:
+            return self._replay(stored, digest)
+        try:
+            with transaction.atomic():
+                response = super().create(request, *args, **kwargs)
+                if 200 <= response.status_code < 300:
+                    IdempotencyKey.objects.create(
+                        user=request.user, key=key, method=request.method, path=request.path,
+                        request_hash=digest, status_code=response.status_code,
+                        body=json.loads(json.dumps(response.data, default=str)),
+                    )
+        except IntegrityError:
+            # A concurrent retry with the same key won the race: answer as it did.
+            stored = IdempotencyKey.objects.filter(user=request.user, key=key).first()
+            if stored is None:
+                raise
+            return self._replay(stored, digest)
+        return response
+
+    @staticmethod
+    def _replay(stored: IdempotencyKey, digest: str) -> Response:
+        if stored.request_hash != digest:
+            return error_response(
+                _("This Idempotency-Key was already used for a different request."),
+                status_code=status.HTTP_422_UNPROCESSABLE_ENTITY, code="idempotency_key_reused",
+            )
+        response = Response(stored.body, status=stored.status_code)
+        response["Idempotent-Replayed"] = "true"
+        return response

@@ -1,0 +1,97 @@
+"""Fixtures shared by the whole suite: the persona trio, API clients, a real Celery worker.
+
+Personas (after healthchecks): Alice owns the customers under test, Bob is a colleague (another
+account manager), Charlie must have no access at all, Marta is a marketer, Ada an administrator.
+"""
+
+import os
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from customers import roles
+from retention_crm.celery import app as celery_app
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.conf import settings
+
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL (run `make test` with it reachable at 127.0.0.1:5432)")
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            if REQUIRE_SERVICES:
+                raise pytest.UsageError("REQUIRE_SERVICES=1 but the tests are not running on PostgreSQL")
+            item.add_marker(skip_pg)
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_eagerly_unless_worker(request):
+    """Tests exercise services directly; only the tests marked `worker` go through a real broker."""
+    eager = "worker" not in request.keywords
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = eager
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+def _user(django_user_model, username, *groups, **extra):
+    user = django_user_model.objects.create_user(username=username, password="pw-" + username, **extra)
+    for name in groups:
+        user.groups.add(Group.objects.get_or_create(name=name)[0])
+    return user
+
+
+@pytest.fixture
+def alice(db, django_user_model):
+    return _user(django_user_model, "alice", roles.ACCOUNT_MANAGER, first_name="Alice")
+
+
+@pytest.fixture
+def bob(db, django_user_model):
+    return _user(django_user_model, "bob", roles.ACCOUNT_MANAGER, first_name="Bob")
+
+
+@pytest.fixture
+def charlie(db, django_user_model):
+    return _user(django_user_model, "charlie")
+
+
+@pytest.fixture
+def marta(db, django_user_model):
+    return _user(django_user_model, "marta", roles.MARKETER)
+
+
+@pytest.fixture
+def ada(db, django_user_model):
+    return _user(django_user_model, "ada", roles.ADMINISTRATOR, is_staff=True)
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+def api_client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker, in a thread of this process, consuming the configured broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    broker = celery_app.conf.broker_url
+    if REQUIRE_SERVICES and not broker.startswith("redis://"):
+        pytest.fail("REQUIRE_SERVICES=1 but the Celery broker is not Redis: " + broker)
+    if broker.startswith("redis://"):
+        import redis
+
+        redis.Redis.from_url(broker).flushdb()
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30):
+        yield
