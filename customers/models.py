@@ -62,7 +62,12 @@ class Customer(models.Model):
     acquired_at = models.DateField(_("acquisition date"), null=True, blank=True)
     acquisition_source = models.CharField(_("acquisition source"), max_length=64, blank=True)
     referred_by = models.ForeignKey(
-        "self", verbose_name=_("referred by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
+        "self",
+        verbose_name=_("referred by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referrals",
     )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
     marketing_consent = models.BooleanField(_("marketing consent"), default=False)
@@ -115,9 +120,13 @@ class AccountAssignment(models.Model):
                 fields=["customer"], condition=Q(ended_at__isnull=True), name="one_open_assignment_per_customer"
             ),
             models.CheckConstraint(
-                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=F("started_at")), name="assignment_ends_after_start"
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=F("started_at")),
+                name="assignment_ends_after_start",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} -> {self.manager_id} from {self.started_at:%Y-%m-%d}"
 
 
 class Product(models.Model):
@@ -125,7 +134,12 @@ class Product(models.Model):
     name = models.CharField(_("name"), max_length=255)
     category = models.CharField(_("category"), max_length=100, blank=True, db_index=True)
     margin = models.DecimalField(
-        _("gross margin"), max_digits=5, decimal_places=4, null=True, blank=True, help_text=_("Share of the price, 0 to 1.")
+        _("gross margin"),
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text=_("Share of the price, 0 to 1."),
     )
 
     class Meta:
@@ -134,7 +148,8 @@ class Product(models.Model):
         verbose_name_plural = _("products")
         constraints = [
             models.CheckConstraint(
-                condition=Q(margin__isnull=True) | (Q(margin__gte=0) & Q(margin__lte=1)), name="product_margin_between_0_and_1"
+                condition=Q(margin__isnull=True) | (Q(margin__gte=0) & Q(margin__lte=1)),
+                name="product_margin_between_0_and_1",
             ),
             models.CheckConstraint(condition=~Q(sku=""), name="product_sku_not_empty"),
         ]
@@ -212,6 +227,9 @@ class OrderLine(models.Model):
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_line_price_not_negative"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.line_number}"
+
 
 class Interaction(models.Model):
     class Kind(models.TextChoices):
@@ -252,7 +270,9 @@ class Interaction(models.Model):
     # Kinds that are open until someone resolves them.
     TRACKED_KINDS = (Kind.COMPLAINT, Kind.SUPPORT_TICKET)
 
-    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="interactions")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="interactions"
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, default=Direction.OUTBOUND)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.OTHER)
@@ -260,7 +280,12 @@ class Interaction(models.Model):
     body = models.TextField(_("details"), blank=True)
     occurred_at = models.DateTimeField(_("occurred at"))
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("author"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     sentiment = models.SmallIntegerField(_("sentiment"), choices=Sentiment.choices, null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
@@ -348,3 +373,6 @@ class ImportRowError(models.Model):
 
     class Meta:
         ordering = ["job", "line", "id"]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"

@@ -19,9 +19,22 @@ from retention_crm import events
 from .models import AccountAssignment, Customer, Interaction, Order, OrderLine, Product, Tag, order_net_amount
 
 CUSTOMER_FIELDS = (
-    "external_id", "name", "email", "phone", "company", "country", "language", "time_zone",
-    "account_manager", "acquired_at", "acquisition_source", "referred_by", "marketing_consent",
-    "consent_at", "consent_source", "notes",
+    "external_id",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "country",
+    "language",
+    "time_zone",
+    "account_manager",
+    "acquired_at",
+    "acquisition_source",
+    "referred_by",
+    "marketing_consent",
+    "consent_at",
+    "consent_source",
+    "notes",
 )
 
 
@@ -172,17 +185,31 @@ def order_create(
     for number, line in enumerate(lines, start=1):
         quantity = int(line["quantity"])
         if quantity == 0 or (quantity < 0 and kind == Order.Kind.PURCHASE):
-            raise ValidationError({"lines": _("Line %(n)d: the quantity must be positive on a purchase.") % {"n": number}})
+            raise ValidationError(
+                {"lines": _("Line %(n)d: the quantity must be positive on a purchase.") % {"n": number}}
+            )
         unit_price = Decimal(line["unit_price"])
         if unit_price < 0:
             raise ValidationError({"lines": _("Line %(n)d: the unit price cannot be negative.") % {"n": number}})
         amount = (sign * abs(quantity) * unit_price).quantize(Decimal("0.01"))
-        built.append(OrderLine(line_number=number, product=line["product"], quantity=sign * abs(quantity),
-                               unit_price=unit_price, amount=amount))
+        built.append(
+            OrderLine(
+                line_number=number,
+                product=line["product"],
+                quantity=sign * abs(quantity),
+                unit_price=unit_price,
+                amount=amount,
+            )
+        )
     gross = sum((line.amount for line in built), Decimal("0"))
     order = Order(
-        external_id=external_id, customer=customer, ordered_at=ordered_at, currency=currency, kind=kind,
-        status=status, gross_amount=gross,
+        external_id=external_id,
+        customer=customer,
+        ordered_at=ordered_at,
+        currency=currency,
+        kind=kind,
+        status=status,
+        gross_amount=gross,
         net_amount=order_net_amount(kind=kind, status=status, gross_amount=gross, refunded_amount=Decimal("0")),
     )
     order.full_clean()

@@ -60,7 +60,9 @@ def exception_handler(exc, context):
     return response
 
 
-def error_response(message: str, *, status_code: int = 400, code: str = "invalid", fields: dict | None = None) -> Response:
+def error_response(
+    message: str, *, status_code: int = 400, code: str = "invalid", fields: dict | None = None
+) -> Response:
     body = {"status": status_code, "code": code, "message": message}
     if fields is not None:
         body["fields"] = fields
@@ -98,8 +100,12 @@ class IdempotentCreateMixin:
                 response = super().create(request, *args, **kwargs)
                 if 200 <= response.status_code < 300:
                     IdempotencyKey.objects.create(
-                        user=request.user, key=key, method=request.method, path=request.path,
-                        request_hash=digest, status_code=response.status_code,
+                        user=request.user,
+                        key=key,
+                        method=request.method,
+                        path=request.path,
+                        request_hash=digest,
+                        status_code=response.status_code,
                         body=json.loads(json.dumps(response.data, default=str)),
                     )
         except IntegrityError:
@@ -115,7 +121,8 @@ class IdempotentCreateMixin:
         if stored.request_hash != digest:
             return error_response(
                 _("This Idempotency-Key was already used for a different request."),
-                status_code=status.HTTP_422_UNPROCESSABLE_ENTITY, code="idempotency_key_reused",
+                status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+                code="idempotency_key_reused",
             )
         response = Response(stored.body, status=stored.status_code)
         response["Idempotent-Replayed"] = "true"

@@ -45,6 +45,9 @@ def readyz(request):
     checks = {"database": _database_ok(), "broker": _broker_ok()}
     ok = all(checks.values())
     return JsonResponse(
-        {"status": "ok" if ok else "unavailable", "checks": {k: "ok" if v else "unreachable" for k, v in checks.items()}},
+        {
+            "status": "ok" if ok else "unavailable",
+            "checks": {k: "ok" if v else "unreachable" for k, v in checks.items()},
+        },
         status=200 if ok else 503,
     )

@@ -26,12 +26,20 @@ def _upload_dir() -> Path:
 def import_job_create(*, user, uploaded_file, format: str, run_async: bool = True) -> ImportJob:  # noqa: A002
     """Store the uploaded file and queue its import. Refuses files over the size limit."""
     if format not in ImportJob.Format.values:
-        raise ValidationError({"format": _("Unknown format %(format)s; choose one of: %(choices)s.") % {
-            "format": format, "choices": ", ".join(ImportJob.Format.values)}})
+        raise ValidationError(
+            {
+                "format": _("Unknown format %(format)s; choose one of: %(choices)s.")
+                % {"format": format, "choices": ", ".join(ImportJob.Format.values)}
+            }
+        )
     size = getattr(uploaded_file, "size", None) or 0
     if size > settings.IMPORT_MAX_UPLOAD_BYTES:
-        raise ValidationError({"file": _("The file is %(size)s MB; the limit for an upload is %(limit)s MB.") % {
-            "size": round(size / 1_048_576, 1), "limit": settings.IMPORT_MAX_UPLOAD_BYTES // 1_048_576}})
+        raise ValidationError(
+            {
+                "file": _("The file is %(size)s MB; the limit for an upload is %(limit)s MB.")
+                % {"size": round(size / 1_048_576, 1), "limit": settings.IMPORT_MAX_UPLOAD_BYTES // 1_048_576}
+            }
+        )
     if size == 0:
         raise ValidationError({"file": _("The file is empty.")})
     job_id = uuid.uuid4()
@@ -40,8 +48,12 @@ def import_job_create(*, user, uploaded_file, format: str, run_async: bool = Tru
         for chunk in uploaded_file.chunks():
             out.write(chunk)
     job = ImportJob.objects.create(
-        id=job_id, format=format, original_name=Path(uploaded_file.name or "upload").name[:255],
-        path=str(target), created_by=user, total_bytes=size,
+        id=job_id,
+        format=format,
+        original_name=Path(uploaded_file.name or "upload").name[:255],
+        path=str(target),
+        created_by=user,
+        total_bytes=size,
     )
     if run_async:
         from ..tasks import import_job_run_task
@@ -57,7 +69,10 @@ def import_job_create_from_path(*, user, path: str | Path, format: str) -> Impor
     if not path.is_file():
         raise ValidationError({"file": _("No such file: %(path)s") % {"path": path}})
     return ImportJob.objects.create(
-        format=format, original_name=path.name, path=str(path.resolve()), created_by=user,
+        format=format,
+        original_name=path.name,
+        path=str(path.resolve()),
+        created_by=user,
         total_bytes=path.stat().st_size,
     )
 

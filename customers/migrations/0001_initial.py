@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,218 +16,514 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, unique=True, verbose_name='name')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=50, unique=True, verbose_name="name")),
             ],
             options={
-                'verbose_name': 'tag',
-                'verbose_name_plural': 'tags',
-                'ordering': ['name'],
+                "verbose_name": "tag",
+                "verbose_name_plural": "tags",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(help_text='The key shops, POS and billing use.', max_length=64, unique=True, verbose_name='external id')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('email', models.EmailField(blank=True, db_index=True, max_length=254, verbose_name='email')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('company', models.CharField(blank=True, max_length=200, verbose_name='company')),
-                ('country', models.CharField(blank=True, db_index=True, max_length=64, verbose_name='country')),
-                ('language', models.CharField(choices=[('en', 'English'), ('id', 'Bahasa Indonesia'), ('ms', 'Bahasa Melayu'), ('ca', 'Català')], default='en', max_length=8, verbose_name='preferred language')),
-                ('time_zone', models.CharField(default='UTC', max_length=64, verbose_name='time zone')),
-                ('acquired_at', models.DateField(blank=True, null=True, verbose_name='acquisition date')),
-                ('acquisition_source', models.CharField(blank=True, max_length=64, verbose_name='acquisition source')),
-                ('marketing_consent', models.BooleanField(default=False, verbose_name='marketing consent')),
-                ('consent_at', models.DateTimeField(blank=True, null=True, verbose_name='consent given at')),
-                ('consent_source', models.CharField(blank=True, choices=[('web_form', 'Web form'), ('checkout', 'Checkout'), ('email', 'Email confirmation'), ('phone', 'Phone call'), ('in_person', 'In person'), ('import', 'Import'), ('api', 'API')], max_length=20, verbose_name='consent given by')),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('archived_at', models.DateTimeField(blank=True, null=True, verbose_name='archived at')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('account_manager', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='book', to=settings.AUTH_USER_MODEL, verbose_name='account manager')),
-                ('referred_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='referrals', to='customers.customer', verbose_name='referred by')),
-                ('tags', models.ManyToManyField(blank=True, related_name='customers', to='customers.tag', verbose_name='tags')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "external_id",
+                    models.CharField(
+                        help_text="The key shops, POS and billing use.",
+                        max_length=64,
+                        unique=True,
+                        verbose_name="external id",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("email", models.EmailField(blank=True, db_index=True, max_length=254, verbose_name="email")),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
+                ("company", models.CharField(blank=True, max_length=200, verbose_name="company")),
+                ("country", models.CharField(blank=True, db_index=True, max_length=64, verbose_name="country")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[
+                            ("en", "English"),
+                            ("id", "Bahasa Indonesia"),
+                            ("ms", "Bahasa Melayu"),
+                            ("ca", "Català"),
+                        ],
+                        default="en",
+                        max_length=8,
+                        verbose_name="preferred language",
+                    ),
+                ),
+                ("time_zone", models.CharField(default="UTC", max_length=64, verbose_name="time zone")),
+                ("acquired_at", models.DateField(blank=True, null=True, verbose_name="acquisition date")),
+                ("acquisition_source", models.CharField(blank=True, max_length=64, verbose_name="acquisition source")),
+                ("marketing_consent", models.BooleanField(default=False, verbose_name="marketing consent")),
+                ("consent_at", models.DateTimeField(blank=True, null=True, verbose_name="consent given at")),
+                (
+                    "consent_source",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("web_form", "Web form"),
+                            ("checkout", "Checkout"),
+                            ("email", "Email confirmation"),
+                            ("phone", "Phone call"),
+                            ("in_person", "In person"),
+                            ("import", "Import"),
+                            ("api", "API"),
+                        ],
+                        max_length=20,
+                        verbose_name="consent given by",
+                    ),
+                ),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                ("archived_at", models.DateTimeField(blank=True, null=True, verbose_name="archived at")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "account_manager",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="book",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="account manager",
+                    ),
+                ),
+                (
+                    "referred_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="referrals",
+                        to="customers.customer",
+                        verbose_name="referred by",
+                    ),
+                ),
+                (
+                    "tags",
+                    models.ManyToManyField(
+                        blank=True, related_name="customers", to="customers.tag", verbose_name="tags"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'customer',
-                'verbose_name_plural': 'customers',
-                'ordering': ['name', 'id'],
+                "verbose_name": "customer",
+                "verbose_name_plural": "customers",
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ImportJob',
+            name="ImportJob",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('format', models.CharField(choices=[('customers', 'Customers (CSV)'), ('orders', 'Orders (CSV, one row per order line)'), ('online-retail', 'Online Retail invoice lines'), ('cdnow', 'CDNOW purchases')], max_length=20, verbose_name='format')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Finished'), ('failed', 'Refused')], default='queued', max_length=10, verbose_name='status')),
-                ('original_name', models.CharField(max_length=255, verbose_name='file name')),
-                ('path', models.CharField(help_text='Where the uploaded file waits for the worker.', max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('total_bytes', models.BigIntegerField(default=0)),
-                ('processed_bytes', models.BigIntegerField(default=0)),
-                ('rows_read', models.PositiveIntegerField(default=0)),
-                ('rows_skipped', models.PositiveIntegerField(default=0)),
-                ('error_count', models.PositiveIntegerField(default=0)),
-                ('created_count', models.PositiveIntegerField(default=0)),
-                ('updated_count', models.PositiveIntegerField(default=0)),
-                ('unchanged_count', models.PositiveIntegerField(default=0)),
-                ('message', models.TextField(blank=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                (
+                    "format",
+                    models.CharField(
+                        choices=[
+                            ("customers", "Customers (CSV)"),
+                            ("orders", "Orders (CSV, one row per order line)"),
+                            ("online-retail", "Online Retail invoice lines"),
+                            ("cdnow", "CDNOW purchases"),
+                        ],
+                        max_length=20,
+                        verbose_name="format",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Finished"),
+                            ("failed", "Refused"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("original_name", models.CharField(max_length=255, verbose_name="file name")),
+                ("path", models.CharField(help_text="Where the uploaded file waits for the worker.", max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("total_bytes", models.BigIntegerField(default=0)),
+                ("processed_bytes", models.BigIntegerField(default=0)),
+                ("rows_read", models.PositiveIntegerField(default=0)),
+                ("rows_skipped", models.PositiveIntegerField(default=0)),
+                ("error_count", models.PositiveIntegerField(default=0)),
+                ("created_count", models.PositiveIntegerField(default=0)),
+                ("updated_count", models.PositiveIntegerField(default=0)),
+                ("unchanged_count", models.PositiveIntegerField(default=0)),
+                ("message", models.TextField(blank=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'import',
-                'verbose_name_plural': 'imports',
-                'ordering': ['-created_at'],
+                "verbose_name": "import",
+                "verbose_name_plural": "imports",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ImportRowError',
+            name="ImportRowError",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line', models.PositiveIntegerField()),
-                ('column', models.CharField(blank=True, max_length=64)),
-                ('reason', models.CharField(max_length=255)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='row_errors', to='customers.importjob')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("line", models.PositiveIntegerField()),
+                ("column", models.CharField(blank=True, max_length=64)),
+                ("reason", models.CharField(max_length=255)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="row_errors", to="customers.importjob"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job', 'line', 'id'],
+                "ordering": ["job", "line", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=64, unique=True, verbose_name='external id')),
-                ('ordered_at', models.DateTimeField(verbose_name='ordered at')),
-                ('currency', models.CharField(default='GBP', max_length=3, verbose_name='currency')),
-                ('kind', models.CharField(choices=[('purchase', 'Purchase'), ('refund', 'Refund')], default='purchase', max_length=10, verbose_name='kind')),
-                ('status', models.CharField(choices=[('placed', 'Placed'), ('refunded', 'Refunded'), ('cancelled', 'Cancelled')], default='placed', max_length=10, verbose_name='status')),
-                ('gross_amount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='gross amount')),
-                ('refunded_amount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='refunded amount')),
-                ('net_amount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='net amount')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='customers.customer', verbose_name='customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("external_id", models.CharField(max_length=64, unique=True, verbose_name="external id")),
+                ("ordered_at", models.DateTimeField(verbose_name="ordered at")),
+                ("currency", models.CharField(default="GBP", max_length=3, verbose_name="currency")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("purchase", "Purchase"), ("refund", "Refund")],
+                        default="purchase",
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("placed", "Placed"), ("refunded", "Refunded"), ("cancelled", "Cancelled")],
+                        default="placed",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "gross_amount",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="gross amount"
+                    ),
+                ),
+                (
+                    "refunded_amount",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="refunded amount"
+                    ),
+                ),
+                (
+                    "net_amount",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="net amount"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'order',
-                'verbose_name_plural': 'orders',
-                'ordering': ['-ordered_at', '-id'],
+                "verbose_name": "order",
+                "verbose_name_plural": "orders",
+                "ordering": ["-ordered_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sku', models.CharField(max_length=64, unique=True, verbose_name='SKU')),
-                ('name', models.CharField(max_length=255, verbose_name='name')),
-                ('category', models.CharField(blank=True, db_index=True, max_length=100, verbose_name='category')),
-                ('margin', models.DecimalField(blank=True, decimal_places=4, help_text='Share of the price, 0 to 1.', max_digits=5, null=True, verbose_name='gross margin')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sku", models.CharField(max_length=64, unique=True, verbose_name="SKU")),
+                ("name", models.CharField(max_length=255, verbose_name="name")),
+                ("category", models.CharField(blank=True, db_index=True, max_length=100, verbose_name="category")),
+                (
+                    "margin",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        help_text="Share of the price, 0 to 1.",
+                        max_digits=5,
+                        null=True,
+                        verbose_name="gross margin",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'product',
-                'verbose_name_plural': 'products',
-                'ordering': ['sku'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('margin__isnull', True), models.Q(('margin__gte', 0), ('margin__lte', 1)), _connector='OR'), name='product_margin_between_0_and_1'), models.CheckConstraint(condition=models.Q(('sku', ''), _negated=True), name='product_sku_not_empty')],
+                "verbose_name": "product",
+                "verbose_name_plural": "products",
+                "ordering": ["sku"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("margin__isnull", True), models.Q(("margin__gte", 0), ("margin__lte", 1)), _connector="OR"
+                        ),
+                        name="product_margin_between_0_and_1",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("sku", ""), _negated=True), name="product_sku_not_empty"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='OrderLine',
+            name="OrderLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line_number', models.PositiveIntegerField()),
-                ('quantity', models.IntegerField(verbose_name='quantity')),
-                ('unit_price', models.DecimalField(decimal_places=4, max_digits=12, verbose_name='unit price')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='amount')),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='customers.order')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='order_lines', to='customers.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("line_number", models.PositiveIntegerField()),
+                ("quantity", models.IntegerField(verbose_name="quantity")),
+                ("unit_price", models.DecimalField(decimal_places=4, max_digits=12, verbose_name="unit price")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="amount")),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="customers.order"
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="order_lines", to="customers.product"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['order_id', 'line_number'],
+                "ordering": ["order_id", "line_number"],
             },
         ),
         migrations.CreateModel(
-            name='AccountAssignment',
+            name="AccountAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField()),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('manager', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='customers.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("started_at", models.DateTimeField()),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "manager",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="assignments", to="customers.customer"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['customer_id', 'started_at'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('ended_at__isnull', True)), fields=('customer',), name='one_open_assignment_per_customer'), models.CheckConstraint(condition=models.Q(('ended_at__isnull', True), ('ended_at__gte', models.F('started_at')), _connector='OR'), name='assignment_ends_after_start')],
+                "ordering": ["customer_id", "started_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("ended_at__isnull", True)),
+                        fields=("customer",),
+                        name="one_open_assignment_per_customer",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("ended_at__isnull", True), ("ended_at__gte", models.F("started_at")), _connector="OR"
+                        ),
+                        name="assignment_ends_after_start",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Interaction',
+            name="Interaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('call', 'Call'), ('meeting', 'Meeting'), ('email', 'Email'), ('note', 'Note'), ('complaint', 'Complaint'), ('support_ticket', 'Support ticket'), ('review', 'Review'), ('social', 'Social media'), ('event_invitation', 'Event invitation'), ('survey', 'Survey answer'), ('loyalty', 'Loyalty'), ('system', 'System')], max_length=20, verbose_name='kind')),
-                ('direction', models.CharField(choices=[('inbound', 'Inbound'), ('outbound', 'Outbound'), ('internal', 'Internal')], default='outbound', max_length=10, verbose_name='direction')),
-                ('channel', models.CharField(choices=[('phone', 'Phone'), ('email', 'Email'), ('in_person', 'In person'), ('video', 'Video call'), ('chat', 'Chat'), ('sms', 'SMS'), ('social', 'Social media'), ('web', 'Web'), ('other', 'Other')], default='other', max_length=10, verbose_name='channel')),
-                ('subject', models.CharField(max_length=200, verbose_name='subject')),
-                ('body', models.TextField(blank=True, verbose_name='details')),
-                ('occurred_at', models.DateTimeField(verbose_name='occurred at')),
-                ('sentiment', models.SmallIntegerField(blank=True, choices=[(-1, 'Negative'), (0, 'Neutral'), (1, 'Positive')], null=True, verbose_name='sentiment')),
-                ('resolved_at', models.DateTimeField(blank=True, null=True, verbose_name='resolved at')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='author')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='interactions', to='customers.customer', verbose_name='customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("call", "Call"),
+                            ("meeting", "Meeting"),
+                            ("email", "Email"),
+                            ("note", "Note"),
+                            ("complaint", "Complaint"),
+                            ("support_ticket", "Support ticket"),
+                            ("review", "Review"),
+                            ("social", "Social media"),
+                            ("event_invitation", "Event invitation"),
+                            ("survey", "Survey answer"),
+                            ("loyalty", "Loyalty"),
+                            ("system", "System"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("inbound", "Inbound"), ("outbound", "Outbound"), ("internal", "Internal")],
+                        default="outbound",
+                        max_length=10,
+                        verbose_name="direction",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("phone", "Phone"),
+                            ("email", "Email"),
+                            ("in_person", "In person"),
+                            ("video", "Video call"),
+                            ("chat", "Chat"),
+                            ("sms", "SMS"),
+                            ("social", "Social media"),
+                            ("web", "Web"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=10,
+                        verbose_name="channel",
+                    ),
+                ),
+                ("subject", models.CharField(max_length=200, verbose_name="subject")),
+                ("body", models.TextField(blank=True, verbose_name="details")),
+                ("occurred_at", models.DateTimeField(verbose_name="occurred at")),
+                (
+                    "sentiment",
+                    models.SmallIntegerField(
+                        blank=True,
+                        choices=[(-1, "Negative"), (0, "Neutral"), (1, "Positive")],
+                        null=True,
+                        verbose_name="sentiment",
+                    ),
+                ),
+                ("resolved_at", models.DateTimeField(blank=True, null=True, verbose_name="resolved at")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="author",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="interactions",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'interaction',
-                'verbose_name_plural': 'interactions',
-                'ordering': ['-occurred_at', '-id'],
-                'indexes': [models.Index(fields=['customer', '-occurred_at'], name='customers_i_custome_7c3f07_idx'), models.Index(fields=['kind', 'resolved_at'], name='customers_i_kind_daf372_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('subject', ''), _negated=True), name='interaction_subject_not_empty')],
+                "verbose_name": "interaction",
+                "verbose_name_plural": "interactions",
+                "ordering": ["-occurred_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["customer", "-occurred_at"], name="customers_i_custome_7c3f07_idx"),
+                    models.Index(fields=["kind", "resolved_at"], name="customers_i_kind_daf372_idx"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("subject", ""), _negated=True), name="interaction_subject_not_empty"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['customer', 'ordered_at'], name='customers_o_custome_8b99c6_idx'),
+            model_name="order",
+            index=models.Index(fields=["customer", "ordered_at"], name="customers_o_custome_8b99c6_idx"),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'purchase'), ('gross_amount__gte', 0)), models.Q(('kind', 'refund'), ('gross_amount__lte', 0)), _connector='OR'), name='order_gross_sign_matches_kind'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "purchase"), ("gross_amount__gte", 0)),
+                    models.Q(("kind", "refund"), ("gross_amount__lte", 0)),
+                    _connector="OR",
+                ),
+                name="order_gross_sign_matches_kind",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('refunded_amount__gte', 0)), name='order_refund_not_negative'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("refunded_amount__gte", 0)), name="order_refund_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('external_id', ''), _negated=True), name='order_external_id_not_empty'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("external_id", ""), _negated=True), name="order_external_id_not_empty"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.UniqueConstraint(fields=('order', 'line_number'), name='order_line_number_unique'),
+            model_name="orderline",
+            constraint=models.UniqueConstraint(fields=("order", "line_number"), name="order_line_number_unique"),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('unit_price__gte', 0)), name='order_line_price_not_negative'),
+            model_name="orderline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("unit_price__gte", 0)), name="order_line_price_not_negative"
+            ),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['account_manager', 'name'], name='customers_c_account_65e6b4_idx'),
+            model_name="customer",
+            index=models.Index(fields=["account_manager", "name"], name="customers_c_account_65e6b4_idx"),
         ),
         migrations.AddConstraint(
-            model_name='customer',
-            constraint=models.CheckConstraint(condition=models.Q(('marketing_consent', False), models.Q(('consent_at__isnull', False), models.Q(('consent_source', ''), _negated=True)), _connector='OR'), name='customer_consent_has_date_and_source'),
+            model_name="customer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("marketing_consent", False),
+                    models.Q(("consent_at__isnull", False), models.Q(("consent_source", ""), _negated=True)),
+                    _connector="OR",
+                ),
+                name="customer_consent_has_date_and_source",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='customer',
-            constraint=models.CheckConstraint(condition=models.Q(('referred_by', models.F('id')), _negated=True), name='customer_not_referred_by_self'),
+            model_name="customer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("referred_by", models.F("id")), _negated=True), name="customer_not_referred_by_self"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='customer',
-            constraint=models.CheckConstraint(condition=models.Q(('external_id', ''), _negated=True), name='customer_external_id_not_empty'),
+            model_name="customer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("external_id", ""), _negated=True), name="customer_external_id_not_empty"
+            ),
         ),
     ]

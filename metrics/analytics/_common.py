@@ -43,9 +43,7 @@ def as_float_array(values, *, name: str) -> np.ndarray:
     if array.ndim != 1:
         array = array.reshape(-1)
     if not np.all(np.isfinite(array)):
-        raise ValueError(
-            f"{name} has missing or infinite values; drop customers with purchases == 0 first"
-        )
+        raise ValueError(f"{name} has missing or infinite values; drop customers with purchases == 0 first")
     return array
 
 

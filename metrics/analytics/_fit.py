@@ -34,9 +34,7 @@ def collapse_rows(columns: dict[str, np.ndarray], weights: np.ndarray | None) ->
     frame = pd.DataFrame(columns)
     frame["_weight"] = 1.0 if weights is None else np.asarray(weights, dtype=float)
     grouped = frame.groupby(list(columns), sort=False, as_index=False)["_weight"].sum()
-    return {name: grouped[name].to_numpy(dtype=float) for name in columns}, grouped[
-        "_weight"
-    ].to_numpy(dtype=float)
+    return {name: grouped[name].to_numpy(dtype=float) for name in columns}, grouped["_weight"].to_numpy(dtype=float)
 
 
 def maximise(

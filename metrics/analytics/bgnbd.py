@@ -95,8 +95,13 @@ def bgnbd_fit(x, t_x, T, *, unit: str = "D", weights=None) -> BgNbdParams:
     )
     ll = _log_likelihood_terms(r, alpha, a, b, columns["x"], columns["t_x"], columns["T"])[0]
     return BgNbdParams(
-        r=float(r), alpha=float(alpha), a=float(a), b=float(b), unit=unit,
-        log_likelihood=float(ll @ counts), n_customers=int(round(total)),
+        r=float(r),
+        alpha=float(alpha),
+        a=float(a),
+        b=float(b),
+        unit=unit,
+        log_likelihood=float(ll @ counts),
+        n_customers=int(round(total)),
     )
 
 
@@ -113,8 +118,7 @@ def bgnbd_p_alive(params: BgNbdParams, x, t_x, T) -> np.ndarray:
     repeat = x > 0
     log_odds_dead = np.where(
         repeat,
-        np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0))
-        + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)),
+        np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)),
         -np.inf,
     )
     return expit(-log_odds_dead)
@@ -162,9 +166,7 @@ def bgnbd_expected_purchases_new(params: BgNbdParams, *, horizon_days) -> np.nda
     return _conditional_expected(params, zeros, zeros, 1.0, t)
 
 
-def bgnbd_cumulative_repeat_purchases(
-    params: BgNbdParams, *, first_purchase: pd.Series, dates
-) -> pd.Series:
+def bgnbd_cumulative_repeat_purchases(params: BgNbdParams, *, first_purchase: pd.Series, dates) -> pd.Series:
     """Expected cumulative repeat purchases of a population at each date in `dates`:
     the sum over customers of E[X(date - first purchase)] (the FHL tracking curve).
 

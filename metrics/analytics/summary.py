@@ -54,9 +54,7 @@ def daily_from_orders(orders: pd.DataFrame, *, as_of: pd.Timestamp | None = None
     return daily.groupby(["customer_id", "day"], as_index=False, sort=True).sum()
 
 
-def summary_from_daily(
-    daily: pd.DataFrame, *, as_of: pd.Timestamp, unit: str = "D"
-) -> pd.DataFrame:
+def summary_from_daily(daily: pd.DataFrame, *, as_of: pd.Timestamp, unit: str = "D") -> pd.DataFrame:
     """Per-customer summary as of `as_of`, indexed by customer_id (sorted).
 
     `daily`: customer_id, day, amount, purchase_amount (see module doc); rows after as_of's day
@@ -103,9 +101,7 @@ def summary_from_daily(
     summary["t_x"] = (last - first) / unit_length
     summary["T"] = (as_of - first) / unit_length
     repeat_spend = (total_spend - first_spend).to_numpy()
-    summary["monetary_value"] = np.divide(
-        repeat_spend, x.to_numpy(), out=np.zeros(len(x)), where=x.to_numpy() > 0
-    )
+    summary["monetary_value"] = np.divide(repeat_spend, x.to_numpy(), out=np.zeros(len(x)), where=x.to_numpy() > 0)
     return summary[list(SUMMARY_COLUMNS)]
 
 
