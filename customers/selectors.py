@@ -101,3 +101,46 @@ def import_job_visible_to(user) -> QuerySet[ImportJob]:
     if roles.is_administrator(user):
         return jobs
     return jobs.filter(created_by=user)
+
+
+# --- For the browser UI: filter choices and exports -------------------------------------------
+
+
+def customer_country_choices(*, user) -> list[str]:
+    """The countries of the customers the user can see, for the list's filter."""
+    countries = customer_visible_to(user).exclude(country="").values_list("country", flat=True)
+    return list(countries.order_by("country").distinct())
+
+
+def account_manager_list():
+    """Active users in the Account manager group: the people a customer can be assigned to."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(groups__name=roles.ACCOUNT_MANAGER, is_active=True).order_by("username")
+
+
+def customer_list_for_export(*, user, search: str = "", filters: dict | None = None, ordering: str = "name"):
+    """``customer_list`` with what the CSV export needs joined in (tags prefetched per chunk)."""
+    customers = customer_list(user=user, search=search, filters=filters, ordering=ordering)
+    return customers.select_related("account_manager", "referred_by").prefetch_related("tags")
+
+
+def order_lines_for_export(*, customers: QuerySet[Customer]) -> QuerySet[OrderLine]:
+    """Every line of every order of ``customers``, oldest order first, with order, customer and product."""
+    return (
+        OrderLine.objects.filter(order__customer__in=customers.order_by().values("pk"))
+        .select_related("order__customer", "product")
+        .order_by("order__ordered_at", "order_id", "line_number")
+    )
+
+
+def customer_is_visible(*, user, customer_id: int | None) -> bool:
+    """Whether a linked customer (e.g. the referrer) may be shown to the user."""
+    return customer_id is not None and customer_visible_to(user).filter(pk=customer_id).exists()
+
+
+def order_summary_for_customer(*, customer: Customer) -> dict:
+    """Order count and last order date of one customer, for the profile card."""
+    from django.db.models import Max
+
+    return customer.orders.aggregate(count=Count("id"), last_ordered_at=Max("ordered_at"))

@@ -1,21 +1,403 @@
-from django.contrib.auth.decorators import login_required
-from django.http import Http404
-from django.shortcuts import render
+"""The browser UI of the customers app: list, customer file, edit, exports and imports.
 
-from . import selectors
+Every view starts from the selectors (who may see or edit what) and answers 404, never 403,
+to someone who may not see the record.
+"""
+
+import csv
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from . import roles, selectors, services
+from .forms import CustomerFilterForm, CustomerForm, ImportUploadForm, InteractionForm
+from .imports.services import import_job_create, import_report_csv
 from .models import Customer
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+# Rows fetched per query while streaming an export: a few MB of memory at most, and few round trips.
+EXPORT_CHUNK_SIZE = 2000
+IMPORT_ERRORS_SHOWN = 200
+
+# The customers import reads exactly these columns, so an export can be imported again.
+CUSTOMER_CSV_COLUMNS = (
+    "external_id",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "country",
+    "language",
+    "time_zone",
+    "account_manager",
+    "acquired_at",
+    "acquisition_source",
+    "referred_by",
+    "tags",
+    "marketing_consent",
+    "consent_at",
+    "consent_source",
+    "notes",
+)
+# Named as the orders import names them (order_id and customer_id are external ids).
+ORDER_CSV_COLUMNS = (
+    "order_id",
+    "customer_id",
+    "ordered_at",
+    "currency",
+    "kind",
+    "status",
+    "sku",
+    "quantity",
+    "unit_price",
+    "amount",
+)
+
+
+def _is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _may_create_customers(user) -> bool:
+    return roles.is_administrator(user) or roles.is_account_manager(user)
+
+
+def _customer_visible_or_404(user, pk: int) -> Customer:
+    try:
+        return selectors.customer_get(user=user, customer_id=pk)
+    except Customer.DoesNotExist:
+        raise Http404 from None
+
+
+def _customer_editable_or_404(user, pk: int) -> Customer:
+    return get_object_or_404(selectors.customer_editable_by(user), pk=pk)
+
+
+# --- List ---------------------------------------------------------------------------------------
+
+
+def _sort_headers(ordering: str) -> dict[str, dict]:
+    """For each sortable column: the ordering its header link applies, and its aria-sort state."""
+    headers = {}
+    for field in ("name", "country", "acquired_at", "created_at"):
+        state = "ascending" if ordering == field else "descending" if ordering == f"-{field}" else "none"
+        headers[field] = {"next": f"-{field}" if state == "ascending" else field, "state": state}
+    return headers
 
 
 @login_required
 def customer_list(request):
-    customers = selectors.customer_list(user=request.user, search=request.GET.get("q", ""))[:50]
-    return render(request, "customers/customer_list.html", {"customers": customers})
+    form = CustomerFilterForm(request.GET, user=request.user)
+    customers = selectors.customer_list(
+        user=request.user, search=form.search, filters=form.filters, ordering=form.ordering
+    ).prefetch_related("tags")
+    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        "sort": _sort_headers(form.ordering),
+        "may_create": _may_create_customers(request.user),
+    }
+    return render(request, "customers/customer_list.html", context)
+
+
+# --- Customer file ------------------------------------------------------------------------------
+
+
+def _customer_context(request, customer: Customer, **extra) -> dict:
+    can_edit = selectors.customer_can_edit(user=request.user, customer=customer)
+    context = {
+        "customer": customer,
+        "can_edit": can_edit,
+        "orders": selectors.order_list_for_customer(customer=customer),
+        "order_summary": selectors.order_summary_for_customer(customer=customer),
+        "timeline": selectors.interaction_timeline(customer=customer),
+        "referrer_visible": selectors.customer_is_visible(user=request.user, customer_id=customer.referred_by_id),
+        "interaction_form": InteractionForm() if can_edit else None,
+    }
+    context.update(extra)
+    return context
 
 
 @login_required
 def customer_detail(request, pk: int):
+    customer = _customer_visible_or_404(request.user, pk)
+    return render(request, "customers/customer_detail.html", _customer_context(request, customer))
+
+
+def _timeline_response(request, customer: Customer, *, fresh_form: bool, error: str = ""):
+    context = {
+        "customer": customer,
+        "can_edit": True,
+        "timeline": selectors.interaction_timeline(customer=customer),
+        "interaction_form": InteractionForm() if fresh_form else None,
+        "timeline_error": error,
+    }
+    return render(request, "customers/_timeline_response.html", context)
+
+
+@login_required
+@require_POST
+def interaction_log(request, pk: int):
+    customer = _customer_editable_or_404(request.user, pk)
+    form = InteractionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.interaction_log(customer=customer, author=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+    if not form.errors:
+        if _is_htmx(request):
+            return _timeline_response(request, customer, fresh_form=True)
+        messages.success(request, _("The interaction is logged."))
+        return redirect(customer)
+    if _is_htmx(request):
+        response = render(request, "customers/_interaction_form.html", {"customer": customer, "interaction_form": form})
+        response["HX-Retarget"] = "#interaction-form"
+        response["HX-Reswap"] = "outerHTML"
+        return response
+    customer = _customer_visible_or_404(request.user, pk)
+    return render(
+        request, "customers/customer_detail.html", _customer_context(request, customer, interaction_form=form)
+    )
+
+
+@login_required
+@require_POST
+def interaction_resolve(request, pk: int, interaction_pk: int):
+    customer = _customer_editable_or_404(request.user, pk)
+    interaction = get_object_or_404(customer.interactions, pk=interaction_pk)
+    error = ""
     try:
-        customer = selectors.customer_get(user=request.user, customer_id=pk)
-    except Customer.DoesNotExist:
-        raise Http404 from None
-    return render(request, "customers/customer_detail.html", {"customer": customer})
+        services.interaction_resolve(interaction=interaction)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    if _is_htmx(request):
+        return _timeline_response(request, customer, fresh_form=False, error=error)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, _("Marked as resolved."))
+    return redirect(customer)
+
+
+# --- Create, edit, archive ----------------------------------------------------------------------
+
+
+@login_required
+def customer_create(request):
+    if not _may_create_customers(request.user):
+        raise Http404
+    form = CustomerForm(request.POST if request.method == "POST" else None, user=request.user)
+    if form.is_valid():
+        data = form.service_data()
+        # Only administrators choose the book; an account manager's new customer is theirs.
+        data.setdefault("account_manager", request.user)
+        try:
+            customer = services.customer_create(**data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, _("Customer %(name)s is created.") % {"name": customer.name})
+            return redirect(customer)
+    return render(request, "customers/customer_form.html", {"form": form, "customer": None})
+
+
+@login_required
+def customer_edit(request, pk: int):
+    customer = _customer_editable_or_404(request.user, pk)
+    form = CustomerForm(request.POST if request.method == "POST" else None, instance=customer, user=request.user)
+    if form.is_valid():
+        try:
+            services.customer_update(customer=customer, **form.service_data())
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, _("The changes are saved."))
+            return redirect(customer)
+    return render(request, "customers/customer_form.html", {"form": form, "customer": customer})
+
+
+@login_required
+@require_POST
+def customer_archive(request, pk: int):
+    customer = services.customer_archive(customer=_customer_editable_or_404(request.user, pk))
+    messages.success(request, _("The customer is archived. Restore them from their page at any time."))
+    return redirect(customer)
+
+
+@login_required
+@require_POST
+def customer_restore(request, pk: int):
+    customer = services.customer_restore(customer=_customer_editable_or_404(request.user, pk))
+    messages.success(request, _("The customer is active again."))
+    return redirect(customer)
+
+
+# --- Exports ------------------------------------------------------------------------------------
+
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """One CSV cell: ISO dates, true/false, and text that a spreadsheet would not run as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
+    # Numbers (a refund's negative quantity included) are ours, not typed by someone: kept as they are.
+    return str(value)
+
+
+class _Echo:
+    """A file-like object whose write() hands the line back, so csv.writer can feed a generator."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_lines(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(header)
+    for row in rows:
+        yield writer.writerow([csv_cell(value) for value in row])
+
+
+def _csv_response(*, name: str, header: Iterable[str], rows: Iterable[Iterable]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(_csv_lines(header, rows), content_type="text/csv; charset=utf-8")
+    filename = f"{name}-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _customer_csv_row(customer: Customer) -> list:
+    return [
+        customer.external_id,
+        customer.name,
+        customer.email,
+        customer.phone,
+        customer.company,
+        customer.country,
+        customer.language,
+        customer.time_zone,
+        customer.account_manager.username if customer.account_manager else "",
+        customer.acquired_at,
+        customer.acquisition_source,
+        customer.referred_by.external_id if customer.referred_by else "",
+        ";".join(sorted(tag.name for tag in customer.tags.all())),
+        customer.marketing_consent,
+        customer.consent_at,
+        customer.consent_source,
+        customer.notes,
+    ]
+
+
+def _order_line_csv_row(line) -> list:
+    order = line.order
+    return [
+        order.external_id,
+        order.customer.external_id,
+        order.ordered_at,
+        order.currency,
+        order.kind,
+        order.status,
+        line.product.sku,
+        line.quantity,
+        line.unit_price,
+        line.amount,
+    ]
+
+
+def _list_arguments(request) -> dict:
+    """The list's search, filters and ordering, so that an export holds what the list shows."""
+    form = CustomerFilterForm(request.GET, user=request.user)
+    return {"user": request.user, "search": form.search, "filters": form.filters, "ordering": form.ordering}
+
+
+@login_required
+def export_customers(request):
+    customers = selectors.customer_list_for_export(**_list_arguments(request)).iterator(chunk_size=EXPORT_CHUNK_SIZE)
+    logger.info("customers.export kind=customers user=%s", request.user.pk)
+    rows = (_customer_csv_row(customer) for customer in customers)
+    return _csv_response(name="customers", header=CUSTOMER_CSV_COLUMNS, rows=rows)
+
+
+@login_required
+def export_orders(request):
+    lines = selectors.order_lines_for_export(customers=selectors.customer_list(**_list_arguments(request)))
+    logger.info("customers.export kind=orders user=%s", request.user.pk)
+    rows = (_order_line_csv_row(line) for line in lines.iterator(chunk_size=EXPORT_CHUNK_SIZE))
+    return _csv_response(name="orders", header=ORDER_CSV_COLUMNS, rows=rows)
+
+
+# --- Imports ------------------------------------------------------------------------------------
+
+
+def _may_import_or_404(user) -> None:
+    if not (roles.is_administrator(user) or roles.is_account_manager(user)):
+        raise Http404
+
+
+def _import_job_or_404(user, job_id):
+    _may_import_or_404(user)
+    return get_object_or_404(selectors.import_job_visible_to(user), pk=job_id)
+
+
+@login_required
+def imports(request):
+    _may_import_or_404(request.user)
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = import_job_create(
+                user=request.user, uploaded_file=form.cleaned_data["file"], format=form.cleaned_data["format"]
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, _("The file is uploaded; the import runs in the background."))
+            return redirect("customers:import_detail", job_id=job.pk)
+    jobs = selectors.import_job_visible_to(request.user).select_related("created_by")[:50]
+    return render(request, "customers/import_list.html", {"form": form, "jobs": jobs})
+
+
+def _import_context(job) -> dict:
+    return {"job": job, "row_errors": job.row_errors.all()[:IMPORT_ERRORS_SHOWN] if job.is_finished else []}
+
+
+@login_required
+def import_detail(request, job_id):
+    job = _import_job_or_404(request.user, job_id)
+    return render(request, "customers/import_detail.html", _import_context(job))
+
+
+@login_required
+def import_progress(request, job_id):
+    job = _import_job_or_404(request.user, job_id)
+    return render(request, "customers/_import_progress.html", _import_context(job))
+
+
+@login_required
+def import_report(request, job_id):
+    job = _import_job_or_404(request.user, job_id)
+    response = HttpResponse(import_report_csv(job=job), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
+    return response

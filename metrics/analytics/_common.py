@@ -34,8 +34,12 @@ def unit_days(unit: str) -> float:
 
 
 def to_day(values: pd.Series) -> pd.Series:
-    """Calendar day (midnight) of datetimes, or of `datetime.date` objects as SQL returns them."""
-    return pd.to_datetime(values).dt.normalize()
+    """Calendar day (midnight) of datetimes, or of `datetime.date` objects as SQL returns them.
+
+    Always microsecond resolution: pandas infers 's' for dates and 'us' for datetimes, and results
+    should not depend on which shape the caller passed.
+    """
+    return pd.to_datetime(values).dt.normalize().dt.as_unit("us")
 
 
 def as_float_array(values, *, name: str) -> np.ndarray:

@@ -4,8 +4,8 @@ Per customer: x (repeat purchases), t_x (last purchase since first) and T (age s
 purchase), both in the fit's `unit`, as produced by `summary_from_daily`. Horizons are given in
 days and converted with the fit's unit, so parameters fitted in weeks are used with weeks.
 
-Timing sanity check (not a benchmark): `bgnbd_fit` on 1M customers with ages in days takes
-about 5 s on one core, most of it merging identical (x, t_x, T) rows.
+Timing sanity check (not a benchmark): `bgnbd_fit` on 1M simulated customers with ages in days
+takes about 3 s on one core (analytic gradient; identical (x, t_x, T) rows merged first).
 """
 
 from __future__ import annotations

@@ -1,0 +1,109 @@
+"""Interactions: the timeline of calls, emails, complaints…; list, read, log and resolve."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from retention_crm.api import IdempotentCreateMixin
+
+from .. import selectors, services
+from ..filters import InteractionFilter
+from ..models import Customer, Interaction
+from .common import CustomerDataPermission, FlatErrorsMixin, StrictFieldsMixin
+from .orders import IDEMPOTENCY_KEY
+
+
+class InteractionSerializer(StrictFieldsMixin, FlatErrorsMixin, serializers.ModelSerializer):
+    """One exchange with a customer, given by external id (customer) or id (customer_id)."""
+
+    customer = serializers.SlugRelatedField(
+        slug_field="external_id",
+        queryset=Customer.objects.none(),
+        required=False,
+        help_text=_("External id of the customer; or give customer_id."),
+        error_messages={"does_not_exist": _("No customer has the external id “{value}”.")},
+    )
+    customer_id = serializers.PrimaryKeyRelatedField(
+        source="customer",
+        queryset=Customer.objects.none(),
+        required=False,
+        help_text=_("Id of the customer; or give customer (the external id)."),
+        error_messages={"does_not_exist": _("No customer has the id {pk_value}.")},
+    )
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    occurred_at = serializers.DateTimeField(required=False, help_text=_("Now when left out."))
+
+    class Meta:
+        model = Interaction
+        fields = [
+            "id",
+            "customer",
+            "customer_id",
+            "kind",
+            "direction",
+            "channel",
+            "subject",
+            "body",
+            "occurred_at",
+            "author",
+            "sentiment",
+            "resolved_at",
+            "is_open",
+            "created_at",
+        ]
+        read_only_fields = ["id", "author", "resolved_at", "is_open", "created_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            visible = selectors.customer_visible_to(request.user)
+            self.fields["customer"].queryset = visible
+            self.fields["customer_id"].queryset = visible
+
+    def validate(self, attrs):
+        given = [name for name in ("customer", "customer_id") if name in self.initial_data]
+        if not given:
+            raise serializers.ValidationError({"customer": [_("Give the customer's external id or customer_id.")]})
+        if len(given) > 1:
+            raise serializers.ValidationError({"customer": [_("Give either customer or customer_id, not both.")]})
+        return attrs
+
+
+@extend_schema_view(
+    list=extend_schema(summary=_("List interactions")),
+    retrieve=extend_schema(summary=_("Read an interaction")),
+    create=extend_schema(summary=_("Log an interaction"), parameters=[IDEMPOTENCY_KEY]),
+)
+class InteractionViewSet(
+    IdempotentCreateMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = InteractionSerializer
+    permission_classes = [IsAuthenticated, CustomerDataPermission]
+    filterset_class = InteractionFilter
+    search_fields = ["subject"]
+    ordering_fields = ["id", "occurred_at", "created_at"]
+    ordering = ["-occurred_at", "-id"]
+
+    def get_queryset(self):
+        return selectors.interaction_visible_to(self.request.user).select_related("customer", "author")
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        if not selectors.customer_can_edit(user=self.request.user, customer=data["customer"]):
+            raise PermissionDenied(_("You can see this customer but not log interactions with them."))
+        serializer.instance = services.interaction_log(author=self.request.user, **data)
+
+    @extend_schema(summary=_("Resolve a complaint or support ticket"), request=None)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        interaction = services.interaction_resolve(interaction=self.get_object())
+        return Response(self.get_serializer(interaction).data)

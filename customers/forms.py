@@ -1,0 +1,300 @@
+"""Forms of the browser UI. They parse and check input; the services validate the model and write."""
+
+import zoneinfo
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Fieldset, Layout, Row
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import roles, selectors
+from .models import Customer, ImportJob, Interaction, Tag
+
+DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class ServiceErrorsMixin:
+    """Puts a ValidationError raised by a service on the form: on the field it names, else on top."""
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for field, messages in error.message_dict.items():
+            self.add_error(field if field in self.fields else None, messages)
+
+
+# --- Customer list ------------------------------------------------------------------------------
+
+
+class CustomerFilterForm(forms.Form):
+    """The list's search box, filters and sort order, read from the query string."""
+
+    ARCHIVED_CHOICES = [("active", _("Active")), ("archived", _("Archived")), ("all", _("All"))]
+    SORT_CHOICES = [
+        ("name", _("Name (A-Z)")),
+        ("-name", _("Name (Z-A)")),
+        ("country", _("Country")),
+        ("-country", _("Country, descending")),
+        ("acquired_at", _("Acquired, oldest first")),
+        ("-acquired_at", _("Acquired, newest first")),
+        ("created_at", _("Created, oldest first")),
+        ("-created_at", _("Created, newest first")),
+    ]
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    country = forms.ChoiceField(label=_("Country"), required=False)
+    language = forms.ChoiceField(label=_("Language"), required=False)
+    account_manager = forms.ModelChoiceField(
+        label=_("Account manager"), queryset=None, required=False, empty_label=_("Any account manager")
+    )
+    tag = forms.ChoiceField(label=_("Tag"), required=False)
+    archived = forms.ChoiceField(label=_("Status"), choices=ARCHIVED_CHOICES, required=False)
+    sort = forms.ChoiceField(label=_("Sort by"), choices=SORT_CHOICES, required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        countries = selectors.customer_country_choices(user=user)
+        self.fields["country"].choices = [("", _("Any country"))] + [(c, c) for c in countries]
+        self.fields["language"].choices = [("", _("Any language"))] + list(settings.LANGUAGES)
+        self.fields["account_manager"].queryset = selectors.account_manager_list()
+        tags = Tag.objects.values_list("name", flat=True)
+        self.fields["tag"].choices = [("", _("Any tag"))] + [(t, t) for t in tags]
+
+    def _value(self, name: str, default=""):
+        # A field with bad input is shown with its error and otherwise ignored, never a 500.
+        self.is_valid()
+        return self.cleaned_data.get(name) or default
+
+    @property
+    def search(self) -> str:
+        return (self._value("q") or "").strip()
+
+    @property
+    def ordering(self) -> str:
+        return self._value("sort", "name")
+
+    @property
+    def filters(self) -> dict:
+        manager = self._value("account_manager", None)
+        return {
+            "country": self._value("country"),
+            "language": self._value("language"),
+            "account_manager": manager.pk if manager else None,
+            "tag": self._value("tag"),
+            "archived": self._value("archived", "active"),
+        }
+
+
+# --- Customer create / edit ---------------------------------------------------------------------
+
+
+class CustomerForm(ServiceErrorsMixin, forms.ModelForm):
+    tags = forms.CharField(
+        label=_("Tags"),
+        required=False,
+        max_length=1000,
+        help_text=_("Separate tags with commas, e.g. vip, wholesale."),
+    )
+    referred_by = forms.CharField(
+        label=_("Referred by"),
+        required=False,
+        max_length=64,
+        help_text=_("The external id of the customer who referred this one."),
+    )
+    time_zone = forms.ChoiceField(label=_("Time zone"), initial="UTC")
+
+    class Meta:
+        model = Customer
+        fields = [
+            "external_id",
+            "name",
+            "email",
+            "phone",
+            "company",
+            "country",
+            "language",
+            "time_zone",
+            "account_manager",
+            "acquired_at",
+            "acquisition_source",
+            "marketing_consent",
+            "consent_at",
+            "consent_source",
+            "notes",
+        ]
+        widgets = {
+            "acquired_at": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "consent_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT),
+            "notes": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["time_zone"].choices = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
+        self.fields["consent_at"].help_text = _("Left empty, the time of saving is recorded.")
+        if roles.is_administrator(user):
+            self.fields["account_manager"].queryset = selectors.account_manager_list()
+            self.fields["account_manager"].label_from_instance = lambda u: u.get_full_name() or u.username
+        else:
+            # An account manager works their own book: new customers go into it, and handing a
+            # customer over to someone else is an administrator's decision.
+            del self.fields["account_manager"]
+        if self.instance.pk:
+            self.initial["tags"] = ", ".join(tag.name for tag in self.instance.tags.all())
+            self.initial["referred_by"] = self.instance.referred_by.external_id if self.instance.referred_by else ""
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = self._layout()
+
+    def _layout(self) -> Layout:
+        account = ["account_manager"] if "account_manager" in self.fields else []
+        return Layout(
+            Fieldset(
+                _("Identity"),
+                Row(Column("external_id", css_class="col-md-4"), Column("name", css_class="col-md-8")),
+                Row(Column("company"), Column("tags")),
+            ),
+            Fieldset(
+                _("Contact"),
+                Row(Column("email"), Column("phone")),
+                Row(Column("country"), Column("language"), Column("time_zone")),
+            ),
+            Fieldset(
+                _("Account"),
+                Row(*[Column(name) for name in [*account, "acquired_at", "acquisition_source", "referred_by"]]),
+            ),
+            Fieldset(
+                _("Marketing consent"),
+                "marketing_consent",
+                Row(Column("consent_at"), Column("consent_source")),
+            ),
+            Fieldset(_("Notes"), "notes"),
+        )
+
+    def clean_tags(self) -> list[str]:
+        names = [name.strip() for name in self.cleaned_data["tags"].split(",")]
+        too_long = [name for name in names if len(name) > 50]
+        if too_long:
+            raise ValidationError(_("A tag can have at most 50 characters: %(tag)s") % {"tag": too_long[0][:60]})
+        if any(";" in name for name in names):
+            # The CSV export joins tags with semicolons; one inside a tag would split it on re-import.
+            raise ValidationError(_("A tag cannot contain a semicolon (;)."))
+        return [name for name in names if name]
+
+    def clean_referred_by(self) -> Customer | None:
+        external_id = self.cleaned_data["referred_by"].strip()
+        if not external_id:
+            return None
+        referrer = selectors.customer_visible_to(self.user).filter(external_id=external_id).first()
+        if referrer is None:
+            raise ValidationError(
+                _("No customer with the external id “%(external_id)s” was found."), params={"external_id": external_id}
+            )
+        if self.instance.pk and referrer.pk == self.instance.pk:
+            raise ValidationError(_("A customer cannot refer themselves."))
+        return referrer
+
+    def _post_clean(self):
+        # The service runs the model's full validation (uniqueness, constraints) on the real row;
+        # constructing the instance here would change the caller's customer before the service sees it.
+        pass
+
+    def service_data(self) -> dict:
+        """Keyword arguments for services.customer_create / customer_update."""
+        return {
+            name: self.cleaned_data[name] for name in [*self.Meta.fields, "referred_by", "tags"] if name in self.fields
+        }
+
+
+# --- Interactions -------------------------------------------------------------------------------
+
+
+class InteractionForm(ServiceErrorsMixin, forms.Form):
+    """A call, meeting, note (or email, complaint, ticket) logged by hand from the customer page."""
+
+    KINDS = [
+        Interaction.Kind.CALL,
+        Interaction.Kind.MEETING,
+        Interaction.Kind.NOTE,
+        Interaction.Kind.EMAIL,
+        Interaction.Kind.COMPLAINT,
+        Interaction.Kind.SUPPORT_TICKET,
+    ]
+
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[(k.value, k.label) for k in KINDS],
+        initial=Interaction.Kind.CALL,
+        widget=forms.RadioSelect,
+    )
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    body = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    direction = forms.ChoiceField(
+        label=_("Direction"), choices=Interaction.Direction.choices, initial=Interaction.Direction.OUTBOUND
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"), choices=Interaction.Channel.choices, initial=Interaction.Channel.PHONE
+    )
+    occurred_at = forms.DateTimeField(
+        label=_("When"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT)
+    )
+    sentiment = forms.TypedChoiceField(
+        label=_("Sentiment"),
+        choices=[("", _("Not recorded"))] + list(Interaction.Sentiment.choices),
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("occurred_at", timezone.localtime().replace(second=0, microsecond=0))
+
+
+# --- Imports ------------------------------------------------------------------------------------
+
+# What each format expects; shown next to the upload form.
+IMPORT_FORMAT_HELP = {
+    ImportJob.Format.CUSTOMERS_CSV: _(
+        "CSV (UTF-8) with a header row. Required: external_id, name. Optional: email, phone, company, country, "
+        "language, time_zone, account_manager (username), acquired_at (YYYY-MM-DD), acquisition_source, "
+        "referred_by (external id), tags (separated by semicolons), marketing_consent (true/false), consent_at, "
+        "consent_source, notes. The customer export has exactly these columns."
+    ),
+    ImportJob.Format.ORDERS_CSV: _(
+        "CSV (UTF-8) with a header row, one row per order line. Required: order_id, customer_id (the customer's "
+        "external id), ordered_at (ISO 8601), sku, quantity, unit_price. Optional: product_name, category, "
+        "currency, kind (purchase or refund), status (placed, refunded or cancelled)."
+    ),
+    ImportJob.Format.ONLINE_RETAIL: _(
+        "The UCI Online Retail invoice lines (CSV, may be gzipped): InvoiceNo, StockCode, Description, Quantity, "
+        "InvoiceDate, UnitPrice, CustomerID, Country. Invoices starting with C are refunds; lines without a "
+        "CustomerID are skipped."
+    ),
+    ImportJob.Format.CDNOW: _(
+        "The CDNOW purchase file: whitespace-separated customer_id, date (YYYYMMDD), number_of_cds and "
+        "dollar_value, one purchase per line (the master file with its header, or the sample without)."
+    ),
+}
+
+
+class ImportUploadForm(ServiceErrorsMixin, forms.Form):
+    file = forms.FileField(label=_("File"))
+    format = forms.ChoiceField(label=_("Format"), choices=ImportJob.Format.choices)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _("At most %(limit)s; larger files go through the command line.") % {
+            "limit": filesizeformat(settings.IMPORT_MAX_UPLOAD_BYTES)
+        }
+
+    @staticmethod
+    def format_help() -> list[tuple[str, str]]:
+        return [(ImportJob.Format(value).label, IMPORT_FORMAT_HELP[value]) for value in ImportJob.Format.values]

@@ -1,0 +1,523 @@
+"""File formats: from a file to clean rows and row errors, one chunk at a time.
+
+Each format reads its file in chunks of CHUNK_ROWS rows with pandas, validates every column
+with vectorised checks, and hands the writer two kinds of rows:
+
+- ``customers``: external_id, name and the other customer columns present in the file;
+- ``lines``: one row per order line: order_ext, customer_ext, ordered_at (UTC, to the second),
+  currency, kind, status, sku, product_name, category, quantity, unit_price, amount.
+
+A bad row becomes a ``RowError`` (line, column, reason) and is left out; a file that is not what
+its format says (not text, not UTF-8, wrong columns) raises ``FileRefused`` before anything is
+written. Line numbers count the header as line 1, as a spreadsheet shows them.
+"""
+
+import codecs
+import gzip
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+# 100k rows is ~30-60 MB of pandas memory for the widest format: large enough that per-chunk
+# overhead (a COPY, a progress update) is negligible, small enough for a 512 MB worker.
+CHUNK_ROWS = 100_000
+
+GZIP_MAGIC = b"\x1f\x8b"
+EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+LANGUAGES = {code for code, _name in settings.LANGUAGES}
+TRUE_WORDS = {"1", "true", "yes", "y", "t"}
+FALSE_WORDS = {"", "0", "false", "no", "n", "f"}
+MAX_AMOUNT = 10**11  # fits NUMERIC(14, 2) with room to spare
+
+
+class FileRefused(Exception):
+    """The file as a whole is not importable; nothing of it is written."""
+
+
+@dataclass
+class RowError:
+    line: int
+    column: str
+    reason: str
+
+
+@dataclass
+class Chunk:
+    customers: pd.DataFrame | None = None
+    lines: pd.DataFrame | None = None
+    errors: list[RowError] = field(default_factory=list)
+    rows_read: int = 0
+    rows_skipped: int = 0
+    skipped_reason: str = ""
+    # Orders with a bad line: the writer leaves the whole order out, never half of it.
+    bad_orders: set[str] = field(default_factory=set)
+
+
+class ByteCounter(io.RawIOBase):
+    """Wraps a binary file and remembers how many bytes of it were read, for the progress bar."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.count += n
+        return n
+
+
+def open_text(path: Path, counter: ByteCounter | None = None) -> io.TextIOBase:
+    """Open a plain or gzip file as UTF-8 text, refusing binary and non-UTF-8 files up front."""
+    raw = open(path, "rb")  # noqa: SIM115 - closed by the caller through the text wrapper
+    head = raw.read(4)
+    raw.seek(0)
+    source = counter if counter is not None else raw
+    if counter is not None:
+        counter.raw = raw
+    binary = gzip.GzipFile(fileobj=source) if head[:2] == GZIP_MAGIC else io.BufferedReader(source)
+    try:
+        sample = binary.peek(65536)[:65536] if hasattr(binary, "peek") else b""
+    except (OSError, EOFError) as exc:
+        raise FileRefused(_("The file could not be read as gzip: %(error)s.") % {"error": exc}) from None
+    if b"\x00" in sample:
+        raise FileRefused(_("This is not a text file (it contains binary data). Export the data as CSV."))
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        decoder.decode(sample.removeprefix(codecs.BOM_UTF8), final=False)
+    except UnicodeDecodeError as exc:
+        raise FileRefused(
+            _("The file is not UTF-8 text (an invalid byte at position %(pos)d). Save it as 'CSV UTF-8' and try again.")
+            % {"pos": exc.start}
+        ) from None
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="strict", newline="")
+
+
+def _check_columns(found: list[str], required: tuple[str, ...], optional: tuple[str, ...]) -> None:
+    found_set = set(found)
+    missing = [c for c in required if c not in found_set]
+    unknown = [c for c in found if c not in required and c not in optional]
+    duplicated = sorted({c for c in found if found.count(c) > 1})
+    problems = []
+    if missing:
+        problems.append(_("missing columns: %(cols)s") % {"cols": ", ".join(missing)})
+    if unknown:
+        problems.append(_("unknown columns: %(cols)s") % {"cols": ", ".join(unknown)})
+    if duplicated:
+        problems.append(_("repeated columns: %(cols)s") % {"cols": ", ".join(duplicated)})
+    if problems:
+        raise FileRefused(
+            _("The columns are not those of this format (%(problems)s). Expected: %(expected)s.")
+            % {"problems": "; ".join(problems), "expected": ", ".join(required + optional)}
+        )
+
+
+def _read_csv_chunks(text, *, required, optional, **read_options) -> Iterator[pd.DataFrame]:
+    try:
+        reader = pd.read_csv(
+            text, dtype=str, keep_default_na=False, chunksize=CHUNK_ROWS, skipinitialspace=False, **read_options
+        )
+        first = True
+        next_line = 2
+        for frame in reader:
+            if first:
+                columns = [str(c).strip() for c in frame.columns]
+                _check_columns(columns, required, optional)
+                first = False
+            frame.columns = [str(c).strip() for c in frame.columns]
+            frame.insert(0, "_line", np.arange(next_line, next_line + len(frame)))
+            next_line += len(frame)
+            yield frame
+        if first:
+            raise FileRefused(_("The file has a header but no rows."))
+    except pd.errors.EmptyDataError:
+        raise FileRefused(_("The file is empty.")) from None
+    except pd.errors.ParserError as exc:
+        raise FileRefused(_("The file is not valid CSV: %(error)s") % {"error": str(exc).strip()}) from None
+    except UnicodeDecodeError as exc:
+        raise FileRefused(
+            _("The file is not UTF-8 text (an invalid byte at position %(pos)d). Save it as 'CSV UTF-8' and try again.")
+            % {"pos": exc.start}
+        ) from None
+
+
+class Validator:
+    """Collects row errors for one chunk and tracks which rows are still good."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self.lines = frame["_line"].to_numpy()
+        self.good = np.ones(len(frame), dtype=bool)
+        self.errors: list[RowError] = []
+
+    def reject(self, bad, column: str, reason: str) -> None:
+        bad = np.asarray(bad, dtype=bool) & self.good
+        if bad.any():
+            self.errors.extend(RowError(int(line), column, reason) for line in self.lines[bad])
+            self.good &= ~bad
+
+    def required(self, column: str) -> pd.Series:
+        values = self.frame[column].str.strip()
+        self.reject(values.eq("").to_numpy(), column, _("%(column)s is required") % {"column": column})
+        return values
+
+    def max_length(self, values: pd.Series, column: str, limit: int) -> None:
+        self.reject(
+            values.str.len().gt(limit).to_numpy(),
+            column,
+            _("%(column)s is longer than %(limit)d characters") % {"column": column, "limit": limit},
+        )
+
+    def number(self, column: str, *, integer: bool = False) -> pd.Series:
+        raw = self.frame[column].str.strip()
+        values = pd.to_numeric(raw, errors="coerce")
+        what = _("a whole number") if integer else _("a number")
+        bad = values.isna().to_numpy() | ~np.isfinite(values.fillna(0).to_numpy(dtype=float))
+        if integer:
+            bad |= values.fillna(0).mod(1).ne(0).to_numpy()
+        bad |= values.abs().gt(MAX_AMOUNT).fillna(False).to_numpy()
+        self.reject(bad, column, _("%(column)s must be %(what)s") % {"column": column, "what": what})
+        return values.fillna(0)
+
+    def timestamp(self, column: str, *, fmt: str | None, tz: str, required: bool = True) -> pd.Series:
+        raw = self.frame[column].str.strip()
+        try:
+            parsed = pd.to_datetime(raw, format=fmt, errors="coerce") if fmt else _parse_iso(raw)
+        except (ValueError, TypeError):
+            parsed = pd.Series(pd.NaT, index=raw.index)
+        if parsed.dt.tz is None:
+            parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+        parsed = parsed.dt.tz_convert("UTC")
+        bad = parsed.isna().to_numpy(copy=True)
+        if not required:
+            bad = bad & raw.ne("").to_numpy()
+        self.reject(
+            bad, column, _("%(column)s is not a valid date and time (use YYYY-MM-DD HH:MM:SS)") % {"column": column}
+        )
+        return parsed
+
+
+def _parse_iso(raw: pd.Series) -> pd.Series:
+    parsed = pd.to_datetime(raw, format="ISO8601", errors="coerce", utc=False)
+    if getattr(parsed.dt, "tz", None) is None:
+        return parsed
+    return parsed
+
+
+def _as_db_timestamp(values: pd.Series) -> pd.Series:
+    # Seconds are the finest grain an order keeps; the same text on every import keeps upserts stable.
+    return values.dt.strftime("%Y-%m-%d %H:%M:%S+00:00")
+
+
+def _order_lines_frame(v: Validator, **columns) -> pd.DataFrame:
+    frame = pd.DataFrame({"line": v.lines, **columns})
+    return frame.loc[v.good].reset_index(drop=True)
+
+
+# --- Customers CSV ---------------------------------------------------------------------------------
+
+CUSTOMER_REQUIRED = ("external_id", "name")
+CUSTOMER_OPTIONAL = (
+    "email", "phone", "company", "country", "language", "time_zone", "account_manager", "acquired_at",
+    "acquisition_source", "referred_by", "tags", "marketing_consent", "consent_at", "consent_source", "notes",
+)  # fmt: skip
+CUSTOMER_LIMITS = {
+    "external_id": 64, "name": 200, "email": 254, "phone": 40, "company": 200, "country": 64, "time_zone": 64,
+    "account_manager": 150, "acquisition_source": 64, "referred_by": 64, "consent_source": 20,
+}  # fmt: skip
+CONSENT_SOURCES = {"web_form", "checkout", "email", "phone", "in_person", "import", "api"}
+
+
+def customers_csv_chunks(text) -> Iterator[Chunk]:
+    for frame in _read_csv_chunks(text, required=CUSTOMER_REQUIRED, optional=CUSTOMER_OPTIONAL):
+        v = Validator(frame)
+        out = {"line": v.lines}
+        out["external_id"] = v.required("external_id")
+        out["name"] = v.required("name")
+        for column in CUSTOMER_OPTIONAL:
+            if column in frame:
+                # Exports guard against spreadsheet formulas with a leading apostrophe; take it off again.
+                out[column] = frame[column].str.strip().str.replace(r"^'(?=[=+\-@\t\r])", "", regex=True)
+        for column, limit in CUSTOMER_LIMITS.items():
+            if column in out:
+                v.max_length(out[column], column, limit)
+        if "email" in out:
+            bad = out["email"].ne("") & ~out["email"].str.match(EMAIL_RE)
+            v.reject(bad.to_numpy(), "email", _("email is not a valid email address"))
+        if "language" in out:
+            out["language"] = out["language"].str.lower()
+            bad = out["language"].ne("") & ~out["language"].isin(LANGUAGES)
+            v.reject(
+                bad.to_numpy(),
+                "language",
+                _("language must be one of %(codes)s") % {"codes": ", ".join(sorted(LANGUAGES))},
+            )
+        if "acquired_at" in out:
+            parsed = pd.to_datetime(out["acquired_at"], format="%Y-%m-%d", errors="coerce")
+            v.reject(
+                (parsed.isna() & out["acquired_at"].ne("")).to_numpy(),
+                "acquired_at",
+                _("acquired_at is not a valid date (use YYYY-MM-DD)"),
+            )
+            out["acquired_at"] = parsed.dt.strftime("%Y-%m-%d").fillna("")
+        if "marketing_consent" in out:
+            words = out["marketing_consent"].str.lower()
+            v.reject(
+                (~words.isin(TRUE_WORDS | FALSE_WORDS)).to_numpy(),
+                "marketing_consent",
+                _("marketing_consent must be true or false"),
+            )
+            out["marketing_consent"] = words.isin(TRUE_WORDS)
+        if "consent_at" in out:
+            consent_at = v.timestamp("consent_at", fmt=None, tz="UTC", required=False)
+            out["consent_at"] = _as_db_timestamp(consent_at).fillna("")
+        if "consent_source" in out:
+            bad = out["consent_source"].ne("") & ~out["consent_source"].isin(CONSENT_SOURCES)
+            v.reject(
+                bad.to_numpy(),
+                "consent_source",
+                _("consent_source must be one of %(codes)s") % {"codes": ", ".join(sorted(CONSENT_SOURCES))},
+            )
+        if "tags" in out:
+            out["tags"] = out["tags"].str.replace(",", ";")
+        if "referred_by" in out:
+            v.reject(
+                (out["referred_by"].ne("") & out["referred_by"].eq(out["external_id"])).to_numpy(),
+                "referred_by",
+                _("a customer cannot be referred by themselves"),
+            )
+        customers = pd.DataFrame(out).loc[v.good].reset_index(drop=True)
+        yield Chunk(customers=customers, errors=v.errors, rows_read=len(frame))
+
+
+# --- Orders CSV --------------------------------------------------------------------------------------
+
+ORDER_REQUIRED = ("order_id", "customer_id", "ordered_at", "sku", "quantity", "unit_price")
+# `amount` is accepted so that an orders export imports back; it is recomputed from quantity x unit_price.
+ORDER_OPTIONAL = ("product_name", "category", "currency", "kind", "status", "amount")
+KINDS = {"purchase", "refund"}
+STATUSES = {"placed", "refunded", "cancelled"}
+
+
+def orders_csv_chunks(text, *, time_zone: str) -> Iterator[Chunk]:
+    for frame in _read_csv_chunks(text, required=ORDER_REQUIRED, optional=ORDER_OPTIONAL):
+        v = Validator(frame)
+        order_ext = v.required("order_id")
+        customer_ext = v.required("customer_id")
+        sku = v.required("sku")
+        for values, column, limit in ((order_ext, "order_id", 64), (customer_ext, "customer_id", 64), (sku, "sku", 64)):
+            v.max_length(values, column, limit)
+        ordered_at = v.timestamp("ordered_at", fmt=None, tz=time_zone)
+        quantity = v.number("quantity", integer=True)
+        unit_price = v.number("unit_price")
+        v.reject(unit_price.lt(0).to_numpy(), "unit_price", _("unit_price cannot be negative"))
+        v.reject(quantity.eq(0).to_numpy(), "quantity", _("quantity cannot be 0"))
+        n = len(frame)
+        kind = frame["kind"].str.strip().str.lower().replace("", "purchase") if "kind" in frame else None
+        if kind is None:
+            kind = pd.Series(["purchase"] * n, index=frame.index)
+        v.reject((~kind.isin(KINDS)).to_numpy(), "kind", _("kind must be purchase or refund"))
+        v.reject(
+            (kind.eq("purchase") & quantity.lt(0)).to_numpy(),
+            "quantity",
+            _("quantity cannot be negative on a purchase (use kind=refund for returns)"),
+        )
+        status = frame["status"].str.strip().str.lower().replace("", "placed") if "status" in frame else None
+        if status is None:
+            status = pd.Series(["placed"] * n, index=frame.index)
+        v.reject((~status.isin(STATUSES)).to_numpy(), "status", _("status must be placed, refunded or cancelled"))
+        currency = frame["currency"].str.strip().str.upper() if "currency" in frame else None
+        if currency is None:
+            currency = pd.Series([settings.WORKSPACE_CURRENCY] * n, index=frame.index)
+        currency = currency.replace("", settings.WORKSPACE_CURRENCY)
+        v.reject((~currency.str.fullmatch(r"[A-Z]{3}")).to_numpy(), "currency", _("currency must be a 3-letter code"))
+        sign = np.where(kind.eq("refund"), -1, 1)
+        qty = quantity.abs().astype("int64") * sign
+        lines = _order_lines_frame(
+            v,
+            order_ext=order_ext,
+            customer_ext=customer_ext,
+            ordered_at=_as_db_timestamp(ordered_at),
+            currency=currency,
+            kind=kind,
+            status=status,
+            sku=sku,
+            product_name=(frame["product_name"].str.strip().str[:255] if "product_name" in frame else sku),
+            category=(frame["category"].str.strip().str[:100] if "category" in frame else ""),
+            quantity=qty,
+            unit_price=unit_price.round(4),
+            amount=(qty * unit_price).round(2),
+        )
+        yield Chunk(lines=lines, errors=v.errors, rows_read=n, bad_orders=set(order_ext[~v.good]))
+
+
+# --- Online Retail (UCI) ------------------------------------------------------------------------------
+
+ONLINE_RETAIL_COLUMNS = (
+    "InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country",
+)  # fmt: skip
+
+
+def online_retail_chunks(text) -> Iterator[Chunk]:
+    """Each invoice is an order; a 'C' invoice is a refund; lines without CustomerID are skipped."""
+    for frame in _read_csv_chunks(text, required=ONLINE_RETAIL_COLUMNS, optional=()):
+        n = len(frame)
+        customer_raw = frame["CustomerID"].str.strip().str.replace(r"\.0$", "", regex=True)
+        no_customer = customer_raw.eq("").to_numpy()
+        frame = frame.loc[~no_customer].reset_index(drop=True)
+        customer_raw = customer_raw.loc[~no_customer].reset_index(drop=True)
+        v = Validator(frame)
+        invoice = v.required("InvoiceNo")
+        stock = v.required("StockCode").str.upper()
+        v.max_length(invoice, "InvoiceNo", 64)
+        v.max_length(stock, "StockCode", 64)
+        ordered_at = v.timestamp("InvoiceDate", fmt="%Y-%m-%d %H:%M:%S", tz="Europe/London")
+        quantity = v.number("Quantity", integer=True)
+        unit_price = v.number("UnitPrice")
+        v.reject(unit_price.lt(0).to_numpy(), "UnitPrice", _("UnitPrice cannot be negative"))
+        refund = invoice.str.upper().str.startswith("C")
+        v.reject(quantity.eq(0).to_numpy(), "Quantity", _("Quantity cannot be 0"))
+        v.reject(
+            (~refund & quantity.lt(0)).to_numpy(),
+            "Quantity",
+            _("Quantity is negative on an invoice that is not a cancellation"),
+        )
+        v.reject((refund & quantity.gt(0)).to_numpy(), "Quantity", _("Quantity is positive on a cancellation invoice"))
+        qty = quantity.astype("int64")
+        lines = _order_lines_frame(
+            v,
+            order_ext=invoice,
+            customer_ext=customer_raw,
+            ordered_at=_as_db_timestamp(ordered_at),
+            currency="GBP",
+            kind=np.where(refund, "refund", "purchase"),
+            status="placed",
+            sku=stock,
+            product_name=frame["Description"].str.strip().str[:255],
+            category="",
+            quantity=qty,
+            unit_price=unit_price.round(4),
+            amount=(qty * unit_price).round(2),
+        )
+        customers = (
+            pd.DataFrame(
+                {
+                    "line": v.lines,
+                    "external_id": customer_raw,
+                    "name": _("Customer %(id)s") % {"id": "{}"},
+                    "country": frame["Country"].str.strip().str[:64],
+                }
+            )
+            .loc[v.good]
+            .drop_duplicates("external_id")
+        )
+        customers["name"] = [
+            name.format(ext) for name, ext in zip(customers["name"], customers["external_id"], strict=True)
+        ]
+        yield Chunk(
+            customers=customers.reset_index(drop=True),
+            lines=lines,
+            errors=v.errors,
+            rows_read=n,
+            rows_skipped=int(no_customer.sum()),
+            bad_orders=set(invoice[~v.good]),
+            skipped_reason=_("lines without a CustomerID cannot be tied to a customer"),
+        )
+
+
+# --- CDNOW ---------------------------------------------------------------------------------------------
+
+CDNOW_MASTER = ("customer_id", "date", "number_of_cds", "dollar_value")
+CDNOW_SAMPLE = ("customer_id", "sample_id", "date", "number_of_cds", "dollar_value")
+
+
+def cdnow_chunks(text) -> Iterator[Chunk]:
+    """The master file (4 columns, header) or the 1/10 sample (5 columns, no header)."""
+    first = text.readline()
+    fields = first.split()
+    if fields == list(CDNOW_MASTER):
+        names, header_lines = CDNOW_MASTER, 1
+    elif len(fields) == 5 and all(re.fullmatch(r"[0-9.]+", f) for f in fields):
+        names, header_lines = CDNOW_SAMPLE, 0
+    else:
+        raise FileRefused(
+            _("This is not a CDNOW file: expected the header '%(header)s' or five numeric columns.")
+            % {"header": " ".join(CDNOW_MASTER)}
+        )
+    body = io.StringIO(first + text.read()) if header_lines == 0 else text
+    seen = {"counts": pd.Series(dtype="int64")}
+    start_line = 1 + header_lines
+    try:
+        reader = pd.read_csv(body, sep=r"\s+", header=None, names=list(names), dtype=str, chunksize=CHUNK_ROWS)
+        for frame in reader:
+            frame.insert(0, "_line", np.arange(start_line, start_line + len(frame)))
+            start_line += len(frame)
+            yield _cdnow_chunk(frame, seen)
+    except pd.errors.ParserError as exc:
+        raise FileRefused(_("The file is not a valid CDNOW file: %(error)s") % {"error": str(exc).strip()}) from None
+
+
+def _cdnow_chunk(frame: pd.DataFrame, seen: dict) -> Chunk:
+    v = Validator(frame.fillna(""))
+    customer = v.required("customer_id").str.lstrip("0").replace("", "0")
+    day = pd.to_datetime(frame["date"], format="%Y%m%d", errors="coerce")
+    v.reject(day.isna().to_numpy(), "date", _("date must be YYYYMMDD"))
+    quantity = v.number("number_of_cds", integer=True)
+    dollars = v.number("dollar_value")
+    v.reject((quantity.lt(0) | dollars.lt(0)).to_numpy(), "dollar_value", _("CDNOW purchases cannot be negative"))
+    # Noon UTC keeps the purchase on its calendar day in any workspace time zone within +-11h.
+    ordered_at = (day + pd.Timedelta(hours=12)).dt.tz_localize("UTC")
+    key = customer + "-" + frame["date"].str.strip()
+    # Several purchases of one customer on one day each get their own order, numbered in file order
+    # across chunks, so that re-importing the file maps every row to the same order.
+    occurrence = key.groupby(key).cumcount() + key.map(seen["counts"]).fillna(0).astype("int64")
+    seen["counts"] = seen["counts"].add(key.value_counts(), fill_value=0).astype("int64")
+    qty = quantity.astype("int64")
+    lines = _order_lines_frame(
+        v,
+        order_ext="CDNOW-" + key + "-" + (occurrence + 1).astype(str),
+        customer_ext="CDNOW-" + customer,
+        ordered_at=_as_db_timestamp(ordered_at),
+        currency="USD",
+        kind="purchase",
+        status="placed",
+        sku="CD",
+        product_name="Compact disc",
+        category="Music",
+        quantity=qty,
+        unit_price=(dollars / qty.where(qty > 0, 1)).round(4),
+        amount=dollars.round(2),
+    )
+    customers = pd.DataFrame(
+        {
+            "line": v.lines,
+            "external_id": "CDNOW-" + customer,
+            "name": "CDNOW " + customer,
+            "country": "United States",
+        }
+    )
+    customers = customers.loc[v.good].drop_duplicates("external_id").reset_index(drop=True)
+    return Chunk(customers=customers, lines=lines, errors=v.errors, rows_read=len(frame))
+
+
+def chunks_for(format: str, text, *, time_zone: str) -> Iterator[Chunk]:  # noqa: A002
+    if format == "customers":
+        return customers_csv_chunks(text)
+    if format == "orders":
+        return orders_csv_chunks(text, time_zone=time_zone)
+    if format == "online-retail":
+        return online_retail_chunks(text)
+    if format == "cdnow":
+        return cdnow_chunks(text)
+    raise FileRefused(_("Unknown format %(format)s.") % {"format": format})

@@ -1,0 +1,92 @@
+"""Predictive CLV (metrics.md) and a one-call table of per-customer predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._common import DAYS_PER_MONTH, unit_days
+from .bgnbd import (
+    BgNbdParams,
+    _check,
+    _conditional_expected,
+    bgnbd_churn_risk,
+    bgnbd_expected_purchases,
+    bgnbd_p_alive,
+)
+from .gamma_gamma import GammaGammaParams, gamma_gamma_expected_spend
+
+# metrics.md defaults: a one-year horizon discounted at 1% a month.
+DEFAULT_HORIZON_MONTHS = 12
+DEFAULT_MONTHLY_DISCOUNT = 0.01
+
+# metrics.md: churn risk is the probability of no purchase in the next 90 days by default.
+DEFAULT_RISK_HORIZON_DAYS = 90.0
+
+
+def predictive_clv(
+    bgnbd: BgNbdParams,
+    gamma_gamma: GammaGammaParams,
+    x,
+    t_x,
+    T,
+    monetary,
+    *,
+    horizon_months: int = DEFAULT_HORIZON_MONTHS,
+    monthly_discount: float = DEFAULT_MONTHLY_DISCOUNT,
+) -> np.ndarray:
+    """sum_{i=1..H} m (E[X(i)] - E[X(i-1)]) / (1 + d)^i per customer.
+
+    E[X(i)] is the BG/NBD conditional expected purchases by the end of month i (a month is
+    30 days, converted to the fit's unit), m the Gamma-Gamma conditional mean spend. x, t_x, T
+    in the BG/NBD unit; monetary is the summary's monetary_value. The loop runs over months,
+    not customers.
+    """
+    x, t_x, T = _check(x, t_x, T)
+    spend = gamma_gamma_expected_spend(gamma_gamma, x, monetary)
+    p_alive = bgnbd_p_alive(bgnbd, x, t_x, T)
+    month = DAYS_PER_MONTH / unit_days(bgnbd.unit)
+    value = np.zeros_like(x)
+    previous = np.zeros_like(x)
+    for i in range(1, horizon_months + 1):
+        cumulative = _conditional_expected(bgnbd, x, T, p_alive, i * month)
+        value += spend * (cumulative - previous) / (1 + monthly_discount) ** i
+        previous = cumulative
+    return value
+
+
+def customer_predictions(
+    summary: pd.DataFrame,
+    *,
+    bgnbd: BgNbdParams,
+    gamma_gamma: GammaGammaParams | None = None,
+    horizon_days: float = DEFAULT_RISK_HORIZON_DAYS,
+    horizon_months: int = DEFAULT_HORIZON_MONTHS,
+    monthly_discount: float = DEFAULT_MONTHLY_DISCOUNT,
+) -> pd.DataFrame:
+    """Per-customer predictions from a `summary_from_daily` table built in `bgnbd.unit`.
+
+    Customers with purchases == 0 are left out. Columns: p_alive, churn_risk (no purchase in
+    `horizon_days`), expected_purchases (in `horizon_days`), and with a Gamma-Gamma fit
+    expected_spend and clv (over `horizon_months`).
+    """
+    buyers = summary[summary["purchases"] > 0]
+    x, t_x, T = buyers["x"], buyers["t_x"], buyers["T"]
+    out = pd.DataFrame(index=buyers.index)
+    out["p_alive"] = bgnbd_p_alive(bgnbd, x, t_x, T)
+    out["churn_risk"] = bgnbd_churn_risk(bgnbd, x, t_x, T, horizon_days=horizon_days)
+    out["expected_purchases"] = bgnbd_expected_purchases(bgnbd, x, t_x, T, horizon_days=horizon_days)
+    if gamma_gamma is not None:
+        monetary = buyers["monetary_value"]
+        out["expected_spend"] = gamma_gamma_expected_spend(gamma_gamma, x, monetary)
+        out["clv"] = predictive_clv(
+            bgnbd,
+            gamma_gamma,
+            x,
+            t_x,
+            T,
+            monetary,
+            horizon_months=horizon_months,
+            monthly_discount=monthly_discount,
+        )
+    return out

@@ -1,0 +1,98 @@
+"""factory_boy factories for the customers app. Rows are built through the ORM, not the services,
+so a test can set up any state (an archived customer, a refunded order) in one line."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from customers.models import Customer, Interaction, Order, OrderLine, Product, order_net_amount
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.django.Password("pw")
+
+    @factory.post_generation
+    def groups(self, create, extracted, **kwargs):
+        """UserFactory(groups=["Account manager"]) puts the user in those role groups."""
+        if create and extracted:
+            for name in extracted:
+                self.groups.add(Group.objects.get_or_create(name=name)[0])
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+        skip_postgeneration_save = True
+
+    external_id = factory.Sequence(lambda n: f"C{n:05d}")
+    name = factory.Sequence(lambda n: f"Customer {n}")
+    email = factory.LazyAttribute(lambda c: f"{c.external_id.lower()}@example.com")
+    country = "GB"
+    language = "en"
+
+    @factory.post_generation
+    def tags(self, create, extracted, **kwargs):
+        """CustomerFactory(tags=["vip"]) creates the tags as needed."""
+        if create and extracted:
+            from customers.models import Tag
+
+            self.tags.set([Tag.objects.get_or_create(name=name)[0] for name in extracted])
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:04d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """An order without lines; add them with ``order_add_line`` (which keeps the totals right)."""
+
+    class Meta:
+        model = Order
+
+    external_id = factory.Sequence(lambda n: f"O{n:06d}")
+    customer = factory.SubFactory(CustomerFactory)
+    ordered_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=30))
+    currency = "GBP"
+
+
+def order_add_line(order: Order, *, product: Product | None = None, quantity: int = 1, unit_price="10.00") -> OrderLine:
+    """Append a line to ``order`` and update its gross and net amounts."""
+    unit_price = Decimal(str(unit_price))
+    line = OrderLine.objects.create(
+        order=order,
+        line_number=order.lines.count() + 1,
+        product=product or ProductFactory(),
+        quantity=quantity,
+        unit_price=unit_price,
+        amount=(quantity * unit_price).quantize(Decimal("0.01")),
+    )
+    order.gross_amount += line.amount
+    order.net_amount = order_net_amount(
+        kind=order.kind, status=order.status, gross_amount=order.gross_amount, refunded_amount=order.refunded_amount
+    )
+    order.save(update_fields=["gross_amount", "net_amount"])
+    return line
+
+
+class InteractionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Interaction
+
+    customer = factory.SubFactory(CustomerFactory)
+    kind = Interaction.Kind.CALL
+    subject = factory.Sequence(lambda n: f"Interaction {n}")
+    occurred_at = factory.LazyFunction(timezone.now)
