@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import roles, selectors, services
+from . import panels, roles, selectors, services
 from .forms import CustomerFilterForm, CustomerForm, ImportUploadForm, InteractionForm
 from .imports.services import import_job_create, import_report_csv
 from .models import Customer
@@ -127,6 +127,8 @@ def _customer_context(request, customer: Customer, **extra) -> dict:
         "timeline": selectors.interaction_timeline(customer=customer),
         "referrer_visible": selectors.customer_is_visible(user=request.user, customer_id=customer.referred_by_id),
         "interaction_form": InteractionForm() if can_edit else None,
+        # Cards of other apps (metrics, loyalty, surveys), registered in their AppConfig.ready().
+        "panels": panels.panels_for(request, customer),
     }
     context.update(extra)
     return context

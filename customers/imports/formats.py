@@ -139,7 +139,7 @@ def _read_csv_chunks(text, *, required, optional, **read_options) -> Iterator[pd
             frame.insert(0, "_line", np.arange(next_line, next_line + len(frame)))
             next_line += len(frame)
             yield frame
-        if first:
+        if first or next_line == 2:
             raise FileRefused(_("The file has a header but no rows."))
     except pd.errors.EmptyDataError:
         raise FileRefused(_("The file is empty.")) from None

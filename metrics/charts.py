@@ -1,0 +1,357 @@
+"""Shapes metric snapshots for the browser: dashboard tiles, Chart.js specs, heat-map tables, CSV rows.
+
+Pure functions over the snapshot JSON documented in metrics.models.MetricSnapshot (no queries), so
+the dashboard, the CSV downloads and the tests read one shape. Any value may be null ("not enough
+data"); nothing here turns a null into 0, and a NaN that slipped into a snapshot becomes null
+before it reaches JSON (where NaN is not valid) or a template.
+"""
+
+import math
+from datetime import date
+
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+# Bootstrap's palette, so the charts match the badges and alerts around them.
+GREEN = "#198754"
+RED = "#dc3545"
+BLUE = "#0d6efd"
+GREY = "#6c757d"
+ORANGE = "#fd7e14"
+
+# Points of the Pareto curve sent to the browser: smooth at any chart width, a few kB of JSON.
+PARETO_POINTS = 400
+
+LEVELS = ("high", "medium", "low")  # value rows, top to bottom
+RISKS = ("low", "medium", "high")  # risk columns, left to right
+
+
+def finite(value):
+    """The value with every NaN or infinity (at any depth) replaced by None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
+
+
+def _number(value) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def month_start(month: str) -> date:
+    """ "2011-11" (or "2011-11-01") -> date(2011, 11, 1)."""
+    year, number = month[:7].split("-")
+    return date(int(year), int(number), 1)
+
+
+def month_label(month: str) -> str:
+    return formats.date_format(month_start(month), "YEAR_MONTH_FORMAT")
+
+
+def months_of(timeseries: dict | None) -> list[str]:
+    return [str(month)[:7] for month in (timeseries or {}).get("months") or []]
+
+
+# --- Tiles --------------------------------------------------------------------------------------
+
+
+# key in the summary snapshot, key in the timeseries snapshot (None: not a monthly series),
+# label, format ("count", "rate" or "money") and whether a rise is good news.
+TILES = (
+    ("active_customers", "active", gettext_lazy("Active customers"), "count", True),
+    ("retention_rate", "retention_rate", gettext_lazy("Retention rate"), "rate", True),
+    ("churn_rate", "churn_rate", gettext_lazy("Churn rate"), "rate", False),
+    ("repeat_purchase_rate", "repeat_purchase_rate", gettext_lazy("Repeat-purchase rate"), "rate", True),
+    ("upsell_rate", "upsell_rate", gettext_lazy("Upsell rate"), "rate", True),
+    ("nrr", "nrr", gettext_lazy("Net revenue retention"), "rate", True),
+    ("avg_clv", "avg_clv", gettext_lazy("Average CLV"), "money", True),
+    ("total_clv", "total_clv", gettext_lazy("Total CLV"), "money", True),
+)
+# Figures "as of" a date rather than of a period: the latest snapshot's value still holds when an
+# earlier month is chosen, labelled with its date (NRR and the rates are per period: no such luck).
+AS_OF_KEYS = {"repeat_purchase_rate", "upsell_rate", "avg_clv", "total_clv"}
+
+
+def tile(*, label, fmt: str, up_is_good: bool, value, previous, note: str = "") -> dict:
+    value, previous = _number(value), _number(previous)
+    change = None
+    if value is not None and previous is not None:
+        if fmt == "rate":
+            change = value - previous  # percentage points
+        elif previous:
+            change = (value - previous) / abs(previous)  # relative
+    direction = None if change is None else "up" if change > 0 else "down" if change < 0 else "flat"
+    good = direction == ("up" if up_is_good else "down")
+    tone = "secondary" if direction in (None, "flat") else "success" if good else "danger"
+    return {
+        "label": label,
+        "format": fmt,
+        "value": value,
+        "previous": previous,
+        "change": change,
+        "direction": direction,
+        "tone": tone,
+        "note": note,
+    }
+
+
+def default_period(summary: dict | None, timeseries: dict | None) -> str | None:
+    """The summary's month (the latest complete month), else the last month of the series."""
+    start = ((summary or {}).get("period") or {}).get("start")
+    months = months_of(timeseries)
+    if start and (not months or str(start)[:7] in months):
+        return str(start)[:7]
+    return months[-1] if months else None
+
+
+def period_tiles(summary: dict | None, timeseries: dict | None, month: str | None) -> list[dict]:
+    """The eight tiles for ``month``, each with its change against the month before."""
+    summary = summary or {}
+    previous = summary.get("previous") or {}
+    summary_month = str((summary.get("period") or {}).get("start") or "")[:7]
+    months = months_of(timeseries)
+    use_summary = not month or month == summary_month or month not in months
+    index = None if use_summary else months.index(month)
+    tiles = []
+    for key, series_key, label, fmt, up_is_good in TILES:
+        note = ""
+        if use_summary:
+            value, before = summary.get(key), previous.get(key)
+        elif isinstance((timeseries or {}).get(series_key), list):
+            series = timeseries[series_key]
+            value = series[index] if index < len(series) else None
+            before = series[index - 1] if 0 < index <= len(series) else None
+        elif key in AS_OF_KEYS and summary.get(key) is not None:
+            value, before = summary.get(key), None
+            end = (summary.get("period") or {}).get("end")
+            note = _("as of %(date)s") % {"date": end} if end else ""
+        else:
+            value = before = None
+        tiles.append(tile(label=label, fmt=fmt, up_is_good=up_is_good, value=value, previous=before, note=note))
+    return tiles
+
+
+# --- Chart.js specs (read by static/js/charts.js) ---------------------------------------------
+
+
+def _dataset(label, data, color, **extra) -> dict:
+    return {"label": str(label), "data": finite(list(data)), "color": color, **extra}
+
+
+def timeseries_chart(data: dict | None) -> dict | None:
+    months = months_of(data)
+    if not months:
+        return None
+    return {
+        "type": "line",
+        "labels": [month_label(month) for month in months],
+        "datasets": [
+            _dataset(_("Retention rate"), data.get("retention_rate") or [], GREEN),
+            _dataset(_("Churn rate"), data.get("churn_rate") or [], RED),
+        ],
+        "y": {"percent": True, "min": 0, "max": 1},
+    }
+
+
+def pareto_chart(data: dict | None) -> dict | None:
+    curve = (data or {}).get("curve") or []
+    points = [{"x": _number(x), "y": _number(y)} for x, y in curve]
+    points = [point for point in points if point["x"] is not None and point["y"] is not None]
+    if not points:
+        return None
+    if len(points) > PARETO_POINTS:
+        # One point per customer is far more than a 300-pixel-wide line can show; keep the ends.
+        step = (len(points) - 1) / (PARETO_POINTS - 1)
+        points = [points[round(i * step)] for i in range(PARETO_POINTS)]
+    if points[0] != {"x": 0.0, "y": 0.0}:
+        points.insert(0, {"x": 0.0, "y": 0.0})
+    datasets = [
+        _dataset(_("Share of revenue"), points, BLUE, fill=True),
+        _dataset(_("80% of revenue"), [{"x": 0, "y": 0.8}, {"x": 1, "y": 0.8}], RED, dashed=True),
+        _dataset(_("Equal shares"), [{"x": 0, "y": 0}, {"x": 1, "y": 1}], GREY, dashed=True),
+    ]
+    top = _number(data.get("top_share_of_customers"))
+    if top is not None:
+        marker = [{"x": top, "y": 0}, {"x": top, "y": 0.8}]
+        datasets.insert(1, _dataset(_("Top tier"), marker, ORANGE, dashed=True))
+    return {
+        "type": "scatter",
+        "datasets": datasets,
+        "x": {"percent": True, "min": 0, "max": 1, "title": _("Share of customers (largest first)")},
+        "y": {"percent": True, "min": 0, "max": 1, "title": _("Share of revenue")},
+    }
+
+
+def _bin_labels(edges: list) -> list[str]:
+    labels = []
+    for low, high in zip(edges, edges[1:], strict=False):
+        low, high = _number(low), _number(high)
+        if low is None or high is None:
+            labels.append("—")
+        else:
+            labels.append(
+                f"{formats.number_format(low, 0, use_l10n=True)}–{formats.number_format(high, 0, use_l10n=True)}"
+            )
+    return labels
+
+
+def clv_chart(data: dict | None) -> dict | None:
+    counts = (data or {}).get("counts") or []
+    if not counts:
+        return None
+    return {
+        "type": "bar",
+        "labels": _bin_labels(data.get("bins") or []),
+        "datasets": [_dataset(_("Customers"), counts, BLUE)],
+        "x": {"title": _("Predicted CLV")},
+        "y": {"title": _("Customers")},
+    }
+
+
+def rfm_chart(data: dict | None, labels: dict[str, str]) -> dict | None:
+    segments = (data or {}).get("segments") or []
+    if not segments:
+        return None
+    return {
+        "type": "bar",
+        "labels": [str(labels.get(s.get("key"), s.get("label") or s.get("key"))) for s in segments],
+        "datasets": [_dataset(_("Customers"), [s.get("count") for s in segments], BLUE)],
+        "horizontal": True,
+    }
+
+
+def model_auc_chart(versions: list) -> dict | None:
+    """AUC of the shown risk and of the plain BG/NBD baseline for each model version, oldest first."""
+    versions = [v for v in versions if v.backtest_auc is not None or v.backtest_baseline_auc is not None]
+    if not versions:
+        return None
+    versions.sort(key=lambda v: v.created_at)
+    return {
+        "type": "line",
+        "labels": [f"#{v.pk} · {formats.date_format(v.as_of, 'SHORT_DATE_FORMAT')}" for v in versions],
+        "datasets": [
+            _dataset(_("Risk score AUC"), [_number(v.backtest_auc) for v in versions], BLUE),
+            _dataset(
+                _("Baseline AUC (BG/NBD)"), [_number(v.backtest_baseline_auc) for v in versions], GREY, dashed=True
+            ),
+        ],
+        "y": {"suggestedMin": 0.5, "max": 1},
+    }
+
+
+# --- Tables -------------------------------------------------------------------------------------
+
+
+def cohort_table(data: dict | None) -> dict | None:
+    """Rows of (cohort label, size, shares by month since acquisition) for the heat map."""
+    cohorts = (data or {}).get("cohorts") or []
+    if not cohorts:
+        return None
+    sizes = data.get("sizes") or []
+    matrix = data.get("matrix") or []
+    width = max((len(row) for row in matrix), default=0)
+    rows = []
+    for index, cohort in enumerate(cohorts):
+        shares = [_number(share) for share in (matrix[index] if index < len(matrix) else [])]
+        rows.append(
+            {
+                "label": month_label(str(cohort)),
+                "size": sizes[index] if index < len(sizes) else None,
+                "shares": shares + [None] * (width - len(shares)),
+            }
+        )
+    return {"columns": list(range(width)), "rows": rows}
+
+
+def value_risk_table(data: dict | None) -> dict | None:
+    """The 3 x 3 value x risk matrix: rows high to low value, columns low to high risk."""
+    cells = (data or {}).get("cells") or []
+    if not cells:
+        return None
+    by_key = {(cell.get("value_level"), cell.get("risk_level")): cell for cell in cells}
+    largest = max((_number(cell.get("count")) or 0 for cell in cells), default=0) or 1
+    rows = []
+    for value_level in LEVELS:
+        row = []
+        for risk_level in RISKS:
+            cell = by_key.get((value_level, risk_level)) or {}
+            count = _number(cell.get("count")) or 0
+            row.append(
+                {
+                    "value_level": value_level,
+                    "risk_level": risk_level,
+                    "count": int(count),
+                    "clv": _number(cell.get("clv")),
+                    "share": count / largest,
+                    # High value at high risk is the worklist's first line: red, not green.
+                    "rgb": "220,53,69"
+                    if risk_level == "high"
+                    else "253,126,20"
+                    if risk_level == "medium"
+                    else "25,135,84",
+                }
+            )
+        rows.append({"value_level": value_level, "cells": row})
+    unscored = sum(int(_number(c.get("count")) or 0) for c in cells if c.get("risk_level") not in RISKS)
+    return {"rows": rows, "unscored": unscored}
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+
+CSV_KINDS = ("summary", "timeseries", "cohorts", "pareto", "clv_distribution", "rfm", "value_risk")
+
+
+def csv_table(kind: str, data: dict | None) -> tuple[list[str], list[list]]:
+    """Header and rows of one chart's data, in the units of the snapshot (rates as 0-1 fractions)."""
+    data = finite(data or {})
+    if kind == "summary":
+        previous = data.get("previous") or {}
+        keys = [key for key in data if key not in ("period", "previous")]
+        period = data.get("period") or {}
+        header = ["metric", "value", "previous", "period_start", "period_end"]
+        return header, [[key, data.get(key), previous.get(key), period.get("start"), period.get("end")] for key in keys]
+    if kind == "timeseries":
+        series = [key for key, value in data.items() if key != "months" and isinstance(value, list)]
+        months = data.get("months") or []
+        rows = [[month] + [_at(data[key], i) for key in series] for i, month in enumerate(months)]
+        return ["month", *series], rows
+    if kind == "cohorts":
+        matrix = data.get("matrix") or []
+        width = max((len(row) for row in matrix), default=0)
+        sizes = data.get("sizes") or []
+        rows = [
+            [cohort, _at(sizes, i)] + [_at(_at(matrix, i) or [], k) for k in range(width)]
+            for i, cohort in enumerate(data.get("cohorts") or [])
+        ]
+        return ["cohort", "size"] + [f"month_{k}" for k in range(width)], rows
+    if kind == "pareto":
+        return ["share_of_customers", "share_of_revenue"], [list(point) for point in data.get("curve") or []]
+    if kind == "clv_distribution":
+        edges = data.get("bins") or []
+        counts = data.get("counts") or []
+        return ["clv_from", "clv_to", "customers"], [
+            [_at(edges, i), _at(edges, i + 1), c] for i, c in enumerate(counts)
+        ]
+    if kind == "rfm":
+        rows = [[s.get("key"), s.get("label"), s.get("count"), s.get("revenue")] for s in data.get("segments") or []]
+        return ["segment", "label", "customers", "revenue"], rows
+    if kind == "value_risk":
+        rows = [
+            [c.get("value_level"), c.get("risk_level"), c.get("count"), c.get("clv")] for c in data.get("cells") or []
+        ]
+        return ["value_level", "risk_level", "customers", "clv"], rows
+    raise ValueError(f"unknown chart kind {kind!r}")
+
+
+def _at(values: list, index: int):
+    return values[index] if 0 <= index < len(values) else None

@@ -1,0 +1,61 @@
+"""Template filters of the metrics pages: percentages, numbers that may be missing, heat-map colours.
+
+Snapshots hold nulls where there was not enough data; every filter here shows those as "—",
+never "None" or "NaN".
+"""
+
+import math
+
+from django import template
+from django.template.defaultfilters import floatformat
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+MISSING = "—"
+
+
+def is_number(value) -> bool:
+    if value is None or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+@register.filter
+def percent(value, decimals=1):
+    """0.382 -> "38.2%" (localised decimal separator); missing -> "—"."""
+    if not is_number(value):
+        return MISSING
+    return _("%(number)s%%") % {"number": floatformat(float(value) * 100, decimals)}
+
+
+@register.filter
+def points(value, decimals=1):
+    """A difference of two rates in percentage points, signed: 0.021 -> "+2.1 pp"."""
+    if not is_number(value):
+        return MISSING
+    number = float(value) * 100
+    sign = "+" if number > 0 else ""
+    return _("%(sign)s%(number)s pp") % {"sign": sign, "number": floatformat(number, decimals)}
+
+
+@register.filter
+def number(value, decimals="0g"):
+    """|floatformat that shows "—" for a missing value instead of an empty string or "nan"."""
+    if not is_number(value):
+        return MISSING
+    return floatformat(value, decimals)
+
+
+@register.filter
+def heat(value, rgb="25,135,84"):
+    """An inline style colouring a heat-map cell by a share between 0 and 1 (missing: no colour)."""
+    if not is_number(value):
+        return ""
+    alpha = min(max(float(value), 0.0), 1.0)
+    # Past about half strength the cell is dark enough that black text is hard to read.
+    text = "#fff" if alpha > 0.55 else "inherit"
+    return f"background-color: rgba({rgb}, {alpha * 0.9 + 0.05:.2f}); color: {text}"
