@@ -94,6 +94,7 @@ def _run(job: ImportJob) -> None:
                     _progress(job, processed_bytes=counter.count, rows_read=rows_read, error_count=staging.error_count)
         staging.analyze()
         with transaction.atomic():
+            staging.constraints_immediate()
             counts = _merge(job, staging)
         message = ""
         if rows_skipped:

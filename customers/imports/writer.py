@@ -128,6 +128,7 @@ class Staging:
     def _load(self, table: str, frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
         if frame is None or frame.empty:
             return
+        started = time.perf_counter()
         present = [c for c in columns if c in frame.columns]
         data = frame[present]
         with connection.cursor() as cursor:
@@ -143,6 +144,7 @@ class Staging:
                 placeholders = ", ".join(["%s"] * len(present))
                 rows = list(data.itertuples(index=False, name=None))
                 cursor.executemany(f"INSERT INTO {table} ({', '.join(present)}) VALUES ({placeholders})", rows)
+        logger.debug("imports.load seconds=%.3f table=%s rows=%d", time.perf_counter() - started, table, len(frame))
 
     def record_errors(self, errors: list[RowError]) -> None:
         """Errors found while reading: stored right away, up to the cap."""
@@ -249,8 +251,9 @@ class Staging:
 
     def check_lines(self, *, customers_from_file: bool) -> None:
         self._exec("CREATE INDEX imp_lines_order ON imp_lines (order_ext)")
-        self._exec("CREATE INDEX imp_lines_customer ON imp_lines (customer_ext)")
         if customers_from_file:
+            # New customers take the date of their first order in the file: looked up per customer.
+            self._exec("CREATE INDEX imp_lines_customer ON imp_lines (customer_ext)")
             # Formats that carry customers on every line stage each customer once per chunk.
             self._exec(
                 "DELETE FROM imp_customers WHERE line NOT IN (SELECT min(line) FROM imp_customers GROUP BY external_id)"
@@ -475,12 +478,10 @@ class Staging:
         self._exec(
             """CREATE TEMP TABLE imp_orders AS SELECT s.order_ext, c.id AS customer_id, min(s.ordered_at) AS ordered_at,
             min(s.currency) AS currency, min(s.kind) AS kind, min(s.status) AS status, sum(s.amount) AS gross,
-            CAST(NULL AS bigint) AS existing_id
-            FROM imp_lines s JOIN customers_customer c ON c.external_id = s.customer_ext GROUP BY s.order_ext, c.id"""
-        )
-        self._exec("CREATE INDEX imp_orders_ext ON imp_orders (order_ext)")
-        self._exec(
-            "UPDATE imp_orders SET existing_id = o.id FROM customers_order o WHERE o.external_id = imp_orders.order_ext"
+            min(o.id) AS existing_id
+            FROM imp_lines s JOIN customers_customer c ON c.external_id = s.customer_ext
+            LEFT JOIN customers_order o ON o.external_id = s.order_ext
+            GROUP BY s.order_ext, c.id"""
         )
         self.analyze("imp_orders")
         refunded = "CASE WHEN s.status = 'refunded' AND s.kind = 'purchase' THEN s.gross ELSE 0 END"
@@ -514,7 +515,8 @@ class Staging:
             %(now)s, %(now)s FROM imp_orders s WHERE s.existing_id IS NULL""",
             {"now": self.now},
         )
-        self._merge_lines(any_existing=counts.created < total)
+        # With no new order, the numbered lines built for the count are still right for the merge.
+        self._merge_lines(any_existing=counts.created < total, reuse=counts.created == 0 and total > 0)
         return counts
 
     def _numbered_lines(self) -> None:
@@ -552,12 +554,14 @@ class Staging:
                 LEFT JOIN imp_lines_n n ON n.order_id = l.order_id AND n.line_number = l.line_number
                 WHERE n.order_id IS NULL"""
 
-    def _merge_lines(self, *, any_existing: bool) -> None:
-        self._exec("DROP TABLE IF EXISTS imp_lines_n")
-        self._numbered_lines()
+    def _merge_lines(self, *, any_existing: bool, reuse: bool) -> None:
+        if not reuse:
+            self._exec("DROP TABLE IF EXISTS imp_lines_n")
+            self._numbered_lines()
+            if any_existing:
+                self._exec("CREATE INDEX imp_lines_n_order ON imp_lines_n (order_id, line_number)")
+                self.analyze("imp_lines_n")
         if any_existing:
-            self._exec("CREATE INDEX imp_lines_n_order ON imp_lines_n (order_id, line_number)")
-            self.analyze("imp_lines_n")
             self._exec(
                 """UPDATE customers_orderline AS t SET product_id = s.product_id, quantity = s.quantity,
                 unit_price = s.unit_price, amount = s.amount FROM imp_lines_n s
@@ -577,6 +581,11 @@ class Staging:
         )
 
     # --- helpers -------------------------------------------------------------------------------------
+
+    def constraints_immediate(self) -> None:
+        """Check foreign keys statement by statement rather than queueing 10^6 deferred checks for COMMIT."""
+        if self.dialect.postgres:
+            self._exec("SET CONSTRAINTS ALL IMMEDIATE")
 
     def analyze(self, *tables: str) -> None:
         """Temporary tables get no statistics from autovacuum; without them PostgreSQL plans blind."""
