@@ -9,6 +9,7 @@ Every error answers with one shape::
 
 import hashlib
 import json
+from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -17,6 +18,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, pagination, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .models import IdempotencyKey
@@ -29,12 +31,35 @@ class CursorPagination(pagination.CursorPagination):
     ordering = "-id"
 
 
-def _flatten(detail) -> dict:
-    if isinstance(detail, dict):
-        return {key: [str(m) for m in (value if isinstance(value, list) else [value])] for key, value in detail.items()}
-    if isinstance(detail, list):
-        return {"non_field_errors": [str(m) for m in detail]}
-    return {"non_field_errors": [str(detail)]}
+def _join(prefix: str, key) -> str:
+    if isinstance(key, int):
+        return f"{prefix}[{key}]"
+    if key == api_settings.NON_FIELD_ERRORS_KEY and prefix:
+        return prefix
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
+    """Nested serializer errors as one level: ``{"lines[1].quantity": ["…"]}``.
+
+    Without this, the error of a nested line would arrive as the text of a Python dict.
+    """
+    non_field = api_settings.NON_FIELD_ERRORS_KEY
+    if isinstance(detail, Mapping):
+        flat: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            for name, messages in flatten_errors(value, _join(prefix, key)).items():
+                flat.setdefault(name, []).extend(messages)
+        return flat
+    if isinstance(detail, list | tuple):
+        if all(not isinstance(item, Mapping | list | tuple) for item in detail):
+            return {prefix or non_field: [str(message) for message in detail]} if detail else {}
+        flat = {}
+        for index, item in enumerate(detail):
+            for name, messages in flatten_errors(item, _join(prefix, index)).items():
+                flat.setdefault(name, []).extend(messages)
+        return flat
+    return {prefix or non_field: [str(detail)]}
 
 
 def exception_handler(exc, context):
@@ -51,7 +76,7 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         error["code"] = "invalid"
         error["message"] = _("Some of the data is not valid; see fields.")
-        error["fields"] = _flatten(exc.detail)
+        error["fields"] = flatten_errors(exc.detail)
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
         error["code"] = codes if isinstance(codes, str) else "error"
@@ -70,11 +95,21 @@ def error_response(
 
 
 def _request_hash(request) -> str:
-    try:
-        payload = json.dumps(request.data, sort_keys=True, default=str)
-    except TypeError:
-        payload = repr(request.data)
-    return hashlib.sha256(f"{request.method} {request.path} {payload}".encode()).hexdigest()
+    """What identifies a request body: its data, and the content (not just the name) of any file."""
+    digest = hashlib.sha256(f"{request.method} {request.path}".encode())
+    fields = {
+        key: request.data.getlist(key) if hasattr(request.data, "getlist") else request.data[key]
+        for key in request.data
+        if key not in request.FILES
+    }
+    digest.update(json.dumps(fields, sort_keys=True, default=str).encode())
+    for name in sorted(request.FILES):
+        for upload in request.FILES.getlist(name):
+            digest.update(name.encode())
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+    return digest.hexdigest()
 
 
 class IdempotentCreateMixin:

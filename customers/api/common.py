@@ -8,41 +8,12 @@ from rest_framework import permissions, renderers, serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from retention_crm.api import flatten_errors
+
 from .. import roles, selectors
 from ..models import Customer
 
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
-
-
-def _join(prefix: str, key) -> str:
-    if isinstance(key, int):
-        return f"{prefix}[{key}]"
-    if key == NON_FIELD and prefix:
-        return prefix
-    return f"{prefix}.{key}" if prefix else str(key)
-
-
-def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
-    """Nested serializer errors as one level: ``{"lines[1].quantity": ["…"]}``.
-
-    The shared error body (retention_crm.api) lists messages per field name; without this, the
-    error of a nested line would arrive as the text of a Python dict.
-    """
-    if isinstance(detail, Mapping):
-        flat: dict[str, list[str]] = {}
-        for key, value in detail.items():
-            for name, messages in flatten_errors(value, _join(prefix, key)).items():
-                flat.setdefault(name, []).extend(messages)
-        return flat
-    if isinstance(detail, list | tuple):
-        if all(not isinstance(item, Mapping | list | tuple) for item in detail):
-            return {prefix or NON_FIELD: [str(message) for message in detail]} if detail else {}
-        flat = {}
-        for index, item in enumerate(detail):
-            for name, messages in flatten_errors(item, _join(prefix, index)).items():
-                flat.setdefault(name, []).extend(messages)
-        return flat
-    return {prefix or NON_FIELD: [str(detail)]}
 
 
 class FlatErrorsMixin:
