@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from . import panels, roles, selectors, services
 from .forms import CustomerFilterForm, CustomerForm, ImportUploadForm, InteractionForm
+from .imports.formats import CUSTOMER_OPTIONAL, CUSTOMER_REQUIRED
 from .imports.services import import_job_create, import_report_csv
 from .models import Customer
 
@@ -32,25 +33,7 @@ EXPORT_CHUNK_SIZE = 2000
 IMPORT_ERRORS_SHOWN = 200
 
 # The customers import reads exactly these columns, so an export can be imported again.
-CUSTOMER_CSV_COLUMNS = (
-    "external_id",
-    "name",
-    "email",
-    "phone",
-    "company",
-    "country",
-    "language",
-    "time_zone",
-    "account_manager",
-    "acquired_at",
-    "acquisition_source",
-    "referred_by",
-    "tags",
-    "marketing_consent",
-    "consent_at",
-    "consent_source",
-    "notes",
-)
+CUSTOMER_CSV_COLUMNS = CUSTOMER_REQUIRED + CUSTOMER_OPTIONAL
 # Named as the orders import names them (order_id and customer_id are external ids).
 ORDER_CSV_COLUMNS = (
     "order_id",
