@@ -31,5 +31,14 @@ def is_marketer(user) -> bool:
 
 
 def roles_ensure() -> None:
+    """Create the three groups; administrators hold every permission, so the Django admin is theirs."""
+    from django.contrib.auth.models import Permission
+
     for name in ALL_ROLES:
         Group.objects.get_or_create(name=name)
+    Group.objects.get(name=ADMINISTRATOR).permissions.set(Permission.objects.all())
+
+
+def roles_ensure_after_migrate(sender, **kwargs) -> None:
+    # Runs after every migrate, so permissions of models added later reach the administrators too.
+    roles_ensure()
