@@ -133,8 +133,7 @@ def period_tiles(summary: dict | None, timeseries: dict | None, month: str | Non
             before = series[index - 1] if 0 < index <= len(series) else None
         elif key in AS_OF_KEYS and summary.get(key) is not None:
             value, before = summary.get(key), None
-            end = (summary.get("period") or {}).get("end")
-            note = _("as of %(date)s") % {"date": end} if end else ""
+            note = _("at the end of %(month)s") % {"month": month_label(summary_month)} if summary_month else ""
         else:
             value = before = None
         tiles.append(tile(label=label, fmt=fmt, up_is_good=up_is_good, value=value, previous=before, note=note))
@@ -192,16 +191,25 @@ def pareto_chart(data: dict | None) -> dict | None:
     }
 
 
+def _amount(value: float) -> str:
+    return formats.number_format(value, 0, use_l10n=True, force_grouping=True)
+
+
 def _bin_labels(edges: list) -> list[str]:
+    """Labels of the bins between ``edges``; the first bin holds everything below and the last
+    everything above (MetricSnapshot clv_distribution), so their labels say so."""
+    edges = [_number(edge) for edge in edges]
+    count = len(edges) - 1
     labels = []
-    for low, high in zip(edges, edges[1:], strict=False):
-        low, high = _number(low), _number(high)
+    for index, (low, high) in enumerate(zip(edges, edges[1:], strict=False)):
         if low is None or high is None:
             labels.append("—")
+        elif index == 0 and count > 1:
+            labels.append(_("under %(amount)s") % {"amount": _amount(high)})
+        elif index == count - 1 and count > 1:
+            labels.append(_("%(amount)s and over") % {"amount": _amount(low)})
         else:
-            labels.append(
-                f"{formats.number_format(low, 0, use_l10n=True)}–{formats.number_format(high, 0, use_l10n=True)}"
-            )
+            labels.append(f"{_amount(low)}–{_amount(high)}")
     return labels
 
 
@@ -209,11 +217,12 @@ def clv_chart(data: dict | None) -> dict | None:
     counts = (data or {}).get("counts") or []
     if not counts:
         return None
+    basis = _("Historical CLV") if data.get("basis") == "historical" else _("Predicted CLV")
     return {
         "type": "bar",
         "labels": _bin_labels(data.get("bins") or []),
         "datasets": [_dataset(_("Customers"), counts, BLUE)],
-        "x": {"title": _("Predicted CLV")},
+        "x": {"title": basis},
         "y": {"title": _("Customers")},
     }
 
@@ -273,7 +282,7 @@ def cohort_table(data: dict | None) -> dict | None:
     return {"columns": list(range(width)), "rows": rows}
 
 
-def value_risk_table(data: dict | None) -> dict | None:
+def value_risk_table(data: dict | None, value_labels: dict, risk_labels: dict) -> dict | None:
     """The 3 x 3 value x risk matrix: rows high to low value, columns low to high risk."""
     cells = (data or {}).get("cells") or []
     if not cells:
@@ -301,12 +310,19 @@ def value_risk_table(data: dict | None) -> dict | None:
                     else "25,135,84",
                 }
             )
-        rows.append({"value_level": value_level, "cells": row})
+        rows.append(
+            {"value_level": value_level, "label": str(value_labels.get(value_level, value_level)), "cells": row}
+        )
     unscored = sum(int(_number(c.get("count")) or 0) for c in cells if c.get("risk_level") not in RISKS)
-    return {"rows": rows, "unscored": unscored}
+    columns = [str(risk_labels.get(risk, risk)) for risk in RISKS]
+    return {"rows": rows, "columns": columns, "unscored": unscored}
 
 
 # --- CSV ----------------------------------------------------------------------------------------
+
+# PostgreSQL's jsonb does not keep the order of keys: the CSV columns follow the documented order.
+SUMMARY_ORDER = tuple(key for key, *_rest in TILES) + ("new", "reactivated")
+TIMESERIES_ORDER = ("retention_rate", "churn_rate", "active", "new", "reactivated", "nrr")
 
 CSV_KINDS = ("summary", "timeseries", "cohorts", "pareto", "clv_distribution", "rfm", "value_risk")
 
@@ -316,12 +332,12 @@ def csv_table(kind: str, data: dict | None) -> tuple[list[str], list[list]]:
     data = finite(data or {})
     if kind == "summary":
         previous = data.get("previous") or {}
-        keys = [key for key in data if key not in ("period", "previous")]
+        keys = _ordered([key for key in data if key not in ("period", "previous")], SUMMARY_ORDER)
         period = data.get("period") or {}
         header = ["metric", "value", "previous", "period_start", "period_end"]
         return header, [[key, data.get(key), previous.get(key), period.get("start"), period.get("end")] for key in keys]
     if kind == "timeseries":
-        series = [key for key, value in data.items() if key != "months" and isinstance(value, list)]
+        series = _ordered([k for k, v in data.items() if k != "months" and isinstance(v, list)], TIMESERIES_ORDER)
         months = data.get("months") or []
         rows = [[month] + [_at(data[key], i) for key in series] for i, month in enumerate(months)]
         return ["month", *series], rows
@@ -351,6 +367,12 @@ def csv_table(kind: str, data: dict | None) -> tuple[list[str], list[list]]:
         ]
         return ["value_level", "risk_level", "customers", "clv"], rows
     raise ValueError(f"unknown chart kind {kind!r}")
+
+
+def _ordered(keys: list[str], order: tuple[str, ...]) -> list[str]:
+    """``keys`` with those named in ``order`` first, in that order, then the rest alphabetically."""
+    rank = {key: index for index, key in enumerate(order)}
+    return sorted(keys, key=lambda key: (rank.get(key, len(order)), key))
 
 
 def _at(values: list, index: int):

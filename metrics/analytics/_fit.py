@@ -43,12 +43,16 @@ def maximise(
     *,
     model: str,
     jac: bool,
+    upper: list[float] | None = None,
 ) -> np.ndarray:
     """Minimise a negative mean log-likelihood over log-parameters; returns the parameters.
 
-    Raises NotEnoughData when the optimum is not finite or runs to a bound.
+    `upper` caps some log-parameters below LOG_PARAM_BOUND (None: no cap); a capped parameter may
+    sit at its cap. Raises NotEnoughData when the optimum is not finite or runs to a bound.
     """
-    bounds = [(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * len(start)
+    upper = upper or [LOG_PARAM_BOUND] * len(start)
+    bounds = [(-LOG_PARAM_BOUND, cap) for cap in upper]
+    start = np.minimum(start, upper)
     result = minimize(
         objective,
         start,

@@ -17,7 +17,10 @@ import pandas as pd
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from ._common import NotEnoughData, as_float_array, unit_days
-from ._fit import collapse_rows, maximise
+from ._fit import LOG_PARAM_BOUND, collapse_rows, maximise
+
+# log(1e4): with a + b above ten thousand, Beta(a, b) has a standard deviation under 1% of its mean.
+HOMOGENEOUS_DROPOUT_LOG_CAP = float(np.log(1e4))
 
 
 @dataclass(frozen=True)
@@ -87,12 +90,21 @@ def bgnbd_fit(x, t_x, T, *, unit: str = "D", weights=None) -> BgNbdParams:
     # Start at r = a = b = 1 and alpha = mean age: r/alpha then is about one purchase per
     # lifetime, the right order of magnitude whatever the unit.
     start = np.log([1.0, max(float(np.average(columns["T"], weights=counts)), 1.0), 1.0, 1.0])
-    r, alpha, a, b = maximise(
-        lambda p: _objective(p, columns["x"], columns["t_x"], columns["T"], counts, total),
-        start,
-        model="BG/NBD",
-        jac=True,
-    )
+
+    def objective(p):
+        return _objective(p, columns["x"], columns["t_x"], columns["T"], counts, total)
+
+    try:
+        r, alpha, a, b = maximise(objective, start, model="BG/NBD", jac=True)
+    except NotEnoughData:
+        # When every customer drops out with about the same probability, the Beta mixing
+        # distribution of p degenerates: a and b run off to infinity together with a/(a+b) fixed.
+        # That limit is still a proper model (homogeneous dropout); cap a and b where Beta(a, b)
+        # is already a point mass for any practical purpose and keep the fit.
+        r, alpha, a, b = maximise(
+            objective, start, model="BG/NBD", jac=True,
+            upper=[LOG_PARAM_BOUND, LOG_PARAM_BOUND, HOMOGENEOUS_DROPOUT_LOG_CAP, HOMOGENEOUS_DROPOUT_LOG_CAP],
+        )  # fmt: skip
     ll = _log_likelihood_terms(r, alpha, a, b, columns["x"], columns["t_x"], columns["T"])[0]
     return BgNbdParams(
         r=float(r),

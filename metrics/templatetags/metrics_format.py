@@ -59,3 +59,12 @@ def heat(value, rgb="25,135,84"):
     # Past about half strength the cell is dark enough that black text is hard to read.
     text = "#fff" if alpha > 0.55 else "inherit"
     return f"background-color: rgba({rgb}, {alpha * 0.9 + 0.05:.2f}); color: {text}"
+
+
+@register.filter
+def signed_percent(value, decimals=1):
+    """A relative change: 0.125 -> "+12.5%"."""
+    if not is_number(value):
+        return MISSING
+    sign = "+" if float(value) > 0 else ""
+    return sign + percent(value, decimals)

@@ -181,3 +181,30 @@ def test_churn_risk_and_p_alive_are_probabilities(r, alpha, a, b, x, recency, T,
 
     assert 0.0 <= risk <= 1.0
     assert 0.0 <= alive <= 1.0
+
+
+def test_fit_keeps_homogeneous_dropout_instead_of_refusing_the_data():
+    # Given customers who all drop out after a purchase with the same probability (p = 0.1): the
+    # Beta mixing distribution degenerates and a, b run off together with a/(a+b) = p.
+    rng = np.random.default_rng(3)
+    T = np.full(3000, 300.0)
+    x = np.zeros(3000)
+    t_x = np.zeros(3000)
+    rates = rng.gamma(2.0, 1 / 40.0, size=3000)
+    for i, rate in enumerate(rates):
+        t = 0.0
+        while True:
+            t += rng.exponential(1 / rate)
+            if t > T[i]:
+                break
+            x[i] += 1
+            t_x[i] = t
+            if rng.random() < 0.1:
+                break
+
+    # When
+    params = bgnbd_fit(x, t_x, T)
+
+    # Then the fit is kept, finite, with the dropout probability close to the truth
+    assert np.isfinite([params.r, params.alpha, params.a, params.b]).all()
+    assert params.a / (params.a + params.b) == pytest.approx(0.1, abs=0.03)

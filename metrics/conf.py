@@ -1,0 +1,37 @@
+"""Tuning of the metrics, each overridable in Django settings as ``METRICS_<NAME>``.
+
+Read through ``metrics.conf.get("NAME")`` (or the attribute ``metrics.conf.NAME``) at call time,
+so ``override_settings(METRICS_RISK_THRESHOLDS=...)`` works in tests.
+"""
+
+from django.conf import settings
+
+DEFAULTS: dict[str, object] = {
+    # metrics.md: a customer is active at d with a purchase in (d - W, d]; W = 90 days by default.
+    "ACTIVITY_WINDOW_DAYS": 90,
+    # metrics.md: churn risk = probability of no purchase in the next h days, h = 90 by default.
+    # The back-test holds out the same h days, so the AUC judges the figure users are shown.
+    "CHURN_HORIZON_DAYS": 90,
+    # low < 0.4 <= medium < 0.7 <= high. 0.4 is "more likely than not to buy again in the horizon"
+    # with a margin; 0.7 flags the customers a retention call should reach first.
+    "RISK_THRESHOLDS": (0.4, 0.7),
+    # metrics.md: predictive CLV over 12 months discounted at 1% a month.
+    "CLV_HORIZON_MONTHS": 12,
+    "CLV_MONTHLY_DISCOUNT": 0.01,
+    # Customers per scoring chunk (one Celery task). 50,000 rows of CustomerMetrics are ~15 MB of
+    # Python objects in the worker and about 5 s of work: small enough to retry, large enough that
+    # the per-task overhead (a query of the chunk's orders) stays negligible.
+    "SCORE_CHUNK_SIZE": 50_000,
+}
+
+
+def get(name: str):
+    if name not in DEFAULTS:
+        raise AttributeError(f"metrics.conf has no setting {name!r}")
+    return getattr(settings, f"METRICS_{name}", DEFAULTS[name])
+
+
+def __getattr__(name: str):
+    if name in DEFAULTS:
+        return get(name)
+    raise AttributeError(f"module 'metrics.conf' has no attribute {name!r}")

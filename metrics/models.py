@@ -1,0 +1,340 @@
+"""What the metrics recompute stores: fitted models, one row of figures per customer, dashboard
+snapshots and the runs that produce them. Definitions: docs/metrics.md.
+
+``MetricSnapshot.data`` by ``kind`` (numbers are JSON numbers or null, never NaN; dates ISO
+``YYYY-MM-DD``; rates are shares 0-1, not percentages; amounts in the workspace currency):
+
+``summary``: the latest complete calendar month [start, end) before ``as_of`` and the month before::
+
+    {"period": {"start": "2011-11-01", "end": "2011-12-01"},
+     "active_customers": 1200,       # active at `end` (a purchase in the W days up to and including it)
+     "active_at_start": 1100, "retained": 500, "churned": 600,
+     "retention_rate": 0.45, "churn_rate": 0.55, "acquisition_rate": 0.2,
+     "new": 220, "reactivated": 130,
+     "repeat_purchase_rate": 0.65,   # as of the last day of the period (end - 1 day)
+     "upsell_rate": 0.6,             # as of the last day of the period
+     "revenue": 123.4,               # net revenue in the period of the customers active at start
+     "nrr": 1.02,                    # net revenue retention (null when the base is <= 0)
+     "avg_clv": 1800.5, "total_clv": 7.8e6,   # historical CLV (net revenue to the period's last day)
+                                               # over customers with a purchase
+     "customers_with_purchase": 4300,
+     "avg_predicted_clv": 900.1, "total_predicted_clv": 3.9e6,   # at as_of; null without a model
+     "previous": {the same keys for the month before, without "previous"; avg/total_predicted_clv null}}
+
+``timeseries``: the last 24 complete months, oldest first (index i of every list is month i)::
+
+    {"months": ["2010-01", ...], "retention_rate": [...], "churn_rate": [...],
+     "active": [...],      # active at the month's end
+     "new": [...], "reactivated": [...], "nrr": [...]}
+
+``cohorts``: acquisition cohorts (month of first purchase), the last 36, oldest first; ``matrix[i][k]``
+is the share of cohort i with a purchase in the k-th month after (k = 0 is 1.0; null after as_of)::
+
+    {"cohorts": ["2010-12", ...], "sizes": [885, ...], "matrix": [[1.0, 0.38, ...], ...]}
+
+``pareto``: trailing-12-month net revenue by customer, largest first::
+
+    {"curve": [[share_customers, share_revenue], ...],   # from [0, 0] to [1, 1], at most ~200 points
+     "top_count": 850, "customer_count": 4300, "top_share_of_customers": 0.2, "total_revenue": 8.9e6}
+
+``clv_distribution``: customers with a purchase by CLV; ``basis`` says which CLV::
+
+    {"basis": "predicted" | "historical", "bins": [edge0, ..., edgeN], "counts": [c1, ..., cN]}
+    # bin i is [bins[i], bins[i+1]); the first bin takes everything below, the last everything above
+
+``rfm``: every segment of metrics.md in its table order (also those with no customer)::
+
+    {"segments": [{"key": "champions", "label": "Champions", "count": 410, "revenue": 2.1e6}, ...]}
+
+``value_risk``: value level x risk level, all 9 cells, plus customers without a risk (no model or
+no purchase) under ``risk_level: ""``::
+
+    {"cells": [{"value_level": "high", "risk_level": "low", "count": 120, "clv": 3.4e5}, ...]}
+    # clv: total predicted CLV of the cell (null without a model)
+
+``scope`` is ``""`` (whole workspace), ``"country:<name>"`` or ``"manager:<user id>"``. A manager's
+book for a period is every customer with an AccountAssignment to that manager overlapping the period
+(for the as-of kinds: open at as_of), so past figures do not move when customers change hands.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class ModelVersion(models.Model):
+    """One BG/NBD (+ Gamma-Gamma) fit, with the back-test that judges its churn risk."""
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    as_of = models.DateField(_("fitted as of"))
+    unit = models.CharField(_("time unit"), max_length=1, default="D")
+    bgnbd_r = models.FloatField("BG/NBD r")
+    bgnbd_alpha = models.FloatField("BG/NBD alpha")
+    bgnbd_a = models.FloatField("BG/NBD a")
+    bgnbd_b = models.FloatField("BG/NBD b")
+    bgnbd_log_likelihood = models.FloatField(_("BG/NBD log-likelihood"))
+    gg_p = models.FloatField("Gamma-Gamma p", null=True, blank=True)
+    gg_q = models.FloatField("Gamma-Gamma q", null=True, blank=True)
+    gg_gamma = models.FloatField("Gamma-Gamma gamma", null=True, blank=True)
+    gg_log_likelihood = models.FloatField(_("Gamma-Gamma log-likelihood"), null=True, blank=True)
+    n_customers = models.PositiveIntegerField(_("customers"))
+    fit_seconds = models.FloatField(_("fit time (s)"))
+    backtest_cutoff = models.DateField(_("back-test cut-off"), null=True, blank=True)
+    backtest_horizon_days = models.PositiveIntegerField(_("back-test horizon (days)"), null=True, blank=True)
+    backtest_auc = models.FloatField(_("back-test AUC of the shown risk"), null=True, blank=True)
+    backtest_baseline_auc = models.FloatField(_("back-test AUC of the BG/NBD formula"), null=True, blank=True)
+    backtest_predicted_purchases = models.FloatField(_("back-test predicted purchases"), null=True, blank=True)
+    backtest_actual_purchases = models.PositiveIntegerField(_("back-test actual purchases"), null=True, blank=True)
+    backtest_customers = models.PositiveIntegerField(_("back-test customers"), null=True, blank=True)
+    is_current = models.BooleanField(_("current"), default=False)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("model version")
+        verbose_name_plural = _("model versions")
+        constraints = [
+            models.UniqueConstraint(fields=["is_current"], condition=Q(is_current=True), name="one_current_model"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Model {self.pk} as of {self.as_of}"
+
+    @property
+    def has_gamma_gamma(self) -> bool:
+        return self.gg_p is not None
+
+
+class RfmSegment(models.TextChoices):
+    # Labels are metrics.md's segment names; the analytics core returns those names (SEGMENT_KEYS).
+    CHAMPIONS = "champions", _("Champions")
+    LOYAL = "loyal", _("Loyal")
+    POTENTIAL_LOYALISTS = "potential_loyalists", _("Potential loyalists")
+    NEW_CUSTOMERS = "new_customers", _("New customers")
+    PROMISING = "promising", _("Promising")
+    NEED_ATTENTION = "need_attention", _("Need attention")
+    ABOUT_TO_SLEEP = "about_to_sleep", _("About to sleep")
+    CANT_LOSE_THEM = "cant_lose_them", _("Can't lose them")
+    AT_RISK = "at_risk", _("At risk")
+    HIBERNATING = "hibernating", _("Hibernating")
+
+
+# metrics.analytics.rfm.SEGMENTS names -> our keys (the analytics core speaks metrics.md's names).
+SEGMENT_KEYS: dict[str, str] = {
+    "Champions": RfmSegment.CHAMPIONS,
+    "Loyal": RfmSegment.LOYAL,
+    "Potential loyalists": RfmSegment.POTENTIAL_LOYALISTS,
+    "New customers": RfmSegment.NEW_CUSTOMERS,
+    "Promising": RfmSegment.PROMISING,
+    "Need attention": RfmSegment.NEED_ATTENTION,
+    "About to sleep": RfmSegment.ABOUT_TO_SLEEP,
+    "Can't lose them": RfmSegment.CANT_LOSE_THEM,
+    "At risk": RfmSegment.AT_RISK,
+    "Hibernating": RfmSegment.HIBERNATING,
+}
+
+
+class Level(models.TextChoices):
+    """The keys of both levels with neutral labels, for code that treats them alike."""
+
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "low", _("Low risk")
+    MEDIUM = "medium", _("Medium risk")
+    HIGH = "high", _("High risk")
+
+
+class ValueLevel(models.TextChoices):
+    # The same keys as RiskLevel; the labels say which axis, as a value x risk table needs.
+    LOW = "low", _("Low value")
+    MEDIUM = "medium", _("Medium value")
+    HIGH = "high", _("High value")
+
+
+def _score_check(field: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": 1, f"{field}__lte": 5}),
+        name=f"customermetrics_{field}_1_to_5",
+    )
+
+
+def _probability_check(field: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": 0, f"{field}__lte": 1}),
+        name=f"customermetrics_{field}_0_to_1",
+    )
+
+
+class CustomerMetrics(models.Model):
+    """One customer's figures as of ``as_of``: written in bulk by the recompute, one row at a time by
+    the refresh after an order. Model fields are null when no model could be fitted.
+
+    risk_level: churn_risk against METRICS_RISK_THRESHOLDS (low < 0.4 <= medium < 0.7 <= high by
+    default), blank without a churn risk. value_level: high = the Pareto top tier (the fewest
+    customers making 80% of trailing-12-month net revenue); medium = the next 30% of the customers
+    with a purchase by predicted CLV (by historical CLV when no model could be fitted); low = the
+    rest, customers without a purchase included. RFM scores and segment: blank without a purchase.
+    """
+
+    customer = models.OneToOneField(
+        "customers.Customer", primary_key=True, related_name="metrics", on_delete=models.CASCADE
+    )
+    as_of = models.DateField(_("as of"))
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="customer_metrics"
+    )
+    purchases = models.PositiveIntegerField(_("purchases"), default=0)
+    first_purchase = models.DateField(_("first purchase"), null=True, blank=True)
+    last_purchase = models.DateField(_("last purchase"), null=True, blank=True)
+    recency_days = models.IntegerField(_("days since last purchase"), null=True, blank=True)
+    usual_interval_days = models.FloatField(_("usual days between purchases"), null=True, blank=True)
+    net_revenue = models.DecimalField(_("historical CLV"), max_digits=14, decimal_places=2, default=0)
+    revenue_12m = models.DecimalField(_("net revenue, last 12 months"), max_digits=14, decimal_places=2, default=0)
+    r_score = models.PositiveSmallIntegerField(_("R score"), null=True, blank=True)
+    f_score = models.PositiveSmallIntegerField(_("F score"), null=True, blank=True)
+    m_score = models.PositiveSmallIntegerField(_("M score"), null=True, blank=True)
+    rfm_segment = models.CharField(_("RFM segment"), max_length=32, choices=RfmSegment.choices, blank=True)
+    p_alive = models.FloatField(_("probability alive"), null=True, blank=True)
+    churn_risk = models.FloatField(_("churn risk"), null=True, blank=True)
+    risk_level = models.CharField(_("risk level"), max_length=8, choices=RiskLevel.choices, blank=True)
+    expected_purchases_90d = models.FloatField(_("expected purchases, next 90 days"), null=True, blank=True)
+    expected_spend = models.FloatField(_("expected spend per purchase"), null=True, blank=True)
+    predicted_clv = models.DecimalField(_("predicted CLV"), max_digits=14, decimal_places=2, null=True, blank=True)
+    value_level = models.CharField(_("value level"), max_length=8, choices=ValueLevel.choices, default=ValueLevel.LOW)
+    pareto_top = models.BooleanField(_("Pareto top tier"), default=False)
+    previous_churn_risk = models.FloatField(_("churn risk at the previous recompute"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("customer metrics")
+        verbose_name_plural = _("customer metrics")
+        indexes = [
+            models.Index(fields=["rfm_segment"], name="custmetrics_segment"),
+            models.Index(fields=["value_level", "risk_level"], name="custmetrics_value_risk"),
+            models.Index(fields=["churn_risk"], name="custmetrics_churn_risk"),
+        ]
+        constraints = [
+            _probability_check("churn_risk"),
+            _probability_check("p_alive"),
+            _probability_check("previous_churn_risk"),
+            _score_check("r_score"),
+            _score_check("f_score"),
+            _score_check("m_score"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Metrics of customer {self.customer_id} as of {self.as_of}"
+
+    @property
+    def risk_change(self) -> float | None:
+        if self.churn_risk is None or self.previous_churn_risk is None:
+            return None
+        return self.churn_risk - self.previous_churn_risk
+
+
+class MetricSnapshot(models.Model):
+    """A dashboard figure computed by the recompute; see the module docstring for ``data``."""
+
+    class Kind(models.TextChoices):
+        SUMMARY = "summary", _("Summary")
+        TIMESERIES = "timeseries", _("Time series")
+        COHORTS = "cohorts", _("Cohorts")
+        PARETO = "pareto", _("Pareto")
+        CLV_DISTRIBUTION = "clv_distribution", _("CLV distribution")
+        RFM = "rfm", _("RFM segments")
+        VALUE_RISK = "value_risk", _("Value x risk")
+
+    as_of = models.DateField(_("as of"))
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    scope = models.CharField(_("scope"), max_length=100, blank=True, default="")
+    data = models.JSONField(_("data"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-as_of", "kind", "scope"]
+        verbose_name = _("metric snapshot")
+        verbose_name_plural = _("metric snapshots")
+        indexes = [models.Index(fields=["kind", "scope", "-as_of"], name="snapshot_latest")]
+        constraints = [
+            models.UniqueConstraint(fields=["as_of", "kind", "scope"], name="one_snapshot_per_day_kind_scope"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.scope or 'workspace'} as of {self.as_of}"
+
+
+class RecomputeRun(models.Model):
+    """One full recompute: queued, claimed by one worker, scored in chunks, finished."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Finished")
+        FAILED = "failed", _("Failed")
+
+    as_of = models.DateField(_("as of"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    chunks_total = models.PositiveIntegerField(_("chunks"), default=0)
+    chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
+    customers_scored = models.PositiveIntegerField(_("customers scored"), default=0)
+    message = models.TextField(_("message"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="recompute_runs"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Population-wide cut points (RFM quintile edges, Pareto and value-level edges) fixed by the run,
+    # so that every chunk, and later a one-customer refresh, scores exactly as the whole population.
+    scoring = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("metrics recompute")
+        verbose_name_plural = _("metrics recomputes")
+        constraints = [
+            # Two recomputes at once would race on the same rows and double the load: the second
+            # claim fails on this index and waits its turn (see services.metrics_recompute).
+            models.UniqueConstraint(fields=["status"], condition=Q(status="running"), name="one_running_recompute"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Recompute {self.pk} as of {self.as_of} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def progress_percent(self) -> int:
+        if self.is_finished:
+            return 100
+        if not self.chunks_total:
+            return 0
+        # Loading and fitting come before the first chunk: count them as the first 10%.
+        return min(99, 10 + int(90 * self.chunks_done / self.chunks_total))
+
+
+class RecomputeChunk(models.Model):
+    """A scored chunk of a run. Its unique row, written in the chunk's transaction, makes a second
+    delivery of the same Celery task (acks_late) count nothing twice."""
+
+    run = models.ForeignKey(RecomputeRun, on_delete=models.CASCADE, related_name="chunks")
+    customer_id_from = models.BigIntegerField()
+    customer_id_to = models.BigIntegerField()
+    customers = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "customer_id_from"], name="one_chunk_per_range")]
+
+    def __str__(self) -> str:
+        return f"Run {self.run_id} customers {self.customer_id_from}-{self.customer_id_to}"

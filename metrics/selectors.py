@@ -1,0 +1,415 @@
+"""Reads of the metrics app: the SQL loaders that feed metrics.analytics, and the reads the
+dashboards and the API make (scoped by customers.selectors.customer_visible_to).
+
+Loaders return DataFrames with documented columns, aggregated in SQL as far as SQL goes. The SQL
+comes from the ORM (TruncDate in the workspace time zone is the one vendor-specific piece, and
+Django writes it for PostgreSQL and SQLite alike); on PostgreSQL the rows are streamed with COPY,
+which is several times faster than fetching millions of tuples through the driver.
+"""
+
+from __future__ import annotations
+
+import io
+import zoneinfo
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import connection
+from django.db.models import Avg, Case, Count, DecimalField, F, FloatField, Min, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Cast, TruncDate
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from customers import roles
+from customers.models import AccountAssignment, Customer, Order, OrderLine
+from customers.selectors import account_manager_list, customer_visible_to
+
+from .models import CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
+
+# Rows fetched per round trip on the non-COPY path (SQLite): ~100,000 small tuples are a few MB.
+FETCH_ROWS = 100_000
+
+DAILY_COLUMNS = ("customer_id", "day", "amount", "purchase_amount")
+
+
+# --- Loaders for the recompute -------------------------------------------------------------------
+
+
+def workspace_tz() -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def as_of_cutoff(as_of: date) -> datetime:
+    """The first instant after `as_of` in the workspace time zone: data up to as_of is ordered_at < this."""
+    return datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=workspace_tz())
+
+
+def _frame(queryset: QuerySet, columns: tuple[str, ...], dtype: dict | None = None) -> pd.DataFrame:
+    """Run an ORM `values_list` query and return its rows as a DataFrame with `columns`: raw driver values,
+    or on PostgreSQL the CSV text read with `dtype` (columns not in it stay strings, NULL is NaN)."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            buffer = io.StringIO()
+            query = cursor.mogrify(sql, params).decode()
+            cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
+            buffer.seek(0)
+            if buffer.getvalue() == "":
+                return pd.DataFrame({name: [] for name in columns})
+            types = {name: (dtype or {}).get(name, str) for name in columns}
+            return pd.read_csv(buffer, header=None, names=list(columns), dtype=types)
+        cursor.execute(sql, params)
+        rows: list = []
+        while batch := cursor.fetchmany(FETCH_ROWS):
+            rows.extend(batch)
+    return pd.DataFrame.from_records(rows, columns=list(columns))
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    """Dates as SQL returns them (date objects, or ISO text from SQLite and COPY) as datetime64 at midnight."""
+    values = pd.Series(values)
+    text = len(values) > 0 and isinstance(values.iloc[0], str)
+    parsed = pd.to_datetime(values, format="ISO8601") if text else pd.to_datetime(values)
+    return parsed.dt.normalize().dt.as_unit("us")
+
+
+def _floats(values: pd.Series) -> np.ndarray:
+    return pd.to_numeric(values).astype(float).to_numpy()
+
+
+def _ints(values: pd.Series) -> np.ndarray:
+    return pd.to_numeric(values).astype("int64").to_numpy()
+
+
+def _orders_up_to(as_of: date, *, customer_id_from=None, customer_id_to=None, customer_id=None) -> QuerySet[Order]:
+    orders = Order.objects.filter(ordered_at__lt=as_of_cutoff(as_of))
+    if customer_id is not None:
+        orders = orders.filter(customer_id=customer_id)
+    if customer_id_from is not None:
+        orders = orders.filter(customer_id__gte=customer_id_from)
+    if customer_id_to is not None:
+        orders = orders.filter(customer_id__lt=customer_id_to)
+    return orders
+
+
+def _daily_rows(as_of: date, **customers) -> QuerySet:
+    positive = Case(
+        When(net_amount__gt=0, then=F("net_amount")),
+        default=Value(Decimal("0")),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
+    return (
+        _orders_up_to(as_of, **customers)
+        .annotate(day=TruncDate("ordered_at", tzinfo=workspace_tz()))
+        .values("customer_id", "day")
+        .annotate(amount_sum=Cast(Sum("net_amount"), FloatField()), purchase_sum=Cast(Sum(positive), FloatField()))
+        .order_by()
+    )
+
+
+def customer_daily_frame(
+    *,
+    as_of: date,
+    customer_id_from: int | None = None,
+    customer_id_to: int | None = None,
+    customer_id: int | None = None,
+) -> pd.DataFrame:
+    """One row per (customer, calendar day in the workspace time zone) of orders up to `as_of`.
+
+    Columns (the "daily" frame of metrics.analytics.summary): customer_id (int64), day (datetime64
+    at midnight), amount (float: net sum of the day's orders, refunds included), purchase_amount
+    (float: sum of the day's orders with net_amount > 0; > 0 marks a purchase day). Optionally only
+    customers with customer_id_from <= id < customer_id_to, or one customer.
+    """
+    rows = _daily_rows(
+        as_of, customer_id_from=customer_id_from, customer_id_to=customer_id_to, customer_id=customer_id
+    ).values_list("customer_id", "day", "amount_sum", "purchase_sum")
+    raw = _frame(rows, DAILY_COLUMNS, {"customer_id": "int64", "amount": "float64", "purchase_amount": "float64"})
+    return pd.DataFrame(
+        {
+            "customer_id": _ints(raw["customer_id"]),
+            "day": _dates(raw["day"]).to_numpy(),
+            "amount": _floats(raw["amount"]),
+            "purchase_amount": _floats(raw["purchase_amount"]),
+        }
+    )
+
+
+def customer_days(*, customer_id: int, as_of: date) -> list[tuple[date, float, float]]:
+    """One customer's (day, amount, purchase_amount) rows up to `as_of`, by day: the daily frame of
+    one customer without a DataFrame, for the refresh after an order (index customer, ordered_at)."""
+    return list(
+        _daily_rows(as_of, customer_id=customer_id).order_by("day").values_list("day", "amount_sum", "purchase_sum")
+    )
+
+
+def customer_upsell_days(*, as_of: date) -> pd.Series:
+    """Per customer_id, the first day (datetime64) they bought a product that was not in their first
+    purchase (metrics.md "upsell"), counting lines of purchases (net_amount > 0, line amount > 0) up
+    to `as_of`. Customers who never did are absent.
+
+    A product's first day for a customer is the first day of the customer's purchases when and only
+    when it was in the first basket; so the upsell day is the earliest product-first-day after the
+    customer's first day. Two GROUP BYs in SQL; one row per upsold customer comes back.
+    """
+    per_product = (
+        OrderLine.objects.filter(order__net_amount__gt=0, amount__gt=0, order__ordered_at__lt=as_of_cutoff(as_of))
+        .annotate(buyer=F("order__customer_id"), day=TruncDate("order__ordered_at", tzinfo=workspace_tz()))
+        .values("buyer", "product_id")
+        .annotate(product_first=Min("day"))
+        .order_by()
+    )
+    inner_sql, params = per_product.query.sql_with_params()
+    sql = (
+        f"WITH pf AS ({inner_sql}), "  # noqa: S608 - inner_sql is the ORM's own SQL, values are parameters
+        "firsts AS (SELECT buyer, MIN(product_first) AS first_day FROM pf GROUP BY buyer) "
+        "SELECT pf.buyer, MIN(pf.product_first) FROM pf JOIN firsts ON firsts.buyer = pf.buyer "
+        "WHERE pf.product_first > firsts.first_day GROUP BY pf.buyer"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return pd.Series([], index=pd.Index([], dtype="int64", name="customer_id"), dtype="datetime64[us]")
+    ids, days = zip(*rows, strict=True)
+    return pd.Series(
+        _dates(pd.Series(days)).to_numpy(), index=pd.Index(np.asarray(ids, dtype="int64"), name="customer_id")
+    )
+
+
+def customer_frame(*, customer_id_from: int | None = None, customer_id_to: int | None = None) -> pd.DataFrame:
+    """Every customer: customer_id (int64, sorted), country (str, "" when unknown)."""
+    customers = Customer.objects.all()
+    if customer_id_from is not None:
+        customers = customers.filter(id__gte=customer_id_from)
+    if customer_id_to is not None:
+        customers = customers.filter(id__lt=customer_id_to)
+    raw = _frame(
+        customers.order_by("id").values_list("id", "country"), ("customer_id", "country"), {"customer_id": "int64"}
+    )
+    return pd.DataFrame({"customer_id": _ints(raw["customer_id"]), "country": raw["country"].fillna("").astype(str)})
+
+
+def assignment_frame() -> pd.DataFrame:
+    """Account assignments: customer_id, manager_id (int64), started_at, ended_at (naive datetime64 in the
+    workspace time zone; ended_at NaT while open), so book figures of past periods use past books."""
+    rows = AccountAssignment.objects.order_by().values_list("customer_id", "manager_id", "started_at", "ended_at")
+    raw = _frame(
+        rows, ("customer_id", "manager_id", "started_at", "ended_at"), {"customer_id": "int64", "manager_id": "int64"}
+    )
+    tz = workspace_tz()
+
+    def local(values: pd.Series) -> pd.Series:
+        parsed = pd.to_datetime(values, format="ISO8601", utc=True)
+        return parsed.dt.tz_convert(tz).dt.tz_localize(None).dt.as_unit("us")
+
+    return pd.DataFrame(
+        {
+            "customer_id": _ints(raw["customer_id"]),
+            "manager_id": _ints(raw["manager_id"]),
+            "started_at": local(raw["started_at"]),
+            "ended_at": local(raw["ended_at"]),
+        }
+    )
+
+
+# --- Reads for the dashboards and the API --------------------------------------------------------
+
+
+def snapshot_latest(*, kind: str, scope: str = "", as_of: date | None = None) -> MetricSnapshot | None:
+    """The newest snapshot of `kind` for `scope` (optionally the newest with as_of <= `as_of`)."""
+    snapshots = MetricSnapshot.objects.filter(kind=kind, scope=scope)
+    if as_of is not None:
+        snapshots = snapshots.filter(as_of__lte=as_of)
+    return snapshots.order_by("-as_of", "-created_at").first()
+
+
+def customer_metrics_for(*, customer: Customer) -> CustomerMetrics | None:
+    return CustomerMetrics.objects.select_related("model_version").filter(customer=customer).first()
+
+
+# A change of churn risk smaller than this between recomputes is noise, not news.
+RISK_CHANGE_WORTH_MENTIONING = 0.05
+
+
+def _percent(share: float) -> int:
+    return round(100 * share)
+
+
+def risk_explanation(*, metrics: CustomerMetrics) -> list[str]:
+    """Plain-language reasons behind a customer's churn risk, most telling first."""
+    reasons: list[str] = []
+    if metrics.purchases == 0 or metrics.last_purchase is None:
+        return [_("No purchase yet.")]
+    days = max((timezone.localdate() - metrics.last_purchase).days, 0)
+    if metrics.purchases == 1:
+        reasons.append(
+            ngettext(
+                "Only one purchase so far, %(days)d day ago.", "Only one purchase so far, %(days)d days ago.", days
+            )
+            % {"days": days}
+        )
+    elif metrics.usual_interval_days:
+        interval = max(round(metrics.usual_interval_days), 1)
+        values = {"days": days, "interval": interval}
+        if days > interval:
+            reasons.append(
+                ngettext(
+                    "No purchase for %(days)d day; usually buys every %(interval)d days.",
+                    "No purchase for %(days)d days; usually buys every %(interval)d days.",
+                    days,
+                )
+                % values
+            )
+        else:
+            reasons.append(
+                ngettext(
+                    "Last purchase %(days)d day ago; usually buys every %(interval)d days.",
+                    "Last purchase %(days)d days ago; usually buys every %(interval)d days.",
+                    days,
+                )
+                % values
+            )
+    change = metrics.risk_change
+    if change is not None and abs(change) >= RISK_CHANGE_WORTH_MENTIONING:
+        values = {"before": _percent(metrics.previous_churn_risk), "after": _percent(metrics.churn_risk)}
+        if change > 0:
+            reasons.append(_("Churn risk rose from %(before)d%% to %(after)d%% since the last recompute.") % values)
+        else:
+            reasons.append(_("Churn risk fell from %(before)d%% to %(after)d%% since the last recompute.") % values)
+    if metrics.churn_risk is None:
+        reasons.append(_("No churn risk yet: there is not enough purchase history to fit the model."))
+    return reasons
+
+
+def model_version_list() -> QuerySet[ModelVersion]:
+    return ModelVersion.objects.order_by("-created_at", "-id")
+
+
+def model_version_current() -> ModelVersion | None:
+    return ModelVersion.objects.filter(is_current=True).first()
+
+
+def recompute_run_latest() -> RecomputeRun | None:
+    return RecomputeRun.objects.select_related("model_version", "created_by").order_by("-created_at", "-id").first()
+
+
+def recompute_run_get(*, run_id: int) -> RecomputeRun:
+    return RecomputeRun.objects.select_related("model_version", "created_by").get(pk=run_id)
+
+
+def _sees_every_book(user) -> bool:
+    if roles.is_administrator(user) or roles.is_marketer(user):
+        return True
+    return roles.is_account_manager(user) and settings.ACCOUNT_MANAGERS_SEE_ALL_BOOKS
+
+
+def has_metrics_role(user) -> bool:
+    return roles.is_administrator(user) or roles.is_marketer(user) or roles.is_account_manager(user)
+
+
+def dashboard_scopes(*, user) -> dict:
+    """What `user` may filter the dashboards by.
+
+    ``{"countries": ["GB", ...], "managers": [{"id": 3, "name": "Alice Smith"}, ...],
+    "scopes": [("", "Whole workspace"), ("country:GB", "GB"), ("manager:3", "Alice Smith"), ...]}``;
+    the scope keys are MetricSnapshot.scope values, the first one is the default. Workspace and
+    country figures cover every book, so an account manager who sees only their own book
+    (customer_visible_to) gets that book alone. Anyone without a role gets nothing.
+    """
+    if not has_metrics_role(user):
+        return {"countries": [], "managers": [], "scopes": []}
+    if _sees_every_book(user):
+        countries = list(
+            Customer.objects.exclude(country="").order_by("country").values_list("country", flat=True).distinct()
+        )
+        managers = list(account_manager_list())
+        scopes = [("", _("Whole workspace"))] + [(f"country:{country}", country) for country in countries]
+    else:
+        countries, managers, scopes = [], [user], []
+    manager_rows = [{"id": m.pk, "name": m.get_full_name() or m.get_username()} for m in managers]
+    scopes += [(f"manager:{row['id']}", row["name"]) for row in manager_rows]
+    return {"countries": countries, "managers": manager_rows, "scopes": scopes}
+
+
+def default_scope(*, user) -> str:
+    """The workspace, or an account manager's own book when that is all they may see."""
+    return "" if _sees_every_book(user) else f"manager:{user.pk}"
+
+
+def scope_allowed(*, user, scope: str) -> bool:
+    """Whether `user` may read snapshots of `scope` (see dashboard_scopes)."""
+    if not has_metrics_role(user):
+        return False
+    return _sees_every_book(user) or scope == f"manager:{user.pk}"
+
+
+def customer_metrics_visible_to(user) -> QuerySet[CustomerMetrics]:
+    """CustomerMetrics of the customers `user` may see (customer_visible_to: the one rule)."""
+    visible = customer_visible_to(user).order_by().values("pk")
+    return CustomerMetrics.objects.filter(customer__in=visible)
+
+
+def customer_metrics_list(*, user, filters: dict | None = None) -> QuerySet[CustomerMetrics]:
+    """Visible CustomerMetrics with the customer joined, filtered by rfm_segment, risk_level,
+    value_level, pareto_top (bool), country, manager_id (the current account manager)."""
+    filters = filters or {}
+    metrics = customer_metrics_visible_to(user).select_related("customer", "customer__account_manager")
+    for name in ("rfm_segment", "risk_level", "value_level", "pareto_top"):
+        if filters.get(name) not in (None, ""):
+            metrics = metrics.filter(**{name: filters[name]})
+    if filters.get("country"):
+        metrics = metrics.filter(customer__country=filters["country"])
+    if filters.get("manager_id"):
+        metrics = metrics.filter(customer__account_manager_id=filters["manager_id"])
+    return metrics
+
+
+def customer_metrics_get(*, user, customer_id: int) -> CustomerMetrics:
+    """One visible customer's metrics, or CustomerMetrics.DoesNotExist (a 404, never a 403)."""
+    return customer_metrics_list(user=user).select_related("model_version").get(customer_id=customer_id)
+
+
+def segment_metrics_summary(
+    *,
+    user,
+    rfm_segment: str | None = None,
+    value_level: str | None = None,
+    risk_level: str | None = None,
+    country: str | None = None,
+    manager_id: int | None = None,
+) -> dict:
+    """Aggregates over the visible customers matching the filter, in one SQL query:
+    ``{"customers", "with_purchase", "total_clv", "avg_clv" (predicted, over customers that have one),
+    "total_net_revenue", "avg_net_revenue", "total_revenue_12m", "avg_churn_risk", "at_high_risk"}``.
+    Averages are None when no customer has the figure; sums of nothing are 0."""
+    metrics = customer_metrics_list(
+        user=user,
+        filters={
+            "rfm_segment": rfm_segment,
+            "value_level": value_level,
+            "risk_level": risk_level,
+            "country": country,
+            "manager_id": manager_id,
+        },
+    ).select_related(None)
+    figures = metrics.aggregate(
+        customers=Count("pk"),
+        with_purchase=Count("pk", filter=Q(purchases__gt=0)),
+        total_clv=Sum("predicted_clv"),
+        avg_clv=Avg("predicted_clv"),
+        total_net_revenue=Sum("net_revenue"),
+        avg_net_revenue=Avg("net_revenue", filter=Q(purchases__gt=0)),
+        total_revenue_12m=Sum("revenue_12m"),
+        avg_churn_risk=Avg("churn_risk"),
+        at_high_risk=Count("pk", filter=Q(risk_level="high")),
+    )
+    for name in ("total_clv", "total_net_revenue", "total_revenue_12m"):
+        figures[name] = float(figures[name] or 0)
+    for name in ("avg_clv", "avg_net_revenue", "avg_churn_risk"):
+        figures[name] = None if figures[name] is None else float(figures[name])
+    return figures

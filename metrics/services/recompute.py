@@ -1,0 +1,705 @@
+"""The full recompute: load (SQL) -> fit and score (metrics.analytics) -> save in bulk.
+
+A run is claimed once (a conditional UPDATE from queued to running; a partial unique index lets
+only one run be running), then:
+
+1. load one row per customer and day of orders up to as_of, and every customer;
+2. fit BG/NBD and Gamma-Gamma on the customers with a purchase -> a ModelVersion (none when the
+   data cannot identify the model: the run still succeeds, with figures that need no model);
+3. back-test the churn risk at as_of - h on data up to the cut-off only -> stored on the ModelVersion;
+4. compute the population-wide cut points (RFM quintiles, Pareto tier, value level) and every
+   snapshot, written in bulk;
+5. score customers in chunks of SCORE_CHUNK_SIZE ids: one Celery task each (a group) in a worker,
+   or one after the other in this process (manage.py recompute_metrics --sync, tests). Both paths
+   call metrics_score_chunk; the chunk that completes the run marks it succeeded and makes its
+   ModelVersion current.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from metrics import conf
+from metrics.analytics import (
+    BgNbdParams,
+    GammaGammaParams,
+    NotEnoughData,
+    bgnbd_fit,
+    gamma_gamma_fit,
+    purchases_between,
+    roc_auc,
+    summary_from_daily,
+)
+from metrics.analytics import churn_backtest as analytics_churn_backtest
+from metrics.models import (
+    SEGMENT_KEYS,
+    CustomerMetrics,
+    MetricSnapshot,
+    ModelVersion,
+    RecomputeChunk,
+    RecomputeRun,
+    RfmSegment,
+)
+from metrics.selectors import (
+    assignment_frame,
+    customer_daily_frame,
+    customer_frame,
+    customer_upsell_days,
+)
+from retention_crm import events
+
+from .scoring import apply_scoring, base_figures, scoring_edges, shown_churn_risk, sort_daily, with_predictions
+from .snapshots import build_snapshots
+
+logger = logging.getLogger(__name__)
+
+# A run still "running" after this long lost its worker (a crash, a redeploy): it is marked failed
+# so the next run can claim. A recompute of 1M customers takes minutes, so 6 hours is generous.
+STALE_RUN_AFTER = timedelta(hours=6)
+
+# Rows per INSERT ... ON CONFLICT statement: 2,000 rows x 24 columns stays under PostgreSQL's
+# 65,535 parameters and keeps each statement's memory to a few MB.
+UPSERT_BATCH = 2_000
+
+# Everything a recompute (re)writes in a CustomerMetrics row; previous_churn_risk is set explicitly.
+METRIC_FIELDS = (
+    "as_of",
+    "model_version",
+    "purchases",
+    "first_purchase",
+    "last_purchase",
+    "recency_days",
+    "usual_interval_days",
+    "net_revenue",
+    "revenue_12m",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_segment",
+    "p_alive",
+    "churn_risk",
+    "risk_level",
+    "expected_purchases_90d",
+    "expected_spend",
+    "predicted_clv",
+    "value_level",
+    "pareto_top",
+    "updated_at",
+)
+
+
+# --- Runs ----------------------------------------------------------------------------------------
+
+
+def recompute_run_create(*, as_of: date | None = None, user=None, queue: bool = True) -> RecomputeRun:
+    """Ask for a full recompute as of `as_of` (default: today in the workspace time zone).
+
+    Debounced: while a run for the same day waits in the queue, that run is returned, since it will
+    see every change made until it starts. With `queue`, a worker is asked to run it after commit.
+    """
+    as_of = as_of or timezone.localdate()
+    waiting = RecomputeRun.objects.filter(status=RecomputeRun.Status.QUEUED, as_of=as_of).order_by("created_at").first()
+    if waiting is not None:
+        return waiting
+    run = RecomputeRun.objects.create(as_of=as_of, created_by=user if user and user.is_authenticated else None)
+    logger.info("metrics.recompute_queued run=%s as_of=%s", run.pk, as_of)
+    if queue:
+        _queue(run.pk)
+    return run
+
+
+def _queue(run_id: int) -> None:
+    from metrics.tasks import metrics_recompute_task
+
+    transaction.on_commit(lambda: metrics_recompute_task.delay(run_id))
+
+
+def _fail_stale_runs() -> None:
+    stale = RecomputeRun.objects.filter(
+        status=RecomputeRun.Status.RUNNING, started_at__lt=timezone.now() - STALE_RUN_AFTER
+    ).update(
+        status=RecomputeRun.Status.FAILED,
+        finished_at=timezone.now(),
+        message=_("The recompute stopped without finishing (its worker was lost); start it again."),
+    )
+    if stale:
+        logger.warning("metrics.recompute_stale_failed count=%d", stale)
+
+
+def _claim(run_id: int) -> bool:
+    """queued -> running, once. False when another delivery claimed it or another run is running
+    (this one then stays queued and is started when that one finishes)."""
+    _fail_stale_runs()
+    try:
+        with transaction.atomic():
+            claimed = RecomputeRun.objects.filter(pk=run_id, status=RecomputeRun.Status.QUEUED).update(
+                status=RecomputeRun.Status.RUNNING, started_at=timezone.now(), message=_("Loading orders…")
+            )
+    except IntegrityError:
+        logger.info("metrics.recompute_waits run=%s reason=another_running", run_id)
+        return False
+    return claimed == 1
+
+
+def _fail(run_id: int, message: str) -> None:
+    RecomputeRun.objects.filter(pk=run_id).exclude(status=RecomputeRun.Status.SUCCEEDED).update(
+        status=RecomputeRun.Status.FAILED, finished_at=timezone.now(), message=message
+    )
+
+
+def _step(run_id: int, message: str) -> None:
+    RecomputeRun.objects.filter(pk=run_id, status=RecomputeRun.Status.RUNNING).update(message=message)
+
+
+def _start_next_queued() -> None:
+    waiting = RecomputeRun.objects.filter(status=RecomputeRun.Status.QUEUED).order_by("created_at", "id").first()
+    if waiting is not None:
+        _queue(waiting.pk)
+
+
+def _finish_if_complete(run_id: int) -> bool:
+    """The chunk that completes the run (all chunks counted) marks it succeeded, exactly once."""
+    with transaction.atomic():
+        finished = RecomputeRun.objects.filter(
+            pk=run_id, status=RecomputeRun.Status.RUNNING, chunks_done__gte=F("chunks_total")
+        ).update(status=RecomputeRun.Status.SUCCEEDED, finished_at=timezone.now())
+        if finished:
+            model_version_id = RecomputeRun.objects.values_list("model_version_id", flat=True).get(pk=run_id)
+            # The current model is the one the customer rows were scored with (none after a run that
+            # could not fit one), so that a refresh scores like the last recompute did.
+            ModelVersion.objects.filter(is_current=True).exclude(pk=model_version_id).update(is_current=False)
+            if model_version_id:
+                ModelVersion.objects.filter(pk=model_version_id).update(is_current=True)
+            transaction.on_commit(_start_next_queued)
+            events.publish("metrics.recomputed", run_id=run_id)
+    if finished:
+        logger.info("metrics.recompute_succeeded run=%s", run_id)
+    return bool(finished)
+
+
+# --- The recompute ---------------------------------------------------------------------------------
+
+
+def metrics_recompute(
+    *, as_of: date | None = None, run_id: int | None = None, chunks_async: bool = False
+) -> RecomputeRun:
+    """Run a recompute: `run_id` (a queued RecomputeRun), or a new run as of `as_of` (default today).
+
+    `chunks_async`: score the chunks as a Celery group (in a worker); otherwise in this process.
+    Never raises on bad data: a failure is stored on the run (status failed, message) and logged.
+    """
+    if run_id is None:
+        run_id = recompute_run_create(as_of=as_of, queue=False).pk
+    if not _claim(run_id):
+        return RecomputeRun.objects.get(pk=run_id)
+    started = time.monotonic()
+    try:
+        _recompute(RecomputeRun.objects.get(pk=run_id), chunks_async=chunks_async)
+    except Exception:
+        logger.exception("metrics.recompute_failed run=%s", run_id)
+        _fail(run_id, _("The recompute failed unexpectedly; the previous figures are kept. See the server log."))
+    run = RecomputeRun.objects.get(pk=run_id)
+    logger.info(
+        "metrics.recompute_done run=%s status=%s customers=%d seconds=%.1f",
+        run.pk,
+        run.status,
+        run.customers_scored,
+        time.monotonic() - started,
+    )
+    return run
+
+
+def _settings() -> dict:
+    return {
+        "horizon_days": float(conf.CHURN_HORIZON_DAYS),
+        "clv_months": int(conf.CLV_HORIZON_MONTHS),
+        "clv_discount": float(conf.CLV_MONTHLY_DISCOUNT),
+    }
+
+
+def load_population(*, as_of: date, customer_id_from=None, customer_id_to=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(customers, daily) for the recompute: every customer in the id range, and their daily rows
+    sorted. Customers are read after the orders, so every order's customer is among them."""
+    daily = customer_daily_frame(as_of=as_of, customer_id_from=customer_id_from, customer_id_to=customer_id_to)
+    customers = customer_frame(customer_id_from=customer_id_from, customer_id_to=customer_id_to)
+    daily = daily[daily["customer_id"].isin(customers["customer_id"])]
+    return customers, sort_daily(daily)
+
+
+def _recompute(run: RecomputeRun, *, chunks_async: bool) -> None:
+    as_of = pd.Timestamp(run.as_of)
+    customers, daily = load_population(as_of=run.as_of)
+    ids = customers["customer_id"].to_numpy()
+    figures = base_figures(daily, customer_ids=ids, as_of=as_of)
+
+    _step(run.pk, _("Fitting the purchase model…"))
+    model_version, bgnbd, gamma_gamma, fit_message = _fit(figures, as_of=run.as_of)
+    if model_version is not None:
+        _step(run.pk, _("Back-testing the churn risk…"))
+        _backtest(model_version, daily, as_of=run.as_of)
+
+    _step(run.pk, _("Computing the dashboards…"))
+    figures = with_predictions(figures, bgnbd=bgnbd, gamma_gamma=gamma_gamma, **_settings())
+    scoring = scoring_edges(figures, daily=daily, as_of=as_of)
+    scored = apply_scoring(figures, scoring, risk_thresholds=conf.RISK_THRESHOLDS)
+    snapshots = build_snapshots(
+        daily=daily,
+        scored=scored,
+        countries=customers["country"],
+        assignments=assignment_frame(),
+        upsell_days=customer_upsell_days(as_of=run.as_of),
+        as_of=as_of,
+        window_days=int(conf.ACTIVITY_WINDOW_DAYS),
+        segment_labels={key: str(label) for key, label in RfmSegment.choices},
+        segment_keys=SEGMENT_KEYS,
+        clv_basis=scoring["value"]["basis"],
+    )
+    _snapshots_save(run.as_of, snapshots)
+
+    ranges = chunk_ranges(ids, int(conf.SCORE_CHUNK_SIZE))
+    buyers = int((figures["purchases"] > 0).sum())
+    RecomputeRun.objects.filter(pk=run.pk).update(
+        model_version=model_version,
+        scoring=scoring,
+        chunks_total=len(ranges),
+        message=_summary_message(run.as_of, buyers, len(ids), model_version, fit_message),
+    )
+    _score_chunks(run.pk, model_version.pk if model_version else None, ranges, chunks_async=chunks_async)
+
+
+def _summary_message(as_of: date, buyers: int, customers: int, model_version, fit_message: str) -> str:
+    if customers == 0:
+        return _("No customers yet: nothing to compute.")
+    if buyers == 0:
+        return _("No purchases up to %(as_of)s: %(customers)d customers were saved without figures.") % {
+            "as_of": as_of.isoformat(),
+            "customers": customers,
+        }
+    text = _("%(buyers)d of %(customers)d customers have a purchase up to %(as_of)s.") % {
+        "buyers": buyers,
+        "customers": customers,
+        "as_of": as_of.isoformat(),
+    }
+    if model_version is None:
+        return f"{text} {fit_message}"
+    text += " " + _("Purchase model fitted in %(seconds).1f s.") % {"seconds": model_version.fit_seconds}
+    if model_version.backtest_auc is not None:
+        text += " " + _("Back-test AUC %(auc).3f (BG/NBD formula %(baseline).3f).") % {
+            "auc": model_version.backtest_auc,
+            "baseline": model_version.backtest_baseline_auc,
+        }
+    return f"{text} {fit_message}".strip()
+
+
+def chunk_ranges(customer_ids: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """[id_from, id_to) ranges of at most `size` customers each, covering every id given."""
+    ids = np.sort(np.asarray(customer_ids, dtype="int64"))
+    if ids.size == 0:
+        return []
+    starts = ids[::size].tolist()
+    ends = starts[1:] + [int(ids[-1]) + 1]
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
+
+
+# --- Fitting and back-testing ---------------------------------------------------------------------
+
+
+def _fit(figures: pd.DataFrame, *, as_of: date) -> tuple[ModelVersion | None, BgNbdParams | None, object, str]:
+    buyers = figures[figures["purchases"] > 0]
+    started = time.monotonic()
+    try:
+        bgnbd = bgnbd_fit(buyers["x"], buyers["t_x"], buyers["T"], unit="D")
+    except NotEnoughData as exc:
+        logger.info("metrics.fit_not_enough_data as_of=%s buyers=%d", as_of, len(buyers))
+        message = _(
+            "Not enough purchase history to fit the churn model (%(reason)s): churn risk, P(alive) and "
+            "predicted CLV are left empty; purchases, revenue and RFM are up to date."
+        ) % {"reason": exc}
+        return None, None, None, message
+    notes, gamma_gamma = [], None
+    try:
+        gamma_gamma = gamma_gamma_fit(buyers["x"], buyers["monetary_value"])
+        if gamma_gamma.q <= 1:
+            notes.append(f"Gamma-Gamma q = {gamma_gamma.q:.3g} <= 1 has no mean spend; predicted CLV left empty.")
+            gamma_gamma = None
+    except NotEnoughData as exc:
+        notes.append(f"Gamma-Gamma not fitted: {exc}")
+    model_version = ModelVersion.objects.create(
+        as_of=as_of,
+        unit=bgnbd.unit,
+        bgnbd_r=bgnbd.r,
+        bgnbd_alpha=bgnbd.alpha,
+        bgnbd_a=bgnbd.a,
+        bgnbd_b=bgnbd.b,
+        bgnbd_log_likelihood=bgnbd.log_likelihood,
+        gg_p=gamma_gamma.p if gamma_gamma else None,
+        gg_q=gamma_gamma.q if gamma_gamma else None,
+        gg_gamma=gamma_gamma.gamma if gamma_gamma else None,
+        gg_log_likelihood=gamma_gamma.log_likelihood if gamma_gamma else None,
+        n_customers=bgnbd.n_customers,
+        fit_seconds=time.monotonic() - started,
+        notes="\n".join(notes),
+    )
+    message = _("Predicted CLV is left empty: the spend model could not be fitted.") if gamma_gamma is None else ""
+    return model_version, bgnbd, gamma_gamma, message
+
+
+def model_params(model_version: ModelVersion | None) -> tuple[BgNbdParams | None, GammaGammaParams | None]:
+    if model_version is None:
+        return None, None
+    bgnbd = BgNbdParams(
+        r=model_version.bgnbd_r,
+        alpha=model_version.bgnbd_alpha,
+        a=model_version.bgnbd_a,
+        b=model_version.bgnbd_b,
+        unit=model_version.unit,
+        log_likelihood=model_version.bgnbd_log_likelihood,
+        n_customers=model_version.n_customers,
+    )
+    gamma_gamma = None
+    if model_version.has_gamma_gamma:
+        gamma_gamma = GammaGammaParams(
+            p=model_version.gg_p,
+            q=model_version.gg_q,
+            gamma=model_version.gg_gamma,
+            log_likelihood=model_version.gg_log_likelihood,
+            n_customers=0,
+        )
+    return bgnbd, gamma_gamma
+
+
+def churn_backtest(daily: pd.DataFrame, *, as_of: date, horizon_days: int) -> dict | None:
+    """Fit at cutoff = as_of - horizon on data up to the cut-off only, then judge the risk on
+    (cutoff, as_of]. Returns the ModelVersion backtest_* fields, or None when the cut-off data
+    cannot fit the model."""
+    cutoff = pd.Timestamp(as_of) - pd.Timedelta(days=horizon_days)
+    summary = summary_from_daily(daily, as_of=cutoff, unit="D")
+    buyers = summary[summary["purchases"] > 0]
+    try:
+        params = bgnbd_fit(buyers["x"], buyers["t_x"], buyers["T"], unit="D")
+    except NotEnoughData:
+        return None
+    actual = purchases_between(daily, start=cutoff, end=cutoff + pd.Timedelta(days=horizon_days))
+    baseline = analytics_churn_backtest(buyers, bgnbd=params, actual=actual, horizon_days=horizon_days)
+    churned = actual.reindex(buyers.index, fill_value=0).to_numpy() == 0
+    shown_risk = shown_churn_risk(params, buyers["x"], buyers["t_x"], buyers["T"], horizon_days=horizon_days)
+    shown = roc_auc(shown_risk, churned)
+    return {
+        "backtest_cutoff": cutoff.date(),
+        "backtest_horizon_days": horizon_days,
+        "backtest_auc": shown,
+        "backtest_baseline_auc": baseline.auc,
+        "backtest_predicted_purchases": baseline.predicted_purchases,
+        "backtest_actual_purchases": baseline.actual_purchases,
+        "backtest_customers": baseline.customers,
+    }
+
+
+def _backtest(model_version: ModelVersion, daily: pd.DataFrame, *, as_of: date) -> None:
+    result = churn_backtest(daily, as_of=as_of, horizon_days=int(conf.CHURN_HORIZON_DAYS))
+    if result is None:
+        model_version.notes = (model_version.notes + "\nBack-test: not enough data before the cut-off.").strip()
+        model_version.save(update_fields=["notes"])
+        return
+    for field, value in result.items():
+        setattr(model_version, field, value)
+    model_version.save(update_fields=[*result, "notes"])
+
+
+# --- Saving ----------------------------------------------------------------------------------------
+
+
+def _snapshots_save(as_of: date, snapshots: list[tuple[str, str, dict]]) -> None:
+    rows = [MetricSnapshot(as_of=as_of, kind=kind, scope=scope, data=data) for kind, scope, data in snapshots]
+    with transaction.atomic():
+        MetricSnapshot.objects.bulk_create(
+            rows,
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=["as_of", "kind", "scope"],
+            update_fields=["data", "created_at"],
+        )
+
+
+def _money(value: float) -> Decimal:
+    return Decimal(f"{value:.2f}")
+
+
+def _python_floats(values) -> list[float | None]:
+    array = np.asarray(values, dtype=float)
+    return [None if v != v else v for v in np.where(np.isfinite(array), array, np.nan).tolist()]
+
+
+def _integer(value: float | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _dates(values) -> list:
+    """datetime.date objects (None for NaT) from datetime64 arrays, without a pandas round trip."""
+    return np.asarray(values, dtype="datetime64[D]").tolist()
+
+
+def metrics_rows(
+    columns: dict[str, np.ndarray],
+    ids: np.ndarray,
+    *,
+    as_of: date,
+    model_version_id: int | None,
+    previous: dict[int, float | None],
+) -> list[CustomerMetrics]:
+    """CustomerMetrics instances from the columns of base_figures + predictions + scores (arrays
+    aligned with `ids`); `previous`: customer_id -> the previous_churn_risk to store."""
+    first, last = _dates(columns["first_purchase"]), _dates(columns["last_purchase"])
+    # Python lists with None for NaN, built once per column: a million rows stay a few seconds.
+    floats = {
+        name: _python_floats(columns[name])
+        for name in (
+            "recency_days",
+            "usual_interval_days",
+            "net_revenue",
+            "revenue_12m",
+            "r_score",
+            "f_score",
+            "m_score",
+            "p_alive",
+            "churn_risk",
+            "expected_purchases",
+            "expected_spend",
+            "predicted_clv",
+        )
+    }
+    rows = []
+    for i, customer_id in enumerate(np.asarray(ids).tolist()):
+        value = {name: values[i] for name, values in floats.items()}
+        has_purchase = int(columns["purchases"][i]) > 0
+        rows.append(
+            CustomerMetrics(
+                customer_id=customer_id,
+                as_of=as_of,
+                model_version_id=model_version_id,
+                purchases=int(columns["purchases"][i]),
+                first_purchase=first[i] if has_purchase else None,
+                last_purchase=last[i] if has_purchase else None,
+                recency_days=_integer(value["recency_days"]),
+                usual_interval_days=value["usual_interval_days"],
+                net_revenue=_money(value["net_revenue"] or 0.0),
+                revenue_12m=_money(value["revenue_12m"] or 0.0),
+                r_score=_integer(value["r_score"]),
+                f_score=_integer(value["f_score"]),
+                m_score=_integer(value["m_score"]),
+                rfm_segment=SEGMENT_KEYS.get(columns["rfm_segment"][i], ""),
+                p_alive=value["p_alive"],
+                churn_risk=value["churn_risk"],
+                risk_level=columns["risk_level"][i],
+                expected_purchases_90d=value["expected_purchases"],
+                expected_spend=value["expected_spend"],
+                predicted_clv=None if value["predicted_clv"] is None else _money(value["predicted_clv"]),
+                value_level=columns["value_level"][i],
+                pareto_top=bool(columns["pareto_top"][i]),
+                previous_churn_risk=previous.get(customer_id),
+            )
+        )
+    return rows
+
+
+def frame_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {name: frame[name].to_numpy() for name in frame.columns}
+
+
+def metrics_upsert(rows: list[CustomerMetrics], *, fields=(*METRIC_FIELDS, "previous_churn_risk")) -> None:
+    CustomerMetrics.objects.bulk_create(
+        rows, batch_size=UPSERT_BATCH, update_conflicts=True, unique_fields=["customer"], update_fields=list(fields)
+    )
+
+
+# The columns copy_upsert writes, in CustomerMetrics' database names; previous_churn_risk is derived.
+COPY_COLUMNS = (
+    "customer_id",
+    "as_of",
+    "model_version_id",
+    "purchases",
+    "first_purchase",
+    "last_purchase",
+    "recency_days",
+    "usual_interval_days",
+    "net_revenue",
+    "revenue_12m",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_segment",
+    "p_alive",
+    "churn_risk",
+    "risk_level",
+    "expected_purchases_90d",
+    "expected_spend",
+    "predicted_clv",
+    "value_level",
+    "pareto_top",
+    "updated_at",
+)
+
+
+def _copy_frame(columns: dict[str, np.ndarray], ids: np.ndarray, *, as_of: date, model_version_id) -> pd.DataFrame:
+    def day_text(name: str) -> np.ndarray:
+        days = np.asarray(columns[name], dtype="datetime64[D]")
+        return np.where(np.isnat(days), "", np.datetime_as_string(days, unit="D"))
+
+    def integers(name: str) -> pd.Series:
+        return pd.Series(np.asarray(columns[name], dtype=float)).round().astype("Int64")
+
+    def floats(name: str) -> np.ndarray:
+        values = np.asarray(columns[name], dtype=float)
+        return np.where(np.isfinite(values), values, np.nan)
+
+    n = len(ids)
+    return pd.DataFrame(
+        {
+            "customer_id": ids,
+            "as_of": [as_of.isoformat()] * n,
+            "model_version_id": pd.array([model_version_id] * n, dtype="Int64"),
+            "purchases": np.asarray(columns["purchases"], dtype="int64"),
+            "first_purchase": day_text("first_purchase"),
+            "last_purchase": day_text("last_purchase"),
+            "recency_days": integers("recency_days"),
+            "usual_interval_days": floats("usual_interval_days"),
+            "net_revenue": np.round(floats("net_revenue"), 2),
+            "revenue_12m": np.round(floats("revenue_12m"), 2),
+            "r_score": integers("r_score"),
+            "f_score": integers("f_score"),
+            "m_score": integers("m_score"),
+            "rfm_segment": pd.Series(columns["rfm_segment"]).map(SEGMENT_KEYS).fillna("").to_numpy(),
+            "p_alive": floats("p_alive"),
+            "churn_risk": floats("churn_risk"),
+            "risk_level": columns["risk_level"],
+            "expected_purchases_90d": floats("expected_purchases"),
+            "expected_spend": floats("expected_spend"),
+            "predicted_clv": np.round(floats("predicted_clv"), 2),
+            "value_level": columns["value_level"],
+            "pareto_top": np.asarray(columns["pareto_top"], dtype=bool),
+            "updated_at": [timezone.now().isoformat()] * n,
+        },
+        columns=list(COPY_COLUMNS),
+    )
+
+
+def copy_upsert(columns: dict[str, np.ndarray], ids: np.ndarray, *, as_of: date, model_version_id) -> None:
+    """metrics_upsert for PostgreSQL: COPY into a temporary table, then one INSERT ... ON CONFLICT.
+
+    Five to ten times faster than bulk_create's parameterised batches (the bench: 100,000 rows in
+    about 3 s instead of 25), because neither Django nor PostgreSQL handle 24 parameters per row.
+    previous_churn_risk follows _previous_risks' rule, in SQL, from the row being replaced. Call it
+    inside a transaction (the temporary table is dropped at commit).
+    """
+    table = CustomerMetrics._meta.db_table
+    names = ", ".join(COPY_COLUMNS)
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in COPY_COLUMNS if name != "customer_id")
+    buffer = io.StringIO()
+    _copy_frame(columns, ids, as_of=as_of, model_version_id=model_version_id).to_csv(buffer, index=False, header=False)
+    buffer.seek(0)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE metrics_upsert (LIKE {table}) ON COMMIT DROP")
+        cursor.copy_expert(
+            f"COPY metrics_upsert ({names}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (rfm_segment, risk_level))",
+            buffer,
+        )
+        cursor.execute(
+            f"INSERT INTO {table} ({names}, previous_churn_risk) SELECT {names}, NULL FROM metrics_upsert "  # noqa: S608 - constant names
+            f"ON CONFLICT (customer_id) DO UPDATE SET {updates}, previous_churn_risk = CASE "
+            f"WHEN {table}.as_of = EXCLUDED.as_of THEN {table}.previous_churn_risk ELSE {table}.churn_risk END"
+        )
+        cursor.execute("DROP TABLE metrics_upsert")
+
+
+def _previous_risks(customer_id_from: int, customer_id_to: int, as_of: date) -> dict[int, float | None]:
+    """previous_churn_risk for the new rows: the risk of the last recompute of an earlier day (a second
+    recompute on the same day keeps the earlier baseline, so "risk change" survives it)."""
+    existing = CustomerMetrics.objects.filter(
+        customer_id__gte=customer_id_from, customer_id__lt=customer_id_to
+    ).values_list("customer_id", "as_of", "churn_risk", "previous_churn_risk")
+    return {cid: (prev if row_as_of == as_of else risk) for cid, row_as_of, risk, prev in existing}
+
+
+# --- Chunks ----------------------------------------------------------------------------------------
+
+
+def _score_chunks(run_id: int, model_version_id: int | None, ranges, *, chunks_async: bool) -> None:
+    if not ranges:
+        _finish_if_complete(run_id)
+        return
+    if chunks_async:
+        from celery import group
+
+        from metrics.tasks import metrics_score_chunk_task
+
+        signatures = [metrics_score_chunk_task.si(run_id, model_version_id, a, b) for a, b in ranges]
+        transaction.on_commit(lambda: group(signatures).apply_async())
+        return
+    for a, b in ranges:
+        metrics_score_chunk(run_id=run_id, model_version_id=model_version_id, customer_id_from=a, customer_id_to=b)
+
+
+def metrics_score_chunk(
+    *, run_id: int, model_version_id: int | None, customer_id_from: int, customer_id_to: int
+) -> int:
+    """Score customers customer_id_from <= id < customer_id_to for a running run and upsert their rows.
+
+    Idempotent: a second delivery of the same chunk writes and counts nothing. Returns the number of
+    customers scored. A failure marks the run failed (its earlier chunks stay written) and re-raises.
+    """
+    run = RecomputeRun.objects.filter(pk=run_id).first()
+    if run is None or run.status != RecomputeRun.Status.RUNNING:
+        logger.info("metrics.chunk_skipped run=%s from=%s reason=run_not_running", run_id, customer_id_from)
+        return 0
+    if RecomputeChunk.objects.filter(run_id=run_id, customer_id_from=customer_id_from).exists():
+        return 0
+    try:
+        count = _score_chunk(run, model_version_id, customer_id_from, customer_id_to)
+    except Exception:
+        logger.exception("metrics.chunk_failed run=%s from=%s", run_id, customer_id_from)
+        _fail(run_id, _("Scoring customers failed; the previous figures of the other customers are kept."))
+        raise
+    _finish_if_complete(run_id)
+    return count
+
+
+def _score_chunk(run: RecomputeRun, model_version_id: int | None, id_from: int, id_to: int) -> int:
+    model_version = ModelVersion.objects.filter(pk=model_version_id).first() if model_version_id else None
+    bgnbd, gamma_gamma = model_params(model_version)
+    customers, daily = load_population(as_of=run.as_of, customer_id_from=id_from, customer_id_to=id_to)
+    figures = base_figures(daily, customer_ids=customers["customer_id"].to_numpy(), as_of=pd.Timestamp(run.as_of))
+    figures = with_predictions(figures, bgnbd=bgnbd, gamma_gamma=gamma_gamma, **_settings())
+    scored = apply_scoring(figures, run.scoring, risk_thresholds=conf.RISK_THRESHOLDS)
+    columns, ids = frame_columns(scored), scored.index.to_numpy()
+    model_version_id = model_version.pk if model_version else None
+    try:
+        with transaction.atomic():
+            RecomputeChunk.objects.create(run=run, customer_id_from=id_from, customer_id_to=id_to, customers=len(ids))
+            if connection.vendor == "postgresql":
+                copy_upsert(columns, ids, as_of=run.as_of, model_version_id=model_version_id)
+            else:
+                previous = _previous_risks(id_from, id_to, run.as_of)
+                metrics_upsert(
+                    metrics_rows(columns, ids, as_of=run.as_of, model_version_id=model_version_id, previous=previous)
+                )
+            RecomputeRun.objects.filter(
+                pk=run.pk, status=RecomputeRun.Status.RUNNING, chunks_done__lt=F("chunks_total")
+            ).update(chunks_done=F("chunks_done") + 1, customers_scored=F("customers_scored") + len(ids))
+    except IntegrityError:
+        if RecomputeChunk.objects.filter(run_id=run.pk, customer_id_from=id_from).exists():
+            logger.info("metrics.chunk_duplicate run=%s from=%s", run.pk, id_from)
+            return 0
+        raise
+    logger.info("metrics.chunk_scored run=%s from=%s to=%s customers=%d", run.pk, id_from, id_to, len(ids))
+    return len(ids)

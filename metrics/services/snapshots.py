@@ -1,0 +1,434 @@
+"""The dashboard snapshots (MetricSnapshot.data, shapes in metrics/models.py): pure pandas/numpy.
+
+Monthly rates for every scope at once: a customer's activity at each month boundary is computed
+once as a boolean vector, and a scope's figure is a weighted bincount over (customer, scope) pairs.
+That is how 24 months x (workspace + countries + account managers) stays a few seconds at a million
+customers, where calling metrics.analytics.period_rates per month and scope would take minutes.
+The figures follow period_rates' definitions exactly (tests/metrics/test_snapshots.py checks it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from metrics.analytics import cohort_retention, pareto_tier
+from metrics.analytics.rfm import SEGMENTS
+
+# metrics.md: the summary compares the latest complete month with the one before; the time series
+# shows two years, enough to see a seasonal pattern twice.
+TIMESERIES_MONTHS = 24
+
+# Three years of monthly cohorts fill a dashboard table; older cohorts matter little for retention work.
+COHORT_LIMIT = 36
+
+# A histogram of 20 bins reads well on a card; the top 1% goes into the last bin so that a few huge
+# accounts do not squash everyone else into the first bar.
+CLV_BINS = 20
+CLV_TOP_QUANTILE = 0.99
+
+NO_DAY = np.iinfo("int64").max
+
+LEVELS = ("high", "medium", "low")
+RISK_LEVELS = ("low", "medium", "high")
+
+
+def _days(values) -> np.ndarray:
+    """Day numbers (days since 1970-01-01) of datetime64 values; NaT becomes NO_DAY."""
+    values = pd.to_datetime(pd.Series(values))
+    out = values.to_numpy().astype("datetime64[D]").astype("int64")
+    return np.where(values.isna().to_numpy(), NO_DAY, out)
+
+
+def _day(timestamp) -> int:
+    return int(np.datetime64(pd.Timestamp(timestamp).date(), "D").astype("int64"))
+
+
+def _money(value: float | None) -> float | None:
+    """Amounts to the cent: float sums carry noise like 238171.59999999995 that nobody should see."""
+    return None if value is None else round(float(value), 2)
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return None if denominator == 0 else float(numerator) / float(denominator)
+
+
+def clean(value):
+    """JSON-safe: numpy scalars to Python, NaN and infinities to None, recursively."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass
+class Grouping:
+    """A family of scopes: `labels[g]` is a MetricSnapshot.scope; `pairs(start, end)` the (customer
+    code, group code) pairs of the customers in each group during [start, end) (naive timestamps)."""
+
+    labels: list[str]
+    pairs: Callable[[pd.Timestamp, pd.Timestamp], tuple[np.ndarray, np.ndarray]]
+
+
+def groupings(*, customer_ids: np.ndarray, countries: pd.Series, assignments: pd.DataFrame) -> list[Grouping]:
+    """Workspace (""), one scope per country, one per account manager with an assignment."""
+    n = len(customer_ids)
+    everyone = (np.arange(n), np.zeros(n, dtype="int64"))
+    result = [Grouping([""], lambda start, end: everyone)]
+
+    country = countries.to_numpy(dtype=object)
+    names = sorted({c for c in country if c})
+    if names:
+        known = country != ""
+        codes = np.searchsorted(np.asarray(names, dtype=object), country[known])
+        by_country = (np.flatnonzero(known), codes.astype("int64"))
+        result.append(Grouping([f"country:{name}" for name in names], lambda start, end: by_country))
+
+    if len(assignments):
+        managers = np.unique(assignments["manager_id"].to_numpy())
+        a_customer = np.searchsorted(customer_ids, assignments["customer_id"].to_numpy())
+        a_manager = np.searchsorted(managers, assignments["manager_id"].to_numpy())
+        started = assignments["started_at"].to_numpy()
+        ended = assignments["ended_at"].to_numpy()
+        open_ = pd.isna(assignments["ended_at"]).to_numpy()
+
+        def book(start: pd.Timestamp, end: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+            # In the book during [start, end): an assignment that overlaps the period.
+            overlap = (started < np.datetime64(end)) & (open_ | (ended > np.datetime64(start)))
+            key = np.unique(a_customer[overlap] * len(managers) + a_manager[overlap])
+            return key // len(managers), key % len(managers)
+
+        result.append(Grouping([f"manager:{m}" for m in managers], book))
+    return result
+
+
+def _month_starts(as_of: pd.Timestamp, months: int) -> list[pd.Timestamp]:
+    """months + 1 boundaries: the first days of the months, the last one being as_of's month."""
+    end = pd.Timestamp(as_of).normalize().replace(day=1)
+    return [end - pd.DateOffset(months=months - i) for i in range(months + 1)]
+
+
+class _Population:
+    """The daily frame as integer arrays keyed by customer code (position in customer_ids)."""
+
+    def __init__(self, daily: pd.DataFrame, customer_ids: np.ndarray, upsell_days: pd.Series, window_days: int):
+        self.n = len(customer_ids)
+        self.window = window_days
+        self.code = np.searchsorted(customer_ids, daily["customer_id"].to_numpy())
+        self.day = _days(daily["day"])
+        self.amount = daily["amount"].to_numpy(dtype=float)
+        bought = daily["purchase_amount"].to_numpy(dtype=float) > 0
+        self.p_code = self.code[bought]
+        self.p_day = self.day[bought]
+        self.first = np.full(self.n, NO_DAY, dtype="int64")
+        np.minimum.at(self.first, self.p_code, self.p_day)
+        self.upsell = np.full(self.n, NO_DAY, dtype="int64")
+        if len(upsell_days):
+            known = np.isin(upsell_days.index.to_numpy(), customer_ids)
+            self.upsell[np.searchsorted(customer_ids, upsell_days.index.to_numpy()[known])] = _days(
+                upsell_days.to_numpy()[known]
+            )
+
+    def active(self, at: int) -> np.ndarray:
+        mask = (self.p_day > at - self.window) & (self.p_day <= at)
+        out = np.zeros(self.n, dtype=bool)
+        out[self.p_code[mask]] = True
+        return out
+
+    def revenue(self, start: int, end: int) -> np.ndarray:
+        mask = (self.day >= start) & (self.day < end)
+        return np.bincount(self.code[mask], weights=self.amount[mask], minlength=self.n)
+
+    def as_of_figures(self, last_day: int) -> dict[str, np.ndarray]:
+        """Per customer, counting purchases up to and including `last_day`."""
+        up_to = self.p_day <= last_day
+        purchase_days = np.bincount(self.p_code[up_to], minlength=self.n)
+        rows = self.day <= last_day
+        buyers = self.first <= last_day
+        # Historical CLV averages over customers with a purchase; refund-only customers stay out.
+        clv = np.bincount(self.code[rows], weights=self.amount[rows], minlength=self.n) * buyers
+        return {
+            "buyers": buyers.astype(float),
+            "repeaters": (purchase_days >= 2).astype(float),
+            "upsold": (self.upsell <= last_day).astype(float),
+            "clv": clv,
+        }
+
+
+def _group_sums(pairs, size: int, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    customer, group = pairs
+    return {
+        name: np.bincount(group, weights=np.asarray(array, dtype=float)[customer], minlength=size)
+        for name, array in values.items()
+    }
+
+
+def _period_figures(sums: dict[str, np.ndarray], g: int, start: pd.Timestamp, end: pd.Timestamp) -> dict:
+    active_start = int(sums["active_start"][g])
+    retained = int(sums["retained"][g])
+    retention = _ratio(retained, active_start)
+    revenue_before = float(sums["revenue_before"][g])
+    buyers = float(sums["buyers"][g])
+    return {
+        "period": {"start": start.date().isoformat(), "end": end.date().isoformat()},
+        "active_customers": int(sums["active_end"][g]),
+        "active_at_start": active_start,
+        "retained": retained,
+        "churned": active_start - retained,
+        "retention_rate": retention,
+        "churn_rate": None if retention is None else 1.0 - retention,
+        "acquisition_rate": _ratio(sums["new"][g], active_start),
+        "new": int(sums["new"][g]),
+        "reactivated": int(sums["reactivated"][g]),
+        "repeat_purchase_rate": _ratio(sums["repeaters"][g], buyers),
+        "upsell_rate": _ratio(sums["upsold"][g], buyers),
+        "revenue": _money(sums["revenue"][g]),
+        "nrr": float(sums["revenue"][g]) / revenue_before if revenue_before > 0 else None,
+        "avg_clv": _money(_ratio(sums["clv"][g], buyers)),
+        "total_clv": _money(sums["clv"][g]),
+        "customers_with_purchase": int(buyers),
+    }
+
+
+def period_snapshots(
+    population: _Population,
+    groups: list[Grouping],
+    *,
+    as_of: pd.Timestamp,
+    months: int = TIMESERIES_MONTHS,
+) -> dict[str, dict[str, dict]]:
+    """{"summary": {scope: data}, "timeseries": {scope: data}} without the predicted-CLV keys."""
+    starts = _month_starts(as_of, months)
+    bounds = [_day(b) for b in starts]
+    active = [population.active(b) for b in bounds]
+    per_scope: dict[str, list[dict]] = {label: [] for grouping in groups for label in grouping.labels}
+    for j in range(months):
+        start, end = bounds[j], bounds[j + 1]
+        values = {
+            "active_start": active[j],
+            "active_end": active[j + 1],
+            "retained": active[j] & active[j + 1],
+            "new": (population.first >= start) & (population.first < end),
+            "reactivated": active[j + 1] & ~active[j] & (population.first < start),
+            "revenue": population.revenue(start, end) * active[j],
+            "revenue_before": population.revenue(start - (end - start), start) * active[j],
+        }
+        # Summaries need the as-of rates of the last two months only; the series does not show them.
+        if j >= months - 2:
+            values.update(population.as_of_figures(end - 1))
+        else:
+            values.update({name: np.zeros(population.n) for name in ("buyers", "repeaters", "upsold", "clv")})
+        for grouping in groups:
+            sums = _group_sums(grouping.pairs(starts[j], starts[j + 1]), len(grouping.labels), values)
+            for g, label in enumerate(grouping.labels):
+                per_scope[label].append(_period_figures(sums, g, starts[j], starts[j + 1]))
+    summaries, series = {}, {}
+    for label, periods in per_scope.items():
+        current, previous = periods[-1], dict(periods[-2])
+        previous.pop("previous", None)
+        summaries[label] = {**current, "previous": previous}
+        series[label] = {
+            "months": [p["period"]["start"][:7] for p in periods],
+            "retention_rate": [p["retention_rate"] for p in periods],
+            "churn_rate": [p["churn_rate"] for p in periods],
+            "active": [p["active_customers"] for p in periods],
+            "new": [p["new"] for p in periods],
+            "reactivated": [p["reactivated"] for p in periods],
+            "nrr": [p["nrr"] for p in periods],
+        }
+    return {"summary": summaries, "timeseries": series}
+
+
+# --- As-of snapshots: cohorts, Pareto, CLV distribution, RFM, value x risk -----------------------
+
+
+def _row_slices(code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """For rows sorted by customer code: where each customer's rows start and end."""
+    starts = np.searchsorted(code, np.arange(n), side="left")
+    ends = np.searchsorted(code, np.arange(n), side="right")
+    return starts, ends
+
+
+def _rows_of(customers: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    lengths = ends[customers] - starts[customers]
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype="int64")
+    offsets = np.repeat(starts[customers] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return offsets + np.arange(total)
+
+
+def cohorts_data(daily: pd.DataFrame, *, as_of: pd.Timestamp) -> dict:
+    table = cohort_retention(daily, as_of=as_of)
+    retention = table.retention.iloc[-COHORT_LIMIT:]
+    sizes = table.sizes.iloc[-COHORT_LIMIT:]
+    if len(retention):
+        retention = retention.loc[:, retention.notna().any(axis=0)]
+    return {
+        "cohorts": [str(period) for period in retention.index],
+        "sizes": [int(size) for size in sizes],
+        "matrix": [[None if pd.isna(v) else float(v) for v in row] for row in retention.to_numpy()],
+    }
+
+
+def pareto_data(daily: pd.DataFrame, *, as_of: pd.Timestamp) -> dict:
+    result = pareto_tier(daily, as_of=as_of)
+    return {
+        "curve": result.curve[["share_customers", "share_revenue"]].to_numpy().tolist(),
+        "top_count": result.top_count,
+        "customer_count": result.customer_count,
+        "top_share_of_customers": result.top_share_of_customers,
+        "total_revenue": _money(result.total_revenue),
+    }
+
+
+def clv_distribution_data(values: np.ndarray, *, basis: str) -> dict:
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return {"basis": basis, "bins": [], "counts": []}
+    low = min(0.0, float(values.min()))
+    high = float(np.quantile(values, CLV_TOP_QUANTILE))
+    if high <= low:
+        high = low + 1.0
+    edges = np.linspace(low, high, CLV_BINS + 1)
+    counts, _ = np.histogram(np.clip(values, low, high), bins=edges)
+    return {"basis": basis, "bins": [round(float(e), 2) for e in edges], "counts": counts.tolist()}
+
+
+def rfm_data(scored: pd.DataFrame, labels: dict[str, str], keys: dict[str, str]) -> dict:
+    grouped = scored[scored["rfm_segment"] != ""].groupby("rfm_segment")["net_revenue"].agg(["size", "sum"])
+    segments = []
+    for name in SEGMENTS:
+        count = int(grouped["size"].get(name, 0))
+        segments.append(
+            {
+                "key": keys[name],
+                "label": labels[keys[name]],
+                "count": count,
+                "revenue": _money(grouped["sum"].get(name, 0.0)),
+            }
+        )
+    return {"segments": segments}
+
+
+def value_risk_data(scored: pd.DataFrame) -> dict:
+    grouped = scored.groupby(["value_level", "risk_level"])["predicted_clv"].agg(["size", "sum", "count"])
+    cells = []
+    for value in LEVELS:
+        for risk in (*RISK_LEVELS, ""):
+            if (value, risk) in grouped.index:
+                row = grouped.loc[(value, risk)]
+                count, clv = int(row["size"]), (_money(row["sum"]) if row["count"] else None)
+            else:
+                count, clv = 0, None
+            if risk == "" and count == 0:
+                continue
+            cells.append({"value_level": value, "risk_level": risk, "count": count, "clv": clv})
+    return {"cells": cells}
+
+
+def as_of_snapshots(
+    daily: pd.DataFrame,
+    scored: pd.DataFrame,
+    groups: list[Grouping],
+    *,
+    as_of: pd.Timestamp,
+    segment_labels: dict[str, str],
+    segment_keys: dict[str, str],
+    clv_basis: str,
+) -> Iterator[tuple[str, str, dict]]:
+    """(kind, scope, data) of cohorts, pareto, clv_distribution, rfm and value_risk for every scope;
+    a manager's book is the customers assigned to them on as_of. `daily` sorted by customer_id."""
+    ids = scored.index.to_numpy()
+    code = np.searchsorted(ids, daily["customer_id"].to_numpy())
+    starts, ends = _row_slices(code, len(ids))
+    day_start = pd.Timestamp(as_of).normalize()
+    clv_column = "predicted_clv" if clv_basis == "predicted" else "net_revenue"
+    for grouping in groups:
+        customer, group = grouping.pairs(day_start, day_start + pd.Timedelta(days=1))
+        order = np.argsort(group, kind="stable")
+        bounds = np.searchsorted(group[order], np.arange(len(grouping.labels) + 1))
+        for g, label in enumerate(grouping.labels):
+            members = np.sort(customer[order[bounds[g] : bounds[g + 1]]])
+            rows = daily.iloc[_rows_of(members, starts, ends)] if label else daily
+            subset = scored.iloc[members] if label else scored
+            buyers = subset[subset["purchases"] > 0]
+            yield "cohorts", label, cohorts_data(rows, as_of=as_of)
+            yield "pareto", label, pareto_data(rows, as_of=as_of)
+            yield (
+                "clv_distribution",
+                label,
+                clv_distribution_data(buyers[clv_column].to_numpy(dtype=float), basis=clv_basis),
+            )
+            yield "rfm", label, rfm_data(subset, segment_labels, segment_keys)
+            yield "value_risk", label, value_risk_data(subset)
+
+
+def predicted_clv_sums(scored: pd.DataFrame, groups: list[Grouping], *, as_of: pd.Timestamp) -> dict[str, tuple]:
+    """scope -> (avg, total) predicted CLV over the scope's customers with one on as_of (None, None without)."""
+    clv = scored["predicted_clv"].to_numpy(dtype=float)
+    has = np.isfinite(clv)
+    values = {"clv": np.where(has, clv, 0.0), "has": has.astype(float)}
+    day_start = pd.Timestamp(as_of).normalize()
+    out = {}
+    for grouping in groups:
+        sums = _group_sums(grouping.pairs(day_start, day_start + pd.Timedelta(days=1)), len(grouping.labels), values)
+        for g, label in enumerate(grouping.labels):
+            count = sums["has"][g]
+            out[label] = (None, None) if count == 0 else (_money(sums["clv"][g] / count), _money(sums["clv"][g]))
+    return out
+
+
+def build_snapshots(
+    *,
+    daily: pd.DataFrame,
+    scored: pd.DataFrame,
+    countries: pd.Series,
+    assignments: pd.DataFrame,
+    upsell_days: pd.Series,
+    as_of,
+    window_days: int,
+    segment_labels: dict[str, str],
+    segment_keys: dict[str, str],
+    clv_basis: str,
+) -> list[tuple[str, str, dict]]:
+    """Every snapshot of a recompute as (kind, scope, JSON-safe data).
+
+    `daily`: sorted (customer_id, day) rows of customers in `scored`; `scored`: apply_scoring over
+    every customer, indexed by sorted customer_id; `countries`: aligned with scored's index.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    ids = scored.index.to_numpy()
+    groups = groupings(customer_ids=ids, countries=countries, assignments=assignments)
+    population = _Population(daily, ids, upsell_days, window_days)
+    periods = period_snapshots(population, groups, as_of=as_of)
+    predicted = predicted_clv_sums(scored, groups, as_of=as_of)
+    out: list[tuple[str, str, dict]] = []
+    for scope, summary in periods["summary"].items():
+        avg, total = predicted[scope]
+        summary.update({"avg_predicted_clv": avg, "total_predicted_clv": total})
+        summary["previous"].update({"avg_predicted_clv": None, "total_predicted_clv": None})
+        out.append(("summary", scope, clean(summary)))
+    out.extend(("timeseries", scope, clean(data)) for scope, data in periods["timeseries"].items())
+    out.extend(
+        (kind, scope, clean(data))
+        for kind, scope, data in as_of_snapshots(
+            daily,
+            scored,
+            groups,
+            as_of=as_of,
+            segment_labels=segment_labels,
+            segment_keys=segment_keys,
+            clv_basis=clv_basis,
+        )
+    )
+    return out

@@ -1,0 +1,317 @@
+"""The browser side of the metrics: the dashboard, model health, chart CSVs and the recompute button.
+
+The figures come from the snapshots and per-customer rows that the recompute writes
+(metrics.services); these views choose the scope the user may see, hand the data to
+metrics.charts to shape, and render. As everywhere in the UI, someone without access gets a
+404, never a 403: administrators and marketers see the whole workspace, an account manager
+their own book (every book with ACCOUNT_MANAGERS_SEE_ALL_BOOKS), anyone else nothing.
+"""
+
+import csv
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from customers import roles
+from customers.views import csv_cell
+
+from . import charts, selectors, services
+from .forms import DashboardFilterForm
+from .models import CustomerMetrics
+
+logger = logging.getLogger(__name__)
+
+CHART_KINDS = ("timeseries", "cohorts", "pareto", "clv_distribution", "rfm", "value_risk")
+
+
+def _is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _viewer_or_404(user) -> None:
+    if not selectors.has_metrics_role(user):
+        raise Http404
+
+
+def _may_recompute(user) -> bool:
+    return roles.is_administrator(user) or roles.is_marketer(user)
+
+
+# --- Scopes -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a snapshot covers: "" (the workspace), "country:<name>" or "manager:<user id>"."""
+
+    key: str = ""
+    country: str = ""
+    manager_id: int | None = None
+
+    @classmethod
+    def parse(cls, key: str) -> "Scope":
+        kind, _sep, value = key.partition(":")
+        if kind == "country" and value:
+            return cls(key, country=value)
+        if kind == "manager" and value.isdigit():
+            return cls(key, manager_id=int(value))
+        if key:
+            raise Http404
+        return cls()
+
+
+@dataclass(frozen=True)
+class ScopeChoices:
+    workspace: bool
+    countries: list[str]
+    managers: list[tuple[int, str]]
+    own_manager_id: int | None
+
+    def allows(self, scope: Scope) -> bool:
+        if scope.manager_id is not None:
+            return scope.manager_id in {pk for pk, _label in self.managers}
+        if scope.country:
+            return scope.country in self.countries
+        return self.workspace
+
+    def default(self) -> Scope:
+        if self.workspace:
+            return Scope()
+        if self.own_manager_id is not None:
+            return Scope(f"manager:{self.own_manager_id}", manager_id=self.own_manager_id)
+        raise Http404
+
+
+def _sees_every_book(user) -> bool:
+    # The rule of customers.selectors.customer_visible_to: an account manager's dashboard is their
+    # own book (not even the workspace totals) unless ACCOUNT_MANAGERS_SEE_ALL_BOOKS is on.
+    if roles.is_administrator(user) or roles.is_marketer(user):
+        return True
+    return roles.is_account_manager(user) and settings.ACCOUNT_MANAGERS_SEE_ALL_BOOKS
+
+
+def _scope_choices(user) -> ScopeChoices:
+    scopes = selectors.dashboard_scopes(user=user)
+    every_book = _sees_every_book(user)
+    managers = [(row["id"], row["name"]) for row in scopes["managers"]]
+    if not every_book:
+        managers = [(pk, name) for pk, name in managers if pk == user.pk]
+    return ScopeChoices(
+        workspace=every_book,
+        countries=list(scopes["countries"]) if every_book else [],
+        managers=managers,
+        own_manager_id=user.pk if roles.is_account_manager(user) else None,
+    )
+
+
+def _requested_scope_or_404(choices: ScopeChoices, *, country: str, manager: str) -> Scope:
+    """The snapshot scope asked for; a scope outside the user's is a 404, as a customer outside it is.
+
+    Snapshots cover one country or one book, not both: with both asked for, the period figures
+    are the book's and the country only narrows the live segment figures.
+    """
+    if country and country not in choices.countries:
+        raise Http404
+    if manager:
+        scope = Scope.parse(f"manager:{manager}")
+    elif country:
+        scope = Scope.parse(f"country:{country}")
+    else:
+        return choices.default()
+    if not choices.allows(scope):
+        raise Http404
+    return scope
+
+
+def _scope_label(scope: Scope, choices: ScopeChoices) -> str:
+    if scope.manager_id is not None:
+        name = dict(choices.managers).get(scope.manager_id, "")
+        return _("Book of %(name)s") % {"name": name}
+    if scope.country:
+        return _("Customers in %(country)s") % {"country": scope.country}
+    return _("All customers")
+
+
+# --- Dashboard ----------------------------------------------------------------------------------
+
+
+def _choice_labels(field: str) -> dict[str, str]:
+    """The translated labels of a CustomerMetrics choice field (the snapshot's own labels are in the
+    language of the worker that wrote them)."""
+    return {value: str(label) for value, label in CustomerMetrics._meta.get_field(field).choices}
+
+
+def _dashboard_charts(snapshots: dict) -> dict:
+    value_risk = charts.value_risk_table(
+        snapshots["value_risk"], _choice_labels("value_level"), _choice_labels("risk_level")
+    )
+    return {
+        "timeseries": charts.timeseries_chart(snapshots["timeseries"]),
+        "pareto": charts.pareto_chart(snapshots["pareto"]),
+        "clv_distribution": charts.clv_chart(snapshots["clv_distribution"]),
+        "rfm": charts.rfm_chart(snapshots["rfm"], _choice_labels("rfm_segment")),
+        "cohorts": charts.cohort_table(snapshots["cohorts"]),
+        "value_risk": value_risk,
+    }
+
+
+def _snapshot_data(kind: str, scope: Scope) -> dict | None:
+    snapshot = selectors.snapshot_latest(kind=kind, scope=scope.key)
+    return charts.finite(snapshot.data) if snapshot else None
+
+
+@login_required
+def dashboard(request):
+    _viewer_or_404(request.user)
+    choices = _scope_choices(request.user)
+    country = request.GET.get("country", "")
+    scope = _requested_scope_or_404(choices, country=country, manager=request.GET.get("manager", ""))
+    summary_snapshot = selectors.snapshot_latest(kind="summary", scope=scope.key)
+    summary = charts.finite(summary_snapshot.data) if summary_snapshot else None
+    snapshots = {kind: _snapshot_data(kind, scope) for kind in CHART_KINDS}
+    months = charts.months_of(snapshots["timeseries"])
+    form = DashboardFilterForm(request.GET, months=months, countries=choices.countries, managers=choices.managers)
+    period = form.value("period") or charts.default_period(summary, snapshots["timeseries"])
+    segment = selectors.segment_metrics_summary(
+        user=request.user, country=country or None, manager_id=scope.manager_id, **form.segment_filters
+    )
+    context = {
+        "form": form,
+        "scope": scope,
+        "scope_label": _scope_label(scope, choices),
+        "show_country": bool(choices.countries),
+        "show_manager": len(choices.managers) > 1 or (choices.workspace and bool(choices.managers)),
+        "summary_snapshot": summary_snapshot,
+        "summary": summary,
+        "period": period,
+        "period_label": charts.month_label(period) if period else "",
+        "previous_label": _previous_month_label(months, period, summary),
+        "tiles": charts.period_tiles(summary, snapshots["timeseries"], period) if summary else [],
+        "segment": segment,
+        "segment_filtered": any(form.segment_filters.values()),
+        "charts": _dashboard_charts(snapshots),
+        "currency": settings.WORKSPACE_CURRENCY,
+        "may_recompute": _may_recompute(request.user),
+        "run": selectors.recompute_run_latest(),
+    }
+    return render(request, "metrics/dashboard.html", context)
+
+
+def _previous_month_label(months: list[str], period: str | None, summary: dict | None) -> str:
+    if period in months and months.index(period) > 0:
+        return charts.month_label(months[months.index(period) - 1])
+    previous_start = (((summary or {}).get("previous") or {}).get("period") or {}).get("start")
+    return charts.month_label(str(previous_start)) if previous_start else ""
+
+
+def _csv_download(*, name: str, header: list[str], rows: list[list]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows([csv_cell(value) for value in row] for row in rows)
+    return response
+
+
+@login_required
+def chart_csv(request, kind: str):
+    """One chart's data as CSV, for the scope given as ?scope= (as on the dashboard, or a 404)."""
+    _viewer_or_404(request.user)
+    if kind not in charts.CSV_KINDS:
+        raise Http404
+    choices = _scope_choices(request.user)
+    scope = Scope.parse(request.GET.get("scope", "")) if "scope" in request.GET else choices.default()
+    if not choices.allows(scope):
+        raise Http404
+    snapshot = selectors.snapshot_latest(kind=kind, scope=scope.key)
+    header, rows = charts.csv_table(kind, snapshot.data if snapshot else None)
+    logger.info("metrics.chart_csv kind=%s scope=%s user=%s", kind, scope.key or "workspace", request.user.pk)
+    as_of = f"{snapshot.as_of:%Y-%m-%d}" if snapshot else ""
+    name = "-".join(part for part in ("metrics", kind, slugify(scope.key), as_of) if part)
+    return _csv_download(name=name, header=header, rows=rows)
+
+
+# --- Model health -------------------------------------------------------------------------------
+
+
+UNIT_LABELS = {
+    "D": gettext_lazy("days"),
+    "W": gettext_lazy("weeks"),
+    "days": gettext_lazy("days"),
+    "weeks": gettext_lazy("weeks"),
+}
+# AUCs closer than this are the same for a user: a back-test on a few thousand customers does not
+# resolve differences in the third decimal.
+AUC_TOLERANCE = 0.005
+
+
+def _auc_verdict(version) -> str:
+    if version is None or version.backtest_auc is None or version.backtest_baseline_auc is None:
+        return ""
+    difference = version.backtest_auc - version.backtest_baseline_auc
+    return "same" if abs(difference) < AUC_TOLERANCE else "better" if difference > 0 else "worse"
+
+
+@login_required
+def model_health(request):
+    _viewer_or_404(request.user)
+    versions = list(selectors.model_version_list())
+    current = next((version for version in versions if version.is_current), None)
+    context = {
+        "current": current,
+        "unit_label": UNIT_LABELS.get(current.unit, current.unit) if current else "",
+        "auc_verdict": _auc_verdict(current),
+        "versions": versions,
+        "auc_chart": charts.model_auc_chart(list(versions)),
+        "may_recompute": _may_recompute(request.user),
+        "run": selectors.recompute_run_latest(),
+        "currency": settings.WORKSPACE_CURRENCY,
+    }
+    return render(request, "metrics/model_health.html", context)
+
+
+# --- Recompute ----------------------------------------------------------------------------------
+
+
+def _run_context(request, run) -> dict:
+    # Where the no-JavaScript form goes back to: the page the card is on, not this partial's URL.
+    next_url = request.POST.get("next") or request.headers.get("HX-Current-URL") or request.get_full_path()
+    return {"run": run, "may_recompute": _may_recompute(request.user), "next_url": next_url}
+
+
+@login_required
+@require_POST
+def recompute(request):
+    if not _may_recompute(request.user):
+        raise Http404
+    run = services.recompute_run_create(user=request.user)
+    logger.info("metrics.recompute_requested run=%s user=%s", run.pk, request.user.pk)
+    if _is_htmx(request):
+        return render(request, "metrics/_recompute.html", _run_context(request, run))
+    messages.success(request, _("The recompute has started; the figures update when it is finished."))
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = "metrics:dashboard"
+    return redirect(next_url)
+
+
+@login_required
+def recompute_progress(request):
+    """The progress card, polled by htmx only while a run is going: a finished run seen by a poll
+    has just finished, so the page reloads itself (HX-Refresh) and shows the new figures."""
+    _viewer_or_404(request.user)
+    run = selectors.recompute_run_latest()
+    response = render(request, "metrics/_recompute.html", _run_context(request, run))
+    if _is_htmx(request) and run is not None and run.is_finished:
+        response["HX-Refresh"] = "true"
+    return response

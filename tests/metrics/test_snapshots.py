@@ -1,0 +1,132 @@
+"""The vectorised snapshot builder agrees with the analytics core's definitions (period_rates,
+repeat_purchase_rate, upsell_rate), and the SQL loaders agree with the pure functions."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from customers.models import OrderLine
+from metrics.analytics import daily_from_orders, period_rates, repeat_purchase_rate, upsell_rate
+from metrics.selectors import customer_daily_frame, customer_upsell_days
+from metrics.services.snapshots import _Population, groupings, period_snapshots
+from tests.customers.factories import CustomerFactory, ProductFactory
+
+from .conftest import at_noon, order_on
+
+AS_OF = pd.Timestamp("2024-06-30")
+
+
+def _random_daily(seed: int = 3, customers: int = 250) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ids = np.sort(rng.choice(10_000, size=customers, replace=False)).astype("int64")
+    rows = []
+    for customer_id in ids:
+        first = AS_OF - pd.Timedelta(days=int(rng.integers(0, 800)))
+        for _ in range(int(rng.integers(1, 12))):
+            day = first + pd.Timedelta(days=int(rng.integers(0, 400)))
+            amount = float(rng.choice([-1, 1, 1, 1, 1]) * rng.gamma(3, 20))
+            rows.append((customer_id, day, round(amount, 2)))
+    orders = pd.DataFrame(rows, columns=["customer_id", "ordered_at", "amount"])
+    return daily_from_orders(orders), ids
+
+
+def test_monthly_rates_equal_period_rates_for_every_month():
+    daily, ids = _random_daily()
+    population = _Population(daily, ids, pd.Series([], dtype="datetime64[us]"), 90)
+    groups = groupings(
+        customer_ids=ids, countries=pd.Series([""] * len(ids)), assignments=pd.DataFrame(columns=["customer_id"])
+    )
+
+    series = period_snapshots(population, groups, as_of=AS_OF)["timeseries"][""]
+
+    for i, month in enumerate(series["months"]):
+        start = pd.Timestamp(f"{month}-01")
+        expected = period_rates(daily, start=start, end=start + pd.DateOffset(months=1), window_days=90)
+        assert series["active"][i] == expected.active_at_end, month
+        assert series["new"][i] == expected.new, month
+        assert series["reactivated"][i] == expected.reactivated, month
+        assert series["retention_rate"][i] == pytest.approx(expected.retention_rate), month
+        assert series["churn_rate"][i] == pytest.approx(expected.churn_rate), month
+        assert series["nrr"][i] == pytest.approx(expected.net_revenue_retention), month
+
+
+def test_summary_as_of_rates_equal_the_analytics_core():
+    daily, ids = _random_daily(seed=5)
+    population = _Population(daily, ids, pd.Series([], dtype="datetime64[us]"), 90)
+    groups = groupings(
+        customer_ids=ids, countries=pd.Series([""] * len(ids)), assignments=pd.DataFrame(columns=["customer_id"])
+    )
+
+    summary = period_snapshots(population, groups, as_of=AS_OF)["summary"][""]
+
+    last_day = pd.Timestamp("2024-05-31")
+    expected = period_rates(daily, start=pd.Timestamp("2024-05-01"), end=pd.Timestamp("2024-06-01"), window_days=90)
+    assert summary["retained"] == expected.retained and summary["revenue"] == pytest.approx(expected.revenue)
+    assert summary["repeat_purchase_rate"] == pytest.approx(repeat_purchase_rate(daily, as_of=last_day).value)
+    previous_day = pd.Timestamp("2024-04-30")
+    assert summary["previous"]["repeat_purchase_rate"] == pytest.approx(
+        repeat_purchase_rate(daily, as_of=previous_day).value
+    )
+
+
+def test_country_figures_add_up_to_the_workspace():
+    daily, ids = _random_daily(seed=11)
+    countries = pd.Series(np.where(np.arange(len(ids)) % 3 == 0, "GB", "FR"))
+    population = _Population(daily, ids, pd.Series([], dtype="datetime64[us]"), 90)
+    groups = groupings(customer_ids=ids, countries=countries, assignments=pd.DataFrame(columns=["customer_id"]))
+
+    series = period_snapshots(population, groups, as_of=AS_OF)["timeseries"]
+
+    for key in ("active", "new", "reactivated"):
+        assert np.add(series["country:GB"][key], series["country:FR"][key]).tolist() == series[""][key]
+
+
+@pytest.mark.django_db
+def test_sql_daily_frame_equals_the_pure_daily_frame():
+    customers = [CustomerFactory() for _ in range(3)]
+    amounts = ["10.00", "-4.50", "7.25", "0.00", "99.99"]
+    for i, customer in enumerate(customers):
+        for j, amount in enumerate(amounts[i:]):
+            order_on(customer, date(2024, 1, 1) + timedelta(days=j // 2), amount)
+
+    loaded = customer_daily_frame(as_of=date(2024, 6, 30))
+
+    orders = pd.DataFrame(
+        [
+            (o.customer_id, pd.Timestamp(o.ordered_at.date()), float(o.net_amount))
+            for c in customers
+            for o in c.orders.all()
+        ],
+        columns=["customer_id", "ordered_at", "amount"],
+    )
+    expected = daily_from_orders(orders)
+    loaded = loaded.sort_values(["customer_id", "day"], ignore_index=True)
+    pd.testing.assert_frame_equal(loaded, expected, check_dtype=False)
+
+
+@pytest.mark.django_db
+def test_upsell_days_from_sql_give_the_analytics_upsell_rate():
+    rng = np.random.default_rng(2)
+    products = [ProductFactory() for _ in range(5)]
+    lines = []
+    for _ in range(40):
+        customer = CustomerFactory()
+        for _k in range(int(rng.integers(1, 5))):
+            day = date(2024, 1, 1) + timedelta(days=int(rng.integers(0, 150)))
+            amount = Decimal("-5.00") if rng.random() < 0.1 else Decimal("12.00")
+            order = order_on(customer, day, amount)
+            for number, index in enumerate(rng.choice(5, size=int(rng.integers(1, 3)), replace=False), start=1):
+                product = products[int(index)]
+                OrderLine.objects.create(
+                    order=order, line_number=number, product=product, quantity=1, unit_price=abs(amount), amount=amount
+                )
+                lines.append((customer.pk, pd.Timestamp(at_noon(day)).tz_localize(None), product.pk, float(amount)))
+    frame = pd.DataFrame(lines, columns=["customer_id", "ordered_at", "product_id", "amount"])
+
+    for as_of in (date(2024, 2, 15), date(2024, 4, 1), date(2024, 6, 30)):
+        upsold = customer_upsell_days(as_of=as_of)
+        expected = upsell_rate(frame, as_of=pd.Timestamp(as_of) + pd.Timedelta(hours=23))
+        assert int((upsold <= pd.Timestamp(as_of)).sum()) == expected.numerator, as_of
