@@ -30,6 +30,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retention_crm.settings")
+# The generated file is larger than the default browser upload limit (50 MB); the code path is the same.
+os.environ.setdefault("IMPORT_MAX_UPLOAD_BYTES", str(1 << 30))
 
 
 def generate(lines: int, customers: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:

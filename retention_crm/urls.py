@@ -9,6 +9,9 @@ from . import health, views
 
 api_v1 = [
     path("", include("customers.api_urls")),
+    path("metrics/", include("metrics.api_urls")),
+    path("segments/", include("segmentation.api_urls")),
+    path("", include("segmentation.worklist_api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -25,6 +28,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("customers/", include("customers.urls")),
+    path("metrics/", include("metrics.urls")),
+    path("segments/", include("segmentation.urls")),
+    path("", include("segmentation.worklist_urls")),
     path("api/v1/", include(api_v1)),
 ]
 

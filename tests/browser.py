@@ -1,9 +1,14 @@
-"""Browser tests: Playwright drives Debian's Chromium against pytest-django's live server."""
+"""Browser fixtures (a pytest plugin, loaded by tests/conftest.py): Playwright drives Debian's
+Chromium against pytest-django's live server. One browser per session, shared by every test."""
 
 import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
+
+# A shared 2-core machine can take seconds to answer an htmx swap under load; 5 s is too tight.
+expect.set_options(timeout=15_000)
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 # The live server runs in a thread of this process while Playwright's sync API holds an event
@@ -52,3 +57,10 @@ def login(page, username: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.locator("main form button[type=submit]").click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def wait_for_htmx(page) -> None:
+    """Wait until htmx has no request, swap or settle in flight, so the next event hits live elements."""
+    page.wait_for_function(
+        "() => document.querySelectorAll('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added').length === 0"
+    )

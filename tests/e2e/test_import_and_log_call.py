@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import login
+from tests.browser import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]
 

@@ -1,0 +1,124 @@
+"""Planned contacts with customers: follow-ups (a call or meeting due on a date, for one person)
+and worklist snoozes (an account manager's "not now, until then" on a row of their worklist).
+
+Contact plans and campaigns join this module in a later issue.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class FollowUp(models.Model):
+    """One contact to make with a customer by ``due_at``, assigned to one user."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="followups"
+    )
+    # PROTECT as for account assignments: people leave by being deactivated, so their history stays.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("assigned to"), on_delete=models.PROTECT, related_name="followups"
+    )
+    due_at = models.DateTimeField(_("due"))
+    note = models.TextField(_("note"), blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
+    # Set by automatic sources ("survey-response:42"), so that a second delivery of the same event
+    # schedules nothing twice. Blank for follow-ups scheduled by hand.
+    key = models.CharField(_("source key"), max_length=100, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        indexes = [
+            # "My open follow-ups, soonest first".
+            models.Index(fields=["assigned_to", "state", "due_at"], name="followup_assignee_state_due"),
+            # The worklist's "next planned contact" of each customer: one index probe per row shown.
+            models.Index(fields=["customer", "due_at"], condition=Q(state="open"), name="followup_open_by_customer"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=["open", "done", "cancelled"]), name="followup_state_valid"),
+            models.CheckConstraint(
+                condition=(Q(state="done") & Q(done_at__isnull=False)) | (~Q(state="done") & Q(done_at__isnull=True)),
+                name="followup_done_at_iff_done",
+            ),
+            models.CheckConstraint(
+                condition=(Q(state="cancelled") & Q(cancelled_at__isnull=False))
+                | (~Q(state="cancelled") & Q(cancelled_at__isnull=True)),
+                name="followup_cancelled_at_iff_cancelled",
+            ),
+            models.UniqueConstraint(fields=["key"], condition=~Q(key=""), name="followup_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Follow-up {self.pk} of customer {self.customer_id} due {self.due_at:%Y-%m-%d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == self.State.OPEN
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.due_at < timezone.now()
+
+
+class WorklistSnooze(models.Model):
+    """Hides a customer from one account manager's worklist until a date.
+
+    ``user`` is whose worklist it is (the book's manager), ``created_by`` who snoozed (the manager,
+    or an administrator working their list). A snooze is active while ``ended_at`` is null and
+    ``until`` is after today; a new snooze, or waking the row up, ends the open one, so history stays.
+    """
+
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="worklist_snoozes"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("worklist of"), on_delete=models.CASCADE, related_name="+"
+    )
+    until = models.DateField(_("snoozed until"), help_text=_("The customer is back on the worklist on this day."))
+    reason = models.CharField(_("reason"), max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("snoozed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("worklist snooze")
+        verbose_name_plural = _("worklist snoozes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "customer"],
+                condition=Q(ended_at__isnull=True),
+                name="one_open_snooze_per_user_customer",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="snooze_reason_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Customer {self.customer_id} snoozed for user {self.user_id} until {self.until}"

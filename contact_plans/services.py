@@ -1,0 +1,108 @@
+"""Every write to follow-ups and worklist snoozes.
+
+Events published (see retention_crm.events): ``followup.scheduled``, ``followup.completed``,
+``followup.cancelled`` with ``followup_id`` and ``customer_id``. Each service called twice with the
+same input has the effect of one call: completing a done follow-up or cancelling a cancelled one
+changes nothing, a keyed follow-up is scheduled once, and re-snoozing with the same date and reason
+keeps the open snooze.
+"""
+
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Customer
+from retention_crm import events
+
+from .models import FollowUp, WorklistSnooze
+
+
+def followup_schedule(
+    *,
+    customer: Customer,
+    assigned_to,
+    due_at: datetime,
+    note: str = "",
+    created_by=None,
+    key: str = "",
+) -> FollowUp:
+    """Plan a contact with ``customer`` by ``due_at``. With a ``key``, the second call returns the first
+    follow-up (a redelivered event schedules nothing twice)."""
+    if key:
+        existing = FollowUp.objects.filter(key=key).first()
+        if existing is not None:
+            return existing
+    followup = FollowUp(
+        customer=customer, assigned_to=assigned_to, due_at=due_at, note=note.strip(), created_by=created_by, key=key
+    )
+    # The key's uniqueness is the database's to check (below), race included.
+    followup.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            followup.save()
+    except IntegrityError:
+        # A concurrent call with the same key won the race.
+        if key:
+            return FollowUp.objects.get(key=key)
+        raise
+    events.publish("followup.scheduled", followup_id=followup.pk, customer_id=customer.pk)
+    return followup
+
+
+def _close(followup: FollowUp, *, state: str, stamp_field: str, at: datetime | None) -> FollowUp:
+    # Conditional update: of two concurrent clicks, one updates the row and the other finds it closed.
+    at = at or timezone.now()
+    changed = FollowUp.objects.filter(pk=followup.pk, state=FollowUp.State.OPEN).update(
+        state=state, **{stamp_field: at}
+    )
+    followup.refresh_from_db()
+    if changed:
+        event = "followup.completed" if state == FollowUp.State.DONE else "followup.cancelled"
+        events.publish(event, followup_id=followup.pk, customer_id=followup.customer_id)
+        return followup
+    if followup.state != state:
+        if followup.state == FollowUp.State.DONE:
+            raise ValidationError(_("This follow-up is already done; it cannot be cancelled."))
+        raise ValidationError(_("This follow-up was cancelled; it cannot be completed."))
+    return followup
+
+
+def followup_complete(*, followup: FollowUp, at: datetime | None = None) -> FollowUp:
+    """Mark an open follow-up done; a done one is left as it is. A cancelled one cannot be completed."""
+    return _close(followup, state=FollowUp.State.DONE, stamp_field="done_at", at=at)
+
+
+def followup_cancel(*, followup: FollowUp, at: datetime | None = None) -> FollowUp:
+    """Cancel an open follow-up; a cancelled one is left as it is. A done one cannot be cancelled."""
+    return _close(followup, state=FollowUp.State.CANCELLED, stamp_field="cancelled_at", at=at)
+
+
+@transaction.atomic
+def worklist_snooze(*, customer: Customer, user, until: date, reason: str, created_by=None) -> WorklistSnooze:
+    """Hide ``customer`` from ``user``'s worklist until ``until`` (a day after today), replacing any
+    open snooze; the same date and reason again keep the open one."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why, so that the list makes sense when the customer comes back.")})
+    if until <= timezone.localdate():
+        raise ValidationError({"until": _("Choose a day after today.")})
+    open_snoozes = WorklistSnooze.objects.select_for_update().filter(
+        customer=customer, user=user, ended_at__isnull=True
+    )
+    current = open_snoozes.first()
+    if current is not None and current.until == until and current.reason == reason:
+        return current
+    open_snoozes.update(ended_at=timezone.now())
+    return WorklistSnooze.objects.create(
+        customer=customer, user=user, until=until, reason=reason[:200], created_by=created_by
+    )
+
+
+def worklist_unsnooze(*, customer: Customer, user) -> int:
+    """Put ``customer`` back on ``user``'s worklist now; returns how many snoozes were ended (0 or 1)."""
+    return WorklistSnooze.objects.filter(customer=customer, user=user, ended_at__isnull=True).update(
+        ended_at=timezone.now()
+    )

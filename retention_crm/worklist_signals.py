@@ -1,0 +1,68 @@
+"""The registry of worklist signals: why a customer is on an account manager's list today.
+
+A neutral place, like ``events`` and ``customers.panels``: segmentation registers the built-in
+signals (purchase gap, rising risk, open complaint, falling order value) and later apps add theirs
+(surveys: a detractor answer) from their ``AppConfig.ready()``, without importing one another.
+
+A signal works on the worklist's queryset of ``customers.Customer`` rows:
+
+- ``key``: unique name; every annotation the signal adds starts with ``wl_<key>_`` so none clash.
+- ``weight``: how much a full-strength signal adds to the row's priority (see
+  ``segmentation.worklist`` for the formula); 0 for a signal that only explains, never ranks.
+- ``annotate(queryset, *, today)``: the queryset with the signal's SQL annotations added.
+- ``score()``: an SQL expression over those annotations, between 0 and 1 (null counts as 0);
+  only used when ``weight`` > 0. It is evaluated for every row of the book, so keep it cheap
+  (columns of joined rows, a one-row index probe per customer).
+- ``has_reason()``: a ``Q`` over the annotations, true exactly when ``reasons`` says something;
+  the "only with reasons" filter ORs them.
+- ``reasons(row)``: plain, translated sentences built from the row's annotations (never a query:
+  it runs for the rows shown only, from the one query of the page).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Protocol, runtime_checkable
+
+from django.db.models import Expression, Q, QuerySet
+
+
+@runtime_checkable
+class WorklistSignal(Protocol):
+    key: str
+    weight: float
+
+    def annotate(self, queryset: QuerySet, *, today: date) -> QuerySet: ...
+
+    def score(self) -> Expression | None: ...
+
+    def has_reason(self) -> Q: ...
+
+    def reasons(self, row: Any) -> list[str]: ...
+
+
+_signals: dict[str, WorklistSignal] = {}
+
+
+def register(signal: WorklistSignal) -> WorklistSignal:
+    """Add a signal; registering a key again replaces it, so a second ready() call changes nothing."""
+    if not signal.key.isidentifier():
+        raise ValueError(f"a worklist signal key must be an identifier, not {signal.key!r}")
+    if signal.weight < 0:
+        raise ValueError("a worklist signal's weight cannot be negative")
+    _signals[signal.key] = signal
+    return signal
+
+
+def unregister(key: str) -> None:
+    _signals.pop(key, None)
+
+
+def signals() -> list[WorklistSignal]:
+    """The registered signals, heaviest first (the order their reasons are listed in), then by key."""
+    return sorted(_signals.values(), key=lambda s: (-s.weight, s.key))
+
+
+def prefix(key: str) -> str:
+    """The prefix of the annotations of signal ``key``."""
+    return f"wl_{key}_"

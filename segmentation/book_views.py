@@ -1,0 +1,132 @@
+"""Book performance (/book-performance/): retention and growth per account manager's book, against
+the whole base, as a table, a bar chart and a CSV; and the administrators' form that moves customers
+between books.
+
+Administrators and marketers see every book; an account manager sees their own (every book with
+ACCOUNT_MANAGERS_SEE_ALL_BOOKS); anyone else gets a 404. Definitions: segmentation/book.py.
+"""
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers import roles
+from customers.views import csv_cell
+
+from . import book
+from .worklist_forms import BookReassignForm
+
+# Bootstrap's palette, as the dashboard charts use it.
+GREEN, BLUE, ORANGE = "#198754", "#0d6efd", "#fd7e14"
+# Names shown in the preview of a reassignment: enough to recognise the selection.
+PREVIEW_NAMES = 20
+
+CSV_COLUMNS = (
+    "account_manager",
+    "customers",
+    "active_at_start",
+    "retained",
+    "retention_rate",
+    "churn_rate",
+    "net_revenue_retention",
+    "upsell_rate",
+    "revenue",
+    "revenue_existing",
+)
+
+
+def _allowed_or_404(user) -> None:
+    if not book.book_performance_allowed(user):
+        raise Http404
+
+
+def _period(request) -> book.Period:
+    key = request.GET.get("period", "")
+    if not key:
+        return book.period_default(timezone.localdate())
+    try:
+        return book.period_parse(key)
+    except ValueError:
+        raise Http404 from None
+
+
+def _chart(report: book.BookReport) -> dict:
+    rows = [(row.name, row.figures) for row in report.rows] + [(_("Whole base"), report.base)]
+    labels = [name for name, _figures in rows]
+    return {
+        "type": "bar",
+        "labels": labels,
+        "datasets": [
+            {"label": _("Retention rate"), "data": [f.retention_rate for _n, f in rows], "color": GREEN},
+            {"label": _("Net revenue retention"), "data": [f.net_revenue_retention for _n, f in rows], "color": BLUE},
+            {"label": _("Upsell rate"), "data": [f.upsell_rate for _n, f in rows], "color": ORANGE},
+        ],
+        "y": {"percent": True, "suggestedMin": 0},
+    }
+
+
+@login_required
+def book_page(request):
+    _allowed_or_404(request.user)
+    period = _period(request)
+    report = book.book_performance(user=request.user, period=period)
+    context = {
+        "report": report,
+        "period": period,
+        "period_label": book.period_label(period),
+        "choices": book.period_choices(timezone.localdate()),
+        "chart": _chart(report),
+        "may_reassign": roles.is_administrator(request.user),
+    }
+    return render(request, "segmentation/book_performance.html", context)
+
+
+@login_required
+def book_csv(request):
+    _allowed_or_404(request.user)
+    period = _period(request)
+    report = book.book_performance(user=request.user, period=period)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="book-performance-{period.key}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    for name, figures in [(row.name, row.figures) for row in report.rows] + [("", report.base)]:
+        values = figures.as_dict()
+        writer.writerow([csv_cell(name)] + [csv_cell(values[column]) for column in CSV_COLUMNS[1:]])
+    return response
+
+
+@login_required
+def book_reassign_page(request):
+    if not roles.is_administrator(request.user):
+        raise Http404
+    form = BookReassignForm(request.POST if request.method == "POST" else (request.GET or None))
+    candidates, preview = None, []
+    if form.is_bound and form.is_valid():
+        candidates = book.book_reassign_candidates(**form.candidate_filters)
+        if request.method == "POST":
+            ids = list(candidates.values_list("pk", flat=True)[: book.REASSIGN_LIMIT + 1])
+            if len(ids) > book.REASSIGN_LIMIT:
+                form.add_error(
+                    None, _("More than %(limit)d customers match: narrow the filters.") % {"limit": book.REASSIGN_LIMIT}
+                )
+            else:
+                moved = book.book_reassign(
+                    customer_ids=ids,
+                    from_manager=form.cleaned_data["from_manager"],
+                    to_manager=form.cleaned_data["to_manager"],
+                )
+                messages.success(request, _("%(count)d customers moved.") % {"count": moved})
+                return redirect("worklist:book_reassign")
+        preview = list(candidates.values_list("name", flat=True)[:PREVIEW_NAMES])
+    context = {
+        "form": form,
+        "count": candidates.count() if candidates is not None else None,
+        "preview": preview,
+    }
+    return render(request, "segmentation/book_reassign.html", context)

@@ -1,0 +1,386 @@
+"""The account manager's worklist ("My book"): their customers, the ones needing attention first.
+
+One SQL query ranks a whole book (thousands of rows) and returns a page: every figure the ranking
+needs is a column of the joined CustomerMetrics row or a one-row index probe; what only the shown rows need
+(the next follow-up, the complaint's subject, the last order's amount) are subqueries that
+PostgreSQL evaluates after the sort and the LIMIT. Reasons are built in Python from the annotations
+of the rows shown, by the signals of ``retention_crm.worklist_signals``; the built-in ones are
+registered when this module is imported (segmentation's AppConfig.ready() imports it).
+
+Priority, computed in SQL for every customer of the book::
+
+    priority = V x (R + sum over signals of weight x score)
+
+- V, the value factor: 3 for high value, 2 for medium, 1 for low or unknown. It multiplies rather
+  than adds so that, at equal urgency, the customer who is worth more comes first, while a low-value
+  customer at high risk still outranks a high-value one who is safe (3 x 0.1 < 1 x 0.9). The steps
+  are deliberately flatter than the revenue ratio of the tiers, which would bury every low-value row.
+- R, the churn risk (0-1, 0 when unknown), weight 1: the probability of losing the customer in the
+  horizon is the base of the urgency; everything else adjusts it.
+- Rising risk (weight 0.5, full at a rise of 30 points since the previous recompute): a customer
+  whose risk is moving is easier to win back now than once it has settled, so rising beats flat.
+- Open complaint (weight 0.5): the most explicit sign of leaving, and one the manager can act on
+  today; it weighs as much as a fully rising risk.
+- Purchase gap (weight 0.3, from 0 at the usual interval to full at twice it): overdue days overlap
+  with the churn risk (BG/NBD already reads recency), so this only breaks ties between customers
+  of similar risk and catches those without a model yet.
+- Falling order value (weight 0): shown as a reason, not ranked, until a back-test shows it helps
+  (docs/metrics.md asks that any signal mixed into the risk be back-tested).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db.models import (
+    Avg,
+    Case,
+    DateField,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Greatest, Least
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from contact_plans.models import FollowUp, WorklistSnooze
+from customers import roles
+from customers.models import Customer, Interaction, Order
+from customers.selectors import account_manager_list, customer_visible_to
+from metrics.models import CustomerMetrics
+from metrics.selectors import RISK_CHANGE_WORTH_MENTIONING
+from retention_crm import worklist_signals
+
+PAGE_SIZE = 50
+
+# The value factor V of the priority (see the module docstring).
+VALUE_FACTORS = {"high": 3.0, "medium": 2.0, "low": 1.0}
+RISK_WEIGHT = 1.0
+
+# A gap of twice the usual interval is worth a sentence: only about 1 in 7 gaps of a steady
+# (Poisson) buyer is that long (e^-2), so it usually means something changed.
+LATE_FACTOR = 2.0
+# A rise of 30 points of churn risk between two recomputes is as alarming as it gets.
+RISK_RISE_FULL = 0.3
+# The last order is "below their average" when at least a quarter below it; smaller dips are the
+# ordinary spread of basket sizes.
+ORDER_DROP_WORTH_MENTIONING = Decimal("0.25")
+# An average of fewer purchases says little about what is usual for the customer.
+ORDER_DROP_MIN_PURCHASES = 3
+
+
+class DaysSince(Func):
+    """Whole days from a date column to ``today``: today - column, null when the column is."""
+
+    output_field = IntegerField()
+
+    def __init__(self, expression, today: date):
+        super().__init__(Value(today, output_field=DateField()), expression)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        # PostgreSQL: date - date is an integer number of days.
+        return super().as_sql(compiler, connection, template="(CAST(%(expressions)s))", arg_joiner=" AS date) - (")
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(
+            compiler,
+            connection,
+            template="CAST(julianday(%(expressions)s) AS INTEGER)",
+            arg_joiner=") - julianday(",
+        )
+
+
+def _clamp01(expression):
+    return Least(Greatest(expression, Value(0.0)), Value(1.0))
+
+
+def _percent(share: float) -> int:
+    return round(100 * share)
+
+
+# --- Built-in signals ---------------------------------------------------------------------------
+
+
+class PurchaseGapSignal:
+    key = "purchase_gap"
+    weight = 0.3
+
+    def annotate(self, queryset: QuerySet, *, today: date) -> QuerySet:
+        return queryset.annotate(
+            wl_purchase_gap_days=DaysSince(F("metrics__last_purchase"), today),
+            wl_purchase_gap_interval=F("metrics__usual_interval_days"),
+        )
+
+    def score(self):
+        # GREATEST ignores nulls in PostgreSQL: without the When, a customer with one purchase (no
+        # usual interval) would be divided by 1 and score in full.
+        interval = Greatest(F("wl_purchase_gap_interval"), Value(1.0))
+        ratio = _clamp01(Cast("wl_purchase_gap_days", FloatField()) / interval - Value(1.0))
+        return Case(
+            When(wl_purchase_gap_interval__isnull=False, wl_purchase_gap_days__isnull=False, then=ratio),
+            default=Value(0.0),
+            output_field=FloatField(),
+        )
+
+    def has_reason(self) -> Q:
+        late = ExpressionWrapper(F("wl_purchase_gap_interval") * Value(LATE_FACTOR), output_field=FloatField())
+        return Q(wl_purchase_gap_interval__isnull=False, wl_purchase_gap_days__gte=late)
+
+    def reasons(self, row) -> list[str]:
+        days, interval = row.wl_purchase_gap_days, row.wl_purchase_gap_interval
+        if days is None or interval is None or days < interval * LATE_FACTOR:
+            return []
+        values = {"days": days, "interval": max(round(interval), 1)}
+        return [
+            ngettext(
+                "No purchase for %(days)d day; usually buys every %(interval)d.",
+                "No purchase for %(days)d days; usually buys every %(interval)d.",
+                days,
+            )
+            % values
+        ]
+
+
+class RiskRiseSignal:
+    key = "risk_rise"
+    weight = 0.5
+
+    def annotate(self, queryset: QuerySet, *, today: date) -> QuerySet:
+        return queryset.annotate(
+            wl_risk_rise_now=F("metrics__churn_risk"), wl_risk_rise_before=F("metrics__previous_churn_risk")
+        )
+
+    def score(self):
+        rise = _clamp01((F("wl_risk_rise_now") - F("wl_risk_rise_before")) / Value(RISK_RISE_FULL))
+        return Case(
+            When(wl_risk_rise_now__isnull=False, wl_risk_rise_before__isnull=False, then=rise),
+            default=Value(0.0),
+            output_field=FloatField(),
+        )
+
+    def has_reason(self) -> Q:
+        threshold = ExpressionWrapper(
+            F("wl_risk_rise_before") + Value(RISK_CHANGE_WORTH_MENTIONING), output_field=FloatField()
+        )
+        return Q(wl_risk_rise_before__isnull=False, wl_risk_rise_now__gte=threshold)
+
+    def reasons(self, row) -> list[str]:
+        now, before = row.wl_risk_rise_now, row.wl_risk_rise_before
+        # The same comparison as has_reason(), in the same float arithmetic.
+        if now is None or before is None or now < before + RISK_CHANGE_WORTH_MENTIONING:
+            return []
+        return [
+            _("Churn risk up from %(before)d%% to %(after)d%%.") % {"before": _percent(before), "after": _percent(now)}
+        ]
+
+
+class OpenComplaintSignal:
+    key = "complaint"
+    weight = 0.5
+
+    def annotate(self, queryset: QuerySet, *, today: date) -> QuerySet:
+        oldest_open = Interaction.objects.filter(
+            customer=OuterRef("pk"), kind=Interaction.Kind.COMPLAINT, resolved_at__isnull=True
+        ).order_by("occurred_at", "id")
+        # A scalar subquery rather than Exists: PostgreSQL turns an Exists in the select list into a
+        # hash of every open complaint of the base (built again in each parallel worker), where this
+        # is one probe of the (customer, occurred_at) index per customer of the book.
+        return queryset.annotate(
+            wl_complaint_since=Subquery(oldest_open.values("occurred_at")[:1]),
+            wl_complaint_subject=Subquery(oldest_open.values("subject")[:1]),
+        )
+
+    def score(self):
+        return Case(
+            When(wl_complaint_since__isnull=False, then=Value(1.0)), default=Value(0.0), output_field=FloatField()
+        )
+
+    def has_reason(self) -> Q:
+        return Q(wl_complaint_since__isnull=False)
+
+    def reasons(self, row) -> list[str]:
+        if row.wl_complaint_since is None:
+            return []
+        since = timezone.localtime(row.wl_complaint_since).date()
+        same_year = since.year == timezone.localdate().year
+        when = formats.date_format(since, "MONTH_DAY_FORMAT" if same_year else "SHORT_DATE_FORMAT")
+        # The subject is the manager's own customer's data, on their own screen.
+        return [_("Open complaint since %(when)s: %(subject)s") % {"when": when, "subject": row.wl_complaint_subject}]
+
+
+class OrderDropSignal:
+    key = "order_drop"
+    weight = 0.0
+
+    def annotate(self, queryset: QuerySet, *, today: date) -> QuerySet:
+        purchases = Order.objects.filter(customer=OuterRef("pk"), net_amount__gt=0)
+        average = purchases.order_by().values("customer").annotate(average=Avg("net_amount")).values("average")
+        amount = DecimalField(max_digits=14, decimal_places=2)
+        return queryset.annotate(
+            wl_order_drop_last=Subquery(purchases.order_by("-ordered_at", "-id").values("net_amount")[:1]),
+            wl_order_drop_average=Subquery(average, output_field=amount),
+            wl_order_drop_purchases=F("metrics__purchases"),
+        )
+
+    def score(self):
+        return None
+
+    def has_reason(self) -> Q:
+        ceiling = ExpressionWrapper(
+            F("wl_order_drop_average") * Value(1 - ORDER_DROP_WORTH_MENTIONING),
+            output_field=DecimalField(max_digits=14, decimal_places=2),
+        )
+        return Q(wl_order_drop_purchases__gte=ORDER_DROP_MIN_PURCHASES, wl_order_drop_last__lte=ceiling)
+
+    def reasons(self, row) -> list[str]:
+        last, average = row.wl_order_drop_last, row.wl_order_drop_average
+        if last is None or not average or (row.wl_order_drop_purchases or 0) < ORDER_DROP_MIN_PURCHASES:
+            return []
+        drop = 1 - Decimal(last) / Decimal(average)
+        if drop < ORDER_DROP_WORTH_MENTIONING:
+            return []
+        return [_("Last order %(percent)d%% below their average.") % {"percent": round(100 * drop)}]
+
+
+BUILT_IN_SIGNALS = (PurchaseGapSignal(), RiskRiseSignal(), OpenComplaintSignal(), OrderDropSignal())
+for _signal in BUILT_IN_SIGNALS:
+    worklist_signals.register(_signal)
+
+
+# --- The worklist -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorklistFilters:
+    risk_level: str = ""
+    value_level: str = ""
+    with_reasons: bool = False
+    include_snoozed: bool = False
+
+
+class WorklistNotAllowed(Exception):
+    """The viewer may not see that worklist (the screens answer 404, as for a record they cannot see)."""
+
+
+def worklist_may_pick_manager(user) -> bool:
+    return roles.is_administrator(user)
+
+
+def worklist_manager(*, viewer, manager_id: int | None = None):
+    """Whose book ``viewer`` works: an account manager their own; an administrator the manager they
+    pick (their own book when they have one and pick nobody; None: nobody picked yet).
+    Raises WorklistNotAllowed for anyone else, or for a manager id that is not theirs to pick."""
+    if worklist_may_pick_manager(viewer):
+        if manager_id is None:
+            return viewer if roles.is_account_manager(viewer) else None
+        manager = account_manager_list().filter(pk=manager_id).first()
+        if manager is None:
+            raise WorklistNotAllowed
+        return manager
+    if roles.is_account_manager(viewer) and manager_id in (None, viewer.pk):
+        return viewer
+    raise WorklistNotAllowed
+
+
+def metrics_exist() -> bool:
+    """Whether any recompute has written figures yet (before that, the list is ordered by last purchase)."""
+    return CustomerMetrics.objects.exists()
+
+
+def _value_factor():
+    whens = [When(metrics__value_level=level, then=Value(factor)) for level, factor in VALUE_FACTORS.items()]
+    return Case(*whens, default=Value(1.0), output_field=FloatField())
+
+
+def priority_expression(signals: list) -> object:
+    """V x (R + sum of weight x score): see the module docstring."""
+    urgency = Value(RISK_WEIGHT) * Coalesce(F("metrics__churn_risk"), Value(0.0))
+    for signal in signals:
+        score = signal.score() if signal.weight > 0 else None
+        if score is not None:
+            urgency = urgency + Value(float(signal.weight)) * Coalesce(score, Value(0.0))
+    return ExpressionWrapper(_value_factor() * urgency, output_field=FloatField())
+
+
+def worklist_queryset(
+    *, viewer, manager, filters: WorklistFilters | None = None, today: date | None = None, ranked: bool = True
+) -> QuerySet[Customer]:
+    """The active customers of ``manager``'s book that ``viewer`` may see, annotated and ordered.
+
+    Annotations: wl_priority, wl_churn_risk, wl_previous_churn_risk, wl_risk_level, wl_value_level,
+    wl_last_purchase (date or datetime), wl_next_followup (the earliest open follow-up's due_at),
+    wl_snoozed_until and wl_snooze_reason (the manager's active snooze, or null), and each signal's ``wl_<key>_*``.
+    ``ranked`` False (no metrics yet): ordered by last purchase, longest ago first.
+    """
+    filters = filters or WorklistFilters()
+    today = today or timezone.localdate()
+    signals = worklist_signals.signals()
+    snoozes = WorklistSnooze.objects.filter(
+        customer=OuterRef("pk"), user=manager, ended_at__isnull=True, until__gt=today
+    )
+    next_followup = FollowUp.objects.filter(customer=OuterRef("pk"), state=FollowUp.State.OPEN).order_by("due_at", "id")
+    customers = (
+        customer_visible_to(viewer)
+        .filter(account_manager=manager, archived_at__isnull=True)
+        .annotate(
+            wl_churn_risk=F("metrics__churn_risk"),
+            wl_previous_churn_risk=F("metrics__previous_churn_risk"),
+            wl_risk_level=F("metrics__risk_level"),
+            wl_value_level=F("metrics__value_level"),
+            wl_next_followup=Subquery(next_followup.values("due_at")[:1]),
+            wl_snoozed_until=Subquery(snoozes.values("until")[:1]),
+            wl_snooze_reason=Subquery(snoozes.values("reason")[:1]),
+        )
+    )
+    for signal in signals:
+        customers = signal.annotate(customers, today=today)
+    customers = customers.annotate(wl_priority=priority_expression(signals))
+    if filters.risk_level:
+        customers = customers.filter(metrics__risk_level=filters.risk_level)
+    if filters.value_level:
+        customers = customers.filter(metrics__value_level=filters.value_level)
+    if filters.with_reasons and signals:
+        any_reason = Q()
+        for signal in signals:
+            any_reason |= signal.has_reason()
+        customers = customers.filter(any_reason)
+    if not filters.include_snoozed:
+        customers = customers.filter(~Exists(snoozes))
+    if ranked:
+        customers = customers.annotate(wl_last_purchase=F("metrics__last_purchase"))
+        return customers.order_by(F("wl_priority").desc(), F("wl_last_purchase").asc(nulls_last=True), "pk")
+    last_ordered = Order.objects.filter(customer=OuterRef("pk"), net_amount__gt=0).order_by().values("customer")
+    customers = customers.annotate(
+        wl_last_purchase=Subquery(last_ordered.annotate(last=Max("ordered_at")).values("last"))
+    )
+    return customers.order_by(F("wl_last_purchase").asc(nulls_last=True), "pk")
+
+
+def reasons_for(row) -> list[str]:
+    """The sentences of every signal about one row of ``worklist_queryset`` (no query)."""
+    return [reason for signal in worklist_signals.signals() for reason in signal.reasons(row)]
+
+
+def rows_with_reasons(rows) -> list:
+    """The rows of one page, each given ``reasons`` and ``last_purchase_on`` (a date)."""
+    rows = list(rows)
+    for row in rows:
+        row.reasons = reasons_for(row)
+        last = row.wl_last_purchase
+        row.last_purchase_on = timezone.localtime(last).date() if isinstance(last, datetime) else last
+    return rows

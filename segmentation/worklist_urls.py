@@ -1,0 +1,24 @@
+"""Routes of the worklist, follow-up actions and book performance (namespace "worklist"), mounted at
+the site root by retention_crm.urls."""
+
+from django.urls import path
+
+from contact_plans import views as followup_views
+
+from . import book_views, worklist_views
+
+app_name = "worklist"
+
+urlpatterns = [
+    path("my-book/", worklist_views.worklist_page, name="home"),
+    path("my-book/<int:customer_pk>/log/", worklist_views.worklist_log, name="log"),
+    path("my-book/<int:customer_pk>/follow-up/", worklist_views.worklist_followup, name="followup"),
+    path("my-book/<int:customer_pk>/snooze/", worklist_views.worklist_snooze, name="snooze"),
+    path("my-book/<int:customer_pk>/wake/", worklist_views.worklist_unsnooze, name="unsnooze"),
+    path("follow-ups/customer/<int:customer_pk>/", followup_views.followup_schedule, name="followup_schedule"),
+    path("follow-ups/<int:pk>/complete/", followup_views.followup_complete, name="followup_complete"),
+    path("follow-ups/<int:pk>/cancel/", followup_views.followup_cancel, name="followup_cancel"),
+    path("book-performance/", book_views.book_page, name="book"),
+    path("book-performance/csv/", book_views.book_csv, name="book_csv"),
+    path("book-performance/reassign/", book_views.book_reassign_page, name="book_reassign"),
+]

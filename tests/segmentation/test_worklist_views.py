@@ -1,0 +1,214 @@
+"""The "My book" page and its row actions, for each persona.
+
+Alice and Bob are account managers (each works their own book), Charlie has no role, Marta is a
+marketer (no book, cannot edit customers), Ada an administrator (picks a manager's book).
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from contact_plans.models import FollowUp, WorklistSnooze
+from customers.models import Interaction
+
+from .worklist_helpers import book_customer, metrics_for
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+WORKLIST = reverse("worklist:home")
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def alices_customer(alice):
+    customer = book_customer(alice, name="Warung Sari")
+    metrics_for(customer, churn_risk=0.72, previous=0.35, value="high")
+    return customer
+
+
+def test_account_manager_lands_on_their_worklist(alice):
+    response = client_for(alice).get(reverse("home"))
+
+    assert response.status_code == 302 and response.url == WORKLIST
+
+
+def test_worklist_shows_own_customers_with_reasons_and_actions(alice, bob, alices_customer):
+    book_customer(bob, name="Bob's customer")
+
+    response = client_for(alice).get(WORKLIST)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Warung Sari" in html and "Bob's customer" not in html
+    assert "Churn risk up from 35% to 72%." in html
+    assert reverse("worklist:log", args=[alices_customer.pk]) in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert "My book" in html
+
+
+def test_worklist_page_costs_a_constant_number_of_queries(alice, django_assert_max_num_queries):
+    for i in range(60):
+        metrics_for(book_customer(alice, name=f"c{i}"), churn_risk=0.4, previous=0.2)
+    client = client_for(alice)
+
+    # Session, user, roles, metrics_exist, the count and the page: the same for 6 rows or 6,000.
+    with django_assert_max_num_queries(8):
+        response = client.get(WORKLIST)
+
+    assert response.content.decode().count('id="wl-row-') == 50
+
+
+def test_without_metrics_the_page_says_when_risk_figures_come(alice):
+    book_customer(alice, name="Toko Maju")
+
+    html = client_for(alice).get(WORKLIST).content.decode()
+
+    assert "Toko Maju" in html
+    assert 'id="worklist-no-metrics"' in html
+
+
+@pytest.mark.parametrize("persona", ["charlie", "marta"])
+def test_no_worklist_without_a_book(request, persona):
+    response = client_for(request.getfixturevalue(persona)).get(WORKLIST)
+
+    assert response.status_code == 404
+
+
+def test_account_manager_cannot_open_a_colleagues_worklist(bob, alice, alices_customer):
+    response = client_for(bob).get(WORKLIST, {"manager": alice.pk})
+
+    assert response.status_code == 404
+
+
+def test_administrator_picks_a_managers_worklist(ada, alice, alices_customer):
+    client = client_for(ada)
+
+    picker = client.get(WORKLIST).content.decode()
+    response = client.get(WORKLIST, {"manager": alice.pk})
+
+    assert "Choose an account manager" in picker and "Warung Sari" not in picker
+    assert "Warung Sari" in response.content.decode()
+
+
+# --- Row actions --------------------------------------------------------------------------------
+
+
+def test_log_a_call_from_the_row(alice, alices_customer):
+    response = client_for(alice).post(
+        reverse("worklist:log", args=[alices_customer.pk]),
+        {"kind": "call", "subject": "Checked in", "next": WORKLIST},
+        headers=HTMX,
+    )
+
+    assert response.status_code == 200
+    assert f'id="wl-row-{alices_customer.pk}"' in response.content.decode()
+    interaction = Interaction.objects.get()
+    assert (interaction.kind, interaction.subject, interaction.author) == ("call", "Checked in", alice)
+    assert interaction.channel == Interaction.Channel.PHONE
+
+
+def test_log_without_a_subject_shows_the_error_in_the_row(alice, alices_customer):
+    response = client_for(alice).post(
+        reverse("worklist:log", args=[alices_customer.pk]), {"kind": "meeting"}, headers=HTMX
+    )
+
+    assert "is-invalid" in response.content.decode()
+    assert not Interaction.objects.exists()
+
+
+def test_schedule_a_followup_from_the_row_shows_the_next_contact(alice, alices_customer):
+    due = timezone.localdate() + timedelta(days=4)
+
+    response = client_for(alice).post(
+        reverse("worklist:followup", args=[alices_customer.pk]),
+        {"due_on": due.isoformat(), "note": "Quote"},
+        headers=HTMX,
+    )
+
+    followup = FollowUp.objects.get()
+    assert followup.assigned_to == alice and followup.note == "Quote"
+    assert "None planned" not in response.content.decode()
+
+
+def test_snooze_hides_the_row_and_wake_up_brings_it_back(alice, alices_customer):
+    client = client_for(alice)
+    until = timezone.localdate() + timedelta(days=10)
+
+    snoozed = client.post(
+        reverse("worklist:snooze", args=[alices_customer.pk]),
+        {"until": until.isoformat(), "reason": "Closed for Ramadan"},
+        headers=HTMX,
+    )
+    hidden = client.get(WORKLIST).content.decode()
+    included = client.get(WORKLIST, {"snoozed": "on"}).content.decode()
+    client.post(reverse("worklist:unsnooze", args=[alices_customer.pk]), headers=HTMX)
+    back = client.get(WORKLIST).content.decode()
+
+    assert "Closed for Ramadan" in snoozed.content.decode()
+    assert "Warung Sari" not in hidden
+    assert "Warung Sari" in included and "Closed for Ramadan" in included
+    assert "Warung Sari" in back
+    assert WorklistSnooze.objects.get().user == alice
+
+
+def test_action_without_javascript_redirects_back_to_the_list(alice, alices_customer):
+    response = client_for(alice).post(
+        reverse("worklist:log", args=[alices_customer.pk]),
+        {"kind": "call", "subject": "Hi", "next": WORKLIST + "?risk=high"},
+    )
+
+    assert response.status_code == 302 and response.url == WORKLIST + "?risk=high"
+
+
+def test_action_refuses_an_outside_redirect(alice, alices_customer):
+    response = client_for(alice).post(
+        reverse("worklist:log", args=[alices_customer.pk]),
+        {"kind": "call", "subject": "Hi", "next": "https://evil.example/"},
+    )
+
+    assert response.url == WORKLIST
+
+
+@pytest.mark.parametrize("persona", ["bob", "charlie", "marta"])
+def test_others_cannot_act_on_alices_customers(request, persona, alices_customer):
+    client = client_for(request.getfixturevalue(persona))
+    until = (timezone.localdate() + timedelta(days=3)).isoformat()
+
+    statuses = [
+        client.post(reverse("worklist:log", args=[alices_customer.pk]), {"kind": "call", "subject": "x"}).status_code,
+        client.post(reverse("worklist:followup", args=[alices_customer.pk]), {"due_on": until}).status_code,
+        client.post(reverse("worklist:snooze", args=[alices_customer.pk]), {"until": until, "reason": "x"}).status_code,
+        client.post(reverse("worklist:unsnooze", args=[alices_customer.pk])).status_code,
+    ]
+
+    assert statuses == [404, 404, 404, 404]
+    assert not Interaction.objects.exists() and not FollowUp.objects.exists() and not WorklistSnooze.objects.exists()
+
+
+def test_administrator_snoozes_on_the_managers_worklist(ada, alice, alices_customer):
+    until = timezone.localdate() + timedelta(days=3)
+
+    client_for(ada).post(
+        reverse("worklist:snooze", args=[alices_customer.pk]), {"until": until.isoformat(), "reason": "Audit"}
+    )
+
+    snooze = WorklistSnooze.objects.get()
+    assert (snooze.user, snooze.created_by) == (alice, ada)
+
+
+def test_actions_need_the_csrf_token(alice, alices_customer):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+
+    response = client.post(reverse("worklist:log", args=[alices_customer.pk]), {"kind": "call", "subject": "x"})
+
+    assert response.status_code == 403
