@@ -28,6 +28,22 @@ GTOL = 1e-9
 MAX_ITER = 1000
 
 
+class DegenerateFit(NotEnoughData):
+    """The optimum lies on the bound of some parameter; `log_params` says which ones."""
+
+    def __init__(self, log_params: np.ndarray, message: str):
+        super().__init__(message)
+        self.log_params = log_params
+
+
+def at_upper_bound(log_params: np.ndarray) -> np.ndarray:
+    return log_params > LOG_PARAM_BOUND - BOUND_MARGIN
+
+
+def interior(log_params: np.ndarray) -> np.ndarray:
+    return np.abs(log_params) <= LOG_PARAM_BOUND - BOUND_MARGIN
+
+
 def collapse_rows(columns: dict[str, np.ndarray], weights: np.ndarray | None) -> tuple[dict, np.ndarray]:
     """Merge identical rows into one row with a count: the likelihood is a weighted sum, and
     customers share (x, t_x, T) far more often than not (most are one-time buyers)."""
@@ -66,8 +82,9 @@ def maximise(
     if not np.isfinite(value) or not np.all(np.isfinite(log_params)):
         raise NotEnoughData(f"{model}: the likelihood has no finite maximum for these data")
     if np.any(np.abs(log_params) > LOG_PARAM_BOUND - BOUND_MARGIN):
-        raise NotEnoughData(
+        raise DegenerateFit(
+            log_params,
             f"{model}: a parameter ran off to 0 or infinity ({np.exp(log_params)}); "
-            "the data do not identify the model (too few or too uniform repeat purchases)"
+            "the data do not identify the model (too few or too uniform repeat purchases)",
         )
     return np.exp(log_params)

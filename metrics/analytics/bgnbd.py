@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from ._common import NotEnoughData, as_float_array, unit_days
-from ._fit import LOG_PARAM_BOUND, collapse_rows, maximise
+from ._fit import LOG_PARAM_BOUND, DegenerateFit, at_upper_bound, collapse_rows, interior, maximise
 
 # log(1e4): with a + b above ten thousand, Beta(a, b) has a standard deviation under 1% of its mean.
 HOMOGENEOUS_DROPOUT_LOG_CAP = float(np.log(1e4))
@@ -96,7 +96,13 @@ def bgnbd_fit(x, t_x, T, *, unit: str = "D", weights=None) -> BgNbdParams:
 
     try:
         r, alpha, a, b = maximise(objective, start, model="BG/NBD", jac=True)
-    except NotEnoughData:
+    except DegenerateFit as exc:
+        log_a_b = exc.log_params[2:]
+        homogeneous = (at_upper_bound(log_a_b).any() and (log_a_b > HOMOGENEOUS_DROPOUT_LOG_CAP).all()) and interior(
+            exc.log_params[:2]
+        ).all()
+        if not homogeneous:
+            raise
         # When every customer drops out with about the same probability, the Beta mixing
         # distribution of p degenerates: a and b run off to infinity together with a/(a+b) fixed.
         # That limit is still a proper model (homogeneous dropout); cap a and b where Beta(a, b)

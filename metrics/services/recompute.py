@@ -395,12 +395,17 @@ def churn_backtest(daily: pd.DataFrame, *, as_of: date, horizon_days: int) -> di
     churned = actual.reindex(buyers.index, fill_value=0).to_numpy() == 0
     shown_risk = shown_churn_risk(params, buyers["x"], buyers["t_x"], buyers["T"], horizon_days=horizon_days)
     shown = roc_auc(shown_risk, churned)
+
+    def finite_or_none(value):
+        # A degenerate fit can predict NaN; it is stored and shown as "no figure", never as NaN.
+        return None if value is None or not np.isfinite(value) else float(value)
+
     return {
         "backtest_cutoff": cutoff.date(),
         "backtest_horizon_days": horizon_days,
-        "backtest_auc": shown,
-        "backtest_baseline_auc": baseline.auc,
-        "backtest_predicted_purchases": baseline.predicted_purchases,
+        "backtest_auc": finite_or_none(shown),
+        "backtest_baseline_auc": finite_or_none(baseline.auc),
+        "backtest_predicted_purchases": finite_or_none(baseline.predicted_purchases),
         "backtest_actual_purchases": baseline.actual_purchases,
         "backtest_customers": baseline.customers,
     }
