@@ -143,19 +143,16 @@ def bgnbd_p_alive(params: BgNbdParams, x, t_x, T) -> np.ndarray:
 
 
 def _conditional_expected(params: BgNbdParams, x, T, p_alive, t):
-    """E[purchases in (T, T+t] | history], FHL eq. 10 after Euler's transformation of 2F1.
+    """E[purchases in (T, T+t] | history], FHL eq. 10 after Pfaff's transformation of 2F1.
 
-    ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z) equals
-    (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z): the first form overflows for customers with
-    thousands of purchases, the second converges fast and stays near 1.
+    ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z) with z = t/(alpha+T+t) equals
+    2F1(r+x, a-1; a+b+x-1; -t/(alpha+T)): the power factor cancels exactly, nothing overflows for
+    customers with thousands of purchases, and the series stays well conditioned when a and b are
+    large (the homogeneous-dropout limit), where Euler's form cancels two numbers near 1e38.
     """
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    z = t / (alpha + T + t)
-    log_one_minus_z = -np.log1p(t / (alpha + T))
-    hyp = hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-    # 1 - (1-z)^(a-1) * hyp, written so that short horizons (both parts near 0) keep precision.
-    bracket = -np.expm1((a - 1) * log_one_minus_z) * hyp + (1 - hyp)
-    return (a + b + x - 1) / (a - 1) * bracket * p_alive
+    hyp = hyp2f1(r + x, a - 1, a + b + x - 1, -t / (alpha + T))
+    return (a + b + x - 1) / (a - 1) * (1 - hyp) * p_alive
 
 
 def bgnbd_expected_purchases(params: BgNbdParams, x, t_x, T, *, horizon_days: float) -> np.ndarray:

@@ -208,3 +208,17 @@ def test_fit_keeps_homogeneous_dropout_instead_of_refusing_the_data():
     # Then the fit is kept, finite, with the dropout probability close to the truth
     assert np.isfinite([params.r, params.alpha, params.a, params.b]).all()
     assert params.a / (params.a + params.b) == pytest.approx(0.1, abs=0.03)
+
+
+def test_expected_purchases_keep_growing_with_the_horizon_when_a_and_b_are_large():
+    # Given the homogeneous-dropout limit (a, b in the hundreds and thousands), where a naive
+    # hypergeometric series cancels numbers near 1e38
+    params = BgNbdParams(r=1.258, alpha=114.3, a=143.9, b=1e4, unit="D", log_likelihood=0.0, n_customers=1)
+    x, t_x, T = np.array([0.0, 5.0, 20.0]), np.array([0.0, 300.0, 600.0]), np.array([300.0, 500.0, 700.0])
+
+    # When
+    by_horizon = np.array([bgnbd_expected_purchases(params, x, t_x, T, horizon_days=h) for h in (30, 90, 360, 720)])
+
+    # Then every customer's expectation is finite, positive and grows with the horizon
+    assert np.isfinite(by_horizon).all() and (by_horizon > 0).all()
+    assert (np.diff(by_horizon, axis=0) > 0).all()
