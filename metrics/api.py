@@ -21,7 +21,16 @@ from customers.api.common import InputSerializer
 from retention_crm.api import CursorPagination
 
 from . import selectors, services
-from .models import CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun, RfmSegment, RiskLevel, ValueLevel
+from .models import (
+    METRIC_FIELDS,
+    CustomerMetrics,
+    MetricSnapshot,
+    ModelVersion,
+    RecomputeRun,
+    RfmSegment,
+    RiskLevel,
+    ValueLevel,
+)
 
 
 class HasMetricsRole(permissions.BasePermission):
@@ -184,35 +193,7 @@ class CustomerMetricsSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CustomerMetrics
-        fields = [
-            "customer_id",
-            "external_id",
-            "name",
-            "country",
-            "as_of",
-            "model_version",
-            "purchases",
-            "first_purchase",
-            "last_purchase",
-            "recency_days",
-            "usual_interval_days",
-            "net_revenue",
-            "revenue_12m",
-            "r_score",
-            "f_score",
-            "m_score",
-            "rfm_segment",
-            "p_alive",
-            "churn_risk",
-            "previous_churn_risk",
-            "risk_level",
-            "expected_purchases_90d",
-            "expected_spend",
-            "predicted_clv",
-            "value_level",
-            "pareto_top",
-            "updated_at",
-        ]
+        fields = ["customer_id", "external_id", "name", "country", *METRIC_FIELDS, "previous_churn_risk"]
         read_only_fields = fields
 
 

@@ -237,6 +237,33 @@ class CustomerMetrics(models.Model):
         return self.churn_risk - self.previous_churn_risk
 
 
+# Everything a recompute (re)writes in a CustomerMetrics row; previous_churn_risk is set explicitly.
+METRIC_FIELDS = (
+    "as_of",
+    "model_version",
+    "purchases",
+    "first_purchase",
+    "last_purchase",
+    "recency_days",
+    "usual_interval_days",
+    "net_revenue",
+    "revenue_12m",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_segment",
+    "p_alive",
+    "churn_risk",
+    "risk_level",
+    "expected_purchases_90d",
+    "expected_spend",
+    "predicted_clv",
+    "value_level",
+    "pareto_top",
+    "updated_at",
+)
+
+
 class MetricSnapshot(models.Model):
     """A dashboard figure computed by the recompute; see the module docstring for ``data``."""
 

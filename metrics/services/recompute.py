@@ -43,6 +43,7 @@ from metrics.analytics import (
 )
 from metrics.analytics import churn_backtest as analytics_churn_backtest
 from metrics.models import (
+    METRIC_FIELDS,
     SEGMENT_KEYS,
     CustomerMetrics,
     MetricSnapshot,
@@ -71,32 +72,6 @@ STALE_RUN_AFTER = timedelta(hours=6)
 # Rows per INSERT ... ON CONFLICT statement: 2,000 rows x 24 columns stays under PostgreSQL's
 # 65,535 parameters and keeps each statement's memory to a few MB.
 UPSERT_BATCH = 2_000
-
-# Everything a recompute (re)writes in a CustomerMetrics row; previous_churn_risk is set explicitly.
-METRIC_FIELDS = (
-    "as_of",
-    "model_version",
-    "purchases",
-    "first_purchase",
-    "last_purchase",
-    "recency_days",
-    "usual_interval_days",
-    "net_revenue",
-    "revenue_12m",
-    "r_score",
-    "f_score",
-    "m_score",
-    "rfm_segment",
-    "p_alive",
-    "churn_risk",
-    "risk_level",
-    "expected_purchases_90d",
-    "expected_spend",
-    "predicted_clv",
-    "value_level",
-    "pareto_top",
-    "updated_at",
-)
 
 
 # --- Runs ----------------------------------------------------------------------------------------
