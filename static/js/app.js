@@ -21,9 +21,28 @@
     }
   });
 
-  // After an htmx swap, give keyboard and screen-reader users the first field with an error.
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var invalid = event.detail.target && event.detail.target.querySelector(".is-invalid");
+  // "Cancel" in a worklist row's action form closes the form in place; without JavaScript, or on the
+  // form's page of its own, it is a plain link back to the list.
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest && event.target.closest("[data-worklist-close]");
+    var panel = cancel && cancel.closest(".worklist-action");
+    if (panel) {
+      event.preventDefault();
+      panel.replaceChildren();
+      var opener = panel.parentElement.querySelector("a[hx-get]");
+      if (opener) {
+        opener.focus();
+      }
+    }
+  });
+
+  // After an htmx swap, give keyboard and screen-reader users the first field with an error. On
+  // settle, not swap: until then a new element that keeps an old one's id still wears the old one's
+  // attributes (htmx's settling), so a field that was already there has no is-invalid yet. The event
+  // is dispatched on the new content; after an outerHTML swap (a worklist row) detail.target is the
+  // element that was replaced, no longer in the page.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var invalid = event.target.querySelector && event.target.querySelector(".is-invalid");
     if (invalid) {
       invalid.focus();
     }

@@ -1,11 +1,14 @@
-"""A marketer builds a rule segment with the live preview; its customer tops the account manager's worklist."""
+"""A marketer builds a rule segment with the live preview; its customer tops the account manager's
+worklist, where the manager opens a row's action forms and logs a call without leaving the list."""
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from customers.models import Interaction
 from tests.browser import login
 from tests.customers.factories import CustomerFactory
 from tests.segmentation.segment_factories import metrics
@@ -42,3 +45,19 @@ def test_segment_built_in_the_browser_finds_a_customer_on_the_account_managers_w
     first_row = page.locator(".worklist-reasons").first
     expect(first_row).to_contain_text("No purchase for 142 days; usually buys every 30.")
     expect(page.locator("main")).to_contain_text("Ann Risky")
+
+    row = page.locator("tr", has_text="Ann Risky")
+    row.get_by_role("link", name="Follow up").click()
+    expect(row.get_by_label("Due on")).to_be_focused()
+    row.get_by_role("link", name="Cancel").click()
+    expect(row.locator("form")).to_have_count(0)
+
+    row.get_by_role("link", name="Log a call").click()
+    row.get_by_label("Kind").select_option("call")
+    row.get_by_label("Subject").fill("Asked about the spring order")
+    row.get_by_role("button", name="Log it").click()
+
+    expect(row).to_contain_text("Logged: Asked about the spring order")
+    expect(row.locator("form")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"/my-book/$"))  # the list stayed: the row was swapped in place
+    assert Interaction.objects.filter(customer=ann, kind="call", subject="Asked about the spring order").exists()

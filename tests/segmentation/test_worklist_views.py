@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from contact_plans import services as contact_services
 from contact_plans.models import FollowUp, WorklistSnooze
 from customers.models import Interaction
 
@@ -51,8 +52,45 @@ def test_worklist_shows_own_customers_with_reasons_and_actions(alice, bob, alice
     assert "Warung Sari" in html and "Bob's customer" not in html
     assert "Churn risk up from 35% to 72%." in html
     assert reverse("worklist:log", args=[alices_customer.pk]) in html
-    assert 'name="csrfmiddlewaretoken"' in html
     assert "My book" in html
+
+
+def test_rows_link_their_actions_instead_of_carrying_forms(alice, alices_customer):
+    pk = alices_customer.pk
+    next_query = "?next=%2Fmy-book%2F%3Frisk%3Dhigh"
+
+    html = client_for(alice).get(WORKLIST, {"risk": "high"}).content.decode()
+
+    row = html.split(f'id="wl-row-{pk}"')[1].split("</tr>")[0]
+    assert "<form" not in row and 'name="subject"' not in row
+    for action in ("log", "followup", "snooze"):
+        url = reverse(f"worklist:{action}", args=[pk]) + next_query
+        assert f'href="{url}" hx-get="{url}" hx-target="next .worklist-action"' in row
+    assert f'id="wl-action-{pk}"' in row
+    assert f'href="{alices_customer.get_absolute_url()}"' in row
+
+
+def test_rows_show_value_and_risk_levels_and_the_risk_trend(alice, alices_customer):
+    html = client_for(alice).get(WORKLIST).content.decode()
+
+    assert '<span class="badge text-bg-primary">High</span>' in html  # value
+    assert '<span class="badge text-bg-danger">High</span>' in html  # risk
+    assert 'aria-label="rising"' in html
+    assert "None planned" in html
+
+
+def test_a_snoozed_row_offers_wake_up_as_a_form(alice, alices_customer):
+    until = timezone.localdate() + timedelta(days=5)
+    contact_services.worklist_snooze(
+        customer=alices_customer, user=alice, until=until, reason="Holiday", created_by=alice
+    )
+
+    html = client_for(alice).get(WORKLIST, {"snoozed": "on"}).content.decode()
+
+    row = html.split(f'id="wl-row-{alices_customer.pk}"')[1].split("</tr>")[0]
+    assert f'action="{reverse("worklist:unsnooze", args=[alices_customer.pk])}"' in row
+    assert 'name="csrfmiddlewaretoken"' in row and "Wake up" in row
+    assert reverse("worklist:snooze", args=[alices_customer.pk]) not in row
 
 
 def test_worklist_page_costs_a_constant_number_of_queries(alice, django_assert_max_num_queries):
@@ -116,13 +154,36 @@ def test_log_a_call_from_the_row(alice, alices_customer):
     assert interaction.channel == Interaction.Channel.PHONE
 
 
-def test_log_without_a_subject_shows_the_error_in_the_row(alice, alices_customer):
+def test_log_without_a_subject_shows_the_row_with_the_form_open_and_its_error(alice, alices_customer):
+    pk = alices_customer.pk
+
     response = client_for(alice).post(
-        reverse("worklist:log", args=[alices_customer.pk]), {"kind": "meeting"}, headers=HTMX
+        reverse("worklist:log", args=[pk]), {"kind": "meeting", "subject": "", "next": WORKLIST}, headers=HTMX
     )
 
-    assert "is-invalid" in response.content.decode()
+    html = response.content.decode()
+    assert response.status_code == 200 and html.lstrip().startswith(f'<tr id="wl-row-{pk}"')
+    form = html.split(f'id="wl-action-{pk}"')[1]
+    assert f'hx-post="{reverse("worklist:log", args=[pk])}"' in form
+    assert '<option value="meeting" selected>' in form
+    assert f'class="form-control form-control-sm mb-1 is-invalid" aria-describedby="log-subject-{pk}-error"' in form
+    assert "This field is required." in form
     assert not Interaction.objects.exists()
+
+
+def test_followup_in_the_past_shows_the_row_with_the_form_open_and_its_error(alice, alices_customer):
+    pk = alices_customer.pk
+    yesterday = timezone.localdate() - timedelta(days=1)
+
+    response = client_for(alice).post(
+        reverse("worklist:followup", args=[pk]), {"due_on": yesterday.isoformat(), "note": "Quote"}, headers=HTMX
+    )
+
+    form = response.content.decode().split(f'id="wl-action-{pk}"')[1]
+    assert f'hx-post="{reverse("worklist:followup", args=[pk])}"' in form
+    assert "Choose today or a later day." in form
+    assert 'value="Quote"' in form  # what was typed is kept
+    assert not FollowUp.objects.exists()
 
 
 def test_schedule_a_followup_from_the_row_shows_the_next_contact(alice, alices_customer):
@@ -167,6 +228,29 @@ def test_action_without_javascript_redirects_back_to_the_list(alice, alices_cust
     )
 
     assert response.status_code == 302 and response.url == WORKLIST + "?risk=high"
+
+
+def test_action_without_javascript_comes_back_to_the_list_with_a_message(alice, alices_customer):
+    response = client_for(alice).post(
+        reverse("worklist:log", args=[alices_customer.pk]),
+        {"kind": "call", "subject": "Checked in", "next": WORKLIST},
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(WORKLIST, 302)]
+    assert "Logged: Checked in" in response.content.decode()
+
+
+def test_invalid_action_without_javascript_comes_back_to_the_list_with_the_error(alice, alices_customer):
+    response = client_for(alice).post(
+        reverse("worklist:snooze", args=[alices_customer.pk]),
+        {"until": (timezone.localdate() + timedelta(days=3)).isoformat(), "reason": "", "next": WORKLIST},
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(WORKLIST, 302)]
+    assert "This field is required." in response.content.decode()
+    assert not WorklistSnooze.objects.exists()
 
 
 def test_action_refuses_an_outside_redirect(alice, alices_customer):
