@@ -293,6 +293,10 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=10_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--refreshes", type=int, default=50)
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the database seeded by an earlier run (migrate it, seed nothing)"
+    )
+    parser.add_argument("--seed-only", action="store_true", help="seed the database and stop")
     args = parser.parse_args()
 
     import django
@@ -300,13 +304,22 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
-    reset_database()
-    call_command("migrate", verbosity=0)
-    seeded = seed(args.customers, args.orders, args.seed)
-    print(
-        f"Seeded {args.customers:,} customers, {seeded['orders']:,} orders, {seeded['lines']:,} lines "
-        f"with COPY in {seeded['seconds']:.1f} s."
-    )
+    if args.reuse:
+        call_command("migrate", verbosity=0)
+        from customers.models import Customer
+
+        args.customers = Customer.objects.count()
+        print(f"Reusing the seeded database: {args.customers:,} customers.")
+    else:
+        reset_database()
+        call_command("migrate", verbosity=0)
+        seeded = seed(args.customers, args.orders, args.seed)
+        print(
+            f"Seeded {args.customers:,} customers, {seeded['orders']:,} orders, {seeded['lines']:,} lines "
+            f"with COPY in {seeded['seconds']:.1f} s."
+        )
+        if args.seed_only:
+            return
 
     from metrics.models import RecomputeRun
     from metrics.services import metrics_recompute

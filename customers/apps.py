@@ -9,6 +9,6 @@ class CustomersConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import roles
+        from . import roles, rollups  # noqa: F401 - rollups connects its Order signals
 
         post_migrate.connect(roles.roles_ensure_after_migrate, dispatch_uid="customers.roles_ensure")

@@ -29,6 +29,7 @@ from retention_crm import events
 
 from . import roles
 from .models import AccountAssignment, Customer, Interaction, Order, OrderLine, Product, Tag, order_net_amount
+from .rollups import customer_rollups_refresh
 
 DEMO_PREFIX = "DEMO-"
 DEMO_PASSWORD = "demo-password"
@@ -917,6 +918,7 @@ def _write(plan: DemoPlan, users: dict) -> dict[str, int]:
         ],
         batch_size=BATCH_SIZE,
     )
+    customer_rollups_refresh(customer.pk for customer in customers)
     interactions = Interaction.objects.bulk_create(
         [_interaction(i, customers, users) for i in plan.interactions], batch_size=BATCH_SIZE
     )

@@ -198,6 +198,13 @@ class Order(models.Model):
     def __str__(self) -> str:
         return self.external_id
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        order = super().from_db(db, field_names, values)
+        # The customer the order was read with: customers.rollups refreshes both when it moves.
+        order._loaded_customer_id = order.__dict__.get("customer_id")
+        return order
+
     @property
     def is_purchase(self) -> bool:
         return self.net_amount > 0
@@ -229,6 +236,55 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}#{self.line_number}"
+
+
+class CustomerDay(models.Model):
+    """A customer's orders on one calendar day of the workspace time zone, summed (customers.rollups).
+
+    Kept equal to a GROUP BY over the orders by every writer of orders, so that the nightly metrics
+    recompute reads one narrow row per customer and day instead of grouping ten million orders. The
+    table can always be rebuilt from the orders (``manage.py rebuild_customer_rollups``).
+    """
+
+    pk = models.CompositePrimaryKey("customer_id", "day")
+    # The primary key (customer_id, day) indexes customer_id already.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    # Net sum of the day's orders, refunds and cancellations included (what the day was worth).
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    # Sum of the day's orders whose net amount is positive: > 0 makes the day a purchase day.
+    purchase_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    orders = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("customer day")
+        verbose_name_plural = _("customer days")
+        constraints = [
+            models.CheckConstraint(condition=Q(purchase_amount__gte=0), name="customer_day_purchase_not_negative")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}@{self.day}"
+
+
+class CustomerUpsell(models.Model):
+    """The first day (workspace time zone) a customer bought a product that was not in their first
+    purchase (docs metrics.md, "upsell"); no row for a customer who never did. Kept up to date with
+    CustomerDay by customers.rollups, so that upsell figures need not join every order line.
+
+    As of any date d, the customer counts as upsold exactly when day <= d: the first purchase and
+    every earlier product are older than that day, so orders after d cannot change it.
+    """
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    day = models.DateField()
+
+    class Meta:
+        verbose_name = _("customer upsell")
+        verbose_name_plural = _("customer upsells")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}@{self.day}"
 
 
 class Interaction(models.Model):

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from retention_crm import events
 
 from .models import AccountAssignment, Customer, Interaction, Order, OrderLine, Product, Tag, order_net_amount
+from .rollups import customer_rollups_refresh
 
 CUSTOMER_FIELDS = (
     "external_id",
@@ -217,6 +218,7 @@ def order_create(
     for line in built:
         line.order = order
     OrderLine.objects.bulk_create(built)
+    customer_rollups_refresh([customer.pk])  # again, now that the lines are in (bulk_create sends no signal)
     events.publish("order.placed", order_id=order.pk, customer_id=customer.pk)
     return order
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import ImportJob
+from ..rollups import customer_rollups_refresh_sql
 from .formats import RowError
 
 logger = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ class Staging:
     def _drop(self) -> None:
         for table in (
             "imp_lines", "imp_customers", "imp_errors", "imp_bad_orders", "imp_orders", "imp_lines_n", "imp_tags",
+            "imp_touched", "imp_changed",
         ):  # fmt: skip
             self._exec(f"DROP TABLE IF EXISTS {table}")
 
@@ -499,8 +501,16 @@ class Staging:
         order_differs = " OR ".join(f"t.{c} IS DISTINCT FROM ({e})" for c, e in order_sets)
         total = self._scalar("SELECT count(*) FROM imp_orders")
         counts.created = self._scalar("SELECT count(*) FROM imp_orders WHERE existing_id IS NULL")
+        # The customers whose rollups change (customers.rollups): those of new orders, and the old and
+        # the new customer of every order the file changes. Read before the UPDATE changes them.
+        touched = "SELECT customer_id FROM imp_orders WHERE existing_id IS NULL"
         if counts.created < total:
             counts.updated = self._count_changed_orders(order_differs)
+            touched += """ UNION SELECT s.customer_id FROM imp_orders s JOIN imp_changed c ON c.order_id = s.existing_id
+                UNION SELECT t.customer_id FROM customers_order t JOIN imp_changed c ON c.order_id = t.id"""
+        self._exec(f"CREATE TEMP TABLE imp_touched AS {touched}")
+        self.analyze("imp_touched")
+        if counts.created < total:
             set_sql = ", ".join(f"{c} = {e}" for c, e in order_sets)
             self._exec(
                 f"""UPDATE customers_order AS t SET {set_sql}, updated_at = %(now)s FROM imp_orders s
@@ -517,6 +527,7 @@ class Staging:
         )
         # With no new order, the numbered lines built for the count are still right for the merge.
         self._merge_lines(any_existing=counts.created < total, reuse=counts.created == 0 and total > 0)
+        customer_rollups_refresh_sql("SELECT customer_id FROM imp_touched")
         return counts
 
     def _numbered_lines(self) -> None:
@@ -529,12 +540,13 @@ class Staging:
         )
 
     def _count_changed_orders(self, order_differs: str) -> int:
-        """Existing orders whose own row, or any of whose lines, the file changes (hash joins, no loops)."""
+        """Existing orders whose own row, or any of whose lines, the file changes (hash joins, no loops),
+        into imp_changed (order_id); returns how many."""
         self._numbered_lines()
         self._exec("CREATE INDEX imp_lines_n_order ON imp_lines_n (order_id, line_number)")
         self.analyze("imp_orders", "imp_lines_n")
-        return self._scalar(
-            f"""SELECT count(*) FROM (
+        self._exec(
+            f"""CREATE TEMP TABLE imp_changed AS
                 SELECT s.existing_id AS order_id FROM imp_orders s JOIN customers_order t ON t.id = s.existing_id
                 WHERE {order_differs}
                 UNION
@@ -543,9 +555,9 @@ class Staging:
                 WHERE l.id IS NULL OR l.product_id IS DISTINCT FROM n.product_id OR l.quantity IS DISTINCT FROM n.quantity
                 OR l.unit_price IS DISTINCT FROM n.unit_price OR l.amount IS DISTINCT FROM n.amount
                 UNION
-                {self._surplus_lines("l.order_id")}
-            ) changed"""
+                {self._surplus_lines("l.order_id")}"""
         )
+        return self._scalar("SELECT count(*) FROM imp_changed")
 
     @staticmethod
     def _surplus_lines(select: str) -> str:

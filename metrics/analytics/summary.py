@@ -54,6 +54,21 @@ def daily_from_orders(orders: pd.DataFrame, *, as_of: pd.Timestamp | None = None
     return daily.groupby(["customer_id", "day"], as_index=False, sort=True).sum()
 
 
+def segment_sums(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """Sums of `values` per run of equal `keys` (rows grouped by key), indexed by key.
+
+    np.add.reduceat adds each run in order, the same way whether it is given one customer's rows
+    or a million customers': so a one-customer refresh gets the full recompute's sums to the last
+    bit (groupby().sum() and np.sum() each add in their own way).
+    """
+    key = keys.to_numpy()
+    if key.size == 0:
+        return pd.Series([], index=pd.Index(key, name=keys.name), dtype=float)
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    sums = np.add.reduceat(values.to_numpy(dtype=float), starts)
+    return pd.Series(sums, index=pd.Index(key[starts], name=keys.name))
+
+
 def summary_from_daily(daily: pd.DataFrame, *, as_of: pd.Timestamp, unit: str = "D") -> pd.DataFrame:
     """Per-customer summary as of `as_of`, indexed by customer_id (sorted).
 
@@ -85,11 +100,14 @@ def summary_from_daily(daily: pd.DataFrame, *, as_of: pd.Timestamp, unit: str = 
 
     summary = frame.groupby("customer_id", sort=True)[["amount"]].sum()
     summary = summary.rename(columns={"amount": "net_revenue"})
-    buys = frame[frame["purchase_amount"] > 0].groupby("customer_id", sort=True)
+    bought = frame["purchase_amount"] > 0
+    buys = frame[bought].groupby("customer_id", sort=True)
     first = buys["day"].min().reindex(summary.index)
     last = buys["day"].max().reindex(summary.index)
     purchases = buys.size().reindex(summary.index, fill_value=0).astype("int64")
-    total_spend = buys["purchase_amount"].sum().reindex(summary.index, fill_value=0.0)
+    total_spend = segment_sums(frame["customer_id"][bought], frame["purchase_amount"][bought]).reindex(
+        summary.index, fill_value=0.0
+    )
     # Rows are sorted by day within a customer, so `first` is the first purchase day's spend.
     first_spend = buys["purchase_amount"].first().reindex(summary.index, fill_value=0.0)
 

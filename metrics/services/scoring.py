@@ -303,6 +303,7 @@ def one_customer_figures(days: np.ndarray, amount: np.ndarray, purchase_amount: 
             t_x=t_x,
             T=float((as_of_day - first).astype(int)),
             usual_interval_days=t_x / x if x else np.nan,
-            monetary_value=(math.fsum(spend) - spend[0]) / x if x else 0.0,
+            # Added as summary_from_daily adds (analytics.summary.segment_sums), to the last bit.
+            monetary_value=(float(np.add.reduceat(spend, [0])[0]) - spend[0]) / x if x else 0.0,
         )
     return {name: np.array([value]) for name, value in figures.items()}
