@@ -87,6 +87,9 @@ class ModelVersion(models.Model):
     backtest_predicted_purchases = models.FloatField(_("back-test predicted purchases"), null=True, blank=True)
     backtest_actual_purchases = models.PositiveIntegerField(_("back-test actual purchases"), null=True, blank=True)
     backtest_customers = models.PositiveIntegerField(_("back-test customers"), null=True, blank=True)
+    # Set when the back-test has run (with a result, or a note that the history was too short); the
+    # back-test runs as its own task after the recompute, so until then the model is "being back-tested".
+    backtested_at = models.DateTimeField(_("back-tested at"), null=True, blank=True)
     is_current = models.BooleanField(_("current"), default=False)
     notes = models.TextField(_("notes"), blank=True)
 

@@ -27,6 +27,7 @@ from customers import roles
 from customers.models import AccountAssignment, Customer, CustomerDay, CustomerUpsell, Order
 from customers.selectors import account_manager_list, customer_visible_to
 
+from . import pgbinary
 from .models import CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
 
 # Rows fetched per round trip on the non-COPY path (SQLite): ~100,000 small tuples are a few MB.
@@ -107,47 +108,25 @@ def _customer_days(as_of: date, *, customer_id_from=None, customer_id_to=None, c
     return days.order_by()
 
 
-# One row of `COPY ... (FORMAT binary)` of (bigint, integer, float8, float8): a field count, then
-# each field's length and big-endian value. Every field is fixed-width and NOT NULL, so the rows
-# are a numpy record array as they arrive: ten million rows parse in milliseconds.
-_DAILY_BINARY_ROW = np.dtype(
-    [
-        ("fields", ">i2"),
-        ("len_customer", ">i4"), ("customer_id", ">i8"),
-        ("len_day", ">i4"), ("day", ">i4"),
-        ("len_amount", ">i4"), ("amount", ">f8"),
-        ("len_purchase", ">i4"), ("purchase_amount", ">f8"),
-    ]
-)  # fmt: skip
-_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+# The daily frame's columns as PostgreSQL sends them in binary COPY (metrics.pgbinary).
+_DAILY_BINARY = (("customer_id", "int8"), ("day", "int4"), ("amount", "float8"), ("purchase_amount", "float8"))
 
 
 def _daily_binary(days: QuerySet) -> pd.DataFrame:
-    """The daily frame through PostgreSQL's binary COPY (see _DAILY_BINARY_ROW)."""
-    rows = days.values_list("customer_id", "day", "amount", "purchase_amount")
-    sql, params = rows.query.sql_with_params()
+    """The daily frame through PostgreSQL's binary COPY: ten million rows arrive as one numpy array."""
+    sql, params = days.values_list("customer_id", "day", "amount", "purchase_amount").query.sql_with_params()
     buffer = io.BytesIO()
     with connection.cursor() as cursor:
         inner = cursor.mogrify(sql, params).decode()
         query = f"SELECT customer_id::int8, (day - DATE '1970-01-01')::int4, amount::float8, purchase_amount::float8 FROM ({inner}) AS days"  # noqa: S608, E501 - the ORM's own SQL
-        cursor.copy_expert(
-            f"COPY ({query}) TO STDOUT WITH (FORMAT binary)",
-            buffer,
-        )
-    data = buffer.getbuffer()
-    if bytes(data[:11]) != _COPY_SIGNATURE:
-        raise ValueError("COPY did not answer in PostgreSQL's binary format.")
-    header = 19 + int.from_bytes(data[15:19], "big")  # signature, flags, extension length, extension
-    body = data[header : len(data) - 2]  # the trailer is a field count of -1
-    records = np.frombuffer(body, dtype=_DAILY_BINARY_ROW)
-    if len(body) % _DAILY_BINARY_ROW.itemsize or (len(records) and (records["fields"] != 4).any()):
-        raise ValueError("Unexpected row layout in the binary COPY of customer days.")
+        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
+    rows = pgbinary.decode(_DAILY_BINARY, buffer.getbuffer())
     return pd.DataFrame(
         {
-            "customer_id": records["customer_id"].astype("int64"),
-            "day": records["day"].astype("int64").astype("datetime64[D]").astype("datetime64[us]"),
-            "amount": records["amount"].astype("float64"),
-            "purchase_amount": records["purchase_amount"].astype("float64"),
+            "customer_id": rows["customer_id"].astype("int64"),
+            "day": rows["day"].astype("int64").astype("datetime64[D]").astype("datetime64[us]"),
+            "amount": rows["amount"].astype("float64"),
+            "purchase_amount": rows["purchase_amount"].astype("float64"),
         }
     )
 

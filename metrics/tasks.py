@@ -4,7 +4,13 @@ import logging
 
 from celery import shared_task
 
-from .services import metrics_recompute, metrics_refresh_customer, metrics_score_chunk, recompute_run_create
+from .services import (
+    metrics_backtest,
+    metrics_recompute,
+    metrics_refresh_customer,
+    metrics_score_chunk,
+    recompute_run_create,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +32,11 @@ def metrics_score_chunk_task(
         customer_id_from=customer_id_from,
         customer_id_to=customer_id_to,
     )
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def metrics_backtest_task(self, model_version_id: int) -> None:
+    metrics_backtest(model_version_id=model_version_id)
 
 
 @shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=3)

@@ -73,11 +73,23 @@ def _objective(log_params, x, t_x, T, weights, total):
     return -(ll @ weights) / total, -grad / total
 
 
-def bgnbd_fit(x, t_x, T, *, unit: str = "D", weights=None) -> BgNbdParams:
+def _start(params: BgNbdParams | None, unit: str) -> np.ndarray | None:
+    """Log-parameters of a usable starting point: finite, positive, in the same unit."""
+    if params is None or params.unit != unit:
+        return None
+    values = np.array([params.r, params.alpha, params.a, params.b], dtype=float)
+    if not (np.all(np.isfinite(values)) and np.all(values > 0)):
+        return None
+    return np.clip(np.log(values), -LOG_PARAM_BOUND + 1.0, LOG_PARAM_BOUND - 1.0)
+
+
+def bgnbd_fit(x, t_x, T, *, unit: str = "D", weights=None, start: BgNbdParams | None = None) -> BgNbdParams:
     """Maximum-likelihood BG/NBD parameters from per-customer x, t_x, T (in `unit`s).
 
-    `weights` (optional) counts customers per row. Raises NotEnoughData when there are no
-    customers, no repeat buyers, or the likelihood has no interior maximum.
+    `weights` (optional) counts customers per row. `start` (optional): parameters to start the search
+    from, such as yesterday's fit on almost the same data (the optimum is the same, found in fewer
+    steps). Raises NotEnoughData when there are no customers, no repeat buyers, or the likelihood has
+    no interior maximum.
     """
     unit_days(unit)
     x, t_x, T = _check(x, t_x, T)
@@ -89,13 +101,15 @@ def bgnbd_fit(x, t_x, T, *, unit: str = "D", weights=None) -> BgNbdParams:
     total = counts.sum()
     # Start at r = a = b = 1 and alpha = mean age: r/alpha then is about one purchase per
     # lifetime, the right order of magnitude whatever the unit.
-    start = np.log([1.0, max(float(np.average(columns["T"], weights=counts)), 1.0), 1.0, 1.0])
+    initial = _start(start, unit)
+    if initial is None:
+        initial = np.log([1.0, max(float(np.average(columns["T"], weights=counts)), 1.0), 1.0, 1.0])
 
     def objective(p):
         return _objective(p, columns["x"], columns["t_x"], columns["T"], counts, total)
 
     try:
-        r, alpha, a, b = maximise(objective, start, model="BG/NBD", jac=True)
+        r, alpha, a, b = maximise(objective, initial, model="BG/NBD", jac=True)
     except DegenerateFit as exc:
         log_a_b = exc.log_params[2:]
         homogeneous = (at_upper_bound(log_a_b).any() and (log_a_b > HOMOGENEOUS_DROPOUT_LOG_CAP).all()) and interior(
@@ -108,7 +122,7 @@ def bgnbd_fit(x, t_x, T, *, unit: str = "D", weights=None) -> BgNbdParams:
         # That limit is still a proper model (homogeneous dropout); cap a and b where Beta(a, b)
         # is already a point mass for any practical purpose and keep the fit.
         r, alpha, a, b = maximise(
-            objective, start, model="BG/NBD", jac=True,
+            objective, initial, model="BG/NBD", jac=True,
             upper=[LOG_PARAM_BOUND, LOG_PARAM_BOUND, HOMOGENEOUS_DROPOUT_LOG_CAP, HOMOGENEOUS_DROPOUT_LOG_CAP],
         )  # fmt: skip
     ll = _log_likelihood_terms(r, alpha, a, b, columns["x"], columns["t_x"], columns["T"])[0]

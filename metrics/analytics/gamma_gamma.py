@@ -12,7 +12,7 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from ._common import NotEnoughData, as_float_array
-from ._fit import collapse_rows, maximise
+from ._fit import LOG_PARAM_BOUND, collapse_rows, maximise
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,12 @@ def _objective(log_params, x, m, weights, total):
     return -(_log_likelihood(p, q, gamma, x, m) @ weights) / total, -grad / total
 
 
-def gamma_gamma_fit(x, monetary, *, weights=None) -> GammaGammaParams:
+def gamma_gamma_fit(x, monetary, *, weights=None, start: GammaGammaParams | None = None) -> GammaGammaParams:
     """Maximum-likelihood Gamma-Gamma parameters from the repeat buyers among the rows.
 
     Rows with x == 0 or monetary <= 0 are left out (their spend says nothing about repeat
-    purchases). Raises NotEnoughData when no repeat buyer with positive spend remains.
+    purchases). `start` (optional): parameters to start the search from (an earlier fit). Raises
+    NotEnoughData when no repeat buyer with positive spend remains.
     """
     x, m = _check(x, monetary)
     keep = (x > 0) & (m > 0)
@@ -72,10 +73,14 @@ def gamma_gamma_fit(x, monetary, *, weights=None) -> GammaGammaParams:
     columns, counts = collapse_rows({"x": x[keep], "m": m[keep]}, w)
     total = counts.sum()
     # Start at p = q = 1 and gamma = mean spend: the spend distribution's scale is set by gamma.
-    start = np.log([1.0, 1.0, float(np.average(columns["m"], weights=counts))])
+    initial = np.log([1.0, 1.0, float(np.average(columns["m"], weights=counts))])
+    if start is not None:
+        previous = np.array([start.p, start.q, start.gamma], dtype=float)
+        if np.all(np.isfinite(previous)) and np.all(previous > 0):
+            initial = np.clip(np.log(previous), -LOG_PARAM_BOUND + 1.0, LOG_PARAM_BOUND - 1.0)
     p, q, gamma = maximise(
         lambda params: _objective(params, columns["x"], columns["m"], counts, total),
-        start,
+        initial,
         model="Gamma-Gamma",
         jac=True,
     )

@@ -100,12 +100,19 @@ def groupings(*, customer_ids: np.ndarray, countries: pd.Series, assignments: pd
         started = assignments["started_at"].to_numpy()
         ended = assignments["ended_at"].to_numpy()
         open_ = pd.isna(assignments["ended_at"]).to_numpy()
+        # Only a customer with several assignments can be in one book twice in a period (assigned to
+        # the same manager again): their pairs are made unique, everyone else's are taken as they are.
+        repeated = np.bincount(a_customer, minlength=n)[a_customer] > 1
 
         def book(start: pd.Timestamp, end: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
             # In the book during [start, end): an assignment that overlaps the period.
             overlap = (started < np.datetime64(end)) & (open_ | (ended > np.datetime64(start)))
-            key = np.unique(a_customer[overlap] * len(managers) + a_manager[overlap])
-            return key // len(managers), key % len(managers)
+            single = overlap & ~repeated
+            key = np.unique(a_customer[overlap & repeated] * len(managers) + a_manager[overlap & repeated])
+            return (
+                np.concatenate([a_customer[single], key // len(managers)]),
+                np.concatenate([a_manager[single], key % len(managers)]),
+            )
 
         result.append(Grouping([f"manager:{m}" for m in managers], book))
     return result

@@ -262,19 +262,26 @@ def _rows_without_timestamps() -> list[dict]:
     return list(CustomerMetrics.objects.order_by("customer_id").values(*fields))
 
 
-def test_scoring_in_many_small_chunks_equals_one_chunk(simulated):
-    metrics_recompute(as_of=SIMULATED_AS_OF)
-    one_chunk = _rows_without_timestamps()
+def test_small_chunks_scored_from_their_own_orders_equal_the_in_process_scores(
+    simulated, django_capture_on_commit_callbacks
+):
+    metrics_recompute(as_of=SIMULATED_AS_OF)  # one process: chunks slice the frame scored in memory
+    in_process = _rows_without_timestamps()
     CustomerMetrics.objects.all().delete()
+    ModelVersion.objects.update(is_current=False)  # the same starting point for both fits
 
-    with override_settings(METRICS_SCORE_CHUNK_SIZE=7):
-        run = metrics_recompute(as_of=SIMULATED_AS_OF)
+    # As workers do: each chunk loads and scores its own customers (tasks run eagerly here).
+    with override_settings(METRICS_SCORE_CHUNK_SIZE=7), django_capture_on_commit_callbacks(execute=True):
+        run = metrics_recompute(as_of=SIMULATED_AS_OF, chunks_async=True)
 
+    run.refresh_from_db()
+    assert run.status == RecomputeRun.Status.SUCCEEDED
     assert run.chunks_total == run.chunks_done == 43
-    many_chunks = _rows_without_timestamps()
-    model_ids = {row.pop("model_version") for row in one_chunk + many_chunks}
+    by_chunks = _rows_without_timestamps()
+    model_ids = {row.pop("model_version") for row in in_process + by_chunks}
     assert len(model_ids) == 2  # two fits, same data
-    assert many_chunks == one_chunk
+    assert by_chunks == in_process
+    assert run.model_version.backtested_at is not None  # its own task, after the chunks
 
 
 def test_chunk_ranges_cover_every_id_once():
@@ -402,3 +409,11 @@ def test_recompute_through_a_real_worker_scores_a_group_of_chunks(celery_worker)
     assert run.progress_percent == 100 and max(seen) == 100
     assert CustomerMetrics.objects.count() == 120
     assert ModelVersion.objects.get(is_current=True) == run.model_version
+    # The back-test is a task of its own, queued with the chunks.
+    while (
+        datetime.now() < deadline
+        and not ModelVersion.objects.filter(pk=run.model_version_id, backtested_at__isnull=False).exists()
+    ):
+        time.sleep(0.1)
+    model = ModelVersion.objects.get(pk=run.model_version_id)
+    assert model.backtested_at is not None and model.backtest_auc is not None

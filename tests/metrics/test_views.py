@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from customers import panels
 from metrics import selectors
@@ -295,6 +296,22 @@ def test_model_health_shows_the_current_model_backtest_and_history(marta):
     assert html.count('<tr class="table-primary">') == 1
     assert 'id="chart-model_auc"' in html
     assert "Recompute now" in html
+
+
+@pytest.mark.parametrize(
+    ("backtested", "expected"),
+    [(False, "The back-test of this model is running"), (True, "No back-test: the history is too short")],
+)
+def test_model_health_tells_a_running_back_test_from_one_that_could_not_be_made(marta, backtested, expected):
+    empty = dict.fromkeys(
+        ("backtest_cutoff", "backtest_horizon_days", "backtest_auc", "backtest_baseline_auc")
+        + ("backtest_predicted_purchases", "backtest_actual_purchases", "backtest_customers")
+    )
+    model_version_create(is_current=True, backtested_at=timezone.now() if backtested else None, **empty)
+
+    html = client_for(marta).get(MODEL_HEALTH).content.decode()
+
+    assert expected in html
 
 
 def test_model_health_says_when_gamma_gamma_could_not_be_fitted(ada):
