@@ -251,9 +251,11 @@ class CustomerDay(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     # Net sum of the day's orders, refunds and cancellations included (what the day was worth).
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    # Summed exactly (numeric) and stored as the nearest double: the form the analytics compute in,
+    # so that reading ten million of them converts nothing. Money of record stays on Order.
+    amount = models.FloatField()
     # Sum of the day's orders whose net amount is positive: > 0 makes the day a purchase day.
-    purchase_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    purchase_amount = models.FloatField()
     orders = models.PositiveIntegerField()
 
     class Meta:

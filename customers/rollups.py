@@ -21,9 +21,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import Case, Count, DecimalField, F, Min, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, F, FloatField, Min, QuerySet, Sum, Value, When
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Cast, TruncDate
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -48,7 +48,11 @@ def _day_totals(orders: QuerySet) -> QuerySet:
     return (
         orders.annotate(day=_workspace_day("ordered_at"))
         .values("customer_id", "day")
-        .annotate(amount_sum=Sum("net_amount"), purchase_sum=Sum(positive), order_count=Count("id"))
+        .annotate(
+            amount_sum=Cast(Sum("net_amount"), FloatField()),
+            purchase_sum=Cast(Sum(positive), FloatField()),
+            order_count=Count("id"),
+        )
         .values_list("customer_id", "day", "amount_sum", "purchase_sum", "order_count")
         .order_by()
     )

@@ -188,8 +188,9 @@ class CustomerMetrics(models.Model):
         "customers.Customer", primary_key=True, related_name="metrics", on_delete=models.CASCADE
     )
     as_of = models.DateField(_("as of"))
+    # No index: nothing looks customers up by model, and every recompute rewrites the column.
     model_version = models.ForeignKey(
-        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="customer_metrics"
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="customer_metrics", db_index=False
     )
     purchases = models.PositiveIntegerField(_("purchases"), default=0)
     first_purchase = models.DateField(_("first purchase"), null=True, blank=True)
@@ -219,7 +220,6 @@ class CustomerMetrics(models.Model):
         indexes = [
             models.Index(fields=["rfm_segment"], name="custmetrics_segment"),
             models.Index(fields=["value_level", "risk_level"], name="custmetrics_value_risk"),
-            models.Index(fields=["churn_risk"], name="custmetrics_churn_risk"),
         ]
         constraints = [
             _probability_check("churn_risk"),
@@ -311,6 +311,8 @@ class RecomputeRun(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     chunks_total = models.PositiveIntegerField(_("chunks"), default=0)
     chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
+    # The dashboards' snapshots, computed while the chunks are scored: the run is done when both are.
+    snapshots_saved = models.BooleanField(_("snapshots saved"), default=False)
     customers_scored = models.PositiveIntegerField(_("customers scored"), default=0)
     message = models.TextField(_("message"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -349,8 +351,10 @@ class RecomputeRun(models.Model):
             return 100
         if not self.chunks_total:
             return 0
-        # Loading and fitting come before the first chunk: count them as the first 10%.
-        return min(99, 10 + int(90 * self.chunks_done / self.chunks_total))
+        # Loading and fitting come before the first chunk: count them as the first 10%; the snapshots
+        # count as one more chunk.
+        done = self.chunks_done + int(self.snapshots_saved)
+        return min(99, 10 + int(90 * done / (self.chunks_total + 1)))
 
 
 class RecomputeChunk(models.Model):

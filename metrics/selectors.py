@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import connection
-from django.db.models import Avg, Count, FloatField, Q, QuerySet, Sum
-from django.db.models.functions import Cast
+from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -118,7 +117,9 @@ def _daily_binary(days: QuerySet) -> pd.DataFrame:
     buffer = io.BytesIO()
     with connection.cursor() as cursor:
         inner = cursor.mogrify(sql, params).decode()
-        query = f"SELECT customer_id::int8, (day - DATE '1970-01-01')::int4, amount::float8, purchase_amount::float8 FROM ({inner}) AS days"  # noqa: S608, E501 - the ORM's own SQL
+        query = (
+            f"SELECT customer_id::int8, (day - DATE '1970-01-01')::int4, amount, purchase_amount FROM ({inner}) AS days"  # noqa: S608, E501 - the ORM's own SQL
+        )
         cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
     rows = pgbinary.decode(_DAILY_BINARY, buffer.getbuffer())
     return pd.DataFrame(
@@ -153,8 +154,7 @@ def customer_daily_frame(
     )
     if connection.vendor == "postgresql":
         return _daily_binary(days)
-    rows = days.annotate(amount_f=Cast("amount", FloatField()), purchase_f=Cast("purchase_amount", FloatField()))
-    raw = _frame(rows.values_list("customer_id", "day", "amount_f", "purchase_f"), DAILY_COLUMNS)
+    raw = _frame(days.values_list("customer_id", "day", "amount", "purchase_amount"), DAILY_COLUMNS)
     return pd.DataFrame(
         {
             "customer_id": _ints(raw["customer_id"]),
@@ -168,12 +168,9 @@ def customer_daily_frame(
 def customer_days(*, customer_id: int, as_of: date) -> list[tuple[date, float, float]]:
     """One customer's (day, amount, purchase_amount) rows up to `as_of`, by day: the daily frame of
     one customer without a DataFrame, for the refresh after an order (primary key customer, day)."""
-    return [
-        (day, float(amount), float(purchase))
-        for day, amount, purchase in _customer_days(as_of, customer_id=customer_id)
-        .order_by("day")
-        .values_list("day", "amount", "purchase_amount")
-    ]
+    return list(
+        _customer_days(as_of, customer_id=customer_id).order_by("day").values_list("day", "amount", "purchase_amount")
+    )
 
 
 def customer_upsell_days(*, as_of: date) -> pd.Series:

@@ -51,8 +51,8 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("day", models.DateField()),
-                ("amount", models.DecimalField(decimal_places=2, max_digits=14)),
-                ("purchase_amount", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("amount", models.FloatField()),
+                ("purchase_amount", models.FloatField()),
                 ("orders", models.PositiveIntegerField()),
                 (
                     "customer",

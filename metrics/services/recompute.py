@@ -3,16 +3,19 @@
 A run is claimed once (a conditional UPDATE from queued to running; a partial unique index lets
 only one run be running), then:
 
-1. load one row per customer and day of orders up to as_of, and every customer;
-2. fit BG/NBD and Gamma-Gamma on the customers with a purchase -> a ModelVersion (none when the
-   data cannot identify the model: the run still succeeds, with figures that need no model);
-3. back-test the churn risk at as_of - h on data up to the cut-off only -> stored on the ModelVersion;
-4. compute the population-wide cut points (RFM quintiles, Pareto tier, value level) and every
-   snapshot, written in bulk;
-5. score customers in chunks of SCORE_CHUNK_SIZE ids: one Celery task each (a group) in a worker,
-   or one after the other in this process (manage.py recompute_metrics --sync, tests). Both paths
-   call metrics_score_chunk; the chunk that completes the run marks it succeeded and makes its
-   ModelVersion current.
+1. load one row per customer and day (CustomerDay, kept up to date as orders arrive), and every
+   customer;
+2. fit BG/NBD and Gamma-Gamma on the customers with a purchase, starting from the current model ->
+   a ModelVersion (none when the data cannot identify the model: the run still succeeds, with
+   figures that need no model);
+3. compute the population-wide cut points (RFM quintiles, Pareto tier, value level) and score
+   every customer;
+4. write the scores in chunks of SCORE_CHUNK_SIZE ids, each in its own transaction: one Celery task
+   each (a group, spread over the workers), or from threads of this process (manage.py
+   recompute_metrics --sync); meanwhile compute and save every dashboard snapshot. Whichever part
+   finishes last marks the run succeeded and makes its ModelVersion current;
+5. back-test the churn risk at as_of - h on data up to the cut-off only (its own task, after the
+   scores) -> stored on the ModelVersion.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -144,10 +148,10 @@ def _start_next_queued() -> None:
 
 
 def _finish_if_complete(run_id: int) -> bool:
-    """The chunk that completes the run (all chunks counted) marks it succeeded, exactly once."""
+    """The last part to finish (every chunk counted, the snapshots saved) marks the run succeeded, once."""
     with transaction.atomic():
         finished = RecomputeRun.objects.filter(
-            pk=run_id, status=RecomputeRun.Status.RUNNING, chunks_done__gte=F("chunks_total")
+            pk=run_id, status=RecomputeRun.Status.RUNNING, chunks_done__gte=F("chunks_total"), snapshots_saved=True
         ).update(status=RecomputeRun.Status.SUCCEEDED, finished_at=timezone.now())
         if finished:
             model_version_id = RecomputeRun.objects.values_list("model_version_id", flat=True).get(pk=run_id)
@@ -206,39 +210,56 @@ def _settings() -> dict:
 def load_population(*, as_of: date, customer_id_from=None, customer_id_to=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(customers, daily) for the recompute: every customer in the id range, and their daily rows
     sorted. Customers are read after the orders, so every order's customer is among them."""
-    daily = customer_daily_frame(as_of=as_of, customer_id_from=customer_id_from, customer_id_to=customer_id_to)
+    daily = sort_daily(
+        customer_daily_frame(as_of=as_of, customer_id_from=customer_id_from, customer_id_to=customer_id_to)
+    )
     customers = customer_frame(customer_id_from=customer_id_from, customer_id_to=customer_id_to)
-    daily = daily[daily["customer_id"].isin(customers["customer_id"])]
-    return customers, sort_daily(daily)
+    ids = customers["customer_id"].to_numpy()
+    if len(ids) and len(daily):
+        day_ids = daily["customer_id"].to_numpy()
+        known = ids[np.minimum(np.searchsorted(ids, day_ids), len(ids) - 1)] == day_ids
+        if not known.all():
+            daily = daily[known].reset_index(drop=True)
+    elif len(daily):
+        daily = daily.iloc[:0]
+    return customers, daily
+
+
+class _Timings:
+    """Seconds per step of a run, logged at the end (where the time of a big run goes)."""
+
+    def __init__(self):
+        self.steps: dict[str, float] = {}
+        self.last = time.monotonic()
+
+    def lap(self, step: str) -> None:
+        now = time.monotonic()
+        self.steps[step] = self.steps.get(step, 0.0) + now - self.last
+        self.last = now
+
+    def __str__(self) -> str:
+        return " ".join(f"{step}={seconds:.1f}" for step, seconds in self.steps.items())
 
 
 def _recompute(run: RecomputeRun, *, chunks_async: bool) -> None:
+    timings = _Timings()
     as_of = pd.Timestamp(run.as_of)
     customers, daily = load_population(as_of=run.as_of)
+    timings.lap("load")
     ids = customers["customer_id"].to_numpy()
     figures = base_figures(daily, customer_ids=ids, as_of=as_of)
+    timings.lap("summary")
 
     _step(run.pk, _("Fitting the purchase model…"))
     model_version, bgnbd, gamma_gamma, fit_message = _fit(figures, as_of=run.as_of)
+    timings.lap("fit")
 
-    _step(run.pk, _("Computing the dashboards…"))
+    _step(run.pk, _("Scoring customers…"))
     figures = with_predictions(figures, bgnbd=bgnbd, gamma_gamma=gamma_gamma, **_settings())
+    timings.lap("predict")
     scoring = scoring_edges(figures, daily=daily, as_of=as_of)
     scored = apply_scoring(figures, scoring, risk_thresholds=conf.RISK_THRESHOLDS)
-    snapshots = build_snapshots(
-        daily=daily,
-        scored=scored,
-        countries=customers["country"],
-        assignments=assignment_frame(),
-        upsell_days=customer_upsell_days(as_of=run.as_of),
-        as_of=as_of,
-        window_days=int(conf.ACTIVITY_WINDOW_DAYS),
-        segment_labels={key: str(label) for key, label in RfmSegment.choices},
-        segment_keys=SEGMENT_KEYS,
-        clv_basis=scoring["value"]["basis"],
-    )
-    _snapshots_save(run.as_of, snapshots)
-
+    timings.lap("score")
     ranges = chunk_ranges(ids, int(conf.SCORE_CHUNK_SIZE))
     buyers = int((figures["purchases"] > 0).sum())
     RecomputeRun.objects.filter(pk=run.pk).update(
@@ -248,19 +269,40 @@ def _recompute(run: RecomputeRun, *, chunks_async: bool) -> None:
         message=_summary_message(run.as_of, buyers, len(ids), model_version, fit_message),
     )
     model_version_id = model_version.pk if model_version else None
+
+    # The chunks are written (by other workers, or threads of this process) while this computes the
+    # dashboards' snapshots; the run succeeds when the last of them is saved.
     if chunks_async:
         _score_chunks_async(run.pk, model_version_id, ranges)
-        if model_version_id:
-            _queue_backtest(model_version_id)
-        return
-    # One process: the chunks take their rows from the frame scored above instead of loading them again.
-    for a, b in ranges:
-        metrics_score_chunk(
-            run_id=run.pk, model_version_id=model_version_id, customer_id_from=a, customer_id_to=b, scored=scored
+        writing = None
+    else:
+        writing = _score_chunks_here(run.pk, model_version_id, ranges, scored)
+    try:
+        snapshots = build_snapshots(
+            daily=daily,
+            scored=scored,
+            countries=customers["country"],
+            assignments=assignment_frame(),
+            upsell_days=customer_upsell_days(as_of=run.as_of),
+            as_of=as_of,
+            window_days=int(conf.ACTIVITY_WINDOW_DAYS),
+            segment_labels={key: str(label) for key, label in RfmSegment.choices},
+            segment_keys=SEGMENT_KEYS,
+            clv_basis=scoring["value"]["basis"],
         )
-    if not ranges:
-        _finish_if_complete(run.pk)
-    if model_version_id:
+        timings.lap("snapshots")
+        _snapshots_save(run.pk, run.as_of, snapshots)
+        timings.lap("snapshots_save")
+    finally:
+        if writing is not None:
+            writing.wait()
+    timings.lap("writes_wait")
+    logger.info("metrics.recompute_timings run=%s %s", run.pk, timings)
+    if model_version_id is None:
+        return
+    if chunks_async:
+        _queue_backtest(model_version_id)
+    else:
         metrics_backtest(model_version_id=model_version_id, daily=daily)
 
 
@@ -425,7 +467,7 @@ def metrics_backtest(*, model_version_id: int, daily: pd.DataFrame | None = None
 # --- Saving ----------------------------------------------------------------------------------------
 
 
-def _snapshots_save(as_of: date, snapshots: list[tuple[str, str, dict]]) -> None:
+def _snapshots_save(run_id: int, as_of: date, snapshots: list[tuple[str, str, dict]]) -> None:
     rows = [MetricSnapshot(as_of=as_of, kind=kind, scope=scope, data=data) for kind, scope, data in snapshots]
     with transaction.atomic():
         MetricSnapshot.objects.bulk_create(
@@ -435,6 +477,8 @@ def _snapshots_save(as_of: date, snapshots: list[tuple[str, str, dict]]) -> None
             unique_fields=["as_of", "kind", "scope"],
             update_fields=["data", "created_at"],
         )
+        RecomputeRun.objects.filter(pk=run_id).update(snapshots_saved=True)
+    _finish_if_complete(run_id)
 
 
 def _money(value: float) -> Decimal:
@@ -680,7 +724,6 @@ def _previous_risks(customer_id_from: int, customer_id_to: int, as_of: date) -> 
 
 def _score_chunks_async(run_id: int, model_version_id: int | None, ranges) -> None:
     if not ranges:
-        _finish_if_complete(run_id)
         return
     from celery import group
 
@@ -688,6 +731,44 @@ def _score_chunks_async(run_id: int, model_version_id: int | None, ranges) -> No
 
     signatures = [metrics_score_chunk_task.si(run_id, model_version_id, a, b) for a, b in ranges]
     transaction.on_commit(lambda: group(signatures).apply_async())
+
+
+class _Writing:
+    """Chunks being written from threads of this process; wait() re-raises the first failure."""
+
+    def __init__(self, executor: ThreadPoolExecutor, futures: list):
+        self.executor, self.futures = executor, futures
+
+    def wait(self) -> None:
+        try:
+            for future in self.futures:
+                future.result()
+        finally:
+            self.executor.shutdown()
+
+
+def _in_thread(**chunk) -> int:
+    try:
+        return metrics_score_chunk(**chunk)
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def _score_chunks_here(run_id: int, model_version_id: int | None, ranges, scored: pd.DataFrame) -> _Writing | None:
+    """Write the chunks from the frame scored in this process: from WRITE_THREADS threads on
+    PostgreSQL (each its own connection and transaction, overlapping the snapshots), or one after the
+    other (SQLite, or inside a transaction whose rows other connections could not see)."""
+    threads = int(conf.WRITE_THREADS)
+    chunks = [
+        {"run_id": run_id, "model_version_id": model_version_id, "customer_id_from": a, "customer_id_to": b}
+        for a, b in ranges
+    ]
+    if threads > 0 and connection.vendor == "postgresql" and not connection.in_atomic_block and chunks:
+        executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="metrics-chunk")
+        return _Writing(executor, [executor.submit(_in_thread, **chunk, scored=scored) for chunk in chunks])
+    for chunk in chunks:
+        metrics_score_chunk(**chunk, scored=scored)
+    return None
 
 
 def metrics_score_chunk(

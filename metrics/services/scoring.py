@@ -58,8 +58,20 @@ PREDICTION_COLUMNS = ("p_alive", "churn_risk", "expected_purchases", "expected_s
 
 def sort_daily(daily: pd.DataFrame) -> pd.DataFrame:
     """The daily frame in (customer_id, day) order. Float sums then run in one order whatever order
-    SQL returned the rows in, so a chunk's revenue equals the full run's to the last bit."""
-    return daily.sort_values(["customer_id", "day"], kind="stable", ignore_index=True)
+    SQL returned the rows in, so a chunk's revenue equals the full run's to the last bit.
+
+    Ten million rows: one int64 key (customer_id, then day) sorted by numpy, several times faster
+    than a two-column sort_values, and nothing at all when the rows already come in order."""
+    if len(daily) == 0:
+        return daily.reset_index(drop=True)
+    customer = daily["customer_id"].to_numpy(dtype="int64")
+    day = np.asarray(daily["day"].to_numpy(), dtype="datetime64[D]").astype("int64")
+    if customer.min() < 0 or customer.max() >= 2**42 or day.min() < 0 or day.max() >= 2**21:
+        return daily.sort_values(["customer_id", "day"], kind="stable", ignore_index=True)
+    key = (customer << 21) | day
+    if np.all(key[1:] >= key[:-1]):
+        return daily.reset_index(drop=True)
+    return daily.take(np.argsort(key, kind="stable")).reset_index(drop=True)
 
 
 def trailing_revenue(daily: pd.DataFrame, *, as_of: pd.Timestamp) -> pd.Series:

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from metrics.analytics import cohort_retention, pareto_tier
+from metrics.analytics._common import to_day
+from metrics.analytics.pareto import TRAILING_MONTHS
 from metrics.analytics.rfm import SEGMENTS
 
 # metrics.md: the summary compares the latest complete month with the one before; the time series
@@ -133,6 +135,9 @@ class _Population:
         self.code = np.searchsorted(customer_ids, daily["customer_id"].to_numpy())
         self.day = _days(daily["day"])
         self.amount = daily["amount"].to_numpy(dtype=float)
+        # The rows in day order, so that a period's revenue reads its own rows only.
+        by_day = np.argsort(self.day, kind="stable")
+        self.sorted_day, self.sorted_code, self.sorted_amount = self.day[by_day], self.code[by_day], self.amount[by_day]
         bought = daily["purchase_amount"].to_numpy(dtype=float) > 0
         self.p_code = self.code[bought]
         self.p_day = self.day[bought]
@@ -152,8 +157,8 @@ class _Population:
         return out
 
     def revenue(self, start: int, end: int) -> np.ndarray:
-        mask = (self.day >= start) & (self.day < end)
-        return np.bincount(self.code[mask], weights=self.amount[mask], minlength=self.n)
+        lo, hi = np.searchsorted(self.sorted_day, [start, end])
+        return np.bincount(self.sorted_code[lo:hi], weights=self.sorted_amount[lo:hi], minlength=self.n)
 
     def as_of_figures(self, last_day: int) -> dict[str, np.ndarray]:
         """Per customer, counting purchases up to and including `last_day`."""
@@ -173,6 +178,9 @@ class _Population:
 
 def _group_sums(pairs, size: int, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     customer, group = pairs
+    if size == 1 and len(customer) == len(next(iter(values.values()), ())):
+        # The workspace: every customer once, in one group.
+        return {name: np.array([np.asarray(array, dtype=float).sum()]) for name, array in values.items()}
     return {
         name: np.bincount(group, weights=np.asarray(array, dtype=float)[customer], minlength=size)
         for name, array in values.items()
@@ -258,22 +266,6 @@ def period_snapshots(
 # --- As-of snapshots: cohorts, Pareto, CLV distribution, RFM, value x risk -----------------------
 
 
-def _row_slices(code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """For rows sorted by customer code: where each customer's rows start and end."""
-    starts = np.searchsorted(code, np.arange(n), side="left")
-    ends = np.searchsorted(code, np.arange(n), side="right")
-    return starts, ends
-
-
-def _rows_of(customers: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    lengths = ends[customers] - starts[customers]
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype="int64")
-    offsets = np.repeat(starts[customers] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    return offsets + np.arange(total)
-
-
 def cohorts_data(daily: pd.DataFrame, *, as_of: pd.Timestamp) -> dict:
     table = cohort_retention(daily, as_of=as_of)
     retention = table.retention.iloc[-COHORT_LIMIT:]
@@ -311,36 +303,137 @@ def clv_distribution_data(values: np.ndarray, *, basis: str) -> dict:
     return {"basis": basis, "bins": [round(float(e), 2) for e in edges], "counts": counts.tolist()}
 
 
-def rfm_data(scored: pd.DataFrame, labels: dict[str, str], keys: dict[str, str]) -> dict:
-    grouped = scored[scored["rfm_segment"] != ""].groupby("rfm_segment")["net_revenue"].agg(["size", "sum"])
-    segments = []
-    for name in SEGMENTS:
-        count = int(grouped["size"].get(name, 0))
-        segments.append(
-            {
-                "key": keys[name],
-                "label": labels[keys[name]],
-                "count": count,
-                "revenue": _money(grouped["sum"].get(name, 0.0)),
-            }
+class _Scores:
+    """The scored columns the RFM and value x risk snapshots count, as small integer codes, so that
+    a scope's figures are two bincounts over its members instead of a groupby on text columns."""
+
+    RISKS = (*RISK_LEVELS, "")
+
+    def __init__(self, scored: pd.DataFrame, clv_column: str):
+        segment_index = {name: i + 1 for i, name in enumerate(SEGMENTS)}
+        self.segment = _codes(scored["rfm_segment"], {"": 0, **segment_index})
+        value = _codes(scored["value_level"], {level: i for i, level in enumerate(LEVELS)})
+        risk = _codes(scored["risk_level"], {level: i for i, level in enumerate(self.RISKS)})
+        self.cell = value * len(self.RISKS) + risk
+        self.revenue = scored["net_revenue"].to_numpy(dtype=float)
+        clv = scored["predicted_clv"].to_numpy(dtype=float)
+        self.has_clv = np.isfinite(clv)
+        self.clv = np.where(self.has_clv, clv, 0.0)
+        self.buyer = scored["purchases"].to_numpy() > 0
+        self.basis = scored[clv_column].to_numpy(dtype=float)
+
+    def rfm(self, members, labels: dict[str, str], keys: dict[str, str]) -> dict:
+        codes = self.segment[members]
+        counts = np.bincount(codes, minlength=len(SEGMENTS) + 1)
+        revenue = np.bincount(codes, weights=self.revenue[members], minlength=len(SEGMENTS) + 1)
+        return {
+            "segments": [
+                {
+                    "key": keys[name],
+                    "label": labels[keys[name]],
+                    "count": int(counts[i + 1]),
+                    "revenue": _money(revenue[i + 1]),
+                }
+                for i, name in enumerate(SEGMENTS)
+            ]
+        }
+
+    def value_risk(self, members) -> dict:
+        size = len(LEVELS) * len(self.RISKS)
+        codes = self.cell[members]
+        counts = np.bincount(codes, minlength=size)
+        clv = np.bincount(codes, weights=self.clv[members], minlength=size)
+        with_clv = np.bincount(codes, weights=self.has_clv[members], minlength=size)
+        cells = []
+        for v, value in enumerate(LEVELS):
+            for r, risk in enumerate(self.RISKS):
+                i = v * len(self.RISKS) + r
+                if risk == "" and counts[i] == 0:
+                    continue
+                cells.append(
+                    {
+                        "value_level": value,
+                        "risk_level": risk,
+                        "count": int(counts[i]),
+                        "clv": _money(clv[i]) if with_clv[i] else None,
+                    }
+                )
+        return {"cells": cells}
+
+    def clv_distribution(self, members, *, basis: str) -> dict:
+        values = self.basis[members]
+        return clv_distribution_data(values[self.buyer[members]], basis=basis)
+
+
+def _codes(labels: pd.Series, codes: dict[str, int]) -> np.ndarray:
+    mapped = labels.map(codes)
+    if mapped.isna().any():
+        raise ValueError(f"Unexpected labels {sorted(set(labels[mapped.isna()]))[:5]}")
+    return mapped.to_numpy(dtype="int64")
+
+
+class _AsOfFacts:
+    """What the cohort and Pareto snapshots of every scope need, computed once from the daily frame:
+    each scope then costs a mask and a bincount over these arrays, not a pass over the daily rows.
+    The figures are those of cohorts_data and pareto_data on the scope's own rows (a test checks)."""
+
+    def __init__(self, daily: pd.DataFrame, ids: np.ndarray, *, as_of: pd.Timestamp):
+        code = np.searchsorted(ids, daily["customer_id"].to_numpy())
+        day = to_day(daily["day"]).to_numpy()
+        as_of = pd.Timestamp(as_of)
+        # Cohorts: one (customer, month) pair per month with a purchase up to as_of; rows come sorted
+        # by customer and day, so a new pair starts wherever the customer or the month changes.
+        bought = (daily["purchase_amount"].to_numpy(dtype=float) > 0) & (day <= np.datetime64(as_of))
+        p_code = code[bought]
+        p_month = day[bought].astype("datetime64[M]").astype("int64")  # months since 1970-01
+        starts = (
+            np.r_[True, (p_code[1:] != p_code[:-1]) | (p_month[1:] != p_month[:-1])]
+            if p_code.size
+            else np.zeros(0, bool)
         )
-    return {"segments": segments}
+        self.pair_code, pair_month = p_code[starts], p_month[starts]
+        first = np.r_[True, self.pair_code[1:] != self.pair_code[:-1]] if self.pair_code.size else np.zeros(0, bool)
+        cohort = np.zeros(len(ids), dtype="int64")
+        cohort[self.pair_code[first]] = pair_month[first]
+        self.pair_cohort = cohort[self.pair_code]
+        self.pair_k = pair_month - self.pair_cohort
+        self.last_month = int(np.datetime64(as_of, "M").astype("int64"))
+        # Pareto: net revenue in the trailing window per customer with a row in it, summed exactly as
+        # pareto_tier sums (a group's sum does not depend on the other groups).
+        in_window = (day > np.datetime64(as_of - pd.DateOffset(months=TRAILING_MONTHS))) & (day <= np.datetime64(as_of))
+        revenue = daily["amount"][in_window].astype(float).groupby(daily["customer_id"][in_window]).sum()
+        self.window_ids = revenue.index.to_numpy()
+        self.window_code = np.searchsorted(ids, self.window_ids)
+        self.window_revenue = revenue.to_numpy()
+        self.as_of = as_of
 
+    def cohorts(self, member: np.ndarray | None) -> dict:
+        """cohorts_data of the customers where `member` is True (None: everyone)."""
+        keep = slice(None) if member is None else member[self.pair_code]
+        cohort, k = self.pair_cohort[keep], self.pair_k[keep]
+        if cohort.size == 0:
+            return {"cohorts": [], "sizes": [], "matrix": []}
+        cohorts, row = np.unique(cohort, return_inverse=True)
+        width = int(k.max()) + 1
+        active = np.bincount(row * width + k, minlength=len(cohorts) * width).reshape(len(cohorts), width)
+        sizes = active[:, 0]
+        retention = active / sizes[:, None]
+        retention[cohorts[:, None] + np.arange(width)[None, :] > self.last_month] = np.nan
+        retention, sizes, cohorts = retention[-COHORT_LIMIT:], sizes[-COHORT_LIMIT:], cohorts[-COHORT_LIMIT:]
+        retention = retention[:, ~np.isnan(retention).all(axis=0)]
+        return {
+            "cohorts": [f"{1970 + int(m) // 12:04d}-{int(m) % 12 + 1:02d}" for m in cohorts],
+            "sizes": [int(size) for size in sizes],
+            "matrix": [[None if np.isnan(v) else float(v) for v in row] for row in retention],
+        }
 
-def value_risk_data(scored: pd.DataFrame) -> dict:
-    grouped = scored.groupby(["value_level", "risk_level"])["predicted_clv"].agg(["size", "sum", "count"])
-    cells = []
-    for value in LEVELS:
-        for risk in (*RISK_LEVELS, ""):
-            if (value, risk) in grouped.index:
-                row = grouped.loc[(value, risk)]
-                count, clv = int(row["size"]), (_money(row["sum"]) if row["count"] else None)
-            else:
-                count, clv = 0, None
-            if risk == "" and count == 0:
-                continue
-            cells.append({"value_level": value, "risk_level": risk, "count": count, "clv": clv})
-    return {"cells": cells}
+    def pareto(self, member: np.ndarray | None) -> dict:
+        """pareto_data of the customers where `member` is True (None: everyone)."""
+        keep = slice(None) if member is None else member[self.window_code]
+        rows = pd.DataFrame(
+            {"customer_id": self.window_ids[keep], "day": self.as_of, "amount": self.window_revenue[keep]}
+        )
+        return pareto_data(rows, as_of=self.as_of)
 
 
 def as_of_snapshots(
@@ -356,28 +449,24 @@ def as_of_snapshots(
     """(kind, scope, data) of cohorts, pareto, clv_distribution, rfm and value_risk for every scope;
     a manager's book is the customers assigned to them on as_of. `daily` sorted by customer_id."""
     ids = scored.index.to_numpy()
-    code = np.searchsorted(ids, daily["customer_id"].to_numpy())
-    starts, ends = _row_slices(code, len(ids))
+    facts = _AsOfFacts(daily, ids, as_of=as_of)
+    scores = _Scores(scored, "predicted_clv" if clv_basis == "predicted" else "net_revenue")
     day_start = pd.Timestamp(as_of).normalize()
-    clv_column = "predicted_clv" if clv_basis == "predicted" else "net_revenue"
     for grouping in groups:
         customer, group = grouping.pairs(day_start, day_start + pd.Timedelta(days=1))
         order = np.argsort(group, kind="stable")
         bounds = np.searchsorted(group[order], np.arange(len(grouping.labels) + 1))
         for g, label in enumerate(grouping.labels):
-            members = np.sort(customer[order[bounds[g] : bounds[g + 1]]])
-            rows = daily.iloc[_rows_of(members, starts, ends)] if label else daily
-            subset = scored.iloc[members] if label else scored
-            buyers = subset[subset["purchases"] > 0]
-            yield "cohorts", label, cohorts_data(rows, as_of=as_of)
-            yield "pareto", label, pareto_data(rows, as_of=as_of)
-            yield (
-                "clv_distribution",
-                label,
-                clv_distribution_data(buyers[clv_column].to_numpy(dtype=float), basis=clv_basis),
-            )
-            yield "rfm", label, rfm_data(subset, segment_labels, segment_keys)
-            yield "value_risk", label, value_risk_data(subset)
+            member, members = None, slice(None)
+            if label:
+                members = np.sort(customer[order[bounds[g] : bounds[g + 1]]])
+                member = np.zeros(len(ids), dtype=bool)
+                member[members] = True
+            yield "cohorts", label, facts.cohorts(member)
+            yield "pareto", label, facts.pareto(member)
+            yield "clv_distribution", label, scores.clv_distribution(members, basis=clv_basis)
+            yield "rfm", label, scores.rfm(members, segment_labels, segment_keys)
+            yield "value_risk", label, scores.value_risk(members)
 
 
 def predicted_clv_sums(scored: pd.DataFrame, groups: list[Grouping], *, as_of: pd.Timestamp) -> dict[str, tuple]:

@@ -64,9 +64,9 @@ def test_day_totals_sum_a_days_orders_with_refunds_and_cancellations():
 
     days, _ = stored()
     assert days == [
-        (customer.pk, date(2024, 3, 1), Decimal("30.00"), Decimal("30.00"), 2),
-        (customer.pk, date(2024, 3, 5), Decimal("0.00"), Decimal("0.00"), 1),
-        (customer.pk, date(2024, 3, 9), Decimal("-10.00"), Decimal("0.00"), 1),
+        (customer.pk, date(2024, 3, 1), 30.0, 30.0, 2),
+        (customer.pk, date(2024, 3, 5), 0.0, 0.0, 1),
+        (customer.pk, date(2024, 3, 9), -10.0, 0.0, 1),
     ]
     assert_rollups_match_the_orders()
 
@@ -95,7 +95,7 @@ def test_a_refunded_purchase_stops_counting_as_the_upsell():
     order_set_status(order=upsell, status=Order.Status.REFUNDED)
 
     assert stored()[1] == []
-    assert stored()[0][1][2:4] == (Decimal("0.00"), Decimal("0.00"))
+    assert stored()[0][1][2:4] == (0.0, 0.0)
     assert_rollups_match_the_orders()
 
 
@@ -139,8 +139,8 @@ def test_import_refreshes_new_changed_and_moved_orders_and_a_repeat_writes_nothi
     changed = ORDERS.replace("O-2,C-1", "O-2,C-2").replace("SKU-B,Tea,1,3.25", "SKU-B,Tea,3,3.25")
     run_import(ada, changed, "orders")
     days = {(row[0], row[1]): row[2] for row in stored()[0]}
-    assert days[(one.pk, date(2024, 3, 1))] == Decimal("20.75")
-    assert days[(two.pk, date(2024, 4, 1))] == Decimal("-5.50")
+    assert days[(one.pk, date(2024, 3, 1))] == 20.75
+    assert days[(two.pk, date(2024, 4, 1))] == -5.5
     assert (one.pk, date(2024, 4, 1)) not in days
     assert_rollups_match_the_orders()
 

@@ -17,6 +17,7 @@ from customers.models import AccountAssignment, Order, OrderLine
 from metrics.analytics import bgnbd_churn_risk, bgnbd_p_alive, rfm_scores
 from metrics.models import CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
 from metrics.services import chunk_ranges, metrics_recompute, recompute_run_create
+from metrics.services import recompute as recompute_module
 from metrics.services.recompute import METRIC_FIELDS, model_params
 from retention_crm import events
 from tests.customers.factories import CustomerFactory, ProductFactory
@@ -417,3 +418,36 @@ def test_recompute_through_a_real_worker_scores_a_group_of_chunks(celery_worker)
         time.sleep(0.1)
     model = ModelVersion.objects.get(pk=run.model_version_id)
     assert model.backtested_at is not None and model.backtest_auc is not None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_run_in_one_process_on_postgresql_writes_its_chunks_from_threads():
+    from tests.metrics.conftest import simulate_workspace
+
+    simulate_workspace(customers=120)
+    with override_settings(METRICS_SCORE_CHUNK_SIZE=25, METRICS_WRITE_THREADS=2):
+        with mock.patch("metrics.services.recompute._in_thread", wraps=recompute_module._in_thread) as in_thread:
+            run = metrics_recompute(as_of=SIMULATED_AS_OF)
+
+    assert in_thread.call_count == 5
+    assert run.status == RecomputeRun.Status.SUCCEEDED, run.message
+    assert (run.chunks_total, run.chunks_done, run.customers_scored, run.snapshots_saved) == (5, 5, 120, True)
+    assert CustomerMetrics.objects.count() == 120
+    assert MetricSnapshot.objects.filter(as_of=SIMULATED_AS_OF, kind="summary", scope="").exists()
+    assert ModelVersion.objects.get(is_current=True) == run.model_version
+    assert run.model_version.backtested_at is not None
+
+
+def test_a_run_is_not_done_until_its_snapshots_are_saved(db):
+    run = RecomputeRun.objects.create(
+        as_of=AS_OF, status=RecomputeRun.Status.RUNNING, started_at=timezone.now(), chunks_total=2, chunks_done=2
+    )
+
+    assert recompute_module._finish_if_complete(run.pk) is False
+    assert run.progress_percent == 70  # the snapshots count as one more chunk of three
+
+    RecomputeRun.objects.filter(pk=run.pk).update(snapshots_saved=True)
+    assert recompute_module._finish_if_complete(run.pk) is True
+    run.refresh_from_db()
+    assert run.status == RecomputeRun.Status.SUCCEEDED and run.progress_percent == 100

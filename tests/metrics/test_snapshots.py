@@ -10,8 +10,17 @@ import pytest
 
 from customers.models import OrderLine
 from metrics.analytics import daily_from_orders, period_rates, repeat_purchase_rate, upsell_rate
+from metrics.analytics.rfm import SEGMENTS
 from metrics.selectors import customer_daily_frame, customer_upsell_days
-from metrics.services.snapshots import _Population, groupings, period_snapshots
+from metrics.services.snapshots import (
+    _AsOfFacts,
+    _Population,
+    _Scores,
+    cohorts_data,
+    groupings,
+    pareto_data,
+    period_snapshots,
+)
 from tests.customers.factories import CustomerFactory, ProductFactory
 
 from .conftest import at_noon, order_on
@@ -82,6 +91,71 @@ def test_country_figures_add_up_to_the_workspace():
 
     for key in ("active", "new", "reactivated"):
         assert np.add(series["country:GB"][key], series["country:FR"][key]).tolist() == series[""][key]
+
+
+def test_cohorts_and_pareto_of_every_scope_equal_the_analytics_on_the_scope_rows():
+    daily, ids = _random_daily(seed=13, customers=300)
+    countries = pd.Series(
+        np.where(np.arange(len(ids)) % 4 == 0, "GB", np.where(np.arange(len(ids)) % 4 == 1, "", "FR"))
+    )
+    # Two managers; some customers moved from one to the other, a few back again.
+    start, moved = pd.Timestamp("2022-01-01"), pd.Timestamp("2024-03-01")
+    assignments = pd.DataFrame(
+        [(c, 1 + (i % 2), start, moved if i % 5 == 0 else pd.NaT) for i, c in enumerate(ids)]
+        + [(c, 2 - (i % 2), moved, pd.NaT) for i, c in enumerate(ids) if i % 5 == 0],
+        columns=["customer_id", "manager_id", "started_at", "ended_at"],
+    )
+    groups = groupings(customer_ids=ids, countries=countries, assignments=assignments)
+    facts = _AsOfFacts(daily, ids, as_of=AS_OF)
+
+    scopes = 0
+    for grouping in groups:
+        customer, group = grouping.pairs(AS_OF, AS_OF + pd.Timedelta(days=1))
+        for g, label in enumerate(grouping.labels):
+            member = np.zeros(len(ids), dtype=bool)
+            member[customer[group == g]] = True
+            rows = daily[daily["customer_id"].isin(ids[member])]
+            assert facts.cohorts(member) == cohorts_data(rows, as_of=AS_OF), label
+            assert facts.pareto(member) == pareto_data(rows, as_of=AS_OF), label
+            scopes += 1
+    assert scopes == 5  # workspace, GB, FR, two managers
+    assert facts.cohorts(None) == cohorts_data(daily, as_of=AS_OF)
+
+
+def test_rfm_and_value_risk_counts_equal_a_groupby_of_the_scored_rows():
+    rng = np.random.default_rng(17)
+    n = 2_000
+    segments = np.array(["", "Champions", "Loyal", "Hibernating", "At risk"], dtype=object)
+    scored = pd.DataFrame(
+        {
+            "purchases": rng.integers(0, 5, size=n),
+            "rfm_segment": segments[rng.integers(0, len(segments), size=n)],
+            "net_revenue": np.round(rng.gamma(2, 50, size=n), 2),
+            "value_level": np.array(["high", "medium", "low"], dtype=object)[rng.integers(0, 3, size=n)],
+            "risk_level": np.array(["", "low", "medium", "high"], dtype=object)[rng.integers(0, 4, size=n)],
+            "predicted_clv": np.where(rng.random(n) < 0.2, np.nan, np.round(rng.gamma(2, 80, size=n), 2)),
+        }
+    )
+    members = np.sort(rng.choice(n, size=700, replace=False))
+    subset = scored.iloc[members]
+    keys = {name: name.lower() for name in SEGMENTS}
+    labels = {key: key.title() for key in keys.values()}
+    scores = _Scores(scored, "predicted_clv")
+
+    rfm = {item["key"]: (item["count"], item["revenue"]) for item in scores.rfm(members, labels, keys)["segments"]}
+    expected = subset[subset["rfm_segment"] != ""].groupby("rfm_segment")["net_revenue"].agg(["size", "sum"])
+    for name, key in keys.items():
+        present = name in expected.index
+        assert rfm[key] == (
+            expected["size"][name] if present else 0,
+            round(expected["sum"][name], 2) if present else 0.0,
+        )
+
+    cells = {(c["value_level"], c["risk_level"]): (c["count"], c["clv"]) for c in scores.value_risk(members)["cells"]}
+    grouped = subset.groupby(["value_level", "risk_level"])["predicted_clv"].agg(["size", "sum", "count"])
+    for (value, risk), row in grouped.iterrows():
+        assert cells[(value, risk)] == (row["size"], round(row["sum"], 2) if row["count"] else None)
+    assert sum(count for count, _clv in cells.values()) == len(members)
 
 
 @pytest.mark.django_db
