@@ -5,18 +5,22 @@ Run by hand, not in CI:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/metricsbench .venv/bin/python bench/metrics_bench.py \
         [--customers 1000000] [--orders 10000000] [--seed 7]
 
-It drops and recreates the database named in DATABASE_URL, migrates it, and seeds it with COPY:
---customers customers whose purchases follow the BG/NBD story (gamma-distributed purchase rates,
-beta-distributed drop-out after each purchase, gamma spend), about --orders orders over three
-years up to today, 1-2 lines each, 4% of them refunds, and account managers with a book history.
-Then it times
+It drops and recreates the database named in DATABASE_URL (unless --reuse), migrates it, and seeds
+it with COPY: --customers customers whose purchases follow the BG/NBD story (gamma-distributed
+purchase rates, beta-distributed drop-out after each purchase, gamma spend), about --orders orders
+over three years up to today, 1-2 lines each, 4% of them refunds, and account managers with a book
+history; then it builds the per-customer rollups every writer of orders keeps (customers.rollups),
+timed apart. Then it times
 
 1. the floor: one SQL GROUP BY customer_id over the orders computing count, sum, min and max
    date into a temporary table;
-2. the full recompute through the product's service (metrics_recompute, chunks in this process):
-   load, fit, back-test, snapshots for every scope, and the upsert of every CustomerMetrics row;
-3. the BG/NBD fit alone on the per-customer summary;
-4. the refresh of one customer after a new order (median and 95th percentile of 50),
+2. the full recompute through the product's service (metrics_recompute in this process, as
+   `manage.py recompute_metrics --sync` runs it), as of today, after last night's run as of
+   yesterday (untimed: every nightly run starts from the model and rows of the one before): load,
+   summary, fit, scoring, the write of every CustomerMetrics row and every dashboard snapshot, until
+   the run is marked succeeded; the back-test that follows (its own task in production) is timed apart;
+3. the BG/NBD fit alone on the per-customer summary, from the default start and from last night's model;
+4. the refresh of one customer after a new order (median and 95th percentile of --refreshes),
 
 and prints the figures and the ratio of (2) to (1).
 """

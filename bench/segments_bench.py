@@ -3,7 +3,7 @@
 On the database made by bench/metrics_bench.py (a million customers, their orders and a recompute):
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python bench/segments_bench.py \
-        [--repeat 5] [--skip-refresh] [--manager am00] [--requests 30]
+        [--repeat 5] [--skip-refresh] [--manager am00] [--book 5000] [--requests 30]
 
 or on a small EMPTY database of its own, migrated and seeded here:
 
@@ -224,6 +224,44 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[index]
 
 
+def ensure_book(username: str, size: int) -> None:
+    """Give account manager `username` (created if missing) a book of `size` customers, taken evenly
+    across the base and reassigned with their history, as a manager of a big base would have."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db import connection, transaction
+
+    from customers import roles
+    from customers.models import Customer
+
+    user, _created = get_user_model().objects.get_or_create(username=username, defaults={"first_name": username})
+    user.groups.add(Group.objects.get_or_create(name=roles.ACCOUNT_MANAGER)[0])
+    current = Customer.objects.filter(account_manager=user, archived_at__isnull=True).count()
+    if current >= size:
+        return
+    total = Customer.objects.count()
+    step = max(total // size, 1)
+    with transaction.atomic(), connection.cursor() as cursor:
+        chosen = (
+            "SELECT id FROM customers_customer WHERE id %% %s = 0 AND account_manager_id IS DISTINCT FROM %s LIMIT %s"
+        )
+        params = [step, user.pk, size - current]
+        cursor.execute(f"CREATE TEMP TABLE bench_book ON COMMIT DROP AS {chosen}", params)
+        cursor.execute(
+            "UPDATE customers_accountassignment SET ended_at = now() WHERE ended_at IS NULL "
+            "AND customer_id IN (SELECT id FROM bench_book)"
+        )
+        cursor.execute(
+            "UPDATE customers_customer SET account_manager_id = %s WHERE id IN (SELECT id FROM bench_book)", [user.pk]
+        )
+        cursor.execute(
+            "INSERT INTO customers_accountassignment (customer_id, manager_id, started_at) "
+            "SELECT id, %s, now() FROM bench_book",
+            [user.pk],
+        )
+    print(f"Gave {username} a book of {Customer.objects.filter(account_manager=user).count():,} customers.")
+
+
 def bench_worklist(manager_username: str, *, requests: int = 30) -> dict:
     """Time GET /my-book/ for ``manager_username``: p50 and p95 in ms of ``requests`` requests."""
     from django.contrib.auth import get_user_model
@@ -282,6 +320,9 @@ def main() -> dict:
     parser.add_argument("--skip-refresh", action="store_true", help="leave out the refresh of all segments")
     parser.add_argument("--manager", default="am00", help="username of the account manager whose worklist to time")
     parser.add_argument("--requests", type=int, default=30, help="timed worklist requests")
+    parser.add_argument(
+        "--book", type=int, default=0, help="first give --manager a book of this many customers (e.g. 5000)"
+    )
     args = parser.parse_args()
 
     import django
@@ -308,6 +349,8 @@ def main() -> dict:
     if connection.vendor != "postgresql":
         print("Note: not PostgreSQL; the figures say little about production.")
 
+    if args.book:
+        ensure_book(args.manager, args.book)
     results = bench_preview(repeat=args.repeat)
     if not args.skip_refresh:
         results.update(bench_refresh_all())

@@ -174,14 +174,15 @@ def _next_url(request, data) -> str:
     return reverse("worklist:home")
 
 
-def _action_form(request, customer, *, action: str, form):
-    """An action's form for one customer: the fragment a row opens (htmx), else a page of its own."""
+def _action_form(request, customer, *, action: str, form, next_url: str | None = None):
+    """An action's form for one customer: the fragment a row opens (htmx), else a page of its own
+    (also the answer, with the errors and what was typed, to a POST without JavaScript that failed)."""
     context = {
         "customer": customer,
         "action": action,
         "title": ACTION_TITLES[action],
         "form": form,
-        "next_url": _next_url(request, request.GET),
+        "next_url": next_url or _next_url(request, request.GET),
     }
     if _is_htmx(request):
         return render(request, ACTION_FORM, {**context, "in_row": True})
@@ -189,14 +190,13 @@ def _action_form(request, customer, *, action: str, form):
 
 
 def _answer(request, customer, *, done: str = "", failed: str = "", form=None):
-    """The row again (htmx), or a redirect to the list with a message."""
+    """The row again (htmx); without JavaScript, the form's page again with its errors, or a
+    redirect to the list with a message."""
     next_url = _next_url(request, request.POST)
     if not _is_htmx(request):
         if failed:
-            errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
-            messages.error(request, " ".join(errors))
-        else:
-            messages.success(request, done)
+            return _action_form(request, customer, action=failed, form=form, next_url=next_url)
+        messages.success(request, done)
         return redirect(next_url)
     filters = worklist.WorklistFilters(include_snoozed=True)
     rows = worklist.worklist_queryset(
