@@ -291,7 +291,7 @@ def one_customer_figures(days: np.ndarray, amount: np.ndarray, purchase_amount: 
     in_window = (days > window_start) & (days <= as_of_day)
     figures = {
         "purchases": purchases,
-        "net_revenue": math.fsum(amount),
+        "net_revenue": float(np.add.reduceat(amount, [0])[0]) if amount.size else 0.0,  # as summary_from_daily adds
         "revenue_12m": math.fsum(amount[in_window]),
         "first_purchase": np.datetime64("NaT", "D"),
         "last_purchase": np.datetime64("NaT", "D"),

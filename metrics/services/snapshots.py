@@ -126,6 +126,14 @@ def _month_starts(as_of: pd.Timestamp, months: int) -> list[pd.Timestamp]:
     return [end - pd.DateOffset(months=months - i) for i in range(months + 1)]
 
 
+def _day_order(day: np.ndarray) -> np.ndarray:
+    """A stable argsort of day numbers: as 16-bit offsets when they fit (89 years), which numpy
+    sorts by radix in linear time, several times faster than a 64-bit sort of ten million rows."""
+    if day.size and int(day.max()) - int(day.min()) < 2**15:
+        return np.argsort((day - day.min()).astype("int16"), kind="stable")
+    return np.argsort(day, kind="stable")
+
+
 class _Population:
     """The daily frame as integer arrays keyed by customer code (position in customer_ids)."""
 
@@ -136,7 +144,7 @@ class _Population:
         self.day = _days(daily["day"])
         self.amount = daily["amount"].to_numpy(dtype=float)
         # The rows in day order, so that a period's revenue reads its own rows only.
-        by_day = np.argsort(self.day, kind="stable")
+        by_day = _day_order(self.day)
         self.sorted_day, self.sorted_code, self.sorted_amount = self.day[by_day], self.code[by_day], self.amount[by_day]
         bought = daily["purchase_amount"].to_numpy(dtype=float) > 0
         self.p_code = self.code[bought]
@@ -379,7 +387,9 @@ class _AsOfFacts:
 
     def __init__(self, daily: pd.DataFrame, ids: np.ndarray, *, as_of: pd.Timestamp):
         code = np.searchsorted(ids, daily["customer_id"].to_numpy())
-        day = to_day(daily["day"]).to_numpy()
+        day = daily["day"].to_numpy()
+        if day.dtype != np.dtype("datetime64[us]"):
+            day = to_day(daily["day"]).to_numpy()
         as_of = pd.Timestamp(as_of)
         # Cohorts: one (customer, month) pair per month with a purchase up to as_of; rows come sorted
         # by customer and day, so a new pair starts wherever the customer or the month changes.
