@@ -156,7 +156,15 @@ def bgnbd_p_alive(params: BgNbdParams, x, t_x, T) -> np.ndarray:
     return expit(-log_odds_dead)
 
 
-def _conditional_expected(params: BgNbdParams, x, T, p_alive, t):
+def unique_pairs(x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (x, T) pairs and, per customer, the position of theirs."""
+    if len(x) == 0:
+        return x, T, np.zeros(0, dtype="int64")
+    unique, inverse = np.unique(np.column_stack([x, T]), axis=0, return_inverse=True)
+    return unique[:, 0], unique[:, 1], inverse.reshape(-1)
+
+
+def _conditional_expected(params: BgNbdParams, x, T, p_alive, t, pairs=None):
     """E[purchases in (T, T+t] | history], FHL eq. 10 after Pfaff's transformation of 2F1.
 
     ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z) with z = t/(alpha+T+t) equals
@@ -165,7 +173,15 @@ def _conditional_expected(params: BgNbdParams, x, T, p_alive, t):
     large (the homogeneous-dropout limit), where Euler's form cancels two numbers near 1e38.
     """
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    hyp = hyp2f1(r + x, a - 1, a + b + x - 1, -t / (alpha + T))
+    # 2F1 depends on (x, T) alone, and a million customers share a few tens of thousands of pairs:
+    # evaluate it once per pair (it is the costly part, more so near a = 0 or a, b large).
+    if pairs is None and np.ndim(t) == 0 and np.ndim(x) == 1 and np.shape(x) == np.shape(T):
+        pairs = unique_pairs(x, T)
+    if pairs is None:  # broadcasting shapes (several horizons, one customer): evaluate as given
+        hyp = hyp2f1(r + x, a - 1, a + b + x - 1, -t / (alpha + T))
+    else:
+        x_u, T_u, inverse = pairs
+        hyp = hyp2f1(r + x_u, a - 1, a + b + x_u - 1, -t / (alpha + T_u))[inverse]
     return (a + b + x - 1) / (a - 1) * (1 - hyp) * p_alive
 
 

@@ -13,6 +13,7 @@ from .bgnbd import (
     bgnbd_churn_risk,
     bgnbd_expected_purchases,
     bgnbd_p_alive,
+    unique_pairs,
 )
 from .gamma_gamma import GammaGammaParams, gamma_gamma_expected_spend
 
@@ -48,8 +49,9 @@ def predictive_clv(
     month = DAYS_PER_MONTH / unit_days(bgnbd.unit)
     value = np.zeros_like(x)
     previous = np.zeros_like(x)
+    pairs = unique_pairs(x, T)
     for i in range(1, horizon_months + 1):
-        cumulative = _conditional_expected(bgnbd, x, T, p_alive, i * month)
+        cumulative = _conditional_expected(bgnbd, x, T, p_alive, i * month, pairs)
         value += spend * (cumulative - previous) / (1 + monthly_discount) ** i
         previous = cumulative
     return value
