@@ -289,6 +289,22 @@ class CustomerUpsell(models.Model):
         return f"{self.customer_id}@{self.day}"
 
 
+class RollupBacklog(models.Model):
+    """A customer whose rollups (CustomerDay, CustomerUpsell) a set-based writer of orders has yet
+    to refresh: an import queues its customers here in its own transaction and a task refreshes them
+    in chunks after it commits. Readers of the rollups drain the backlog first (customers.rollups)."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    queued_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer waiting for its rollups")
+        verbose_name_plural = _("customers waiting for their rollups")
+
+    def __str__(self) -> str:
+        return str(self.customer_id)
+
+
 class Interaction(models.Model):
     class Kind(models.TextChoices):
         CALL = "call", _("Call")

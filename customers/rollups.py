@@ -6,8 +6,10 @@ Both are derived from a customer's orders and lines alone, so keeping them right
 writes orders calls ``customer_rollups_refresh`` with the customers whose orders changed (an order
 moved to another customer changes both), in the same transaction. ORM saves and deletes of ``Order``
 and ``OrderLine`` do it by themselves (the signals below); set-based writers (the import merge, the
-demo) call it once for the whole set. A refresh replaces the customers' rows with a GROUP BY over
-their orders (index customer, ordered_at), so it is idempotent and cannot drift.
+demo) call it once for the whole set, or queue the set in the RollupBacklog (the import, so that its
+transaction pays for orders only) for customer_rollups_drain, which every reader of the rollups
+calls first. A refresh replaces the customers' rows with a GROUP BY over their orders (index
+customer, ordered_at), so it is idempotent and cannot drift.
 
 Days are dates in the workspace time zone (settings.TIME_ZONE). After changing it, run
 ``manage.py rebuild_customer_rollups``.
@@ -15,19 +17,24 @@ Days are dates in the workspace time zone (settings.TIME_ZONE). After changing i
 
 from __future__ import annotations
 
+import logging
+import time
 import zoneinfo
 from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Case, Count, DecimalField, F, FloatField, Min, QuerySet, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, TruncDate
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django.utils import timezone
 
-from .models import CustomerDay, CustomerUpsell, Order, OrderLine
+from .models import CustomerDay, CustomerUpsell, Order, OrderLine, RollupBacklog
+
+logger = logging.getLogger(__name__)
 
 # Customers per DELETE/INSERT round: keeps the IN list well under SQLite's 32,766 parameters.
 REFRESH_BATCH = 10_000
@@ -35,6 +42,10 @@ REFRESH_BATCH = 10_000
 # The tables by name, so that a migration's historical models can use the same SQL.
 DAY_TABLE = "customers_customerday"
 UPSELL_TABLE = "customers_customerupsell"
+BACKLOG_TABLE = "customers_rollupbacklog"
+
+# Customers per transaction when draining the backlog: 50,000 customers' orders are a few seconds.
+DRAIN_BATCH = 50_000
 
 
 def _workspace_day(field: str) -> TruncDate:
@@ -97,11 +108,13 @@ def rollups_insert(orders: QuerySet, lines: QuerySet, *, using: str = "default")
 
 def _replace(customers) -> None:
     """customers: a list of ids or a RawSQL subquery of them."""
+    started = time.perf_counter()
     CustomerDay.objects.filter(customer_id__in=customers).delete()
     CustomerUpsell.objects.filter(customer_id__in=customers).delete()
     rollups_insert(
         Order.objects.filter(customer_id__in=customers), OrderLine.objects.filter(order__customer_id__in=customers)
     )
+    logger.debug("rollups.refresh seconds=%.3f", time.perf_counter() - started)
 
 
 @transaction.atomic
@@ -119,12 +132,55 @@ def customer_rollups_refresh_sql(customer_ids_sql: str, params: list | tuple = (
     _replace(RawSQL(customer_ids_sql, tuple(params)))
 
 
+def customer_rollups_defer_sql(customer_ids_sql: str, params: list | tuple = ()) -> None:
+    """Queue the customers a SELECT returns (one column, named customer_id) in the RollupBacklog, in the caller's
+    transaction: a set-based writer of orders (the import) commits its orders without paying for
+    their rollups, and customer_rollups_drain refreshes them afterwards in chunks."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {BACKLOG_TABLE} (customer_id, queued_at) SELECT DISTINCT ids.customer_id, %s "  # noqa: S608
+            f"FROM ({customer_ids_sql}) AS ids WHERE ids.customer_id IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {BACKLOG_TABLE} b WHERE b.customer_id = ids.customer_id)",
+            [connection.ops.adapt_datetimefield_value(timezone.now()), *params],
+        )
+
+
+def customer_rollups_drain(*, batch: int = DRAIN_BATCH) -> int:
+    """Refresh the rollups of every customer in the RollupBacklog, `batch` customers per transaction,
+    and take them off it; returns how many. Several workers may drain at once (PostgreSQL skips the
+    rows another one holds). Readers of the rollups call this first, so they never see stale rows."""
+    done = 0
+    while True:
+        with transaction.atomic():
+            waiting = RollupBacklog.objects.order_by("customer_id")
+            if connection.features.has_select_for_update_skip_locked:
+                waiting = waiting.select_for_update(skip_locked=True)
+            ids = list(waiting.values_list("customer_id", flat=True)[:batch])
+            if not ids:
+                break
+            customer_rollups_refresh(ids)
+            RollupBacklog.objects.filter(customer_id__in=ids).delete()
+        done += len(ids)
+    if done:
+        logger.info("rollups.drained customers=%d", done)
+    return done
+
+
+def customer_rollups_refresh_if_waiting(customer_id: int) -> None:
+    """Refresh one customer's rollups now when they are in the backlog (a single-customer reader)."""
+    if RollupBacklog.objects.filter(customer_id=customer_id).exists():
+        with transaction.atomic():
+            customer_rollups_refresh([customer_id])
+            RollupBacklog.objects.filter(customer_id=customer_id).delete()
+
+
 @transaction.atomic
 def customer_rollups_rebuild() -> int:
     """Every customer's rollups from scratch (after a change of TIME_ZONE). Returns the CustomerDay rows."""
     CustomerDay.objects.all().delete()
     CustomerUpsell.objects.all().delete()
     rollups_insert(Order.objects.all(), OrderLine.objects.all())
+    RollupBacklog.objects.all().delete()
     return CustomerDay.objects.count()
 
 

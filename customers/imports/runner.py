@@ -118,6 +118,9 @@ def _run(job: ImportJob) -> None:
     finally:
         staging.close()
     if job.format in ORDER_FORMATS:
+        from ..tasks import customer_rollups_drain_task
+
+        transaction.on_commit(customer_rollups_drain_task.delay)
         events.publish("orders.imported", job_id=str(job.pk))
     if job.format in CUSTOMER_FORMATS:
         events.publish("customers.imported", job_id=str(job.pk))

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import ImportJob
-from ..rollups import customer_rollups_refresh_sql
+from ..rollups import customer_rollups_defer_sql
 from .formats import RowError
 
 logger = logging.getLogger(__name__)
@@ -527,7 +527,7 @@ class Staging:
         )
         # With no new order, the numbered lines built for the count are still right for the merge.
         self._merge_lines(any_existing=counts.created < total, reuse=counts.created == 0 and total > 0)
-        customer_rollups_refresh_sql("SELECT customer_id FROM imp_touched")
+        customer_rollups_defer_sql("SELECT customer_id FROM imp_touched")
         return counts
 
     def _numbered_lines(self) -> None:

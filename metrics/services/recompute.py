@@ -34,6 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.rollups import customer_rollups_drain
 from metrics import conf, pgbinary
 from metrics.analytics import (
     BgNbdParams,
@@ -244,6 +245,8 @@ class _Timings:
 def _recompute(run: RecomputeRun, *, chunks_async: bool) -> None:
     timings = _Timings()
     as_of = pd.Timestamp(run.as_of)
+    customer_rollups_drain()  # an import's customers whose day totals are still being refreshed
+    timings.lap("rollups")
     customers, daily = load_population(as_of=run.as_of)
     timings.lap("load")
     ids = customers["customer_id"].to_numpy()

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.models import Customer
+from customers.rollups import customer_rollups_refresh_if_waiting
 from metrics import conf
 from metrics.models import CustomerMetrics, RecomputeRun
 from metrics.selectors import customer_days
@@ -43,6 +44,7 @@ def metrics_refresh_customer(*, customer_id: int) -> CustomerMetrics | None:
     model_version = run.model_version if run else None
     bgnbd, gamma_gamma = model_params(model_version)
     as_of = timezone.localdate()
+    customer_rollups_refresh_if_waiting(customer_id)
     days = customer_days(customer_id=customer_id, as_of=as_of)
     # A customer with orders exists (orders protect their customer); only without any, check.
     if not days and not Customer.objects.filter(pk=customer_id).exists():

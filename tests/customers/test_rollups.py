@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
-from customers.models import CustomerDay, CustomerUpsell, Order
-from customers.rollups import customer_rollups_rebuild, customer_rollups_refresh
+from customers.models import CustomerDay, CustomerUpsell, Order, RollupBacklog
+from customers.rollups import customer_rollups_drain, customer_rollups_rebuild, customer_rollups_refresh
 from customers.services import order_create, order_set_status
 
 from .factories import CustomerFactory, OrderFactory, ProductFactory, order_add_line
@@ -125,19 +125,46 @@ def test_days_are_dates_of_the_workspace_time_zone():
     assert stored()[0][0][1] == date(2024, 3, 2)
 
 
-def test_import_refreshes_new_changed_and_moved_orders_and_a_repeat_writes_nothing(ada):
+def import_and_drain(user, content: str) -> int:
+    """An import, then the task it queues: the rollups of the customers it queued."""
+    run_import(user, content, "orders")
+    return customer_rollups_drain()
+
+
+def test_an_import_queues_its_customers_and_the_drain_refreshes_them(ada):
     one, two = CustomerFactory(external_id="C-1"), CustomerFactory(external_id="C-2")
     run_import(ada, ORDERS, "orders")
+
+    assert set(RollupBacklog.objects.values_list("customer_id", flat=True)) == {one.pk, two.pk}
+    assert stored() == ([], [])
+    assert customer_rollups_drain(batch=1) == 2
+    assert not RollupBacklog.objects.exists()
+    assert {row[0] for row in stored()[0]} == {one.pk, two.pk}
+    assert_rollups_match_the_orders()
+
+
+def test_the_import_queues_its_drain_after_commit(ada, django_capture_on_commit_callbacks):
+    CustomerFactory(external_id="C-1"), CustomerFactory(external_id="C-2")
+    with django_capture_on_commit_callbacks(execute=True):
+        run_import(ada, ORDERS, "orders")
+
+    assert not RollupBacklog.objects.exists()
+    assert len(stored()[0]) == 3
+
+
+def test_import_refreshes_new_changed_and_moved_orders_and_a_repeat_writes_nothing(ada):
+    one, two = CustomerFactory(external_id="C-1"), CustomerFactory(external_id="C-2")
+    import_and_drain(ada, ORDERS)
     first = stored()
     assert {row[0] for row in first[0]} == {one.pk, two.pk}
     assert_rollups_match_the_orders()
 
-    run_import(ada, ORDERS, "orders")
+    assert import_and_drain(ada, ORDERS) == 0  # nothing changed, nobody queued
     assert stored() == first
 
     # O-2 moves from C-1 to C-2; O-1 gets a dearer line.
     changed = ORDERS.replace("O-2,C-1", "O-2,C-2").replace("SKU-B,Tea,1,3.25", "SKU-B,Tea,3,3.25")
-    run_import(ada, changed, "orders")
+    assert import_and_drain(ada, changed) == 2
     days = {(row[0], row[1]): row[2] for row in stored()[0]}
     assert days[(one.pk, date(2024, 3, 1))] == 20.75
     assert days[(two.pk, date(2024, 4, 1))] == -5.5
@@ -161,3 +188,16 @@ def test_rebuild_command_restores_the_rows(capsys):
 
     assert stored() == expected
     assert "1 customer days rebuilt" in capsys.readouterr().out
+
+
+def test_a_single_customer_reader_refreshes_a_waiting_customer_first():
+    from customers.rollups import customer_rollups_refresh_if_waiting
+
+    customer = CustomerFactory()
+    buy(customer, "2024-03-01", ProductFactory())
+    CustomerDay.objects.all().delete()
+    RollupBacklog.objects.create(customer=customer)
+
+    customer_rollups_refresh_if_waiting(customer.pk)
+
+    assert len(stored()[0]) == 1 and not RollupBacklog.objects.exists()
