@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from customers import roles
-from customers.models import AccountAssignment, Customer, CustomerDay, CustomerUpsell, Order
+from customers.models import AccountAssignment, Customer, CustomerDay, CustomerUpsell
 from customers.selectors import account_manager_list, customer_visible_to
 
 from . import pgbinary
@@ -82,17 +82,6 @@ def _floats(values: pd.Series) -> np.ndarray:
 
 def _ints(values: pd.Series) -> np.ndarray:
     return pd.to_numeric(values).astype("int64").to_numpy()
-
-
-def _orders_up_to(as_of: date, *, customer_id_from=None, customer_id_to=None, customer_id=None) -> QuerySet[Order]:
-    orders = Order.objects.filter(ordered_at__lt=as_of_cutoff(as_of))
-    if customer_id is not None:
-        orders = orders.filter(customer_id=customer_id)
-    if customer_id_from is not None:
-        orders = orders.filter(customer_id__gte=customer_id_from)
-    if customer_id_to is not None:
-        orders = orders.filter(customer_id__lt=customer_id_to)
-    return orders
 
 
 def _customer_days(as_of: date, *, customer_id_from=None, customer_id_to=None, customer_id=None) -> QuerySet:

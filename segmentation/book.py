@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 
 from customers import roles
 from customers.models import AccountAssignment, Customer, Order
+from customers.rollups import customer_rollups_drain
 from customers.services import customer_reassign
 from metrics import conf as metrics_conf
 from metrics.analytics import rates
@@ -378,6 +379,7 @@ def book_managers_visible(user) -> list[int] | None:
 def book_performance(*, user, period: Period) -> BookReport:
     """The report ``user`` may see for ``period``: the whole base and the visible books."""
     window_days = int(metrics_conf.get("ACTIVITY_WINDOW_DAYS"))
+    customer_rollups_drain()  # upsell days of an import's customers still being refreshed
     customers = _fetch(Customer.objects.order_by().values_list("id"), ["id"])["id"].to_numpy(dtype="int64")
     flags = customer_period_flags(
         period=period,

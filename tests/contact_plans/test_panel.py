@@ -7,23 +7,17 @@ a marketer, sees the card without the buttons.
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from contact_plans import services
 from contact_plans.models import FollowUp
+from tests.clients import client_for
 from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -10,16 +10,11 @@ from django.test import Client
 from django.urls import reverse
 
 from customers.views import CUSTOMER_CSV_COLUMNS, csv_cell
+from tests.clients import client_for
 
 from .factories import CustomerFactory, OrderFactory, order_add_line
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def export(user, name: str, **params) -> list[dict]:

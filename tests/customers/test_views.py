@@ -14,18 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Customer, ImportJob, ImportRowError, Interaction
+from tests.clients import client_for
 
 from .factories import CustomerFactory, InteractionFactory, OrderFactory, UserFactory, order_add_line
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

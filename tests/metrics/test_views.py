@@ -16,6 +16,7 @@ from django.utils import timezone
 from customers import panels
 from metrics import selectors
 from metrics.models import CustomerMetrics, ModelVersion, RecomputeRun
+from tests.clients import client_for
 from tests.customers.factories import CustomerFactory
 
 from .snapshots import AS_OF, snapshots_create, summary_data
@@ -25,12 +26,6 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
 DASHBOARD = reverse("metrics:dashboard")
 MODEL_HEALTH = reverse("metrics:model_health")
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def csv_rows(response) -> list[list[str]]:

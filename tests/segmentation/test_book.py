@@ -35,12 +35,13 @@ from datetime import date, datetime, time
 import pandas as pd
 import pytest
 from django.conf import settings
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.urls import reverse
 
 from customers.models import AccountAssignment
 from metrics.analytics import rates
 from segmentation import book
+from tests.clients import client_for
 from tests.customers.factories import CustomerFactory, OrderFactory, ProductFactory, order_add_line
 
 from .worklist_helpers import metrics_for
@@ -188,12 +189,6 @@ def test_picker_offers_complete_periods_newest_first():
 
 
 # --- Page and CSV -------------------------------------------------------------------------------
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_marketer_sees_the_table_chart_and_csv_link(dataset, marta):

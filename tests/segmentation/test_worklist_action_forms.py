@@ -10,8 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Customer
-
-from .worklist_helpers import book_customer, metrics_for
+from tests.clients import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -19,19 +18,6 @@ HTMX = {"HX-Request": "true"}
 WORKLIST = reverse("worklist:home")
 # Each action, with the fields of its form.
 ACTIONS = {"log": ["kind", "subject"], "followup": ["due_on", "note"], "snooze": ["until", "reason"]}
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def alices_customer(alice):
-    customer = book_customer(alice, name="Warung Sari")
-    metrics_for(customer, churn_risk=0.72, previous=0.35, value="high")
-    return customer
 
 
 @pytest.mark.parametrize("action", ACTIONS)

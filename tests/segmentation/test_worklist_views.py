@@ -14,6 +14,7 @@ from django.utils import timezone
 from contact_plans import services as contact_services
 from contact_plans.models import FollowUp, WorklistSnooze
 from customers.models import Interaction
+from tests.clients import client_for
 
 from .worklist_helpers import book_customer, metrics_for
 
@@ -21,19 +22,6 @@ pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
 WORKLIST = reverse("worklist:home")
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def alices_customer(alice):
-    customer = book_customer(alice, name="Warung Sari")
-    metrics_for(customer, churn_risk=0.72, previous=0.35, value="high")
-    return customer
 
 
 def test_account_manager_lands_on_their_worklist(alice):
