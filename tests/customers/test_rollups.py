@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
-from customers.models import CustomerDay, CustomerUpsell, Order, RollupBacklog
+from customers.models import CustomerDay, CustomerUpsell, Order, OrderLine, RollupBacklog
 from customers.rollups import customer_rollups_drain, customer_rollups_rebuild, customer_rollups_refresh
 from customers.services import order_create, order_set_status
 
@@ -201,3 +201,30 @@ def test_a_single_customer_reader_refreshes_a_waiting_customer_first():
     customer_rollups_refresh_if_waiting(customer.pk)
 
     assert len(stored()[0]) == 1 and not RollupBacklog.objects.exists()
+
+
+def test_refresh_of_many_customers_at_once_equals_the_rebuild():
+    product = ProductFactory()
+    customers = CustomerFactory.create_batch(130)
+    orders = Order.objects.bulk_create(
+        Order(
+            external_id=f"BULK-{c.pk}",
+            customer=c,
+            ordered_at=at("2024-03-01"),
+            gross_amount=Decimal("12.50"),
+            net_amount=Decimal("12.50"),
+        )
+        for c in customers
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=o, line_number=1, product=product, quantity=1, unit_price=Decimal("12.50"), amount=Decimal("12.50")
+        )
+        for o in orders
+    )
+    assert stored() == ([], [])  # bulk writes send no signal: the writer refreshes the set
+
+    customer_rollups_refresh(c.pk for c in customers)
+
+    assert len(stored()[0]) == 130
+    assert_rollups_match_the_orders()
