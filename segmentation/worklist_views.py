@@ -216,78 +216,75 @@ def _answer(request, customer, *, done: str = "", failed: str = "", form=None):
     return render(request, "segmentation/_worklist_row.html", context)
 
 
+def _row_action(request, customer_pk: int, *, action: str, form_class, perform):
+    """One row action: GET its form, POST it. `perform(customer, form)` calls the service with the
+    valid form and returns the message to show (a ValidationError becomes the form's errors)."""
+    customer = _customer_on_a_worklist_or_404(request.user, customer_pk)
+    if request.method == "GET":
+        return _action_form(request, customer, action=action, form=form_class())
+    form = form_class(request.POST)
+    done = ""
+    if form.is_valid():
+        try:
+            done = perform(customer, form)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+    if form.errors:
+        return _answer(request, customer, failed=action, form=form)
+    return _answer(request, customer, done=done)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def worklist_log(request, customer_pk: int):
-    customer = _customer_on_a_worklist_or_404(request.user, customer_pk)
-    if request.method == "GET":
-        return _action_form(request, customer, action="log", form=LogContactForm())
-    form = LogContactForm(request.POST)
-    if form.is_valid():
-        try:
-            customer_services.interaction_log(
-                customer=customer,
-                kind=form.cleaned_data["kind"],
-                subject=form.cleaned_data["subject"],
-                channel=form.channel,
-                author=request.user,
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-    if form.errors:
-        return _answer(request, customer, failed="log", form=form)
-    return _answer(request, customer, done=_("Logged: %(subject)s") % {"subject": form.cleaned_data["subject"]})
+    def perform(customer, form) -> str:
+        customer_services.interaction_log(
+            customer=customer,
+            kind=form.cleaned_data["kind"],
+            subject=form.cleaned_data["subject"],
+            channel=form.channel,
+            author=request.user,
+        )
+        return _("Logged: %(subject)s") % {"subject": form.cleaned_data["subject"]}
+
+    return _row_action(request, customer_pk, action="log", form_class=LogContactForm, perform=perform)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def worklist_followup(request, customer_pk: int):
-    customer = _customer_on_a_worklist_or_404(request.user, customer_pk)
-    if request.method == "GET":
-        return _action_form(request, customer, action="followup", form=FollowUpForm())
-    form = FollowUpForm(request.POST)
-    if form.is_valid():
-        try:
-            contact_services.followup_schedule(
-                customer=customer,
-                assigned_to=customer.account_manager,
-                due_at=form.due_at,
-                note=form.cleaned_data["note"],
-                created_by=request.user,
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-    if form.errors:
-        return _answer(request, customer, failed="followup", form=form)
-    when = formats.date_format(form.cleaned_data["due_on"], "SHORT_DATE_FORMAT")
-    return _answer(request, customer, done=_("Follow-up scheduled for %(when)s.") % {"when": when})
+    def perform(customer, form) -> str:
+        contact_services.followup_schedule(
+            customer=customer,
+            assigned_to=customer.account_manager,
+            due_at=form.due_at,
+            note=form.cleaned_data["note"],
+            created_by=request.user,
+        )
+        when = formats.date_format(form.cleaned_data["due_on"], "SHORT_DATE_FORMAT")
+        return _("Follow-up scheduled for %(when)s.") % {"when": when}
+
+    return _row_action(request, customer_pk, action="followup", form_class=FollowUpForm, perform=perform)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def worklist_snooze(request, customer_pk: int):
-    customer = _customer_on_a_worklist_or_404(request.user, customer_pk)
-    if request.method == "GET":
-        return _action_form(request, customer, action="snooze", form=SnoozeForm())
-    form = SnoozeForm(request.POST)
-    if form.is_valid():
-        try:
-            contact_services.worklist_snooze(
-                customer=customer,
-                user=customer.account_manager,
-                until=form.cleaned_data["until"],
-                reason=form.cleaned_data["reason"],
-                created_by=request.user,
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-    if form.errors:
-        return _answer(request, customer, failed="snooze", form=form)
-    when = formats.date_format(form.cleaned_data["until"], "SHORT_DATE_FORMAT")
-    return _answer(request, customer, done=_("Snoozed until %(when)s.") % {"when": when})
+    def perform(customer, form) -> str:
+        contact_services.worklist_snooze(
+            customer=customer,
+            user=customer.account_manager,
+            until=form.cleaned_data["until"],
+            reason=form.cleaned_data["reason"],
+            created_by=request.user,
+        )
+        when = formats.date_format(form.cleaned_data["until"], "SHORT_DATE_FORMAT")
+        return _("Snoozed until %(when)s.") % {"when": when}
+
+    return _row_action(request, customer_pk, action="snooze", form_class=SnoozeForm, perform=perform)
 
 
 @login_required
