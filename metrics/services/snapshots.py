@@ -134,6 +134,14 @@ def _day_order(day: np.ndarray) -> np.ndarray:
     return np.argsort(day, kind="stable")
 
 
+def _grouped_in_order(code: np.ndarray, day: np.ndarray) -> bool:
+    """Whether rows come by code, and by day within a code."""
+    if code.size < 2:
+        return code.size == 1
+    same = code[1:] == code[:-1]
+    return bool(np.all((code[1:] > code[:-1]) | (same & (day[1:] >= day[:-1]))))
+
+
 class _Population:
     """The daily frame as integer arrays keyed by customer code (position in customer_ids)."""
 
@@ -150,7 +158,12 @@ class _Population:
         self.p_code = self.code[bought]
         self.p_day = self.day[bought]
         self.first = np.full(self.n, NO_DAY, dtype="int64")
-        np.minimum.at(self.first, self.p_code, self.p_day)
+        if _grouped_in_order(self.p_code, self.p_day):
+            # The loaders' rows come by customer, then day: a customer's first row is their first day.
+            starts = np.flatnonzero(np.r_[True, self.p_code[1:] != self.p_code[:-1]])
+            self.first[self.p_code[starts]] = self.p_day[starts]
+        else:
+            np.minimum.at(self.first, self.p_code, self.p_day)
         self.upsell = np.full(self.n, NO_DAY, dtype="int64")
         if len(upsell_days):
             known = np.isin(upsell_days.index.to_numpy(), customer_ids)

@@ -204,3 +204,15 @@ def test_upsell_days_from_sql_give_the_analytics_upsell_rate():
         upsold = customer_upsell_days(as_of=as_of)
         expected = upsell_rate(frame, as_of=pd.Timestamp(as_of) + pd.Timedelta(hours=23))
         assert int((upsold <= pd.Timestamp(as_of)).sum()) == expected.numerator, as_of
+
+
+def test_first_purchase_days_do_not_depend_on_the_order_of_the_rows():
+    daily, ids = _random_daily(seed=21)
+    shuffled = daily.sample(frac=1.0, random_state=1)
+    no_upsell = pd.Series([], dtype="datetime64[us]")
+
+    in_order = _Population(daily, ids, no_upsell, 90)
+    out_of_order = _Population(shuffled, ids, no_upsell, 90)
+
+    assert np.array_equal(in_order.first, out_of_order.first)
+    assert (in_order.first < np.iinfo("int64").max).sum() > 0
