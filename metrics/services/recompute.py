@@ -65,8 +65,9 @@ from metrics.selectors import (
 )
 from retention_crm import events
 
+from .forked import Forked
 from .scoring import apply_scoring, base_figures, scoring_edges, shown_churn_risk, sort_daily, with_predictions
-from .snapshots import build_snapshots
+from .snapshots import history_snapshots, with_scores
 
 logger = logging.getLogger(__name__)
 
@@ -244,11 +245,40 @@ class _Timings:
 
 def _recompute(run: RecomputeRun, *, chunks_async: bool) -> None:
     timings = _Timings()
-    as_of = pd.Timestamp(run.as_of)
     customer_rollups_drain()  # an import's customers whose day totals are still being refreshed
     timings.lap("rollups")
     customers, daily = load_population(as_of=run.as_of)
     timings.lap("load")
+    ids = customers["customer_id"].to_numpy()
+    assignments = assignment_frame()
+    fork_min_rows = conf.FORK_MIN_ROWS
+    # What the dashboards show of the orders alone is computed in a child process meanwhile.
+    with Forked(
+        history_snapshots,
+        fork=fork_min_rows is not None and len(daily) >= int(fork_min_rows),
+        daily=daily,
+        customer_ids=ids,
+        countries=customers["country"],
+        assignments=assignments,
+        upsell_days=customer_upsell_days(as_of=run.as_of),
+        as_of=pd.Timestamp(run.as_of),
+        window_days=int(conf.ACTIVITY_WINDOW_DAYS),
+    ) as history:
+        timings.lap("fork")
+        _score_and_save(run, daily, customers, assignments, history, chunks_async=chunks_async, timings=timings)
+
+
+def _score_and_save(
+    run: RecomputeRun,
+    daily: pd.DataFrame,
+    customers: pd.DataFrame,
+    assignments: pd.DataFrame,
+    history: Forked,
+    *,
+    chunks_async: bool,
+    timings: _Timings,
+) -> None:
+    as_of = pd.Timestamp(run.as_of)
     ids = customers["customer_id"].to_numpy()
     figures = base_figures(daily, customer_ids=ids, as_of=as_of)
     timings.lap("summary")
@@ -281,14 +311,15 @@ def _recompute(run: RecomputeRun, *, chunks_async: bool) -> None:
     else:
         writing = _score_chunks_here(run.pk, model_version_id, ranges, scored)
     try:
-        snapshots = build_snapshots(
-            daily=daily,
+        forked = history.forked
+        history_done = history.result()
+        timings.lap("history_wait" if forked else "history")
+        snapshots = with_scores(
+            history_done,
             scored=scored,
             countries=customers["country"],
-            assignments=assignment_frame(),
-            upsell_days=customer_upsell_days(as_of=run.as_of),
+            assignments=assignments,
             as_of=as_of,
-            window_days=int(conf.ACTIVITY_WINDOW_DAYS),
             segment_labels={key: str(label) for key, label in RfmSegment.choices},
             segment_keys=SEGMENT_KEYS,
             clv_basis=scoring["value"]["basis"],

@@ -459,21 +459,9 @@ class _AsOfFacts:
         return pareto_data(rows, as_of=self.as_of)
 
 
-def as_of_snapshots(
-    daily: pd.DataFrame,
-    scored: pd.DataFrame,
-    groups: list[Grouping],
-    *,
-    as_of: pd.Timestamp,
-    segment_labels: dict[str, str],
-    segment_keys: dict[str, str],
-    clv_basis: str,
-) -> Iterator[tuple[str, str, dict]]:
-    """(kind, scope, data) of cohorts, pareto, clv_distribution, rfm and value_risk for every scope;
-    a manager's book is the customers assigned to them on as_of. `daily` sorted by customer_id."""
-    ids = scored.index.to_numpy()
-    facts = _AsOfFacts(daily, ids, as_of=as_of)
-    scores = _Scores(scored, "predicted_clv" if clv_basis == "predicted" else "net_revenue")
+def _scopes(groups: list[Grouping], n: int, *, as_of: pd.Timestamp) -> Iterator[tuple[str, np.ndarray | None, object]]:
+    """(scope, member mask or None for everyone, member positions or slice(None)) of every scope on
+    as_of; a manager's book is the customers assigned to them that day."""
     day_start = pd.Timestamp(as_of).normalize()
     for grouping in groups:
         customer, group = grouping.pairs(day_start, day_start + pd.Timedelta(days=1))
@@ -483,13 +471,9 @@ def as_of_snapshots(
             member, members = None, slice(None)
             if label:
                 members = np.sort(customer[order[bounds[g] : bounds[g + 1]]])
-                member = np.zeros(len(ids), dtype=bool)
+                member = np.zeros(n, dtype=bool)
                 member[members] = True
-            yield "cohorts", label, facts.cohorts(member)
-            yield "pareto", label, facts.pareto(member)
-            yield "clv_distribution", label, scores.clv_distribution(members, basis=clv_basis)
-            yield "rfm", label, scores.rfm(members, segment_labels, segment_keys)
-            yield "value_risk", label, scores.value_risk(members)
+            yield label, member, members
 
 
 def predicted_clv_sums(scored: pd.DataFrame, groups: list[Grouping], *, as_of: pd.Timestamp) -> dict[str, tuple]:
@@ -507,6 +491,70 @@ def predicted_clv_sums(scored: pd.DataFrame, groups: list[Grouping], *, as_of: p
     return out
 
 
+def history_snapshots(
+    *,
+    daily: pd.DataFrame,
+    customer_ids: np.ndarray,
+    countries: pd.Series,
+    assignments: pd.DataFrame,
+    upsell_days: pd.Series,
+    as_of,
+    window_days: int,
+) -> list[tuple[str, str, dict]]:
+    """The snapshots that need the orders but not the model, as (kind, scope, JSON-safe data): the
+    summary (without its predicted-CLV keys, which with_scores adds), the time series, cohorts and
+    Pareto of every scope. The recompute computes them while it fits and scores.
+
+    `daily`: (customer_id, day) rows sorted, of customers in `customer_ids` (sorted); `countries`
+    aligned with `customer_ids`.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    groups = groupings(customer_ids=customer_ids, countries=countries, assignments=assignments)
+    periods = period_snapshots(_Population(daily, customer_ids, upsell_days, window_days), groups, as_of=as_of)
+    out: list[tuple[str, str, dict]] = [("summary", scope, clean(data)) for scope, data in periods["summary"].items()]
+    out.extend(("timeseries", scope, clean(data)) for scope, data in periods["timeseries"].items())
+    facts = _AsOfFacts(daily, customer_ids, as_of=as_of)
+    for scope, member, _members in _scopes(groups, len(customer_ids), as_of=as_of):
+        out.append(("cohorts", scope, clean(facts.cohorts(member))))
+        out.append(("pareto", scope, clean(facts.pareto(member))))
+    return out
+
+
+def with_scores(
+    history: list[tuple[str, str, dict]],
+    *,
+    scored: pd.DataFrame,
+    countries: pd.Series,
+    assignments: pd.DataFrame,
+    as_of,
+    segment_labels: dict[str, str],
+    segment_keys: dict[str, str],
+    clv_basis: str,
+) -> list[tuple[str, str, dict]]:
+    """`history` (history_snapshots of the same customers) and what needs the scores: the predicted
+    CLV of each summary, and the CLV distribution, RFM segments and value x risk of every scope.
+
+    `scored`: apply_scoring over every customer, indexed by sorted customer_id.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    ids = scored.index.to_numpy()
+    groups = groupings(customer_ids=ids, countries=countries, assignments=assignments)
+    predicted = predicted_clv_sums(scored, groups, as_of=as_of)
+    out = []
+    for kind, scope, data in history:
+        if kind == "summary":
+            avg, total = predicted[scope]
+            previous = {**data["previous"], "avg_predicted_clv": None, "total_predicted_clv": None}
+            data = {**data, "previous": previous, "avg_predicted_clv": avg, "total_predicted_clv": total}
+        out.append((kind, scope, data))
+    scores = _Scores(scored, "predicted_clv" if clv_basis == "predicted" else "net_revenue")
+    for scope, _member, members in _scopes(groups, len(ids), as_of=as_of):
+        out.append(("clv_distribution", scope, clean(scores.clv_distribution(members, basis=clv_basis))))
+        out.append(("rfm", scope, clean(scores.rfm(members, segment_labels, segment_keys))))
+        out.append(("value_risk", scope, clean(scores.value_risk(members))))
+    return out
+
+
 def build_snapshots(
     *,
     daily: pd.DataFrame,
@@ -520,34 +568,23 @@ def build_snapshots(
     segment_keys: dict[str, str],
     clv_basis: str,
 ) -> list[tuple[str, str, dict]]:
-    """Every snapshot of a recompute as (kind, scope, JSON-safe data).
-
-    `daily`: sorted (customer_id, day) rows of customers in `scored`; `scored`: apply_scoring over
-    every customer, indexed by sorted customer_id; `countries`: aligned with scored's index.
-    """
-    as_of = pd.Timestamp(as_of).normalize()
-    ids = scored.index.to_numpy()
-    groups = groupings(customer_ids=ids, countries=countries, assignments=assignments)
-    population = _Population(daily, ids, upsell_days, window_days)
-    periods = period_snapshots(population, groups, as_of=as_of)
-    predicted = predicted_clv_sums(scored, groups, as_of=as_of)
-    out: list[tuple[str, str, dict]] = []
-    for scope, summary in periods["summary"].items():
-        avg, total = predicted[scope]
-        summary.update({"avg_predicted_clv": avg, "total_predicted_clv": total})
-        summary["previous"].update({"avg_predicted_clv": None, "total_predicted_clv": None})
-        out.append(("summary", scope, clean(summary)))
-    out.extend(("timeseries", scope, clean(data)) for scope, data in periods["timeseries"].items())
-    out.extend(
-        (kind, scope, clean(data))
-        for kind, scope, data in as_of_snapshots(
-            daily,
-            scored,
-            groups,
-            as_of=as_of,
-            segment_labels=segment_labels,
-            segment_keys=segment_keys,
-            clv_basis=clv_basis,
-        )
+    """Every snapshot of a recompute as (kind, scope, JSON-safe data): history_snapshots, with_scores."""
+    history = history_snapshots(
+        daily=daily,
+        customer_ids=scored.index.to_numpy(),
+        countries=countries,
+        assignments=assignments,
+        upsell_days=upsell_days,
+        as_of=as_of,
+        window_days=window_days,
     )
-    return out
+    return with_scores(
+        history,
+        scored=scored,
+        countries=countries,
+        assignments=assignments,
+        as_of=as_of,
+        segment_labels=segment_labels,
+        segment_keys=segment_keys,
+        clv_basis=clv_basis,
+    )
