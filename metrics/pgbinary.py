@@ -20,7 +20,12 @@ HEADER = SIGNATURE + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"  # no OIDs, no he
 TRAILER = b"\xff\xff"  # a field count of -1
 
 # The numpy type of each PostgreSQL type this module handles.
-TYPES = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8", "bool": "u1"}
+TYPES = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8", "bool": "u1", "timestamp": ">i8"}
+
+# A timestamp (without time zone) travels as microseconds since 2000-01-01 00:00; 'infinity' as the
+# largest int8.
+TIMESTAMP_EPOCH_MICROS = 946_684_800_000_000  # 2000-01-01 in microseconds since 1970-01-01
+TIMESTAMP_INFINITY = np.iinfo("int64").max
 
 
 def row_dtype(columns: Sequence[tuple[str, str]]) -> np.dtype:

@@ -21,6 +21,7 @@ from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from psycopg2.extensions import adapt
 
 from customers import roles
 from customers.models import AccountAssignment, Customer, CustomerDay, CustomerUpsell
@@ -96,25 +97,40 @@ def _customer_days(as_of: date, *, customer_id_from=None, customer_id_to=None, c
     return days.order_by()
 
 
-# The daily frame's columns as PostgreSQL sends them in binary COPY (metrics.pgbinary).
-_DAILY_BINARY = (("customer_id", "int8"), ("day", "int4"), ("amount", "float8"), ("purchase_amount", "float8"))
+def _copy_binary(queryset: QuerySet, columns: tuple[tuple[str, str, str], ...]) -> np.ndarray:
+    """The rows of `queryset` through PostgreSQL's binary COPY, as one numpy record array (pgbinary):
+    `columns` are (name, SQL expression over the queryset's columns, PostgreSQL type); the
+    expressions keep every value fixed-width and NOT NULL."""
+    sql, params = queryset.query.sql_with_params()
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor:
+        inner = cursor.mogrify(sql, params).decode()
+        select = ", ".join(f"{expression} AS {name}" for name, expression, _type in columns)
+        query = f"SELECT {select} FROM ({inner}) AS rows"  # noqa: S608 - the ORM's own SQL and constant expressions
+        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
+    return pgbinary.decode([(name, pg_type) for name, _e, pg_type in columns], buffer.getbuffer())
+
+
+def _day_numbers(values: np.ndarray) -> np.ndarray:
+    """datetime64[us] at midnight from day numbers (days since 1970-01-01)."""
+    return values.astype("int64").astype("datetime64[D]").astype("datetime64[us]")
 
 
 def _daily_binary(days: QuerySet) -> pd.DataFrame:
     """The daily frame through PostgreSQL's binary COPY: ten million rows arrive as one numpy array."""
-    sql, params = days.values_list("customer_id", "day", "amount", "purchase_amount").query.sql_with_params()
-    buffer = io.BytesIO()
-    with connection.cursor() as cursor:
-        inner = cursor.mogrify(sql, params).decode()
-        query = (
-            f"SELECT customer_id::int8, (day - DATE '1970-01-01')::int4, amount, purchase_amount FROM ({inner}) AS days"  # noqa: S608, E501 - the ORM's own SQL
-        )
-        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
-    rows = pgbinary.decode(_DAILY_BINARY, buffer.getbuffer())
+    rows = _copy_binary(
+        days.values_list("customer_id", "day", "amount", "purchase_amount"),
+        (
+            ("customer_id", "customer_id::int8", "int8"),
+            ("day", "(day - DATE '1970-01-01')::int4", "int4"),
+            ("amount", "amount::float8", "float8"),
+            ("purchase_amount", "purchase_amount::float8", "float8"),
+        ),
+    )
     return pd.DataFrame(
         {
             "customer_id": rows["customer_id"].astype("int64"),
-            "day": rows["day"].astype("int64").astype("datetime64[D]").astype("datetime64[us]"),
+            "day": _day_numbers(rows["day"]),
             "amount": rows["amount"].astype("float64"),
             "purchase_amount": rows["purchase_amount"].astype("float64"),
         }
@@ -169,14 +185,18 @@ def customer_upsell_days(*, as_of: date) -> pd.Series:
     Read from CustomerUpsell, which customers.rollups keeps as orders are written: an upsell day is
     a fact of the past that later orders cannot change, so "upsold as of d" is "day <= d".
     """
-    rows = list(CustomerUpsell.objects.filter(day__lte=as_of).order_by().values_list("customer_id", "day"))
-    if not rows:
-        return pd.Series([], index=pd.Index([], dtype="int64", name="customer_id"), dtype="datetime64[us]")
-    ids, days = zip(*rows, strict=True)
-    return pd.Series(
-        np.asarray(days, dtype="datetime64[D]").astype("datetime64[us]"),
-        index=pd.Index(np.asarray(ids, dtype="int64"), name="customer_id"),
-    )
+    upsells = CustomerUpsell.objects.filter(day__lte=as_of).order_by().values_list("customer_id", "day")
+    if connection.vendor == "postgresql":
+        rows = _copy_binary(
+            upsells,
+            (("customer_id", "customer_id::int8", "int8"), ("day", "(day - DATE '1970-01-01')::int4", "int4")),
+        )
+        ids, days = rows["customer_id"].astype("int64"), _day_numbers(rows["day"])
+    else:
+        pairs = list(upsells)
+        ids = np.asarray([customer_id for customer_id, _day in pairs], dtype="int64")
+        days = np.asarray([day for _id, day in pairs], dtype="datetime64[D]").astype("datetime64[us]")
+    return pd.Series(days, index=pd.Index(ids, name="customer_id"), dtype="datetime64[us]")
 
 
 def customer_frame(*, customer_id_from: int | None = None, customer_id_to: int | None = None) -> pd.DataFrame:
@@ -196,10 +216,40 @@ def assignment_frame() -> pd.DataFrame:
     """Account assignments: customer_id, manager_id (int64), started_at, ended_at (naive datetime64 in the
     workspace time zone; ended_at NaT while open), so book figures of past periods use past books."""
     rows = AccountAssignment.objects.order_by().values_list("customer_id", "manager_id", "started_at", "ended_at")
-    raw = _frame(
-        rows, ("customer_id", "manager_id", "started_at", "ended_at"), {"customer_id": "int64", "manager_id": "int64"}
-    )
     tz = workspace_tz()
+    if connection.vendor == "postgresql":
+        # Wall-clock times in the workspace time zone (timestamp without time zone); an open
+        # assignment's ended_at as 'infinity', read back as NaT.
+        zone = adapt(settings.TIME_ZONE).getquoted().decode()
+
+        def local(column: str) -> str:
+            return f"COALESCE({column} AT TIME ZONE {zone}, 'infinity'::timestamp)"
+
+        raw = _copy_binary(
+            rows,
+            (
+                ("customer_id", "customer_id::int8", "int8"),
+                ("manager_id", "manager_id::int8", "int8"),
+                ("started_at", local("started_at"), "timestamp"),
+                ("ended_at", local("ended_at"), "timestamp"),
+            ),
+        )
+
+        def instants(values: np.ndarray) -> np.ndarray:
+            values = values.astype("int64")
+            nat = values == pgbinary.TIMESTAMP_INFINITY
+            micros = np.where(nat, np.iinfo("int64").min, values + np.where(nat, 0, pgbinary.TIMESTAMP_EPOCH_MICROS))
+            return micros.astype("datetime64[us]")
+
+        return pd.DataFrame(
+            {
+                "customer_id": raw["customer_id"].astype("int64"),
+                "manager_id": raw["manager_id"].astype("int64"),
+                "started_at": instants(raw["started_at"]),
+                "ended_at": instants(raw["ended_at"]),
+            }
+        )
+    raw = _frame(rows, ("customer_id", "manager_id", "started_at", "ended_at"))
 
     def local(values: pd.Series) -> pd.Series:
         parsed = pd.to_datetime(values, format="ISO8601", utc=True)

@@ -29,7 +29,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -68,6 +68,7 @@ from retention_crm import events
 from .forked import Forked
 from .scoring import apply_scoring, base_figures, scoring_edges, shown_churn_risk, sort_daily, with_predictions
 from .snapshots import history_snapshots, with_scores
+from .swap import scores_swap, scores_table, scores_table_create
 
 logger = logging.getLogger(__name__)
 
@@ -150,13 +151,28 @@ def _start_next_queued() -> None:
 
 
 def _finish_if_complete(run_id: int) -> bool:
-    """The last part to finish (every chunk counted, the snapshots saved) marks the run succeeded, once."""
+    """The last part to finish (every chunk counted, the snapshots saved) marks the run succeeded, once,
+    and on PostgreSQL swaps its table of new rows in (services.swap)."""
+    try:
+        return _finish(run_id)
+    except DatabaseError:
+        logger.exception("metrics.recompute_swap_failed run=%s", run_id)
+        _fail(run_id, _("Saving the new customer scores failed; the previous figures are kept. See the server log."))
+        return False
+
+
+def _finish(run_id: int) -> bool:
     with transaction.atomic():
         finished = RecomputeRun.objects.filter(
             pk=run_id, status=RecomputeRun.Status.RUNNING, chunks_done__gte=F("chunks_total"), snapshots_saved=True
-        ).update(status=RecomputeRun.Status.SUCCEEDED, finished_at=timezone.now())
+        ).update(status=RecomputeRun.Status.SUCCEEDED)
         if finished:
-            model_version_id = RecomputeRun.objects.values_list("model_version_id", flat=True).get(pk=run_id)
+            model_version_id, started_at = RecomputeRun.objects.values_list("model_version_id", "started_at").get(
+                pk=run_id
+            )
+            if connection.vendor == "postgresql":
+                scores_swap(run_id=run_id, started_at=started_at)
+            RecomputeRun.objects.filter(pk=run_id).update(finished_at=timezone.now())
             # The current model is the one the customer rows were scored with (none after a run that
             # could not fit one), so that a refresh scores like the last recompute did.
             ModelVersion.objects.filter(is_current=True).exclude(pk=model_version_id).update(is_current=False)
@@ -302,6 +318,8 @@ def _score_and_save(
         message=_summary_message(run.as_of, buyers, len(ids), model_version, fit_message),
     )
     model_version_id = model_version.pk if model_version else None
+    if connection.vendor == "postgresql":
+        scores_table_create(run.pk)
 
     # The chunks are written (by other workers, or threads of this process) while this computes the
     # dashboards' snapshots; the run succeeds when the last of them is saved.
@@ -713,32 +731,54 @@ def _copy_values(columns: dict[str, np.ndarray], ids: np.ndarray) -> dict[str, n
     }
 
 
-def copy_upsert(columns: dict[str, np.ndarray], ids: np.ndarray, *, as_of: date, model_version_id) -> None:
-    """metrics_upsert for PostgreSQL: binary COPY into a temporary table, then one INSERT ... ON CONFLICT.
+def copy_upsert(
+    columns: dict[str, np.ndarray], ids: np.ndarray, *, as_of: date, model_version_id, into: str | None = None
+) -> None:
+    """Rows of CustomerMetrics on PostgreSQL: binary COPY into a temporary table, then one INSERT.
 
     Many times faster than bulk_create's parameterised batches or CSV text, because no value is
     formatted or parsed one by one. previous_churn_risk follows _previous_risks' rule, in SQL, from
-    the row being replaced. Call it inside a transaction (the temporary table is dropped at commit).
+    the current row of the customer. Into CustomerMetrics itself (INSERT ... ON CONFLICT), or `into`
+    a run's table of new rows (services.swap). Call it inside a transaction (the temporary table is
+    dropped at commit).
     """
-    table = CustomerMetrics._meta.db_table
+    live = CustomerMetrics._meta.db_table
     names = ", ".join(_COPY_SELECT)
-    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in _COPY_SELECT if name != "customer_id")
     staging = ", ".join(f"{name} {pg_type}" for name, pg_type in COPY_COLUMNS)
     payload = pgbinary.encode(COPY_COLUMNS, _copy_values(columns, ids))
+    values = ", ".join(f"{expression} AS {name}" for name, expression in _COPY_SELECT.items())
+    if into is None:
+        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in _COPY_SELECT if name != "customer_id")
+        insert = (
+            f"INSERT INTO {live} ({names}, previous_churn_risk) "  # noqa: S608 - constant names
+            f"SELECT {values}, NULL FROM metrics_upsert "
+            f"ON CONFLICT (customer_id) DO UPDATE SET {updates}, previous_churn_risk = CASE "
+            f"WHEN {live}.as_of = EXCLUDED.as_of THEN {live}.previous_churn_risk ELSE {live}.churn_risk END"
+        )
+    else:
+        selected = ", ".join(f"new.{name}" for name in _COPY_SELECT)
+        insert = (
+            f"INSERT INTO {connection.ops.quote_name(into)} ({names}, previous_churn_risk) "  # noqa: S608
+            f"SELECT {selected}, CASE WHEN old.as_of = new.as_of THEN old.previous_churn_risk ELSE old.churn_risk END "
+            f"FROM (SELECT {values} FROM metrics_upsert) AS new LEFT JOIN {live} AS old "
+            # The bounds let PostgreSQL read the chunk's range of the primary key, not the whole table.
+            "ON old.customer_id = new.customer_id AND old.customer_id BETWEEN %(first)s AND %(last)s"
+        )
     with connection.cursor() as cursor:
+        # Sorting a chunk of 50,000 rows for the join in memory, not in temporary files.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(f"CREATE TEMP TABLE metrics_upsert ({staging}) ON COMMIT DROP")
         cursor.copy_expert("COPY metrics_upsert FROM STDIN WITH (FORMAT binary)", io.BytesIO(payload))
         cursor.execute(
-            f"INSERT INTO {table} ({names}, previous_churn_risk) "  # noqa: S608 - constant names
-            f"SELECT {', '.join(_COPY_SELECT.values())}, NULL FROM metrics_upsert "
-            f"ON CONFLICT (customer_id) DO UPDATE SET {updates}, previous_churn_risk = CASE "
-            f"WHEN {table}.as_of = EXCLUDED.as_of THEN {table}.previous_churn_risk ELSE {table}.churn_risk END",
+            insert,
             {
                 "as_of": as_of,
                 "model_version_id": model_version_id,
                 "segments": list(SEGMENT_CODES),
                 "levels": list(LEVEL_CODES),
                 "now": timezone.now(),
+                "first": int(ids.min()) if len(ids) else 0,
+                "last": int(ids.max()) if len(ids) else 0,
             },
         )
         cursor.execute("DROP TABLE metrics_upsert")
@@ -860,7 +900,8 @@ def _score_chunk(
         with transaction.atomic():
             RecomputeChunk.objects.create(run=run, customer_id_from=id_from, customer_id_to=id_to, customers=len(ids))
             if connection.vendor == "postgresql":
-                copy_upsert(columns, ids, as_of=run.as_of, model_version_id=model_version_id)
+                # Plain inserts into the run's own table, swapped in when the run succeeds.
+                copy_upsert(columns, ids, as_of=run.as_of, model_version_id=model_version_id, into=scores_table(run.pk))
             else:
                 previous = _previous_risks(id_from, id_to, run.as_of)
                 metrics_upsert(
