@@ -29,6 +29,9 @@ DEFAULTS: dict[str, object] = {
     # a small machine busy (1M customers: 6.4 s against 11 s with one).
     # Workers (the nightly run) spread chunks over their processes instead.
     "WRITE_THREADS": 2,
+    # The recompute reads every customer's day totals over this many PostgreSQL connections at once,
+    # one range of customers each (outside a transaction): each backend formats its rows on a core.
+    "LOAD_THREADS": 2,
     # A recompute that reads at least this many customer-day rows computes the dashboards' history
     # snapshots (rates, time series, cohorts, Pareto) in a forked child process while it fits and
     # scores (metrics.services.forked): at a million customers that is 8 s of work on the other core.

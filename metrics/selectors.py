@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import io
 import zoneinfo
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import connection
-from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.db.models import Avg, Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -27,7 +28,7 @@ from customers import roles
 from customers.models import AccountAssignment, Customer, CustomerDay, CustomerUpsell
 from customers.selectors import account_manager_list, customer_visible_to
 
-from . import pgbinary
+from . import conf, pgbinary
 from .models import CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
 
 # Rows fetched per round trip on the non-COPY path (SQLite): ~100,000 small tuples are a few MB.
@@ -94,7 +95,9 @@ def _customer_days(as_of: date, *, customer_id_from=None, customer_id_to=None, c
         days = days.filter(customer_id__gte=customer_id_from)
     if customer_id_to is not None:
         days = days.filter(customer_id__lt=customer_id_to)
-    return days.order_by()
+    # In primary-key order: PostgreSQL reads the index in order at no extra cost, and the recompute
+    # then need not sort ten million rows (services.scoring.sort_daily finds them sorted).
+    return days.order_by("customer_id", "day")
 
 
 def _copy_binary(queryset: QuerySet, columns: tuple[tuple[str, str, str], ...]) -> np.ndarray:
@@ -137,6 +140,26 @@ def _daily_binary(days: QuerySet) -> pd.DataFrame:
     )
 
 
+def _daily_binary_in_parts(as_of: date, parts: int) -> pd.DataFrame:
+    """_daily_binary of every customer, as `parts` ranges of customer ids read at once over as many
+    connections: PostgreSQL formats each range's rows in its own backend, on its own core. Outside
+    a transaction only (other connections would not see its rows)."""
+    bounds = CustomerDay.objects.aggregate(low=Min("customer_id"), high=Max("customer_id"))
+    if bounds["low"] is None:
+        return _daily_binary(_customer_days(as_of))
+    edges = np.linspace(bounds["low"], bounds["high"] + 1, parts + 1).round().astype("int64").tolist()
+
+    def part(low: int, high: int) -> pd.DataFrame:
+        try:
+            return _daily_binary(_customer_days(as_of, customer_id_from=low, customer_id_to=high))
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=parts, thread_name_prefix="metrics-load") as executor:
+        frames = list(executor.map(part, edges[:-1], edges[1:]))
+    return pd.concat(frames, ignore_index=True)
+
+
 def customer_daily_frame(
     *,
     as_of: date,
@@ -149,7 +172,7 @@ def customer_daily_frame(
     Columns (the "daily" frame of metrics.analytics.summary): customer_id (int64), day (datetime64
     at midnight), amount (float: net sum of the day's orders, refunds included), purchase_amount
     (float: sum of the day's orders with net_amount > 0; > 0 marks a purchase day). Optionally only
-    customers with customer_id_from <= id < customer_id_to, or one customer. Rows in no given order.
+    customers with customer_id_from <= id < customer_id_to, or one customer. Rows by customer, then day.
 
     Read from CustomerDay, the day totals customers.rollups keeps as orders are written, so that
     the nightly run reads one narrow row per customer and day instead of grouping every order.
@@ -158,6 +181,9 @@ def customer_daily_frame(
         as_of, customer_id_from=customer_id_from, customer_id_to=customer_id_to, customer_id=customer_id
     )
     if connection.vendor == "postgresql":
+        whole = customer_id is None and customer_id_from is None and customer_id_to is None
+        if whole and int(conf.LOAD_THREADS) > 1 and not connection.in_atomic_block:
+            return _daily_binary_in_parts(as_of, int(conf.LOAD_THREADS))
         return _daily_binary(days)
     raw = _frame(days.values_list("customer_id", "day", "amount", "purchase_amount"), DAILY_COLUMNS)
     return pd.DataFrame(

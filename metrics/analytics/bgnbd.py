@@ -160,8 +160,12 @@ def unique_pairs(x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     """The distinct (x, T) pairs and, per customer, the position of theirs."""
     if len(x) == 0:
         return x, T, np.zeros(0, dtype="int64")
-    unique, inverse = np.unique(np.column_stack([x, T]), axis=0, return_inverse=True)
-    return unique[:, 0], unique[:, 1], inverse.reshape(-1)
+    # One int64 key per customer from the positions of x and T among their own distinct values: a
+    # 1-d unique, several times faster than np.unique(..., axis=0) on a million rows.
+    x_values, x_code = np.unique(x, return_inverse=True)
+    T_values, T_code = np.unique(T, return_inverse=True)
+    keys, inverse = np.unique(x_code.astype("int64") * len(T_values) + T_code, return_inverse=True)
+    return x_values[keys // len(T_values)], T_values[keys % len(T_values)], inverse.reshape(-1)
 
 
 def _conditional_expected(params: BgNbdParams, x, T, p_alive, t, pairs=None):
