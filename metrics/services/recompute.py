@@ -629,7 +629,8 @@ def metrics_upsert(rows: list[CustomerMetrics], *, fields=(*METRIC_FIELDS, "prev
 
 # What copy_upsert sends per customer, in binary COPY (metrics.pgbinary): fixed-width and never
 # NULL, so a million rows are one numpy array. NULL travels as a sentinel (NULL_INT for dates and
-# integers, 0 for scores, NaN for floats, code 0 for "" texts) and is restored in SQL.
+# integers, 0 for scores, NaN for floats, NULL_CENTS for amounts, which travel as cents, code 0 for ""
+# texts) and is restored in SQL.
 COPY_COLUMNS = (
     ("customer_id", "int8"),
     ("purchases", "int4"),
@@ -637,8 +638,8 @@ COPY_COLUMNS = (
     ("last_purchase", "int4"),
     ("recency_days", "int4"),
     ("usual_interval_days", "float8"),
-    ("net_revenue", "float8"),
-    ("revenue_12m", "float8"),
+    ("net_revenue", "int8"),  # cents
+    ("revenue_12m", "int8"),  # cents
     ("r_score", "int2"),
     ("f_score", "int2"),
     ("m_score", "int2"),
@@ -648,11 +649,12 @@ COPY_COLUMNS = (
     ("risk_level", "int2"),  # a position in LEVEL_CODES
     ("expected_purchases_90d", "float8"),
     ("expected_spend", "float8"),
-    ("predicted_clv", "float8"),
+    ("predicted_clv", "int8"),  # cents
     ("value_level", "int2"),
     ("pareto_top", "bool"),
 )
 NULL_INT = np.iinfo("int32").min
+NULL_CENTS = np.iinfo("int64").min
 SEGMENT_CODES = ("", *SEGMENT_KEYS.values())
 LEVEL_CODES = ("", "low", "medium", "high")
 
@@ -666,8 +668,10 @@ _COPY_SELECT = {
     "last_purchase": f"CASE WHEN last_purchase = {NULL_INT} THEN NULL ELSE DATE '1970-01-01' + last_purchase END",
     "recency_days": f"NULLIF(recency_days, {NULL_INT})",
     "usual_interval_days": "NULLIF(usual_interval_days, 'NaN')",
-    "net_revenue": "net_revenue::numeric(14, 2)",
-    "revenue_12m": "revenue_12m::numeric(14, 2)",
+    # Amounts travel as cents: integer to numeric is a tenth of the cost of float to numeric,
+    # which PostgreSQL makes by way of text.
+    "net_revenue": "(net_revenue::numeric * 0.01)::numeric(14, 2)",
+    "revenue_12m": "(revenue_12m::numeric * 0.01)::numeric(14, 2)",
     "r_score": "NULLIF(r_score, 0)",
     "f_score": "NULLIF(f_score, 0)",
     "m_score": "NULLIF(m_score, 0)",
@@ -677,7 +681,7 @@ _COPY_SELECT = {
     "risk_level": "(%(levels)s::text[])[risk_level + 1]",
     "expected_purchases_90d": "NULLIF(expected_purchases_90d, 'NaN')",
     "expected_spend": "NULLIF(expected_spend, 'NaN')",
-    "predicted_clv": "NULLIF(predicted_clv, 'NaN')::numeric(14, 2)",
+    "predicted_clv": f"(NULLIF(predicted_clv, {NULL_CENTS})::numeric * 0.01)::numeric(14, 2)",
     "value_level": "(%(levels)s::text[])[value_level + 1]",
     "pareto_top": "pareto_top",
     "updated_at": "%(now)s::timestamptz",
@@ -705,10 +709,16 @@ def _copy_values(columns: dict[str, np.ndarray], ids: np.ndarray) -> dict[str, n
         values = np.asarray(columns[name], dtype=float)
         return np.where(np.isfinite(values), np.round(values), null)
 
-    def floats(name: str, decimals: int | None = None) -> np.ndarray:
+    def floats(name: str) -> np.ndarray:
         values = np.asarray(columns[name], dtype=float)
-        values = np.where(np.isfinite(values), values, np.nan)
-        return values if decimals is None else np.round(values, decimals)
+        return np.where(np.isfinite(values), values, np.nan)
+
+    def cents(name: str, null: int) -> np.ndarray:
+        values = np.asarray(columns[name], dtype=float)
+        finite = np.isfinite(values)
+        out = np.full(values.shape, null, dtype="int64")
+        out[finite] = np.rint(values[finite] * 100)
+        return out
 
     return {
         "customer_id": np.asarray(ids),
@@ -717,8 +727,8 @@ def _copy_values(columns: dict[str, np.ndarray], ids: np.ndarray) -> dict[str, n
         "last_purchase": days("last_purchase"),
         "recency_days": integers("recency_days", NULL_INT),
         "usual_interval_days": floats("usual_interval_days"),
-        "net_revenue": np.nan_to_num(floats("net_revenue", 2)),
-        "revenue_12m": np.nan_to_num(floats("revenue_12m", 2)),
+        "net_revenue": cents("net_revenue", 0),
+        "revenue_12m": cents("revenue_12m", 0),
         "r_score": integers("r_score", 0),
         "f_score": integers("f_score", 0),
         "m_score": integers("m_score", 0),
@@ -728,7 +738,7 @@ def _copy_values(columns: dict[str, np.ndarray], ids: np.ndarray) -> dict[str, n
         "risk_level": _codes(columns["risk_level"], LEVEL_CODES),
         "expected_purchases_90d": floats("expected_purchases"),
         "expected_spend": floats("expected_spend"),
-        "predicted_clv": floats("predicted_clv", 2),
+        "predicted_clv": cents("predicted_clv", NULL_CENTS),
         "value_level": _codes(columns["value_level"], LEVEL_CODES),
         "pareto_top": np.asarray(columns["pareto_top"], dtype=bool),
     }
