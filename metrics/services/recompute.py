@@ -309,7 +309,7 @@ def _score_and_save(
     _step(run.pk, _("Scoring customers…"))
     figures = with_predictions(figures, bgnbd=bgnbd, gamma_gamma=gamma_gamma, **_settings())
     timings.lap("predict")
-    scoring = scoring_edges(figures, daily=daily, as_of=as_of)
+    scoring = scoring_edges(figures, as_of=as_of)
     scored = apply_scoring(figures, scoring, risk_thresholds=conf.RISK_THRESHOLDS)
     timings.lap("score")
     ranges = chunk_ranges(ids, int(conf.SCORE_CHUNK_SIZE))

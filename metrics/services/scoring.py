@@ -24,13 +24,12 @@ from metrics.analytics import (
     bgnbd_expected_purchases,
     bgnbd_p_alive,
     gamma_gamma_expected_spend,
-    pareto_tier,
     predictive_clv,
     rfm_scores,
     rfm_segment,
     summary_from_daily,
 )
-from metrics.analytics.pareto import TRAILING_MONTHS
+from metrics.analytics.pareto import SHARE_TOLERANCE, TOP_REVENUE_SHARE, TRAILING_MONTHS
 
 # Value level (docs: "Value x risk"): high = the Pareto top tier; medium = the next customers by
 # predicted CLV (historical CLV when no model could be fitted), 30% of the customers with a
@@ -176,10 +175,25 @@ def _last_of(values: pd.Series, ids: np.ndarray, count: int) -> list | None:
     return [float(values.iloc[last]), int(ids[last])]
 
 
-def scoring_edges(figures: pd.DataFrame, *, daily: pd.DataFrame, as_of) -> dict:
+def _pareto_edge(revenue: np.ndarray, ids: np.ndarray) -> list | None:
+    """(revenue, id) of the last customer of the Pareto top tier (metrics.analytics.pareto_tier's
+    ranking: trailing revenue descending, then id), from every customer's revenue_12m. Customers
+    with nothing in the window rank after everyone with revenue and before refunds, where they
+    change neither the total nor where 80% of it is reached."""
+    total = float(revenue.sum())
+    if revenue.size == 0 or total <= 0:
+        return None
+    order = np.lexsort((ids, -revenue))
+    cumulative = np.cumsum(revenue[order]) / total
+    top_count = int(np.searchsorted(cumulative, TOP_REVENUE_SHARE - SHARE_TOLERANCE, side="left")) + 1
+    last = order[top_count - 1]
+    return [float(revenue[last]), int(ids[last])]
+
+
+def scoring_edges(figures: pd.DataFrame, *, as_of) -> dict:
     """The JSON-able cut points of the whole population (see the module docstring).
 
-    `figures`: with_predictions over every customer; `daily`: sorted, every customer's rows.
+    `figures`: with_predictions over every customer.
     """
     buyers = figures[figures["purchases"] > 0]
     ids = buyers.index.to_numpy()
@@ -190,11 +204,7 @@ def scoring_edges(figures: pd.DataFrame, *, daily: pd.DataFrame, as_of) -> dict:
         "f": _pair_edges(buyers["purchases"].to_numpy(dtype=float), ids, scores["f"].to_numpy()),
         "m": _value_edges(buyers["net_revenue"].to_numpy(dtype=float), scores["m"].to_numpy()),
     }
-    tier = pareto_tier(daily, as_of=pd.Timestamp(as_of))
-    pareto = None
-    if tier.top_count:
-        last = tier.customers.iloc[tier.top_count - 1]
-        pareto = [float(last["net_revenue"]), int(tier.customers.index[tier.top_count - 1])]
+    pareto = _pareto_edge(figures["revenue_12m"].to_numpy(dtype=float), figures.index.to_numpy())
     top = pd.Series(_at_or_above(figures["revenue_12m"].to_numpy(), figures.index.to_numpy(), pareto), figures.index)
     basis = "predicted" if buyers["predicted_clv"].notna().all() and len(buyers) else "historical"
     column = "predicted_clv" if basis == "predicted" else "net_revenue"

@@ -1,0 +1,41 @@
+"""metrics.services.scoring: the population's cut points equal the analytics core's rankings."""
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from metrics.analytics import pareto_tier
+from metrics.services.scoring import _pareto_edge
+
+AS_OF = pd.Timestamp("2024-06-30")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.sampled_from([0.0, 5.0, 10.0, -3.0]), st.floats(-50, 500, allow_nan=False)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_the_pareto_edge_from_every_customers_revenue_is_pareto_tiers_last_top_customer(revenues):
+    """None: a customer with nothing in the trailing window (no row for pareto_tier, 0 in revenue_12m)."""
+    ids = np.arange(1, len(revenues) + 1) * 7
+    rows = pd.DataFrame(
+        {
+            "customer_id": [i for i, r in zip(ids, revenues, strict=True) if r is not None],
+            "day": AS_OF,
+            "amount": [r for r in revenues if r is not None],
+        }
+    )
+    tier = pareto_tier(rows, as_of=AS_OF)
+    expected = None
+    if tier.top_count:
+        expected = [
+            float(tier.customers["net_revenue"].iloc[tier.top_count - 1]),
+            int(tier.customers.index[tier.top_count - 1]),
+        ]
+
+    revenue_12m = np.array([0.0 if r is None else r for r in revenues])
+    assert _pareto_edge(revenue_12m, ids) == expected
