@@ -93,9 +93,12 @@ def summary_from_daily(daily: pd.DataFrame, *, as_of: pd.Timestamp, unit: str = 
             "day": to_day(daily["day"]).to_numpy(),
             "amount": daily["amount"].astype(float).to_numpy(),
             "purchase_amount": daily["purchase_amount"].astype(float).to_numpy(),
-        }
+        },
+        copy=False,  # read only: no need to copy ten million rows into one block
     )
-    frame = frame[frame["day"] <= as_of]
+    after = frame["day"].to_numpy() > np.datetime64(as_of)
+    if after.any():
+        frame = frame[~after]
     if not _sorted_and_unique(frame["customer_id"].to_numpy(), frame["day"].to_numpy()):
         frame = frame.groupby(["customer_id", "day"], as_index=False, sort=True).sum()
     return _summary_of_sorted(frame, as_of=as_of, unit_length=np.timedelta64(unit_length))
