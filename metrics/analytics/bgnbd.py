@@ -60,17 +60,51 @@ def _log_likelihood_terms(r, alpha, a, b, x, t_x, T):
     return a1 + a2 + lse, np.exp(a3 - lse), np.exp(a4 - lse), b_x
 
 
-def _objective(log_params, x, t_x, T, weights, total):
-    r, alpha, a, b = np.exp(log_params)
-    ll, w3, w4, b_x = _log_likelihood_terms(r, alpha, a, b, x, t_x, T)
-    repeat = x > 0
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * np.log(alpha + T) - w4 * np.log(alpha + t_x)
-    d_alpha = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
-    d_ab = digamma(a + b) - digamma(a + b + x)
-    d_a = d_ab + w4 / a
-    d_b = d_ab + digamma(b + x) - digamma(b) - np.where(repeat, w4 / b_x, 0.0)
-    grad = np.array([r * d_r @ weights, alpha * d_alpha @ weights, a * d_a @ weights, b * d_b @ weights])
-    return -(ll @ weights) / total, -grad / total
+class _Objective:
+    """The negative mean log-likelihood (FHL eq. 6) and its gradient in log-parameters, for L-BFGS-B.
+
+    Every special function depends on x, T or t_x alone, which take a few hundred or thousand
+    distinct values among hundreds of thousands of rows: they are evaluated once per distinct value
+    and gathered, leaving the rows only the log-sum-exp of the likelihood's two terms. Equal to
+    _log_likelihood_terms row by row (a test checks value and gradient).
+    """
+
+    def __init__(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray):
+        self.ux, self.ix = np.unique(x, return_inverse=True)
+        self.uT, self.iT = np.unique(T, return_inverse=True)
+        self.ut, self.it = np.unique(t_x, return_inverse=True)
+        self.repeat = x > 0
+        self.weights, self.total = weights, weights.sum()
+
+    def __call__(self, log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        r, alpha, a, b = np.exp(log_params)
+        ux, ix, repeat = self.ux, self.ix, self.repeat
+        # Per distinct x.
+        rx = r + ux
+        b_x = np.where(ux > 0, b + ux - 1, 1.0)
+        head = gammaln(rx) - gammaln(r) + r * np.log(alpha) + betaln(a, b + ux) - betaln(a, b)
+        log_a_bx = np.log(a) - np.log(b_x)
+        dg_r = digamma(rx) - digamma(r) + np.log(alpha)
+        dg_ab = digamma(a + b) - digamma(a + b + ux)
+        dg_b = digamma(b + ux) - digamma(b)
+        # Per distinct T and t_x.
+        log_T, inv_T = np.log(alpha + self.uT), 1.0 / (alpha + self.uT)
+        log_t, inv_t = np.log(alpha + self.ut), 1.0 / (alpha + self.ut)
+        # Per row.
+        rx_row = rx[ix]
+        a3 = -rx_row * log_T[self.iT]
+        a4 = np.where(repeat, log_a_bx[ix] - rx_row * log_t[self.it], -np.inf)
+        lse = np.logaddexp(a3, a4)
+        w3, w4 = np.exp(a3 - lse), np.exp(a4 - lse)
+        ll = head[ix] + lse
+        d_r = dg_r[ix] - w3 * log_T[self.iT] - w4 * log_t[self.it]
+        d_alpha = r / alpha - rx_row * (w3 * inv_T[self.iT] + w4 * inv_t[self.it])
+        d_ab = dg_ab[ix]
+        d_a = d_ab + w4 / a
+        d_b = d_ab + dg_b[ix] - np.where(repeat, w4 / b_x[ix], 0.0)
+        weights = self.weights
+        grad = np.array([r * d_r @ weights, alpha * d_alpha @ weights, a * d_a @ weights, b * d_b @ weights])
+        return -(ll @ weights) / self.total, -grad / self.total
 
 
 def _start(params: BgNbdParams | None, unit: str) -> np.ndarray | None:
@@ -105,8 +139,7 @@ def bgnbd_fit(x, t_x, T, *, unit: str = "D", weights=None, start: BgNbdParams | 
     if initial is None:
         initial = np.log([1.0, max(float(np.average(columns["T"], weights=counts)), 1.0), 1.0, 1.0])
 
-    def objective(p):
-        return _objective(p, columns["x"], columns["t_x"], columns["T"], counts, total)
+    objective = _Objective(columns["x"], columns["t_x"], columns["T"], counts)
 
     try:
         r, alpha, a, b = maximise(objective, initial, model="BG/NBD", jac=True)

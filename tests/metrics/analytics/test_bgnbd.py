@@ -222,3 +222,23 @@ def test_expected_purchases_keep_growing_with_the_horizon_when_a_and_b_are_large
     # Then every customer's expectation is finite, positive and grows with the horizon
     assert np.isfinite(by_horizon).all() and (by_horizon > 0).all()
     assert (np.diff(by_horizon, axis=0) > 0).all()
+
+
+def test_the_fit_objective_is_the_mean_log_likelihood_and_its_exact_gradient(cdnow_calibration):
+    from metrics.analytics.bgnbd import _log_likelihood_terms, _Objective
+
+    x, t_x, T = (cdnow_calibration[name].to_numpy(dtype=float) for name in ("x", "t_x", "T"))
+    weights = np.ones_like(x)
+    objective = _Objective(x, t_x, T, weights)
+    log_params = np.log([0.3, 5.0, 0.7, 2.2])
+
+    value, gradient = objective(log_params)
+
+    r, alpha, a, b = np.exp(log_params)
+    assert value == pytest.approx(-_log_likelihood_terms(r, alpha, a, b, x, t_x, T)[0].mean(), rel=1e-12)
+    step = 1e-6
+    numeric = [
+        (objective(log_params + step * np.eye(4)[i])[0] - objective(log_params - step * np.eye(4)[i])[0]) / (2 * step)
+        for i in range(4)
+    ]
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-9)
