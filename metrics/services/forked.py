@@ -32,6 +32,7 @@ T = TypeVar("T")
 
 class Forked(Generic[T]):
     """`fn(**kwargs)`, in a child process when `fork` (and the platform can), else here on result().
+    `nice`: how much lower the child's scheduling priority is than this process's.
 
     Use as a context manager, so that a child whose result is never asked for (the parent failed
     first) is stopped and reaped::
@@ -41,8 +42,8 @@ class Forked(Generic[T]):
             snapshots = history.result()
     """
 
-    def __init__(self, fn: Callable[..., T], /, *, fork: bool = True, **kwargs):
-        self._fn, self._kwargs = fn, kwargs
+    def __init__(self, fn: Callable[..., T], /, *, fork: bool = True, nice: int = 0, **kwargs):
+        self._fn, self._kwargs, self._nice = fn, kwargs, nice
         self._pid: int | None = None
         self._read_fd: int | None = None
         if fork and hasattr(os, "fork"):
@@ -63,7 +64,7 @@ class Forked(Generic[T]):
             return
         if pid == 0:  # the child: compute, hand the result over, leave without cleanup
             os.close(read_fd)
-            _child(self._fn, self._kwargs, write_fd)
+            _child(self._fn, self._kwargs, write_fd, self._nice)
         os.close(write_fd)
         self._pid, self._read_fd = pid, read_fd
 
@@ -110,10 +111,12 @@ class Forked(Generic[T]):
         self.close()
 
 
-def _child(fn: Callable, kwargs: dict, write_fd: int) -> None:
+def _child(fn: Callable, kwargs: dict, write_fd: int, nice: int) -> None:
     status = 1
     try:
         try:
+            if nice:
+                os.nice(nice)
             payload = pickle.dumps((True, fn(**kwargs)), protocol=pickle.HIGHEST_PROTOCOL)
         except BaseException:
             payload = pickle.dumps((False, traceback.format_exc()))

@@ -275,6 +275,8 @@ def _recompute(run: RecomputeRun, *, chunks_async: bool) -> None:
     with Forked(
         history_snapshots,
         fork=fork_min_rows is not None and len(daily) >= int(fork_min_rows),
+        # Behind the scoring and the writes of the scores, which the run waits for longest.
+        nice=5,
         daily=daily,
         customer_ids=ids,
         countries=customers["country"],
@@ -913,7 +915,11 @@ def _score_chunk(
         with transaction.atomic():
             RecomputeChunk.objects.create(run=run, customer_id_from=id_from, customer_id_to=id_to, customers=len(ids))
             if connection.vendor == "postgresql":
-                # Plain inserts into the run's own table, swapped in when the run succeeds.
+                # Plain inserts into the run's own table, swapped in when the run succeeds. Not
+                # waiting for the WAL flush is safe: a crash loses the chunk and its RecomputeChunk
+                # row together, and the swap, which makes the rows count, commits durably.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
                 copy_upsert(columns, ids, as_of=run.as_of, model_version_id=model_version_id, into=scores_table(run.pk))
             else:
                 previous = _previous_risks(id_from, id_to, run.as_of)
