@@ -24,7 +24,7 @@ from .gamma_gamma import (
     gamma_gamma_fit,
     gamma_gamma_log_likelihood,
 )
-from .pareto import ParetoResult, pareto_tier
+from .pareto import ParetoResult, pareto_of_ranked, pareto_tier
 from .pareto_nbd import (
     ParetoNbdParams,
     pareto_nbd_expected_purchases,
@@ -69,6 +69,7 @@ __all__ = [
     "pareto_nbd_fit",
     "pareto_nbd_log_likelihood",
     "pareto_nbd_p_alive",
+    "pareto_of_ranked",
     "pareto_tier",
     "period_rates",
     "predictive_clv",

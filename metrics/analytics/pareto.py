@@ -58,6 +58,14 @@ def pareto_tier(
     mask = (day > as_of - pd.DateOffset(months=months)) & (day <= as_of)
     revenue = daily["amount"][mask].astype(float).groupby(daily["customer_id"][mask]).sum()
     revenue = revenue.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+    return pareto_of_ranked(revenue, top_share=top_share, max_points=max_points)
+
+
+def pareto_of_ranked(
+    revenue: pd.Series, *, top_share: float = TOP_REVENUE_SHARE, max_points: int = MAX_CURVE_POINTS
+) -> ParetoResult:
+    """pareto_tier of customers already ranked: `revenue` indexed by customer_id, by net revenue
+    descending, ties in customer_id order (what pareto_tier ranks before it calls this)."""
     total = float(revenue.sum())
     n = revenue.size
     customers = pd.DataFrame({"net_revenue": revenue, "rank": np.arange(1, n + 1)})

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from metrics.analytics import cohort_retention, pareto_tier
+from metrics.analytics import cohort_retention, pareto_of_ranked, pareto_tier
 from metrics.analytics._common import to_day
 from metrics.analytics.pareto import TRAILING_MONTHS
 from metrics.analytics.rfm import SEGMENTS
@@ -338,7 +338,10 @@ def cohorts_data(daily: pd.DataFrame, *, as_of: pd.Timestamp) -> dict:
 
 
 def pareto_data(daily: pd.DataFrame, *, as_of: pd.Timestamp) -> dict:
-    result = pareto_tier(daily, as_of=as_of)
+    return _pareto_dict(pareto_tier(daily, as_of=as_of))
+
+
+def _pareto_dict(result) -> dict:
     return {
         "curve": result.curve[["share_customers", "share_revenue"]].to_numpy().tolist(),
         "top_count": result.top_count,
@@ -465,9 +468,12 @@ class _AsOfFacts:
         # pareto_tier sums (a group's sum does not depend on the other groups).
         in_window = (day > np.datetime64(as_of - pd.DateOffset(months=TRAILING_MONTHS))) & (day <= np.datetime64(as_of))
         revenue = daily["amount"][in_window].astype(float).groupby(daily["customer_id"][in_window]).sum()
-        self.window_ids = revenue.index.to_numpy()
-        self.window_code = np.searchsorted(ids, self.window_ids)
-        self.window_revenue = revenue.to_numpy()
+        # Ranked once, as pareto_tier ranks (revenue descending, then id): a scope's ranking is the
+        # same order restricted to its members, so no scope needs a sort of its own.
+        order = np.lexsort((revenue.index.to_numpy(), -revenue.to_numpy()))
+        self.window_ids = revenue.index.to_numpy()[order]
+        self.window_code = np.searchsorted(ids, revenue.index.to_numpy())[order]  # sorted lookups, then ranked
+        self.window_revenue = revenue.to_numpy()[order]
         self.as_of = as_of
 
     def cohorts(self, member: np.ndarray | None) -> dict:
@@ -496,10 +502,8 @@ class _AsOfFacts:
     def pareto(self, member: np.ndarray | None) -> dict:
         """pareto_data of the customers where `member` is True (None: everyone)."""
         keep = slice(None) if member is None else member[self.window_code]
-        rows = pd.DataFrame(
-            {"customer_id": self.window_ids[keep], "day": self.as_of, "amount": self.window_revenue[keep]}
-        )
-        return pareto_data(rows, as_of=self.as_of)
+        ranked = pd.Series(self.window_revenue[keep], index=pd.Index(self.window_ids[keep], name="customer_id"))
+        return _pareto_dict(pareto_of_ranked(ranked))
 
 
 def _scopes(groups: list[Grouping], n: int, *, as_of: pd.Timestamp) -> Iterator[tuple[str, np.ndarray | None, object]]:
