@@ -20,7 +20,9 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import select
 import signal
+import time
 import traceback
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -28,6 +30,10 @@ from typing import Generic, TypeVar
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# A child that has not answered after this long is taken for stuck (a lock held by another thread at
+# the fork) and its work is done in the parent; at a million customers it needs about ten seconds.
+DEFAULT_TIMEOUT = 1800.0
 
 
 class Forked(Generic[T]):
@@ -68,13 +74,16 @@ class Forked(Generic[T]):
         os.close(write_fd)
         self._pid, self._read_fd = pid, read_fd
 
-    def result(self) -> T:
-        """The function's result; computed here when there is no child, or the child failed."""
+    def result(self, timeout: float = DEFAULT_TIMEOUT) -> T:
+        """The function's result; computed here when there is no child, or the child failed or had
+        not answered `timeout` seconds after it was asked."""
         if self._pid is None:
             return self._fn(**self._kwargs)
-        with os.fdopen(self._read_fd, "rb") as pipe:
-            self._read_fd = None
-            payload = pipe.read()
+        payload = self._read(timeout)
+        if payload is None:  # still at work after `timeout` seconds: stuck, as a fork can leave a lock
+            logger.warning("metrics.forked_child_timeout fn=%s seconds=%s", self._fn.__name__, timeout)
+            self.close()
+            return self._fn(**self._kwargs)
         status = self._reap()
         try:
             ok, value = pickle.loads(payload)
@@ -84,6 +93,21 @@ class Forked(Generic[T]):
             return value
         logger.warning("metrics.forked_child_failed fn=%s; computing here instead:\n%s", self._fn.__name__, value)
         return self._fn(**self._kwargs)
+
+    def _read(self, timeout: float) -> bytes | None:
+        """Everything the child writes until it closes the pipe; None after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        chunks = []
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self._read_fd], [], [], remaining)[0]:
+                return None
+            chunk = os.read(self._read_fd, 1 << 20)
+            if not chunk:
+                os.close(self._read_fd)
+                self._read_fd = None
+                return b"".join(chunks)
+            chunks.append(chunk)
 
     def _reap(self) -> int | None:
         pid, self._pid = self._pid, None

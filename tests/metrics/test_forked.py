@@ -33,6 +33,13 @@ def _dies_in_child(value):
     return value
 
 
+def _sleeps_in_child(seconds):
+    if os.getpid() != PARENT:
+        time.sleep(seconds)
+        return seconds
+    return 0
+
+
 def _sleeps(seconds):
     time.sleep(seconds)
     return seconds
@@ -66,6 +73,18 @@ def test_a_child_that_dies_without_a_result_is_replaced_by_the_work_done_here(ca
         assert call.result() == 8
 
     assert "no result (exit status" in caplog.text
+
+
+def test_a_child_that_does_not_answer_in_time_is_stopped_and_the_work_done_here(caplog):
+    with Forked(_sleeps_in_child, seconds=60) as call:
+        pid = call._pid
+        started = time.monotonic()
+        assert call.result(timeout=0.5) == 0  # computed here, where it does not sleep
+
+    assert time.monotonic() - started < 5
+    assert "metrics.forked_child_timeout" in caplog.text
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
 
 
 def test_leaving_without_the_result_stops_and_reaps_the_child():
