@@ -629,7 +629,7 @@ def metrics_upsert(rows: list[CustomerMetrics], *, fields=(*METRIC_FIELDS, "prev
     )
 
 
-# What copy_upsert sends per customer, in binary COPY (metrics.pgbinary): fixed-width and never
+# What copy_insert sends per customer, in binary COPY (metrics.pgbinary): fixed-width and never
 # NULL, so a million rows are one numpy array. NULL travels as a sentinel (NULL_INT for dates and
 # integers, 0 for scores, NaN for floats, NULL_CENTS for amounts, which travel as cents, code 0 for ""
 # texts) and is restored in SQL.
@@ -746,44 +746,32 @@ def _copy_values(columns: dict[str, np.ndarray], ids: np.ndarray) -> dict[str, n
     }
 
 
-def copy_upsert(
-    columns: dict[str, np.ndarray], ids: np.ndarray, *, as_of: date, model_version_id, into: str | None = None
-) -> None:
-    """Rows of CustomerMetrics on PostgreSQL: binary COPY into a temporary table, then one INSERT.
+def copy_insert(columns: dict[str, np.ndarray], ids: np.ndarray, *, into: str, as_of: date, model_version_id) -> None:
+    """Rows of CustomerMetrics into a run's table of new rows (services.swap), on PostgreSQL: binary
+    COPY into a temporary table, then one INSERT ... SELECT that restores NULLs and texts.
 
     Many times faster than bulk_create's parameterised batches or CSV text, because no value is
     formatted or parsed one by one. previous_churn_risk follows _previous_risks' rule, in SQL, from
-    the current row of the customer. Into CustomerMetrics itself (INSERT ... ON CONFLICT), or `into`
-    a run's table of new rows (services.swap). Call it inside a transaction (the temporary table is
-    dropped at commit).
+    the customer's current row. Call it inside a transaction (the temporary table is dropped at commit).
     """
     live = CustomerMetrics._meta.db_table
     names = ", ".join(_COPY_SELECT)
     staging = ", ".join(f"{name} {pg_type}" for name, pg_type in COPY_COLUMNS)
     payload = pgbinary.encode(COPY_COLUMNS, _copy_values(columns, ids))
     values = ", ".join(f"{expression} AS {name}" for name, expression in _COPY_SELECT.items())
-    if into is None:
-        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in _COPY_SELECT if name != "customer_id")
-        insert = (
-            f"INSERT INTO {live} ({names}, previous_churn_risk) "  # noqa: S608 - constant names
-            f"SELECT {values}, NULL FROM metrics_upsert "
-            f"ON CONFLICT (customer_id) DO UPDATE SET {updates}, previous_churn_risk = CASE "
-            f"WHEN {live}.as_of = EXCLUDED.as_of THEN {live}.previous_churn_risk ELSE {live}.churn_risk END"
-        )
-    else:
-        selected = ", ".join(f"new.{name}" for name in _COPY_SELECT)
-        insert = (
-            f"INSERT INTO {connection.ops.quote_name(into)} ({names}, previous_churn_risk) "  # noqa: S608
-            f"SELECT {selected}, CASE WHEN old.as_of = new.as_of THEN old.previous_churn_risk ELSE old.churn_risk END "
-            f"FROM (SELECT {values} FROM metrics_upsert) AS new LEFT JOIN {live} AS old "
-            # The bounds let PostgreSQL read the chunk's range of the primary key, not the whole table.
-            "ON old.customer_id = new.customer_id AND old.customer_id BETWEEN %(first)s AND %(last)s"
-        )
+    selected = ", ".join(f"new.{name}" for name in _COPY_SELECT)
+    insert = (
+        f"INSERT INTO {connection.ops.quote_name(into)} ({names}, previous_churn_risk) "  # noqa: S608
+        f"SELECT {selected}, CASE WHEN old.as_of = new.as_of THEN old.previous_churn_risk ELSE old.churn_risk END "
+        f"FROM (SELECT {values} FROM metrics_staging) AS new LEFT JOIN {live} AS old "
+        # The bounds let PostgreSQL read the chunk's range of the primary key, not the whole table.
+        "ON old.customer_id = new.customer_id AND old.customer_id BETWEEN %(first)s AND %(last)s"
+    )
     with connection.cursor() as cursor:
         # Sorting a chunk of 50,000 rows for the join in memory, not in temporary files.
         cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute(f"CREATE TEMP TABLE metrics_upsert ({staging}) ON COMMIT DROP")
-        cursor.copy_expert("COPY metrics_upsert FROM STDIN WITH (FORMAT binary)", io.BytesIO(payload))
+        cursor.execute(f"CREATE TEMP TABLE metrics_staging ({staging}) ON COMMIT DROP")
+        cursor.copy_expert("COPY metrics_staging FROM STDIN WITH (FORMAT binary)", io.BytesIO(payload))
         cursor.execute(
             insert,
             {
@@ -796,7 +784,7 @@ def copy_upsert(
                 "last": int(ids.max()) if len(ids) else 0,
             },
         )
-        cursor.execute("DROP TABLE metrics_upsert")
+        cursor.execute("DROP TABLE metrics_staging")
 
 
 def _previous_risks(customer_id_from: int, customer_id_to: int, as_of: date) -> dict[int, float | None]:
@@ -920,7 +908,7 @@ def _score_chunk(
                 # row together, and the swap, which makes the rows count, commits durably.
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                copy_upsert(columns, ids, as_of=run.as_of, model_version_id=model_version_id, into=scores_table(run.pk))
+                copy_insert(columns, ids, into=scores_table(run.pk), as_of=run.as_of, model_version_id=model_version_id)
             else:
                 previous = _previous_risks(id_from, id_to, run.as_of)
                 metrics_upsert(

@@ -63,14 +63,13 @@ def _existing(cursor, name: str) -> bool:
 
 
 def _indexes(cursor, table: str) -> list[tuple[str, str, bool]]:
-    """(name, definition, is the primary key) of the indexes of `table`: CREATE INDEX statements,
+    """(name, definition, behind a constraint) of the indexes of `table`: CREATE INDEX statements,
     and "PRIMARY KEY (...)" or "UNIQUE (...)" for the indexes behind a constraint."""
     cursor.execute(
         """
         SELECT i.relname,
                COALESCE(pg_get_constraintdef(c.oid), pg_get_indexdef(x.indexrelid)),
-               c.oid IS NOT NULL,
-               x.indisprimary
+               c.oid IS NOT NULL
         FROM pg_index x
         JOIN pg_class i ON i.oid = x.indexrelid
         LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid AND c.contype IN ('p', 'u')
@@ -79,9 +78,7 @@ def _indexes(cursor, table: str) -> list[tuple[str, str, bool]]:
         """,
         [table],
     )
-    return [
-        (name, definition, is_constraint, primary) for name, definition, is_constraint, primary in cursor.fetchall()
-    ]
+    return cursor.fetchall()
 
 
 def _foreign_keys(cursor, table: str) -> list[tuple[str, str]]:
@@ -127,7 +124,7 @@ def scores_table_create(run_id: int) -> str:
         )
         # The indexes now, so that the swap need not build them: rows arrive in customer order, and
         # appending to an index as they come costs less than building it at the end.
-        for name, definition, is_constraint, _primary in _indexes(cursor, live):
+        for name, definition, is_constraint in _indexes(cursor, live):
             temporary = _quote(name + suffix)
             if is_constraint:
                 cursor.execute(f"ALTER TABLE {_quote(table)} ADD CONSTRAINT {temporary} {definition}")
@@ -193,7 +190,7 @@ def _swap(run_id: int, started_at) -> None:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"DROP TABLE {_quote(live)}")
         cursor.execute(f"ALTER TABLE {_quote(table)} RENAME TO {_quote(live)}")
-        for name, _definition, is_constraint, _primary in indexes:
+        for name, _definition, is_constraint in indexes:
             if is_constraint:
                 cursor.execute(
                     f"ALTER TABLE {_quote(live)} RENAME CONSTRAINT {_quote(name + suffix)} TO {_quote(name)}"
