@@ -600,38 +600,3 @@ def with_scores(
         out.append(("rfm", scope, clean(scores.rfm(members, segment_labels, segment_keys))))
         out.append(("value_risk", scope, clean(scores.value_risk(members))))
     return out
-
-
-def build_snapshots(
-    *,
-    daily: pd.DataFrame,
-    scored: pd.DataFrame,
-    countries: pd.Series,
-    assignments: pd.DataFrame,
-    upsell_days: pd.Series,
-    as_of,
-    window_days: int,
-    segment_labels: dict[str, str],
-    segment_keys: dict[str, str],
-    clv_basis: str,
-) -> list[tuple[str, str, dict]]:
-    """Every snapshot of a recompute as (kind, scope, JSON-safe data): history_snapshots, with_scores."""
-    history = history_snapshots(
-        daily=daily,
-        customer_ids=scored.index.to_numpy(),
-        countries=countries,
-        assignments=assignments,
-        upsell_days=upsell_days,
-        as_of=as_of,
-        window_days=window_days,
-    )
-    return with_scores(
-        history,
-        scored=scored,
-        countries=countries,
-        assignments=assignments,
-        as_of=as_of,
-        segment_labels=segment_labels,
-        segment_keys=segment_keys,
-        clv_basis=clv_basis,
-    )
