@@ -4,7 +4,8 @@ A run is claimed once (a conditional UPDATE from queued to running; a partial un
 only one run be running), then:
 
 1. load one row per customer and day (CustomerDay, kept up to date as orders arrive), and every
-   customer;
+   customer; fork a child process that computes the dashboards' history snapshots from them
+   (services.forked, snapshots.history_snapshots) while this process goes on;
 2. fit BG/NBD and Gamma-Gamma on the customers with a purchase, starting from the current model ->
    a ModelVersion (none when the data cannot identify the model: the run still succeeds, with
    figures that need no model);
@@ -12,8 +13,9 @@ only one run be running), then:
    every customer;
 4. write the scores in chunks of SCORE_CHUNK_SIZE ids, each in its own transaction: one Celery task
    each (a group, spread over the workers), or from threads of this process (manage.py
-   recompute_metrics --sync); meanwhile compute and save every dashboard snapshot. Whichever part
-   finishes last marks the run succeeded and makes its ModelVersion current;
+   recompute_metrics --sync); on PostgreSQL into the run's own table (services.swap). Meanwhile
+   complete the snapshots with the scores and save them. Whichever part finishes last marks the run
+   succeeded, swaps the new scores in and makes its ModelVersion current;
 5. back-test the churn risk at as_of - h on data up to the cut-off only (its own task, after the
    scores) -> stored on the ModelVersion.
 """
