@@ -189,6 +189,7 @@ def _swap(run_id: int, started_at) -> None:
         # Checks this transaction deferred on the old table are made now, so that it can be dropped.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"DROP TABLE {_quote(live)}")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # back to Django's way for the rest of the transaction
         cursor.execute(f"ALTER TABLE {_quote(table)} RENAME TO {_quote(live)}")
         for name, _definition, is_constraint in indexes:
             if is_constraint:
