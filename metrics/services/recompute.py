@@ -69,7 +69,7 @@ from retention_crm import events
 
 from .forked import Forked
 from .scoring import apply_scoring, base_figures, scoring_edges, shown_churn_risk, sort_daily, with_predictions
-from .snapshots import history_snapshots, with_scores
+from .snapshots import customer_codes, history_snapshots, with_scores
 from .swap import scores_swap, scores_table, scores_table_create
 
 logger = logging.getLogger(__name__)
@@ -236,13 +236,10 @@ def load_population(*, as_of: date, customer_id_from=None, customer_id_to=None) 
     customers = customer_frame(customer_id_from=customer_id_from, customer_id_to=customer_id_to)
     ids = customers["customer_id"].to_numpy()
     if len(ids) and len(daily):
-        # Rows come by customer: check each customer once, not each of ten million rows.
         day_ids = daily["customer_id"].to_numpy()
-        starts = np.flatnonzero(np.r_[True, day_ids[1:] != day_ids[:-1]])
-        distinct = day_ids[starts]
-        known = ids[np.minimum(np.searchsorted(ids, distinct), len(ids) - 1)] == distinct
+        known = ids[np.minimum(customer_codes(ids, day_ids), len(ids) - 1)] == day_ids
         if not known.all():
-            daily = daily[np.repeat(known, np.diff(np.r_[starts, len(day_ids)]))].reset_index(drop=True)
+            daily = daily[known].reset_index(drop=True)
     elif len(daily):
         daily = daily.iloc[:0]
     return customers, daily

@@ -142,7 +142,7 @@ def _grouped_in_order(code: np.ndarray, day: np.ndarray) -> bool:
     return bool(np.all((code[1:] > code[:-1]) | (same & (day[1:] >= day[:-1]))))
 
 
-def _customer_codes(customer_ids: np.ndarray, row_ids: np.ndarray) -> np.ndarray:
+def customer_codes(customer_ids: np.ndarray, row_ids: np.ndarray) -> np.ndarray:
     """Positions of `row_ids` in the sorted `customer_ids`. Rows grouped by customer (the loaders'
     order) are looked up once per customer, not once per row."""
     if row_ids.size < 2:
@@ -178,7 +178,7 @@ class _Population:
         self.n = len(customer_ids)
         self.window = window_days
         # 32-bit codes and day numbers: half the memory traffic of 64-bit ones over ten million rows.
-        self.code = _customer_codes(customer_ids, daily["customer_id"].to_numpy()).astype("int32")
+        self.code = customer_codes(customer_ids, daily["customer_id"].to_numpy()).astype("int32")
         self.day = _day_numbers32(daily["day"])
         self.amount = daily["amount"].to_numpy(dtype=float)
         # The rows in day order, so that a period's revenue reads its own rows only; sorted day
@@ -442,7 +442,7 @@ class _AsOfFacts:
     The figures are those of cohorts_data and pareto_data on the scope's own rows (a test checks)."""
 
     def __init__(self, daily: pd.DataFrame, ids: np.ndarray, *, as_of: pd.Timestamp):
-        code = _customer_codes(ids, daily["customer_id"].to_numpy())
+        code = customer_codes(ids, daily["customer_id"].to_numpy())
         day = daily["day"].to_numpy()
         if day.dtype != np.dtype("datetime64[us]"):
             day = to_day(daily["day"]).to_numpy()
