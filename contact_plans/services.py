@@ -48,7 +48,7 @@ def followup_schedule(
         if key:
             return FollowUp.objects.get(key=key)
         raise
-    events.publish("followup.scheduled", followup_id=followup.pk, customer_id=customer.pk)
+    events.publish(events.FOLLOWUP_SCHEDULED, followup_id=followup.pk, customer_id=customer.pk)
     return followup
 
 
@@ -60,7 +60,7 @@ def _close(followup: FollowUp, *, state: str, stamp_field: str, at: datetime | N
     )
     followup.refresh_from_db()
     if changed:
-        event = "followup.completed" if state == FollowUp.State.DONE else "followup.cancelled"
+        event = events.FOLLOWUP_COMPLETED if state == FollowUp.State.DONE else events.FOLLOWUP_CANCELLED
         events.publish(event, followup_id=followup.pk, customer_id=followup.customer_id)
         return followup
     if followup.state != state:

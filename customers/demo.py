@@ -839,7 +839,7 @@ def demo_seed(*, customers: int = 3000, seed: int = 42, years: int = 2, now: dat
         return DemoResult(False, {}, "The database holds customers that are not demo data; no demo data added.")
     users = _users_ensure()
     counts = _write(demo_plan(customers=customers, seed=seed, years=years, now=now), users)
-    events.publish("demo.seeded")
+    events.publish(events.DEMO_SEEDED)
     return DemoResult(True, counts, seconds=time.monotonic() - started)
 
 

@@ -70,7 +70,7 @@ def customer_create(*, tags: Iterable[str] = (), **data) -> Customer:
         AccountAssignment.objects.create(
             customer=customer, manager_id=customer.account_manager_id, started_at=timezone.now()
         )
-    events.publish("customer.created", customer_id=customer.pk)
+    events.publish(events.CUSTOMER_CREATED, customer_id=customer.pk)
     return customer
 
 
@@ -93,7 +93,7 @@ def customer_update(*, customer: Customer, tags: Iterable[str] | None = None, **
         _tags_set(customer, tags)
     if (new_manager.pk if new_manager else None) != customer.account_manager_id:
         customer_reassign(customer=customer, manager=new_manager)
-    events.publish("customer.updated", customer_id=customer.pk)
+    events.publish(events.CUSTOMER_UPDATED, customer_id=customer.pk)
     return customer
 
 
@@ -108,7 +108,7 @@ def customer_reassign(*, customer: Customer, manager, at: datetime | None = None
     customer.save(update_fields=["account_manager", "updated_at"])
     if manager is not None:
         AccountAssignment.objects.create(customer=customer, manager=manager, started_at=at)
-    events.publish("customer.reassigned", customer_id=customer.pk, manager_id=manager.pk if manager else None)
+    events.publish(events.CUSTOMER_REASSIGNED, customer_id=customer.pk, manager_id=manager.pk if manager else None)
     return customer
 
 
@@ -116,7 +116,7 @@ def customer_archive(*, customer: Customer) -> Customer:
     if customer.archived_at is None:
         customer.archived_at = timezone.now()
         customer.save(update_fields=["archived_at", "updated_at"])
-        events.publish("customer.archived", customer_id=customer.pk)
+        events.publish(events.CUSTOMER_ARCHIVED, customer_id=customer.pk)
     return customer
 
 
@@ -124,7 +124,7 @@ def customer_restore(*, customer: Customer) -> Customer:
     if customer.archived_at is not None:
         customer.archived_at = None
         customer.save(update_fields=["archived_at", "updated_at"])
-        events.publish("customer.updated", customer_id=customer.pk)
+        events.publish(events.CUSTOMER_UPDATED, customer_id=customer.pk)
     return customer
 
 
@@ -153,7 +153,7 @@ def interaction_log(
     )
     interaction.full_clean()
     interaction.save()
-    events.publish("interaction.logged", interaction_id=interaction.pk, customer_id=customer.pk, kind=kind)
+    events.publish(events.INTERACTION_LOGGED, interaction_id=interaction.pk, customer_id=customer.pk, kind=kind)
     return interaction
 
 
@@ -163,7 +163,7 @@ def interaction_resolve(*, interaction: Interaction, at: datetime | None = None)
     if interaction.resolved_at is None:
         interaction.resolved_at = at or timezone.now()
         interaction.save(update_fields=["resolved_at"])
-        events.publish("interaction.resolved", interaction_id=interaction.pk, customer_id=interaction.customer_id)
+        events.publish(events.INTERACTION_RESOLVED, interaction_id=interaction.pk, customer_id=interaction.customer_id)
     return interaction
 
 
@@ -219,7 +219,7 @@ def order_create(
         line.order = order
     OrderLine.objects.bulk_create(built)
     customer_rollups_refresh([customer.pk])  # again, now that the lines are in (bulk_create sends no signal)
-    events.publish("order.placed", order_id=order.pk, customer_id=customer.pk)
+    events.publish(events.ORDER_PLACED, order_id=order.pk, customer_id=customer.pk)
     return order
 
 
@@ -238,7 +238,7 @@ def order_set_status(*, order: Order, status: str, refunded_amount: Decimal | No
         kind=order.kind, status=status, gross_amount=order.gross_amount, refunded_amount=order.refunded_amount
     )
     order.save(update_fields=["status", "refunded_amount", "net_amount", "updated_at"])
-    events.publish("order.changed", order_id=order.pk, customer_id=order.customer_id)
+    events.publish(events.ORDER_CHANGED, order_id=order.pk, customer_id=order.customer_id)
     return order
 
 

@@ -21,9 +21,6 @@ class SegmentationConfig(AppConfig):
         register_segment_conditions()
         panels.register("segments", "segmentation/_customer_panel.html", segments_panel_context, order=30)
         # Segments follow the metrics they are defined on.
-        from retention_crm import events
+        from . import reactions
 
-        from . import services
-
-        events.subscribe("metrics.recomputed")(services.on_metrics_recomputed)
-        events.subscribe("metrics.customer_refreshed")(services.on_customer_metrics_refreshed)
+        reactions.connect()

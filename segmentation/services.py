@@ -270,7 +270,7 @@ def segment_refresh(*, segment_id: int, analyze: bool = True) -> RefreshResult:
             segment_id=segment.pk, at=timezone.localdate(now), defaults={"size": size}
         )
         events.publish(
-            "segment.refreshed",
+            events.SEGMENT_REFRESHED,
             segment_id=segment.pk,
             entered_count=entered,
             exited_count=exited,
@@ -383,7 +383,7 @@ def _customer_memberships_apply(customer_id: int, evaluated: set[int], matches: 
         # with entered_at == refreshed_at) sees these too.
         for segment_id in sorted(leaving | joining):
             events.publish(
-                "segment.refreshed",
+                events.SEGMENT_REFRESHED,
                 segment_id=segment_id,
                 entered_count=int(segment_id in joining),
                 exited_count=int(segment_id in leaving),
@@ -397,16 +397,3 @@ def _customer_memberships_apply(customer_id: int, evaluated: set[int], matches: 
 
 
 # --- Reactions to other apps' events (subscribed in SegmentationConfig.ready) ------------------------
-
-
-def on_metrics_recomputed(**payload) -> None:
-    """After a full metrics recompute every figure may have moved: refresh all segments in a worker."""
-    from .tasks import segments_refresh_all_task
-
-    transaction.on_commit(segments_refresh_all_task.delay)
-
-
-def on_customer_metrics_refreshed(*, customer_id: int, **payload) -> None:
-    from .tasks import segment_refresh_customer_task
-
-    transaction.on_commit(lambda: segment_refresh_customer_task.delay(customer_id))

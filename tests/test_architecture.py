@@ -35,3 +35,35 @@ def test_metrics_does_not_import_segmentation():
     ]
 
     assert offenders == []
+
+
+def _event_arguments(path: Path):
+    """(function, first argument) of every events.publish / events.subscribe call in a module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"publish", "subscribe"}
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "events"
+            and node.args
+        ):
+            yield node.func.attr, node.args[0]
+
+
+def test_every_event_published_or_subscribed_is_declared():
+    from retention_crm import events
+
+    declared_constants = {name for name, value in vars(events).items() if isinstance(value, events.Event)}
+    offenders = []
+    for app in ("customers", "segmentation", "contact_plans", "loyalty", "surveys", "metrics", "retention_crm"):
+        for path in (ROOT / app).rglob("*.py"):
+            for function, argument in _event_arguments(path):
+                if isinstance(argument, ast.Attribute) and argument.attr in declared_constants:
+                    continue
+                if isinstance(argument, ast.Name):
+                    continue  # a variable holding a declared event (checked at run time by publish)
+                offenders.append(f"{path.relative_to(ROOT)}: events.{function}({ast.unparse(argument)})")
+
+    assert offenders == []

@@ -121,9 +121,9 @@ def _run(job: ImportJob) -> None:
         from ..tasks import customer_rollups_drain_task
 
         transaction.on_commit(customer_rollups_drain_task.delay)
-        events.publish("orders.imported", job_id=str(job.pk))
+        events.publish(events.ORDERS_IMPORTED, job_id=str(job.pk))
     if job.format in CUSTOMER_FORMATS:
-        events.publish("customers.imported", job_id=str(job.pk))
+        events.publish(events.CUSTOMERS_IMPORTED, job_id=str(job.pk))
 
 
 def _merge(job: ImportJob, staging: Staging):

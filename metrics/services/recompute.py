@@ -181,7 +181,7 @@ def _finish(run_id: int) -> bool:
             if model_version_id:
                 ModelVersion.objects.filter(pk=model_version_id).update(is_current=True)
             transaction.on_commit(_start_next_queued)
-            events.publish("metrics.recomputed", run_id=run_id)
+            events.publish(events.METRICS_RECOMPUTED, run_id=run_id)
     if finished:
         logger.info("metrics.recompute_succeeded run=%s", run_id)
     return bool(finished)

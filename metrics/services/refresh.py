@@ -65,5 +65,5 @@ def metrics_refresh_customer(*, customer_id: int) -> CustomerMetrics | None:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         metrics_upsert(rows, fields=METRIC_FIELDS)
-        events.publish("metrics.customer_refreshed", customer_id=customer_id)
+        events.publish(events.METRICS_CUSTOMER_REFRESHED, customer_id=customer_id)
     return rows[0]

@@ -28,13 +28,13 @@ def _schedule(customer, user, **extra):
 
 def test_schedule_creates_an_open_followup_and_publishes_the_event(customer, alice, django_capture_on_commit_callbacks):
     received = []
-    handler = events.subscribe("followup.scheduled")(lambda **payload: received.append(payload))
+    handler = events.subscribe(events.FOLLOWUP_SCHEDULED)(lambda **payload: received.append(payload))
 
     try:
         with django_capture_on_commit_callbacks(execute=True):
             followup = _schedule(customer, alice, note="  Ask about the renewal  ")
     finally:
-        events._handlers["followup.scheduled"].remove(handler)
+        events._handlers[events.FOLLOWUP_SCHEDULED.name].remove(handler)
 
     assert followup.state == FollowUp.State.OPEN
     assert followup.note == "Ask about the renewal"

@@ -338,9 +338,9 @@ def test_imports_in_a_row_queue_one_recompute(db, django_capture_on_commit_callb
 
     with mock.patch.object(metrics_recompute_task, "delay") as delay:
         with django_capture_on_commit_callbacks(execute=True):
-            events.publish("orders.imported", job_id="one")
-            events.publish("customers.imported", job_id="one")
-            events.publish("orders.imported", job_id="two")
+            events.publish(events.ORDERS_IMPORTED, job_id="one")
+            events.publish(events.CUSTOMERS_IMPORTED, job_id="one")
+            events.publish(events.ORDERS_IMPORTED, job_id="two")
 
     run = RecomputeRun.objects.get()
     assert run.status == RecomputeRun.Status.QUEUED
@@ -349,7 +349,7 @@ def test_imports_in_a_row_queue_one_recompute(db, django_capture_on_commit_callb
 
 def test_the_demo_seed_queues_a_recompute_that_a_worker_would_run(db, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        events.publish("demo.seeded")
+        events.publish(events.DEMO_SEEDED)
 
     # Tests run tasks eagerly: the queued run has already run.
     assert RecomputeRun.objects.get().status == RecomputeRun.Status.SUCCEEDED

@@ -28,9 +28,9 @@ def published():
     def handler(**payload):
         received.append(payload)
 
-    events.subscribe("segment.refreshed")(handler)
+    events.subscribe(events.SEGMENT_REFRESHED)(handler)
     yield received
-    events._handlers["segment.refreshed"].remove(handler)
+    events._handlers[events.SEGMENT_REFRESHED.name].remove(handler)
 
 
 def at_risk_segment(marta) -> Segment:
