@@ -7,7 +7,9 @@ class MetricsConfig(AppConfig):
     verbose_name = _("Metrics")
 
     def ready(self) -> None:
-        from . import panels  # noqa: F401 - registers the metrics card of the customer page
-        from . import reactions
+        from . import (
+            panels,  # noqa: F401 - registers the metrics card of the customer page
+            reactions,
+        )
 
         reactions.connect()

@@ -142,7 +142,10 @@ SEGMENT_REFRESHED = declare(
 
 # --- contact_plans ---------------------------------------------------------------------------
 FOLLOWUP_SCHEDULED = declare(
-    "followup.scheduled", ("followup_id", "customer_id"), publisher="contact_plans", description="A follow-up was planned."
+    "followup.scheduled",
+    ("followup_id", "customer_id"),
+    publisher="contact_plans",
+    description="A follow-up was planned.",
 )
 FOLLOWUP_COMPLETED = declare(
     "followup.completed", ("followup_id", "customer_id"), publisher="contact_plans", description="A follow-up was done."

@@ -5,21 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0002_order_rollups'),
+        ("customers", "0002_order_rollups"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RollupBacklog',
+            name="RollupBacklog",
             fields=[
-                ('customer', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='customers.customer')),
-                ('queued_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "customer",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="customers.customer",
+                    ),
+                ),
+                ("queued_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'customer waiting for its rollups',
-                'verbose_name_plural': 'customers waiting for their rollups',
+                "verbose_name": "customer waiting for its rollups",
+                "verbose_name_plural": "customers waiting for their rollups",
             },
         ),
     ]
