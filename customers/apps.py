@@ -9,6 +9,11 @@ class CustomersConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import roles, rollups  # noqa: F401 - rollups connects its Order signals
+        from . import (
+            roles,
+            rollups,  # noqa: F401 - connects its Order and OrderLine signals on import
+            segment_conditions,
+        )
 
         post_migrate.connect(roles.roles_ensure_after_migrate, dispatch_uid="customers.roles_ensure")
+        segment_conditions.register_all()

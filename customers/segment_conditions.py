@@ -1,7 +1,8 @@
 """Segment conditions on customer fields and on behaviour (orders, interactions, referrals).
 
-Importing this module registers them with the neutral registry ``retention_crm.segment_conditions``;
-the segmentation app imports it at start-up. It imports nothing of the other apps.
+The conditions are data (``CONDITIONS``); ``register_all`` adds them to the neutral registry
+``retention_crm.segment_conditions`` and is called from ``CustomersConfig.ready()``. This module
+imports nothing of the other apps.
 
 A *purchase* is an order with a positive net amount (docs/metrics.md); "in the last N days" counts
 back from the moment the rule is compiled (a preview or a refresh).
@@ -110,163 +111,72 @@ def _referrals_who_bought(having: Q, days):
     )
 
 
+def _field(key, label, value_type, operators, column, **extra) -> sc.Condition:
+    """A condition on a column of Customer: one row of the table below."""
+    blank_is_empty = extra.pop("blank_is_empty", False)
+    return sc.Condition(
+        key=key,
+        label=label,
+        group="customer",
+        value_type=value_type,
+        operators=operators,
+        compile=sc.field_compiler(column, blank_is_empty=blank_is_empty),
+        **extra,
+    )
+
+
+def _behaviour(key, label, value_type, operators, compile, **extra) -> sc.Condition:
+    return sc.Condition(
+        key=key, label=label, group="behaviour", value_type=value_type, operators=operators, compile=compile, **extra
+    )
+
+
+def _customer_values(field: str):
+    return lambda: _distinct(Customer.objects.all(), field)
+
+
+# fmt: off
+CONDITIONS: tuple[sc.Condition, ...] = (
+    # key, label, value type, operators, column of Customer, extras
+    _field("customer.country", _("Country"), "text", TEXT_OPS, "country",
+           blank_is_empty=True, suggestions=_customer_values("country")),
+    _field("customer.language", _("Preferred language"), "choice", CHOICE_OPS, "language",
+           choices=lambda: settings.LANGUAGES),
+    sc.Condition(key="customer.tags", label=_("Tags"), group="customer", value_type="tags",
+                 operators=("in", "all", "not_in"), compile=_tags_q,
+                 suggestions=lambda: list(Tag.objects.order_by("name").values_list("name", flat=True)[:SUGGESTIONS_LIMIT])),
+    _field("customer.account_manager", _("Account manager"), "choice", (*CHOICE_OPS, "is_empty", "is_not_empty"),
+           "account_manager_id", choices=_account_manager_choices),
+    _field("customer.acquisition_source", _("Acquisition source"), "text", TEXT_OPS, "acquisition_source",
+           blank_is_empty=True, suggestions=_customer_values("acquisition_source")),
+    _field("customer.marketing_consent", _("Marketing consent"), "boolean", ("is_true", "is_false"),
+           "marketing_consent"),
+    _field("customer.acquired_at", _("Acquisition date"), "date", DATE_OPS, "acquired_at"),
+
+    # key, label, value type, operators, compiler, extras
+    _behaviour("behaviour.bought_product", _("Bought product (SKU)"), "text", ("eq", "in", "ne", "not_in"),
+               sc.exists_compiler(_bought_product), window="optional",
+               suggestions=lambda: list(Product.objects.order_by("sku").values_list("sku", flat=True)[:SUGGESTIONS_LIMIT]),
+               help_text=_("“is not” means never bought it (in the window, when there is one).")),
+    _behaviour("behaviour.bought_category", _("Bought in category"), "text", ("eq", "in", "ne", "not_in"),
+               sc.exists_compiler(_bought_category), window="optional",
+               suggestions=lambda: _distinct(Product.objects.all(), "category")),
+    _behaviour("behaviour.purchase", _("A purchase"), "days", ("within", "not_within"), _purchase_q,
+               help_text=_("“not in the last 90 days”: customers who did not buy in 90 days (or never bought).")),
+    _behaviour("behaviour.open_complaint", _("Has an open complaint"), "boolean", ("is_true", "is_false"),
+               sc.exists_compiler(_open_complaint)),
+    _behaviour("behaviour.interaction", _("Had an interaction of kind"), "choice", ("eq", "in", "ne", "not_in"),
+               sc.exists_compiler(_interaction), choices=lambda: Interaction.Kind.choices, window="optional"),
+    _behaviour("behaviour.referrals_who_bought", _("Referred customers who bought"), "integer", COUNT_OPS,
+               sc.aggregate_compiler(_referrals_who_bought), min_value=0,
+               help_text=_("How many of the customers they referred made a purchase.")),
+)
+# fmt: on
+
+
 def register_all() -> None:
+    """Called from CustomersConfig.ready(); registering again replaces, so it is safe twice."""
     sc.register_group("customer", _("Customer"), order=10)
     sc.register_group("behaviour", _("Behaviour"), order=30)
-    _register_customer_fields()
-    _register_behaviour()
-
-
-def _register_customer_fields() -> None:
-    sc.register(
-        sc.Condition(
-            key="customer.country",
-            label=_("Country"),
-            group="customer",
-            value_type="text",
-            operators=TEXT_OPS,
-            compile=sc.field_compiler("country", blank_is_empty=True),
-            suggestions=lambda: _distinct(Customer.objects.all(), "country"),
-        )
-    )
-    sc.register(
-        sc.Condition(
-            key="customer.language",
-            label=_("Preferred language"),
-            group="customer",
-            value_type="choice",
-            operators=CHOICE_OPS,
-            compile=sc.field_compiler("language"),
-            choices=lambda: settings.LANGUAGES,
-        )
-    )
-    sc.register(
-        sc.Condition(
-            key="customer.tags",
-            label=_("Tags"),
-            group="customer",
-            value_type="tags",
-            operators=("in", "all", "not_in"),
-            compile=_tags_q,
-            suggestions=lambda: list(Tag.objects.order_by("name").values_list("name", flat=True)[:SUGGESTIONS_LIMIT]),
-        )
-    )
-    sc.register(
-        sc.Condition(
-            key="customer.account_manager",
-            label=_("Account manager"),
-            group="customer",
-            value_type="choice",
-            operators=(*CHOICE_OPS, "is_empty", "is_not_empty"),
-            compile=sc.field_compiler("account_manager_id"),
-            choices=_account_manager_choices,
-        )
-    )
-    sc.register(
-        sc.Condition(
-            key="customer.acquisition_source",
-            label=_("Acquisition source"),
-            group="customer",
-            value_type="text",
-            operators=TEXT_OPS,
-            compile=sc.field_compiler("acquisition_source", blank_is_empty=True),
-            suggestions=lambda: _distinct(Customer.objects.all(), "acquisition_source"),
-        )
-    )
-    sc.register(
-        sc.Condition(
-            key="customer.marketing_consent",
-            label=_("Marketing consent"),
-            group="customer",
-            value_type="boolean",
-            operators=("is_true", "is_false"),
-            compile=sc.field_compiler("marketing_consent"),
-        )
-    )
-    sc.register(
-        sc.Condition(
-            key="customer.acquired_at",
-            label=_("Acquisition date"),
-            group="customer",
-            value_type="date",
-            operators=DATE_OPS,
-            compile=sc.field_compiler("acquired_at"),
-        )
-    )
-
-
-def _register_behaviour() -> None:
-    sc.register(
-        sc.Condition(
-            key="behaviour.bought_product",
-            label=_("Bought product (SKU)"),
-            group="behaviour",
-            value_type="text",
-            operators=("eq", "in", "ne", "not_in"),
-            compile=sc.exists_compiler(_bought_product),
-            window="optional",
-            suggestions=lambda: list(Product.objects.order_by("sku").values_list("sku", flat=True)[:SUGGESTIONS_LIMIT]),
-            help_text=_("“is not” means never bought it (in the window, when there is one)."),
-        )
-    )
-    sc.register(
-        sc.Condition(
-            key="behaviour.bought_category",
-            label=_("Bought in category"),
-            group="behaviour",
-            value_type="text",
-            operators=("eq", "in", "ne", "not_in"),
-            compile=sc.exists_compiler(_bought_category),
-            window="optional",
-            suggestions=lambda: _distinct(Product.objects.all(), "category"),
-        )
-    )
-    sc.register(
-        sc.Condition(
-            key="behaviour.purchase",
-            label=_("A purchase"),
-            group="behaviour",
-            value_type="days",
-            operators=("within", "not_within"),
-            compile=_purchase_q,
-            help_text=_("“not in the last 90 days”: customers who did not buy in 90 days (or never bought)."),
-        )
-    )
-    sc.register(
-        sc.Condition(
-            key="behaviour.open_complaint",
-            label=_("Has an open complaint"),
-            group="behaviour",
-            value_type="boolean",
-            operators=("is_true", "is_false"),
-            compile=sc.exists_compiler(_open_complaint),
-        )
-    )
-    sc.register(
-        sc.Condition(
-            key="behaviour.interaction",
-            label=_("Had an interaction of kind"),
-            group="behaviour",
-            value_type="choice",
-            operators=("eq", "in", "ne", "not_in"),
-            compile=sc.exists_compiler(_interaction),
-            choices=lambda: Interaction.Kind.choices,
-            window="optional",
-        )
-    )
-    sc.register(
-        sc.Condition(
-            key="behaviour.referrals_who_bought",
-            label=_("Referred customers who bought"),
-            group="behaviour",
-            value_type="integer",
-            operators=COUNT_OPS,
-            compile=sc.aggregate_compiler(_referrals_who_bought),
-            min_value=0,
-            help_text=_("How many of the customers they referred made a purchase."),
-        )
-    )
-
-
-# Importing the module registers its conditions (segmentation's AppConfig.ready() imports it).
-register_all()
+    for condition in CONDITIONS:
+        sc.register(condition)

@@ -7,9 +7,9 @@ class MetricsConfig(AppConfig):
     verbose_name = _("Metrics")
 
     def ready(self) -> None:
-        from . import (
-            panels,  # noqa: F401 - registers the metrics card of the customer page
-            reactions,
-        )
+        # Each registry metrics extends, filled here (the kernel and customers never import metrics).
+        from . import panels, reactions, segment_conditions
 
+        panels.register()
+        segment_conditions.register_all()
         reactions.connect()

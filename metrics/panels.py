@@ -1,7 +1,7 @@
 """The metrics card on the customer page, registered with customers.panels at startup.
 
-Imported from MetricsConfig.ready(), so the customers app shows the card without importing
-metrics. The customer page has already checked that the user may see this customer, and the
+Registered from MetricsConfig.ready() (``register``), so the customers app shows the card without
+importing metrics. The customer page has already checked that the user may see this customer, and the
 card shows only that customer's own scores.
 """
 
@@ -23,4 +23,5 @@ def customer_metrics_panel(request, customer) -> dict:
     }
 
 
-panels.register("metrics", "metrics/_customer_panel.html", customer_metrics_panel, order=10)
+def register() -> None:
+    panels.register("metrics", "metrics/_customer_panel.html", customer_metrics_panel, order=10)

@@ -93,7 +93,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "retention_crm.context_processors.roles",
+                "customers.context_processors.roles",
             ],
         },
     },

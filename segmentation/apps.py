@@ -7,20 +7,12 @@ class SegmentationConfig(AppConfig):
     verbose_name = _("Segments")
 
     def ready(self) -> None:
-        # Importing these modules registers their segment conditions (customers and metrics never
-        # import segmentation; the registry, retention_crm.segment_conditions, is neutral ground),
-        # and the built-in worklist signals (segmentation.worklist).
-        import customers.segment_conditions  # noqa: F401
-        import metrics.segment_conditions  # noqa: F401
+        # The built-in worklist signals (segmentation.worklist). Customers and metrics register their
+        # own segment conditions from their ready(); the registry is retention_crm.segment_conditions.
         import segmentation.worklist  # noqa: F401
-        from customers import panels
 
-        from .conditions import register_all as register_segment_conditions
-        from .panels import segments_panel_context
+        from . import conditions, panels, reactions
 
-        register_segment_conditions()
-        panels.register("segments", "segmentation/_customer_panel.html", segments_panel_context, order=30)
-        # Segments follow the metrics they are defined on.
-        from . import reactions
-
-        reactions.connect()
+        conditions.register_all()  # "member of another segment"
+        panels.register()
+        reactions.connect()  # segments follow the metrics they are defined on

@@ -67,3 +67,13 @@ def test_every_event_published_or_subscribed_is_declared():
                 offenders.append(f"{path.relative_to(ROOT)}: events.{function}({ast.unparse(argument)})")
 
     assert offenders == []
+
+
+def test_the_kernel_imports_no_app():
+    apps = OTHER_APPS | {"customers"}
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(imported_top_level_modules(path) & apps)
+        for path in (ROOT / "retention_crm").rglob("*.py")
+    }
+
+    assert {path: found for path, found in offenders.items() if found} == {}

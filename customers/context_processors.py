@@ -1,7 +1,11 @@
-from customers import roles as role_checks
+"""The user's roles in every template (the navigation shows each role its pages)."""
+
+from django.http import HttpRequest
+
+from . import roles as role_checks
 
 
-def roles(request) -> dict:
+def roles(request: HttpRequest) -> dict:
     user = request.user
     return {
         "is_administrator": role_checks.is_administrator(user),
