@@ -191,3 +191,12 @@ def _dispatch(name: str, payload: dict) -> None:
         except Exception:
             # Ids only in the log line: payloads carry ids, never personal data.
             logger.exception("events.handler_failed event=%s handler=%s", name, handler.__qualname__)
+
+
+def markdown_table() -> str:
+    """The table of every declared event, as docs/architecture.md shows it (a test keeps them equal)."""
+    lines = ["| event | payload | published by | when |", "|---|---|---|---|"]
+    for event in declared():
+        payload = ", ".join(f"`{name}`" for name in event.payload) or "none"
+        lines.append(f"| `{event.name}` | {payload} | {event.publisher} | {event.description} |")
+    return "\n".join(lines)

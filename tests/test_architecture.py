@@ -77,3 +77,12 @@ def test_the_kernel_imports_no_app():
     }
 
     assert {path: found for path, found in offenders.items() if found} == {}
+
+
+def test_the_events_table_of_the_architecture_doc_is_the_declarations():
+    from retention_crm import events
+
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = doc.split("<!-- events-table -->")[1].split("<!-- /events-table -->")[0].strip()
+
+    assert table == events.markdown_table()
