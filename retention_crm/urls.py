@@ -1,11 +1,20 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static as static_url
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import health
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    # Resolved per request: the hashed name of the static file is only known once it is collected.
+    return redirect(static_url("favicon.svg"), permanent=True)
+
 
 api_v1 = [
     path("", include("customers.api_urls")),
@@ -19,6 +28,8 @@ api_v1 = [
 urlpatterns = [
     path("", include("customers.site_urls")),
     path("healthz", health.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the pages say; send them to the real icon.
+    path("favicon.ico", favicon, name="favicon"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
