@@ -1,5 +1,9 @@
 """factory_boy factories for the customers app. Rows are built through the ORM, not the services,
-so a test can set up any state (an archived customer, a refunded order) in one line."""
+so a test can set up any state (an archived customer, a refunded order) in one line.
+
+Import jobs are the exception where a test needs the real thing: ``run_import`` runs a file through
+the import service, as an upload would; ``ImportJobFactory`` builds a job in any state without a file.
+"""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -7,9 +11,20 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from customers.models import Customer, Interaction, Order, OrderLine, Product, order_net_amount
+from customers.imports.services import import_job_create, import_job_run
+from customers.models import (
+    Customer,
+    ImportJob,
+    ImportRowError,
+    Interaction,
+    Order,
+    OrderLine,
+    Product,
+    order_net_amount,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -96,3 +111,47 @@ class InteractionFactory(factory.django.DjangoModelFactory):
     kind = Interaction.Kind.CALL
     subject = factory.Sequence(lambda n: f"Interaction {n}")
     occurred_at = factory.LazyFunction(timezone.now)
+
+
+class ImportJobFactory(factory.django.DjangoModelFactory):
+    """A job in any state, without a file (its path leads nowhere): for pages and API answers."""
+
+    class Meta:
+        model = ImportJob
+
+    format = ImportJob.Format.CUSTOMERS_CSV
+    original_name = "book.csv"
+    path = "/nonexistent"
+    created_by = factory.SubFactory(UserFactory)
+
+    class Params:
+        # ImportJobFactory(finished=True): a job that ran, with a few rows and errors to report.
+        finished = factory.Trait(
+            status=ImportJob.Status.SUCCEEDED,
+            finished_at=factory.LazyFunction(timezone.now),
+            rows_read=3,
+            created_count=1,
+            error_count=2,
+        )
+
+
+class ImportRowErrorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ImportRowError
+
+    job = factory.SubFactory(ImportJobFactory)
+    line = factory.Sequence(lambda n: n + 2)
+    column = ""
+    reason = "the row is not valid"
+
+
+def run_import(user, content: bytes | str, fmt: str, name: str = "file.csv") -> ImportJob:
+    """Upload ``content`` as ``user`` and run the job at once, as the worker would."""
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    job = import_job_create(user=user, uploaded_file=SimpleUploadedFile(name, content), format=fmt, run_async=False)
+    return import_job_run(job_id=job.pk)
+
+
+def errors_of(job: ImportJob) -> list[tuple[int, str, str]]:
+    return list(job.row_errors.order_by("line", "id").values_list("line", "column", "reason"))

@@ -13,8 +13,8 @@ from customers.models import CustomerDay, CustomerUpsell, Order, OrderLine, Roll
 from customers.rollups import customer_rollups_drain, customer_rollups_rebuild, customer_rollups_refresh
 from customers.services import order_create, order_set_status
 
-from .factories import CustomerFactory, OrderFactory, ProductFactory, order_add_line
-from .test_import import ORDERS, run_import
+from .factories import CustomerFactory, OrderFactory, ProductFactory, order_add_line, run_import
+from .test_imports_service import ORDERS
 
 pytestmark = pytest.mark.django_db
 
