@@ -28,7 +28,7 @@ from django.utils import timezone
 from retention_crm import events
 
 from . import roles
-from .models import AccountAssignment, Customer, Interaction, Order, OrderLine, Product, Tag, order_net_amount
+from .models import AccountAssignment, Customer, Interaction, Order, OrderLine, Product, Tag
 from .rollups import customer_rollups_refresh
 
 DEMO_PREFIX = "DEMO-"
@@ -342,12 +342,6 @@ class PlannedOrder:
     def gross_amount(self) -> Decimal:
         return sum(((quantity * price).quantize(CENT) for _p, quantity, price in self.lines), Decimal("0"))
 
-    @property
-    def net_amount(self) -> Decimal:
-        return order_net_amount(
-            kind=self.kind, status=self.status, gross_amount=self.gross_amount, refunded_amount=self.refunded_amount
-        )
-
 
 @dataclass
 class PlannedInteraction:
@@ -659,8 +653,15 @@ class _Planner:
         by_customer: dict[int, list[PlannedOrder]] = {}
         for order in orders:
             by_customer.setdefault(order.customer, []).append(order)
-        net = np.array([float(sum(o.net_amount for o in by_customer[i])) for i in range(len(customers))])
-        vips = set(np.argsort(-net, kind="stable")[: max(1, round(VIP_SHARE * len(customers)))].tolist())
+        # The biggest buyers by what they ordered (purchases that were not cancelled); the stored net
+        # amount is the database's to compute (Order.net_amount), once the plan is written.
+        ordered = np.array(
+            [
+                float(sum(o.gross_amount for o in by_customer[i] if o.kind == "purchase" and o.status != "cancelled"))
+                for i in range(len(customers))
+            ]
+        )
+        vips = set(np.argsort(-ordered, kind="stable")[: max(1, round(VIP_SHARE * len(customers)))].tolist())
         interactions = []
         for index, customer in enumerate(customers):
             interactions += self._contacts(index, customer)
@@ -897,7 +898,6 @@ def _write(plan: DemoPlan, users: dict) -> dict[str, int]:
                 status=o.status,
                 gross_amount=o.gross_amount,
                 refunded_amount=o.refunded_amount,
-                net_amount=o.net_amount,
             )
             for o in plan.orders
         ],
