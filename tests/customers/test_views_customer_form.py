@@ -94,6 +94,21 @@ def test_owner_edits_a_customer_with_tags_and_referrer(alice, alices_customer):
     assert alices_customer.account_manager == alice
 
 
+def test_saving_the_edit_form_unchanged_says_nothing_was_changed(alice, alices_customer):
+    client = client_for(alice)
+    url = reverse("customers:edit", args=[alices_customer.pk])
+    data = customer_form_data(external_id=alices_customer.external_id, name="Ana A.", tags="gold")
+    client.post(url, data, follow=True)
+    alices_customer.refresh_from_db()
+    saved_at = alices_customer.updated_at
+
+    response = client.post(url, data, follow=True)
+
+    alices_customer.refresh_from_db()
+    assert [str(m) for m in response.context["messages"]] == ["Nothing was changed."]
+    assert alices_customer.updated_at == saved_at
+
+
 def test_edit_form_shows_current_tags_and_referrer(alice, alices_customer):
     alices_customer.referred_by = CustomerFactory(account_manager=alice, external_id="REF-2")
     alices_customer.save()
