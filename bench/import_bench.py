@@ -116,7 +116,6 @@ def floor(orders_csv: pd.DataFrame) -> float:
             "status": "placed",
             "gross_amount": orders["gross"].round(2),
             "refunded_amount": 0,
-            "net_amount": orders["gross"].round(2),
             "created_at": "2026-01-01 00:00:00+00",
             "updated_at": "2026-01-01 00:00:00+00",
         }

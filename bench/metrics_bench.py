@@ -191,7 +191,6 @@ def seed(customers: int, orders: int, seed_value: int) -> dict:
             "status": "placed",
             "gross_amount": amount,
             "refunded_amount": 0,
-            "net_amount": amount,
             "created_at": now,
             "updated_at": now,
         }
@@ -300,7 +299,6 @@ def time_refresh(samples: int, customers: int, seed_value: int) -> list[float]:
             customer_id=int(customer_id),
             ordered_at=timezone.now(),
             gross_amount=Decimal("42.00"),
-            net_amount=Decimal("42.00"),
         )
         started = time.perf_counter()
         metrics_refresh_customer(customer_id=int(customer_id))

@@ -85,7 +85,6 @@ def seed(customers: int, seed_value: int = 7) -> None:
                             customer_id=customer.pk,
                             ordered_at=now - timedelta(days=int(day), hours=3),
                             gross_amount=20,
-                            net_amount=20,
                         )
                     )
                 risk = float(rng.beta(2, 2))

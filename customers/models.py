@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -75,6 +75,17 @@ class Customer(models.Model):
     consent_source = models.CharField(_("consent given by"), max_length=20, choices=ConsentSource.choices, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+    # The import that created the customer or last changed their row (None: never written by an
+    # import), so that a subscriber of customers.imported reaches them (selectors.import_job_customers).
+    import_job = models.ForeignKey(
+        "ImportJob",
+        verbose_name=_("written by import"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="customers",
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -158,6 +169,18 @@ class Product(models.Model):
         return f"{self.sku} {self.name}"
 
 
+# What an order is worth, the one definition (Order.net_amount is generated from it): a cancelled
+# order never happened; a purchase marked refunded without an amount was given back whole; otherwise
+# what was not given back (a refund order is its negative gross; the refund rule keeps a purchase's
+# refunded amount within its gross, so this is never below 0 for a purchase).
+ORDER_NET_AMOUNT = Case(
+    When(status="cancelled", then=Value(Decimal("0"))),
+    When(status="refunded", kind="purchase", refunded_amount=0, then=Value(Decimal("0"))),
+    default=F("gross_amount") - F("refunded_amount"),
+    output_field=models.DecimalField(max_digits=14, decimal_places=2),
+)
+
+
 class Order(models.Model):
     class Kind(models.TextChoices):
         PURCHASE = "purchase", _("Purchase")
@@ -176,8 +199,25 @@ class Order(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PLACED)
     gross_amount = models.DecimalField(_("gross amount"), max_digits=14, decimal_places=2, default=Decimal("0"))
     refunded_amount = models.DecimalField(_("refunded amount"), max_digits=14, decimal_places=2, default=Decimal("0"))
-    # Kept equal to what orders_net_amount() says, so that metrics can sum one column.
-    net_amount = models.DecimalField(_("net amount"), max_digits=14, decimal_places=2, default=Decimal("0"))
+    # Computed by the database from the columns above (ORDER_NET_AMOUNT), so that no writer (ORM,
+    # import SQL, demo, COPY) can store another value, and metrics sum one stored column.
+    net_amount = models.GeneratedField(
+        expression=ORDER_NET_AMOUNT,
+        output_field=models.DecimalField(_("net amount"), max_digits=14, decimal_places=2),
+        db_persist=True,
+        verbose_name=_("net amount"),
+    )
+    # The import that created the order or last changed it (None: never written by an import), so
+    # that a subscriber of orders.imported reaches the orders of a job (selectors.import_job_orders).
+    import_job = models.ForeignKey(
+        "ImportJob",
+        verbose_name=_("written by import"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -193,6 +233,15 @@ class Order(models.Model):
             ),
             models.CheckConstraint(condition=Q(refunded_amount__gte=0), name="order_refund_not_negative"),
             models.CheckConstraint(condition=~Q(external_id=""), name="order_external_id_not_empty"),
+            # ORDER_NET_AMOUNT reads the status: a status it does not know would be worth its gross.
+            models.CheckConstraint(
+                condition=Q(status__in=["placed", "refunded", "cancelled"]), name="order_status_valid"
+            ),
+            # The refund rule (customers.order_rules): only a purchase is refunded, never beyond its gross.
+            models.CheckConstraint(
+                condition=Q(refunded_amount=0) | (Q(kind="purchase") & Q(refunded_amount__lte=F("gross_amount"))),
+                name="order_refund_only_of_a_purchase_up_to_its_gross",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -208,15 +257,6 @@ class Order(models.Model):
     @property
     def is_purchase(self) -> bool:
         return self.net_amount > 0
-
-
-def order_net_amount(*, kind: str, status: str, gross_amount: Decimal, refunded_amount: Decimal) -> Decimal:
-    """A cancelled order never happened; a refunded one is worth what was not given back."""
-    if status == Order.Status.CANCELLED:
-        return Decimal("0")
-    if status == Order.Status.REFUNDED and kind == Order.Kind.PURCHASE:
-        return Decimal("0") if refunded_amount == 0 else max(gross_amount - refunded_amount, Decimal("0"))
-    return gross_amount - refunded_amount
 
 
 class OrderLine(models.Model):
@@ -373,7 +413,18 @@ class Interaction(models.Model):
             models.Index(fields=["customer", "-occurred_at"]),
             models.Index(fields=["kind", "resolved_at"]),
         ]
-        constraints = [models.CheckConstraint(condition=~Q(subject=""), name="interaction_subject_not_empty")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(subject=""), name="interaction_subject_not_empty"),
+            # Only the TRACKED_KINDS (complaints, tickets) are resolved.
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(kind__in=["complaint", "support_ticket"]),
+                name="interaction_resolved_only_when_tracked",
+            ),
+            models.CheckConstraint(
+                condition=Q(sentiment__isnull=True) | (Q(sentiment__gte=-1) & Q(sentiment__lte=1)),
+                name="interaction_sentiment_in_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.subject
@@ -419,6 +470,21 @@ class ImportJob(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("import")
         verbose_name_plural = _("imports")
+        constraints = [
+            # A job is claimed with UPDATE ... WHERE status = 'queued' and run by its format: a value
+            # outside the choices would never be claimed, or be claimed and refused.
+            # (Meta cannot see Status and Format: the values are spelled out, and a test compares them.)
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "succeeded", "failed"]), name="importjob_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(format__in=["customers", "orders", "online-retail", "cdnow"]), name="importjob_format_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(processed_bytes__gte=0) & Q(processed_bytes__lte=F("total_bytes")),
+                name="importjob_processed_within_total",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_format_display()}: {self.original_name}"

@@ -103,6 +103,24 @@ def import_job_visible_to(user) -> QuerySet[ImportJob]:
     return jobs.filter(created_by=user)
 
 
+def import_job_orders(job_id) -> QuerySet[Order]:
+    """The orders an import job created or changed, as they stand now (by ``Order.import_job``).
+
+    For subscribers of ``orders.imported``: the job's payload leads here, set-based. Orders the file
+    held unchanged are not the job's (a second import of the same file leads to none), and an order
+    a later import changed again is that job's. Not scoped by visibility: imports run for the
+    workspace; a view showing these to a user starts from ``order_visible_to`` instead.
+    """
+    return Order.objects.filter(import_job_id=job_id)
+
+
+def import_job_customers(job_id) -> QuerySet[Customer]:
+    """The customers an import job created or changed (by ``Customer.import_job``), for subscribers
+    of ``customers.imported``; the same rules as ``import_job_orders``. An orders import that only
+    adds orders of existing customers changes none of them (their orders lead to them)."""
+    return Customer.objects.filter(import_job_id=job_id)
+
+
 # --- For the browser UI: filter choices and exports -------------------------------------------
 
 

@@ -5,10 +5,11 @@ Events published (see retention_crm.events): ``customer.created``, ``customer.up
 ``interaction.logged``. Payloads carry ids only.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -16,8 +17,11 @@ from django.utils.translation import gettext as _
 
 from retention_crm import events
 
-from .models import AccountAssignment, Customer, Interaction, Order, OrderLine, Product, Tag, order_net_amount
+from . import order_rules
+from .models import AccountAssignment, Customer, Interaction, Order, OrderLine, Product, Tag
 from .rollups import customer_rollups_refresh
+
+CENT = Decimal("0.01")
 
 CUSTOMER_FIELDS = (
     "external_id",
@@ -39,10 +43,14 @@ CUSTOMER_FIELDS = (
 )
 
 
-def _tags_set(customer: Customer, tag_names: Iterable[str]) -> None:
-    names = sorted({name.strip()[:50] for name in tag_names if name and name.strip()})
-    tags = [Tag.objects.get_or_create(name=name)[0] for name in names]
+def _tags_set(customer: Customer, tag_names: Iterable[str]) -> bool:
+    """Give the customer exactly these tags; returns whether that changed them."""
+    names = {name.strip()[:50] for name in tag_names if name and name.strip()}
+    if customer.pk and set(customer.tags.values_list("name", flat=True)) == names:
+        return False
+    tags = [Tag.objects.get_or_create(name=name)[0] for name in sorted(names)]
     customer.tags.set(tags)
+    return True
 
 
 def _consent_fill(data: dict) -> None:
@@ -75,7 +83,9 @@ def customer_create(*, tags: Iterable[str] = (), **data) -> Customer:
 
 
 @transaction.atomic
-def customer_update(*, customer: Customer, tags: Iterable[str] | None = None, **data) -> Customer:
+def customer_update(*, customer: Customer, tags: Iterable[str] | None = None, **data) -> tuple[Customer, bool]:
+    """Change what ``data`` (and ``tags``, when given) say; returns the customer and whether anything
+    changed. An update that changes nothing saves nothing and publishes nothing."""
     unknown = set(data) - set(CUSTOMER_FIELDS)
     if unknown:
         raise TypeError(f"customer_update got unknown fields: {sorted(unknown)}")
@@ -85,16 +95,20 @@ def customer_update(*, customer: Customer, tags: Iterable[str] | None = None, **
         data.pop("consent_source", None)
         data.pop("marketing_consent")
     _consent_fill(data)
-    for field, value in data.items():
-        setattr(customer, field, value)
-    customer.full_clean(exclude=["account_manager"])
-    customer.save()
-    if tags is not None:
-        _tags_set(customer, tags)
-    if (new_manager.pk if new_manager else None) != customer.account_manager_id:
+    changed_fields = [field for field, value in data.items() if getattr(customer, field) != value]
+    for field in changed_fields:
+        setattr(customer, field, data[field])
+    if changed_fields:
+        customer.full_clean(exclude=["account_manager"])
+        customer.save(update_fields=[*changed_fields, "updated_at"])
+    tags_changed = tags is not None and _tags_set(customer, tags)
+    manager_changed = (new_manager.pk if new_manager else None) != customer.account_manager_id
+    if manager_changed:
         customer_reassign(customer=customer, manager=new_manager)
-    events.publish(events.CUSTOMER_UPDATED, customer_id=customer.pk)
-    return customer
+    changed = bool(changed_fields) or tags_changed or manager_changed
+    if changed:
+        events.publish(events.CUSTOMER_UPDATED, customer_id=customer.pk)
+    return customer, changed
 
 
 @transaction.atomic
@@ -168,50 +182,35 @@ def interaction_resolve(*, interaction: Interaction, at: datetime | None = None)
 
 
 @transaction.atomic
-def order_create(
+def order_record(
     *,
     external_id: str,
     customer: Customer,
     ordered_at: datetime,
-    lines: list[dict],
-    currency: str = "GBP",
+    lines: Sequence[Mapping],
+    currency: str | None = None,
     kind: str = Order.Kind.PURCHASE,
     status: str = Order.Status.PLACED,
 ) -> Order:
-    """Create an order with its lines. ``lines``: dicts of product (Product), quantity, unit_price."""
-    if not lines:
-        raise ValidationError({"lines": _("An order needs at least one line.")})
-    sign = -1 if kind == Order.Kind.REFUND else 1
-    built = []
-    for number, line in enumerate(lines, start=1):
-        quantity = int(line["quantity"])
-        if quantity == 0 or (quantity < 0 and kind == Order.Kind.PURCHASE):
-            raise ValidationError(
-                {"lines": _("Line %(n)d: the quantity must be positive on a purchase.") % {"n": number}}
-            )
-        unit_price = Decimal(line["unit_price"])
-        if unit_price < 0:
-            raise ValidationError({"lines": _("Line %(n)d: the unit price cannot be negative.") % {"n": number}})
-        amount = (sign * abs(quantity) * unit_price).quantize(Decimal("0.01"))
-        built.append(
-            OrderLine(
-                line_number=number,
-                product=line["product"],
-                quantity=sign * abs(quantity),
-                unit_price=unit_price,
-                amount=amount,
-            )
-        )
+    """Record an order with its lines, creating the products of new SKUs.
+
+    ``lines``: mappings of sku, quantity, unit_price, and name (category) for a SKU that is new. A
+    refund's quantities are negative whatever sign they are given. Errors name the line as the API
+    does: ``lines[0].quantity``.
+    """
+    order_rules.record_check(kind=kind, status=status)
+    _lines_check(kind=kind, lines=lines)
+    built = _lines_build(kind=kind, lines=lines, products=_products_for(lines))
     gross = sum((line.amount for line in built), Decimal("0"))
     order = Order(
         external_id=external_id,
         customer=customer,
         ordered_at=ordered_at,
-        currency=currency,
+        currency=currency or settings.WORKSPACE_CURRENCY,
         kind=kind,
         status=status,
         gross_amount=gross,
-        net_amount=order_net_amount(kind=kind, status=status, gross_amount=gross, refunded_amount=Decimal("0")),
+        refunded_amount=order_rules.refunded_amount_on_record(kind=kind, status=status, gross_amount=gross),
     )
     order.full_clean()
     order.save()
@@ -223,25 +222,87 @@ def order_create(
     return order
 
 
+def _lines_check(*, kind: str, lines: Sequence[Mapping]) -> None:
+    if not lines:
+        raise ValidationError({"lines": _("An order needs at least one line.")})
+    errors = {
+        f"lines[{index}].{field}": message
+        for index, line in enumerate(lines)
+        for field, message in order_rules.line_errors(
+            kind=kind, quantity=int(line["quantity"]), unit_price=Decimal(line["unit_price"])
+        ).items()
+    }
+    if errors:
+        raise ValidationError(errors)
+
+
+def _lines_build(*, kind: str, lines: Sequence[Mapping], products: dict[str, Product]) -> list[OrderLine]:
+    """Numbered lines with their amounts; a refund's quantities negative whatever their sign."""
+    sign = -1 if kind == Order.Kind.REFUND else 1
+    built = []
+    for number, line in enumerate(lines, start=1):
+        quantity, unit_price = sign * abs(int(line["quantity"])), Decimal(line["unit_price"])
+        built.append(
+            OrderLine(
+                line_number=number,
+                product=products[line["sku"]],
+                quantity=quantity,
+                unit_price=unit_price,
+                amount=(quantity * unit_price).quantize(CENT),
+            )
+        )
+    return built
+
+
+def _products_for(lines: Sequence[Mapping]) -> dict[str, Product]:
+    """The products of the lines by SKU: one query for the known ones, one insert for the new ones."""
+    skus = {line["sku"] for line in lines}
+    products = {product.sku: product for product in Product.objects.filter(sku__in=skus)}
+    new: dict[str, Product] = {}
+    errors = {}
+    for index, line in enumerate(lines):
+        sku = line["sku"]
+        if sku in products or sku in new:
+            continue
+        if not line.get("name"):
+            errors[f"lines[{index}].sku"] = order_rules.UNKNOWN_SKU % {"sku": sku}
+            continue
+        new[sku] = Product(sku=sku, name=line["name"], category=line.get("category", ""))
+    if errors:
+        raise ValidationError(errors)
+    if new:
+        for product in new.values():
+            product.clean_fields()
+        # A request recording the same new SKU at the same moment wins the insert; read both back.
+        Product.objects.bulk_create(new.values(), ignore_conflicts=True)
+        products.update((product.sku, product) for product in Product.objects.filter(sku__in=new))
+    return products
+
+
 @transaction.atomic
-def order_set_status(*, order: Order, status: str, refunded_amount: Decimal | None = None) -> Order:
-    """Refund (fully or in part) or cancel an order; the net amount follows."""
+def order_refund(*, order: Order, amount: Decimal | None = None) -> Order:
+    """Refund a purchase that was not cancelled, in full (``amount`` None) or in part; the net amount
+    follows. Refusals are order_rules'."""
     order = Order.objects.select_for_update().get(pk=order.pk)
-    if refunded_amount is not None:
-        if refunded_amount < 0 or refunded_amount > abs(order.gross_amount):
-            raise ValidationError({"refunded_amount": _("The refund must be between 0 and the order's amount.")})
-        order.refunded_amount = refunded_amount
-    elif status == Order.Status.REFUNDED and order.kind == Order.Kind.PURCHASE:
-        order.refunded_amount = order.gross_amount
-    order.status = status
-    order.net_amount = order_net_amount(
-        kind=order.kind, status=status, gross_amount=order.gross_amount, refunded_amount=order.refunded_amount
-    )
-    order.save(update_fields=["status", "refunded_amount", "net_amount", "updated_at"])
+    order_rules.refund_check(kind=order.kind, status=order.status, gross_amount=order.gross_amount, amount=amount)
+    refunded_amount = order.gross_amount if amount is None else amount
+    if order.status == Order.Status.REFUNDED and order.refunded_amount == refunded_amount:
+        return order
+    order.status, order.refunded_amount = Order.Status.REFUNDED, refunded_amount
+    order.save(update_fields=["status", "refunded_amount", "updated_at"])
+    order.refresh_from_db(fields=["net_amount"])  # computed by the database
     events.publish(events.ORDER_CHANGED, order_id=order.pk, customer_id=order.customer_id)
     return order
 
 
-def product_get_or_create(*, sku: str, name: str = "", category: str = "") -> Product:
-    product, _created = Product.objects.get_or_create(sku=sku, defaults={"name": name or sku, "category": category})
-    return product
+@transaction.atomic
+def order_cancel(*, order: Order) -> Order:
+    """Cancel an order: it is then worth nothing. Cancelling it again changes nothing."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status == Order.Status.CANCELLED:
+        return order
+    order.status = Order.Status.CANCELLED
+    order.save(update_fields=["status", "updated_at"])
+    order.refresh_from_db(fields=["net_amount"])
+    events.publish(events.ORDER_CHANGED, order_id=order.pk, customer_id=order.customer_id)
+    return order

@@ -6,6 +6,7 @@ to someone who may not see the record.
 
 import csv
 import logging
+import uuid
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 
@@ -13,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,7 +24,7 @@ from . import panels, roles, selectors, services
 from .forms import CustomerFilterForm, CustomerForm, ImportUploadForm, InteractionForm
 from .imports.formats import CUSTOMER_OPTIONAL, CUSTOMER_REQUIRED
 from .imports.services import import_job_create, import_report_csv
-from .models import Customer
+from .models import Customer, ImportJob, OrderLine
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ ORDER_CSV_COLUMNS = (
 )
 
 
-def _is_htmx(request) -> bool:
+def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
@@ -81,7 +82,7 @@ def _sort_headers(ordering: str) -> dict[str, dict]:
 
 
 @login_required
-def customer_list(request):
+def customer_list_view(request: HttpRequest) -> HttpResponse:
     form = CustomerFilterForm(request.GET, user=request.user)
     customers = selectors.customer_list(
         user=request.user, search=form.search, filters=form.filters, ordering=form.ordering
@@ -100,7 +101,7 @@ def customer_list(request):
 # --- Customer file ------------------------------------------------------------------------------
 
 
-def _customer_context(request, customer: Customer, **extra) -> dict:
+def _customer_context(request: HttpRequest, customer: Customer, **extra) -> dict:
     can_edit = selectors.customer_can_edit(user=request.user, customer=customer)
     context = {
         "customer": customer,
@@ -118,12 +119,12 @@ def _customer_context(request, customer: Customer, **extra) -> dict:
 
 
 @login_required
-def customer_detail(request, pk: int):
+def customer_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _customer_visible_or_404(request.user, pk)
     return render(request, "customers/customer_detail.html", _customer_context(request, customer))
 
 
-def _timeline_response(request, customer: Customer, *, fresh_form: bool, error: str = ""):
+def _timeline_response(request: HttpRequest, customer: Customer, *, fresh_form: bool, error: str = "") -> HttpResponse:
     context = {
         "customer": customer,
         "can_edit": True,
@@ -136,7 +137,7 @@ def _timeline_response(request, customer: Customer, *, fresh_form: bool, error: 
 
 @login_required
 @require_POST
-def interaction_log(request, pk: int):
+def interaction_log_view(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _customer_editable_or_404(request.user, pk)
     form = InteractionForm(request.POST)
     if form.is_valid():
@@ -162,7 +163,7 @@ def interaction_log(request, pk: int):
 
 @login_required
 @require_POST
-def interaction_resolve(request, pk: int, interaction_pk: int):
+def interaction_resolve_view(request: HttpRequest, pk: int, interaction_pk: int) -> HttpResponse:
     customer = _customer_editable_or_404(request.user, pk)
     interaction = get_object_or_404(customer.interactions, pk=interaction_pk)
     error = ""
@@ -183,7 +184,7 @@ def interaction_resolve(request, pk: int, interaction_pk: int):
 
 
 @login_required
-def customer_create(request):
+def customer_create_view(request: HttpRequest) -> HttpResponse:
     if not _may_create_customers(request.user):
         raise Http404
     form = CustomerForm(request.POST if request.method == "POST" else None, user=request.user)
@@ -202,23 +203,26 @@ def customer_create(request):
 
 
 @login_required
-def customer_edit(request, pk: int):
+def customer_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     customer = _customer_editable_or_404(request.user, pk)
     form = CustomerForm(request.POST if request.method == "POST" else None, instance=customer, user=request.user)
     if form.is_valid():
         try:
-            services.customer_update(customer=customer, **form.service_data())
+            customer, changed = services.customer_update(customer=customer, **form.service_data())
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
-            messages.success(request, _("The changes are saved."))
+            if changed:
+                messages.success(request, _("The changes are saved."))
+            else:
+                messages.info(request, _("Nothing was changed."))
             return redirect(customer)
     return render(request, "customers/customer_form.html", {"form": form, "customer": customer})
 
 
 @login_required
 @require_POST
-def customer_archive(request, pk: int):
+def customer_archive_view(request: HttpRequest, pk: int) -> HttpResponse:
     customer = services.customer_archive(customer=_customer_editable_or_404(request.user, pk))
     messages.success(request, _("The customer is archived. Restore them from their page at any time."))
     return redirect(customer)
@@ -226,7 +230,7 @@ def customer_archive(request, pk: int):
 
 @login_required
 @require_POST
-def customer_restore(request, pk: int):
+def customer_restore_view(request: HttpRequest, pk: int) -> HttpResponse:
     customer = services.customer_restore(customer=_customer_editable_or_404(request.user, pk))
     messages.success(request, _("The customer is active again."))
     return redirect(customer)
@@ -295,7 +299,7 @@ def _customer_csv_row(customer: Customer) -> list:
     ]
 
 
-def _order_line_csv_row(line) -> list:
+def _order_line_csv_row(line: OrderLine) -> list:
     order = line.order
     return [
         order.external_id,
@@ -311,14 +315,14 @@ def _order_line_csv_row(line) -> list:
     ]
 
 
-def _list_arguments(request) -> dict:
+def _list_arguments(request: HttpRequest) -> dict:
     """The list's search, filters and ordering, so that an export holds what the list shows."""
     form = CustomerFilterForm(request.GET, user=request.user)
     return {"user": request.user, "search": form.search, "filters": form.filters, "ordering": form.ordering}
 
 
 @login_required
-def export_customers(request):
+def customer_export_view(request: HttpRequest) -> StreamingHttpResponse:
     customers = selectors.customer_list_for_export(**_list_arguments(request)).iterator(chunk_size=EXPORT_CHUNK_SIZE)
     logger.info("customers.export kind=customers user=%s", request.user.pk)
     rows = (_customer_csv_row(customer) for customer in customers)
@@ -326,7 +330,7 @@ def export_customers(request):
 
 
 @login_required
-def export_orders(request):
+def order_export_view(request: HttpRequest) -> StreamingHttpResponse:
     lines = selectors.order_lines_for_export(customers=selectors.customer_list(**_list_arguments(request)))
     logger.info("customers.export kind=orders user=%s", request.user.pk)
     rows = (_order_line_csv_row(line) for line in lines.iterator(chunk_size=EXPORT_CHUNK_SIZE))
@@ -341,13 +345,13 @@ def _may_import_or_404(user) -> None:
         raise Http404
 
 
-def _import_job_or_404(user, job_id):
+def _import_job_or_404(user, job_id: uuid.UUID) -> ImportJob:
     _may_import_or_404(user)
     return get_object_or_404(selectors.import_job_visible_to(user), pk=job_id)
 
 
 @login_required
-def imports(request):
+def import_list_view(request: HttpRequest) -> HttpResponse:
     _may_import_or_404(request.user)
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -364,24 +368,24 @@ def imports(request):
     return render(request, "customers/import_list.html", {"form": form, "jobs": jobs})
 
 
-def _import_context(job) -> dict:
+def _import_context(job: ImportJob) -> dict:
     return {"job": job, "row_errors": job.row_errors.all()[:IMPORT_ERRORS_SHOWN] if job.is_finished else []}
 
 
 @login_required
-def import_detail(request, job_id):
+def import_detail_view(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     job = _import_job_or_404(request.user, job_id)
     return render(request, "customers/import_detail.html", _import_context(job))
 
 
 @login_required
-def import_progress(request, job_id):
+def import_progress_view(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     job = _import_job_or_404(request.user, job_id)
     return render(request, "customers/_import_progress.html", _import_context(job))
 
 
 @login_required
-def import_report(request, job_id):
+def import_report_view(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     job = _import_job_or_404(request.user, job_id)
     response = HttpResponse(import_report_csv(job=job), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'

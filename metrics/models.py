@@ -59,7 +59,7 @@ book for a period is every customer with an AccountAssignment to that manager ov
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -336,6 +336,15 @@ class RecomputeRun(models.Model):
             # Two recomputes at once would race on the same rows and double the load: the second
             # claim fails on this index and waits its turn (see services.metrics_recompute).
             models.UniqueConstraint(fields=["status"], condition=Q(status="running"), name="one_running_recompute"),
+            # Runs are claimed and finished by conditional updates on the status: a value outside the
+            # choices would never be claimed. (Meta cannot see Status: the values are spelled out.)
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "succeeded", "failed"]), name="recomputerun_status_valid"
+            ),
+            # The run succeeds when chunks_done reaches chunks_total; a chunk counted twice would pass it.
+            models.CheckConstraint(
+                condition=Q(chunks_done__lte=F("chunks_total")), name="recomputerun_chunks_done_within_total"
+            ),
         ]
 
     def __str__(self) -> str:

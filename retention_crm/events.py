@@ -108,13 +108,15 @@ CUSTOMERS_IMPORTED = declare(
     "customers.imported",
     ("job_id",),
     publisher="customers (import runner)",
-    description="An import job wrote customers; the job leads to them (docs/architecture.md, Imports).",
+    description="An import job wrote customers: customers.selectors.import_job_customers(job_id) are those it "
+    "created or changed (docs/architecture.md).",
 )
 ORDERS_IMPORTED = declare(
     "orders.imported",
     ("job_id",),
     publisher="customers (import runner)",
-    description="An import job wrote orders; the job leads to them (docs/architecture.md, Imports).",
+    description="An import job wrote orders: customers.selectors.import_job_orders(job_id) are those it created "
+    "or changed (docs/architecture.md).",
 )
 DEMO_SEEDED = declare("demo.seeded", (), publisher="customers (seed_demo)", description="The demo data was loaded.")
 

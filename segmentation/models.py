@@ -125,6 +125,11 @@ class SegmentEvent(models.Model):
         verbose_name = _("segment event")
         verbose_name_plural = _("segment events")
         indexes = [models.Index(fields=["segment", "at"], name="segevent_segment_at")]
+        constraints = [
+            # Entries and exits are counted by kind; another value would be neither. (Meta cannot see
+            # Kind: the values are spelled out.)
+            models.CheckConstraint(condition=Q(kind__in=["entered", "exited"]), name="segmentevent_kind_valid")
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.kind} {self.segment_id} at {self.at:%Y-%m-%d %H:%M}"

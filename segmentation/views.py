@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -43,7 +43,7 @@ EXPORT_CHUNK_SIZE = 2000
 MEMBER_CSV_COLUMNS = ("external_id", "name", "email", "country", "account_manager", "entered_at")
 
 
-def _is_htmx(request) -> bool:
+def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
@@ -87,7 +87,7 @@ def _sparkline_points(sizes: list[int], width: int = 100, height: int = 24) -> s
 
 
 @login_required
-def segment_list(request):
+def segment_list(request: HttpRequest) -> HttpResponse:
     _role_or_404(request.user)
     segments = selectors.segment_list(user=request.user)
     for segment in segments:
@@ -114,7 +114,7 @@ def _size_chart(segment: Segment) -> dict | None:
 
 
 @login_required
-def segment_detail(request, pk: int):
+def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     segment = _segment_or_404(request.user, pk)
     members = selectors.segment_members(user=request.user, segment=segment).order_by("name", "id")
     page = Paginator(members, MEMBERS_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -132,7 +132,7 @@ def segment_detail(request, pk: int):
 
 
 @login_required
-def segment_export(request, pk: int):
+def segment_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     segment = _segment_or_404(request.user, pk)
     members = selectors.segment_members(user=request.user, segment=segment).order_by("pk")
     logger.info("segmentation.export segment=%s user=%s", segment.pk, request.user.pk)
@@ -152,7 +152,7 @@ def segment_export(request, pk: int):
 
 @login_required
 @require_POST
-def segment_refresh(request, pk: int):
+def segment_refresh(request: HttpRequest, pk: int) -> HttpResponse:
     _editor_or_404(request.user)
     segment = _segment_or_404(request.user, pk)
     services.segment_refresh_queue(segment_id=segment.pk)
@@ -162,7 +162,7 @@ def segment_refresh(request, pk: int):
 
 @login_required
 @require_POST
-def segment_delete(request, pk: int):
+def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     segment = _editable_or_404(request.user, pk)
     try:
         services.segment_delete(segment=segment)
@@ -176,7 +176,7 @@ def segment_delete(request, pk: int):
 # --- Builder -------------------------------------------------------------------------------------
 
 
-def _builder_page(request, *, segment: Segment | None):
+def _builder_page(request: HttpRequest, *, segment: Segment | None) -> HttpResponse:
     """Create (segment None) or edit. GET draws the form; POST with an "action" other than save
     changes the tree and draws it again (the no-JavaScript path); POST save validates everything
     and saves in one transaction, or draws every error in place."""
@@ -224,7 +224,7 @@ def _definition_errors(tree, segment) -> list[str]:
     return []
 
 
-def _initial(request, segment: Segment | None) -> dict:
+def _initial(request: HttpRequest, segment: Segment | None) -> dict:
     if segment is not None:
         return {
             "form": {"name": segment.name, "description": segment.description, "is_active": segment.is_active},
@@ -243,7 +243,9 @@ def _initial(request, segment: Segment | None) -> dict:
     return {"form": {"is_active": True}, "definition": None}
 
 
-def _render_builder(request, *, segment, form, tree, unplaced=(), bound=True):
+def _render_builder(
+    request: HttpRequest, *, segment: Segment | None, form: SegmentForm, tree, unplaced=(), bound: bool = True
+) -> HttpResponse:
     builder = BuilderContext()
     context = {
         "segment": segment,
@@ -258,20 +260,20 @@ def _render_builder(request, *, segment, form, tree, unplaced=(), bound=True):
 
 
 @login_required
-def segment_create(request):
+def segment_create(request: HttpRequest) -> HttpResponse:
     _editor_or_404(request.user)
     return _builder_page(request, segment=None)
 
 
 @login_required
-def segment_edit(request, pk: int):
+def segment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     segment = _editable_or_404(request.user, pk)
     return _builder_page(request, segment=segment)
 
 
 @login_required
 @require_POST
-def builder_tree(request):
+def builder_tree(request: HttpRequest) -> HttpResponse:
     """htmx: the tree after a field or operator change, or an add/remove button."""
     _editor_or_404(request.user)
     tree = tree_from_post(request.POST)
@@ -285,7 +287,7 @@ def builder_tree(request):
 
 @login_required
 @require_POST
-def builder_preview(request):
+def builder_preview(request: HttpRequest) -> HttpResponse:
     """htmx: the count and a sample of the customers the posted tree selects, or what is wrong."""
     _editor_or_404(request.user)
     tree = tree_from_post(request.POST)

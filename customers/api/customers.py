@@ -193,7 +193,7 @@ class CustomerViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
         data = dict(serializer.validated_data)
         tags = data.pop("tags", None)
         try:
-            serializer.instance = services.customer_update(customer=serializer.instance, tags=tags, **data)
+            serializer.instance, _changed = services.customer_update(customer=serializer.instance, tags=tags, **data)
         except IntegrityError:
             raise _duplicate_external_id()
 

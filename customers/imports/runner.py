@@ -91,7 +91,9 @@ def _run(job: ImportJob) -> None:
                 skipped_reason = skipped_reason or chunk.skipped_reason
                 if time.monotonic() - last_update > PROGRESS_EVERY_SECONDS:
                     last_update = time.monotonic()
-                    _progress(job, processed_bytes=counter.count, rows_read=rows_read, error_count=staging.error_count)
+                    # A file that grew since the job was created must not pass its size (a constraint).
+                    processed = min(counter.count, job.total_bytes)
+                    _progress(job, processed_bytes=processed, rows_read=rows_read, error_count=staging.error_count)
         staging.analyze()
         with transaction.atomic():
             staging.constraints_immediate()

@@ -22,6 +22,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import order_rules
 from ..models import ImportJob
 from ..rollups import customer_rollups_defer_sql
 from .formats import RowError
@@ -192,6 +193,11 @@ class Staging:
         return found
 
     @staticmethod
+    def _rule(template: str, rule: str) -> str:
+        """A report message quoting one of order_rules' messages word for word."""
+        return template.replace("%(rule)s", str(rule))
+
+    @staticmethod
     def _message(template: str, expr: str) -> str:
         """A translated message with one value from SQL: 'prefix' || expr || 'suffix'."""
         prefix, _sep, suffix = template.partition("%(value)s")
@@ -270,6 +276,14 @@ class Staging:
                 SELECT order_ext FROM imp_lines GROUP BY order_ext HAVING count(DISTINCT customer_ext) > 1
                 OR count(DISTINCT currency) > 1 OR count(DISTINCT kind) > 1
                 OR count(DISTINCT status) > 1)""",
+        )
+        # order_rules, as for the API: only a purchase that was not cancelled (in the file or as stored)
+        # can be refunded. An order the file marks refunded is refunded in full, never beyond its gross.
+        msg = self._message(self._rule(_("order %(value)s: %(rule)s"), order_rules.NOT_REFUNDABLE), "s.order_ext")
+        self._check(
+            "imp_lines",
+            f"""SELECT s.line, 'status', {msg} FROM imp_lines s WHERE s.status = 'refunded' AND (s.kind <> 'purchase'
+                OR EXISTS (SELECT 1 FROM customers_order o WHERE o.external_id = s.order_ext AND o.status = 'cancelled'))""",
         )
         in_file = (
             "OR EXISTS (SELECT 1 FROM imp_customers f WHERE f.external_id = s.customer_ext)"
@@ -352,7 +366,7 @@ class Staging:
         differs = " OR ".join(f"t.{col} IS DISTINCT FROM ({expr})" for col, expr in sets)
         if "referred_by" in cols:
             differs += f" OR (COALESCE(s.referred_by, '') <> '' AND t.referred_by_id IS DISTINCT FROM {referral})"
-        params = {"now": self.now}
+        params = {"now": self.now, "job": self.job_db_id}
         counts = MergeCounts()
         counts.created = self._scalar(
             "SELECT count(*) FROM imp_customers s WHERE NOT EXISTS "
@@ -366,16 +380,19 @@ class Staging:
         counts.unchanged = self._scalar("SELECT count(*) FROM imp_customers") - counts.created - counts.updated
         set_sql = ", ".join(f"{col} = {expr}" for col, expr in sets)
         self._exec(
-            f"""UPDATE customers_customer AS t SET {set_sql}, updated_at = %(now)s FROM imp_customers s
+            f"""UPDATE customers_customer AS t SET {set_sql}, import_job_id = %(job)s, updated_at = %(now)s
+            FROM imp_customers s
             WHERE t.external_id = s.external_id AND ({" OR ".join(f"t.{c} IS DISTINCT FROM ({e})" for c, e in sets)})""",
             params,
         )
         self._insert_new_customers(full=True)
         if "referred_by" in cols:
             self._exec(
-                f"""UPDATE customers_customer AS t SET referred_by_id = {referral} FROM imp_customers s
+                f"""UPDATE customers_customer AS t SET referred_by_id = {referral}, import_job_id = %(job)s,
+                updated_at = %(now)s FROM imp_customers s
                 WHERE t.external_id = s.external_id AND COALESCE(s.referred_by, '') <> ''
-                AND t.referred_by_id IS DISTINCT FROM {referral}"""
+                AND t.referred_by_id IS DISTINCT FROM {referral}""",
+                params,
             )
         if "tags" in cols:
             self._merge_tags()
@@ -412,14 +429,14 @@ class Staging:
             cursor.execute(
                 f"""INSERT INTO customers_customer (external_id, name, email, phone, company, country, language,
                 time_zone, acquisition_source, notes, marketing_consent, consent_at, consent_source, acquired_at,
-                account_manager_id, created_at, updated_at)
+                account_manager_id, import_job_id, created_at, updated_at)
                 SELECT s.external_id, s.name, {text("email")}, {text("phone")}, {text("company")}, {text("country")},
                 {text("language", "'en'")}, {text("time_zone", "'UTC'")}, {text("acquisition_source")},
                 {text("notes")}, {consent}, {consent_at}, {consent_source}, {acquired}, {manager},
-                %(now)s, %(now)s
+                %(job)s, %(now)s, %(now)s
                 FROM imp_customers s WHERE NOT EXISTS (
                     SELECT 1 FROM customers_customer t WHERE t.external_id = s.external_id)""",
-                {"now": self.now},
+                {"now": self.now, "job": self.job_db_id},
             )
             return cursor.rowcount
 
@@ -476,7 +493,7 @@ class Staging:
             SELECT sku, COALESCE(NULLIF(max(product_name), ''), sku), COALESCE(max(category), '')
             FROM imp_lines s WHERE NOT EXISTS (SELECT 1 FROM customers_product p WHERE p.sku = s.sku) GROUP BY sku"""
         )
-        # One row per order, its amounts derived exactly as customers.models.order_net_amount does.
+        # One row per order. Its net amount is not written: the database computes it (Order.net_amount).
         self._exec(
             """CREATE TEMP TABLE imp_orders AS SELECT s.order_ext, c.id AS customer_id, min(s.ordered_at) AS ordered_at,
             min(s.currency) AS currency, min(s.kind) AS kind, min(s.status) AS status, sum(s.amount) AS gross,
@@ -486,8 +503,8 @@ class Staging:
             GROUP BY s.order_ext, c.id"""
         )
         self.analyze("imp_orders")
+        # order_rules.refunded_amount_on_record: an order recorded as refunded was refunded in full.
         refunded = "CASE WHEN s.status = 'refunded' AND s.kind = 'purchase' THEN s.gross ELSE 0 END"
-        net = "CASE WHEN s.status = 'cancelled' THEN 0 WHEN s.status = 'refunded' AND s.kind = 'purchase' THEN 0 ELSE s.gross END"
         order_sets = [
             ("customer_id", "s.customer_id"),
             ("ordered_at", "s.ordered_at"),
@@ -496,7 +513,6 @@ class Staging:
             ("status", "s.status"),
             ("gross_amount", "s.gross"),
             ("refunded_amount", refunded),
-            ("net_amount", net),
         ]
         order_differs = " OR ".join(f"t.{c} IS DISTINCT FROM ({e})" for c, e in order_sets)
         total = self._scalar("SELECT count(*) FROM imp_orders")
@@ -512,18 +528,19 @@ class Staging:
         self.analyze("imp_touched")
         if counts.created < total:
             set_sql = ", ".join(f"{c} = {e}" for c, e in order_sets)
+            # Every changed order is written, those whose lines alone changed too: the job is theirs now.
             self._exec(
-                f"""UPDATE customers_order AS t SET {set_sql}, updated_at = %(now)s FROM imp_orders s
-                WHERE t.id = s.existing_id AND ({order_differs})""",
-                {"now": self.now},
+                f"""UPDATE customers_order AS t SET {set_sql}, import_job_id = %(job)s, updated_at = %(now)s
+                FROM imp_orders s JOIN imp_changed c ON c.order_id = s.existing_id WHERE t.id = s.existing_id""",
+                {"now": self.now, "job": self.job_db_id},
             )
         counts.unchanged = total - counts.created - counts.updated
         self._exec(
             f"""INSERT INTO customers_order (external_id, customer_id, ordered_at, currency, kind, status,
-            gross_amount, refunded_amount, net_amount, created_at, updated_at)
-            SELECT s.order_ext, s.customer_id, s.ordered_at, s.currency, s.kind, s.status, s.gross, {refunded}, {net},
-            %(now)s, %(now)s FROM imp_orders s WHERE s.existing_id IS NULL""",
-            {"now": self.now},
+            gross_amount, refunded_amount, import_job_id, created_at, updated_at)
+            SELECT s.order_ext, s.customer_id, s.ordered_at, s.currency, s.kind, s.status, s.gross, {refunded},
+            %(job)s, %(now)s, %(now)s FROM imp_orders s WHERE s.existing_id IS NULL""",
+            {"now": self.now, "job": self.job_db_id},
         )
         # With no new order, the numbered lines built for the count are still right for the merge.
         self._merge_lines(any_existing=counts.created < total, reuse=counts.created == 0 and total > 0)

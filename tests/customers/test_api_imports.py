@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from customers.models import ImportJob, ImportRowError
+from customers.models import ImportJob
 from tests.conftest import api_client_for
+
+from .factories import ImportJobFactory, ImportRowErrorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,9 +37,7 @@ def post(user, data):
 
 @pytest.fixture
 def alices_job(alice):
-    return ImportJob.objects.create(
-        format=ImportJob.Format.CUSTOMERS_CSV, original_name="a.csv", path="/nowhere", created_by=alice
-    )
+    return ImportJobFactory(created_by=alice, original_name="a.csv")
 
 
 def test_account_manager_uploads_a_csv_and_gets_202_with_the_queued_job(alice):
@@ -116,7 +116,7 @@ def test_administrator_sees_every_job_and_account_managers_only_their_own(ada, a
 
 
 def test_report_is_a_csv_of_the_bad_rows(alice, alices_job):
-    ImportRowError.objects.create(job=alices_job, line=3, column="email", reason="Not an email address")
+    ImportRowErrorFactory(job=alices_job, line=3, column="email", reason="Not an email address")
 
     response = api_client_for(alice).get(f"{LIST}{alices_job.pk}/report/")
 
@@ -134,7 +134,7 @@ def test_report_answers_a_client_that_asks_for_csv(alice, alices_job):
 
 def test_errors_are_paginated_json_in_line_order(alice, alices_job):
     for line in (7, 2, 5):
-        ImportRowError.objects.create(job=alices_job, line=line, reason="Bad date")
+        ImportRowErrorFactory(job=alices_job, line=line, reason="Bad date")
     client = api_client_for(alice)
 
     first = client.get(f"{LIST}{alices_job.pk}/errors/", {"page_size": 2}).json()

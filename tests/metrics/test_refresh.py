@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from customers.services import order_create, order_set_status
+from customers.services import order_record, order_refund
 from metrics.models import CustomerMetrics
 from metrics.services import metrics_recompute, metrics_refresh_customer
 from metrics.services.recompute import METRIC_FIELDS
@@ -46,11 +46,11 @@ def test_a_new_order_refreshes_the_customer_through_the_event(recent_workspace, 
     before = CustomerMetrics.objects.get(customer=customer)
 
     with django_capture_on_commit_callbacks(execute=True):
-        order_create(
+        order_record(
             external_id="NEW-1",
             customer=customer,
             ordered_at=timezone.now(),
-            lines=[{"product": ProductFactory(), "quantity": 2, "unit_price": Decimal("25.00")}],
+            lines=[{"sku": ProductFactory().sku, "quantity": 2, "unit_price": Decimal("25.00")}],
         )
 
     after = CustomerMetrics.objects.get(customer=customer)
@@ -65,16 +65,16 @@ def test_a_new_order_refreshes_the_customer_through_the_event(recent_workspace, 
 def test_a_refund_refreshes_the_customer_through_the_event(recent_workspace, django_capture_on_commit_callbacks):
     customer = CustomerFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        order = order_create(
+        order = order_record(
             external_id="NEW-2",
             customer=customer,
             ordered_at=timezone.now() - timedelta(days=3),
-            lines=[{"product": ProductFactory(), "quantity": 1, "unit_price": Decimal("80.00")}],
+            lines=[{"sku": ProductFactory().sku, "quantity": 1, "unit_price": Decimal("80.00")}],
         )
     assert CustomerMetrics.objects.get(customer=customer).purchases == 1
 
     with django_capture_on_commit_callbacks(execute=True):
-        order_set_status(order=order, status="refunded")
+        order_refund(order=order)
 
     row = CustomerMetrics.objects.get(customer=customer)
     assert (row.purchases, row.net_revenue, row.churn_risk, row.rfm_segment) == (0, 0, None, "")

@@ -10,22 +10,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from customers.imports.services import import_job_create, import_job_run, import_report_csv
 from customers.models import AccountAssignment, Customer, ImportJob, Order, OrderLine
 
-from .factories import CustomerFactory
+from .factories import CustomerFactory, errors_of, run_import
 
 pytestmark = pytest.mark.django_db
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-
-
-def run_import(user, content: bytes | str, fmt: str, name: str = "file.csv") -> ImportJob:
-    if isinstance(content, str):
-        content = content.encode("utf-8")
-    job = import_job_create(user=user, uploaded_file=SimpleUploadedFile(name, content), format=fmt, run_async=False)
-    return import_job_run(job_id=job.pk)
-
-
-def errors_of(job: ImportJob) -> list[tuple[int, str, str]]:
-    return list(job.row_errors.order_by("line", "id").values_list("line", "column", "reason"))
 
 
 CUSTOMERS = """external_id,name,email,country,language,tags,marketing_consent,referred_by

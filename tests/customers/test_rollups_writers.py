@@ -11,10 +11,10 @@ from django.test import override_settings
 
 from customers.models import CustomerDay, CustomerUpsell, Order, OrderLine, RollupBacklog
 from customers.rollups import customer_rollups_drain, customer_rollups_rebuild, customer_rollups_refresh
-from customers.services import order_create, order_set_status
+from customers.services import order_cancel, order_record, order_refund
 
-from .factories import CustomerFactory, OrderFactory, ProductFactory, order_add_line
-from .test_import import ORDERS, run_import
+from .factories import CustomerFactory, OrderFactory, ProductFactory, order_add_line, run_import
+from .test_imports_service import ORDERS
 
 pytestmark = pytest.mark.django_db
 
@@ -39,11 +39,11 @@ def at(day: str, hour: int = 12) -> datetime:
 
 
 def buy(customer, day: str, *products, hour: int = 12) -> Order:
-    return order_create(
+    return order_record(
         external_id=f"{customer.pk}-{day}-{hour}-{len(products)}-{Order.objects.count()}",
         customer=customer,
         ordered_at=at(day, hour),
-        lines=[{"product": p, "quantity": 1, "unit_price": Decimal("10.00")} for p in products],
+        lines=[{"sku": p.sku, "quantity": 1, "unit_price": Decimal("10.00")} for p in products],
     )
 
 
@@ -53,13 +53,13 @@ def test_day_totals_sum_a_days_orders_with_refunds_and_cancellations():
     buy(customer, "2024-03-01", mug, hour=9)
     buy(customer, "2024-03-01", mug, tea, hour=15)
     cancelled = buy(customer, "2024-03-05", tea)
-    order_set_status(order=cancelled, status=Order.Status.CANCELLED)
-    order_create(
+    order_cancel(order=cancelled)
+    order_record(
         external_id="R-1",
         customer=customer,
         ordered_at=at("2024-03-09"),
         kind=Order.Kind.REFUND,
-        lines=[{"product": mug, "quantity": -1, "unit_price": Decimal("10.00")}],
+        lines=[{"sku": mug.sku, "quantity": -1, "unit_price": Decimal("10.00")}],
     )
 
     days, _ = stored()
@@ -92,7 +92,7 @@ def test_a_refunded_purchase_stops_counting_as_the_upsell():
     upsell = buy(customer, "2024-03-10", pot)
     assert stored()[1] == [(customer.pk, date(2024, 3, 10))]
 
-    order_set_status(order=upsell, status=Order.Status.REFUNDED)
+    order_refund(order=upsell)
 
     assert stored()[1] == []
     assert stored()[0][1][2:4] == (0.0, 0.0)

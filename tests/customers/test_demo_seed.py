@@ -11,15 +11,9 @@ from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
 
 from customers import roles
 from customers.demo import DEMO_USERS, demo_plan, demo_seed
-from customers.models import (
-    AccountAssignment,
-    Customer,
-    Interaction,
-    Order,
-    OrderLine,
-    Product,
-    order_net_amount,
-)
+from customers.models import AccountAssignment, Customer, Interaction, Order, OrderLine, Product
+
+from .factories import order_net_amount
 
 pytestmark = pytest.mark.django_db
 
