@@ -12,14 +12,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from customers.selectors import customer_editable_by
+from retention_crm.http import is_htmx
 
 from . import selectors, services
 from .forms import FollowUpForm
 from .panels import TEMPLATE, followups_panel_context
-
-
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _card(request, customer, **extra):
@@ -42,7 +39,7 @@ def followup_schedule(request, customer_pk: int):
             )
         except ValidationError as exc:
             form.add_service_errors(exc)
-    if _is_htmx(request):
+    if is_htmx(request):
         return _card(request, customer, form=None if form.is_valid() and not form.errors else form)
     if form.errors:
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
@@ -58,7 +55,7 @@ def _close(request, pk: int, action) -> object:
         action(followup=followup)
     except ValidationError as exc:
         error = " ".join(exc.messages)
-    if _is_htmx(request):
+    if is_htmx(request):
         return _card(request, followup.customer, error=error)
     if error:
         messages.error(request, error)

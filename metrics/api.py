@@ -17,8 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers import roles
-from customers.api.common import InputSerializer
-from retention_crm.api import CursorPagination
+from retention_crm.api import CursorPagination, InputSerializer
 
 from . import selectors, services
 from .models import (

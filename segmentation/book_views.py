@@ -6,17 +6,15 @@ Administrators and marketers see every book; an account manager sees their own (
 ACCOUNT_MANAGERS_SEE_ALL_BOOKS); anyone else gets a 404. Definitions: segmentation/book.py.
 """
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers import roles
-from customers.views import csv_cell
+from retention_crm.csv import csv_response
 
 from . import book
 from .worklist_forms import BookReassignForm
@@ -91,14 +89,11 @@ def book_csv(request):
     _allowed_or_404(request.user)
     period = _period(request)
     report = book.book_performance(user=request.user, period=period)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="book-performance-{period.key}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(CSV_COLUMNS)
-    for name, figures in [(row.name, row.figures) for row in report.rows] + [("", report.base)]:
-        values = figures.as_dict()
-        writer.writerow([csv_cell(name)] + [csv_cell(values[column]) for column in CSV_COLUMNS[1:]])
-    return response
+    rows = [
+        [name] + [figures.as_dict()[column] for column in CSV_COLUMNS[1:]]
+        for name, figures in [(row.name, row.figures) for row in report.rows] + [("", report.base)]
+    ]
+    return csv_response(filename=f"book-performance-{period.key}.csv", header=CSV_COLUMNS, rows=rows)
 
 
 @login_required

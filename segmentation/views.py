@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from customers.views import _csv_response
+from retention_crm.csv import csv_stream, dated_filename
 
 from . import selectors, services
 from .conditions import definition_describe, segment_definition_clean
@@ -41,10 +41,6 @@ EVENTS_SHOWN = 50
 # Rows fetched per query while streaming an export: a few MB of memory at most, and few round trips.
 EXPORT_CHUNK_SIZE = 2000
 MEMBER_CSV_COLUMNS = ("external_id", "name", "email", "country", "account_manager", "entered_at")
-
-
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _segment_or_404(user, pk: int) -> Segment:
@@ -147,7 +143,7 @@ def segment_export(request, pk: int):
         )
         for customer in members.iterator(chunk_size=EXPORT_CHUNK_SIZE)
     )
-    return _csv_response(name=f"segment-{segment.pk}", header=MEMBER_CSV_COLUMNS, rows=rows)
+    return csv_stream(filename=dated_filename(f"segment-{segment.pk}"), header=MEMBER_CSV_COLUMNS, rows=rows)
 
 
 @login_required

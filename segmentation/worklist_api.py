@@ -19,11 +19,10 @@ from contact_plans import selectors as followup_selectors
 from contact_plans import services as contact_services
 from contact_plans.models import FollowUp, WorklistSnooze
 from customers import roles
-from customers.api.common import CreateWithOutputMixin, InputSerializer
 from customers.models import Customer
 from customers.selectors import account_manager_list, customer_can_edit, customer_editable_by, customer_visible_to
 from metrics.models import Level
-from retention_crm.api import IdempotentCreateMixin
+from retention_crm.api import CreateWithOutputMixin, IdempotentCreateMixin, InputSerializer
 
 from . import book, worklist
 

@@ -31,6 +31,7 @@ from contact_plans.forms import FollowUpForm, SnoozeForm
 from customers import services as customer_services
 from customers.selectors import customer_editable_by
 from metrics.models import Level
+from retention_crm.http import is_htmx
 
 from . import worklist
 from .worklist_forms import LogContactForm, WorklistFilterForm
@@ -55,10 +56,6 @@ ROW_ROUTES = {
 # Badge colours of the levels (Level has only these three; the labels are Level's).
 VALUE_BADGES = {Level.HIGH: "text-bg-primary", Level.MEDIUM: "text-bg-info", Level.LOW: "text-bg-secondary"}
 RISK_BADGES = {Level.HIGH: "text-bg-danger", Level.MEDIUM: "text-bg-warning", Level.LOW: "text-bg-success"}
-
-
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 # --- Rows as the page shows them ----------------------------------------------------------------
@@ -184,7 +181,7 @@ def _action_form(request, customer, *, action: str, form, next_url: str | None =
         "form": form,
         "next_url": next_url or _next_url(request, request.GET),
     }
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, ACTION_FORM, {**context, "in_row": True})
     return render(request, ACTION_PAGE, context)
 
@@ -193,7 +190,7 @@ def _answer(request, customer, *, done: str = "", failed: str = "", form=None):
     """The row again (htmx); without JavaScript, the form's page again with its errors, or a
     redirect to the list with a message."""
     next_url = _next_url(request, request.POST)
-    if not _is_htmx(request):
+    if not is_htmx(request):
         if failed:
             return _action_form(request, customer, action=failed, form=form, next_url=next_url)
         messages.success(request, done)
