@@ -36,7 +36,7 @@ class HasMetricsRole(permissions.BasePermission):
     message = _("Your account has no role in this CRM.")
 
     def has_permission(self, request, view):
-        return selectors.has_metrics_role(request.user)
+        return roles.has_any_role(request.user)
 
 
 class CanRecompute(permissions.BasePermission):

@@ -377,16 +377,6 @@ def recompute_run_get(*, run_id: int) -> RecomputeRun:
     return RecomputeRun.objects.select_related("model_version", "created_by").get(pk=run_id)
 
 
-def _sees_every_book(user) -> bool:
-    if roles.is_administrator(user) or roles.is_marketer(user):
-        return True
-    return roles.is_account_manager(user) and settings.ACCOUNT_MANAGERS_SEE_ALL_BOOKS
-
-
-def has_metrics_role(user) -> bool:
-    return roles.is_administrator(user) or roles.is_marketer(user) or roles.is_account_manager(user)
-
-
 def dashboard_scopes(*, user) -> dict:
     """What `user` may filter the dashboards by.
 
@@ -396,9 +386,9 @@ def dashboard_scopes(*, user) -> dict:
     country figures cover every book, so an account manager who sees only their own book
     (customer_visible_to) gets that book alone. Anyone without a role gets nothing.
     """
-    if not has_metrics_role(user):
+    if not roles.has_any_role(user):
         return {"countries": [], "managers": [], "scopes": []}
-    if _sees_every_book(user):
+    if roles.sees_every_book(user):
         countries = list(
             Customer.objects.exclude(country="").order_by("country").values_list("country", flat=True).distinct()
         )
@@ -413,14 +403,14 @@ def dashboard_scopes(*, user) -> dict:
 
 def default_scope(*, user) -> str:
     """The workspace, or an account manager's own book when that is all they may see."""
-    return "" if _sees_every_book(user) else f"manager:{user.pk}"
+    return "" if roles.sees_every_book(user) else f"manager:{user.pk}"
 
 
 def scope_allowed(*, user, scope: str) -> bool:
     """Whether `user` may read snapshots of `scope` (see dashboard_scopes)."""
-    if not has_metrics_role(user):
+    if not roles.has_any_role(user):
         return False
-    return _sees_every_book(user) or scope == f"manager:{user.pk}"
+    return roles.sees_every_book(user) or scope == f"manager:{user.pk}"
 
 
 def customer_metrics_visible_to(user) -> QuerySet[CustomerMetrics]:

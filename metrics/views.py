@@ -35,7 +35,7 @@ CHART_KINDS = ("timeseries", "cohorts", "pareto", "clv_distribution", "rfm", "va
 
 
 def _viewer_or_404(user) -> None:
-    if not selectors.has_metrics_role(user):
+    if not roles.has_any_role(user):
         raise Http404
 
 
@@ -88,17 +88,11 @@ class ScopeChoices:
         raise Http404
 
 
-def _sees_every_book(user) -> bool:
-    # The rule of customers.selectors.customer_visible_to: an account manager's dashboard is their
-    # own book (not even the workspace totals) unless ACCOUNT_MANAGERS_SEE_ALL_BOOKS is on.
-    if roles.is_administrator(user) or roles.is_marketer(user):
-        return True
-    return roles.is_account_manager(user) and settings.ACCOUNT_MANAGERS_SEE_ALL_BOOKS
-
-
 def _scope_choices(user) -> ScopeChoices:
     scopes = selectors.dashboard_scopes(user=user)
-    every_book = _sees_every_book(user)
+    # As customer_visible_to: an account manager's dashboard is their own book (not even the
+    # workspace totals) unless they see every book.
+    every_book = roles.sees_every_book(user)
     managers = [(row["id"], row["name"]) for row in scopes["managers"]]
     if not every_book:
         managers = [(pk, name) for pk, name in managers if pk == user.pk]

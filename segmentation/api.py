@@ -16,6 +16,7 @@ from rest_framework import filters, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from customers import roles
 from retention_crm import segment_conditions as sc
 from retention_crm.api import CreateWithOutputMixin, CursorPagination, IdempotentCreateMixin, InputSerializer
 
@@ -171,7 +172,7 @@ class SegmentPermission(permissions.BasePermission):
     def has_permission(self, request, view):
         if view.action in ("conditions", "preview"):
             # Not about one segment, so no 404 to give; they list names (segments, managers).
-            return selectors.has_any_role(request.user)
+            return roles.has_any_role(request.user)
         if view.action == "create":
             return selectors.segment_can_edit(request.user)
         return True  # reads, and the object check after a 404 for what the user cannot see

@@ -30,7 +30,6 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Case, DecimalField, F, FloatField, Min, Q, Sum, Value, When
@@ -363,17 +362,13 @@ class BookReport:
 
 
 def book_performance_allowed(user) -> bool:
-    return roles.is_administrator(user) or roles.is_marketer(user) or roles.is_account_manager(user)
+    return roles.has_any_role(user)
 
 
 def book_managers_visible(user) -> list[int] | None:
     """None: every book; else the ids of the books ``user`` may see (an account manager: their own,
     every book with ACCOUNT_MANAGERS_SEE_ALL_BOOKS)."""
-    if roles.is_administrator(user) or roles.is_marketer(user):
-        return None
-    if roles.is_account_manager(user) and settings.ACCOUNT_MANAGERS_SEE_ALL_BOOKS:
-        return None
-    return [user.pk]
+    return None if roles.sees_every_book(user) else [user.pk]
 
 
 def book_performance(*, user, period: Period) -> BookReport:

@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from customers import roles
 from retention_crm.csv import csv_stream, dated_filename
 
 from . import selectors, services
@@ -63,7 +64,7 @@ def _editor_or_404(user) -> None:
 
 
 def _role_or_404(user) -> None:
-    if not selectors.has_any_role(user):
+    if not roles.has_any_role(user):
         raise Http404
 
 
@@ -92,7 +93,7 @@ def segment_list(request):
         "builtins": [segment for segment in segments if segment.is_builtin],
         "rules": [segment for segment in segments if not segment.is_builtin],
         "may_edit": selectors.segment_can_edit(request.user),
-        "whole_counts": selectors.sees_every_customer(request.user),
+        "whole_counts": roles.sees_every_book(request.user),
     }
     return render(request, "segmentation/segment_list.html", context)
 
@@ -122,7 +123,7 @@ def segment_detail(request, pk: int):
         "events": selectors.segment_events(user=request.user, segment=segment)[:EVENTS_SHOWN],
         "chart": _size_chart(segment),
         "may_edit": selectors.segment_can_edit(request.user),
-        "whole_counts": selectors.sees_every_customer(request.user),
+        "whole_counts": roles.sees_every_book(request.user),
     }
     return render(request, "segmentation/segment_detail.html", context)
 

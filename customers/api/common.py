@@ -46,8 +46,7 @@ class HasAnyRole(permissions.BasePermission):
     message = gettext_lazy("Your account has no role in this CRM.")
 
     def has_permission(self, request, view):
-        user = request.user
-        return roles.is_administrator(user) or roles.is_account_manager(user) or roles.is_marketer(user)
+        return roles.has_any_role(request.user)
 
 
 class AdministratorWrites(permissions.BasePermission):
