@@ -8,11 +8,9 @@ class SegmentationConfig(AppConfig):
 
     def ready(self) -> None:
         # Importing these modules registers their segment conditions (customers and metrics never
-        # import segmentation; the registry, retention_crm.segment_conditions, is neutral ground),
-        # and the built-in worklist signals (segmentation.worklist).
+        # import segmentation; the registry, retention_crm.segment_conditions, is neutral ground).
         import customers.segment_conditions  # noqa: F401
         import metrics.segment_conditions  # noqa: F401
-        import segmentation.worklist  # noqa: F401
         from customers import panels
 
         from .conditions import register_all as register_segment_conditions
