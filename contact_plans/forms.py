@@ -1,4 +1,6 @@
-"""Forms of the follow-up and snooze actions (customer page card and worklist rows)."""
+"""Forms of the follow-up and snooze actions (customer page card and worklist rows), of the worklist
+and of the book-performance pages: they parse the query string and the inline actions; the
+services validate and write."""
 
 from datetime import datetime, time
 
@@ -7,6 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.forms import ServiceErrorsMixin
+from customers.models import Interaction
+from customers.selectors import account_manager_list
+from metrics.models import Level
+
+from .worklist import WorklistFilters
 
 # A contact planned for a day is due when the working day starts, in the user's time zone.
 DUE_TIME = time(9, 0)
@@ -30,3 +37,91 @@ class FollowUpForm(ServiceErrorsMixin, forms.Form):
 class SnoozeForm(ServiceErrorsMixin, forms.Form):
     until = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
+LEVEL_CHOICES = [("", _("Any"))] + list(Level.choices)
+
+
+class WorklistFilterForm(forms.Form):
+    manager = forms.ModelChoiceField(
+        label=_("Account manager"), queryset=None, required=False, empty_label=_("Choose an account manager")
+    )
+    risk = forms.ChoiceField(label=_("Risk"), choices=LEVEL_CHOICES, required=False)
+    value = forms.ChoiceField(label=_("Value"), choices=LEVEL_CHOICES, required=False)
+    reasons = forms.BooleanField(label=_("Only with reasons"), required=False)
+    snoozed = forms.BooleanField(label=_("Include snoozed"), required=False)
+
+    def __init__(self, *args, may_pick_manager: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if may_pick_manager:
+            self.fields["manager"].queryset = account_manager_list()
+        else:
+            del self.fields["manager"]
+
+    @property
+    def manager_id(self) -> int | None:
+        # Read even when the field is not offered: asking for a colleague's list must answer 404, not
+        # silently show one's own as if it were theirs.
+        raw = self.data.get("manager") or ""
+        return int(raw) if raw.isdigit() else None
+
+    @property
+    def filters(self) -> WorklistFilters:
+        self.is_valid()  # cleaned_data keeps the valid fields even when another one is not
+        data = self.cleaned_data
+        return WorklistFilters(
+            risk_level=data.get("risk") or "",
+            value_level=data.get("value") or "",
+            with_reasons=bool(data.get("reasons")),
+            include_snoozed=bool(data.get("snoozed")),
+        )
+
+
+class LogContactForm(ServiceErrorsMixin, forms.Form):
+    """A call or meeting logged from a worklist row: a kind and a subject, now."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[(Interaction.Kind.CALL.value, _("Call")), (Interaction.Kind.MEETING.value, _("Meeting"))],
+        initial=Interaction.Kind.CALL,
+    )
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+
+    @property
+    def channel(self) -> str:
+        return (
+            Interaction.Channel.PHONE
+            if self.cleaned_data["kind"] == Interaction.Kind.CALL
+            else Interaction.Channel.IN_PERSON
+        )
+
+
+class BookReassignForm(ServiceErrorsMixin, forms.Form):
+    """Move the customers of one book that match the filters to another manager's book."""
+
+    from_manager = forms.ModelChoiceField(label=_("From the book of"), queryset=None)
+    to_manager = forms.ModelChoiceField(label=_("To the book of"), queryset=None)
+    risk = forms.ChoiceField(label=_("Risk"), choices=LEVEL_CHOICES, required=False)
+    value = forms.ChoiceField(label=_("Value"), choices=LEVEL_CHOICES, required=False)
+    country = forms.CharField(label=_("Country"), max_length=64, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["from_manager"].queryset = account_manager_list()
+        self.fields["to_manager"].queryset = account_manager_list()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("from_manager") and data.get("from_manager") == data.get("to_manager"):
+            raise forms.ValidationError(_("Choose two different account managers."))
+        return data
+
+    @property
+    def candidate_filters(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "from_manager": data["from_manager"],
+            "risk_level": data.get("risk") or "",
+            "value_level": data.get("value") or "",
+            "country": (data.get("country") or "").strip(),
+        }

@@ -1,4 +1,5 @@
-"""Reads of follow-ups and snoozes, scoped by the one visibility rule (customers.selectors)."""
+"""Reads of follow-ups and snoozes, scoped by the one visibility rule (customers.selectors), and of
+the customers a reassignment would move."""
 
 from django.db.models import QuerySet
 
@@ -33,3 +34,15 @@ def followup_list(*, user, state: str | None = None, customer_id: int | None = N
 
 def followup_open_for_customer(*, customer: Customer) -> QuerySet[FollowUp]:
     return customer.followups.filter(state=FollowUp.State.OPEN).select_related("assigned_to").order_by("due_at", "id")
+
+
+def book_reassign_candidates(*, from_manager, risk_level: str = "", value_level: str = "", country: str = ""):
+    """Active customers of ``from_manager``'s book matching the filters, by primary key."""
+    customers = Customer.objects.filter(account_manager=from_manager, archived_at__isnull=True)
+    if risk_level:
+        customers = customers.filter(metrics__risk_level=risk_level)
+    if value_level:
+        customers = customers.filter(metrics__value_level=value_level)
+    if country:
+        customers = customers.filter(country=country)
+    return customers.order_by("pk")

@@ -1,4 +1,4 @@
-"""Every write to follow-ups and worklist snoozes.
+"""Every write to follow-ups and worklist snoozes, and the moves of customers between books.
 
 Events published (see retention_crm.events): ``followup.scheduled``, ``followup.completed``,
 ``followup.cancelled`` with ``followup_id`` and ``customer_id``. Each service called twice with the
@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
+from customers.services import customer_reassign
 from retention_crm import events
 
 from .models import FollowUp, WorklistSnooze
@@ -106,3 +107,27 @@ def worklist_unsnooze(*, customer: Customer, user) -> int:
     return WorklistSnooze.objects.filter(customer=customer, user=user, ended_at__isnull=True).update(
         ended_at=timezone.now()
     )
+
+
+# Customers moved by one reassignment: a whole book of 5,000 is about 15,000 small writes (a few
+# seconds) in one transaction; more than that is a migration, not a form.
+REASSIGN_LIMIT = 5_000
+
+
+@transaction.atomic
+def book_reassign(*, customer_ids: list[int], from_manager, to_manager, at: datetime | None = None) -> int:
+    """Move the customers (still in ``from_manager``'s book) to ``to_manager`` through
+    customers.services.customer_reassign, which closes each assignment and opens the next, so
+    history is kept. Rows are locked in primary-key order, as every bulk writer does, to avoid
+    deadlocks. Returns how many moved; customers that left the book meanwhile are skipped."""
+    if len(customer_ids) > REASSIGN_LIMIT:
+        raise ValueError(f"at most {REASSIGN_LIMIT} customers per reassignment")
+    at = at or timezone.now()
+    customers = (
+        Customer.objects.select_for_update().filter(pk__in=customer_ids, account_manager=from_manager).order_by("pk")
+    )
+    moved = 0
+    for customer in customers:
+        customer_reassign(customer=customer, manager=to_manager, at=at)
+        moved += 1
+    return moved

@@ -7,28 +7,26 @@ the answer is the card, re-rendered; without JavaScript, a redirect back to the 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from customers.selectors import customer_editable_by
+from retention_crm.http import is_htmx
 
 from . import selectors, services
 from .forms import FollowUpForm
 from .panels import TEMPLATE, followups_panel_context
 
 
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _card(request, customer, **extra):
+def _card(request: HttpRequest, customer, **extra) -> HttpResponse:
     return render(request, TEMPLATE, {"panel": followups_panel_context(request, customer, **extra)})
 
 
 @login_required
 @require_POST
-def followup_schedule(request, customer_pk: int):
+def followup_schedule_view(request: HttpRequest, customer_pk: int) -> HttpResponse:
     customer = get_object_or_404(customer_editable_by(request.user), pk=customer_pk)
     form = FollowUpForm(request.POST)
     if form.is_valid():
@@ -42,7 +40,7 @@ def followup_schedule(request, customer_pk: int):
             )
         except ValidationError as exc:
             form.add_service_errors(exc)
-    if _is_htmx(request):
+    if is_htmx(request):
         return _card(request, customer, form=None if form.is_valid() and not form.errors else form)
     if form.errors:
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
@@ -51,14 +49,14 @@ def followup_schedule(request, customer_pk: int):
     return redirect(customer)
 
 
-def _close(request, pk: int, action) -> object:
+def _close(request: HttpRequest, pk: int, action) -> HttpResponse:
     followup = get_object_or_404(selectors.followup_editable_by(request.user).select_related("customer"), pk=pk)
     error = ""
     try:
         action(followup=followup)
     except ValidationError as exc:
         error = " ".join(exc.messages)
-    if _is_htmx(request):
+    if is_htmx(request):
         return _card(request, followup.customer, error=error)
     if error:
         messages.error(request, error)
@@ -67,11 +65,11 @@ def _close(request, pk: int, action) -> object:
 
 @login_required
 @require_POST
-def followup_complete(request, pk: int):
+def followup_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _close(request, pk, services.followup_complete)
 
 
 @login_required
 @require_POST
-def followup_cancel(request, pk: int):
+def followup_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _close(request, pk, services.followup_cancel)

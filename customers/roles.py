@@ -1,5 +1,11 @@
-"""The three roles, as Django groups, and the questions the rest of the code asks of them."""
+"""The three roles, as Django groups, and the questions the rest of the code asks of them.
 
+This is the one vocabulary for who sees what: the other apps ask these functions, and
+customers.selectors turns the answers into querysets (customer_visible_to). Nothing else reads
+the groups or the ACCOUNT_MANAGERS_SEE_ALL_BOOKS setting behind them.
+"""
+
+from django.conf import settings
 from django.contrib.auth.models import Group
 
 ADMINISTRATOR = "Administrator"
@@ -28,6 +34,20 @@ def is_account_manager(user) -> bool:
 
 def is_marketer(user) -> bool:
     return MARKETER in _groups(user)
+
+
+def has_any_role(user) -> bool:
+    """Administrator, marketer or account manager: someone the CRM is for (anyone else sees nothing)."""
+    return is_administrator(user) or is_marketer(user) or is_account_manager(user)
+
+
+def sees_every_book(user) -> bool:
+    """Whether ``user`` sees every customer, hence every book and the workspace's totals:
+    administrators and marketers; account managers too when ACCOUNT_MANAGERS_SEE_ALL_BOOKS is on
+    (otherwise an account manager sees their own book only)."""
+    if is_administrator(user) or is_marketer(user):
+        return True
+    return is_account_manager(user) and settings.ACCOUNT_MANAGERS_SEE_ALL_BOOKS
 
 
 def roles_ensure() -> None:

@@ -9,7 +9,6 @@ the helpers built on it): that is the one place the visibility rule lives.
 - Anyone else sees nothing.
 """
 
-from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from . import roles
@@ -18,11 +17,9 @@ from .models import Customer, ImportJob, Interaction, Order, OrderLine
 
 def customer_visible_to(user) -> QuerySet[Customer]:
     customers = Customer.objects.all()
-    if roles.is_administrator(user) or roles.is_marketer(user):
+    if roles.sees_every_book(user):
         return customers
     if roles.is_account_manager(user):
-        if settings.ACCOUNT_MANAGERS_SEE_ALL_BOOKS:
-            return customers
         return customers.filter(account_manager=user)
     return customers.none()
 

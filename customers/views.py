@@ -4,11 +4,8 @@ Every view starts from the selectors (who may see or edit what) and answers 404,
 to someone who may not see the record.
 """
 
-import csv
 import logging
 import uuid
-from collections.abc import Iterable, Iterator
-from datetime import date, datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,9 +13,11 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+
+from retention_crm.csv import csv_stream, dated_filename
+from retention_crm.http import is_htmx
 
 from . import panels, roles, selectors, services
 from .forms import CustomerFilterForm, CustomerForm, ImportUploadForm, InteractionForm
@@ -48,10 +47,6 @@ ORDER_CSV_COLUMNS = (
     "unit_price",
     "amount",
 )
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _may_create_customers(user) -> bool:
@@ -146,11 +141,11 @@ def interaction_log_view(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_service_errors(exc)
     if not form.errors:
-        if _is_htmx(request):
+        if is_htmx(request):
             return _timeline_response(request, customer, fresh_form=True)
         messages.success(request, _("The interaction is logged."))
         return redirect(customer)
-    if _is_htmx(request):
+    if is_htmx(request):
         response = render(request, "customers/_interaction_form.html", {"customer": customer, "interaction_form": form})
         response["HX-Retarget"] = "#interaction-form"
         response["HX-Reswap"] = "outerHTML"
@@ -171,7 +166,7 @@ def interaction_resolve_view(request: HttpRequest, pk: int, interaction_pk: int)
         services.interaction_resolve(interaction=interaction)
     except ValidationError as exc:
         error = " ".join(exc.messages)
-    if _is_htmx(request):
+    if is_htmx(request):
         return _timeline_response(request, customer, fresh_form=False, error=error)
     if error:
         messages.error(request, error)
@@ -236,45 +231,7 @@ def customer_restore_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(customer)
 
 
-# --- Exports ------------------------------------------------------------------------------------
-
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value) -> str:
-    """One CSV cell: ISO dates, true/false, and text that a spreadsheet would not run as a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, str):
-        return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
-    # Numbers (a refund's negative quantity included) are ours, not typed by someone: kept as they are.
-    return str(value)
-
-
-class _Echo:
-    """A file-like object whose write() hands the line back, so csv.writer can feed a generator."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_lines(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(header)
-    for row in rows:
-        yield writer.writerow([csv_cell(value) for value in row])
-
-
-def _csv_response(*, name: str, header: Iterable[str], rows: Iterable[Iterable]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(_csv_lines(header, rows), content_type="text/csv; charset=utf-8")
-    filename = f"{name}-{timezone.localdate():%Y-%m-%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+# --- Exports ---------------------------------------------------------------------------------
 
 
 def _customer_csv_row(customer: Customer) -> list:
@@ -326,7 +283,7 @@ def customer_export_view(request: HttpRequest) -> StreamingHttpResponse:
     customers = selectors.customer_list_for_export(**_list_arguments(request)).iterator(chunk_size=EXPORT_CHUNK_SIZE)
     logger.info("customers.export kind=customers user=%s", request.user.pk)
     rows = (_customer_csv_row(customer) for customer in customers)
-    return _csv_response(name="customers", header=CUSTOMER_CSV_COLUMNS, rows=rows)
+    return csv_stream(filename=dated_filename("customers"), header=CUSTOMER_CSV_COLUMNS, rows=rows)
 
 
 @login_required
@@ -334,7 +291,7 @@ def order_export_view(request: HttpRequest) -> StreamingHttpResponse:
     lines = selectors.order_lines_for_export(customers=selectors.customer_list(**_list_arguments(request)))
     logger.info("customers.export kind=orders user=%s", request.user.pk)
     rows = (_order_line_csv_row(line) for line in lines.iterator(chunk_size=EXPORT_CHUNK_SIZE))
-    return _csv_response(name="orders", header=ORDER_CSV_COLUMNS, rows=rows)
+    return csv_stream(filename=dated_filename("orders"), header=ORDER_CSV_COLUMNS, rows=rows)
 
 
 # --- Imports ------------------------------------------------------------------------------------

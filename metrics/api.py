@@ -17,8 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers import roles
-from customers.api.common import InputSerializer
-from retention_crm.api import CursorPagination
+from retention_crm.api import CursorPagination, InputSerializer
 
 from . import selectors, services
 from .models import (
@@ -37,7 +36,7 @@ class HasMetricsRole(permissions.BasePermission):
     message = _("Your account has no role in this CRM.")
 
     def has_permission(self, request, view):
-        return selectors.has_metrics_role(request.user)
+        return roles.has_any_role(request.user)
 
 
 class CanRecompute(permissions.BasePermission):

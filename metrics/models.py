@@ -381,3 +381,57 @@ class RecomputeChunk(models.Model):
 
     def __str__(self) -> str:
         return f"Run {self.run_id} customers {self.customer_id_from}-{self.customer_id_to}"
+
+
+class BookSums(models.Model):
+    """The sums behind book performance (metrics.analytics.book: SUM_COLUMNS) of one book over one
+    period, kept by the nightly run for every period the picker offers (metrics.services.book), so
+    that the page reads a row per book instead of the order history. ``manager`` null: the whole base.
+
+    A period's rows are written together, in one transaction, and replaced together; the report
+    divides the sums (figures_from_sums), exactly as it does with sums it computes on the spot.
+    """
+
+    start = models.DateField(_("first day"))
+    end = models.DateField(_("day after the last day"))
+    window_days = models.PositiveIntegerField(_("activity window (days)"))
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account manager"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    customers = models.PositiveIntegerField(_("customers"))
+    active_start = models.PositiveIntegerField(_("active at start"))
+    retained = models.PositiveIntegerField(_("retained"))
+    kept_revenue = models.FloatField(_("revenue of the customers active at start"))
+    kept_revenue_before = models.FloatField(_("their revenue in the period before"))
+    revenue = models.FloatField(_("revenue"))
+    revenue_existing = models.FloatField(_("revenue from existing customers"))
+    buyers = models.PositiveIntegerField(_("customers with a purchase"))
+    upsold = models.PositiveIntegerField(_("customers upsold"))
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("book sums")
+        verbose_name_plural = _("book sums")
+        # The report reads one period's rows (a few dozen: the books and the base).
+        indexes = [models.Index(fields=["start", "end", "window_days"], name="book_sums_period")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["start", "end", "window_days", "manager"],
+                condition=Q(manager__isnull=False),
+                name="one_book_sums_per_period_manager",
+            ),
+            models.UniqueConstraint(
+                fields=["start", "end", "window_days"],
+                condition=Q(manager__isnull=True),
+                name="one_base_sums_per_period",
+            ),
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="book_sums_period_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Book {self.manager_id or 'base'} {self.start}..{self.end}"

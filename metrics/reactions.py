@@ -24,9 +24,18 @@ def on_data_replaced(**payload: object) -> None:
     recompute_run_create(queue=True)
 
 
+def on_recomputed(*, run_id: int) -> None:
+    """metrics.recomputed: the book-performance sums of the picker's periods, in a worker."""
+    from .tasks import book_sums_refresh_task
+
+    book_sums_refresh_task.delay()
+
+
 def connect() -> None:
     # A new or changed order moves one customer's figures; an import or the demo seed moves all.
     events.subscribe(events.ORDER_PLACED)(on_order_saved)
     events.subscribe(events.ORDER_CHANGED)(on_order_saved)
     for event in (events.ORDERS_IMPORTED, events.CUSTOMERS_IMPORTED, events.DEMO_SEEDED):
         events.subscribe(event)(on_data_replaced)
+    # Book performance reads the sums the last run left for the periods it offers.
+    events.subscribe(events.METRICS_RECOMPUTED)(on_recomputed)

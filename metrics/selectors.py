@@ -12,11 +12,13 @@ from __future__ import annotations
 import io
 import zoneinfo
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Avg, Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
@@ -26,10 +28,12 @@ from psycopg2.extensions import adapt
 
 from customers import roles
 from customers.models import AccountAssignment, Customer, CustomerDay, CustomerUpsell
+from customers.rollups import customer_rollups_drain
 from customers.selectors import account_manager_list, customer_visible_to
 
 from . import conf, pgbinary
-from .models import CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
+from .analytics import book
+from .models import BookSums, CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
 
 # Rows fetched per round trip on the non-COPY path (SQLite): ~100,000 small tuples are a few MB.
 FETCH_ROWS = 100_000
@@ -181,10 +185,15 @@ def customer_daily_frame(
     days = _customer_days(
         as_of, customer_id_from=customer_id_from, customer_id_to=customer_id_to, customer_id=customer_id
     )
+    whole = customer_id is None and customer_id_from is None and customer_id_to is None
+    if connection.vendor == "postgresql" and whole and int(conf.LOAD_THREADS) > 1 and not connection.in_atomic_block:
+        return _daily_binary_in_parts(as_of, int(conf.LOAD_THREADS))
+    return _daily(days)
+
+
+def _daily(days: QuerySet) -> pd.DataFrame:
+    """The daily frame of the CustomerDay rows of ``days``, in its order (binary COPY on PostgreSQL)."""
     if connection.vendor == "postgresql":
-        whole = customer_id is None and customer_id_from is None and customer_id_to is None
-        if whole and int(conf.LOAD_THREADS) > 1 and not connection.in_atomic_block:
-            return _daily_binary_in_parts(as_of, int(conf.LOAD_THREADS))
         return _daily_binary(days)
     raw = _frame(days.values_list("customer_id", "day", "amount", "purchase_amount"), DAILY_COLUMNS)
     return pd.DataFrame(
@@ -262,18 +271,12 @@ def assignment_frame() -> pd.DataFrame:
             ),
         )
 
-        def instants(values: np.ndarray) -> np.ndarray:
-            values = values.astype("int64")
-            nat = values == pgbinary.TIMESTAMP_INFINITY
-            micros = np.where(nat, np.iinfo("int64").min, values + np.where(nat, 0, pgbinary.TIMESTAMP_EPOCH_MICROS))
-            return micros.astype("datetime64[us]")
-
         return pd.DataFrame(
             {
                 "customer_id": raw["customer_id"].astype("int64"),
                 "manager_id": raw["manager_id"].astype("int64"),
-                "started_at": instants(raw["started_at"]),
-                "ended_at": instants(raw["ended_at"]),
+                "started_at": _timestamps(raw["started_at"]),
+                "ended_at": _timestamps(raw["ended_at"]),
             }
         )
     raw = _frame(rows, ("customer_id", "manager_id", "started_at", "ended_at"))
@@ -377,16 +380,6 @@ def recompute_run_get(*, run_id: int) -> RecomputeRun:
     return RecomputeRun.objects.select_related("model_version", "created_by").get(pk=run_id)
 
 
-def _sees_every_book(user) -> bool:
-    if roles.is_administrator(user) or roles.is_marketer(user):
-        return True
-    return roles.is_account_manager(user) and settings.ACCOUNT_MANAGERS_SEE_ALL_BOOKS
-
-
-def has_metrics_role(user) -> bool:
-    return roles.is_administrator(user) or roles.is_marketer(user) or roles.is_account_manager(user)
-
-
 def dashboard_scopes(*, user) -> dict:
     """What `user` may filter the dashboards by.
 
@@ -396,9 +389,9 @@ def dashboard_scopes(*, user) -> dict:
     country figures cover every book, so an account manager who sees only their own book
     (customer_visible_to) gets that book alone. Anyone without a role gets nothing.
     """
-    if not has_metrics_role(user):
+    if not roles.has_any_role(user):
         return {"countries": [], "managers": [], "scopes": []}
-    if _sees_every_book(user):
+    if roles.sees_every_book(user):
         countries = list(
             Customer.objects.exclude(country="").order_by("country").values_list("country", flat=True).distinct()
         )
@@ -413,14 +406,14 @@ def dashboard_scopes(*, user) -> dict:
 
 def default_scope(*, user) -> str:
     """The workspace, or an account manager's own book when that is all they may see."""
-    return "" if _sees_every_book(user) else f"manager:{user.pk}"
+    return "" if roles.sees_every_book(user) else f"manager:{user.pk}"
 
 
 def scope_allowed(*, user, scope: str) -> bool:
     """Whether `user` may read snapshots of `scope` (see dashboard_scopes)."""
-    if not has_metrics_role(user):
+    if not roles.has_any_role(user):
         return False
-    return _sees_every_book(user) or scope == f"manager:{user.pk}"
+    return roles.sees_every_book(user) or scope == f"manager:{user.pk}"
 
 
 def customer_metrics_visible_to(user) -> QuerySet[CustomerMetrics]:
@@ -488,3 +481,212 @@ def segment_metrics_summary(
     for name in ("avg_clv", "avg_net_revenue", "avg_churn_risk"):
         figures[name] = None if figures[name] is None else float(figures[name])
     return figures
+
+
+# --- Book performance ------------------------------------------------------------------------------
+# Definitions: metrics.analytics.book. The nightly run keeps each book's sums for the periods the
+# picker offers (BookSums, metrics.services.book); any other period is computed here on the spot.
+
+
+@dataclass(frozen=True)
+class BookRow:
+    name: str
+    figures: book.BookFigures
+
+
+@dataclass(frozen=True)
+class BookReport:
+    period: book.Period
+    window_days: int
+    base: book.BookFigures
+    rows: list[BookRow]
+    computed_at: datetime  # when the sums were computed (by the nightly run, or for this request)
+
+
+def _instant(day: date) -> datetime:
+    """The first instant of ``day`` in the workspace time zone."""
+    return datetime.combine(day, time.min, tzinfo=workspace_tz())
+
+
+def _utc(instant: datetime) -> np.datetime64:
+    """An aware instant as naive UTC datetime64[us], the clock of book_assignments."""
+    return np.datetime64(instant.astimezone(UTC).replace(tzinfo=None), "us")
+
+
+def period_instants(period: book.Period) -> tuple[np.datetime64, np.datetime64]:
+    """The first instants of the period's first day and of the day after it, as book_assignments' clock."""
+    return _utc(_instant(period.start)), _utc(_instant(period.end))
+
+
+def book_assignments(*, overlapping: book.Period | None = None) -> pd.DataFrame:
+    """Account assignments (book.ASSIGNMENT_COLUMNS): id, customer_id, manager_id (int64), started_at,
+    ended_at (naive UTC datetime64[us], exact instants; ended_at NaT while open); only those
+    overlapping a period when given (the rule of book.book_membership, applied in SQL first)."""
+    rows = AccountAssignment.objects.order_by()
+    if overlapping is not None:
+        start, end = _instant(overlapping.start), _instant(overlapping.end)
+        rows = rows.filter(started_at__lt=end).filter(Q(ended_at__isnull=True) | Q(ended_at__gt=start))
+    rows = rows.values_list("id", "customer_id", "manager_id", "started_at", "ended_at")
+    if connection.vendor == "postgresql":
+
+        def utc(column: str) -> str:
+            return f"COALESCE({column} AT TIME ZONE 'UTC', 'infinity'::timestamp)"
+
+        raw = _copy_binary(
+            rows,
+            (
+                ("id", "id::int8", "int8"),
+                ("customer_id", "customer_id::int8", "int8"),
+                ("manager_id", "manager_id::int8", "int8"),
+                ("started_at", utc("started_at"), "timestamp"),
+                ("ended_at", utc("ended_at"), "timestamp"),
+            ),
+        )
+        columns = {name: raw[name].astype("int64") for name in ("id", "customer_id", "manager_id")}
+        return pd.DataFrame(
+            {**columns, "started_at": _timestamps(raw["started_at"]), "ended_at": _timestamps(raw["ended_at"])}
+        )
+    raw = _frame(rows, book.ASSIGNMENT_COLUMNS)
+
+    def naive_utc(values: pd.Series) -> pd.Series:
+        return pd.to_datetime(values, format="ISO8601", utc=True).dt.tz_localize(None).dt.as_unit("us")
+
+    return pd.DataFrame(
+        {
+            "id": _ints(raw["id"]),
+            "customer_id": _ints(raw["customer_id"]),
+            "manager_id": _ints(raw["manager_id"]),
+            "started_at": naive_utc(raw["started_at"]),
+            "ended_at": naive_utc(raw["ended_at"]),
+        }
+    )
+
+
+def _timestamps(values: np.ndarray) -> np.ndarray:
+    """pgbinary timestamps (microseconds since 2000-01-01, 'infinity' for none) as datetime64[us], NaT for none."""
+    values = values.astype("int64")
+    none = values == pgbinary.TIMESTAMP_INFINITY
+    micros = np.where(none, np.iinfo("int64").min, values + np.where(none, 0, pgbinary.TIMESTAMP_EPOCH_MICROS))
+    return micros.astype("datetime64[us]")
+
+
+def book_membership(period: book.Period) -> pd.DataFrame:
+    """customer_id, manager_id (int64): each customer's book for ``period`` (book.book_membership)."""
+    start, end = period_instants(period)
+    return book.book_membership(book_assignments(overlapping=period), start=start, end=end)
+
+
+def period_daily_frame(period: book.Period, *, window_days: int) -> pd.DataFrame:
+    """The daily frame (customer_day rows, see customer_daily_frame) of the days the period's figures
+    look at: activity at s and at e (W days up to each, e included) and the equally long period before
+    s that net revenue retention compares with. Rows by customer, then day."""
+    first_day = book.period_first_day(period, window_days=window_days)
+    days = CustomerDay.objects.filter(day__gte=first_day, day__lte=period.end).order_by("customer_id", "day")
+    return _daily(days)
+
+
+def first_purchases(*, up_to: date) -> pd.Series:
+    """Day of each customer's first purchase (a day with purchase_amount > 0) up to and including
+    ``up_to`` (datetime64), by customer_id; customers without one are absent."""
+    rows = (
+        CustomerDay.objects.filter(purchase_amount__gt=0, day__lte=up_to)
+        .values("customer_id")
+        .annotate(first=Min("day"))
+        .order_by()
+        .values_list("customer_id", "first")
+    )
+    if connection.vendor == "postgresql":
+        raw = _copy_binary(
+            rows,
+            (("customer_id", "customer_id::int8", "int8"), ("first", "(\"first\" - DATE '1970-01-01')::int4", "int4")),
+        )
+        ids, days = raw["customer_id"].astype("int64"), _day_numbers(raw["first"])
+    else:
+        raw = _frame(rows, ("customer_id", "first"))
+        ids, days = _ints(raw["customer_id"]), _dates(raw["first"]).to_numpy()
+    return pd.Series(days, index=pd.Index(ids, name="customer_id"), dtype="datetime64[us]")
+
+
+def customer_ids() -> np.ndarray:
+    """Every customer's id (int64), ascending: the whole base of book performance."""
+    ids = Customer.objects.order_by("id").values_list("id")
+    if connection.vendor == "postgresql":
+        return _copy_binary(ids, (("id", "id::int8", "int8"),))["id"].astype("int64")
+    return _ints(_frame(ids, ("id",))["id"])
+
+
+def book_period_sums(period: book.Period, *, window_days: int) -> tuple[pd.Series, pd.DataFrame]:
+    """The whole base's sums and each book's (book.book_sums), computed now from the rollups: what
+    the nightly run stores, for a period it did not store. Reads the period's days, every customer's
+    first purchase and upsell day, and the assignments overlapping the period."""
+    customer_rollups_drain()  # day totals and upsell days of an import's customers still being refreshed
+    start, end = period_instants(period)
+    return book.period_book_sums(
+        period,
+        customers=customer_ids(),
+        daily=period_daily_frame(period, window_days=window_days),
+        first_purchase=first_purchases(up_to=period.last_day),
+        upsell_days=customer_upsell_days(as_of=period.last_day),
+        assignments=book_assignments(overlapping=period),
+        start_instant=start,
+        end_instant=end,
+        window_days=window_days,
+    )
+
+
+def book_sums_stored(period: book.Period, *, window_days: int) -> tuple[pd.Series, pd.DataFrame, datetime] | None:
+    """The sums the nightly run stored for ``period`` (base, books by manager_id, when computed), or None."""
+    rows = list(
+        BookSums.objects.filter(start=period.start, end=period.end, window_days=window_days).values(
+            "manager_id", "computed_at", *book.SUM_COLUMNS
+        )
+    )
+    base = [row for row in rows if row["manager_id"] is None]
+    if not base:
+        return None
+    books = pd.DataFrame(
+        [row for row in rows if row["manager_id"] is not None], columns=["manager_id", *book.SUM_COLUMNS]
+    )
+    books = books.astype({"manager_id": "int64", **book.SUM_DTYPES}).set_index("manager_id")
+    return pd.Series({name: base[0][name] for name in book.SUM_COLUMNS}), books, base[0]["computed_at"]
+
+
+def book_managers_visible(user) -> list[int] | None:
+    """None: every book; else the ids of the books ``user`` may see (an account manager: their own,
+    unless they see every book)."""
+    return None if roles.sees_every_book(user) else [user.pk]
+
+
+def book_performance(*, user, period: book.Period) -> BookReport:
+    """The report ``user`` may see for ``period``: the whole base and the visible books, by name.
+
+    From the sums the nightly run stored when it stored this period (every period of the picker),
+    else computed now; the figures are the same either way (figures_from_sums on the same sums)."""
+    window_days = int(conf.get("ACTIVITY_WINDOW_DAYS"))
+    stored = book_sums_stored(period, window_days=window_days)
+    if stored is not None:
+        base, books, computed_at = stored
+    else:
+        (base, books), computed_at = book_period_sums(period, window_days=window_days), timezone.now()
+    visible = book_managers_visible(user)
+    if visible is not None:
+        books = books[books.index.isin(visible)]
+    users = get_user_model().objects.in_bulk([int(manager_id) for manager_id in books.index])
+    rows = [
+        BookRow(_user_name(users.get(int(manager_id))), book.figures_from_sums(int(manager_id), sums))
+        for manager_id, sums in books.iterrows()
+    ]
+    rows.sort(key=lambda row: row.name.lower())
+    return BookReport(
+        period=period,
+        window_days=window_days,
+        base=book.figures_from_sums(None, base),
+        rows=rows,
+        computed_at=computed_at,
+    )
+
+
+def _user_name(user) -> str:
+    if user is None:
+        return "?"
+    return user.get_full_name() or user.get_username()

@@ -11,6 +11,7 @@ from .services import (
     metrics_score_chunk,
     recompute_run_create,
 )
+from .services.book import book_sums_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -50,3 +51,10 @@ def metrics_nightly_task(self) -> None:
     run = recompute_run_create(queue=False)
     logger.info("metrics.nightly run=%s", run.pk)
     metrics_recompute(run_id=run.pk, chunks_async=True)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def book_sums_refresh_task() -> None:
+    # No retry: until the next recompute refreshes them again, the page computes on the spot the
+    # periods that are missing, and shows the stored ones as the last refresh left them.
+    book_sums_refresh()

@@ -7,14 +7,13 @@ metrics.charts to shape, and render. As everywhere in the UI, someone without ac
 their own book (every book with ACCOUNT_MANAGERS_SEE_ALL_BOOKS), anyone else nothing.
 """
 
-import csv
 import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
@@ -23,7 +22,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from customers import roles
-from customers.views import csv_cell
+from retention_crm.csv import csv_response
+from retention_crm.http import is_htmx
 
 from . import charts, selectors, services
 from .forms import DashboardFilterForm
@@ -34,12 +34,8 @@ logger = logging.getLogger(__name__)
 CHART_KINDS = ("timeseries", "cohorts", "pareto", "clv_distribution", "rfm", "value_risk")
 
 
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 def _viewer_or_404(user) -> None:
-    if not selectors.has_metrics_role(user):
+    if not roles.has_any_role(user):
         raise Http404
 
 
@@ -92,17 +88,11 @@ class ScopeChoices:
         raise Http404
 
 
-def _sees_every_book(user) -> bool:
-    # The rule of customers.selectors.customer_visible_to: an account manager's dashboard is their
-    # own book (not even the workspace totals) unless ACCOUNT_MANAGERS_SEE_ALL_BOOKS is on.
-    if roles.is_administrator(user) or roles.is_marketer(user):
-        return True
-    return roles.is_account_manager(user) and settings.ACCOUNT_MANAGERS_SEE_ALL_BOOKS
-
-
 def _scope_choices(user) -> ScopeChoices:
     scopes = selectors.dashboard_scopes(user=user)
-    every_book = _sees_every_book(user)
+    # As customer_visible_to: an account manager's dashboard is their own book (not even the
+    # workspace totals) unless they see every book.
+    every_book = roles.sees_every_book(user)
     managers = [(row["id"], row["name"]) for row in scopes["managers"]]
     if not every_book:
         managers = [(pk, name) for pk, name in managers if pk == user.pk]
@@ -171,7 +161,7 @@ def _snapshot_data(kind: str, scope: Scope) -> dict | None:
 
 
 @login_required
-def dashboard(request):
+def dashboard(request: HttpRequest) -> HttpResponse:
     _viewer_or_404(request.user)
     choices = _scope_choices(request.user)
     country = request.GET.get("country", "")
@@ -214,17 +204,8 @@ def _previous_month_label(months: list[str], period: str | None, summary: dict |
     return charts.month_label(str(previous_start)) if previous_start else ""
 
 
-def _csv_download(*, name: str, header: list[str], rows: list[list]) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows([csv_cell(value) for value in row] for row in rows)
-    return response
-
-
 @login_required
-def chart_csv(request, kind: str):
+def chart_csv(request: HttpRequest, kind: str) -> HttpResponse:
     """One chart's data as CSV, for the scope given as ?scope= (as on the dashboard, or a 404)."""
     _viewer_or_404(request.user)
     if kind not in charts.CSV_KINDS:
@@ -238,7 +219,7 @@ def chart_csv(request, kind: str):
     logger.info("metrics.chart_csv kind=%s scope=%s user=%s", kind, scope.key or "workspace", request.user.pk)
     as_of = f"{snapshot.as_of:%Y-%m-%d}" if snapshot else ""
     name = "-".join(part for part in ("metrics", kind, slugify(scope.key), as_of) if part)
-    return _csv_download(name=name, header=header, rows=rows)
+    return csv_response(filename=f"{name}.csv", header=header, rows=rows)
 
 
 # --- Model health -------------------------------------------------------------------------------
@@ -263,7 +244,7 @@ def _auc_verdict(version) -> str:
 
 
 @login_required
-def model_health(request):
+def model_health(request: HttpRequest) -> HttpResponse:
     _viewer_or_404(request.user)
     versions = list(selectors.model_version_list())
     current = next((version for version in versions if version.is_current), None)
@@ -283,7 +264,7 @@ def model_health(request):
 # --- Recompute ----------------------------------------------------------------------------------
 
 
-def _run_context(request, run) -> dict:
+def _run_context(request: HttpRequest, run) -> dict:
     # Where the no-JavaScript form goes back to: the page the card is on, not this partial's URL.
     next_url = request.POST.get("next") or request.headers.get("HX-Current-URL") or request.get_full_path()
     return {"run": run, "may_recompute": _may_recompute(request.user), "next_url": next_url}
@@ -291,12 +272,12 @@ def _run_context(request, run) -> dict:
 
 @login_required
 @require_POST
-def recompute(request):
+def recompute(request: HttpRequest) -> HttpResponse:
     if not _may_recompute(request.user):
         raise Http404
     run = services.recompute_run_create(user=request.user)
     logger.info("metrics.recompute_requested run=%s user=%s", run.pk, request.user.pk)
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "metrics/_recompute.html", _run_context(request, run))
     messages.success(request, _("The recompute has started; the figures update when it is finished."))
     next_url = request.POST.get("next", "")
@@ -306,12 +287,12 @@ def recompute(request):
 
 
 @login_required
-def recompute_progress(request):
+def recompute_progress(request: HttpRequest) -> HttpResponse:
     """The progress card, polled by htmx only while a run is going: a finished run seen by a poll
     has just finished, so the page reloads itself (HX-Refresh) and shows the new figures."""
     _viewer_or_404(request.user)
     run = selectors.recompute_run_latest()
     response = render(request, "metrics/_recompute.html", _run_context(request, run))
-    if _is_htmx(request) and run is not None and run.is_finished:
+    if is_htmx(request) and run is not None and run.is_finished:
         response["HX-Refresh"] = "true"
     return response

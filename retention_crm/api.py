@@ -1,10 +1,16 @@
-"""What every API endpoint shares: pagination, the error body and Idempotency-Key handling.
+"""What every API endpoint shares: pagination, the error body, input and output, Idempotency-Key.
 
 Every error answers with one shape::
 
     {"error": {"status": 400, "code": "invalid", "message": "…", "fields": {"email": ["…"]}}}
 
 ``fields`` is present for validation errors only.
+
+One convention for input and output, in every app: what the client sends (body or query string)
+is read by an ``InputSerializer`` subclass (unknown fields refused, errors flattened to dotted
+names), validated with ``is_valid(raise_exception=True)``; the service is called with the
+validated data; the answer is written by an output serializer (a ``ModelSerializer`` or a plain
+``Serializer``). A viewset's POST does the same with ``CreateWithOutputMixin``.
 """
 
 import hashlib
@@ -16,7 +22,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, pagination, status
+from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -60,6 +66,38 @@ def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
                 flat.setdefault(name, []).extend(messages)
         return flat
     return {prefix or non_field: [str(detail)]}
+
+
+class FlatErrorsMixin:
+    # is_valid(raise_exception=True) raises the errors flattened, with dotted field names.
+    # (A comment, not a docstring: drf-spectacular would show it as every serializer's description.)
+
+    def is_valid(self, *, raise_exception=False):
+        valid = super().is_valid(raise_exception=False)
+        if not valid and raise_exception:
+            raise serializers.ValidationError(flatten_errors(self.errors))
+        return valid
+
+
+class StrictFieldsMixin:
+    # Refuse fields the serializer does not know: a typo ("emial") must not pass silently.
+
+    def to_internal_value(self, data):
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, Mapping) else []
+        errors = {name: [_("Unknown field.")] for name in unknown}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not errors or not isinstance(exc.detail, Mapping):
+                raise
+            raise serializers.ValidationError({**exc.detail, **errors})
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class InputSerializer(StrictFieldsMixin, FlatErrorsMixin, serializers.Serializer):
+    pass
 
 
 def exception_handler(exc, context):
@@ -162,3 +200,25 @@ class IdempotentCreateMixin:
         response = Response(stored.body, status=stored.status_code)
         response["Idempotent-Replayed"] = "true"
         return response
+
+
+class CreateWithOutputMixin:
+    """POST validated by ``input_serializer_class``, answered with ``serializer_class``.
+
+    ``perform_create`` returns the created object. Sits under ``IdempotentCreateMixin`` in the
+    class bases, so a replayed request never reaches it.
+    """
+
+    input_serializer_class: type[serializers.Serializer]
+
+    def get_serializer_class(self):
+        if getattr(self, "action", None) == "create":
+            return self.input_serializer_class
+        return super().get_serializer_class()
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        instance = self.perform_create(serializer)
+        output = self.serializer_class(instance, context=self.get_serializer_context())
+        return Response(output.data, status=status.HTTP_201_CREATED)

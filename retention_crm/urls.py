@@ -20,7 +20,7 @@ api_v1 = [
     path("", include("customers.api_urls")),
     path("metrics/", include("metrics.api_urls")),
     path("segments/", include("segmentation.api_urls")),
-    path("", include("segmentation.worklist_api_urls")),
+    path("", include("contact_plans.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -41,7 +41,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("metrics/", include("metrics.urls")),
     path("segments/", include("segmentation.urls")),
-    path("", include("segmentation.worklist_urls")),
+    path("", include("contact_plans.urls")),
     path("api/v1/", include(api_v1)),
 ]
 

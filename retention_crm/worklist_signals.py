@@ -1,6 +1,6 @@
 """The registry of worklist signals: why a customer is on an account manager's list today.
 
-A neutral place, like ``events`` and ``customers.panels``: segmentation registers the built-in
+A neutral place, like ``events`` and ``customers.panels``: contact_plans registers the built-in
 signals (purchase gap, rising risk, open complaint, falling order value) and later apps add theirs
 (surveys: a detractor answer) from their ``AppConfig.ready()``, without importing one another.
 
@@ -8,7 +8,7 @@ A signal works on the worklist's queryset of ``customers.Customer`` rows:
 
 - ``key``: unique name; every annotation the signal adds starts with ``wl_<key>_`` so none clash.
 - ``weight``: how much a full-strength signal adds to the row's priority (see
-  ``segmentation.worklist`` for the formula); 0 for a signal that only explains, never ranks.
+  ``contact_plans.worklist`` for the formula); 0 for a signal that only explains, never ranks.
 - ``annotate(queryset, *, today)``: the queryset with the signal's SQL annotations added.
 - ``score()``: an SQL expression over those annotations, between 0 and 1 (null counts as 0);
   only used when ``weight`` > 0. It is evaluated for every row of the book, so keep it cheap

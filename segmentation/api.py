@@ -16,9 +16,9 @@ from rest_framework import filters, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from customers.api.common import InputSerializer
+from customers import roles
 from retention_crm import segment_conditions as sc
-from retention_crm.api import CursorPagination, IdempotentCreateMixin
+from retention_crm.api import CreateWithOutputMixin, CursorPagination, IdempotentCreateMixin, InputSerializer
 
 from . import selectors, services
 from .conditions import definition_describe, segment_definition_clean
@@ -172,7 +172,7 @@ class SegmentPermission(permissions.BasePermission):
     def has_permission(self, request, view):
         if view.action in ("conditions", "preview"):
             # Not about one segment, so no 404 to give; they list names (segments, managers).
-            return selectors.has_any_role(request.user)
+            return roles.has_any_role(request.user)
         if view.action == "create":
             return selectors.segment_can_edit(request.user)
         return True  # reads, and the object check after a 404 for what the user cannot see
@@ -223,14 +223,6 @@ def _condition_body(condition: sc.Condition) -> dict:
     }
 
 
-class _SegmentCreate:
-    # Below IdempotentCreateMixin in the bases, so that a replayed request never gets here.
-    def create(self, request, *args, **kwargs):
-        data = SegmentViewSet._input(SegmentInputSerializer, request.data)
-        segment = services.segment_create(user=request.user, **data)
-        return Response(self.get_serializer(segment).data, status=status.HTTP_201_CREATED)
-
-
 @extend_schema_view(
     list=extend_schema(summary=_("List segments")),
     retrieve=extend_schema(summary=_("Read a segment")),
@@ -252,8 +244,9 @@ class _SegmentCreate:
         description=_("Refused (400) while another segment's definition uses it."),
     ),
 )
-class SegmentViewSet(IdempotentCreateMixin, _SegmentCreate, viewsets.ModelViewSet):
+class SegmentViewSet(IdempotentCreateMixin, CreateWithOutputMixin, viewsets.ModelViewSet):
     serializer_class = SegmentSerializer
+    input_serializer_class = SegmentInputSerializer
     permission_classes = [permissions.IsAuthenticated, SegmentPermission]
     pagination_class = CursorPagination
     filter_backends = [filters.SearchFilter]
@@ -268,7 +261,9 @@ class SegmentViewSet(IdempotentCreateMixin, _SegmentCreate, viewsets.ModelViewSe
     def update(self, request, *args, **kwargs):
         segment = self.get_object()
         partial = kwargs.get("partial", False)
-        data = self._input(SegmentPatchSerializer if partial else SegmentInputSerializer, request.data)
+        serializer = (SegmentPatchSerializer if partial else SegmentInputSerializer)(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         current = {
             "name": segment.name,
             "description": segment.description,
@@ -278,14 +273,11 @@ class SegmentViewSet(IdempotentCreateMixin, _SegmentCreate, viewsets.ModelViewSe
         segment = services.segment_update(segment=segment, **{**current, **data})
         return Response(self.get_serializer(segment).data)
 
+    def perform_create(self, serializer) -> Segment:
+        return services.segment_create(user=self.request.user, **serializer.validated_data)
+
     def perform_destroy(self, instance):
         services.segment_delete(segment=instance)
-
-    @staticmethod
-    def _input(serializer_class, data) -> dict:
-        serializer = serializer_class(data=data)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
 
     @extend_schema(summary=_("Current members the caller may see"), responses=MemberSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=MemberPagination)
@@ -328,8 +320,9 @@ class SegmentViewSet(IdempotentCreateMixin, _SegmentCreate, viewsets.ModelViewSe
     )
     @action(detail=False, methods=["post"])
     def preview(self, request):
-        data = self._input(PreviewInputSerializer, request.data)
-        definition = self._clean(data["definition"])
+        serializer = PreviewInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        definition = self._clean(serializer.validated_data["definition"])
         return Response(_preview_body(request.user, definition))
 
     @extend_schema(
@@ -342,8 +335,9 @@ class SegmentViewSet(IdempotentCreateMixin, _SegmentCreate, viewsets.ModelViewSe
     @action(detail=True, methods=["post"], url_path="preview")
     def preview_for(self, request, pk=None):
         segment = self.get_object()
-        data = self._input(OptionalPreviewInputSerializer, request.data)
-        definition = self._clean(data.get("definition", segment.definition), segment_id=segment.pk)
+        serializer = OptionalPreviewInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        definition = self._clean(serializer.validated_data.get("definition", segment.definition), segment_id=segment.pk)
         return Response(_preview_body(request.user, definition))
 
     @staticmethod

@@ -7,10 +7,8 @@ class SegmentationConfig(AppConfig):
     verbose_name = _("Segments")
 
     def ready(self) -> None:
-        # The built-in worklist signals (segmentation.worklist). Customers and metrics register their
-        # own segment conditions from their ready(); the registry is retention_crm.segment_conditions.
-        import segmentation.worklist  # noqa: F401
-
+        # Customers and metrics register their own segment conditions from their ready(); the registry
+        # is retention_crm.segment_conditions.
         from . import conditions, panels, reactions
 
         conditions.register_all()  # "member of another segment"

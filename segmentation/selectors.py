@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
@@ -29,23 +28,12 @@ PREVIEW_SAMPLE_SIZE = 10
 SPARKLINE_DAYS = 30
 
 
-def has_any_role(user) -> bool:
-    return roles.is_administrator(user) or roles.is_marketer(user) or roles.is_account_manager(user)
-
-
 def segment_can_edit(user) -> bool:
     return roles.is_administrator(user) or roles.is_marketer(user)
 
 
-def sees_every_customer(user) -> bool:
-    """Whether member counts of the whole segment are the user's counts too."""
-    if roles.is_administrator(user) or roles.is_marketer(user):
-        return True
-    return roles.is_account_manager(user) and settings.ACCOUNT_MANAGERS_SEE_ALL_BOOKS
-
-
 def segment_visible_to(user) -> QuerySet[Segment]:
-    return Segment.objects.all() if has_any_role(user) else Segment.objects.none()
+    return Segment.objects.all() if roles.has_any_role(user) else Segment.objects.none()
 
 
 def segment_editable_by(user) -> QuerySet[Segment]:
@@ -67,7 +55,8 @@ def segment_list(*, user) -> list[Segment]:
         .values_list("segment_id", "size")
     ):
         sizes.setdefault(segment_id, []).append(size)
-    counts = None if sees_every_customer(user) else _visible_counts(user)
+    # Who sees every book sees every member: the whole segment's counts are theirs.
+    counts = None if roles.sees_every_book(user) else _visible_counts(user)
     for segment in segments:
         segment.sparkline = sizes.get(segment.pk, [])
         segment.visible_count = segment.member_count if counts is None else counts.get(segment.pk, 0)

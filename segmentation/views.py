@@ -19,7 +19,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from customers.views import _csv_response
+from customers import roles
+from retention_crm.csv import csv_stream, dated_filename
 
 from . import selectors, services
 from .conditions import definition_describe, segment_definition_clean
@@ -43,10 +44,6 @@ EXPORT_CHUNK_SIZE = 2000
 MEMBER_CSV_COLUMNS = ("external_id", "name", "email", "country", "account_manager", "entered_at")
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 def _segment_or_404(user, pk: int) -> Segment:
     try:
         return selectors.segment_get(user=user, segment_id=pk)
@@ -67,7 +64,7 @@ def _editor_or_404(user) -> None:
 
 
 def _role_or_404(user) -> None:
-    if not selectors.has_any_role(user):
+    if not roles.has_any_role(user):
         raise Http404
 
 
@@ -96,7 +93,7 @@ def segment_list(request: HttpRequest) -> HttpResponse:
         "builtins": [segment for segment in segments if segment.is_builtin],
         "rules": [segment for segment in segments if not segment.is_builtin],
         "may_edit": selectors.segment_can_edit(request.user),
-        "whole_counts": selectors.sees_every_customer(request.user),
+        "whole_counts": roles.sees_every_book(request.user),
     }
     return render(request, "segmentation/segment_list.html", context)
 
@@ -126,7 +123,7 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": selectors.segment_events(user=request.user, segment=segment)[:EVENTS_SHOWN],
         "chart": _size_chart(segment),
         "may_edit": selectors.segment_can_edit(request.user),
-        "whole_counts": selectors.sees_every_customer(request.user),
+        "whole_counts": roles.sees_every_book(request.user),
     }
     return render(request, "segmentation/segment_detail.html", context)
 
@@ -147,7 +144,7 @@ def segment_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
         )
         for customer in members.iterator(chunk_size=EXPORT_CHUNK_SIZE)
     )
-    return _csv_response(name=f"segment-{segment.pk}", header=MEMBER_CSV_COLUMNS, rows=rows)
+    return csv_stream(filename=dated_filename(f"segment-{segment.pk}"), header=MEMBER_CSV_COLUMNS, rows=rows)
 
 
 @login_required

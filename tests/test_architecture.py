@@ -69,14 +69,27 @@ def test_every_event_published_or_subscribed_is_declared():
     assert offenders == []
 
 
-def test_the_kernel_imports_no_app():
-    apps = OTHER_APPS | {"customers"}
+def _offenders(app: str, forbidden: set[str]) -> dict[str, list[str]]:
+    """Modules of ``app`` (any depth, imports inside functions included) importing a forbidden app."""
     offenders = {
-        str(path.relative_to(ROOT)): sorted(imported_top_level_modules(path) & apps)
-        for path in (ROOT / "retention_crm").rglob("*.py")
+        str(path.relative_to(ROOT)): sorted(imported_top_level_modules(path) & forbidden)
+        for path in (ROOT / app).rglob("*.py")
     }
+    return {path: apps for path, apps in offenders.items() if apps}
 
-    assert {path: found for path, found in offenders.items() if found} == {}
+
+def test_metrics_imports_neither_segmentation_nor_contact_plans():
+    # Segments and plans are built on the metrics, never the other way round.
+    assert _offenders("metrics", {"segmentation", "contact_plans"}) == {}
+
+
+def test_segmentation_imports_neither_contact_plans_loyalty_nor_surveys():
+    # Plans start from segments: the arrow runs from contact_plans (and loyalty, surveys) to segments.
+    assert _offenders("segmentation", {"contact_plans", "loyalty", "surveys"}) == {}
+
+
+def test_the_kernel_imports_no_app():
+    assert _offenders("retention_crm", {"customers", *OTHER_APPS}) == {}
 
 
 def test_the_events_table_of_the_architecture_doc_is_the_declarations():

@@ -1,51 +1,16 @@
-"""What the customers API modules share: strict input, flat error keys and the write rule."""
+"""What the customers API modules share: the write rule, role permissions and the CSV renderer.
 
-from collections.abc import Mapping
+Strict input (InputSerializer) and POST answered with the output serializer (CreateWithOutputMixin)
+are every app's: retention_crm.api."""
 
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from rest_framework import permissions, renderers, serializers, status
-from rest_framework.response import Response
+from rest_framework import permissions, renderers
 from rest_framework.settings import api_settings
-
-from retention_crm.api import flatten_errors
 
 from .. import roles, selectors
 from ..models import Customer
 
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
-
-
-class FlatErrorsMixin:
-    # is_valid(raise_exception=True) raises the errors flattened, with dotted field names.
-    # (A comment, not a docstring: drf-spectacular would show it as every serializer's description.)
-
-    def is_valid(self, *, raise_exception=False):
-        valid = super().is_valid(raise_exception=False)
-        if not valid and raise_exception:
-            raise serializers.ValidationError(flatten_errors(self.errors))
-        return valid
-
-
-class StrictFieldsMixin:
-    # Refuse fields the serializer does not know: a typo ("emial") must not pass silently.
-
-    def to_internal_value(self, data):
-        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, Mapping) else []
-        errors = {name: [_("Unknown field.")] for name in unknown}
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            if not errors or not isinstance(exc.detail, Mapping):
-                raise
-            raise serializers.ValidationError({**exc.detail, **errors})
-        if errors:
-            raise serializers.ValidationError(errors)
-        return value
-
-
-class InputSerializer(StrictFieldsMixin, FlatErrorsMixin, serializers.Serializer):
-    pass
 
 
 def customer_of(obj) -> Customer:
@@ -81,8 +46,7 @@ class HasAnyRole(permissions.BasePermission):
     message = gettext_lazy("Your account has no role in this CRM.")
 
     def has_permission(self, request, view):
-        user = request.user
-        return roles.is_administrator(user) or roles.is_account_manager(user) or roles.is_marketer(user)
+        return roles.has_any_role(request.user)
 
 
 class AdministratorWrites(permissions.BasePermission):
@@ -111,25 +75,3 @@ class CSVRenderer(renderers.BaseRenderer):
             return data
         # An error body reaching a CSV client is still readable as JSON text.
         return renderers.JSONRenderer().render(data)
-
-
-class CreateWithOutputMixin:
-    """POST validated by ``input_serializer_class``, answered with ``serializer_class``.
-
-    ``perform_create`` returns the created object. Sits under ``IdempotentCreateMixin`` in the
-    class bases, so a replayed request never reaches it.
-    """
-
-    input_serializer_class: type[serializers.Serializer]
-
-    def get_serializer_class(self):
-        if getattr(self, "action", None) == "create":
-            return self.input_serializer_class
-        return super().get_serializer_class()
-
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        instance = self.perform_create(serializer)
-        output = self.serializer_class(instance, context=self.get_serializer_context())
-        return Response(output.data, status=status.HTTP_201_CREATED)

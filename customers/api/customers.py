@@ -15,12 +15,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.validators import UniqueValidator
 
-from retention_crm.api import IdempotentCreateMixin
+from retention_crm.api import FlatErrorsMixin, IdempotentCreateMixin, StrictFieldsMixin
 
 from .. import roles, selectors, services
 from ..filters import CustomerFilter
 from ..models import Customer
-from .common import CustomerDataPermission, FlatErrorsMixin, StrictFieldsMixin
+from .common import CustomerDataPermission
 
 
 @cache

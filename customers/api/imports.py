@@ -10,12 +10,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from retention_crm.api import CursorPagination, IdempotentCreateMixin
+from retention_crm.api import CursorPagination, IdempotentCreateMixin, InputSerializer
 
 from .. import selectors
 from ..imports.services import import_job_create, import_report_csv
 from ..models import ImportJob, ImportRowError
-from .common import CanImport, CSVRenderer, InputSerializer
+from .common import CanImport, CSVRenderer
 from .orders import IDEMPOTENCY_KEY
 
 

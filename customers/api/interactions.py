@@ -8,12 +8,12 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from retention_crm.api import IdempotentCreateMixin
+from retention_crm.api import FlatErrorsMixin, IdempotentCreateMixin, StrictFieldsMixin
 
 from .. import selectors, services
 from ..filters import InteractionFilter
 from ..models import Customer, Interaction
-from .common import CustomerDataPermission, FlatErrorsMixin, StrictFieldsMixin
+from .common import CustomerDataPermission
 from .orders import IDEMPOTENCY_KEY
 
 

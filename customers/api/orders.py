@@ -14,12 +14,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.validators import UniqueValidator
 
-from retention_crm.api import IdempotentCreateMixin
+from retention_crm.api import CreateWithOutputMixin, IdempotentCreateMixin, InputSerializer
 
 from .. import selectors, services
 from ..filters import OrderFilter
 from ..models import Customer, Order, OrderLine
-from .common import CreateWithOutputMixin, CustomerDataPermission, InputSerializer
+from .common import CustomerDataPermission
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",

@@ -9,9 +9,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.validators import UniqueValidator
 
+from retention_crm.api import FlatErrorsMixin, StrictFieldsMixin
+
 from ..filters import ProductFilter
 from ..models import Product
-from .common import AdministratorWrites, FlatErrorsMixin, HasAnyRole, StrictFieldsMixin
+from .common import AdministratorWrites, HasAnyRole
 
 
 class ProductSerializer(StrictFieldsMixin, FlatErrorsMixin, serializers.ModelSerializer):

@@ -9,7 +9,8 @@ from django.http import StreamingHttpResponse
 from django.test import Client
 from django.urls import reverse
 
-from customers.views import CUSTOMER_CSV_COLUMNS, csv_cell
+from customers.views import CUSTOMER_CSV_COLUMNS
+from retention_crm.csv import csv_cell
 from tests.clients import client_for
 
 from .factories import CustomerFactory, OrderFactory, order_add_line

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from contact_plans.models import FollowUp, WorklistSnooze
 from tests.browser import login
-from tests.segmentation.worklist_helpers import book_customer, metrics_for
+from tests.contact_plans.worklist_helpers import book_customer, metrics_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -15,17 +15,18 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contact_plans import selectors as followup_selectors
-from contact_plans import services as contact_services
-from contact_plans.models import FollowUp, WorklistSnooze
 from customers import roles
-from customers.api.common import CreateWithOutputMixin, InputSerializer
 from customers.models import Customer
 from customers.selectors import account_manager_list, customer_can_edit, customer_editable_by, customer_visible_to
+from metrics import selectors as metrics_selectors
+from metrics.analytics import book
 from metrics.models import Level
-from retention_crm.api import IdempotentCreateMixin
+from retention_crm.api import CreateWithOutputMixin, IdempotentCreateMixin, InputSerializer
 
-from . import book, worklist
+from . import selectors as followup_selectors
+from . import services as contact_services
+from . import worklist
+from .models import FollowUp, WorklistSnooze
 
 IDEMPOTENCY_HELP = _("Send a unique key to make a retry safe: the first answer is returned, nothing is created twice.")
 
@@ -322,8 +323,10 @@ class BookQuerySerializer(InputSerializer):
         if "start" in attrs:
             try:
                 attrs["period"] = book.period_custom(attrs["start"], attrs["end"])
-            except ValueError as exc:
-                raise serializers.ValidationError({"end": [str(exc)]}) from None
+            except book.PeriodEmpty:
+                raise serializers.ValidationError({"end": [_("The end must be after the start.")]}) from None
+            except book.PeriodTooLong:
+                raise serializers.ValidationError({"end": [_("Choose a period of at most two years.")]}) from None
         else:
             attrs["period"] = book.period_default(timezone.localdate())
         return attrs
@@ -372,12 +375,12 @@ class BookPerformanceApi(APIView):
         responses=BookReportSerializer,
     )
     def get(self, request):
-        if not book.book_performance_allowed(request.user):
+        if not roles.has_any_role(request.user):
             raise NotFound(_("No such report."))
         query = BookQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         period = query.validated_data["period"]
-        report = book.book_performance(user=request.user, period=period)
+        report = metrics_selectors.book_performance(user=request.user, period=period)
         data = {
             "period": {"start": period.start, "end": period.end},
             "window_days": report.window_days,

@@ -2,24 +2,25 @@
 the whole base, as a table, a bar chart and a CSV; and the administrators' form that moves customers
 between books.
 
-Administrators and marketers see every book; an account manager sees their own (every book with
-ACCOUNT_MANAGERS_SEE_ALL_BOOKS); anyone else gets a 404. Definitions: segmentation/book.py.
+Administrators and marketers see every book; an account manager sees their own (every book when
+they see every book, customers.roles.sees_every_book); anyone else gets a 404. The figures are the
+metrics app's (definitions: metrics/analytics/book.py; reads: metrics.selectors.book_performance).
 """
-
-import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from customers import roles
-from customers.views import csv_cell
+from metrics import selectors as metrics_selectors
+from metrics.analytics import book
+from retention_crm.csv import csv_response
 
-from . import book
-from .worklist_forms import BookReassignForm
+from . import selectors, services
+from .forms import BookReassignForm
 
 # Bootstrap's palette, as the dashboard charts use it.
 GREEN, BLUE, ORANGE = "#198754", "#0d6efd", "#fd7e14"
@@ -41,11 +42,11 @@ CSV_COLUMNS = (
 
 
 def _allowed_or_404(user) -> None:
-    if not book.book_performance_allowed(user):
+    if not roles.has_any_role(user):
         raise Http404
 
 
-def _period(request) -> book.Period:
+def _period(request: HttpRequest) -> book.Period:
     key = request.GET.get("period", "")
     if not key:
         return book.period_default(timezone.localdate())
@@ -55,7 +56,19 @@ def _period(request) -> book.Period:
         raise Http404 from None
 
 
-def _chart(report: book.BookReport) -> dict:
+def period_label(period: book.Period) -> str:
+    key = period.key
+    if len(key) == 4:
+        return key
+    if "-Q" in key:
+        year, quarter = key.split("-Q")
+        return _("Q%(quarter)s %(year)s") % {"quarter": quarter, "year": year}
+    if not period.is_custom:
+        return formats.date_format(period.start, "YEAR_MONTH_FORMAT")
+    return f"{period.start.isoformat()} – {period.last_day.isoformat()}"
+
+
+def _chart(report: metrics_selectors.BookReport) -> dict:
     rows = [(row.name, row.figures) for row in report.rows] + [(_("Whole base"), report.base)]
     labels = [name for name, _figures in rows]
     return {
@@ -71,52 +84,50 @@ def _chart(report: book.BookReport) -> dict:
 
 
 @login_required
-def book_page(request):
+def book_page(request: HttpRequest) -> HttpResponse:
     _allowed_or_404(request.user)
     period = _period(request)
-    report = book.book_performance(user=request.user, period=period)
+    report = metrics_selectors.book_performance(user=request.user, period=period)
     context = {
         "report": report,
         "period": period,
-        "period_label": book.period_label(period),
+        "period_label": period_label(period),
         "choices": book.period_choices(timezone.localdate()),
         "chart": _chart(report),
         "may_reassign": roles.is_administrator(request.user),
     }
-    return render(request, "segmentation/book_performance.html", context)
+    return render(request, "contact_plans/book_performance.html", context)
 
 
 @login_required
-def book_csv(request):
+def book_csv(request: HttpRequest) -> HttpResponse:
     _allowed_or_404(request.user)
     period = _period(request)
-    report = book.book_performance(user=request.user, period=period)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="book-performance-{period.key}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(CSV_COLUMNS)
-    for name, figures in [(row.name, row.figures) for row in report.rows] + [("", report.base)]:
-        values = figures.as_dict()
-        writer.writerow([csv_cell(name)] + [csv_cell(values[column]) for column in CSV_COLUMNS[1:]])
-    return response
+    report = metrics_selectors.book_performance(user=request.user, period=period)
+    rows = [
+        [name] + [figures.as_dict()[column] for column in CSV_COLUMNS[1:]]
+        for name, figures in [(row.name, row.figures) for row in report.rows] + [("", report.base)]
+    ]
+    return csv_response(filename=f"book-performance-{period.key}.csv", header=CSV_COLUMNS, rows=rows)
 
 
 @login_required
-def book_reassign_page(request):
+def book_reassign_page(request: HttpRequest) -> HttpResponse:
     if not roles.is_administrator(request.user):
         raise Http404
     form = BookReassignForm(request.POST if request.method == "POST" else (request.GET or None))
     candidates, preview = None, []
     if form.is_bound and form.is_valid():
-        candidates = book.book_reassign_candidates(**form.candidate_filters)
+        candidates = selectors.book_reassign_candidates(**form.candidate_filters)
         if request.method == "POST":
-            ids = list(candidates.values_list("pk", flat=True)[: book.REASSIGN_LIMIT + 1])
-            if len(ids) > book.REASSIGN_LIMIT:
+            ids = list(candidates.values_list("pk", flat=True)[: services.REASSIGN_LIMIT + 1])
+            if len(ids) > services.REASSIGN_LIMIT:
                 form.add_error(
-                    None, _("More than %(limit)d customers match: narrow the filters.") % {"limit": book.REASSIGN_LIMIT}
+                    None,
+                    _("More than %(limit)d customers match: narrow the filters.") % {"limit": services.REASSIGN_LIMIT},
                 )
             else:
-                moved = book.book_reassign(
+                moved = services.book_reassign(
                     customer_ids=ids,
                     from_manager=form.cleaned_data["from_manager"],
                     to_manager=form.cleaned_data["to_manager"],
@@ -129,4 +140,4 @@ def book_reassign_page(request):
         "count": candidates.count() if candidates is not None else None,
         "preview": preview,
     }
-    return render(request, "segmentation/book_reassign.html", context)
+    return render(request, "contact_plans/book_reassign.html", context)

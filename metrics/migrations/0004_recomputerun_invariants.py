@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("metrics", "0002_recompute_speed"),
+        ("metrics", "0003_book_sums"),
     ]
 
     operations = [

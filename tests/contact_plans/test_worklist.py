@@ -1,6 +1,6 @@
 """The worklist selector: ranking, reasons, next follow-up, snoozes, filters, one query per page.
 
-Metrics rows are built by hand (tests/segmentation/worklist_helpers.py), so every figure the
+Metrics rows are built by hand (tests/contact_plans/worklist_helpers.py), so every figure the
 ranking reads is known.
 """
 
@@ -11,9 +11,9 @@ import pytest
 from django.utils import formats, timezone
 
 from contact_plans import services as contact_services
+from contact_plans import worklist
+from contact_plans.worklist import WorklistFilters
 from customers.models import Interaction
-from segmentation import worklist
-from segmentation.worklist import WorklistFilters
 from tests.customers.factories import InteractionFactory, OrderFactory, order_add_line
 
 from .worklist_helpers import book_customer, metrics_for

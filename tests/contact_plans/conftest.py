@@ -1,4 +1,4 @@
-"""Fixtures of the segmentation and worklist tests."""
+"""Fixtures of the worklist, follow-up and book tests."""
 
 import pytest
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from contact_plans import services as contact_services
 from contact_plans.models import FollowUp, WorklistSnooze
-from segmentation import book
+from metrics.analytics import book
 from tests.conftest import api_client_for
 
 from .worklist_helpers import book_customer, metrics_for

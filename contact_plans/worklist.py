@@ -4,8 +4,8 @@ One SQL query ranks a whole book (thousands of rows) and returns a page: every f
 needs is a column of the joined CustomerMetrics row or a one-row index probe; what only the shown rows need
 (the next follow-up, the complaint's subject, the last order's amount) are subqueries that
 PostgreSQL evaluates after the sort and the LIMIT. Reasons are built in Python from the annotations
-of the rows shown, by the signals of ``retention_crm.worklist_signals``; the built-in ones are
-registered when this module is imported (segmentation's AppConfig.ready() imports it).
+of the rows shown, by the signals of ``retention_crm.worklist_signals``; the built-in ones below
+are registered by ``worklist_signals_register``, from ContactPlansConfig.ready().
 
 Priority, computed in SQL for every customer of the book::
 
@@ -58,13 +58,14 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from contact_plans.models import FollowUp, WorklistSnooze
 from customers import roles
 from customers.models import Customer, Interaction, Order
 from customers.selectors import account_manager_list, customer_visible_to
 from metrics.models import CustomerMetrics
 from metrics.selectors import RISK_CHANGE_WORTH_MENTIONING
 from retention_crm import worklist_signals
+
+from .models import FollowUp, WorklistSnooze
 
 PAGE_SIZE = 50
 
@@ -258,8 +259,12 @@ class OrderDropSignal:
 
 
 BUILT_IN_SIGNALS = (PurchaseGapSignal(), RiskRiseSignal(), OpenComplaintSignal(), OrderDropSignal())
-for _signal in BUILT_IN_SIGNALS:
-    worklist_signals.register(_signal)
+
+
+def worklist_signals_register() -> None:
+    """Register the built-in signals (ContactPlansConfig.ready(); registering again replaces them)."""
+    for signal in BUILT_IN_SIGNALS:
+        worklist_signals.register(signal)
 
 
 # --- The worklist -------------------------------------------------------------------------------

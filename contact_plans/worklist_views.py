@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats
@@ -26,14 +26,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from contact_plans import services as contact_services
-from contact_plans.forms import FollowUpForm, SnoozeForm
 from customers import services as customer_services
 from customers.selectors import customer_editable_by
 from metrics.models import Level
+from retention_crm.http import is_htmx
 
+from . import services as contact_services
 from . import worklist
-from .worklist_forms import LogContactForm, WorklistFilterForm
+from .forms import FollowUpForm, LogContactForm, SnoozeForm, WorklistFilterForm
 
 # The actions whose form a row opens: the words of the row's button and of the form page's heading.
 ACTION_TITLES = {
@@ -41,8 +41,8 @@ ACTION_TITLES = {
     "followup": gettext_lazy("Follow up"),
     "snooze": gettext_lazy("Snooze"),
 }
-ACTION_FORM = "segmentation/_worklist_action_form.html"
-ACTION_PAGE = "segmentation/worklist_action.html"
+ACTION_FORM = "contact_plans/_worklist_action_form.html"
+ACTION_PAGE = "contact_plans/worklist_action.html"
 
 # The routes a row links to, each taking the customer's id.
 ROW_ROUTES = {
@@ -55,10 +55,6 @@ ROW_ROUTES = {
 # Badge colours of the levels (Level has only these three; the labels are Level's).
 VALUE_BADGES = {Level.HIGH: "text-bg-primary", Level.MEDIUM: "text-bg-info", Level.LOW: "text-bg-secondary"}
 RISK_BADGES = {Level.HIGH: "text-bg-danger", Level.MEDIUM: "text-bg-warning", Level.LOW: "text-bg-success"}
-
-
-def _is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 # --- Rows as the page shows them ----------------------------------------------------------------
@@ -127,7 +123,7 @@ def _row_context(next_url: str) -> dict:
 
 
 @login_required
-def worklist_page(request):
+def worklist_page(request: HttpRequest) -> HttpResponse:
     form = WorklistFilterForm(request.GET, may_pick_manager=worklist.worklist_may_pick_manager(request.user))
     try:
         manager = worklist.worklist_manager(viewer=request.user, manager_id=form.manager_id)
@@ -155,7 +151,7 @@ def worklist_page(request):
         # book here, and administrators may edit every customer.
         "can_act": manager is not None,
     }
-    return render(request, "segmentation/worklist.html", context)
+    return render(request, "contact_plans/worklist.html", context)
 
 
 # --- Row actions --------------------------------------------------------------------------------
@@ -166,7 +162,7 @@ def _customer_on_a_worklist_or_404(user, pk: int):
     return get_object_or_404(customers.select_related("account_manager"), pk=pk)
 
 
-def _next_url(request, data) -> str:
+def _next_url(request: HttpRequest, data) -> str:
     """The list to come back to: ``next`` when it is on this site, else the worklist."""
     target = data.get("next") or ""
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
@@ -174,7 +170,7 @@ def _next_url(request, data) -> str:
     return reverse("worklist:home")
 
 
-def _action_form(request, customer, *, action: str, form, next_url: str | None = None):
+def _action_form(request: HttpRequest, customer, *, action: str, form, next_url: str | None = None) -> HttpResponse:
     """An action's form for one customer: the fragment a row opens (htmx), else a page of its own
     (also the answer, with the errors and what was typed, to a POST without JavaScript that failed)."""
     context = {
@@ -184,16 +180,16 @@ def _action_form(request, customer, *, action: str, form, next_url: str | None =
         "form": form,
         "next_url": next_url or _next_url(request, request.GET),
     }
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, ACTION_FORM, {**context, "in_row": True})
     return render(request, ACTION_PAGE, context)
 
 
-def _answer(request, customer, *, done: str = "", failed: str = "", form=None):
+def _answer(request: HttpRequest, customer, *, done: str = "", failed: str = "", form=None) -> HttpResponse:
     """The row again (htmx); without JavaScript, the form's page again with its errors, or a
     redirect to the list with a message."""
     next_url = _next_url(request, request.POST)
-    if not _is_htmx(request):
+    if not is_htmx(request):
         if failed:
             return _action_form(request, customer, action=failed, form=form, next_url=next_url)
         messages.success(request, done)
@@ -213,10 +209,10 @@ def _answer(request, customer, *, done: str = "", failed: str = "", form=None):
         "failed": failed,
         "failed_form": form if failed else None,
     }
-    return render(request, "segmentation/_worklist_row.html", context)
+    return render(request, "contact_plans/_worklist_row.html", context)
 
 
-def _row_action(request, customer_pk: int, *, action: str, form_class, perform):
+def _row_action(request: HttpRequest, customer_pk: int, *, action: str, form_class, perform) -> HttpResponse:
     """One row action: GET its form, POST it. `perform(customer, form)` calls the service with the
     valid form and returns the message to show (a ValidationError becomes the form's errors)."""
     customer = _customer_on_a_worklist_or_404(request.user, customer_pk)
@@ -237,7 +233,7 @@ def _row_action(request, customer_pk: int, *, action: str, form_class, perform):
 @login_required
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def worklist_log(request, customer_pk: int):
+def worklist_log_view(request: HttpRequest, customer_pk: int) -> HttpResponse:
     def perform(customer, form) -> str:
         customer_services.interaction_log(
             customer=customer,
@@ -254,7 +250,7 @@ def worklist_log(request, customer_pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def worklist_followup(request, customer_pk: int):
+def worklist_followup_view(request: HttpRequest, customer_pk: int) -> HttpResponse:
     def perform(customer, form) -> str:
         contact_services.followup_schedule(
             customer=customer,
@@ -272,7 +268,7 @@ def worklist_followup(request, customer_pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def worklist_snooze(request, customer_pk: int):
+def worklist_snooze_view(request: HttpRequest, customer_pk: int) -> HttpResponse:
     def perform(customer, form) -> str:
         contact_services.worklist_snooze(
             customer=customer,
@@ -289,7 +285,7 @@ def worklist_snooze(request, customer_pk: int):
 
 @login_required
 @require_POST
-def worklist_unsnooze(request, customer_pk: int):
+def worklist_unsnooze_view(request: HttpRequest, customer_pk: int) -> HttpResponse:
     customer = _customer_on_a_worklist_or_404(request.user, customer_pk)
     contact_services.worklist_unsnooze(customer=customer, user=customer.account_manager)
     return _answer(request, customer, done=_("Back on the list."))
