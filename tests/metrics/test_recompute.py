@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from customers.models import AccountAssignment, Order, OrderLine
 from metrics.analytics import bgnbd_churn_risk, bgnbd_p_alive, rfm_scores
-from metrics.models import CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
-from metrics.services import chunk_ranges, metrics_recompute, recompute_run_create
+from metrics.models import METRIC_FIELDS, CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
+from metrics.services import chunk_ranges, metrics_recompute, model_params, recompute_run_create
 from metrics.services import recompute as recompute_module
-from metrics.services.recompute import METRIC_FIELDS, model_params
+from metrics.services.runs import recompute_run_finish
 from retention_crm import events
 from tests.customers.factories import CustomerFactory, ProductFactory
 
@@ -444,10 +444,10 @@ def test_a_run_is_not_done_until_its_snapshots_are_saved(db):
         as_of=AS_OF, status=RecomputeRun.Status.RUNNING, started_at=timezone.now(), chunks_total=2, chunks_done=2
     )
 
-    assert recompute_module._finish_if_complete(run.pk) is False
+    assert recompute_run_finish(run_id=run.pk) is False
     assert run.progress_percent == 70  # the snapshots count as one more chunk of three
 
     RecomputeRun.objects.filter(pk=run.pk).update(snapshots_saved=True)
-    assert recompute_module._finish_if_complete(run.pk) is True
+    assert recompute_run_finish(run_id=run.pk) is True
     run.refresh_from_db()
     assert run.status == RecomputeRun.Status.SUCCEEDED and run.progress_percent == 100

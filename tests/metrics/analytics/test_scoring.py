@@ -1,4 +1,4 @@
-"""metrics.services.scoring: the population's cut points equal the analytics core's rankings."""
+"""metrics.analytics.scoring: the population's cut points equal the analytics core's rankings."""
 
 import numpy as np
 import pandas as pd
@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metrics.analytics import pareto_tier
-from metrics.services.scoring import _pareto_edge
+from metrics.analytics.scoring import _pareto_edge
 
 AS_OF = pd.Timestamp("2024-06-30")
 
