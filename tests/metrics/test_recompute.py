@@ -374,6 +374,38 @@ def test_command_recomputes_and_prints_the_model_and_back_test(simulated):
     assert "BG/NBD on 300 customers" in text and "Back-test at 2024-04-01" in text
 
 
+def _exit_code(*argv: str) -> int:
+    """The exit status of `manage.py <argv>` as the shell would see it, run in this process."""
+    from django.core.management import execute_from_command_line
+
+    try:
+        execute_from_command_line(["manage.py", *argv])
+    except SystemExit as exc:
+        return 0 if exc.code is None else int(exc.code)
+    except Exception:  # a traceback: Python exits with 1
+        return 1
+    return 0
+
+
+def test_command_exits_0_after_a_run_whose_back_test_is_missing_figures(simulated, monkeypatch, capsys):
+    from metrics.analytics import BacktestResult
+    from metrics.services import backtest
+
+    def without_figures(buyers, **kwargs):
+        return BacktestResult(
+            auc=None, customers=len(buyers), churned=0, predicted_purchases=float("nan"), actual_purchases=0
+        )
+
+    monkeypatch.setattr(backtest, "analytics_churn_backtest", without_figures)
+
+    code = _exit_code("recompute_metrics", "--as-of", SIMULATED_AS_OF.isoformat(), "--sync", "--no-progress")
+
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "Finished: recompute" in text
+    assert "vs BG/NBD baseline n/a; predicted n/a purchases" in text
+
+
 def test_command_refuses_a_future_date(db):
     from django.core.management.base import CommandError
 
