@@ -47,6 +47,13 @@ FIGURE_COLUMNS = (
     "monetary_value",
 )
 PREDICTION_COLUMNS = ("p_alive", "churn_risk", "expected_purchases", "expected_spend", "predicted_clv")
+SPEND_COLUMNS = ("expected_spend", "predicted_clv")
+
+# Why a buyer is left without a prediction although the run fitted the purchase model (counted by
+# prediction_gaps; a run without a purchase model says so in its message): no spend model was
+# fitted, or the figure came out non-finite, which the analytics are tested never to do.
+NO_SPEND_MODEL = "no_spend_model"
+NOT_COMPUTABLE = "not_computable"
 
 
 def sort_daily(daily: pd.DataFrame) -> pd.DataFrame:
@@ -124,7 +131,25 @@ def predictions(
         out["predicted_clv"][buyers] = predictive_clv(
             bgnbd, gamma_gamma, x, t_x, T, monetary, horizon_months=clv_months, monthly_discount=clv_discount
         )
+    for values in out.values():
+        values[~np.isfinite(values)] = np.nan  # an infinity is no figure either (prediction_gaps counts it)
     return out
+
+
+def prediction_gaps(columns: dict[str, np.ndarray], *, spend_model: bool) -> dict:
+    """The buyers (purchases > 0) left without each prediction, by reason, for a run that fitted the
+    purchase model: ``{"buyers": 4338, "missing": {"predicted_clv": {"no_spend_model": 4338}}}``,
+    non-zero counts only (``"missing": {}`` when every buyer has every figure).
+
+    `columns`: purchases and the PREDICTION_COLUMNS, as `predictions` returns them."""
+    buyers = np.asarray(columns["purchases"]) > 0
+    missing = {}
+    for name in PREDICTION_COLUMNS:
+        empty = int(np.count_nonzero(~np.isfinite(np.asarray(columns[name], dtype=float)[buyers])))
+        if empty:
+            reason = NO_SPEND_MODEL if name in SPEND_COLUMNS and not spend_model else NOT_COMPUTABLE
+            missing[name] = {reason: empty}
+    return {"buyers": int(buyers.sum()), "missing": missing}
 
 
 def shown_churn_risk(bgnbd: BgNbdParams, x, t_x, T, *, horizon_days: float) -> np.ndarray:

@@ -400,6 +400,10 @@ class _Scores:
             ]
         }
 
+    def without_clv(self, members) -> int:
+        """The members with a purchase but no predicted CLV, whom every CLV total leaves out."""
+        return int(np.count_nonzero(self.buyer[members] & ~self.has_clv[members]))
+
     def value_risk(self, members) -> dict:
         size = len(LEVELS) * len(self.RISKS)
         codes = self.cell[members]
@@ -420,7 +424,7 @@ class _Scores:
                         "clv": _money(clv[i]) if with_clv[i] else None,
                     }
                 )
-        return {"cells": cells}
+        return {"cells": cells, "buyers_without_clv": self.without_clv(members)}
 
     def clv_distribution(self, members, *, basis: str) -> dict:
         values = self.basis[members]
@@ -525,17 +529,20 @@ def _scopes(groups: list[Grouping], n: int, *, as_of: date) -> Iterator[tuple[st
 
 
 def predicted_clv_sums(scored: pd.DataFrame, groups: list[Grouping], *, as_of: date) -> dict[str, tuple]:
-    """scope -> (avg, total) predicted CLV over the scope's customers with one on as_of (None, None without)."""
+    """scope -> (avg, total, buyers without one) predicted CLV over the scope's customers with one on
+    as_of (avg and total None when nobody has one)."""
     clv = scored["predicted_clv"].to_numpy(dtype=float)
     has = np.isfinite(clv)
-    values = {"clv": np.where(has, clv, 0.0), "has": has.astype(float)}
+    buyer = scored["purchases"].to_numpy() > 0
+    values = {"clv": np.where(has, clv, 0.0), "has": has.astype(float), "without": (buyer & ~has).astype(float)}
     day_start = pd.Timestamp(as_of).normalize()
     out = {}
     for grouping in groups:
         sums = _group_sums(grouping.pairs(day_start, day_start + pd.Timedelta(days=1)), len(grouping.labels), values)
         for g, label in enumerate(grouping.labels):
-            count = sums["has"][g]
-            out[label] = (None, None) if count == 0 else (_money(sums["clv"][g] / count), _money(sums["clv"][g]))
+            count, without = sums["has"][g], int(sums["without"][g])
+            average, total = (None, None) if count == 0 else (_money(sums["clv"][g] / count), _money(sums["clv"][g]))
+            out[label] = (average, total, without)
     return out
 
 
@@ -589,9 +596,15 @@ def with_scores(
     out = []
     for kind, scope, data in history:
         if kind == "summary":
-            avg, total = predicted[scope]
+            avg, total, without = predicted[scope]
             previous = {**data["previous"], "avg_predicted_clv": None, "total_predicted_clv": None}
-            data = {**data, "previous": previous, "avg_predicted_clv": avg, "total_predicted_clv": total}
+            data = {
+                **data,
+                "previous": previous,
+                "avg_predicted_clv": avg,
+                "total_predicted_clv": total,
+                "buyers_without_predicted_clv": without,
+            }
         out.append((kind, scope, data))
     scores = _Scores(scored, "predicted_clv" if clv_basis == "predicted" else "net_revenue")
     for scope, _member, members in _scopes(groups, len(ids), as_of=as_of):

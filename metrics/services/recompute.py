@@ -31,11 +31,21 @@ import pandas as pd
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from customers.rollups import customer_rollups_drain
 from metrics import conf
 from metrics.analytics import BgNbdParams, GammaGammaParams, NotEnoughData, bgnbd_fit, gamma_gamma_fit
-from metrics.analytics.scoring import apply_scoring, base_figures, scoring_edges, sort_daily, with_predictions
+from metrics.analytics.scoring import (
+    NOT_COMPUTABLE,
+    PREDICTION_COLUMNS,
+    apply_scoring,
+    base_figures,
+    prediction_gaps,
+    scoring_edges,
+    sort_daily,
+    with_predictions,
+)
 from metrics.analytics.snapshots import customer_codes, history_snapshots, with_scores
 from metrics.forked import Forked
 from metrics.models import SEGMENT_KEYS, ModelVersion, RecomputeChunk, RecomputeRun, RfmSegment
@@ -169,6 +179,7 @@ def _score_and_save(
     recompute_run_step(run_id=run.pk, message=_("Scoring customers…"))
     figures = with_predictions(figures, bgnbd=bgnbd, gamma_gamma=gamma_gamma, **conf.prediction_settings())
     timings.lap("predict")
+    gaps_message = _record_prediction_gaps(run, model_version, figures, spend_model=gamma_gamma is not None)
     scoring = scoring_edges(figures, as_of=run.as_of)
     scored = apply_scoring(figures, scoring, risk_thresholds=conf.RISK_THRESHOLDS)
     timings.lap("score")
@@ -178,7 +189,11 @@ def _score_and_save(
         model_version=model_version,
         scoring=scoring,
         chunks_total=len(ranges),
-        message=_summary_message(run.as_of, buyers, len(ids), model_version, fit_message),
+        message=" ".join(
+            part
+            for part in (_summary_message(run.as_of, buyers, len(ids), model_version, fit_message), gaps_message)
+            if part
+        ),
     )
     model_version_id = model_version.pk if model_version else None
     if connection.vendor == "postgresql":
@@ -219,6 +234,26 @@ def _score_and_save(
         metrics_backtest_queue(model_version_id=model_version_id)
     else:
         metrics_backtest(model_version_id=model_version_id, daily=daily)
+
+
+def _record_prediction_gaps(run: RecomputeRun, model_version, figures: pd.DataFrame, *, spend_model: bool) -> str:
+    """Count the buyers left without each prediction on the model (the model-health page shows them)
+    and say in the run's message when a figure could not be computed for some of them."""
+    if model_version is None:
+        return ""
+    gaps = prediction_gaps(
+        {name: figures[name].to_numpy() for name in ("purchases", *PREDICTION_COLUMNS)}, spend_model=spend_model
+    )
+    ModelVersion.objects.filter(pk=model_version.pk).update(prediction_gaps=gaps)
+    failed = max((reasons.get(NOT_COMPUTABLE, 0) for reasons in gaps["missing"].values()), default=0)
+    if not failed:
+        return ""
+    logger.warning("metrics.predictions_not_computable run=%s model=%s gaps=%s", run.pk, model_version.pk, gaps)
+    return ngettext(
+        "The predictions of %(count)d customer could not be computed; they are left empty and out of the totals.",
+        "The predictions of %(count)d customers could not be computed; they are left empty and out of the totals.",
+        failed,
+    ) % {"count": failed}
 
 
 def _summary_message(as_of: date, buyers: int, customers: int, model_version, fit_message: str) -> str:
