@@ -14,7 +14,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from customers.models import AccountAssignment, Order, OrderLine
-from metrics.analytics import bgnbd_churn_risk, bgnbd_p_alive, rfm_scores
+from metrics.analytics import NotEnoughData, bgnbd_churn_risk, bgnbd_p_alive, rfm_scores
 from metrics.models import METRIC_FIELDS, CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
 from metrics.services import chunk_ranges, metrics_recompute, model_params, recompute_run_create
 from metrics.services import recompute as recompute_module
@@ -231,6 +231,37 @@ def test_fitted_model_scores_every_buyer_and_becomes_current(simulated):
     assert not scored.filter(predicted_clv__isnull=True).exists()
     assert set(scored.values_list("risk_level", flat=True)) <= {"low", "medium", "high"}
     assert run.customers_scored == 300 and run.progress_percent == 100
+
+
+def test_the_model_records_that_no_buyer_lacks_a_prediction(simulated):
+    run = metrics_recompute(as_of=SIMULATED_AS_OF)
+
+    buyers = CustomerMetrics.objects.filter(purchases__gt=0)
+    for field in ("p_alive", "churn_risk", "expected_purchases_90d", "expected_spend", "predicted_clv"):
+        assert not buyers.filter(**{f"{field}__isnull": True}).exists(), field
+    assert run.model_version.prediction_gaps == {"buyers": 300, "missing": {}}
+    summary = MetricSnapshot.objects.get(as_of=SIMULATED_AS_OF, kind="summary", scope="").data
+    value_risk = MetricSnapshot.objects.get(as_of=SIMULATED_AS_OF, kind="value_risk", scope="").data
+    assert summary["buyers_without_predicted_clv"] == 0 and value_risk["buyers_without_clv"] == 0
+
+
+def test_without_a_spend_model_the_buyers_without_clv_are_counted_with_the_reason(simulated, monkeypatch):
+    from metrics.services import recompute
+
+    def no_spend_model(*args, **kwargs):
+        raise NotEnoughData("Gamma-Gamma: no repeat buyer with a positive spend to fit")
+
+    monkeypatch.setattr(recompute, "gamma_gamma_fit", no_spend_model)
+
+    run = metrics_recompute(as_of=SIMULATED_AS_OF)
+
+    missing = {"no_spend_model": 300}
+    assert run.model_version.prediction_gaps == {
+        "buyers": 300,
+        "missing": {"expected_spend": missing, "predicted_clv": missing},
+    }
+    summary = MetricSnapshot.objects.get(as_of=SIMULATED_AS_OF, kind="summary", scope="").data
+    assert summary["buyers_without_predicted_clv"] == 300 and summary["total_predicted_clv"] is None
 
 
 def test_risk_levels_follow_the_thresholds_setting(simulated):

@@ -162,15 +162,16 @@ def test_the_homogeneous_dropout_limit_is_the_fixed_dropout_forecast():
 
 
 def test_online_retails_nearly_no_dropout_fit_gives_what_lifetimes_gives():
-    """Issue 11's figures, from lifetimes' BetaGeoFitter with the (rounded) fit as of 2011-09-09, in days."""
-    params = BgNbdParams(r=0.724, alpha=65.6, a=2.5e-6, b=2555.0, unit="D", log_likelihood=0.0, n_customers=0)
+    """Issue 11's figures from lifetimes' BetaGeoFitter, with the product's fit on Online Retail as of
+    2011-09-09 in days (r 0.7236, alpha 65.570, a 2.52e-6, b 2555.2, as the slow test prints them)."""
+    params = BgNbdParams(r=0.7236, alpha=65.570, a=2.52e-6, b=2555.2, unit="D", log_likelihood=0.0, n_customers=0)
 
     one_time = [bgnbd_expected_purchases(params, [0], [0], [67], horizon_days=h)[0] for h in (90, 180, 360)]
     repeat = [bgnbd_expected_purchases(params, [1], [37], [80], horizon_days=h)[0] for h in (90, 180, 360)]
 
-    # The parameters are quoted to 3-4 digits, so the figures agree to about that.
-    np.testing.assert_allclose(one_time, [0.4912, 0.9825, 1.9649], rtol=1e-3)
-    np.testing.assert_allclose(repeat, [1.0656, 2.1312, 4.2625], rtol=1e-3)
+    # lifetimes' figures have 4 decimals, the parameters 4-5 digits.
+    np.testing.assert_allclose(one_time, [0.4912, 0.9825, 1.9649], rtol=1e-4)
+    np.testing.assert_allclose(repeat, [1.0656, 2.1312, 4.2625], rtol=1e-4)
 
 
 def test_a_new_customers_forecast_is_finite_for_every_horizon_of_a_nearly_no_dropout_fit():
