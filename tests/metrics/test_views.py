@@ -317,6 +317,26 @@ def test_model_health_says_when_gamma_gamma_could_not_be_fitted(ada):
     assert "Not fitted: too few customers with repeat purchases." in response.content.decode()
 
 
+def test_model_health_says_every_buyer_has_every_prediction(marta):
+    model_version_create(is_current=True, prediction_gaps={"buyers": 2357, "missing": {}})
+
+    html = client_for(marta).get(MODEL_HEALTH).content.decode()
+
+    assert "Every one of the 2,357 customers with a purchase has expected purchases" in html
+    assert 'alert alert-warning small mt-3 mb-0" id="prediction-gaps' not in html
+
+
+def test_model_health_counts_the_buyers_without_a_prediction_with_the_reason(marta):
+    missing = {"expected_spend": {"no_spend_model": 2357}, "predicted_clv": {"no_spend_model": 2357}}
+    model_version_create(is_current=True, prediction_gaps={"buyers": 2357, "missing": missing})
+
+    html = client_for(marta).get(MODEL_HEALTH).content.decode()
+
+    assert 'id="prediction-gaps"' in html
+    assert "2,357 without expected spend: the spend model could not be fitted." in html
+    assert "2,357 without predicted CLV: the spend model could not be fitted." in html
+
+
 def test_model_health_before_any_model(alice):
     response = client_for(alice).get(MODEL_HEALTH)
 
