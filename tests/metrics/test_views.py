@@ -15,11 +15,11 @@ from django.utils import timezone
 
 from customers import panels
 from metrics import selectors
-from metrics.models import CustomerMetrics, ModelVersion, RecomputeRun
+from metrics.models import CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
 from tests.clients import client_for
 from tests.customers.factories import CustomerFactory
 
-from .snapshots import AS_OF, snapshots_create, summary_data
+from .snapshots import AS_OF, VALUE_RISK, snapshots_create, summary_data
 
 pytestmark = pytest.mark.django_db
 
@@ -335,6 +335,27 @@ def test_model_health_counts_the_buyers_without_a_prediction_with_the_reason(mar
     assert 'id="prediction-gaps"' in html
     assert "2,357 without expected spend: the spend model could not be fitted." in html
     assert "2,357 without predicted CLV: the spend model could not be fitted." in html
+
+
+def test_dashboard_says_how_many_buyers_the_clv_totals_leave_out(marta):
+    snapshots_create()
+    MetricSnapshot.objects.filter(kind="value_risk").update(data={**VALUE_RISK, "buyers_without_clv": 12})
+    model_version_create(
+        is_current=True, prediction_gaps={"buyers": 500, "missing": {"predicted_clv": {"not_computable": 12}}}
+    )
+
+    html = client_for(marta).get(DASHBOARD).content.decode()
+
+    assert 'id="segment-without-clv"' in html and "12 customers with a purchase have no predicted CLV" in html
+    assert 'id="value-risk-without-clv"' in html
+
+
+def test_dashboard_says_nothing_of_missing_predictions_when_none_is_missing(marta, workspace_snapshots):
+    model_version_create(is_current=True, prediction_gaps={"buyers": 500, "missing": {}})
+
+    html = client_for(marta).get(DASHBOARD).content.decode()
+
+    assert "segment-without-clv" not in html and "value-risk-without-clv" not in html
 
 
 def test_model_health_before_any_model(alice):
