@@ -265,7 +265,7 @@ def time_fit() -> tuple[float, float, float]:
     from metrics.analytics import bgnbd_fit, summary_from_daily
     from metrics.models import ModelVersion
     from metrics.selectors import customer_daily_frame
-    from metrics.services.recompute import model_params
+    from metrics.services import model_params
 
     as_of = timezone.localdate()
     started = time.monotonic()

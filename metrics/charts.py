@@ -282,6 +282,37 @@ def cohort_table(data: dict | None) -> dict | None:
     return {"columns": list(range(width)), "rows": rows}
 
 
+# The per-customer predictions, and why a buyer can be left without one (metrics.analytics.scoring).
+PREDICTION_LABELS = {
+    "p_alive": gettext_lazy("P(alive)"),
+    "churn_risk": gettext_lazy("churn risk"),
+    "expected_purchases": gettext_lazy("expected purchases"),
+    "expected_spend": gettext_lazy("expected spend"),
+    "predicted_clv": gettext_lazy("predicted CLV"),
+}
+GAP_REASONS = {
+    "no_spend_model": gettext_lazy("the spend model could not be fitted"),
+    "not_computable": gettext_lazy("it could not be computed"),
+}
+
+
+def prediction_gap_rows(gaps: dict | None) -> list[dict]:
+    """ModelVersion.prediction_gaps as rows to show: {"figure", "count", "reason"} per figure and
+    reason, in PREDICTION_LABELS' order; [] when every buyer has every prediction."""
+    missing = (gaps or {}).get("missing") or {}
+    return [
+        {"figure": label, "count": int(count), "reason": GAP_REASONS.get(reason, reason)}
+        for name, label in PREDICTION_LABELS.items()
+        for reason, count in sorted((missing.get(name) or {}).items())
+        if count
+    ]
+
+
+def buyers_without(gaps: dict | None, figure: str) -> int:
+    """How many buyers ModelVersion.prediction_gaps counts without `figure`, whatever the reason."""
+    return sum(int(count) for count in (((gaps or {}).get("missing") or {}).get(figure) or {}).values())
+
+
 def value_risk_table(data: dict | None, value_labels: dict, risk_labels: dict) -> dict | None:
     """The 3 x 3 value x risk matrix: rows high to low value, columns low to high risk."""
     cells = (data or {}).get("cells") or []
@@ -315,7 +346,8 @@ def value_risk_table(data: dict | None, value_labels: dict, risk_labels: dict) -
         )
     unscored = sum(int(_number(c.get("count")) or 0) for c in cells if c.get("risk_level") not in RISKS)
     columns = [str(risk_labels.get(risk, risk)) for risk in RISKS]
-    return {"rows": rows, "columns": columns, "unscored": unscored}
+    without_clv = int(_number((data or {}).get("buyers_without_clv")) or 0)
+    return {"rows": rows, "columns": columns, "unscored": unscored, "without_clv": without_clv}
 
 
 # --- CSV ----------------------------------------------------------------------------------------

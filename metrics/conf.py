@@ -34,10 +34,19 @@ DEFAULTS: dict[str, object] = {
     "LOAD_THREADS": 2,
     # A recompute that reads at least this many customer-day rows computes the dashboards' history
     # snapshots (rates, time series, cohorts, Pareto) in a forked child process while it fits and
-    # scores (metrics.services.forked): at a million customers that is 8 s of work on the other core.
+    # scores (metrics.forked): at a million customers that is 8 s of work on the other core.
     # Below it the fork is not worth it; None never forks.
     "FORK_MIN_ROWS": 200_000,
 }
+
+
+def prediction_settings() -> dict:
+    """The horizons of the per-customer predictions, as keywords of metrics.analytics.scoring.predictions."""
+    return {
+        "horizon_days": float(get("CHURN_HORIZON_DAYS")),
+        "clv_months": int(get("CLV_HORIZON_MONTHS")),
+        "clv_discount": float(get("CLV_MONTHLY_DISCOUNT")),
+    }
 
 
 def get(name: str):

@@ -19,6 +19,7 @@ snapshots and the runs that produce them. Definitions: docs/metrics.md.
                                                # over customers with a purchase
      "customers_with_purchase": 4300,
      "avg_predicted_clv": 900.1, "total_predicted_clv": 3.9e6,   # at as_of; null without a model
+     "buyers_without_predicted_clv": 0,   # customers with a purchase left out of those two (no figure)
      "previous": {the same keys for the month before, without "previous"; avg/total_predicted_clv null}}
 
 ``timeseries``: the last 24 complete months, oldest first (index i of every list is month i)::
@@ -49,8 +50,10 @@ is the share of cohort i with a purchase in the k-th month after (k = 0 is 1.0; 
 ``value_risk``: value level x risk level, all 9 cells, plus customers without a risk (no model or
 no purchase) under ``risk_level: ""``::
 
-    {"cells": [{"value_level": "high", "risk_level": "low", "count": 120, "clv": 3.4e5}, ...]}
-    # clv: total predicted CLV of the cell (null without a model)
+    {"cells": [{"value_level": "high", "risk_level": "low", "count": 120, "clv": 3.4e5}, ...],
+     "buyers_without_clv": 0}
+    # clv: total predicted CLV of the cell (null without a model); buyers_without_clv: the customers
+    # with a purchase and no predicted CLV, counted in the cells but left out of their clv
 
 ``scope`` is ``""`` (whole workspace), ``"country:<name>"`` or ``"manager:<user id>"``. A manager's
 book for a period is every customer with an AccountAssignment to that manager overlapping the period
@@ -92,6 +95,10 @@ class ModelVersion(models.Model):
     backtested_at = models.DateTimeField(_("back-tested at"), null=True, blank=True)
     is_current = models.BooleanField(_("current"), default=False)
     notes = models.TextField(_("notes"), blank=True)
+    # The buyers that the run which fitted this model left without a prediction, per figure and reason
+    # (metrics.analytics.scoring.prediction_gaps): {"buyers": 4338, "missing": {"predicted_clv":
+    # {"no_spend_model": 4338}}}; "missing" is {} when every buyer has every figure.
+    prediction_gaps = models.JSONField(_("buyers without a prediction"), default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

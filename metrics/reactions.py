@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from retention_crm import events
 
-from .services.recompute import recompute_run_create
+from .services.runs import recompute_run_create
 
 
 def on_order_saved(*, order_id: int, customer_id: int) -> None:

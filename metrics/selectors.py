@@ -100,7 +100,7 @@ def _customer_days(as_of: date, *, customer_id_from=None, customer_id_to=None, c
     if customer_id_to is not None:
         days = days.filter(customer_id__lt=customer_id_to)
     # In primary-key order: PostgreSQL reads the index in order at no extra cost, and the recompute
-    # then need not sort ten million rows (services.scoring.sort_daily finds them sorted).
+    # then need not sort ten million rows (analytics.scoring.sort_daily finds them sorted).
     return days.order_by("customer_id", "day")
 
 

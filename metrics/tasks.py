@@ -1,4 +1,9 @@
-"""Thin Celery entry points: ids in, one service call. The services are what the tests exercise."""
+"""Thin Celery entry points: ids in, one service call. The services are what the tests exercise.
+
+None of them retries: each works on derived figures that the next run rewrites from the orders, and
+each failure is already recorded where users see it (a failed chunk fails its run, whose message says
+so; the next recompute redoes everything). A retry would only repeat work that a newer run replaces.
+"""
 
 import logging
 
@@ -16,17 +21,17 @@ from .services.book import book_sums_refresh
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True)
-def metrics_recompute_task(self, run_id: int) -> None:
+@shared_task(acks_late=True, ignore_result=True)
+def metrics_recompute_task(run_id: int) -> None:
     # Chunks go back to the broker as a group, so several workers can score them side by side.
     metrics_recompute(run_id=run_id, chunks_async=True)
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True)
 def metrics_score_chunk_task(
-    self, run_id: int, model_version_id: int | None, customer_id_from: int, customer_id_to: int
+    run_id: int, model_version_id: int | None, customer_id_from: int, customer_id_to: int
 ) -> None:
-    # No retry: a failed chunk marks its run failed, and the next recompute redoes everything.
+    # A failed chunk marks its run failed, and the next recompute redoes everything.
     metrics_score_chunk(
         run_id=run_id,
         model_version_id=model_version_id,
@@ -35,18 +40,21 @@ def metrics_score_chunk_task(
     )
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True)
-def metrics_backtest_task(self, model_version_id: int) -> None:
+@shared_task(acks_late=True, ignore_result=True)
+def metrics_backtest_task(model_version_id: int) -> None:
+    # A back-test that fails leaves the model without one; the next night's model gets its own.
     metrics_backtest(model_version_id=model_version_id)
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=3)
-def metrics_refresh_customer_task(self, customer_id: int) -> None:
+@shared_task(acks_late=True, ignore_result=True)
+def metrics_refresh_customer_task(customer_id: int) -> None:
+    # A refresh that fails leaves the customer's row as the last recompute wrote it (a day old at
+    # most); their next order refreshes it again and the nightly recompute rewrites it anyway.
     metrics_refresh_customer(customer_id=customer_id)
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True)
-def metrics_nightly_task(self) -> None:
+@shared_task(acks_late=True, ignore_result=True)
+def metrics_nightly_task() -> None:
     """Beat, 02:30: recompute as of today (a run already queued for today is taken over)."""
     run = recompute_run_create(queue=False)
     logger.info("metrics.nightly run=%s", run.pk)

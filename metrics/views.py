@@ -193,6 +193,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "currency": settings.WORKSPACE_CURRENCY,
         "may_recompute": _may_recompute(request.user),
         "run": selectors.recompute_run_latest(),
+        # Buyers the current model left without a predicted CLV, said next to the CLV totals.
+        "prediction_gaps": getattr(selectors.model_version_current(), "prediction_gaps", None),
     }
     return render(request, "metrics/dashboard.html", context)
 

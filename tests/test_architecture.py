@@ -37,6 +37,39 @@ def test_metrics_does_not_import_segmentation():
     assert offenders == []
 
 
+def _absolute_imports(path: Path) -> set[str]:
+    """Every module a file imports, relative imports resolved against its package, at any depth of
+    the file (imports inside functions included)."""
+    package = list(path.relative_to(ROOT).parts[:-1])
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            names.add(module)
+    return names
+
+
+def test_metrics_analytics_imports_neither_django_nor_the_apps():
+    """Pure code lives under metrics/analytics (STYLE.md): pandas, numpy, scipy and itself, in every
+    module of the package and its subpackages."""
+    apps = {"customers", "retention_crm", "rest_framework", "celery", *OTHER_APPS}
+    offenders = {}
+    for path in (ROOT / "metrics" / "analytics").rglob("*.py"):
+        bad = sorted(
+            name
+            for name in _absolute_imports(path)
+            if name.split(".")[0] in apps | {"django"} and not name.startswith("metrics.analytics")
+        )
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = bad
+
+    assert offenders == {}
+
+
 def _event_arguments(path: Path):
     """(function, first argument) of every events.publish / events.subscribe call in a module."""
     tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln
 
+from . import _alive
 from ._common import NotEnoughData, as_float_array, unit_days
 from ._fit import LOG_PARAM_BOUND, DegenerateFit, at_upper_bound, collapse_rows, interior, maximise
 
@@ -201,32 +202,30 @@ def unique_pairs(x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     return x_values[keys // len(T_values)], T_values[keys % len(T_values)], inverse.reshape(-1)
 
 
-def _conditional_expected(params: BgNbdParams, x, T, p_alive, t, pairs=None):
-    """E[purchases in (T, T+t] | history], FHL eq. 10 after Pfaff's transformation of 2F1.
+def purchases_if_alive(params: BgNbdParams, x, T, t) -> np.ndarray:
+    """E[purchases in (T, T + t] | alive at T, x repeat purchases], t in the fit's unit; x, T and t
+    broadcast together. FHL eq. 10 without its P(alive) factor, computed as the integral over the
+    dropout probability that it is (metrics.analytics._alive): finite and accurate wherever the fit
+    can land, the no-dropout limit (a -> 0, where it tends to (r + x) t / (alpha + T)) included."""
+    x, T, t = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, T, t)))
+    return _alive.purchases_if_alive(r=params.r, a=params.a, b=params.b, x=x, s=t / (params.alpha + T))
 
-    ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z) with z = t/(alpha+T+t) equals
-    2F1(r+x, a-1; a+b+x-1; -t/(alpha+T)): the power factor cancels exactly, nothing overflows for
-    customers with thousands of purchases, and the series stays well conditioned when a and b are
-    large (the homogeneous-dropout limit), where Euler's form cancels two numbers near 1e38.
-    """
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    # 2F1 depends on (x, T) alone, and a million customers share a few tens of thousands of pairs:
-    # evaluate it once per pair (it is the costly part, more so near a = 0 or a, b large).
-    if pairs is None and np.ndim(t) == 0 and np.ndim(x) == 1 and np.shape(x) == np.shape(T):
-        pairs = unique_pairs(x, T)
-    if pairs is None:  # broadcasting shapes (several horizons, one customer): evaluate as given
-        hyp = hyp2f1(r + x, a - 1, a + b + x - 1, -t / (alpha + T))
-    else:
-        x_u, T_u, inverse = pairs
-        hyp = hyp2f1(r + x_u, a - 1, a + b + x_u - 1, -t / (alpha + T_u))[inverse]
-    return (a + b + x - 1) / (a - 1) * (1 - hyp) * p_alive
+
+def purchases_if_alive_by_customer(params: BgNbdParams, x: np.ndarray, T: np.ndarray, t) -> np.ndarray:
+    """purchases_if_alive for every customer (1-d x, T) at each horizon of `t` (1-d, in the fit's
+    unit): shape (customers, horizons). Evaluated once per distinct (x, T): a million customers share
+    a few tens of thousands of them."""
+    horizons = np.atleast_1d(np.asarray(t, dtype=float))
+    x_u, T_u, inverse = unique_pairs(x, T)
+    per_pair = purchases_if_alive(params, x_u[:, None], T_u[:, None], horizons[None, :])
+    return per_pair[inverse]
 
 
 def bgnbd_expected_purchases(params: BgNbdParams, x, t_x, T, *, horizon_days: float) -> np.ndarray:
-    """Conditional expected number of purchases in the next `horizon_days` days."""
+    """Conditional expected number of purchases in the next `horizon_days` days (FHL eq. 10)."""
     x, t_x, T = _check(x, t_x, T)
     t = horizon_days / unit_days(params.unit)
-    return _conditional_expected(params, x, T, bgnbd_p_alive(params, x, t_x, T), t)
+    return purchases_if_alive_by_customer(params, x, T, t)[:, 0] * bgnbd_p_alive(params, x, t_x, T)
 
 
 def bgnbd_churn_risk(params: BgNbdParams, x, t_x, T, *, horizon_days: float = 90.0) -> np.ndarray:
@@ -243,9 +242,8 @@ def bgnbd_expected_purchases_new(params: BgNbdParams, *, horizon_days) -> np.nda
     """E[X(t)]: expected repeat purchases of a new customer in the `horizon_days` after their
     first purchase (vectorised over horizons; 0 for horizons <= 0)."""
     t = np.maximum(np.asarray(horizon_days, dtype=float), 0.0) / unit_days(params.unit)
-    zeros = np.zeros_like(t)
     # A new customer is the conditional case x = t_x = T = 0, alive for sure.
-    return _conditional_expected(params, zeros, zeros, 1.0, t)
+    return purchases_if_alive(params, 0.0, 0.0, t)
 
 
 def bgnbd_cumulative_repeat_purchases(params: BgNbdParams, *, first_purchase: pd.Series, dates) -> pd.Series:

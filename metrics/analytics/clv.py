@@ -9,10 +9,10 @@ from ._common import DAYS_PER_MONTH, unit_days
 from .bgnbd import (
     BgNbdParams,
     _check,
-    _conditional_expected,
     bgnbd_churn_risk,
     bgnbd_expected_purchases,
     bgnbd_p_alive,
+    purchases_if_alive,
     unique_pairs,
 )
 from .gamma_gamma import GammaGammaParams, gamma_gamma_expected_spend
@@ -39,22 +39,20 @@ def predictive_clv(
     """sum_{i=1..H} m (E[X(i)] - E[X(i-1)]) / (1 + d)^i per customer.
 
     E[X(i)] is the BG/NBD conditional expected purchases by the end of month i (a month is
-    30 days, converted to the fit's unit), m the Gamma-Gamma conditional mean spend. x, t_x, T
-    in the BG/NBD unit; monetary is the summary's monetary_value. The loop runs over months,
-    not customers.
+    30 days, converted to the fit's unit), m the Gamma-Gamma conditional mean spend (for a customer
+    without a repeat purchase, the population's mean). x, t_x, T in the BG/NBD unit; monetary is
+    the summary's monetary_value. Computed once per distinct (x, T) for all months at once.
     """
     x, t_x, T = _check(x, t_x, T)
     spend = gamma_gamma_expected_spend(gamma_gamma, x, monetary)
-    p_alive = bgnbd_p_alive(bgnbd, x, t_x, T)
     month = DAYS_PER_MONTH / unit_days(bgnbd.unit)
-    value = np.zeros_like(x)
-    previous = np.zeros_like(x)
-    pairs = unique_pairs(x, T)
-    for i in range(1, horizon_months + 1):
-        cumulative = _conditional_expected(bgnbd, x, T, p_alive, i * month, pairs)
-        value += spend * (cumulative - previous) / (1 + monthly_discount) ** i
-        previous = cumulative
-    return value
+    months = np.arange(1, horizon_months + 1)
+    # E[X(i)] given alive, per distinct (x, T) and month; P(alive) and the spend are per customer.
+    x_u, T_u, inverse = unique_pairs(x, T)
+    cumulative = purchases_if_alive(bgnbd, x_u[:, None], T_u[:, None], months[None, :] * month)
+    increments = np.diff(cumulative, axis=1, prepend=0.0)
+    discounted = increments @ (1 + monthly_discount) ** -months.astype(float)
+    return spend * bgnbd_p_alive(bgnbd, x, t_x, T) * discounted[inverse]
 
 
 def customer_predictions(

@@ -1,15 +1,11 @@
-"""Writes of the metrics app. The pure pieces (scoring, snapshots) take DataFrames and never touch
-the database; recompute and refresh load with metrics.selectors and save in bulk."""
+"""Writes of the metrics app: a recompute run's life (runs), the recompute itself (recompute), the
+rows and snapshots it saves (writes, swap), the back-test (backtest) and the refresh of one customer
+(refresh). They load with metrics.selectors, compute with metrics.analytics and save in bulk."""
 
-from .recompute import (
-    chunk_ranges,
-    churn_backtest,
-    metrics_backtest,
-    metrics_recompute,
-    metrics_score_chunk,
-    recompute_run_create,
-)
+from .backtest import churn_backtest, metrics_backtest
+from .recompute import chunk_ranges, metrics_recompute, metrics_score_chunk, model_params
 from .refresh import metrics_refresh_customer
+from .runs import recompute_run_create
 
 __all__ = [
     "chunk_ranges",
@@ -18,5 +14,6 @@ __all__ = [
     "metrics_recompute",
     "metrics_refresh_customer",
     "metrics_score_chunk",
+    "model_params",
     "recompute_run_create",
 ]

@@ -18,12 +18,13 @@ from django.utils import timezone
 from customers.models import Customer
 from customers.rollups import customer_rollups_refresh_if_waiting
 from metrics import conf
-from metrics.models import CustomerMetrics, RecomputeRun
+from metrics.analytics.scoring import one_customer_figures, predictions, scores
+from metrics.models import METRIC_FIELDS, CustomerMetrics, RecomputeRun
 from metrics.selectors import customer_days
 from retention_crm import events
 
-from .recompute import METRIC_FIELDS, _settings, metrics_rows, metrics_upsert, model_params
-from .scoring import one_customer_figures, predictions, scores
+from .recompute import model_params
+from .writes import metrics_rows, metrics_upsert
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def metrics_refresh_customer(*, customer_id: int) -> CustomerMetrics | None:
         return None
     day, amount, purchase_amount = (np.array(column) for column in zip(*days, strict=True)) if days else ([], [], [])
     columns = one_customer_figures(day, amount, purchase_amount, as_of=as_of)
-    columns.update(predictions(columns, bgnbd=bgnbd, gamma_gamma=gamma_gamma, **_settings()))
+    columns.update(predictions(columns, bgnbd=bgnbd, gamma_gamma=gamma_gamma, **conf.prediction_settings()))
     ids = np.array([customer_id])
     columns.update(scores(columns, ids, run.scoring if run else {}, risk_thresholds=conf.RISK_THRESHOLDS))
     rows = metrics_rows(

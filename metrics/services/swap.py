@@ -19,7 +19,7 @@ and right after the commit the table is analysed, so that the planner knows the 
 
 About 2 s at a million customers; a failure rolls everything back and leaves CustomerMetrics as it
 was. A failed run's table is dropped by the next run. Where the database is not PostgreSQL, runs
-upsert in place (services.recompute.metrics_upsert).
+upsert in place (services.writes.metrics_upsert).
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ from django import template
 from django.template.defaultfilters import floatformat
 from django.utils.translation import gettext as _
 
+from metrics import charts
+
 register = template.Library()
 
 MISSING = "—"
@@ -68,3 +70,15 @@ def signed_percent(value, decimals=1):
         return MISSING
     sign = "+" if float(value) > 0 else ""
     return sign + percent(value, decimals)
+
+
+@register.filter
+def prediction_gaps(gaps) -> list[dict]:
+    """ModelVersion.prediction_gaps as rows {"figure", "count", "reason"} (metrics.charts)."""
+    return charts.prediction_gap_rows(gaps)
+
+
+@register.filter
+def without_prediction(gaps, figure: str) -> int:
+    """The buyers ModelVersion.prediction_gaps counts without `figure` ("predicted_clv", ...)."""
+    return charts.buyers_without(gaps, figure)

@@ -1,4 +1,4 @@
-"""metrics.services.forked: a pure function computed in a forked child, with the fallbacks."""
+"""metrics.forked: a pure function computed in a forked child, with the fallbacks."""
 
 import os
 import signal
@@ -7,10 +7,10 @@ import time
 import pytest
 from django.test import override_settings
 
+from metrics.forked import Forked
 from metrics.models import MetricSnapshot, ModelVersion, RecomputeRun
 from metrics.services import metrics_recompute
 from metrics.services import recompute as recompute_module
-from metrics.services.forked import Forked
 
 from .conftest import SIMULATED_AS_OF
 

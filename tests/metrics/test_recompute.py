@@ -14,11 +14,11 @@ from django.test import override_settings
 from django.utils import timezone
 
 from customers.models import AccountAssignment, Order, OrderLine
-from metrics.analytics import bgnbd_churn_risk, bgnbd_p_alive, rfm_scores
-from metrics.models import CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
-from metrics.services import chunk_ranges, metrics_recompute, recompute_run_create
+from metrics.analytics import NotEnoughData, bgnbd_churn_risk, bgnbd_p_alive, rfm_scores
+from metrics.models import METRIC_FIELDS, CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
+from metrics.services import chunk_ranges, metrics_recompute, model_params, recompute_run_create
 from metrics.services import recompute as recompute_module
-from metrics.services.recompute import METRIC_FIELDS, model_params
+from metrics.services.runs import recompute_run_finish
 from retention_crm import events
 from tests.customers.factories import CustomerFactory, ProductFactory
 
@@ -233,6 +233,37 @@ def test_fitted_model_scores_every_buyer_and_becomes_current(simulated):
     assert run.customers_scored == 300 and run.progress_percent == 100
 
 
+def test_the_model_records_that_no_buyer_lacks_a_prediction(simulated):
+    run = metrics_recompute(as_of=SIMULATED_AS_OF)
+
+    buyers = CustomerMetrics.objects.filter(purchases__gt=0)
+    for field in ("p_alive", "churn_risk", "expected_purchases_90d", "expected_spend", "predicted_clv"):
+        assert not buyers.filter(**{f"{field}__isnull": True}).exists(), field
+    assert run.model_version.prediction_gaps == {"buyers": 300, "missing": {}}
+    summary = MetricSnapshot.objects.get(as_of=SIMULATED_AS_OF, kind="summary", scope="").data
+    value_risk = MetricSnapshot.objects.get(as_of=SIMULATED_AS_OF, kind="value_risk", scope="").data
+    assert summary["buyers_without_predicted_clv"] == 0 and value_risk["buyers_without_clv"] == 0
+
+
+def test_without_a_spend_model_the_buyers_without_clv_are_counted_with_the_reason(simulated, monkeypatch):
+    from metrics.services import recompute
+
+    def no_spend_model(*args, **kwargs):
+        raise NotEnoughData("Gamma-Gamma: no repeat buyer with a positive spend to fit")
+
+    monkeypatch.setattr(recompute, "gamma_gamma_fit", no_spend_model)
+
+    run = metrics_recompute(as_of=SIMULATED_AS_OF)
+
+    missing = {"no_spend_model": 300}
+    assert run.model_version.prediction_gaps == {
+        "buyers": 300,
+        "missing": {"expected_spend": missing, "predicted_clv": missing},
+    }
+    summary = MetricSnapshot.objects.get(as_of=SIMULATED_AS_OF, kind="summary", scope="").data
+    assert summary["buyers_without_predicted_clv"] == 300 and summary["total_predicted_clv"] is None
+
+
 def test_risk_levels_follow_the_thresholds_setting(simulated):
     with override_settings(METRICS_RISK_THRESHOLDS=(0.2, 0.5)):
         metrics_recompute(as_of=SIMULATED_AS_OF)
@@ -374,6 +405,38 @@ def test_command_recomputes_and_prints_the_model_and_back_test(simulated):
     assert "BG/NBD on 300 customers" in text and "Back-test at 2024-04-01" in text
 
 
+def _exit_code(*argv: str) -> int:
+    """The exit status of `manage.py <argv>` as the shell would see it, run in this process."""
+    from django.core.management import execute_from_command_line
+
+    try:
+        execute_from_command_line(["manage.py", *argv])
+    except SystemExit as exc:
+        return 0 if exc.code is None else int(exc.code)
+    except Exception:  # a traceback: Python exits with 1
+        return 1
+    return 0
+
+
+def test_command_exits_0_after_a_run_whose_back_test_is_missing_figures(simulated, monkeypatch, capsys):
+    from metrics.analytics import BacktestResult
+    from metrics.services import backtest
+
+    def without_figures(buyers, **kwargs):
+        return BacktestResult(
+            auc=None, customers=len(buyers), churned=0, predicted_purchases=float("nan"), actual_purchases=0
+        )
+
+    monkeypatch.setattr(backtest, "analytics_churn_backtest", without_figures)
+
+    code = _exit_code("recompute_metrics", "--as-of", SIMULATED_AS_OF.isoformat(), "--sync", "--no-progress")
+
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "Finished: recompute" in text
+    assert "vs BG/NBD baseline n/a; predicted n/a purchases" in text
+
+
 def test_command_refuses_a_future_date(db):
     from django.core.management.base import CommandError
 
@@ -444,10 +507,10 @@ def test_a_run_is_not_done_until_its_snapshots_are_saved(db):
         as_of=AS_OF, status=RecomputeRun.Status.RUNNING, started_at=timezone.now(), chunks_total=2, chunks_done=2
     )
 
-    assert recompute_module._finish_if_complete(run.pk) is False
+    assert recompute_run_finish(run_id=run.pk) is False
     assert run.progress_percent == 70  # the snapshots count as one more chunk of three
 
     RecomputeRun.objects.filter(pk=run.pk).update(snapshots_saved=True)
-    assert recompute_module._finish_if_complete(run.pk) is True
+    assert recompute_run_finish(run_id=run.pk) is True
     run.refresh_from_db()
     assert run.status == RecomputeRun.Status.SUCCEEDED and run.progress_percent == 100

@@ -7,9 +7,8 @@ import pytest
 from django.utils import timezone
 
 from customers.services import order_record, order_refund
-from metrics.models import CustomerMetrics
+from metrics.models import METRIC_FIELDS, CustomerMetrics
 from metrics.services import metrics_recompute, metrics_refresh_customer
-from metrics.services.recompute import METRIC_FIELDS
 from tests.customers.factories import CustomerFactory, ProductFactory
 
 from .conftest import order_on, simulate_workspace

@@ -10,7 +10,7 @@ from django.utils import timezone
 from customers.models import Customer
 from metrics.models import CustomerMetrics, RecomputeRun
 from metrics.services import metrics_recompute, metrics_refresh_customer, swap
-from metrics.services import recompute as recompute_module
+from metrics.services import runs as runs_module
 from tests.customers.factories import CustomerFactory
 
 from .conftest import SIMULATED_AS_OF, simulate_workspace
@@ -43,7 +43,7 @@ def _run_tables() -> list[str]:
 def _around_swap(monkeypatch, before):
     """Run `before()` in the run's last moment, just before its table is swapped in, as another
     request would: on its own connection, committed."""
-    original = recompute_module.scores_swap
+    original = runs_module.scores_swap
 
     def other_connection():
         try:
@@ -57,7 +57,7 @@ def _around_swap(monkeypatch, before):
         thread.join()
         original(**kwargs)
 
-    monkeypatch.setattr(recompute_module, "scores_swap", swapping)
+    monkeypatch.setattr(runs_module, "scores_swap", swapping)
 
 
 def test_the_swapped_table_keeps_the_schema_the_migrations_made():
@@ -122,7 +122,7 @@ def test_a_failed_swap_fails_the_run_and_keeps_the_previous_rows(monkeypatch, ca
 
 def test_a_failed_runs_table_is_dropped_by_the_next_run(monkeypatch):
     simulate_workspace(customers=30)
-    monkeypatch.setattr(recompute_module, "scores_swap", lambda **kwargs: (_ for _ in ()).throw(DatabaseError("x")))
+    monkeypatch.setattr(runs_module, "scores_swap", lambda **kwargs: (_ for _ in ()).throw(DatabaseError("x")))
     failed = metrics_recompute(as_of=SIMULATED_AS_OF)
     assert failed.status == RecomputeRun.Status.FAILED
     assert _run_tables() == [swap.scores_table(failed.pk)]

@@ -15,11 +15,11 @@ from django.utils import timezone
 
 from customers import panels
 from metrics import selectors
-from metrics.models import CustomerMetrics, ModelVersion, RecomputeRun
+from metrics.models import CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
 from tests.clients import client_for
 from tests.customers.factories import CustomerFactory
 
-from .snapshots import AS_OF, snapshots_create, summary_data
+from .snapshots import AS_OF, VALUE_RISK, snapshots_create, summary_data
 
 pytestmark = pytest.mark.django_db
 
@@ -315,6 +315,47 @@ def test_model_health_says_when_gamma_gamma_could_not_be_fitted(ada):
     response = client_for(ada).get(MODEL_HEALTH)
 
     assert "Not fitted: too few customers with repeat purchases." in response.content.decode()
+
+
+def test_model_health_says_every_buyer_has_every_prediction(marta):
+    model_version_create(is_current=True, prediction_gaps={"buyers": 2357, "missing": {}})
+
+    html = client_for(marta).get(MODEL_HEALTH).content.decode()
+
+    assert "Every one of the 2,357 customers with a purchase has expected purchases" in html
+    assert 'alert alert-warning small mt-3 mb-0" id="prediction-gaps' not in html
+
+
+def test_model_health_counts_the_buyers_without_a_prediction_with_the_reason(marta):
+    missing = {"expected_spend": {"no_spend_model": 2357}, "predicted_clv": {"no_spend_model": 2357}}
+    model_version_create(is_current=True, prediction_gaps={"buyers": 2357, "missing": missing})
+
+    html = client_for(marta).get(MODEL_HEALTH).content.decode()
+
+    assert 'id="prediction-gaps"' in html
+    assert "2,357 without expected spend: the spend model could not be fitted." in html
+    assert "2,357 without predicted CLV: the spend model could not be fitted." in html
+
+
+def test_dashboard_says_how_many_buyers_the_clv_totals_leave_out(marta):
+    snapshots_create()
+    MetricSnapshot.objects.filter(kind="value_risk").update(data={**VALUE_RISK, "buyers_without_clv": 12})
+    model_version_create(
+        is_current=True, prediction_gaps={"buyers": 500, "missing": {"predicted_clv": {"not_computable": 12}}}
+    )
+
+    html = client_for(marta).get(DASHBOARD).content.decode()
+
+    assert 'id="segment-without-clv"' in html and "12 customers with a purchase have no predicted CLV" in html
+    assert 'id="value-risk-without-clv"' in html
+
+
+def test_dashboard_says_nothing_of_missing_predictions_when_none_is_missing(marta, workspace_snapshots):
+    model_version_create(is_current=True, prediction_gaps={"buyers": 500, "missing": {}})
+
+    html = client_for(marta).get(DASHBOARD).content.decode()
+
+    assert "segment-without-clv" not in html and "value-risk-without-clv" not in html
 
 
 def test_model_health_before_any_model(alice):

@@ -1,5 +1,6 @@
 """manage.py recompute_metrics [--as-of YYYY-MM-DD] [--sync]: the recompute the nightly task runs."""
 
+import math
 import sys
 import threading
 import time
@@ -69,9 +70,10 @@ class Command(BaseCommand):
             connection.close()
 
     def _report(self, run: RecomputeRun) -> None:
+        """What the run did, every figure through _figure: a model or back-test can lack any of them."""
         self.stdout.write(
             f"{run.get_status_display()}: recompute {run.pk} as of {run.as_of}, "
-            f"{run.customers_scored:,} customers scored in {run.chunks_done} chunk(s)."
+            f"{_figure(run.customers_scored, ',')} customers scored in {_figure(run.chunks_done)} chunk(s)."
         )
         if run.message:
             self.stdout.write(run.message)
@@ -80,21 +82,35 @@ class Command(BaseCommand):
             self.stdout.write("No purchase model (see the message above).")
             return
         self.stdout.write(
-            f"BG/NBD on {model.n_customers:,} customers: r={model.bgnbd_r:.4g} alpha={model.bgnbd_alpha:.4g} "
-            f"a={model.bgnbd_a:.4g} b={model.bgnbd_b:.4g} LL={model.bgnbd_log_likelihood:.1f} "
-            f"({model.fit_seconds:.1f} s)"
+            f"BG/NBD on {_figure(model.n_customers, ',')} customers: r={_figure(model.bgnbd_r, '.4g')} "
+            f"alpha={_figure(model.bgnbd_alpha, '.4g')} a={_figure(model.bgnbd_a, '.4g')} "
+            f"b={_figure(model.bgnbd_b, '.4g')} LL={_figure(model.bgnbd_log_likelihood, '.1f')} "
+            f"({_figure(model.fit_seconds, '.1f')} s)"
         )
         if model.has_gamma_gamma:
             self.stdout.write(
-                f"Gamma-Gamma: p={model.gg_p:.4g} q={model.gg_q:.4g} gamma={model.gg_gamma:.4g} "
-                f"LL={model.gg_log_likelihood:.1f}"
+                f"Gamma-Gamma: p={_figure(model.gg_p, '.4g')} q={_figure(model.gg_q, '.4g')} "
+                f"gamma={_figure(model.gg_gamma, '.4g')} LL={_figure(model.gg_log_likelihood, '.1f')}"
             )
-        if model.backtest_auc is not None:
-            self.stdout.write(
-                f"Back-test at {model.backtest_cutoff} (+{model.backtest_horizon_days} days, "
-                f"{model.backtest_customers:,} customers): AUC {model.backtest_auc:.4f} vs BG/NBD baseline "
-                f"{model.backtest_baseline_auc:.4f}; predicted {model.backtest_predicted_purchases:,.0f} purchases, "
-                f"actual {model.backtest_actual_purchases:,}."
-            )
-        else:
+        for figure, reasons in sorted((model.prediction_gaps or {}).get("missing", {}).items()):
+            counts = ", ".join(f"{_figure(count, ',')} {reason}" for reason, count in sorted(reasons.items()))
+            self.stdout.write(f"Buyers without {figure}: {counts}.")
+        if model.backtested_at is None and model.backtest_cutoff is None:
+            self.stdout.write("Back-test: queued for a worker.")
+        elif model.backtest_cutoff is None:
             self.stdout.write("Back-test: not enough data before the cut-off.")
+        else:
+            self.stdout.write(
+                f"Back-test at {model.backtest_cutoff} (+{_figure(model.backtest_horizon_days)} days, "
+                f"{_figure(model.backtest_customers, ',')} customers): AUC {_figure(model.backtest_auc, '.4f')} "
+                f"vs BG/NBD baseline {_figure(model.backtest_baseline_auc, '.4f')}; predicted "
+                f"{_figure(model.backtest_predicted_purchases, ',.0f')} purchases, actual "
+                f"{_figure(model.backtest_actual_purchases, ',')}."
+            )
+
+
+def _figure(value, spec: str = "") -> str:
+    """`value` formatted with `spec`, or "n/a" when the run has no such figure (None, NaN)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return format(value, spec)

@@ -12,14 +12,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from metrics.analytics import cohort_retention, pareto_of_ranked, pareto_tier
-from metrics.analytics._common import to_day
-from metrics.analytics.pareto import TRAILING_MONTHS
-from metrics.analytics.rfm import SEGMENTS
+from ._common import to_day
+from .cohorts import cohort_retention
+from .pareto import TRAILING_MONTHS, pareto_of_ranked, pareto_tier
+from .rfm import SEGMENTS
 
 # metrics.md: the summary compares the latest complete month with the one before; the time series
 # shows two years, enough to see a seasonal pattern twice.
@@ -120,7 +121,7 @@ def groupings(*, customer_ids: np.ndarray, countries: pd.Series, assignments: pd
     return result
 
 
-def _month_starts(as_of: pd.Timestamp, months: int) -> list[pd.Timestamp]:
+def _month_starts(as_of: date, months: int) -> list[pd.Timestamp]:
     """months + 1 boundaries: the first days of the months, the last one being as_of's month."""
     end = pd.Timestamp(as_of).normalize().replace(day=1)
     return [end - pd.DateOffset(months=months - i) for i in range(months + 1)]
@@ -276,7 +277,7 @@ def period_snapshots(
     population: _Population,
     groups: list[Grouping],
     *,
-    as_of: pd.Timestamp,
+    as_of: date,
     months: int = TIMESERIES_MONTHS,
 ) -> dict[str, dict[str, dict]]:
     """{"summary": {scope: data}, "timeseries": {scope: data}} without the predicted-CLV keys."""
@@ -324,8 +325,8 @@ def period_snapshots(
 # --- As-of snapshots: cohorts, Pareto, CLV distribution, RFM, value x risk -----------------------
 
 
-def cohorts_data(daily: pd.DataFrame, *, as_of: pd.Timestamp) -> dict:
-    table = cohort_retention(daily, as_of=as_of)
+def cohorts_data(daily: pd.DataFrame, *, as_of: date) -> dict:
+    table = cohort_retention(daily, as_of=pd.Timestamp(as_of))
     retention = table.retention.iloc[-COHORT_LIMIT:]
     sizes = table.sizes.iloc[-COHORT_LIMIT:]
     if len(retention):
@@ -337,8 +338,8 @@ def cohorts_data(daily: pd.DataFrame, *, as_of: pd.Timestamp) -> dict:
     }
 
 
-def pareto_data(daily: pd.DataFrame, *, as_of: pd.Timestamp) -> dict:
-    return _pareto_dict(pareto_tier(daily, as_of=as_of))
+def pareto_data(daily: pd.DataFrame, *, as_of: date) -> dict:
+    return _pareto_dict(pareto_tier(daily, as_of=pd.Timestamp(as_of)))
 
 
 def _pareto_dict(result) -> dict:
@@ -399,6 +400,10 @@ class _Scores:
             ]
         }
 
+    def without_clv(self, members) -> int:
+        """The members with a purchase but no predicted CLV, whom every CLV total leaves out."""
+        return int(np.count_nonzero(self.buyer[members] & ~self.has_clv[members]))
+
     def value_risk(self, members) -> dict:
         size = len(LEVELS) * len(self.RISKS)
         codes = self.cell[members]
@@ -419,7 +424,7 @@ class _Scores:
                         "clv": _money(clv[i]) if with_clv[i] else None,
                     }
                 )
-        return {"cells": cells}
+        return {"cells": cells, "buyers_without_clv": self.without_clv(members)}
 
     def clv_distribution(self, members, *, basis: str) -> dict:
         values = self.basis[members]
@@ -441,15 +446,15 @@ class _AsOfFacts:
     each scope then costs a mask and a bincount over these arrays, not a pass over the daily rows.
     The figures are those of cohorts_data and pareto_data on the scope's own rows (a test checks)."""
 
-    def __init__(self, daily: pd.DataFrame, ids: np.ndarray, *, as_of: pd.Timestamp):
+    def __init__(self, daily: pd.DataFrame, ids: np.ndarray, *, as_of: date):
         code = customer_codes(ids, daily["customer_id"].to_numpy())
         day = daily["day"].to_numpy()
         if day.dtype != np.dtype("datetime64[us]"):
             day = to_day(daily["day"]).to_numpy()
-        as_of = pd.Timestamp(as_of)
+        as_of_midnight = np.datetime64(pd.Timestamp(as_of))
         # Cohorts: one (customer, month) pair per month with a purchase up to as_of; rows come sorted
         # by customer and day, so a new pair starts wherever the customer or the month changes.
-        bought = (daily["purchase_amount"].to_numpy(dtype=float) > 0) & (day <= np.datetime64(as_of))
+        bought = (daily["purchase_amount"].to_numpy(dtype=float) > 0) & (day <= as_of_midnight)
         p_code = code[bought]
         p_month = day[bought].astype("datetime64[M]").astype("int64")  # months since 1970-01
         starts = (
@@ -463,10 +468,11 @@ class _AsOfFacts:
         cohort[self.pair_code[first]] = pair_month[first]
         self.pair_cohort = cohort[self.pair_code]
         self.pair_k = pair_month - self.pair_cohort
-        self.last_month = int(np.datetime64(as_of, "M").astype("int64"))
+        self.last_month = int(as_of_midnight.astype("datetime64[M]").astype("int64"))
         # Pareto: net revenue in the trailing window per customer with a row in it, summed exactly as
         # pareto_tier sums (a group's sum does not depend on the other groups).
-        in_window = (day > np.datetime64(as_of - pd.DateOffset(months=TRAILING_MONTHS))) & (day <= np.datetime64(as_of))
+        window_start = np.datetime64(pd.Timestamp(as_of) - pd.DateOffset(months=TRAILING_MONTHS))
+        in_window = (day > window_start) & (day <= as_of_midnight)
         revenue = daily["amount"][in_window].astype(float).groupby(daily["customer_id"][in_window]).sum()
         # Ranked once, as pareto_tier ranks (revenue descending, then id): a scope's ranking is the
         # same order restricted to its members, so no scope needs a sort of its own.
@@ -474,7 +480,6 @@ class _AsOfFacts:
         self.window_ids = revenue.index.to_numpy()[order]
         self.window_code = np.searchsorted(ids, revenue.index.to_numpy())[order]  # sorted lookups, then ranked
         self.window_revenue = revenue.to_numpy()[order]
-        self.as_of = as_of
 
     def cohorts(self, member: np.ndarray | None) -> dict:
         """cohorts_data of the customers where `member` is True (None: everyone)."""
@@ -506,7 +511,7 @@ class _AsOfFacts:
         return _pareto_dict(pareto_of_ranked(ranked))
 
 
-def _scopes(groups: list[Grouping], n: int, *, as_of: pd.Timestamp) -> Iterator[tuple[str, np.ndarray | None, object]]:
+def _scopes(groups: list[Grouping], n: int, *, as_of: date) -> Iterator[tuple[str, np.ndarray | None, object]]:
     """(scope, member mask or None for everyone, member positions or slice(None)) of every scope on
     as_of; a manager's book is the customers assigned to them that day."""
     day_start = pd.Timestamp(as_of).normalize()
@@ -523,18 +528,21 @@ def _scopes(groups: list[Grouping], n: int, *, as_of: pd.Timestamp) -> Iterator[
             yield label, member, members
 
 
-def predicted_clv_sums(scored: pd.DataFrame, groups: list[Grouping], *, as_of: pd.Timestamp) -> dict[str, tuple]:
-    """scope -> (avg, total) predicted CLV over the scope's customers with one on as_of (None, None without)."""
+def predicted_clv_sums(scored: pd.DataFrame, groups: list[Grouping], *, as_of: date) -> dict[str, tuple]:
+    """scope -> (avg, total, buyers without one) predicted CLV over the scope's customers with one on
+    as_of (avg and total None when nobody has one)."""
     clv = scored["predicted_clv"].to_numpy(dtype=float)
     has = np.isfinite(clv)
-    values = {"clv": np.where(has, clv, 0.0), "has": has.astype(float)}
+    buyer = scored["purchases"].to_numpy() > 0
+    values = {"clv": np.where(has, clv, 0.0), "has": has.astype(float), "without": (buyer & ~has).astype(float)}
     day_start = pd.Timestamp(as_of).normalize()
     out = {}
     for grouping in groups:
         sums = _group_sums(grouping.pairs(day_start, day_start + pd.Timedelta(days=1)), len(grouping.labels), values)
         for g, label in enumerate(grouping.labels):
-            count = sums["has"][g]
-            out[label] = (None, None) if count == 0 else (_money(sums["clv"][g] / count), _money(sums["clv"][g]))
+            count, without = sums["has"][g], int(sums["without"][g])
+            average, total = (None, None) if count == 0 else (_money(sums["clv"][g] / count), _money(sums["clv"][g]))
+            out[label] = (average, total, without)
     return out
 
 
@@ -545,7 +553,7 @@ def history_snapshots(
     countries: pd.Series,
     assignments: pd.DataFrame,
     upsell_days: pd.Series,
-    as_of,
+    as_of: date,
     window_days: int,
 ) -> list[tuple[str, str, dict]]:
     """The snapshots that need the orders but not the model, as (kind, scope, JSON-safe data): the
@@ -555,7 +563,6 @@ def history_snapshots(
     `daily`: (customer_id, day) rows sorted, of customers in `customer_ids` (sorted); `countries`
     aligned with `customer_ids`.
     """
-    as_of = pd.Timestamp(as_of).normalize()
     groups = groupings(customer_ids=customer_ids, countries=countries, assignments=assignments)
     periods = period_snapshots(_Population(daily, customer_ids, upsell_days, window_days), groups, as_of=as_of)
     out: list[tuple[str, str, dict]] = [("summary", scope, clean(data)) for scope, data in periods["summary"].items()]
@@ -573,7 +580,7 @@ def with_scores(
     scored: pd.DataFrame,
     countries: pd.Series,
     assignments: pd.DataFrame,
-    as_of,
+    as_of: date,
     segment_labels: dict[str, str],
     segment_keys: dict[str, str],
     clv_basis: str,
@@ -583,16 +590,21 @@ def with_scores(
 
     `scored`: apply_scoring over every customer, indexed by sorted customer_id.
     """
-    as_of = pd.Timestamp(as_of).normalize()
     ids = scored.index.to_numpy()
     groups = groupings(customer_ids=ids, countries=countries, assignments=assignments)
     predicted = predicted_clv_sums(scored, groups, as_of=as_of)
     out = []
     for kind, scope, data in history:
         if kind == "summary":
-            avg, total = predicted[scope]
+            avg, total, without = predicted[scope]
             previous = {**data["previous"], "avg_predicted_clv": None, "total_predicted_clv": None}
-            data = {**data, "previous": previous, "avg_predicted_clv": avg, "total_predicted_clv": total}
+            data = {
+                **data,
+                "previous": previous,
+                "avg_predicted_clv": avg,
+                "total_predicted_clv": total,
+                "buyers_without_predicted_clv": without,
+            }
         out.append((kind, scope, data))
     scores = _Scores(scored, "predicted_clv" if clv_basis == "predicted" else "net_revenue")
     for scope, _member, members in _scopes(groups, len(ids), as_of=as_of):

@@ -13,23 +13,17 @@ smallest key that reached k", and four edges per score reproduce the quintiles e
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from metrics.analytics import (
-    BgNbdParams,
-    GammaGammaParams,
-    bgnbd_churn_risk,
-    bgnbd_expected_purchases,
-    bgnbd_p_alive,
-    gamma_gamma_expected_spend,
-    predictive_clv,
-    rfm_scores,
-    rfm_segment,
-    summary_from_daily,
-)
-from metrics.analytics.pareto import SHARE_TOLERANCE, TOP_REVENUE_SHARE, TRAILING_MONTHS
+from .bgnbd import BgNbdParams, bgnbd_churn_risk, bgnbd_expected_purchases, bgnbd_p_alive
+from .clv import predictive_clv
+from .gamma_gamma import GammaGammaParams, gamma_gamma_expected_spend
+from .pareto import SHARE_TOLERANCE, TOP_REVENUE_SHARE, TRAILING_MONTHS
+from .rfm import rfm_scores, rfm_segment
+from .summary import summary_from_daily
 
 # Value level (docs: "Value x risk"): high = the Pareto top tier; medium = the next customers by
 # predicted CLV (historical CLV when no model could be fitted), 30% of the customers with a
@@ -53,6 +47,13 @@ FIGURE_COLUMNS = (
     "monetary_value",
 )
 PREDICTION_COLUMNS = ("p_alive", "churn_risk", "expected_purchases", "expected_spend", "predicted_clv")
+SPEND_COLUMNS = ("expected_spend", "predicted_clv")
+
+# Why a buyer is left without a prediction although the run fitted the purchase model (counted by
+# prediction_gaps; a run without a purchase model says so in its message): no spend model was
+# fitted, or the figure came out non-finite, which the analytics are tested never to do.
+NO_SPEND_MODEL = "no_spend_model"
+NOT_COMPUTABLE = "not_computable"
 
 
 def sort_daily(daily: pd.DataFrame) -> pd.DataFrame:
@@ -73,25 +74,25 @@ def sort_daily(daily: pd.DataFrame) -> pd.DataFrame:
     return daily.take(np.argsort(key, kind="stable")).reset_index(drop=True)
 
 
-def trailing_revenue(daily: pd.DataFrame, *, as_of: pd.Timestamp) -> pd.Series:
+def trailing_revenue(daily: pd.DataFrame, *, as_of: date) -> pd.Series:
     """Net revenue per customer in (as_of - 12 months, as_of], summed exactly as pareto_tier does."""
-    as_of = pd.Timestamp(as_of)
+    as_of_midnight = pd.Timestamp(as_of)
     day = pd.to_datetime(daily["day"])
-    mask = (day > as_of - pd.DateOffset(months=TRAILING_MONTHS)) & (day <= as_of)
+    mask = (day > as_of_midnight - pd.DateOffset(months=TRAILING_MONTHS)) & (day <= as_of_midnight)
     return daily["amount"][mask].astype(float).groupby(daily["customer_id"][mask]).sum()
 
 
-def base_figures(daily: pd.DataFrame, *, customer_ids, as_of) -> pd.DataFrame:
+def base_figures(daily: pd.DataFrame, *, customer_ids, as_of: date) -> pd.DataFrame:
     """Model-free figures per customer, indexed by the (sorted) `customer_ids`; customers without
     orders get purchases 0 and net revenue 0. `daily` must be sorted (sort_daily)."""
-    as_of = pd.Timestamp(as_of)
+    as_of_midnight = pd.Timestamp(as_of)
     index = pd.Index(np.sort(np.asarray(customer_ids, dtype="int64")), name="customer_id")
-    summary = summary_from_daily(daily, as_of=as_of, unit="D").reindex(index)
+    summary = summary_from_daily(daily, as_of=as_of_midnight, unit="D").reindex(index)
     figures = pd.DataFrame(index=index)
     figures["purchases"] = summary["purchases"].fillna(0).astype("int64")
     figures["first_purchase"] = summary["first_purchase"]
     figures["last_purchase"] = summary["last_purchase"]
-    figures["recency_days"] = (as_of.normalize() - summary["last_purchase"]).dt.days
+    figures["recency_days"] = (as_of_midnight.normalize() - summary["last_purchase"]).dt.days
     x = summary["x"].fillna(0)
     figures["usual_interval_days"] = (summary["t_x"] / x).where(x > 0)
     figures["net_revenue"] = summary["net_revenue"].fillna(0.0)
@@ -130,7 +131,25 @@ def predictions(
         out["predicted_clv"][buyers] = predictive_clv(
             bgnbd, gamma_gamma, x, t_x, T, monetary, horizon_months=clv_months, monthly_discount=clv_discount
         )
+    for values in out.values():
+        values[~np.isfinite(values)] = np.nan  # an infinity is no figure either (prediction_gaps counts it)
     return out
+
+
+def prediction_gaps(columns: dict[str, np.ndarray], *, spend_model: bool) -> dict:
+    """The buyers (purchases > 0) left without each prediction, by reason, for a run that fitted the
+    purchase model: ``{"buyers": 4338, "missing": {"predicted_clv": {"no_spend_model": 4338}}}``,
+    non-zero counts only (``"missing": {}`` when every buyer has every figure).
+
+    `columns`: purchases and the PREDICTION_COLUMNS, as `predictions` returns them."""
+    buyers = np.asarray(columns["purchases"]) > 0
+    missing = {}
+    for name in PREDICTION_COLUMNS:
+        empty = int(np.count_nonzero(~np.isfinite(np.asarray(columns[name], dtype=float)[buyers])))
+        if empty:
+            reason = NO_SPEND_MODEL if name in SPEND_COLUMNS and not spend_model else NOT_COMPUTABLE
+            missing[name] = {reason: empty}
+    return {"buyers": int(buyers.sum()), "missing": missing}
 
 
 def shown_churn_risk(bgnbd: BgNbdParams, x, t_x, T, *, horizon_days: float) -> np.ndarray:
@@ -190,7 +209,7 @@ def _pareto_edge(revenue: np.ndarray, ids: np.ndarray) -> list | None:
     return [float(revenue[last]), int(ids[last])]
 
 
-def scoring_edges(figures: pd.DataFrame, *, as_of) -> dict:
+def scoring_edges(figures: pd.DataFrame, *, as_of: date) -> dict:
     """The JSON-able cut points of the whole population (see the module docstring).
 
     `figures`: with_predictions over every customer.
@@ -286,18 +305,18 @@ def apply_scoring(figures: pd.DataFrame, scoring: dict, *, risk_thresholds) -> p
 # --- One customer, without pandas -------------------------------------------------------------------
 
 
-def one_customer_figures(days: np.ndarray, amount: np.ndarray, purchase_amount: np.ndarray, *, as_of) -> dict:
+def one_customer_figures(days: np.ndarray, amount: np.ndarray, purchase_amount: np.ndarray, *, as_of: date) -> dict:
     """base_figures for one customer from their daily rows (one per day, sorted, none after as_of),
     as length-1 arrays. The same definitions as summary_from_daily, in numpy: a refresh after an
     order has to take a few milliseconds, and a DataFrame's overhead alone is more than that."""
-    as_of = pd.Timestamp(as_of).normalize()
-    as_of_day = np.datetime64(as_of.date(), "D")
+    as_of_midnight = pd.Timestamp(as_of).normalize()
+    as_of_day = np.datetime64(as_of_midnight.date(), "D")
     days = np.asarray(days, dtype="datetime64[D]")
     amount = np.asarray(amount, dtype=float)
     bought = np.asarray(purchase_amount, dtype=float) > 0
     purchase_days = days[bought]
     purchases = int(bought.sum())
-    window_start = np.datetime64((as_of - pd.DateOffset(months=TRAILING_MONTHS)).date(), "D")
+    window_start = np.datetime64((as_of_midnight - pd.DateOffset(months=TRAILING_MONTHS)).date(), "D")
     in_window = (days > window_start) & (days <= as_of_day)
     figures = {
         "purchases": purchases,

@@ -1,18 +1,14 @@
-"""The vectorised snapshot builder agrees with the analytics core's definitions (period_rates,
-repeat_purchase_rate, upsell_rate), and the SQL loaders agree with the pure functions."""
-
-from datetime import date, timedelta
-from decimal import Decimal
+"""metrics.analytics.snapshots: the vectorised snapshot builder agrees with the analytics core's
+definitions (period_rates, repeat_purchase_rate, cohorts, Pareto). The SQL loaders' agreement with the
+pure functions is in tests/metrics/test_loaders.py."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from customers.models import OrderLine
-from metrics.analytics import daily_from_orders, period_rates, repeat_purchase_rate, upsell_rate
+from metrics.analytics import daily_from_orders, period_rates, repeat_purchase_rate
 from metrics.analytics.rfm import SEGMENTS
-from metrics.selectors import customer_daily_frame, customer_upsell_days
-from metrics.services.snapshots import (
+from metrics.analytics.snapshots import (
     _AsOfFacts,
     _Population,
     _Scores,
@@ -21,9 +17,6 @@ from metrics.services.snapshots import (
     pareto_data,
     period_snapshots,
 )
-from tests.customers.factories import CustomerFactory, ProductFactory
-
-from .conftest import at_noon, order_on
 
 AS_OF = pd.Timestamp("2024-06-30")
 
@@ -156,54 +149,6 @@ def test_rfm_and_value_risk_counts_equal_a_groupby_of_the_scored_rows():
     for (value, risk), row in grouped.iterrows():
         assert cells[(value, risk)] == (row["size"], round(row["sum"], 2) if row["count"] else None)
     assert sum(count for count, _clv in cells.values()) == len(members)
-
-
-@pytest.mark.django_db
-def test_sql_daily_frame_equals_the_pure_daily_frame():
-    customers = [CustomerFactory() for _ in range(3)]
-    amounts = ["10.00", "-4.50", "7.25", "0.00", "99.99"]
-    for i, customer in enumerate(customers):
-        for j, amount in enumerate(amounts[i:]):
-            order_on(customer, date(2024, 1, 1) + timedelta(days=j // 2), amount)
-
-    loaded = customer_daily_frame(as_of=date(2024, 6, 30))
-
-    orders = pd.DataFrame(
-        [
-            (o.customer_id, pd.Timestamp(o.ordered_at.date()), float(o.net_amount))
-            for c in customers
-            for o in c.orders.all()
-        ],
-        columns=["customer_id", "ordered_at", "amount"],
-    )
-    expected = daily_from_orders(orders)
-    loaded = loaded.sort_values(["customer_id", "day"], ignore_index=True)
-    pd.testing.assert_frame_equal(loaded, expected, check_dtype=False)
-
-
-@pytest.mark.django_db
-def test_upsell_days_from_sql_give_the_analytics_upsell_rate():
-    rng = np.random.default_rng(2)
-    products = [ProductFactory() for _ in range(5)]
-    lines = []
-    for _ in range(40):
-        customer = CustomerFactory()
-        for _k in range(int(rng.integers(1, 5))):
-            day = date(2024, 1, 1) + timedelta(days=int(rng.integers(0, 150)))
-            amount = Decimal("-5.00") if rng.random() < 0.1 else Decimal("12.00")
-            order = order_on(customer, day, amount)
-            for number, index in enumerate(rng.choice(5, size=int(rng.integers(1, 3)), replace=False), start=1):
-                product = products[int(index)]
-                OrderLine.objects.create(
-                    order=order, line_number=number, product=product, quantity=1, unit_price=abs(amount), amount=amount
-                )
-                lines.append((customer.pk, pd.Timestamp(at_noon(day)).tz_localize(None), product.pk, float(amount)))
-    frame = pd.DataFrame(lines, columns=["customer_id", "ordered_at", "product_id", "amount"])
-
-    for as_of in (date(2024, 2, 15), date(2024, 4, 1), date(2024, 6, 30)):
-        upsold = customer_upsell_days(as_of=as_of)
-        expected = upsell_rate(frame, as_of=pd.Timestamp(as_of) + pd.Timedelta(hours=23))
-        assert int((upsold <= pd.Timestamp(as_of)).sum()) == expected.numerator, as_of
 
 
 def test_first_purchase_days_do_not_depend_on_the_order_of_the_rows():
