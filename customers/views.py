@@ -358,7 +358,8 @@ def imports(request):
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
-            messages.success(request, _("The file is uploaded; the import runs in the background."))
+            # No flash message: the job's page says the file is uploaded while it runs, and a message
+            # would stay above the outcome (a green "uploaded" above a red "refused").
             return redirect("customers:import_detail", job_id=job.pk)
     jobs = selectors.import_job_visible_to(request.user).select_related("created_by")[:50]
     return render(request, "customers/import_list.html", {"form": form, "jobs": jobs})

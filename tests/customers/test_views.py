@@ -599,6 +599,66 @@ def test_a_refused_job_shows_why(alice):
     assert "The file is not UTF-8 text." in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("fields", "label", "colour"),
+    [
+        ({"error_count": 0}, "Finished", "success"),
+        ({"rows_read": 7, "created_count": 5, "error_count": 2}, "Finished with errors", "warning"),
+        ({"rows_read": 7, "created_count": 0, "error_count": 7}, "Nothing imported", "danger"),
+        ({"status": ImportJob.Status.FAILED, "created_count": 0, "error_count": 0}, "Refused", "danger"),
+    ],
+    ids=["finished", "with-errors", "nothing-imported", "refused"],
+)
+def test_a_finished_jobs_state_and_colours_say_what_happened(alice, fields, label, colour):
+    job = finished_job(alice, **fields)
+
+    page = client_for(alice).get(reverse("customers:import_progress", args=[job.pk])).content.decode()
+
+    assert f'<span class="badge text-bg-{colour}">{label}</span>' in page
+    assert f"progress-bar bg-{colour}" in page
+    assert f"alert alert-{colour}" in page
+    for other in {"success", "warning", "danger"} - {colour}:
+        assert f"bg-{other}" not in page and f"alert-{other}" not in page
+
+
+def test_a_job_with_every_row_bad_says_nothing_was_imported(alice, media_root, django_capture_on_commit_callbacks):
+    content = b"external_id,name,email\n" + b"".join(b"X-%d,Name,not-an-email\n" % n for n in range(7))
+
+    client = client_for(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("customers:imports"), {"format": "customers", "file": csv_upload(content)})
+
+    page = client.get(response["Location"]).content.decode()
+    assert ImportJob.objects.get().error_count == 7
+    assert "Nothing was imported." in page and "text-bg-danger" in page
+    assert "The import is finished." not in page and "bg-success" not in page
+
+
+def test_a_refused_upload_shows_no_green_uploaded_message_above_the_refusal(
+    alice, media_root, django_capture_on_commit_callbacks
+):
+    client = client_for(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("customers:imports"),
+            {"format": "customers", "file": csv_upload(b"\x00\x01binary", name="photo.csv")},
+        )
+
+    page = client.get(response["Location"]).content.decode()
+    assert "The file was refused." in page
+    assert "The file is uploaded" not in page
+    assert "alert-success" not in page
+
+
+def test_a_running_job_says_the_file_is_uploaded(alice):
+    job = finished_job(alice, status=ImportJob.Status.RUNNING, finished_at=None)
+
+    page = client_for(alice).get(reverse("customers:import_progress", args=[job.pk])).content.decode()
+
+    assert "The file is uploaded" in page
+    assert '<span class="badge text-bg-primary">Running</span>' in page
+
+
 def test_the_report_downloads_as_csv(alice):
     job = finished_job(alice)
     ImportRowError.objects.create(job=job, line=3, column="email", reason="bad email")
