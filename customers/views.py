@@ -247,7 +247,9 @@ def csv_cell(value) -> str:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, str):
-        return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
+        # A value already starting with ' before such a character gets one more, so that the import,
+        # which takes exactly one off (formats.FORMULA_GUARD_RE), reads back what is stored.
+        return "'" + value if value.lstrip("'").startswith(_FORMULA_PREFIXES) else value
     # Numbers (a refund's negative quantity included) are ours, not typed by someone: kept as they are.
     return str(value)
 

@@ -50,7 +50,8 @@ class Dialect:
         self.postgres = connection.vendor == "postgresql"
 
     def timestamp(self, expr: str) -> str:
-        return f"CAST({expr} AS timestamptz)" if self.postgres else f"substr({expr}, 1, 19)"
+        # SQLite keeps a datetime as Django writes it: UTC, without the offset (formats._as_db_timestamp).
+        return f"CAST({expr} AS timestamptz)" if self.postgres else f"replace({expr}, '+00:00', '')"
 
     def date(self, expr: str) -> str:
         return f"CAST({expr} AS date)" if self.postgres else expr
@@ -142,7 +143,7 @@ class Staging:
                 raw.copy_expert(f"COPY {table} ({', '.join(present)}) FROM STDIN WITH (FORMAT csv)", buffer)
             else:
                 if "ordered_at" in data.columns:
-                    data = data.assign(ordered_at=data["ordered_at"].str.slice(0, 19))
+                    data = data.assign(ordered_at=data["ordered_at"].str.removesuffix("+00:00"))
                 placeholders = ", ".join(["%s"] * len(present))
                 rows = list(data.itertuples(index=False, name=None))
                 cursor.executemany(f"INSERT INTO {table} ({', '.join(present)}) VALUES ({placeholders})", rows)

@@ -219,3 +219,8 @@ def test_anonymous_visitor_cannot_export():
     response = Client().get(reverse("customers:export_customers"))
 
     assert response.status_code == 302
+
+
+def test_csv_cell_guards_a_value_that_already_starts_with_an_apostrophe_and_a_formula():
+    assert csv_cell("'=1+1") == "''=1+1"
+    assert csv_cell("'plain") == "'plain"

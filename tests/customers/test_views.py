@@ -659,6 +659,18 @@ def test_a_running_job_says_the_file_is_uploaded(alice):
     assert '<span class="badge text-bg-primary">Running</span>' in page
 
 
+def test_a_bad_value_is_shown_escaped_in_the_page(alice, media_root, django_capture_on_commit_callbacks):
+    content = b'external_id,name,email\nX-1,Ana,"<script>alert(1)</script>"\nX-2,Budi,budi@example.com\n'
+    client = client_for(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("customers:imports"), {"format": "customers", "file": csv_upload(content)})
+
+    page = client.get(response["Location"]).content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert(1)" not in page
+    assert "Finished with errors" in page
+
+
 def test_the_report_downloads_as_csv(alice):
     job = finished_job(alice)
     ImportRowError.objects.create(job=job, line=3, column="email", reason="bad email")
