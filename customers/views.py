@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from . import panels, roles, selectors, services
 from .forms import CustomerFilterForm, CustomerForm, ImportUploadForm, InteractionForm
 from .imports.formats import CUSTOMER_OPTIONAL, CUSTOMER_REQUIRED
-from .imports.services import import_job_create, import_report_csv
+from .imports.services import import_job_create, import_report_csv, import_sample
 from .models import Customer
 
 logger = logging.getLogger(__name__)
@@ -381,6 +381,21 @@ def import_detail(request, job_id):
 def import_progress(request, job_id):
     job = _import_job_or_404(request.user, job_id)
     return render(request, "customers/_import_progress.html", _import_context(job))
+
+
+@login_required
+def import_sample_view(request, format: str):  # noqa: A002
+    """A small file of the format that imports cleanly (orders: after the customers sample)."""
+    _may_import_or_404(request.user)
+    try:
+        name, content = import_sample(format=format)
+    except KeyError:
+        raise Http404 from None
+    response = HttpResponse(
+        content, content_type="text/csv; charset=utf-8" if name.endswith(".csv") else "text/plain; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @login_required

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from customers.imports.services import import_job_create, import_job_run, import_report_csv
+from customers.imports.services import import_job_create, import_job_run, import_report_csv, import_sample
 from customers.models import AccountAssignment, Customer, ImportJob, Order, OrderLine
 
 from .factories import CustomerFactory
@@ -386,3 +386,15 @@ def test_a_long_value_is_shown_cut_and_invisible_characters_escaped(ada):
     reasons = [reason for _line, _column, reason in errors_of(job)]
     assert reasons[0].endswith('(read: "' + "a" * 40 + '…")')
     assert reasons[1].endswith('(read: "\\u202eevil")')
+
+
+@pytest.mark.parametrize("fmt", ["customers", "orders", "online-retail", "cdnow"])
+def test_the_sample_file_of_every_format_imports_cleanly(alice, fmt):
+    if fmt == "orders":
+        run_import(alice, import_sample(format="customers")[1], "customers")
+    name, content = import_sample(format=fmt)
+
+    job = run_import(alice, content, fmt, name=name)
+
+    assert (job.outcome, job.error_count) == ("finished", 0), errors_of(job)
+    assert job.created_count > 0

@@ -671,6 +671,32 @@ def test_a_bad_value_is_shown_escaped_in_the_page(alice, media_root, django_capt
     assert "Finished with errors" in page
 
 
+@pytest.mark.parametrize("fmt", ["customers", "orders", "online-retail", "cdnow"])
+def test_the_imports_page_offers_a_sample_file_of_every_format(alice, fmt):
+    url = reverse("customers:import_sample", args=[fmt])
+
+    page = client_for(alice).get(reverse("customers:imports")).content.decode()
+    response = client_for(alice).get(url)
+
+    assert f'href="{url}"' in page
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith('attachment; filename="sample-')
+    assert len(response.content.splitlines()) > 2
+
+
+@pytest.mark.parametrize("persona", ["marta", "charlie"])
+def test_who_may_not_import_gets_no_sample_file(request, persona):
+    user = request.getfixturevalue(persona)
+
+    response = client_for(user).get(reverse("customers:import_sample", args=["customers"]))
+
+    assert response.status_code == 404
+
+
+def test_a_sample_of_an_unknown_format_is_404(alice):
+    assert client_for(alice).get(reverse("customers:import_sample", args=["spreadsheet"])).status_code == 404
+
+
 def test_the_report_downloads_as_csv(alice):
     job = finished_job(alice)
     ImportRowError.objects.create(job=job, line=3, column="email", reason="bad email")
