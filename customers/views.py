@@ -28,8 +28,11 @@ from .models import Customer
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
-# Rows fetched per query while streaming an export: a few MB of memory at most, and few round trips.
+# Rows (customers, or orders with their lines) fetched per query while streaming an export: a few MB
+# of memory at most, few round trips, and the first of them read in well under a second.
 EXPORT_CHUNK_SIZE = 2000
+# What the response hands the server per write while streaming: a row each would be 40,000 writes.
+EXPORT_PIECE_CHARS = 64 * 1024
 IMPORT_ERRORS_SHOWN = 200
 
 # The customers import reads exactly these columns, so an export can be imported again.
@@ -262,10 +265,20 @@ class _Echo:
 
 
 def _csv_lines(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]:
+    """The header at once, then the rows in pieces of about EXPORT_PIECE_CHARS (one write each)."""
     writer = csv.writer(_Echo())
     yield writer.writerow(header)
+    piece: list[str] = []
+    size = 0
     for row in rows:
-        yield writer.writerow([csv_cell(value) for value in row])
+        line = writer.writerow([csv_cell(value) for value in row])
+        piece.append(line)
+        size += len(line)
+        if size >= EXPORT_PIECE_CHARS:
+            yield "".join(piece)
+            piece, size = [], 0
+    if piece:
+        yield "".join(piece)
 
 
 def _csv_response(*, name: str, header: Iterable[str], rows: Iterable[Iterable]) -> StreamingHttpResponse:
@@ -321,17 +334,19 @@ def _list_arguments(request) -> dict:
 
 @login_required
 def export_customers(request):
-    customers = selectors.customer_list_for_export(**_list_arguments(request)).iterator(chunk_size=EXPORT_CHUNK_SIZE)
+    # Lazy: the header goes out before the first chunk is read, each chunk as the client takes it.
+    chunks = selectors.customer_export_chunks(**_list_arguments(request), size=EXPORT_CHUNK_SIZE)
     logger.info("customers.export kind=customers user=%s", request.user.pk)
-    rows = (_customer_csv_row(customer) for customer in customers)
+    rows = (_customer_csv_row(customer) for chunk in chunks for customer in chunk)
     return _csv_response(name="customers", header=CUSTOMER_CSV_COLUMNS, rows=rows)
 
 
 @login_required
 def export_orders(request):
-    lines = selectors.order_lines_for_export(customers=selectors.customer_list(**_list_arguments(request)))
+    customers = selectors.customer_list(**_list_arguments(request))
+    chunks = selectors.order_line_export_chunks(customers=customers, size=EXPORT_CHUNK_SIZE)
     logger.info("customers.export kind=orders user=%s", request.user.pk)
-    rows = (_order_line_csv_row(line) for line in lines.iterator(chunk_size=EXPORT_CHUNK_SIZE))
+    rows = (_order_line_csv_row(line) for chunk in chunks for line in chunk)
     return _csv_response(name="orders", header=ORDER_CSV_COLUMNS, rows=rows)
 
 
