@@ -59,6 +59,11 @@ class Dialect:
     def date_of(self, timestamp_expr: str) -> str:
         return f"CAST(({timestamp_expr}) AT TIME ZONE 'UTC' AS date)" if self.postgres else f"date({timestamp_expr})"
 
+    def money_sum(self, expr: str) -> str:
+        # SQLite sums NUMERIC columns as floats: 62.00 + 41.98 is 103.97999999999999, which would
+        # differ from the stored 103.98 and make an unchanged order look updated.
+        return f"sum({expr})" if self.postgres else f"round(sum({expr}), 2)"
+
     @property
     def ts_type(self) -> str:
         return "timestamptz" if self.postgres else "text"
@@ -479,8 +484,8 @@ class Staging:
         )
         # One row per order, its amounts derived exactly as customers.models.order_net_amount does.
         self._exec(
-            """CREATE TEMP TABLE imp_orders AS SELECT s.order_ext, c.id AS customer_id, min(s.ordered_at) AS ordered_at,
-            min(s.currency) AS currency, min(s.kind) AS kind, min(s.status) AS status, sum(s.amount) AS gross,
+            f"""CREATE TEMP TABLE imp_orders AS SELECT s.order_ext, c.id AS customer_id, min(s.ordered_at) AS ordered_at,
+            min(s.currency) AS currency, min(s.kind) AS kind, min(s.status) AS status, {self.dialect.money_sum("s.amount")} AS gross,
             min(o.id) AS existing_id
             FROM imp_lines s JOIN customers_customer c ON c.external_id = s.customer_ext
             LEFT JOIN customers_order o ON o.external_id = s.order_ext

@@ -100,6 +100,10 @@ def test_orders_export_imports_back_with_nothing_changed(ada, alice):
     order_add_line(first, product=ProductFactory(sku="SKU-ü"), quantity=1, unit_price="1.015")  # half a cent
     refund = OrderFactory(customer=customer, external_id="R-1", kind="refund")  # now - 30 days: microseconds
     order_add_line(refund, quantity=-2, unit_price="5.5")
+    # 62.00 + 41.98 is 103.97999999999999 in floating point (SQLite sums NUMERIC columns as floats).
+    floats = OrderFactory(customer=customer, external_id="O-3")
+    order_add_line(floats, quantity=2, unit_price="31.00")
+    order_add_line(floats, quantity=2, unit_price="20.99")
     cancelled = OrderFactory(customer=customer, external_id="O-2", status="cancelled")
     order_add_line(cancelled, quantity=1, unit_price="0.01")
     before = orders_as_stored()
@@ -109,5 +113,5 @@ def test_orders_export_imports_back_with_nothing_changed(ada, alice):
     assert (job.outcome, job.error_count, job.created_count, job.updated_count) == ("finished", 0, 0, 0), list(
         job.row_errors.values_list("line", "column", "reason")
     )
-    assert job.unchanged_count == 3
+    assert job.unchanged_count == 4
     assert orders_as_stored() == before
