@@ -469,7 +469,8 @@ class ImportJob(models.Model):
 
 
 class ImportRowError(models.Model):
-    """One bad row of an import: where it is and what is wrong, never the row's personal data."""
+    """One bad field of an import: its line and column, and what is wrong with the value read (quoted and
+    cut short, formats.shown_value), so that the person who imported the file can find and fix it."""
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
     line = models.PositiveIntegerField()
