@@ -296,5 +296,6 @@ class ImportUploadForm(ServiceErrorsMixin, forms.Form):
         }
 
     @staticmethod
-    def format_help() -> list[tuple[str, str]]:
-        return [(ImportJob.Format(value).label, IMPORT_FORMAT_HELP[value]) for value in ImportJob.Format.values]
+    def format_help() -> list[tuple[str, str, str]]:
+        """(format, label, what it expects) of every format; the page links each to its sample file."""
+        return [(value, ImportJob.Format(value).label, IMPORT_FORMAT_HELP[value]) for value in ImportJob.Format.values]

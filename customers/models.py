@@ -225,7 +225,11 @@ class Order(models.Model):
         ordering = ["-ordered_at", "-id"]
         verbose_name = _("order")
         verbose_name_plural = _("orders")
-        indexes = [models.Index(fields=["customer", "ordered_at"])]
+        # (ordered_at, id): the orders export reads every order oldest first, by keyset.
+        indexes = [
+            models.Index(fields=["customer", "ordered_at"]),
+            models.Index(fields=["ordered_at", "id"], name="order_ordered_at_id"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(kind="purchase") & Q(gross_amount__gte=0)) | (Q(kind="refund") & Q(gross_amount__lte=0)),
@@ -502,9 +506,37 @@ class ImportJob(models.Model):
     def is_finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
 
+    class Outcome(models.TextChoices):
+        """What happened, as the page and the API say it: ``status`` says "succeeded" for any file
+        that was read to its end, even when every row of it was bad."""
+
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        FINISHED = "finished", _("Finished")
+        FINISHED_WITH_ERRORS = "finished_with_errors", _("Finished with errors")
+        NOTHING_IMPORTED = "nothing_imported", _("Nothing imported")
+        REFUSED = "refused", _("Refused")
+
+    @property
+    def outcome(self) -> str:
+        if self.status == self.Status.FAILED:
+            return self.Outcome.REFUSED
+        if self.status != self.Status.SUCCEEDED:
+            return self.Outcome(self.status)
+        if self.created_count + self.updated_count + self.unchanged_count == 0:
+            return self.Outcome.NOTHING_IMPORTED
+        if self.error_count:
+            return self.Outcome.FINISHED_WITH_ERRORS
+        return self.Outcome.FINISHED
+
+    @property
+    def outcome_label(self) -> str:
+        return self.Outcome(self.outcome).label
+
 
 class ImportRowError(models.Model):
-    """One bad row of an import: where it is and what is wrong, never the row's personal data."""
+    """One bad field of an import: its line and column, and what is wrong with the value read (quoted and
+    cut short, formats.shown_value), so that the person who imported the file can find and fix it."""
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
     line = models.PositiveIntegerField()

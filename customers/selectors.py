@@ -9,7 +9,9 @@ the helpers built on it): that is the one place the visibility rule lives.
 - Anyone else sees nothing.
 """
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from collections.abc import Iterator
+
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from . import roles
 from .models import Customer, ImportJob, Interaction, Order, OrderLine
@@ -134,19 +136,64 @@ def account_manager_list():
     return get_user_model().objects.filter(groups__name=roles.ACCOUNT_MANAGER, is_active=True).order_by("username")
 
 
-def customer_list_for_export(*, user, search: str = "", filters: dict | None = None, ordering: str = "name"):
-    """``customer_list`` with what the CSV export needs joined in (tags prefetched per chunk)."""
+def customer_export_chunks(
+    *, user, search: str = "", filters: dict | None = None, ordering: str = "name", size: int
+) -> Iterator[list[Customer]]:
+    """``customer_list`` in chunks of ``size``, in the list's order, with what the CSV export needs
+    joined in (tags prefetched per chunk)."""
     customers = customer_list(user=user, search=search, filters=filters, ordering=ordering)
-    return customers.select_related("account_manager", "referred_by").prefetch_related("tags")
+    customers = customers.select_related("account_manager", "referred_by").prefetch_related("tags")
+    return _keyset_chunks(customers, field=customers.query.order_by[0], size=size)
 
 
-def order_lines_for_export(*, customers: QuerySet[Customer]) -> QuerySet[OrderLine]:
-    """Every line of every order of ``customers``, oldest order first, with order, customer and product."""
-    return (
-        OrderLine.objects.filter(order__customer__in=customers.order_by().values("pk"))
-        .select_related("order__customer", "product")
-        .order_by("order__ordered_at", "order_id", "line_number")
-    )
+def order_line_export_chunks(*, customers: QuerySet[Customer], size: int) -> Iterator[list[OrderLine]]:
+    """Every line of every order of ``customers``, oldest order first, with order, customer and product:
+    ``size`` orders at a time by keyset on (ordered_at, id) (the index order_ordered_at_id), then
+    their lines."""
+    orders = Order.objects.filter(customer__in=customers.order_by().values("pk")).select_related("customer")
+    for chunk in _keyset_chunks(orders, field="ordered_at", size=size):
+        by_id = {order.pk: order for order in chunk}
+        lines_of: dict[int, list[OrderLine]] = {pk: [] for pk in by_id}
+        lines = OrderLine.objects.filter(order_id__in=list(by_id)).select_related("product")
+        for line in lines.order_by("order_id", "line_number"):
+            line.order = by_id[line.order_id]
+            lines_of[line.order_id].append(line)
+        yield [line for order in chunk for line in lines_of[order.pk]]
+
+
+def _keyset_chunks(queryset: QuerySet, *, field: str, size: int) -> Iterator[list]:
+    """``queryset`` ordered by ``field`` ("-field": descending; NULLs last) then by id, ``size`` rows
+    at a time, each chunk read from where the previous one ended.
+
+    A keyset rather than OFFSET (which reads and throws away every row before the page) or one
+    cursor over everything (PostgreSQL runs a held cursor's whole query before the first row), so
+    that a large export sends its first bytes at once and each chunk costs the same.
+    """
+    descending = field.startswith("-")
+    name = field.removeprefix("-")
+    nullable = queryset.model._meta.get_field(name).null
+    if nullable:
+        key = F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True)
+    else:
+        key = field
+    queryset = queryset.order_by(key, "pk")
+    after = Q()
+    while True:
+        chunk = list(queryset.filter(after)[:size])
+        if chunk:
+            yield chunk
+        if len(chunk) < size:
+            return
+        value, pk = getattr(chunk[-1], name), chunk[-1].pk
+        if value is None:
+            after = Q(**{f"{name}__isnull": True, "pk__gt": pk})
+            continue
+        beyond = f"{name}__lt" if descending else f"{name}__gt"
+        reached = f"{name}__lte" if descending else f"{name}__gte"
+        # The redundant bound on the first key lets the database start its index scan at the key.
+        after = Q(**{reached: value}) & (Q(**{beyond: value}) | Q(**{name: value, "pk__gt": pk}))
+        if nullable:
+            after |= Q(**{f"{name}__isnull": True})
 
 
 def customer_is_visible(*, user, customer_id: int | None) -> bool:

@@ -23,4 +23,5 @@ urlpatterns = [
     path("imports/<uuid:job_id>/", views.import_detail_view, name="import_detail"),
     path("imports/<uuid:job_id>/progress/", views.import_progress_view, name="import_progress"),
     path("imports/<uuid:job_id>/report.csv", views.import_report_view, name="import_report"),
+    path("imports/samples/<str:format>/", views.import_sample_view, name="import_sample"),
 ]

@@ -22,13 +22,14 @@ from retention_crm.http import is_htmx
 from . import panels, roles, selectors, services
 from .forms import CustomerFilterForm, CustomerForm, ImportUploadForm, InteractionForm
 from .imports.formats import CUSTOMER_OPTIONAL, CUSTOMER_REQUIRED
-from .imports.services import import_job_create, import_report_csv
+from .imports.services import import_job_create, import_report_csv, import_sample
 from .models import Customer, ImportJob, OrderLine
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
-# Rows fetched per query while streaming an export: a few MB of memory at most, and few round trips.
+# Rows (customers, or orders with their lines) fetched per query while streaming an export: a few MB
+# of memory at most, few round trips, and the first of them read in well under a second.
 EXPORT_CHUNK_SIZE = 2000
 IMPORT_ERRORS_SHOWN = 200
 
@@ -280,17 +281,19 @@ def _list_arguments(request: HttpRequest) -> dict:
 
 @login_required
 def customer_export_view(request: HttpRequest) -> StreamingHttpResponse:
-    customers = selectors.customer_list_for_export(**_list_arguments(request)).iterator(chunk_size=EXPORT_CHUNK_SIZE)
+    # Lazy: the header goes out before the first chunk is read, each chunk as the client takes it.
+    chunks = selectors.customer_export_chunks(**_list_arguments(request), size=EXPORT_CHUNK_SIZE)
     logger.info("customers.export kind=customers user=%s", request.user.pk)
-    rows = (_customer_csv_row(customer) for customer in customers)
+    rows = (_customer_csv_row(customer) for chunk in chunks for customer in chunk)
     return csv_stream(filename=dated_filename("customers"), header=CUSTOMER_CSV_COLUMNS, rows=rows)
 
 
 @login_required
 def order_export_view(request: HttpRequest) -> StreamingHttpResponse:
-    lines = selectors.order_lines_for_export(customers=selectors.customer_list(**_list_arguments(request)))
+    customers = selectors.customer_list(**_list_arguments(request))
+    chunks = selectors.order_line_export_chunks(customers=customers, size=EXPORT_CHUNK_SIZE)
     logger.info("customers.export kind=orders user=%s", request.user.pk)
-    rows = (_order_line_csv_row(line) for line in lines.iterator(chunk_size=EXPORT_CHUNK_SIZE))
+    rows = (_order_line_csv_row(line) for chunk in chunks for line in chunk)
     return csv_stream(filename=dated_filename("orders"), header=ORDER_CSV_COLUMNS, rows=rows)
 
 
@@ -319,7 +322,8 @@ def import_list_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
-            messages.success(request, _("The file is uploaded; the import runs in the background."))
+            # No flash message: the job's page says the file is uploaded while it runs, and a message
+            # would stay above the outcome (a green "uploaded" above a red "refused").
             return redirect("customers:import_detail", job_id=job.pk)
     jobs = selectors.import_job_visible_to(request.user).select_related("created_by")[:50]
     return render(request, "customers/import_list.html", {"form": form, "jobs": jobs})
@@ -339,6 +343,21 @@ def import_detail_view(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
 def import_progress_view(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     job = _import_job_or_404(request.user, job_id)
     return render(request, "customers/_import_progress.html", _import_context(job))
+
+
+@login_required
+def import_sample_view(request: HttpRequest, format: str) -> HttpResponse:  # noqa: A002
+    """A small file of the format that imports cleanly (orders: after the customers sample)."""
+    _may_import_or_404(request.user)
+    try:
+        name, content = import_sample(format=format)
+    except KeyError:
+        raise Http404 from None
+    response = HttpResponse(
+        content, content_type="text/csv; charset=utf-8" if name.endswith(".csv") else "text/plain; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @login_required

@@ -41,6 +41,14 @@ class ImportLinksSerializer(serializers.Serializer):
 
 class ImportJobSerializer(serializers.ModelSerializer):
     counts = ImportCountsSerializer(source="*", read_only=True)
+    outcome = serializers.ChoiceField(
+        choices=ImportJob.Outcome.choices,
+        read_only=True,
+        help_text=_(
+            "What happened: status says succeeded for any file read to its end; outcome tells finished, "
+            "finished_with_errors (some rows were left out) and nothing_imported apart, and refused."
+        ),
+    )
     links = serializers.SerializerMethodField()
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
@@ -50,6 +58,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "id",
             "format",
             "status",
+            "outcome",
             "original_name",
             "progress_percent",
             "counts",

@@ -4,17 +4,24 @@ Each format reads its file in chunks of CHUNK_ROWS rows with pandas, validates e
 with vectorised checks, and hands the writer two kinds of rows:
 
 - ``customers``: external_id, name and the other customer columns present in the file;
-- ``lines``: one row per order line: order_ext, customer_ext, ordered_at (UTC, to the second),
+- ``lines``: one row per order line: order_ext, customer_ext, ordered_at (UTC, to the microsecond),
   currency, kind, status, sku, product_name, category, quantity, unit_price, amount.
 
-A bad row becomes a ``RowError`` (line, column, reason) and is left out; a file that is not what
-its format says (not text, not UTF-8, wrong columns) raises ``FileRefused`` before anything is
-written. Line numbers count the header as line 1, as a spreadsheet shows them.
+Every bad field of a row becomes a ``RowError`` (line, column, reason with the value read) and the
+row is left out; a file that is not what its format says (not text, not UTF-8, wrong columns)
+raises ``FileRefused`` before anything is written. Line numbers count the header as line 1, as a
+spreadsheet shows them.
+
+CSV files may be separated by commas, semicolons (the default of spreadsheets in locales with a
+decimal comma, which then comes too) or tabs: the separator is the one under which the header
+names the most columns of the format.
 """
 
 import codecs
+import csv
 import gzip
 import io
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +42,22 @@ LANGUAGES = {code for code, _name in settings.LANGUAGES}
 TRUE_WORDS = {"1", "true", "yes", "y", "t"}
 FALSE_WORDS = {"", "0", "false", "no", "n", "f"}
 MAX_AMOUNT = 10**11  # fits NUMERIC(14, 2) with room to spare
+# The stored amount of a line is NUMERIC(14, 2); a larger product of quantity and price cannot be kept.
+MAX_LINE_AMOUNT = 10**12
+SEPARATORS = (",", ";", "\t")
+# Enough of a bad value to recognise it in the file, within the reason's 255 characters.
+SHOWN_VALUE_CHARS = 40
+REASON_MAX_CHARS = 255
+# Our exports put a ' before a value a spreadsheet would run as a formula (customers.views.csv_cell),
+# also before a value that already starts with ' and then such a character, so that taking exactly
+# one ' off such values on the way back in gives the stored value.
+FORMULA_GUARD_RE = r"^'(?='*[=+\-@\t\r])"
+# The end of an ISO 8601 time with an offset: "…11:00:00Z", "…11:00+07:00", "…11:00:00.25 -0500".
+ISO_OFFSET_RE = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+# A number written with a decimal comma, thousands grouped with dots or not: "5,50", "1.234,50".
+DECIMAL_COMMA_RE = r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+"
+# Characters that would make a shown value lie about what is in the file (bidi overrides, zero widths).
+INVISIBLE_RE = re.compile("[\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 
 
 class FileRefused(Exception):
@@ -46,6 +69,28 @@ class RowError:
     line: int
     column: str
     reason: str
+
+
+def shown_value(value, limit: int = SHOWN_VALUE_CHARS) -> str:
+    """A value of the file as a report shows it: quoted, cut after ``limit`` characters, with control
+    and invisible characters escaped, so that a line break or a bidi override cannot disguise it.
+    HTML and CSV escaping are left to the page and the report writer."""
+    text = str(value)
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    quoted = json.dumps(text, ensure_ascii=False)
+    return INVISIBLE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
+
+
+def reason_with_value(reason: str, value) -> str:
+    """The reason, then the value read, cut shorter when both would not fit the stored reason."""
+    if value is None or not str(value).strip():
+        return reason
+    full = _("%(reason)s (read: %(value)s)") % {"reason": reason, "value": shown_value(value)}
+    if len(full) > REASON_MAX_CHARS:
+        limit = max(SHOWN_VALUE_CHARS - (len(full) - REASON_MAX_CHARS), 8)
+        full = _("%(reason)s (read: %(value)s)") % {"reason": reason, "value": shown_value(value, limit)}
+    return full
 
 
 @dataclass
@@ -123,10 +168,60 @@ def _check_columns(found: list[str], required: tuple[str, ...], optional: tuple[
         )
 
 
-def _read_csv_chunks(text, *, required, optional, **read_options) -> Iterator[pd.DataFrame]:
+def _header_fields(header: str, separator: str) -> list[str]:
+    return [field.strip() for field in next(csv.reader([header], delimiter=separator), [])]
+
+
+def _sniff_separator(header: str, columns: tuple[str, ...]) -> str:
+    """The separator under which the header names the most columns of the format; a comma on a tie."""
+    expected = set(columns)
+    return max(SEPARATORS, key=lambda separator: len(expected.intersection(_header_fields(header, separator))))
+
+
+class _Rewound(io.TextIOBase):
+    """The text of a file whose first line was already read to sniff it, from its beginning again."""
+
+    def __init__(self, head: str, rest):
+        self.head = head
+        self.rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        if not self.head:
+            return self.rest.read(size)
+        if size is None or size < 0:
+            text, self.head = self.head + self.rest.read(), ""
+            return text
+        text, self.head = self.head[:size], self.head[size:]
+        return text
+
+
+@dataclass
+class CsvFrame:
+    """One chunk of a CSV file: its cells stripped (and unguarded), and whether numbers use a decimal comma."""
+
+    frame: pd.DataFrame
+    decimal_comma: bool
+
+
+def _read_csv_chunks(text, *, required, optional, unguard: bool = False) -> Iterator[CsvFrame]:
+    """The file in chunks of CHUNK_ROWS rows, every cell a string without surrounding spaces.
+
+    ``unguard``: the file may be one of our exports, whose cells that a spreadsheet would run as a
+    formula carry a leading ' (FORMULA_GUARD_RE); it is taken off again.
+    """
     try:
+        header = text.readline()
+        separator = _sniff_separator(header, required + optional)
         reader = pd.read_csv(
-            text, dtype=str, keep_default_na=False, chunksize=CHUNK_ROWS, skipinitialspace=False, **read_options
+            _Rewound(header, text),
+            sep=separator,
+            dtype=str,
+            keep_default_na=False,
+            chunksize=CHUNK_ROWS,
+            skipinitialspace=False,
         )
         first = True
         next_line = 2
@@ -136,9 +231,14 @@ def _read_csv_chunks(text, *, required, optional, **read_options) -> Iterator[pd
                 _check_columns(columns, required, optional)
                 first = False
             frame.columns = [str(c).strip() for c in frame.columns]
+            for column in frame.columns:
+                # Strip first, then unguard: a guarded tab ("'\tx") keeps its tab.
+                frame[column] = frame[column].str.strip()
+                if unguard:
+                    frame[column] = frame[column].str.replace(FORMULA_GUARD_RE, "", n=1, regex=True)
             frame.insert(0, "_line", np.arange(next_line, next_line + len(frame)))
             next_line += len(frame)
-            yield frame
+            yield CsvFrame(frame, decimal_comma=separator == ";")
         if first or next_line == 2:
             raise FileRefused(_("The file has a header but no rows."))
     except pd.errors.EmptyDataError:
@@ -153,22 +253,36 @@ def _read_csv_chunks(text, *, required, optional, **read_options) -> Iterator[pd
 
 
 class Validator:
-    """Collects row errors for one chunk and tracks which rows are still good."""
+    """Collects the errors of one chunk, every bad field of a row with the value read, and tracks
+    which rows are still good. A field gets one error: the first check it fails."""
 
-    def __init__(self, frame: pd.DataFrame):
+    def __init__(self, frame: pd.DataFrame, *, decimal_comma: bool = False):
         self.frame = frame
+        self.decimal_comma = decimal_comma
         self.lines = frame["_line"].to_numpy()
         self.good = np.ones(len(frame), dtype=bool)
+        self.bad_fields: dict[str, np.ndarray] = {}
         self.errors: list[RowError] = []
 
-    def reject(self, bad, column: str, reason: str) -> None:
-        bad = np.asarray(bad, dtype=bool) & self.good
-        if bad.any():
-            self.errors.extend(RowError(int(line), column, reason) for line in self.lines[bad])
-            self.good &= ~bad
+    def reject(self, bad, column: str, reason: str, *, unless: tuple[str, ...] = ()) -> None:
+        """Report the rows in ``bad`` for ``column``, unless that field, or one of the fields
+        ``unless`` names (those the check is derived from), is already reported."""
+        bad = np.asarray(bad, dtype=bool).copy()
+        for name in (column, *unless):
+            if name in self.bad_fields:
+                bad &= ~self.bad_fields[name]
+        if not bad.any():
+            return
+        self.bad_fields[column] = self.bad_fields.get(column, np.zeros(len(bad), dtype=bool)) | bad
+        self.good &= ~bad
+        values = self.frame[column].to_numpy()[bad] if column in self.frame else [None] * int(bad.sum())
+        self.errors.extend(
+            RowError(int(line), column, reason_with_value(reason, value))
+            for line, value in zip(self.lines[bad], values, strict=True)
+        )
 
     def required(self, column: str) -> pd.Series:
-        values = self.frame[column].str.strip()
+        values = self.frame[column]
         self.reject(values.eq("").to_numpy(), column, _("%(column)s is required") % {"column": column})
         return values
 
@@ -180,7 +294,9 @@ class Validator:
         )
 
     def number(self, column: str, *, integer: bool = False) -> pd.Series:
-        raw = self.frame[column].str.strip()
+        raw = self.frame[column]
+        if self.decimal_comma:
+            raw = _decimal_comma_to_point(raw)
         values = pd.to_numeric(raw, errors="coerce")
         what = _("a whole number") if integer else _("a number")
         bad = values.isna().to_numpy() | ~np.isfinite(values.fillna(0).to_numpy(dtype=float))
@@ -191,33 +307,75 @@ class Validator:
         return values.fillna(0)
 
     def timestamp(self, column: str, *, fmt: str | None, tz: str, required: bool = True) -> pd.Series:
-        raw = self.frame[column].str.strip()
-        try:
-            parsed = pd.to_datetime(raw, format=fmt, errors="coerce") if fmt else _parse_iso(raw)
-        except (ValueError, TypeError):
-            parsed = pd.Series(pd.NaT, index=raw.index)
-        if parsed.dt.tz is None:
-            parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
-        parsed = parsed.dt.tz_convert("UTC")
+        raw = self.frame[column]
+        if fmt:
+            parsed = pd.to_datetime(raw, format=fmt, errors="coerce")
+            parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+            reason = _("%(column)s is not a valid date and time (use YYYY-MM-DD HH:MM:SS)") % {"column": column}
+        else:
+            parsed = _parse_iso(raw, tz=tz)
+            reason = _(
+                "%(column)s is not a valid date and time (use YYYY-MM-DD HH:MM:SS or YYYY-MM-DDTHH:MM:SS, "
+                "optionally with .250 and an offset such as +07:00 or Z; without one it is in %(time_zone)s)"
+            ) % {"column": column, "time_zone": tz}
         bad = parsed.isna().to_numpy(copy=True)
         if not required:
             bad = bad & raw.ne("").to_numpy()
-        self.reject(
-            bad, column, _("%(column)s is not a valid date and time (use YYYY-MM-DD HH:MM:SS)") % {"column": column}
-        )
+        self.reject(bad, column, reason)
         return parsed
 
 
-def _parse_iso(raw: pd.Series) -> pd.Series:
-    parsed = pd.to_datetime(raw, format="ISO8601", errors="coerce", utc=False)
-    if getattr(parsed.dt, "tz", None) is None:
+def _decimal_comma_to_point(raw: pd.Series) -> pd.Series:
+    """``5,50`` and ``1.234,50`` as ``5.50`` and ``1234.50``; anything else as it is."""
+    comma = raw.str.fullmatch(DECIMAL_COMMA_RE).fillna(False).to_numpy(dtype=bool)
+    if not comma.any():
+        return raw
+    converted = raw.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    return raw.where(~comma, converted)
+
+
+def _parse_iso(raw: pd.Series, *, tz: str) -> pd.Series:
+    """Each value on its own terms, vectorised: with an offset (Z, +07:00) at that offset, without one
+    as a wall-clock time in ``tz``. A column may mix both, and several offsets. Returns UTC."""
+    text = raw.str.upper()
+    with_offset = text.str.contains(ISO_OFFSET_RE, regex=True).fillna(False).to_numpy(dtype=bool)
+    # utc=True reads an offset where there is one and takes the others as UTC wall clocks...
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+    if with_offset.all():
         return parsed
-    return parsed
+    # ...which are then put back in their own time zone.
+    local = parsed.dt.tz_localize(None).dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+    return parsed.where(with_offset, local.dt.tz_convert("UTC"))
 
 
 def _as_db_timestamp(values: pd.Series) -> pd.Series:
-    # Seconds are the finest grain an order keeps; the same text on every import keeps upserts stable.
-    return values.dt.strftime("%Y-%m-%d %H:%M:%S+00:00")
+    """UTC text the database reads back exactly: microseconds are the finest grain a timestamp keeps,
+    written only when there are some, as Django writes them, so that a file exported and imported
+    again compares equal to what is stored (SQLite compares the text)."""
+    seconds = values.dt.strftime("%Y-%m-%d %H:%M:%S")
+    fraction = values.dt.strftime(".%f").where(values.dt.microsecond.ne(0), "")
+    return seconds + fraction + "+00:00"
+
+
+def _line_amounts(quantity: pd.Series, unit_price: pd.Series) -> pd.Series:
+    """quantity x unit_price to the cent, rounded half to even as ``Decimal.quantize`` does in
+    customers.services, in whole ten-thousandths so that no float error moves a cent."""
+    price = np.round(unit_price.to_numpy(dtype=float) * 10_000).astype("int64")
+    exact = quantity.to_numpy(dtype="int64") * price  # ten-thousandths; < 2^63 within MAX_LINE_AMOUNT
+    cents, rest = np.divmod(exact, 100)
+    cents += (rest > 50) | ((rest == 50) & (cents % 2 == 1))
+    return pd.Series(cents / 100, index=quantity.index)
+
+
+def _reject_line_amounts_too_large(v: Validator, quantity, unit_price, *, columns: tuple[str, str]) -> None:
+    too_large = (quantity.abs() * unit_price.abs()).ge(MAX_LINE_AMOUNT).to_numpy()
+    v.reject(
+        too_large,
+        columns[0],
+        _("%(quantity)s x %(unit_price)s is more than an order line can hold")
+        % {"quantity": columns[0], "unit_price": columns[1]},
+        unless=columns,
+    )
 
 
 def _order_lines_frame(v: Validator, **columns) -> pd.DataFrame:
@@ -240,15 +398,15 @@ CONSENT_SOURCES = {"web_form", "checkout", "email", "phone", "in_person", "impor
 
 
 def customers_csv_chunks(text) -> Iterator[Chunk]:
-    for frame in _read_csv_chunks(text, required=CUSTOMER_REQUIRED, optional=CUSTOMER_OPTIONAL):
+    for csv_frame in _read_csv_chunks(text, required=CUSTOMER_REQUIRED, optional=CUSTOMER_OPTIONAL, unguard=True):
+        frame = csv_frame.frame
         v = Validator(frame)
         out = {"line": v.lines}
         out["external_id"] = v.required("external_id")
         out["name"] = v.required("name")
         for column in CUSTOMER_OPTIONAL:
             if column in frame:
-                # Exports guard against spreadsheet formulas with a leading apostrophe; take it off again.
-                out[column] = frame[column].str.strip().str.replace(r"^'(?=[=+\-@\t\r])", "", regex=True)
+                out[column] = frame[column]
         for column, limit in CUSTOMER_LIMITS.items():
             if column in out:
                 v.max_length(out[column], column, limit)
@@ -311,8 +469,9 @@ STATUSES = {"placed", "refunded", "cancelled"}
 
 
 def orders_csv_chunks(text, *, time_zone: str) -> Iterator[Chunk]:
-    for frame in _read_csv_chunks(text, required=ORDER_REQUIRED, optional=ORDER_OPTIONAL):
-        v = Validator(frame)
+    for csv_frame in _read_csv_chunks(text, required=ORDER_REQUIRED, optional=ORDER_OPTIONAL, unguard=True):
+        frame = csv_frame.frame
+        v = Validator(frame, decimal_comma=csv_frame.decimal_comma)
         order_ext = v.required("order_id")
         customer_ext = v.required("customer_id")
         sku = v.required("sku")
@@ -324,7 +483,7 @@ def orders_csv_chunks(text, *, time_zone: str) -> Iterator[Chunk]:
         v.reject(unit_price.lt(0).to_numpy(), "unit_price", _("unit_price cannot be negative"))
         v.reject(quantity.eq(0).to_numpy(), "quantity", _("quantity cannot be 0"))
         n = len(frame)
-        kind = frame["kind"].str.strip().str.lower().replace("", "purchase") if "kind" in frame else None
+        kind = frame["kind"].str.lower().replace("", "purchase") if "kind" in frame else None
         if kind is None:
             kind = pd.Series(["purchase"] * n, index=frame.index)
         v.reject((~kind.isin(KINDS)).to_numpy(), "kind", _("kind must be purchase or refund"))
@@ -333,17 +492,18 @@ def orders_csv_chunks(text, *, time_zone: str) -> Iterator[Chunk]:
             "quantity",
             _("quantity cannot be negative on a purchase (use kind=refund for returns)"),
         )
-        status = frame["status"].str.strip().str.lower().replace("", "placed") if "status" in frame else None
+        status = frame["status"].str.lower().replace("", "placed") if "status" in frame else None
         if status is None:
             status = pd.Series(["placed"] * n, index=frame.index)
         v.reject((~status.isin(STATUSES)).to_numpy(), "status", _("status must be placed, refunded or cancelled"))
-        currency = frame["currency"].str.strip().str.upper() if "currency" in frame else None
+        currency = frame["currency"].str.upper() if "currency" in frame else None
         if currency is None:
             currency = pd.Series([settings.WORKSPACE_CURRENCY] * n, index=frame.index)
         currency = currency.replace("", settings.WORKSPACE_CURRENCY)
         v.reject((~currency.str.fullmatch(r"[A-Z]{3}")).to_numpy(), "currency", _("currency must be a 3-letter code"))
         sign = np.where(kind.eq("refund"), -1, 1)
         qty = quantity.abs().astype("int64") * sign
+        _reject_line_amounts_too_large(v, quantity, unit_price, columns=("quantity", "unit_price"))
         lines = _order_lines_frame(
             v,
             order_ext=order_ext,
@@ -353,11 +513,11 @@ def orders_csv_chunks(text, *, time_zone: str) -> Iterator[Chunk]:
             kind=kind,
             status=status,
             sku=sku,
-            product_name=(frame["product_name"].str.strip().str[:255] if "product_name" in frame else sku),
-            category=(frame["category"].str.strip().str[:100] if "category" in frame else ""),
+            product_name=(frame["product_name"].str[:255] if "product_name" in frame else sku),
+            category=(frame["category"].str[:100] if "category" in frame else ""),
             quantity=qty,
             unit_price=unit_price.round(4),
-            amount=(qty * unit_price).round(2),
+            amount=_line_amounts(qty.where(v.good, 0), unit_price.where(v.good, 0)),
         )
         yield Chunk(lines=lines, errors=v.errors, rows_read=n, bad_orders=set(order_ext[~v.good]))
 
@@ -371,13 +531,14 @@ ONLINE_RETAIL_COLUMNS = (
 
 def online_retail_chunks(text) -> Iterator[Chunk]:
     """Each invoice is an order; a 'C' invoice is a refund; lines without CustomerID are skipped."""
-    for frame in _read_csv_chunks(text, required=ONLINE_RETAIL_COLUMNS, optional=()):
+    for csv_frame in _read_csv_chunks(text, required=ONLINE_RETAIL_COLUMNS, optional=()):
+        frame = csv_frame.frame
         n = len(frame)
-        customer_raw = frame["CustomerID"].str.strip().str.replace(r"\.0$", "", regex=True)
+        customer_raw = frame["CustomerID"].str.replace(r"\.0$", "", regex=True)
         no_customer = customer_raw.eq("").to_numpy()
         frame = frame.loc[~no_customer].reset_index(drop=True)
         customer_raw = customer_raw.loc[~no_customer].reset_index(drop=True)
-        v = Validator(frame)
+        v = Validator(frame, decimal_comma=csv_frame.decimal_comma)
         invoice = v.required("InvoiceNo")
         stock = v.required("StockCode").str.upper()
         v.max_length(invoice, "InvoiceNo", 64)
@@ -392,8 +553,15 @@ def online_retail_chunks(text) -> Iterator[Chunk]:
             (~refund & quantity.lt(0)).to_numpy(),
             "Quantity",
             _("Quantity is negative on an invoice that is not a cancellation"),
+            unless=("InvoiceNo",),
         )
-        v.reject((refund & quantity.gt(0)).to_numpy(), "Quantity", _("Quantity is positive on a cancellation invoice"))
+        v.reject(
+            (refund & quantity.gt(0)).to_numpy(),
+            "Quantity",
+            _("Quantity is positive on a cancellation invoice"),
+            unless=("InvoiceNo",),
+        )
+        _reject_line_amounts_too_large(v, quantity, unit_price, columns=("Quantity", "UnitPrice"))
         qty = quantity.astype("int64")
         lines = _order_lines_frame(
             v,
@@ -404,11 +572,11 @@ def online_retail_chunks(text) -> Iterator[Chunk]:
             kind=np.where(refund, "refund", "purchase"),
             status="placed",
             sku=stock,
-            product_name=frame["Description"].str.strip().str[:255],
+            product_name=frame["Description"].str[:255],
             category="",
             quantity=qty,
             unit_price=unit_price.round(4),
-            amount=(qty * unit_price).round(2),
+            amount=_line_amounts(qty.where(v.good, 0), unit_price.where(v.good, 0)),
         )
         customers = (
             pd.DataFrame(
@@ -416,7 +584,7 @@ def online_retail_chunks(text) -> Iterator[Chunk]:
                     "line": v.lines,
                     "external_id": customer_raw,
                     "name": _("Customer %(id)s") % {"id": "{}"},
-                    "country": frame["Country"].str.strip().str[:64],
+                    "country": frame["Country"].str[:64],
                 }
             )
             .loc[v.good]

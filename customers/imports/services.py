@@ -91,6 +91,23 @@ def import_job_run(*, job_id) -> ImportJob:
     return run(job)
 
 
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+# The sample file of each format, small and importing cleanly; the orders sample is about the
+# customers of the customers sample, so it goes in after that one.
+SAMPLE_FILES = {
+    ImportJob.Format.CUSTOMERS_CSV: "customers.csv",
+    ImportJob.Format.ORDERS_CSV: "orders.csv",
+    ImportJob.Format.ONLINE_RETAIL: "online-retail.csv",
+    ImportJob.Format.CDNOW: "cdnow.txt",
+}
+
+
+def import_sample(*, format: str) -> tuple[str, bytes]:  # noqa: A002
+    """The sample file of a format: its download name and content. KeyError for an unknown format."""
+    name = SAMPLE_FILES[format]
+    return f"sample-{name}", (SAMPLES_DIR / name).read_bytes()
+
+
 REPORT_COLUMNS = ("line", "column", "reason")
 
 

@@ -51,13 +51,19 @@ class Dialect:
         self.postgres = connection.vendor == "postgresql"
 
     def timestamp(self, expr: str) -> str:
-        return f"CAST({expr} AS timestamptz)" if self.postgres else f"substr({expr}, 1, 19)"
+        # SQLite keeps a datetime as Django writes it: UTC, without the offset (formats._as_db_timestamp).
+        return f"CAST({expr} AS timestamptz)" if self.postgres else f"replace({expr}, '+00:00', '')"
 
     def date(self, expr: str) -> str:
         return f"CAST({expr} AS date)" if self.postgres else expr
 
     def date_of(self, timestamp_expr: str) -> str:
         return f"CAST(({timestamp_expr}) AT TIME ZONE 'UTC' AS date)" if self.postgres else f"date({timestamp_expr})"
+
+    def money_sum(self, expr: str) -> str:
+        # SQLite sums NUMERIC columns as floats: 62.00 + 41.98 is 103.97999999999999, which would
+        # differ from the stored 103.98 and make an unchanged order look updated.
+        return f"sum({expr})" if self.postgres else f"round(sum({expr}), 2)"
 
     @property
     def ts_type(self) -> str:
@@ -143,7 +149,7 @@ class Staging:
                 raw.copy_expert(f"COPY {table} ({', '.join(present)}) FROM STDIN WITH (FORMAT csv)", buffer)
             else:
                 if "ordered_at" in data.columns:
-                    data = data.assign(ordered_at=data["ordered_at"].str.slice(0, 19))
+                    data = data.assign(ordered_at=data["ordered_at"].str.removesuffix("+00:00"))
                 placeholders = ", ".join(["%s"] * len(present))
                 rows = list(data.itertuples(index=False, name=None))
                 cursor.executemany(f"INSERT INTO {table} ({', '.join(present)}) VALUES ({placeholders})", rows)
@@ -495,8 +501,8 @@ class Staging:
         )
         # One row per order. Its net amount is not written: the database computes it (Order.net_amount).
         self._exec(
-            """CREATE TEMP TABLE imp_orders AS SELECT s.order_ext, c.id AS customer_id, min(s.ordered_at) AS ordered_at,
-            min(s.currency) AS currency, min(s.kind) AS kind, min(s.status) AS status, sum(s.amount) AS gross,
+            f"""CREATE TEMP TABLE imp_orders AS SELECT s.order_ext, c.id AS customer_id, min(s.ordered_at) AS ordered_at,
+            min(s.currency) AS currency, min(s.kind) AS kind, min(s.status) AS status, {self.dialect.money_sum("s.amount")} AS gross,
             min(o.id) AS existing_id
             FROM imp_lines s JOIN customers_customer c ON c.external_id = s.customer_ext
             LEFT JOIN customers_order o ON o.external_id = s.order_ext

@@ -165,3 +165,28 @@ def test_uploaded_file_is_imported_and_its_bad_rows_reported(alice, django_captu
     assert (status["counts"]["rows_read"], status["counts"]["created_count"]) == (2, 1)
     assert [(row["line"], row["column"]) for row in errors] == [(3, "email")]
     assert client.get("/api/v1/customers/by-external-id/C-1/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "outcome"),
+    [
+        (b"external_id,name\nC-1,Ana\n", "succeeded", "finished"),
+        (b"external_id,name,email\nC-1,Ana,ana@example.com\nC-2,Budi,nope\n", "succeeded", "finished_with_errors"),
+        (b"external_id,name,email\nC-1,Ana,nope\nC-2,Budi,nope\n", "succeeded", "nothing_imported"),
+        (b"\x00\x01binary", "failed", "refused"),
+    ],
+    ids=["finished", "with-errors", "nothing-imported", "refused"],
+)
+def test_outcome_says_what_happened_next_to_the_status(
+    alice, django_capture_on_commit_callbacks, content, status, outcome
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        job_id = post(alice, upload(content=content)).json()["id"]
+
+    body = api_client_for(alice).get(f"{LIST}{job_id}/").json()
+
+    assert (body["status"], body["outcome"]) == (status, outcome)
+
+
+def test_a_queued_jobs_outcome_is_queued(alice, alices_job):
+    assert api_client_for(alice).get(f"{LIST}{alices_job.pk}/").json()["outcome"] == "queued"

@@ -1,13 +1,16 @@
 """The import service: good, bad and repeated files in every format, and who may import what."""
 
+import csv
 import gzip
+import io
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from customers.imports.services import import_job_create, import_job_run, import_report_csv
+from customers.imports.services import import_job_create, import_job_run, import_report_csv, import_sample
 from customers.models import AccountAssignment, Customer, ImportJob, Order, OrderLine
 
 from .factories import CustomerFactory, errors_of, run_import
@@ -259,3 +262,128 @@ def test_upload_is_imported_by_a_real_worker(ada, celery_worker, django_capture_
         time.sleep(0.2)
     assert job.status == ImportJob.Status.SUCCEEDED
     assert job.created_count == 3 and job.progress_percent == 100
+
+
+# --- Timestamps, separators, errors with their values, samples ------------------------------------
+
+
+def test_ordered_at_may_mix_every_valid_form_in_one_column(settings, ada, two_customers):
+    settings.TIME_ZONE = "Asia/Jakarta"
+    content = """order_id,customer_id,ordered_at,sku,quantity,unit_price
+O-1,C-1,2025-03-14T11:00:00,SKU-A,1,5
+O-2,C-1,2025-03-14T11:00:00+02:00,SKU-A,1,5
+O-3,C-2,2025-03-14T11:00:00Z,SKU-A,1,5
+O-4,C-2,2025-03-14 11:00:00.25+08:00,SKU-A,1,5
+O-5,C-2,2025-03-14 11:00:00,SKU-A,1,5
+"""
+
+    job = run_import(ada, content, "orders")
+
+    assert (job.created_count, job.error_count) == (5, 0), errors_of(job)
+    ordered_at = {o.external_id: o.ordered_at for o in Order.objects.all()}
+    assert ordered_at == {
+        "O-1": datetime(2025, 3, 14, 4, 0, tzinfo=UTC),  # Jakarta is UTC+7
+        "O-2": datetime(2025, 3, 14, 9, 0, tzinfo=UTC),
+        "O-3": datetime(2025, 3, 14, 11, 0, tzinfo=UTC),
+        "O-4": datetime(2025, 3, 14, 3, 0, 0, 250_000, tzinfo=UTC),
+        "O-5": datetime(2025, 3, 14, 4, 0, tzinfo=UTC),
+    }
+
+
+def test_consent_at_may_mix_offsets_in_one_column(ada):
+    content = """external_id,name,marketing_consent,consent_at,consent_source
+J-1,Dewi,true,2025-03-14T11:00:00+07:00,web_form
+K-1,Aishah,true,2025-03-14T11:00:00+08:00,web_form
+B-1,Jordi,true,2025-03-14T11:00:00+00:00,web_form
+L-1,Lucy,true,2025-03-14T11:00:00Z,web_form
+"""
+
+    job = run_import(ada, content, "customers")
+
+    assert (job.created_count, job.error_count) == (4, 0), errors_of(job)
+    consent_at = dict(Customer.objects.values_list("external_id", "consent_at"))
+    assert consent_at == {
+        "J-1": datetime(2025, 3, 14, 4, 0, tzinfo=UTC),
+        "K-1": datetime(2025, 3, 14, 3, 0, tzinfo=UTC),
+        "B-1": datetime(2025, 3, 14, 11, 0, tzinfo=UTC),
+        "L-1": datetime(2025, 3, 14, 11, 0, tzinfo=UTC),
+    }
+
+
+def test_a_bad_timestamp_names_the_forms_that_are_accepted(ada, two_customers):
+    job = run_import(
+        ada, "order_id,customer_id,ordered_at,sku,quantity,unit_price\nO-1,C-1,14/03/2025,A,1,5\n", "orders"
+    )
+
+    [(line, column, reason)] = errors_of(job)
+    assert (line, column) == (2, "ordered_at")
+    assert "YYYY-MM-DD HH:MM:SS" in reason and "YYYY-MM-DDTHH:MM:SS" in reason and "+07:00" in reason
+    assert 'read: "14/03/2025"' in reason
+
+
+def test_semicolon_separated_files_with_a_decimal_comma_import(ada):
+    customers = 'external_id;name;email;country;tags\nC-1;Núria Ferrer;nuria@example.org;Spain;"vip;b2b"\nC-2;Budi;budi@example.com;Indonesia;\n'
+    orders = """order_id;customer_id;ordered_at;sku;quantity;unit_price;amount
+O-1;C-1;2025-03-14 11:00:00;SKU-A;2;5,50;11,00
+O-1;C-1;2025-03-14 11:00:00;SKU-B;1;1.234,50;1.234,50
+O-2;C-2;2025-03-15 11:00:00;SKU-A;3;7.25;21,75
+"""
+
+    customer_job = run_import(ada, customers, "customers")
+    order_job = run_import(ada, orders, "orders")
+
+    assert (customer_job.status, customer_job.created_count, customer_job.error_count) == ("succeeded", 2, 0)
+    assert Customer.objects.get(external_id="C-1").country == "Spain"
+    assert sorted(Customer.objects.get(external_id="C-1").tags.values_list("name", flat=True)) == ["b2b", "vip"]
+    assert (order_job.status, order_job.created_count, order_job.error_count) == ("succeeded", 2, 0)
+    assert Order.objects.get(external_id="O-1").gross_amount == Decimal("1245.50")
+    assert list(OrderLine.objects.filter(order__external_id="O-1").values_list("unit_price", flat=True)) == [
+        Decimal("5.50"),
+        Decimal("1234.50"),
+    ]
+    assert Order.objects.get(external_id="O-2").gross_amount == Decimal("21.75")  # a decimal point still reads
+
+
+def test_every_bad_field_of_a_row_is_reported_with_the_value_read(ada):
+    content = (
+        'external_id,name,email,language,marketing_consent\nX-1,,not-an-email,xx,maybe\nX-2,Good,"a""b,\nc",en,true\n'
+    )
+
+    job = run_import(ada, content, "customers")
+
+    errors = errors_of(job)
+    assert {column: reason for line, column, reason in errors if line == 2} == {
+        "name": "name is required",
+        "email": 'email is not a valid email address (read: "not-an-email")',
+        "language": 'language must be one of ca, en, id, ms (read: "xx")',
+        "marketing_consent": 'marketing_consent must be true or false (read: "maybe")',
+    }
+    # A quote, a comma and a line break are shown escaped, on one line of the report.
+    assert [reason for line, column, reason in errors if line == 3] == [
+        'email is not a valid email address (read: "a\\"b,\\nc")'
+    ]
+    report = list(csv.reader(io.StringIO(import_report_csv(job=job))))
+    assert ["3", "email", 'email is not a valid email address (read: "a\\"b,\\nc")'] in report
+    assert not Customer.objects.exists()
+
+
+def test_a_long_value_is_shown_cut_and_invisible_characters_escaped(ada):
+    content = "external_id,name,email\nX-1,Ana," + "a" * 60 + "\u202e\nX-2,Budi,\u202eevil\n"
+
+    job = run_import(ada, content, "customers")
+
+    reasons = [reason for _line, _column, reason in errors_of(job)]
+    assert reasons[0].endswith('(read: "' + "a" * 40 + '…")')
+    assert reasons[1].endswith('(read: "\\u202eevil")')
+
+
+@pytest.mark.parametrize("fmt", ["customers", "orders", "online-retail", "cdnow"])
+def test_the_sample_file_of_every_format_imports_cleanly(alice, fmt):
+    if fmt == "orders":
+        run_import(alice, import_sample(format="customers")[1], "customers")
+    name, content = import_sample(format=fmt)
+
+    job = run_import(alice, content, fmt, name=name)
+
+    assert (job.outcome, job.error_count) == ("finished", 0), errors_of(job)
+    assert job.created_count > 0

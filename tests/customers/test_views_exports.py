@@ -2,13 +2,17 @@
 
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.http import StreamingHttpResponse
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from customers import views
+from customers.models import Customer
 from customers.views import CUSTOMER_CSV_COLUMNS
 from retention_crm.csv import csv_cell
 from tests.clients import client_for
@@ -220,3 +224,62 @@ def test_anonymous_visitor_cannot_export():
     response = Client().get(reverse("customers:export_customers"))
 
     assert response.status_code == 302
+
+
+# --- Streaming -------------------------------------------------------------------------------------
+
+
+def test_order_export_sends_its_header_before_reading_orders_then_reads_them_by_keyset(
+    monkeypatch, ada, alices_customer
+):
+    monkeypatch.setattr(views, "EXPORT_CHUNK_SIZE", 2)
+    noon = datetime(2024, 5, 6, 12, 0, tzinfo=UTC)
+    # Five orders, three of them at the same time, so that a chunk ends inside a tie.
+    for number, minutes in ((1, 0), (2, 5), (3, 5), (4, 5), (5, 1)):
+        order = OrderFactory(
+            customer=alices_customer, external_id=f"ORD-{number}", ordered_at=noon + timedelta(minutes=minutes)
+        )
+        order_add_line(order, quantity=number)
+        order_add_line(order, quantity=1)
+    response = client_for(ada).get(reverse("customers:export_orders"))
+    pieces = iter(response.streaming_content)
+
+    with CaptureQueriesContext(connection) as before_first_piece:
+        first = next(pieces)
+    with CaptureQueriesContext(connection) as after_first_piece:
+        rest = b"".join(pieces)
+
+    assert isinstance(response, StreamingHttpResponse)
+    assert first.decode().startswith("order_id,customer_id,")
+    assert before_first_piece.captured_queries == []
+    queries = [query["sql"] for query in after_first_piece.captured_queries]
+    assert not any("OFFSET" in sql.upper() for sql in queries)
+    assert sum(" LIMIT 2" in sql.upper() for sql in queries) == 3  # 2 + 2 + 1 orders
+    rows = list(csv.DictReader(io.StringIO((first + rest).decode())))
+    assert [(r["order_id"], r["quantity"]) for r in rows] == [
+        (f"ORD-{number}", quantity) for number in (1, 5, 2, 3, 4) for quantity in (str(number), "1")
+    ]
+
+
+@pytest.mark.parametrize("sort", ["acquired_at", "-acquired_at", "name", "-created_at"])
+def test_customer_export_reads_in_keyset_chunks_in_the_lists_order_with_empty_values_last(monkeypatch, ada, sort):
+    monkeypatch.setattr(views, "EXPORT_CHUNK_SIZE", 2)
+    for number, acquired in enumerate([None, date(2024, 1, 1), date(2024, 1, 1), None, date(2023, 1, 1)]):
+        CustomerFactory(external_id=f"K-{number}", name=f"Name {number % 2}", acquired_at=acquired)
+    field = sort.removeprefix("-")
+    customers = sorted(Customer.objects.all(), key=lambda c: c.pk)
+    present = sorted(
+        (c for c in customers if getattr(c, field) is not None),
+        key=lambda c: getattr(c, field),
+        reverse=sort.startswith("-"),  # a stable sort: ties stay in id order
+    )
+    missing = [c for c in customers if getattr(c, field) is None]
+
+    rows = export(ada, "customers:export_customers", sort=sort)
+
+    assert [r["external_id"] for r in rows] == [c.external_id for c in present + missing]
+
+
+def test_csv_cell_guards_a_value_that_already_starts_with_an_apostrophe_and_a_formula():
+    assert csv_cell("'=1+1") == "''=1+1"
+    assert csv_cell("'plain") == "'plain"

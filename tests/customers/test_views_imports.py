@@ -143,3 +143,101 @@ def test_import_list_shows_only_the_users_own_jobs(alice, bob):
 
     assert "alice.csv" in page
     assert "bob.csv" not in page
+
+
+@pytest.mark.parametrize(
+    ("fields", "label", "colour"),
+    [
+        ({"error_count": 0}, "Finished", "success"),
+        ({"rows_read": 7, "created_count": 5, "error_count": 2}, "Finished with errors", "warning"),
+        ({"rows_read": 7, "created_count": 0, "error_count": 7}, "Nothing imported", "danger"),
+        ({"status": ImportJob.Status.FAILED, "created_count": 0, "error_count": 0}, "Refused", "danger"),
+    ],
+    ids=["finished", "with-errors", "nothing-imported", "refused"],
+)
+def test_a_finished_jobs_state_and_colours_say_what_happened(alice, fields, label, colour):
+    job = ImportJobFactory(created_by=alice, finished=True, **fields)
+
+    page = client_for(alice).get(reverse("customers:import_progress", args=[job.pk])).content.decode()
+
+    assert f'<span class="badge text-bg-{colour}">{label}</span>' in page
+    assert f"progress-bar bg-{colour}" in page
+    assert f"alert alert-{colour}" in page
+    for other in {"success", "warning", "danger"} - {colour}:
+        assert f"bg-{other}" not in page and f"alert-{other}" not in page
+
+
+def test_a_job_with_every_row_bad_says_nothing_was_imported(alice, media_root, django_capture_on_commit_callbacks):
+    content = b"external_id,name,email\n" + b"".join(b"X-%d,Name,not-an-email\n" % n for n in range(7))
+
+    client = client_for(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("customers:imports"), {"format": "customers", "file": csv_upload(content)})
+
+    page = client.get(response["Location"]).content.decode()
+    assert ImportJob.objects.get().error_count == 7
+    assert "Nothing was imported." in page and "text-bg-danger" in page
+    assert "The import is finished." not in page and "bg-success" not in page
+
+
+def test_a_refused_upload_shows_no_green_uploaded_message_above_the_refusal(
+    alice, media_root, django_capture_on_commit_callbacks
+):
+    client = client_for(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("customers:imports"),
+            {"format": "customers", "file": csv_upload(b"\x00\x01binary", name="photo.csv")},
+        )
+
+    page = client.get(response["Location"]).content.decode()
+    assert "The file was refused." in page
+    assert "The file is uploaded" not in page
+    assert "alert-success" not in page
+
+
+def test_a_running_job_says_the_file_is_uploaded(alice):
+    job = ImportJobFactory(created_by=alice, finished=True, status=ImportJob.Status.RUNNING, finished_at=None)
+
+    page = client_for(alice).get(reverse("customers:import_progress", args=[job.pk])).content.decode()
+
+    assert "The file is uploaded" in page
+    assert '<span class="badge text-bg-primary">Running</span>' in page
+
+
+def test_a_bad_value_is_shown_escaped_in_the_page(alice, media_root, django_capture_on_commit_callbacks):
+    content = b'external_id,name,email\nX-1,Ana,"<script>alert(1)</script>"\nX-2,Budi,budi@example.com\n'
+    client = client_for(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("customers:imports"), {"format": "customers", "file": csv_upload(content)})
+
+    page = client.get(response["Location"]).content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert(1)" not in page
+    assert "Finished with errors" in page
+
+
+@pytest.mark.parametrize("fmt", ["customers", "orders", "online-retail", "cdnow"])
+def test_the_imports_page_offers_a_sample_file_of_every_format(alice, fmt):
+    url = reverse("customers:import_sample", args=[fmt])
+
+    page = client_for(alice).get(reverse("customers:imports")).content.decode()
+    response = client_for(alice).get(url)
+
+    assert f'href="{url}"' in page
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith('attachment; filename="sample-')
+    assert len(response.content.splitlines()) > 2
+
+
+@pytest.mark.parametrize("persona", ["marta", "charlie"])
+def test_who_may_not_import_gets_no_sample_file(request, persona):
+    user = request.getfixturevalue(persona)
+
+    response = client_for(user).get(reverse("customers:import_sample", args=["customers"]))
+
+    assert response.status_code == 404
+
+
+def test_a_sample_of_an_unknown_format_is_404(alice):
+    assert client_for(alice).get(reverse("customers:import_sample", args=["spreadsheet"])).status_code == 404

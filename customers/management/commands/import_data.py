@@ -60,7 +60,7 @@ class Command(BaseCommand):
 
     def _report(self, job: ImportJob) -> None:
         self.stdout.write(
-            f"{job.get_status_display()}: {job.rows_read:,} rows read, {job.created_count:,} created, "
+            f"{job.outcome_label}: {job.rows_read:,} rows read, {job.created_count:,} created, "
             f"{job.updated_count:,} updated, {job.unchanged_count:,} unchanged, {job.rows_skipped:,} skipped, "
             f"{job.error_count:,} errors."
         )
