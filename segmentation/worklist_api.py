@@ -24,6 +24,7 @@ from customers.models import Customer
 from customers.selectors import account_manager_list, customer_can_edit, customer_editable_by, customer_visible_to
 from metrics.models import Level
 from retention_crm.api import IdempotentCreateMixin
+from retention_crm.ids import IdField
 
 from . import book, worklist
 
@@ -160,7 +161,7 @@ class FollowUpCreateSerializer(InputSerializer):
 
 class FollowUpFilterSerializer(InputSerializer):
     state = serializers.ChoiceField(choices=FollowUp.State.choices, required=False)
-    customer_id = serializers.IntegerField(required=False)
+    customer_id = IdField(required=False)
     mine = serializers.BooleanField(required=False, default=False, help_text=_("Only those assigned to you."))
     cursor = serializers.CharField(required=False)
 
