@@ -156,6 +156,9 @@ MEDIA_URL = "media/"
 # Uploads above this size are refused with a message (imports of larger files go through
 # the command line or the API in parts). 50 MB covers a year of a mid-size shop's orders.
 IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+# What a gzip file may expand to while it is read: ten times the upload limit, what 50 MB of
+# ordinary compressed CSV holds. A bigger file is refused before the worker runs out of memory.
+IMPORT_MAX_DECOMPRESSED_BYTES = envint("IMPORT_MAX_DECOMPRESSED_BYTES", 500 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
