@@ -150,8 +150,13 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
-MEDIA_URL = "media/"
+# Uploaded import files: personal data, so never under MEDIA_ROOT or any other URL. The web
+# server writes them and the worker reads them: one folder both see (a shared volume in Docker).
+IMPORT_UPLOAD_DIR = Path(os.environ.get("IMPORT_UPLOAD_DIR", VAR_DIR / "uploads"))
+# An upload is deleted when its import ends. One whose import never ends (the worker was down, or
+# died mid-import) is deleted by an hourly task after this many hours: long enough for a worker to
+# be brought back the same day, short enough that personal data does not linger.
+IMPORT_UPLOAD_RETENTION_HOURS = envint("IMPORT_UPLOAD_RETENTION_HOURS", 24)
 
 # Uploads above this size are refused with a message (imports of larger files go through
 # the command line or the API in parts). 50 MB covers a year of a mid-size shop's orders.
@@ -200,6 +205,10 @@ CELERY_BEAT_SCHEDULE = {
     "metrics-nightly-recompute": {
         "task": "metrics.tasks.metrics_nightly_task",
         "schedule": crontab(hour=2, minute=30),
+    },
+    "customers-import-uploads-purge": {
+        "task": "customers.tasks.import_uploads_purge_task",
+        "schedule": crontab(minute=15),
     },
 }
 CELERY_TIMEZONE = TIME_ZONE

@@ -94,7 +94,7 @@ def test_interaction_create_retried_logs_one_interaction(alice):
 
 
 def test_import_upload_retried_queues_one_job(settings, tmp_path, alice):
-    settings.MEDIA_ROOT = tmp_path
+    settings.IMPORT_UPLOAD_DIR = tmp_path
     client = api_client_for(alice)
 
     def upload():

@@ -495,7 +495,7 @@ def test_only_the_owner_may_archive_others_get_404(request, settings, persona, a
 
 @pytest.fixture
 def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+    settings.IMPORT_UPLOAD_DIR = tmp_path
     return tmp_path
 
 
