@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "retention_crm.login_guard.LockoutStatusMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -180,8 +181,50 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS = envlist("SILENCED_SYSTEM_CHECKS")
 
-# --- Celery ---------------------------------------------------------------------------------
+# How many reverse proxies (load balancer, TLS terminator) stand in front of the app. Each appends
+# the address it received a request from to X-Forwarded-For; the client's address is the entry
+# that many places from the right. 0 (no proxy): REMOTE_ADDR, and X-Forwarded-For is ignored, as a
+# client could write anything there. Too high a number lets clients choose their address.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+
+# Password guessing, on the login page, the admin and the API token endpoint alike
+# (retention_crm/login_guard.py). Five tries cover a mistyped password and a caps-lock; twenty from
+# one address leave room for an office behind one NAT. A lockout lasts LOGIN_LOCKOUT_MINUTES, and
+# failures are forgotten that long after the latest one.
+LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", 20)
+LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15)
+AUTHENTICATION_BACKENDS = [
+    "retention_crm.login_guard.LoginGuardBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- Cache ------------------------------------------------------------------------------------
+# Login failure counts and API rate limits must add up across every process (gunicorn workers,
+# several servers), so the cache is shared: Redis when configured, else a database table (created
+# by `migrate`). On SQLite a throttled API request therefore writes; it waits, as every write
+# does, while an import holds the database.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "crm",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "retention_crm_cache",
+            # Past this many rows the table is trimmed (expired rows, then a third of the rest);
+            # high enough that nobody pushes a lockout out by filling the cache with keys of their own.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+
+# --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
@@ -229,9 +272,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "retention_crm.api.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "retention_crm.throttling.AnonRateThrottle",
+        "retention_crm.throttling.UserRateThrottle",
     ],
+    # DRF's own reading of the client address (used by any throttle not ours) follows the same rule.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("API_THROTTLE_ANON", "60/minute"),
         "user": os.environ.get("API_THROTTLE_USER", "6000/minute"),
