@@ -69,7 +69,15 @@ def two_servers(request, tmp_path):
         port = _free_port()
         servers.append(
             subprocess.Popen(
-                [str(GUNICORN), "retention_crm.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+                [
+                    str(GUNICORN),
+                    "retention_crm.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    "1",
+                    "--no-control-socket",
+                ],
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.PIPE,
