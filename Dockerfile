@@ -14,7 +14,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     DJANGO_ENV=production VAR_DIR=/var/lib/retention-crm STATIC_ROOT=/app/staticfiles
 RUN apt-get update && apt-get install -y --no-install-recommends gettext && rm -rf /var/lib/apt/lists/* \
     && useradd --system --create-home --home-dir /home/crm crm \
-    && mkdir -p /var/lib/retention-crm && chown crm /var/lib/retention-crm
+    && mkdir -p /var/lib/retention-crm/uploads && chown -R crm /var/lib/retention-crm
 WORKDIR /app
 COPY requirements.txt requirements.lock ./
 RUN pip install -r requirements.txt -c requirements.lock

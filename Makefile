@@ -1,11 +1,13 @@
 # Two commands for a new user: `make run` and `make test`. Everything else is a step they use.
+# `make run` serves the product as a small shop may run it (gunicorn, DEBUG off, static files
+# collected); `make dev` is the same app on Django's auto-reloading server with DEBUG on.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install assets lint migrations-check deploy-check messages lock clean
+.PHONY: run dev test install assets lint migrations-check deploy-check messages lock clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,10 +23,17 @@ static/vendor/.installed: package.json package-lock.json scripts/vendor-assets.s
 
 assets: static/vendor/.installed
 
+run: export DJANGO_ENV ?= local
 run: install assets
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py seed_demo
-	HOST=$(HOST) PORT=$(PORT) PY=$(PY) bash scripts/run.sh
+	HOST=$(HOST) PORT=$(PORT) PY=$(PY) bash scripts/run.sh serve
+
+dev: install assets
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	HOST=$(HOST) PORT=$(PORT) PY=$(PY) bash scripts/run.sh dev
 
 test: install assets
 	PY=$(PY) bash scripts/test.sh $(ARGS)

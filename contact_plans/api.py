@@ -22,6 +22,7 @@ from metrics import selectors as metrics_selectors
 from metrics.analytics import book
 from metrics.models import Level
 from retention_crm.api import CreateWithOutputMixin, IdempotentCreateMixin, InputSerializer
+from retention_crm.ids import IdField
 
 from . import selectors as followup_selectors
 from . import services as contact_services
@@ -161,7 +162,7 @@ class FollowUpCreateSerializer(InputSerializer):
 
 class FollowUpFilterSerializer(InputSerializer):
     state = serializers.ChoiceField(choices=FollowUp.State.choices, required=False)
-    customer_id = serializers.IntegerField(required=False)
+    customer_id = IdField(required=False)
     mine = serializers.BooleanField(required=False, default=False, help_text=_("Only those assigned to you."))
     cursor = serializers.CharField(required=False)
 

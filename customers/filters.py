@@ -4,6 +4,8 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from retention_crm.ids import IdFilter
+
 from .models import Customer, Interaction, Order, Product
 
 
@@ -57,7 +59,7 @@ class OrderFilter(django_filters.FilterSet):
     customer = django_filters.CharFilter(
         field_name="customer__external_id", help_text=_("External id of the customer.")
     )
-    customer_id = django_filters.NumberFilter()
+    customer_id = IdFilter()
     ordered_at = django_filters.IsoDateTimeFromToRangeFilter(
         help_text=_("ordered_at_after and ordered_at_before, ISO 8601 date-times, both inclusive.")
     )
@@ -68,7 +70,7 @@ class OrderFilter(django_filters.FilterSet):
 
 
 class InteractionFilter(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(field_name="customer_id", help_text=_("Id of the customer."))
+    customer = IdFilter(field_name="customer_id", help_text=_("Id of the customer."))
     customer_external_id = django_filters.CharFilter(field_name="customer__external_id")
     open = django_filters.BooleanFilter(
         method="filter_open", help_text=_("true: unresolved complaints and support tickets; false: the rest.")

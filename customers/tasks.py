@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from .imports.services import import_job_run
+from .imports.services import import_job_run, import_uploads_purge
 from .rollups import customer_rollups_drain
 
 logger = logging.getLogger(__name__)
@@ -33,3 +33,9 @@ def import_job_run_task(self, job_id: str) -> None:
 def customer_rollups_drain_task() -> None:
     """After an import: refresh the rollups of the customers it queued (idempotent)."""
     customer_rollups_drain()
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def import_uploads_purge_task(self) -> None:
+    """Hourly (beat): uploads whose import never finished are deleted after the retention period."""
+    import_uploads_purge()

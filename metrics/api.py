@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from customers import roles
 from retention_crm.api import CursorPagination, InputSerializer
+from retention_crm.ids import IdFilter
 
 from . import selectors, services
 from .models import (
@@ -214,7 +215,7 @@ class CustomerMetricsFilter(django_filters.FilterSet):
     value_level = django_filters.ChoiceFilter(choices=ValueLevel.choices)
     pareto_top = django_filters.BooleanFilter()
     country = django_filters.CharFilter(field_name="customer__country", help_text=_("Country of the customer."))
-    manager = django_filters.NumberFilter(
+    manager = IdFilter(
         field_name="customer__account_manager_id", help_text=_("User id of the current account manager.")
     )
 

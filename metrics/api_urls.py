@@ -13,8 +13,8 @@ urlpatterns = [
     path("rfm/", api.MetricsRfmApi.as_view(), name="api-metrics-rfm"),
     path("value-risk/", api.MetricsValueRiskApi.as_view(), name="api-metrics-value-risk"),
     path("customers/", api.CustomerMetricsListApi.as_view(), name="api-metrics-customers"),
-    path("customers/<int:customer_id>/", api.CustomerMetricsDetailApi.as_view(), name="api-metrics-customer"),
+    path("customers/<id:customer_id>/", api.CustomerMetricsDetailApi.as_view(), name="api-metrics-customer"),
     path("models/", api.ModelVersionListApi.as_view(), name="api-metrics-models"),
     path("recompute/", api.RecomputeCreateApi.as_view(), name="api-metrics-recompute"),
-    path("recompute/<int:run_id>/", api.RecomputeDetailApi.as_view(), name="api-metrics-recompute-detail"),
+    path("recompute/<id:run_id>/", api.RecomputeDetailApi.as_view(), name="api-metrics-recompute-detail"),
 ]

@@ -156,6 +156,13 @@ class IdempotentCreateMixin:
     The key is scoped per user. Reusing a key for a different request body is refused (422), as
     it is almost always a client bug. Only successful answers are stored, so a request that failed
     validation can be corrected and retried with the same key.
+
+    Retries that overlap (a client that timed out and sent again while the first was still being
+    processed) wait for the first and replay its answer: the key is claimed, in the same
+    transaction as the work, before the work starts. Until that transaction ends, a second
+    request's claim waits on the unique index (PostgreSQL) or on the write lock (SQLite); then it
+    finds the stored answer, or, if the first failed and its claim rolled back, does the work
+    itself. A crashed request leaves no claim behind, since nothing of it was committed.
     """
 
     def create(self, request, *args, **kwargs):
@@ -170,19 +177,24 @@ class IdempotentCreateMixin:
             return self._replay(stored, digest)
         try:
             with transaction.atomic():
+                claim = IdempotencyKey.objects.create(
+                    user=request.user,
+                    key=key,
+                    method=request.method,
+                    path=request.path,
+                    request_hash=digest,
+                    status_code=0,  # in progress; nobody else can read the row before the answer is in it
+                    body={},
+                )
                 response = super().create(request, *args, **kwargs)
                 if 200 <= response.status_code < 300:
-                    IdempotencyKey.objects.create(
-                        user=request.user,
-                        key=key,
-                        method=request.method,
-                        path=request.path,
-                        request_hash=digest,
-                        status_code=response.status_code,
-                        body=json.loads(json.dumps(response.data, default=str)),
-                    )
+                    claim.status_code = response.status_code
+                    claim.body = json.loads(json.dumps(response.data, default=str))
+                    claim.save(update_fields=["status_code", "body"])
+                else:
+                    claim.delete()
         except IntegrityError:
-            # A concurrent retry with the same key won the race: answer as it did.
+            # An overlapping request with the same key finished first: answer as it did.
             stored = IdempotencyKey.objects.filter(user=request.user, key=key).first()
             if stored is None:
                 raise

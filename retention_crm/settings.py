@@ -1,11 +1,19 @@
 """Settings, read from the environment (see README "Configuration").
 
-Development defaults need no configuration: SQLite in var/ and a Celery broker on the
-filesystem. Production mode (DJANGO_DEBUG unset or false with DJANGO_ENV=production)
-refuses to start without SECRET_KEY and ALLOWED_HOSTS.
+DJANGO_ENV picks one of three modes:
+
+- ``development`` (the default; ``make dev``, the tests): DEBUG on, a fixed development key,
+  SQLite in var/ and a Celery broker on the filesystem, no configuration needed;
+- ``local`` (``make run``): the product on one machine as a small shop runs it, served by gunicorn
+  with DEBUG off and WhiteNoise serving the collected static files; the secret key is generated
+  once into var/ and reused; still no configuration needed;
+- ``production``: refuses to start without SECRET_KEY and ALLOWED_HOSTS; secure cookies, HSTS and
+  an SSL redirect.
 """
 
 import os
+import secrets
+import time
 from pathlib import Path
 
 import dj_database_url
@@ -15,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def envbool(name: str, default: bool = False) -> bool:
@@ -29,14 +38,41 @@ def envlist(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-PRODUCTION = os.environ.get("DJANGO_ENV", "development") == "production"
-DEBUG = envbool("DJANGO_DEBUG", default=not PRODUCTION)
+def local_secret_key(path: Path) -> str:
+    """The key of a `make run` installation: made on its first start, then read by every process.
+
+    Kept (so that sessions survive a restart) in var/, which git ignores, readable by its owner only.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _attempt in range(50):  # another process may be between creating and writing it
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.02)
+        raise ImproperlyConfigured(f"{path} is empty; delete it and start again.") from None
+    key = secrets.token_urlsafe(50)
+    with os.fdopen(fd, "w") as out:
+        out.write(key)
+    return key
+
+
+DJANGO_ENV = os.environ.get("DJANGO_ENV", "development")
+if DJANGO_ENV not in {"development", "local", "production"}:
+    raise ImproperlyConfigured(f"DJANGO_ENV is {DJANGO_ENV!r}; use development, local or production.")
+PRODUCTION = DJANGO_ENV == "production"
+LOCAL = DJANGO_ENV == "local"
+DEBUG = envbool("DJANGO_DEBUG", default=DJANGO_ENV == "development")
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS")
 if PRODUCTION:
     if not SECRET_KEY or not ALLOWED_HOSTS:
         raise ImproperlyConfigured("DJANGO_ENV=production needs SECRET_KEY and ALLOWED_HOSTS to be set.")
+elif LOCAL:
+    SECRET_KEY = SECRET_KEY or local_secret_key(VAR_DIR / "secret_key")
+    ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]"]
 else:
     SECRET_KEY = SECRET_KEY or "dev-insecure-key-do-not-use-in-production"
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]", "testserver"]
@@ -69,12 +105,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "retention_crm.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "retention_crm.login_guard.LockoutStatusMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -101,7 +139,6 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------
 # SQLite by default; DATABASE_URL (postgres://user@host:5432/name) selects PostgreSQL.
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'retention_crm.sqlite3'}"),
@@ -145,17 +182,27 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every requ
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
+        # Hashed names (cached for good by browsers) need `collectstatic`, which the Dockerfile
+        # and `make run` do; development and the tests serve the files from where they are.
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if PRODUCTION
+        if PRODUCTION or LOCAL
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
-MEDIA_URL = "media/"
+# Uploaded import files: personal data, so never under MEDIA_ROOT or any other URL. The web
+# server writes them and the worker reads them: one folder both see (a shared volume in Docker).
+IMPORT_UPLOAD_DIR = Path(os.environ.get("IMPORT_UPLOAD_DIR", VAR_DIR / "uploads"))
+# An upload is deleted when its import ends. One whose import never ends (the worker was down, or
+# died mid-import) is deleted by an hourly task after this many hours: long enough for a worker to
+# be brought back the same day, short enough that personal data does not linger.
+IMPORT_UPLOAD_RETENTION_HOURS = envint("IMPORT_UPLOAD_RETENTION_HOURS", 24)
 
 # Uploads above this size are refused with a message (imports of larger files go through
 # the command line or the API in parts). 50 MB covers a year of a mid-size shop's orders.
 IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+# What a gzip file may expand to while it is read: ten times the upload limit, what 50 MB of
+# ordinary compressed CSV holds. A bigger file is refused before the worker runs out of memory.
+IMPORT_MAX_DECOMPRESSED_BYTES = envint("IMPORT_MAX_DECOMPRESSED_BYTES", 500 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -170,10 +217,69 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Sent on every response (retention_crm/csp.py). Everything from this origin; scripts from static
+# files only (no inline script or on* handler anywhere: a test renders the pages to check);
+# `data:` images for Bootstrap's and Swagger UI's inline SVG icons.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 SILENCED_SYSTEM_CHECKS = envlist("SILENCED_SYSTEM_CHECKS")
 
-# --- Celery ---------------------------------------------------------------------------------
+# How many reverse proxies (load balancer, TLS terminator) stand in front of the app. Each appends
+# the address it received a request from to X-Forwarded-For; the client's address is the entry
+# that many places from the right. 0 (no proxy): REMOTE_ADDR, and X-Forwarded-For is ignored, as a
+# client could write anything there. Too high a number lets clients choose their address.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+
+# Password guessing, on the login page, the admin and the API token endpoint alike
+# (retention_crm/login_guard.py). Five tries cover a mistyped password and a caps-lock; twenty from
+# one address leave room for an office behind one NAT. A lockout lasts LOGIN_LOCKOUT_MINUTES, and
+# failures are forgotten that long after the latest one.
+LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", 20)
+LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15)
+AUTHENTICATION_BACKENDS = [
+    "retention_crm.login_guard.LoginGuardBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- Cache ------------------------------------------------------------------------------------
+# Login failure counts and API rate limits must add up across every process (gunicorn workers,
+# several servers), so the cache is shared: Redis when configured, else a database table (created
+# by `migrate`). On SQLite a throttled API request therefore writes; it waits, as every write
+# does, while an import holds the database.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "crm",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "retention_crm_cache",
+            # Past this many rows the table is trimmed (expired rows, then a third of the rest);
+            # high enough that nobody pushes a lockout out by filling the cache with keys of their own.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+
+# --- Celery ---------------------------------------------------------------------------------
 # The filesystem transport ignores the host; naming one keeps kombu from warning "No hostname was
 # supplied", which reads like a broken broker on a first `make run`.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "filesystem://localhost/")
@@ -192,6 +298,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
+# On a cold shutdown (SIGQUIT: how `make run` stops its worker on Ctrl-C), a running task gets this
+# many seconds to finish before it is cancelled and goes back to the queue (acks_late). A warm
+# shutdown (SIGTERM, as Docker stops a container) still waits for the task to finish.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = float(os.environ.get("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", 3))
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The DatabaseScheduler copies these into its tables at start. 02:30 is after the day's orders and
 # before anyone opens a dashboard; it also avoids the 01:00-02:00 hour that DST skips or repeats.
@@ -199,6 +309,10 @@ CELERY_BEAT_SCHEDULE = {
     "metrics-nightly-recompute": {
         "task": "metrics.tasks.metrics_nightly_task",
         "schedule": crontab(hour=2, minute=30),
+    },
+    "customers-import-uploads-purge": {
+        "task": "customers.tasks.import_uploads_purge_task",
+        "schedule": crontab(minute=15),
     },
 }
 CELERY_TIMEZONE = TIME_ZONE
@@ -219,9 +333,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "retention_crm.api.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "retention_crm.throttling.AnonRateThrottle",
+        "retention_crm.throttling.UserRateThrottle",
     ],
+    # DRF's own reading of the client address (used by any throttle not ours) follows the same rule.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("API_THROTTLE_ANON", "60/minute"),
         "user": os.environ.get("API_THROTTLE_USER", "6000/minute"),

@@ -8,4 +8,4 @@ cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist
 cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js node_modules/bootstrap/dist/js/bootstrap.bundle.min.js.map static/vendor/bootstrap/
 cp -r node_modules/bootstrap-icons/font/bootstrap-icons.min.css node_modules/bootstrap-icons/font/fonts static/vendor/bootstrap-icons/
 cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx/
-cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chartjs/
+cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/dist/chart.umd.min.js.map static/vendor/chartjs/

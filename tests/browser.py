@@ -47,8 +47,14 @@ def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, locale="en-GB")
     page = context.new_page()
     page.set_default_timeout(15_000)
+    # Whatever the Content-Security-Policy refuses (an inline script, an eval) is a broken page.
+    refused = []
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
     yield page
     context.close()
+    assert refused == [], "the Content-Security-Policy refused something on a page"
 
 
 def login(page, username: str, password: str) -> None:

@@ -40,6 +40,25 @@ def _tasks_run_eagerly_unless_worker(request):
     celery_app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def _cache_emptied_after_committed_tests(request, django_db_blocker):
+    """Without Redis the cache is a table that the flush between transactional tests leaves alone:
+    empty it, so that one test's login failures and rate counts never reach the next."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    committed = (marker is not None and marker.kwargs.get("transaction")) or {
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames)
+    if committed:
+        from django.core.cache import caches
+        from django.core.cache.backends.db import DatabaseCache
+
+        if isinstance(caches["default"], DatabaseCache):  # never clear a Redis shared with a broker
+            with django_db_blocker.unblock():
+                caches["default"].clear()
+
+
 def _user(django_user_model, username, *groups, **extra):
     user = django_user_model.objects.create_user(username=username, password="pw-" + username, **extra)
     for name in groups:

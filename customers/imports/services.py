@@ -1,9 +1,17 @@
-"""Import jobs: created from the browser, the API or the command line, run by a worker."""
+"""Import jobs: created from the browser, the API or the command line, run by a worker.
+
+An uploaded file is personal data: it is kept in ``IMPORT_UPLOAD_DIR`` (never under a URL), as
+``<job id>.upload``, only until its import ends, successful or not. A file whose import never
+ends (the worker was down, or died in the middle) is deleted by ``import_uploads_purge`` once it
+is ``IMPORT_UPLOAD_RETENTION_HOURS`` old. A command-line import reads its file in place and
+leaves it alone.
+"""
 
 import csv
 import io
 import logging
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -17,10 +25,19 @@ from ..models import ImportJob, ImportRowError
 logger = logging.getLogger(__name__)
 
 
+UPLOAD_SUFFIX = ".upload"
+
+
 def _upload_dir() -> Path:
-    path = Path(settings.MEDIA_ROOT) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
+    path = Path(settings.IMPORT_UPLOAD_DIR)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
+
+
+def _uploaded_copy(job: ImportJob) -> Path | None:
+    """The job's own copy of an upload; None for a command-line import, whose file is the user's."""
+    path = Path(job.path)
+    return path if path.name == f"{job.pk}{UPLOAD_SUFFIX}" else None
 
 
 def import_job_create(*, user, uploaded_file, format: str, run_async: bool = True) -> ImportJob:  # noqa: A002
@@ -43,7 +60,7 @@ def import_job_create(*, user, uploaded_file, format: str, run_async: bool = Tru
     if size == 0:
         raise ValidationError({"file": _("The file is empty.")})
     job_id = uuid.uuid4()
-    target = _upload_dir() / f"{job_id}.upload"
+    target = _upload_dir() / f"{job_id}{UPLOAD_SUFFIX}"
     with target.open("wb") as out:
         for chunk in uploaded_file.chunks():
             out.write(chunk)
@@ -88,7 +105,46 @@ def import_job_run(*, job_id) -> ImportJob:
     if claimed != 1:
         logger.info("imports.job_already_claimed job=%s status=%s", job_id, job.status)
         return job
-    return run(job)
+    try:
+        return run(job)
+    finally:
+        import_upload_delete(job=job)
+
+
+def import_upload_delete(*, job: ImportJob) -> bool:
+    """Delete the uploaded copy of a job's file, if it has one and it is still there."""
+    path = _uploaded_copy(job)
+    if path is None or not path.exists():
+        return False
+    path.unlink(missing_ok=True)
+    logger.info("imports.upload_deleted job=%s", job.pk)
+    return True
+
+
+def import_uploads_purge() -> int:
+    """Delete the uploads kept longer than IMPORT_UPLOAD_RETENTION_HOURS; returns how many.
+
+    Those are the files of jobs that never finished, wherever an earlier version kept them, and
+    files in the upload folder without a job. A job still queued is marked refused, saying why,
+    so that its page stops waiting.
+    """
+    cutoff = timezone.now() - timedelta(hours=settings.IMPORT_UPLOAD_RETENTION_HOURS)
+    deleted = 0
+    for job in ImportJob.objects.filter(created_at__lt=cutoff).only("id", "path").iterator():
+        deleted += import_upload_delete(job=job)
+    expired = ImportJob.objects.filter(created_at__lt=cutoff, status=ImportJob.Status.QUEUED)
+    expired.update(
+        status=ImportJob.Status.FAILED,
+        finished_at=timezone.now(),
+        message=_("The file waited %(hours)d hours without being imported and was deleted; upload it again.")
+        % {"hours": settings.IMPORT_UPLOAD_RETENTION_HOURS},
+    )
+    for path in _upload_dir().glob(f"*{UPLOAD_SUFFIX}"):
+        if path.stat().st_mtime < cutoff.timestamp():
+            path.unlink(missing_ok=True)
+            deleted += 1
+    logger.info("imports.uploads_purged count=%d", deleted)
+    return deleted
 
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"

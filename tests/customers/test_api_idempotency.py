@@ -1,9 +1,13 @@
 """POST creates with an Idempotency-Key: a retry returns the first answer and creates nothing."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from customers.models import Customer, ImportJob, Interaction, Order
+from retention_crm.models import IdempotencyKey
 from tests.conftest import api_client_for
 
 from .factories import CustomerFactory, ProductFactory
@@ -90,7 +94,7 @@ def test_interaction_create_retried_logs_one_interaction(alice):
 
 
 def test_import_upload_retried_queues_one_job(settings, tmp_path, alice):
-    settings.MEDIA_ROOT = tmp_path
+    settings.IMPORT_UPLOAD_DIR = tmp_path
     client = api_client_for(alice)
 
     def upload():
@@ -110,3 +114,56 @@ def test_a_key_longer_than_255_characters_is_refused(alice):
 
     assert response.status_code == 400
     assert Customer.objects.count() == 0
+
+
+def _send_at_once(count: int, request) -> list:
+    """`count` threads, each with its own database connection, sending `request()` together."""
+    from django.db import connection
+
+    barrier = threading.Barrier(count)
+
+    def send(_):
+        try:
+            barrier.wait(timeout=30)
+            return request()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(send, range(count)))
+
+
+# PostgreSQL: the test database of SQLite is in memory, where a second connection meets a locked
+# table at once instead of waiting as it does on the file `make run` uses.
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_twelve_identical_orders_sent_at_once_store_one_order_and_all_get_its_answer(alice):
+    customer = CustomerFactory(account_manager=alice)
+    ProductFactory(sku="MUG-1")
+    payload = {
+        "external_id": "WEB-1",
+        "customer": customer.external_id,
+        "ordered_at": "2025-03-01T10:00:00Z",
+        "lines": [{"sku": "MUG-1", "quantity": 1, "unit_price": "9.99"}],
+    }
+
+    responses = _send_at_once(12, lambda: post(api_client_for(alice), "/api/v1/orders/", payload, "order-1"))
+
+    order = Order.objects.get()
+    assert sorted(response.status_code for response in responses) == [201] * 12
+    assert {response.json()["id"] for response in responses} == {order.pk}
+    assert sum(response.get("Idempotent-Replayed") == "true" for response in responses) == 11
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_request_that_failed_while_others_waited_lets_one_of_them_do_the_work(alice):
+    customer = CustomerFactory(account_manager=alice)
+    payload = {"external_id": "WEB-1", "customer": customer.external_id, "ordered_at": "2025-03-01T10:00:00Z"}
+
+    responses = _send_at_once(4, lambda: post(api_client_for(alice), "/api/v1/orders/", payload, "order-1"))
+
+    # No lines: every attempt is refused on its own merits, none is told about a key in use.
+    assert [response.status_code for response in responses] == [400] * 4
+    assert all(response.json()["error"]["code"] == "invalid" for response in responses)
+    assert not IdempotencyKey.objects.exists()

@@ -24,7 +24,7 @@ CSV = b"external_id,name,email\nC-1,Ana,ana@example.com\nC-2,Budi,budi@example.c
 
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+    settings.IMPORT_UPLOAD_DIR = tmp_path
 
 
 def upload(content: bytes = CSV, name: str = "customers.csv", **fields) -> dict:

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+    settings.IMPORT_UPLOAD_DIR = tmp_path
     return tmp_path
 
 
