@@ -67,7 +67,7 @@ PIECE = 2.0
 POINTS = 17
 CHECK_TOLERANCE = 1e-7
 
-# Rows of the quadrature per block: rows x 438 nodes x 8 bytes stays near 20 MB per array.
+# Rows of the quadrature per block: rows x 6 pieces x 61 nodes x 8 bytes stays near 12 MB per array.
 BLOCK_ROWS = 4096
 
 _CHEB = np.cos(np.pi * np.arange(POINTS) / (POINTS - 1))  # from 1 down to -1
@@ -77,8 +77,8 @@ _COARSE = np.arange(0, POINTS, 2)
 _BARY_COARSE = np.where(np.arange(len(_COARSE)) % 2 == 0, 1.0, -1.0)
 _BARY_COARSE[[0, -1]] *= 0.5
 
-# Node values of the pieces already computed in this process, by (r, alpha... a, b, x, piece): a
-# refresh of one customer then reuses the recompute's, and the figures are the same either way.
+# Node values of the pieces already computed in this process, by (r, a, b, x, piece) (alpha is in s):
+# a refresh of one customer reuses the recompute's; recomputed, they would be the same to the bit.
 _PIECES: dict[tuple, tuple[np.ndarray, bool]] = {}
 _PIECES_LIMIT = 50_000
 

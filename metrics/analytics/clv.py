@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._common import DAYS_PER_MONTH, unit_days
+from ._common import DAYS_PER_MONTH, purchase_history, unit_days
 from .bgnbd import (
     BgNbdParams,
-    _check,
     bgnbd_churn_risk,
     bgnbd_expected_purchases,
     bgnbd_p_alive,
@@ -72,7 +71,7 @@ def forecasts(
     expected_spend and predicted_clv per customer, from one evaluation of the BG/NBD expectation per
     distinct (x, T) at every horizon at once (what the recompute needs, without evaluating P(alive)
     and the distinct pairs of a million customers once per figure)."""
-    x, t_x, T = _check(x, t_x, T)
+    x, t_x, T = purchase_history(x, t_x, T)
     p_alive = bgnbd_p_alive(bgnbd, x, t_x, T)
     out = {"p_alive": p_alive}
     months = np.arange(1, horizon_months + 1) if gamma_gamma is not None else np.zeros(0, dtype=int)
