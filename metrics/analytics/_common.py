@@ -56,3 +56,15 @@ def ratio(numerator: float, denominator: float) -> float | None:
     if denominator == 0:
         return None
     return float(numerator) / float(denominator)
+
+
+def purchase_history(x, t_x, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x, t_x and T (the purchase-model inputs of summary_from_daily) as float arrays, checked."""
+    x = as_float_array(x, name="x")
+    t_x = as_float_array(t_x, name="t_x")
+    T = as_float_array(T, name="T")
+    if not (len(x) == len(t_x) == len(T)):
+        raise ValueError("x, t_x and T must have the same length")
+    if np.any(x < 0) or np.any(t_x < 0) or np.any(t_x > T):
+        raise ValueError("need x >= 0 and 0 <= t_x <= T")
+    return x, t_x, T

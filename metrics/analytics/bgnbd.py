@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.special import betaln, digamma, expit, gammaln
 
 from . import _alive
-from ._common import NotEnoughData, as_float_array, unit_days
+from ._common import NotEnoughData, purchase_history, unit_days
 from ._fit import LOG_PARAM_BOUND, DegenerateFit, at_upper_bound, collapse_rows, interior, maximise
 
 # log(1e4): with a + b above ten thousand, Beta(a, b) has a standard deviation under 1% of its mean.
@@ -35,17 +35,6 @@ class BgNbdParams:
     unit: str
     log_likelihood: float
     n_customers: int
-
-
-def _check(x, t_x, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    x = as_float_array(x, name="x")
-    t_x = as_float_array(t_x, name="t_x")
-    T = as_float_array(T, name="T")
-    if not (len(x) == len(t_x) == len(T)):
-        raise ValueError("x, t_x and T must have the same length")
-    if np.any(x < 0) or np.any(t_x < 0) or np.any(t_x > T):
-        raise ValueError("need x >= 0 and 0 <= t_x <= T")
-    return x, t_x, T
 
 
 def _log_likelihood_terms(r, alpha, a, b, x, t_x, T):
@@ -127,7 +116,7 @@ def bgnbd_fit(x, t_x, T, *, unit: str = "D", weights=None, start: BgNbdParams | 
     no interior maximum.
     """
     unit_days(unit)
-    x, t_x, T = _check(x, t_x, T)
+    x, t_x, T = purchase_history(x, t_x, T)
     if len(x) == 0:
         raise NotEnoughData("BG/NBD: no customers to fit")
     if not np.any(x > 0):
@@ -173,13 +162,13 @@ def bgnbd_fit(x, t_x, T, *, unit: str = "D", weights=None, start: BgNbdParams | 
 
 def bgnbd_log_likelihood(params: BgNbdParams, x, t_x, T) -> np.ndarray:
     """Per-customer log-likelihood; its sum is the model's log-likelihood."""
-    x, t_x, T = _check(x, t_x, T)
+    x, t_x, T = purchase_history(x, t_x, T)
     return _log_likelihood_terms(params.r, params.alpha, params.a, params.b, x, t_x, T)[0]
 
 
 def bgnbd_p_alive(params: BgNbdParams, x, t_x, T) -> np.ndarray:
     """P(customer still alive at T | x, t_x, T); 1 for customers without a repeat purchase."""
-    x, t_x, T = _check(x, t_x, T)
+    x, t_x, T = purchase_history(x, t_x, T)
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     repeat = x > 0
     log_odds_dead = np.where(
@@ -223,7 +212,7 @@ def purchases_if_alive_by_customer(params: BgNbdParams, x: np.ndarray, T: np.nda
 
 def bgnbd_expected_purchases(params: BgNbdParams, x, t_x, T, *, horizon_days: float) -> np.ndarray:
     """Conditional expected number of purchases in the next `horizon_days` days (FHL eq. 10)."""
-    x, t_x, T = _check(x, t_x, T)
+    x, t_x, T = purchase_history(x, t_x, T)
     t = horizon_days / unit_days(params.unit)
     return purchases_if_alive_by_customer(params, x, T, t)[:, 0] * bgnbd_p_alive(params, x, t_x, T)
 
@@ -231,7 +220,7 @@ def bgnbd_expected_purchases(params: BgNbdParams, x, t_x, T, *, horizon_days: fl
 def bgnbd_churn_risk(params: BgNbdParams, x, t_x, T, *, horizon_days: float = 90.0) -> np.ndarray:
     """P(no purchase in the next `horizon_days` days) =
     (1 - P(alive)) + P(alive) * ((alpha + T) / (alpha + T + h)) ** (r + x)   (metrics.md)."""
-    x, t_x, T = _check(x, t_x, T)
+    x, t_x, T = purchase_history(x, t_x, T)
     h = horizon_days / unit_days(params.unit)
     p_alive = bgnbd_p_alive(params, x, t_x, T)
     no_purchase_if_alive = np.exp(-(params.r + x) * np.log1p(h / (params.alpha + T)))

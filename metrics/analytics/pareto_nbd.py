@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, gammaln, hyp2f1
 
-from ._common import NotEnoughData, unit_days
+from ._common import NotEnoughData, purchase_history, unit_days
 from ._fit import collapse_rows, maximise
-from .bgnbd import _check
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ def _log_likelihood(r, alpha, s, beta, x, t_x, T):
 def pareto_nbd_fit(x, t_x, T, *, unit: str = "D", weights=None) -> ParetoNbdParams:
     """Maximum-likelihood Pareto/NBD parameters; raises NotEnoughData like `bgnbd_fit`."""
     unit_days(unit)
-    x, t_x, T = _check(x, t_x, T)
+    x, t_x, T = purchase_history(x, t_x, T)
     if len(x) == 0:
         raise NotEnoughData("Pareto/NBD: no customers to fit")
     if not np.any(x > 0):
@@ -91,13 +90,13 @@ def pareto_nbd_fit(x, t_x, T, *, unit: str = "D", weights=None) -> ParetoNbdPara
 
 
 def pareto_nbd_log_likelihood(params: ParetoNbdParams, x, t_x, T) -> np.ndarray:
-    x, t_x, T = _check(x, t_x, T)
+    x, t_x, T = purchase_history(x, t_x, T)
     return _log_likelihood(params.r, params.alpha, params.s, params.beta, x, t_x, T)
 
 
 def pareto_nbd_p_alive(params: ParetoNbdParams, x, t_x, T) -> np.ndarray:
     """P(alive at T | x, t_x, T)."""
-    x, t_x, T = _check(x, t_x, T)
+    x, t_x, T = purchase_history(x, t_x, T)
     r, alpha, s, beta = params.r, params.alpha, params.s, params.beta
     log_odds_dead = (
         np.log(s)
@@ -111,7 +110,7 @@ def pareto_nbd_p_alive(params: ParetoNbdParams, x, t_x, T) -> np.ndarray:
 
 def pareto_nbd_expected_purchases(params: ParetoNbdParams, x, t_x, T, *, horizon_days: float) -> np.ndarray:
     """Conditional expected purchases in the next `horizon_days` days."""
-    x, t_x, T = _check(x, t_x, T)
+    x, t_x, T = purchase_history(x, t_x, T)
     r, alpha, s, beta = params.r, params.alpha, params.s, params.beta
     t = horizon_days / unit_days(params.unit)
     log_ratio = -np.log1p(t / (beta + T))

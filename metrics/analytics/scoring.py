@@ -18,9 +18,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from .bgnbd import BgNbdParams, bgnbd_churn_risk, bgnbd_expected_purchases, bgnbd_p_alive
-from .clv import predictive_clv
-from .gamma_gamma import GammaGammaParams, gamma_gamma_expected_spend
+from .bgnbd import BgNbdParams, bgnbd_churn_risk
+from .clv import forecasts
+from .gamma_gamma import GammaGammaParams
 from .pareto import SHARE_TOLERANCE, TOP_REVENUE_SHARE, TRAILING_MONTHS
 from .rfm import rfm_scores, rfm_segment
 from .summary import summary_from_daily
@@ -121,16 +121,23 @@ def predictions(
     buyers = np.asarray(columns["purchases"]) > 0
     if bgnbd is None or not buyers.any():
         return out
-    x, t_x, T = (np.asarray(columns[name], dtype=float)[buyers] for name in ("x", "t_x", "T"))
-    out["p_alive"][buyers] = bgnbd_p_alive(bgnbd, x, t_x, T)
-    out["churn_risk"][buyers] = shown_churn_risk(bgnbd, x, t_x, T, horizon_days=horizon_days)
-    out["expected_purchases"][buyers] = bgnbd_expected_purchases(bgnbd, x, t_x, T, horizon_days=horizon_days)
-    if gamma_gamma is not None:
-        monetary = np.asarray(columns["monetary_value"], dtype=float)[buyers]
-        out["expected_spend"][buyers] = gamma_gamma_expected_spend(gamma_gamma, x, monetary)
-        out["predicted_clv"][buyers] = predictive_clv(
-            bgnbd, gamma_gamma, x, t_x, T, monetary, horizon_months=clv_months, monthly_discount=clv_discount
-        )
+    x, t_x, T, monetary = (
+        np.asarray(columns[name], dtype=float)[buyers] for name in ("x", "t_x", "T", "monetary_value")
+    )
+    figures = forecasts(
+        bgnbd,
+        gamma_gamma,
+        x,
+        t_x,
+        T,
+        monetary,
+        horizon_days=horizon_days,
+        horizon_months=clv_months,
+        monthly_discount=clv_discount,
+    )
+    figures["churn_risk"] = shown_churn_risk(bgnbd, x, t_x, T, horizon_days=horizon_days)
+    for name, values in figures.items():
+        out[name][buyers] = values
     for values in out.values():
         values[~np.isfinite(values)] = np.nan  # an infinity is no figure either (prediction_gaps counts it)
     return out

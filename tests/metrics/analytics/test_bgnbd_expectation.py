@@ -196,3 +196,29 @@ def test_predicted_clv_is_finite_for_one_time_buyers_of_a_nearly_no_dropout_fit(
     monthly = 0.724 * 30 / (65.6 + 67.0)
     by_hand = 2.1 * 150.0 / 2.4 * sum(monthly / 1.01**i for i in range(1, 13))
     assert clv[1] == pytest.approx(by_hand, rel=1e-5)
+
+
+def test_a_customers_figures_do_not_depend_on_who_else_is_computed_with_them():
+    """A refresh of one customer must give the recompute's figures to the last bit."""
+    from metrics.analytics import _alive
+
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 40, size=400).astype(float)
+    T = rng.integers(0, 900, size=400).astype(float)
+    t_x = np.where(x > 0, np.floor(T * rng.random(400)), 0.0)
+    bgnbd = BgNbdParams(r=0.53, alpha=28.5, a=1.3e-8, b=2130.0, unit="D", log_likelihood=0.0, n_customers=0)
+    spend = GammaGammaParams(p=2.27, q=3.38, gamma=50.0, log_likelihood=0.0, n_customers=0)
+    monetary = rng.gamma(3, 20, size=400) * (x > 0)
+
+    together = (
+        bgnbd_expected_purchases(bgnbd, x, t_x, T, horizon_days=90),
+        predictive_clv(bgnbd, spend, x, t_x, T, monetary),
+    )
+    _alive._PIECES.clear()  # recomputed, not looked up
+    alone = [
+        (bgnbd_expected_purchases(bgnbd, x[i : i + 1], t_x[i : i + 1], T[i : i + 1], horizon_days=90)[0],
+         predictive_clv(bgnbd, spend, x[i : i + 1], t_x[i : i + 1], T[i : i + 1], monetary[i : i + 1])[0])
+        for i in range(0, 400, 7)
+    ]  # fmt: skip
+
+    assert [(together[0][i], together[1][i]) for i in range(0, 400, 7)] == alone
