@@ -131,7 +131,7 @@ def _timeline_response(request, customer: Customer, *, fresh_form: bool, error: 
 
 @login_required
 @require_POST
-def interaction_log(request, pk: int):
+def interaction_log_view(request, pk: int):
     customer = _customer_editable_or_404(request.user, pk)
     form = InteractionForm(request.POST)
     if form.is_valid():
@@ -157,7 +157,7 @@ def interaction_log(request, pk: int):
 
 @login_required
 @require_POST
-def interaction_resolve(request, pk: int, interaction_pk: int):
+def interaction_resolve_view(request, pk: int, interaction_pk: int):
     customer = _customer_editable_or_404(request.user, pk)
     interaction = get_object_or_404(customer.interactions, pk=interaction_pk)
     error = ""
@@ -178,7 +178,7 @@ def interaction_resolve(request, pk: int, interaction_pk: int):
 
 
 @login_required
-def customer_create(request):
+def customer_create_view(request):
     if not _may_create_customers(request.user):
         raise Http404
     form = CustomerForm(request.POST if request.method == "POST" else None, user=request.user)
@@ -213,7 +213,7 @@ def customer_edit(request, pk: int):
 
 @login_required
 @require_POST
-def customer_archive(request, pk: int):
+def customer_archive_view(request, pk: int):
     customer = services.customer_archive(customer=_customer_editable_or_404(request.user, pk))
     messages.success(request, _("The customer is archived. Restore them from their page at any time."))
     return redirect(customer)
@@ -221,7 +221,7 @@ def customer_archive(request, pk: int):
 
 @login_required
 @require_POST
-def customer_restore(request, pk: int):
+def customer_restore_view(request, pk: int):
     customer = services.customer_restore(customer=_customer_editable_or_404(request.user, pk))
     messages.success(request, _("The customer is active again."))
     return redirect(customer)

@@ -159,7 +159,7 @@ def segment_refresh(request, pk: int):
 
 @login_required
 @require_POST
-def segment_delete(request, pk: int):
+def segment_delete_view(request, pk: int):
     segment = _editable_or_404(request.user, pk)
     try:
         services.segment_delete(segment=segment)
@@ -255,7 +255,7 @@ def _render_builder(request, *, segment, form, tree, unplaced=(), bound=True):
 
 
 @login_required
-def segment_create(request):
+def segment_create_view(request):
     _editor_or_404(request.user)
     return _builder_page(request, segment=None)
 
