@@ -159,7 +159,7 @@ def segment_refresh(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def segment_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     segment = _editable_or_404(request.user, pk)
     try:
         services.segment_delete(segment=segment)
@@ -257,7 +257,7 @@ def _render_builder(
 
 
 @login_required
-def segment_create(request: HttpRequest) -> HttpResponse:
+def segment_create_view(request: HttpRequest) -> HttpResponse:
     _editor_or_404(request.user)
     return _builder_page(request, segment=None)
 
