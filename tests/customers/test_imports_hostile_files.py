@@ -12,8 +12,7 @@ import pytest
 
 from customers.models import Customer, ImportJob
 
-from .factories import CustomerFactory
-from .test_import import run_import
+from .factories import CustomerFactory, run_import
 
 pytestmark = pytest.mark.django_db
 
