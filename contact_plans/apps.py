@@ -7,11 +7,11 @@ class ContactPlansConfig(AppConfig):
     verbose_name = _("Contact plans")
 
     def ready(self) -> None:
-        # The "Follow-ups" card of the customer page (customers.panels; customers never imports us).
-        from . import panels  # noqa: F401
-
-        # The reasons on an account manager's worklist (retention_crm.worklist_signals); other apps
-        # add theirs from their own ready().
+        from . import panels
         from .worklist import worklist_signals_register
 
+        # The "Follow-ups" card of the customer page (customers.panels; customers never imports us).
+        panels.register()
+        # The reasons on an account manager's worklist (retention_crm.worklist_signals); other apps
+        # add theirs from their own ready().
         worklist_signals_register()

@@ -1,6 +1,6 @@
 """The "Follow-ups" card of the customer page, registered with customers.panels at startup.
 
-Imported from ContactPlansConfig.ready(). The customer page has already checked that the user may
+Registered from ContactPlansConfig.ready() (``register``). The customer page has already checked that the user may
 see the customer; the card shows that customer's open follow-ups, and the buttons and the form
 only to users who may edit the customer (customers.selectors.customer_can_edit).
 """
@@ -25,4 +25,5 @@ def followups_panel_context(request, customer, *, form: FollowUpForm | None = No
     }
 
 
-panels.register("followups", TEMPLATE, followups_panel_context, order=20)
+def register() -> None:
+    panels.register("followups", TEMPLATE, followups_panel_context, order=20)

@@ -12,6 +12,6 @@ urlpatterns = [
     path("<id:pk>/", views.segment_detail, name="detail"),
     path("<id:pk>/edit/", views.segment_edit, name="edit"),
     path("<id:pk>/delete/", views.segment_delete_view, name="delete"),
-    path("<id:pk>/refresh/", views.segment_refresh, name="refresh"),
+    path("<id:pk>/refresh/", views.segment_refresh_view, name="refresh"),
     path("<id:pk>/members.csv", views.segment_export, name="export"),
 ]

@@ -149,7 +149,7 @@ def segment_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 
 @login_required
 @require_POST
-def segment_refresh(request: HttpRequest, pk: int) -> HttpResponse:
+def segment_refresh_view(request: HttpRequest, pk: int) -> HttpResponse:
     _editor_or_404(request.user)
     segment = _segment_or_404(request.user, pk)
     services.segment_refresh_queue(segment_id=segment.pk)

@@ -132,3 +132,27 @@ def test_the_events_table_of_the_architecture_doc_is_the_declarations():
     table = doc.split("<!-- events-table -->")[1].split("<!-- /events-table -->")[0].strip()
 
     assert table == events.markdown_table()
+
+
+# How the apps name the registries they fill (DRF's routers register routes, which is not this).
+REGISTRIES = {"panels", "sc", "segment_conditions", "worklist_signals", "events"}
+
+
+def test_no_app_fills_a_registry_as_a_side_effect_of_being_imported():
+    # Registries (segment conditions, worklist signals, panels) are filled from each owner's
+    # AppConfig.ready(), through functions it calls there: never by a call at a module's top level.
+    offenders = []
+    for app in ("customers", "segmentation", "contact_plans", "loyalty", "surveys", "metrics"):
+        for path in (ROOT / app).rglob("*.py"):
+            for node in ast.parse(path.read_text(encoding="utf-8")).body:
+                call = node.value if isinstance(node, ast.Expr) else None
+                if (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and isinstance(call.func.value, ast.Name)
+                    and call.func.value.id in REGISTRIES
+                ):
+                    if call.func.attr in {"register", "register_group", "subscribe"}:
+                        offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+
+    assert offenders == []
