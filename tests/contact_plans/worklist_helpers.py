@@ -8,6 +8,7 @@ from django.utils import timezone
 from customers.models import AccountAssignment
 from metrics.models import CustomerMetrics
 from tests.customers.factories import CustomerFactory
+from tests.metrics.factories import CustomerMetricsFactory
 
 
 def book_customer(manager, *, name: str | None = None, **fields):
@@ -37,7 +38,7 @@ def metrics_for(
     if risk is None and churn_risk is not None:
         risk = "high" if churn_risk >= 0.7 else "medium" if churn_risk >= 0.4 else "low"
     today = timezone.localdate()
-    return CustomerMetrics.objects.create(
+    return CustomerMetricsFactory(
         customer=customer,
         as_of=today,
         purchases=purchases,

@@ -8,6 +8,7 @@ from django.utils import timezone
 from customers.models import Order
 from metrics.models import CustomerMetrics
 from tests.customers.factories import OrderFactory, ProductFactory, order_add_line
+from tests.metrics.factories import CustomerMetricsFactory
 
 
 def rule(field: str, operator: str, value=None, days=None) -> dict:
@@ -23,11 +24,10 @@ def group(*rules, op: str = "and") -> dict:
 
 def metrics(customer, **fields) -> CustomerMetrics:
     """A CustomerMetrics row set by hand; every figure not given keeps the model's default."""
-    values = {"as_of": timezone.localdate(), "purchases": 1, **fields}
     for money in ("net_revenue", "revenue_12m", "predicted_clv"):
-        if values.get(money) is not None:
-            values[money] = Decimal(str(values[money]))
-    return CustomerMetrics.objects.create(customer=customer, **values)
+        if fields.get(money) is not None:
+            fields[money] = Decimal(str(fields[money]))
+    return CustomerMetricsFactory(customer=customer, **fields)
 
 
 def purchase(customer, *, days_ago: int = 10, amount="20.00", sku=None, category="", product=None) -> Order:

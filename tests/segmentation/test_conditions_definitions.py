@@ -6,10 +6,10 @@ from django.db.models import Q
 
 from retention_crm import segment_conditions as sc
 from segmentation.conditions import MAX_DEPTH, definition_describe, segment_definition_clean
-from segmentation.models import Segment
 from segmentation.selectors import segment_preview
 from tests.customers.factories import CustomerFactory
 
+from .factories import SegmentFactory
 from .segment_factories import group, metrics, rule
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +75,7 @@ def test_every_error_is_reported_at_once():
 
 
 def test_reference_to_a_deleted_segment_is_explained():
-    other = Segment.objects.create(name="Gone soon", definition=group(rule("customer.country", "eq", "GB")))
+    other = SegmentFactory(name="Gone soon", definition=group(rule("customer.country", "eq", "GB")))
     definition = group(rule("segment.member_of", "in", [other.pk]))
     assert segment_definition_clean(definition)
     other_id = other.pk
@@ -89,7 +89,7 @@ def test_reference_to_a_deleted_segment_is_explained():
 
 
 def test_a_segment_cannot_be_defined_by_its_own_members():
-    segment = Segment.objects.create(name="Self", definition=group(rule("customer.country", "eq", "GB")))
+    segment = SegmentFactory(name="Self", definition=group(rule("customer.country", "eq", "GB")))
 
     errors = errors_of(group(rule("segment.member_of", "in", [segment.pk])), segment_id=segment.pk)
 

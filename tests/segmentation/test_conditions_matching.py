@@ -7,10 +7,11 @@ from django.utils import timezone
 
 from customers.models import Interaction
 from segmentation.conditions import segment_definition_clean
-from segmentation.models import Segment, SegmentMembership
+from segmentation.models import SegmentMembership
 from segmentation.services import segment_matching_customers
 from tests.customers.factories import CustomerFactory, InteractionFactory, ProductFactory
 
+from .factories import SegmentFactory
 from .segment_factories import group, metrics, purchase, refund, rule
 
 pytestmark = pytest.mark.django_db
@@ -201,7 +202,7 @@ def test_referrals_who_bought():
 
 def test_member_of_another_segment():
     ann, ben = CustomerFactory(name="Ann"), CustomerFactory(name="Ben")
-    other = Segment.objects.create(name="Other", definition=group(rule("customer.country", "eq", "GB")))
+    other = SegmentFactory(name="Other", definition=group(rule("customer.country", "eq", "GB")))
     SegmentMembership.objects.create(segment=other, customer=ann, entered_at=timezone.now())
     SegmentMembership.objects.create(
         segment=other, customer=ben, entered_at=timezone.now() - timedelta(days=2), exited_at=timezone.now()
