@@ -84,7 +84,22 @@ class Customer(models.Model):
         ordering = ["name", "id"]
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        indexes = [models.Index(fields=["account_manager", "name"])]
+        indexes = [
+            models.Index(fields=["account_manager", "name"]),
+            # Every order the customer list and API offer, read from an index with the id as
+            # tie-breaker (retention_crm.lists): for the whole base, and for one account manager's book.
+            models.Index(fields=["name", "id"], name="customer_name_id"),
+            models.Index(fields=["country", "id"], name="customer_country_id"),
+            models.Index(fields=["acquired_at", "id"], name="customer_acquired_id"),
+            models.Index(fields=["created_at", "id"], name="customer_created_id"),
+            models.Index(fields=["updated_at", "id"], name="customer_updated_id"),
+            models.Index(fields=["account_manager", "id"], name="customer_am_id"),
+            models.Index(fields=["account_manager", "name", "id"], name="customer_am_name_id"),
+            models.Index(fields=["account_manager", "country", "id"], name="customer_am_country_id"),
+            models.Index(fields=["account_manager", "acquired_at", "id"], name="customer_am_acquired_id"),
+            models.Index(fields=["account_manager", "created_at", "id"], name="customer_am_created_id"),
+            models.Index(fields=["account_manager", "updated_at", "id"], name="customer_am_updated_id"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(marketing_consent=False) | (Q(consent_at__isnull=False) & ~Q(consent_source="")),
@@ -146,6 +161,8 @@ class Product(models.Model):
         ordering = ["sku"]
         verbose_name = _("product")
         verbose_name_plural = _("products")
+        # The products list sorted by name (by SKU, the unique index serves).
+        indexes = [models.Index(fields=["name", "id"], name="product_name_id")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(margin__isnull=True) | (Q(margin__gte=0) & Q(margin__lte=1)),
@@ -185,7 +202,11 @@ class Order(models.Model):
         ordering = ["-ordered_at", "-id"]
         verbose_name = _("order")
         verbose_name_plural = _("orders")
-        indexes = [models.Index(fields=["customer", "ordered_at"])]
+        indexes = [
+            models.Index(fields=["customer", "ordered_at"]),
+            # The orders list, newest first (retention_crm.lists).
+            models.Index(fields=["ordered_at", "id"], name="order_ordered_at_id"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(kind="purchase") & Q(gross_amount__gte=0)) | (Q(kind="refund") & Q(gross_amount__lte=0)),
@@ -372,6 +393,8 @@ class Interaction(models.Model):
         indexes = [
             models.Index(fields=["customer", "-occurred_at"]),
             models.Index(fields=["kind", "resolved_at"]),
+            # The interactions list, newest first (retention_crm.lists).
+            models.Index(fields=["occurred_at", "id"], name="interaction_occurred_id"),
         ]
         constraints = [models.CheckConstraint(condition=~Q(subject=""), name="interaction_subject_not_empty")]
 
@@ -419,6 +442,11 @@ class ImportJob(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("import")
         verbose_name_plural = _("imports")
+        # The imports list, newest first: everybody's (administrators) and one's own.
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="importjob_created_id"),
+            models.Index(fields=["created_by", "created_at", "id"], name="importjob_by_created_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_format_display()}: {self.original_name}"
@@ -447,6 +475,8 @@ class ImportRowError(models.Model):
 
     class Meta:
         ordering = ["job", "line", "id"]
+        # A job's bad rows, page by page in the order of the file.
+        indexes = [models.Index(fields=["job", "line", "id"], name="importrowerror_job_line_id")]
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"

@@ -214,7 +214,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "retention_crm.api.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "retention_crm.api.CursorPagination",
     "PAGE_SIZE": 50,

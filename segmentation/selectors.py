@@ -92,7 +92,8 @@ def segment_get(*, user, segment_id: int) -> Segment:
 def segment_members(*, user, segment: Segment) -> QuerySet[Customer]:
     """The segment's current members the user may see, each annotated with ``entered_at``."""
     memberships = SegmentMembership.objects.filter(segment=segment, exited_at__isnull=True)
-    entered = memberships.filter(customer_id=OuterRef("pk")).values("entered_at")[:1]
+    # One open membership per segment and customer (a unique constraint): nothing to order.
+    entered = memberships.filter(customer_id=OuterRef("pk")).order_by().values("entered_at")[:1]
     return (
         customer_visible_to(user)
         .filter(pk__in=memberships.values("customer_id"))
