@@ -8,8 +8,10 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -99,6 +101,17 @@ class Customer(models.Model):
             models.Index(fields=["account_manager", "acquired_at", "id"], name="customer_am_acquired_id"),
             models.Index(fields=["account_manager", "created_at", "id"], name="customer_am_created_id"),
             models.Index(fields=["account_manager", "updated_at", "id"], name="customer_am_updated_id"),
+            # Every filter has an index too, so that a rare value (a language few speak, the archived)
+            # is found without reading the table: the filters compare country and external id
+            # ignoring case, and search for text anywhere in name, email and company (trigrams,
+            # PostgreSQL only; see retention_crm.migration_operations).
+            models.Index(fields=["language"], name="customer_language"),
+            models.Index(fields=["archived_at"], condition=Q(archived_at__isnull=False), name="customer_archived"),
+            models.Index(Upper("country"), name="customer_country_upper"),
+            models.Index(Upper("external_id"), name="customer_external_id_upper"),
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="customer_name_trgm"),
+            GinIndex(OpClass(Upper("email"), name="gin_trgm_ops"), name="customer_email_trgm"),
+            GinIndex(OpClass(Upper("company"), name="gin_trgm_ops"), name="customer_company_trgm"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -204,8 +217,11 @@ class Order(models.Model):
         verbose_name_plural = _("orders")
         indexes = [
             models.Index(fields=["customer", "ordered_at"]),
-            # The orders list, newest first (retention_crm.lists).
+            # The orders list, newest first (retention_crm.lists), and its filters.
             models.Index(fields=["ordered_at", "id"], name="order_ordered_at_id"),
+            models.Index(fields=["kind"], name="order_kind"),
+            models.Index(fields=["status"], name="order_status"),
+            models.Index(fields=["currency"], name="order_currency"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -393,8 +409,11 @@ class Interaction(models.Model):
         indexes = [
             models.Index(fields=["customer", "-occurred_at"]),
             models.Index(fields=["kind", "resolved_at"]),
-            # The interactions list, newest first (retention_crm.lists).
+            # The interactions list, newest first (retention_crm.lists), its filters and its search.
             models.Index(fields=["occurred_at", "id"], name="interaction_occurred_id"),
+            models.Index(fields=["direction"], name="interaction_direction"),
+            models.Index(fields=["channel"], name="interaction_channel"),
+            GinIndex(OpClass(Upper("subject"), name="gin_trgm_ops"), name="interaction_subject_trgm"),
         ]
         constraints = [models.CheckConstraint(condition=~Q(subject=""), name="interaction_subject_not_empty")]
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.db.models import Expression, F, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 
 
 class InvalidCursor(ValueError):
@@ -132,6 +133,36 @@ class RowCompare(Expression):
         return f"({', '.join(left)}) {self.operator} ({', '.join(right)})", params
 
 
+class IdIn(Expression):
+    """``column IN (ids)``. To PostgreSQL as ``column = ANY('{1,2,…}'::bigint[])``: one constant,
+    parsed at once and looked up in a hash per row. An IN list of 5,000 ids took 86 ms to plan and
+    run at a million customers, ``ANY(ARRAY[…])`` 790 ms, this 11 ms (bench/lists_bench.py)."""
+
+    conditional = True
+    output_field = models.BooleanField()
+
+    def __init__(self, name: str, ids: Sequence[int]):
+        super().__init__()
+        self.column = F(name)
+        self.ids = [int(pk) for pk in ids]
+
+    def get_source_expressions(self):
+        return [self.column]
+
+    def set_source_expressions(self, exprs):
+        (self.column,) = exprs
+
+    def as_sql(self, compiler, connection):
+        column, params = compiler.compile(self.column)
+        if not self.ids:
+            return "1 = 0", []
+        return f"{column} IN ({', '.join(['%s'] * len(self.ids))})", [*params, *self.ids]
+
+    def as_postgresql(self, compiler, connection):
+        column, params = compiler.compile(self.column)
+        return f"{column} = ANY(%s::bigint[])", [*params, "{" + ",".join(map(str, self.ids)) + "}"]
+
+
 def _after(terms: Sequence[Term], values: Sequence) -> Q | RowCompare:
     """Rows strictly after ``values`` in the order of ``terms`` (none of them null here)."""
     typed = [Value(value, output_field=term.field) for term, value in zip(terms, values, strict=True)]
@@ -212,12 +243,20 @@ def _segments(queryset: QuerySet, order: Order, after: tuple | None) -> Iterator
 
 
 def _read(queryset: QuerySet, order: Order, after: tuple | None, limit: int) -> list:
-    rows: list = []
+    """The rows in two steps: their keys from the order's index, on the list's own table, then the
+    rows by key with everything joined to them. As one query, the joins let the planner trade the
+    index for a join and a sort of the whole table whenever it misjudges how many rows lie after a
+    position (it judges ``(a, b) < (x, y)`` by ``a < x`` alone: nothing, when every row has the
+    same ``a``, as customers imported in one go have the same creation time)."""
+    keys: list = []
     for part in _segments(queryset, order, after):
-        rows.extend(part[: limit - len(rows)])
-        if len(rows) >= limit:
+        keys.extend(part.values_list("pk", flat=True)[: limit - len(keys)])
+        if len(keys) >= limit:
             break
-    return rows
+    if not keys:
+        return []
+    rows = {row.pk: row for row in queryset.filter(pk__in=keys).order_by()}
+    return [rows[key] for key in keys if key in rows]
 
 
 def page(
@@ -260,6 +299,30 @@ def page_from_cursor(queryset: QuerySet, order: Order, cursor: str | None, *, si
     except InvalidCursor:
         where = {}
     return page(queryset, order, size=size, **where)
+
+
+# --- Distinct values -----------------------------------------------------------------------------
+
+
+def distinct_values(queryset: QuerySet, field: str, *, after="") -> list:
+    """The distinct values of an indexed column above ``after``, in order, one index probe each
+    (a loose index scan, as a recursive query): the countries of a million customers in well under a
+    millisecond, where ``SELECT DISTINCT`` reads the whole index (400 ms)."""
+    if queryset.query.is_empty():
+        return []
+    rows = queryset.order_by(field).values_list(field, flat=True)
+    first, first_params = rows.filter(**{f"{field}__gt": after})[:1].query.sql_with_params()
+    following = rows.filter(**{f"{field}__gt": RawSQL("previous.value", ())})[:1]
+    step, step_params = following.query.sql_with_params()
+    # Both parts are the ORM's own SQL, their values passed as parameters.
+    sql = (
+        f"WITH RECURSIVE previous(value) AS (SELECT ({first}) UNION ALL "  # noqa: S608
+        f"SELECT ({step}) FROM previous WHERE previous.value IS NOT NULL) "
+        "SELECT value FROM previous WHERE value IS NOT NULL"
+    )
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, [*first_params, *step_params])
+        return [value for (value,) in cursor.fetchall()]
 
 
 # --- Totals ---------------------------------------------------------------------------------------

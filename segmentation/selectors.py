@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from customers import roles
 from customers.models import Customer
-from customers.selectors import customer_visible_to
+from customers.selectors import customer_visible_to, customers_visible_filter
 
 from .builtins import builtin_order
 from .conditions import definition_to_q
@@ -105,13 +105,13 @@ def segment_members(*, user, segment: Segment) -> QuerySet[Customer]:
 def segment_memberships_visible(*, user, segment: Segment) -> QuerySet[SegmentMembership]:
     """Open memberships of customers the user may see (for cursor pagination on the membership id)."""
     return SegmentMembership.objects.filter(
-        segment=segment, exited_at__isnull=True, customer__in=customer_visible_to(user)
+        customers_visible_filter(user), segment=segment, exited_at__isnull=True
     ).select_related("customer", "customer__account_manager")
 
 
 def segment_events(*, user, segment: Segment) -> QuerySet[SegmentEvent]:
     return (
-        SegmentEvent.objects.filter(segment=segment, customer__in=customer_visible_to(user))
+        SegmentEvent.objects.filter(customers_visible_filter(user), segment=segment)
         .select_related("customer")
         .order_by("-at", "-id")
     )

@@ -40,6 +40,14 @@ def _tasks_run_eagerly_unless_worker(request):
     celery_app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Figures cached by one test (the dashboard's segment summary) must not answer in the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def _user(django_user_model, username, *groups, **extra):
     user = django_user_model.objects.create_user(username=username, password="pw-" + username, **extra)
     for name in groups:

@@ -95,3 +95,15 @@ def test_api_pages_follow_next_and_previous_links_and_take_one_ordering(ada, cus
     assert [c["id"] for c in first["results"] + second["results"]] == expected[:20]
     assert back["results"] == first["results"] and first["previous"] is None
     assert client.get("/api/v1/customers/", {"cursor": "bm9wZQ"}).status_code == 404
+
+
+def test_distinct_values_lists_each_value_once_in_order_for_the_rows_given(alice):
+    CustomerFactory(country="FR", account_manager=alice)
+    CustomerFactory(country="GB", account_manager=alice)
+    CustomerFactory(country="GB")
+    CustomerFactory(country="ES")
+    CustomerFactory(country="")
+
+    assert lists.distinct_values(Customer.objects.all(), "country", after="") == ["ES", "FR", "GB"]
+    assert lists.distinct_values(Customer.objects.filter(account_manager=alice), "country") == ["FR", "GB"]
+    assert lists.distinct_values(Customer.objects.none(), "country") == []
