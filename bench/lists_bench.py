@@ -108,18 +108,23 @@ def seed_lists(admin) -> None:
         missing = INTERACTIONS - Interaction.objects.count()
         if missing > 0:
             print(f"Adding {missing:,} interactions…", flush=True)
-            # Spread over the base and three years; one in twenty a complaint, most of them resolved.
+            # Spread over the base and three years, kinds, directions and channels drawn apart (a hash
+            # of the row number, so that no book is all of one kind); one in twenty a complaint, two
+            # in three of those resolved.
             cursor.execute(
                 """
                 INSERT INTO customers_interaction
                     (customer_id, kind, direction, channel, subject, body, occurred_at, created_at, resolved_at)
                 SELECT c.id,
-                       CASE WHEN g %% 20 = 0 THEN 'complaint' ELSE (ARRAY['call','email','note','meeting'])[1 + g %% 4] END,
-                       'outbound', 'phone', 'Bench interaction ' || g, '',
-                       now() - (g %% 1095) * interval '1 day' - (g %% 86400) * interval '1 second',
-                       now(), CASE WHEN g %% 20 = 0 AND g %% 60 <> 0 THEN now() END
-                FROM generate_series(1, %s) g
-                JOIN customers_customer c ON c.id = (SELECT min(id) FROM customers_customer) + (g * 7919) %% 1000000
+                       CASE WHEN h %% 20 = 0 THEN 'complaint'
+                            ELSE (ARRAY['call','email','note','meeting'])[1 + (h / 20) %% 4] END,
+                       (ARRAY['outbound','outbound','outbound','inbound','internal'])[1 + (h / 80) %% 5],
+                       (ARRAY['phone','email','in_person','video','chat','sms','social','web','other'])[1 + (h / 400) %% 9],
+                       'Bench interaction ' || g, '',
+                       now() - (h %% 1095) * interval '1 day' - (h %% 86400) * interval '1 second',
+                       now(), CASE WHEN h %% 20 = 0 AND (h / 3600) %% 3 <> 0 THEN now() END
+                FROM (SELECT g, abs(hashtext(g::text)) AS h FROM generate_series(1, %s) g) numbers
+                JOIN customers_customer c ON c.id = (SELECT min(id) FROM customers_customer) + (g::bigint * 7919) %% 1000000
                 """,
                 [missing],
             )
@@ -132,7 +137,7 @@ def seed_lists(admin) -> None:
                 INSERT INTO contact_plans_followup (customer_id, assigned_to_id, due_at, note, state, key, created_at)
                 SELECT c.id, c.account_manager_id, now() + (g %% 90) * interval '1 day', '', 'open', '', now()
                 FROM generate_series(1, %s) g
-                JOIN customers_customer c ON c.id = (SELECT min(id) FROM customers_customer) + (g * 104729) %% 1000000
+                JOIN customers_customer c ON c.id = (SELECT min(id) FROM customers_customer) + (g::bigint * 104729) %% 1000000
                 WHERE c.account_manager_id IS NOT NULL
                 """,
                 [missing],
@@ -227,6 +232,8 @@ def _filter_params(filterset_class, sample) -> list[tuple[str, dict]]:
             from django.utils import timezone
 
             end = _value_at(sample, flt.field_name) or timezone.now()
+            if isinstance(flt, django_filters.DateFromToRangeFilter) and hasattr(end, "date"):
+                end = end.date()
             start = end - timedelta(days=30)
             cases.append((f"{name} 30 days", {f"{name}_after": start.isoformat(), f"{name}_before": end.isoformat()}))
         else:

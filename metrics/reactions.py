@@ -24,9 +24,17 @@ def on_data_replaced(**payload: object) -> None:
     recompute_run_create(queue=True)
 
 
+def on_recomputed(*, run_id: int) -> None:
+    """metrics.recomputed: the dashboard's segment figures of every scope, in a worker."""
+    from .tasks import metrics_segment_summaries_warm_task
+
+    metrics_segment_summaries_warm_task.delay(run_id)
+
+
 def connect() -> None:
     # A new or changed order moves one customer's figures; an import or the demo seed moves all.
     events.subscribe(events.ORDER_PLACED)(on_order_saved)
     events.subscribe(events.ORDER_CHANGED)(on_order_saved)
     for event in (events.ORDERS_IMPORTED, events.CUSTOMERS_IMPORTED, events.DEMO_SEEDED):
         events.subscribe(event)(on_data_replaced)
+    events.subscribe(events.METRICS_RECOMPUTED)(on_recomputed)

@@ -179,6 +179,10 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # The filesystem transport ignores the host; naming one keeps kombu from warning "No hostname was
 # supplied", which reads like a broken broker on a first `make run`.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "filesystem://localhost/")
+if REDIS_URL:
+    # One cache for every process (web, worker): the dashboard's segment figures a worker computes
+    # after a recompute, and the API's rate limits, counted across the web processes.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     for sub in ("in", "processed", "control"):

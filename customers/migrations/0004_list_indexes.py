@@ -69,11 +69,19 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="interaction",
-            index=models.Index(fields=["occurred_at", "id"], name="interaction_occurred_id"),
+            index=models.Index(
+                fields=["occurred_at", "id"],
+                include=("customer_id", "kind", "direction", "channel"),
+                name="interaction_occurred_id",
+            ),
         ),
         migrations.AddIndex(
             model_name="order",
-            index=models.Index(fields=["ordered_at", "id"], name="order_ordered_at_id"),
+            index=models.Index(
+                fields=["ordered_at", "id"],
+                include=("customer_id", "kind", "status", "currency"),
+                name="order_ordered_at_id",
+            ),
         ),
         migrations.AddIndex(
             model_name="product",
