@@ -278,7 +278,8 @@ def api_cases(client, manager_id: int) -> list[tuple[str, str, dict]]:
                 for what_filter, params in _filter_params(view.cls.filterset_class, sample):
                     cases.append((f"{label} {what_filter}", url, params))
             if any(issubclass(b, SearchFilter) for b in backends) and getattr(view.cls, "search_fields", None):
-                word = (getattr(sample, "name", "") or "x").split()[0] if sample is not None else "x"
+                text = (getattr(sample, "name", None) or getattr(sample, "subject", None) or "") if sample else ""
+                word = text.split()[0] if text.split() else "customer"
                 cases += [
                     (f"{label} search={word}", url, {"search": word}),
                     (f"{label} search=(no match)", url, {"search": NO_MATCH}),

@@ -424,6 +424,12 @@ class Interaction(models.Model):
                 name="interaction_occurred_id",
             ),
             models.Index(fields=["direction"], name="interaction_direction"),
+            # The worklist's "oldest open complaint" of each customer of a book: a probe of a small index.
+            models.Index(
+                fields=["customer", "occurred_at", "id"],
+                condition=Q(kind="complaint", resolved_at__isnull=True),
+                name="interaction_open_complaint",
+            ),
             models.Index(fields=["channel"], name="interaction_channel"),
             GinIndex(OpClass(Upper("subject"), name="gin_trgm_ops"), name="interaction_subject_trgm"),
         ]

@@ -94,6 +94,10 @@ class SegmentMembership(models.Model):
             models.Index(fields=["segment", "entered_at"], name="segmembership_entered"),
             # The members list (API), newest membership first.
             models.Index(fields=["segment", "id"], condition=Q(exited_at__isnull=True), name="segmembership_open_id"),
+            # An account manager's member counts (the segments list), from the index alone.
+            models.Index(
+                fields=["customer", "segment"], condition=Q(exited_at__isnull=True), name="segmembership_open_customer"
+            ),
         ]
         constraints = [
             # Also the index that the refresh's anti-joins and the members list use.

@@ -76,9 +76,9 @@ def segment_list(*, user) -> list[Segment]:
 
 def _visible_counts(user) -> dict[int, int]:
     rows = (
-        SegmentMembership.objects.filter(exited_at__isnull=True, customer__in=customer_visible_to(user))
+        SegmentMembership.objects.filter(customers_visible_filter(user), exited_at__isnull=True)
         .values("segment_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))  # read from the index alone
         .values_list("segment_id", "n")
     )
     return dict(rows)

@@ -16,6 +16,14 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddIndex(
+            model_name="interaction",
+            index=models.Index(
+                condition=models.Q(("kind", "complaint"), ("resolved_at__isnull", True)),
+                fields=["customer", "occurred_at", "id"],
+                name="interaction_open_complaint",
+            ),
+        ),
         # pg_trgm is a trusted extension: the database's owner may create it (PostgreSQL 13+).
         TrigramExtension(),
         migrations.AddIndex(

@@ -20,4 +20,12 @@ class Migration(migrations.Migration):
                 condition=models.Q(("exited_at__isnull", True)), fields=["segment", "id"], name="segmembership_open_id"
             ),
         ),
+        migrations.AddIndex(
+            model_name="segmentmembership",
+            index=models.Index(
+                condition=models.Q(("exited_at__isnull", True)),
+                fields=["customer", "segment"],
+                name="segmembership_open_customer",
+            ),
+        ),
     ]
