@@ -264,6 +264,9 @@ def api_cases(client, manager_id: int) -> list[tuple[str, str, dict]]:
                 # The worklist: an administrator names whose.
                 url = f"{url}?manager={manager_id}"
                 first = client.get(url)
+            if first.status_code in (403, 404):
+                print(f"  {label:<78} not for this persona ({first.status_code})", flush=True)
+                continue
             cases.append((label, url, {}))
             body = first.json() if first.status_code == 200 else {}
             if body.get("next"):

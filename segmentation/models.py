@@ -135,7 +135,7 @@ class SegmentEvent(models.Model):
         indexes = [
             models.Index(fields=["segment", "at"], name="segevent_segment_at"),
             # The events list, newest first: a refresh gives all its events the same time.
-            models.Index(fields=["segment", "at", "id"], name="segevent_segment_at_id"),
+            models.Index(fields=["segment", "at", "id"], include=("customer_id",), name="segevent_segment_at_id"),
         ]
 
     def __str__(self) -> str:

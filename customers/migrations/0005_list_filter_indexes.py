@@ -73,11 +73,21 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="interaction",
-            index=models.Index(fields=["direction"], name="interaction_direction"),
+            index=models.Index(
+                fields=["kind", "occurred_at", "id"], include=("customer_id",), name="interaction_kind_occurred"
+            ),
         ),
         migrations.AddIndex(
             model_name="interaction",
-            index=models.Index(fields=["channel"], name="interaction_channel"),
+            index=models.Index(
+                fields=["direction", "occurred_at", "id"], include=("customer_id",), name="interaction_direction"
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="interaction",
+            index=models.Index(
+                fields=["channel", "occurred_at", "id"], include=("customer_id",), name="interaction_channel"
+            ),
         ),
         AddIndexOnPostgreSQL(
             model_name="interaction",

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name="segmentevent",
-            index=models.Index(fields=["segment", "at", "id"], name="segevent_segment_at_id"),
+            index=models.Index(fields=["segment", "at", "id"], include=("customer_id",), name="segevent_segment_at_id"),
         ),
         migrations.AddIndex(
             model_name="segmentmembership",
