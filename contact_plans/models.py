@@ -53,6 +53,8 @@ class FollowUp(models.Model):
             models.Index(fields=["assigned_to", "state", "due_at"], name="followup_assignee_state_due"),
             # The worklist's "next planned contact" of each customer: one index probe per row shown.
             models.Index(fields=["customer", "due_at"], condition=Q(state="open"), name="followup_open_by_customer"),
+            # The follow-ups list (API), soonest first.
+            models.Index(fields=["due_at", "id"], name="followup_due_id"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(state__in=["open", "done", "cancelled"]), name="followup_state_valid"),

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
+from retention_crm import lists
+
 from . import roles
 from .models import Customer, ImportJob, Interaction, Order, OrderLine
 
@@ -24,6 +26,26 @@ def customer_visible_to(user) -> QuerySet[Customer]:
     if roles.is_account_manager(user):
         return customers.filter(account_manager=user)
     return customers.none()
+
+
+# A book of up to this many customers is handed to lists of orders, interactions… as its ids: each
+# row is then checked with a hash lookup instead of an index probe of customers (11 against 45 ms
+# for the newest orders of a 5,000-customer book among ten million). A larger book is a large
+# share of the base, so the probes a page needs are few: it stays a subquery.
+BOOK_AS_IDS_UP_TO = 20_000
+
+
+def customers_visible_filter(user, *, field: str = "customer_id", ids_up_to: int = BOOK_AS_IDS_UP_TO):
+    """What ``.filter()`` of a table pointing at customers takes to keep the rows of the customers
+    ``user`` may see (customer_visible_to): nothing for someone who sees every customer, a book as
+    its ids up to ``ids_up_to`` customers, else a subquery."""
+    visible = customer_visible_to(user).order_by()
+    if not visible.query.where:
+        return Q()
+    ids = list(visible.values_list("pk", flat=True)[: ids_up_to + 1]) if ids_up_to else []
+    if not ids_up_to or len(ids) > ids_up_to:
+        return Q(**{f"{field}__in": visible.values("pk")})
+    return lists.IdIn(field, ids)
 
 
 def customer_editable_by(user) -> QuerySet[Customer]:
@@ -79,7 +101,7 @@ def customer_get(*, user, customer_id: int) -> Customer:
 
 
 def order_visible_to(user) -> QuerySet[Order]:
-    return Order.objects.filter(customer__in=customer_visible_to(user))
+    return Order.objects.filter(customers_visible_filter(user))
 
 
 def order_list_for_customer(*, customer: Customer, limit: int = 50) -> QuerySet[Order]:
@@ -88,7 +110,7 @@ def order_list_for_customer(*, customer: Customer, limit: int = 50) -> QuerySet[
 
 
 def interaction_visible_to(user) -> QuerySet[Interaction]:
-    return Interaction.objects.filter(customer__in=customer_visible_to(user))
+    return Interaction.objects.filter(customers_visible_filter(user))
 
 
 def interaction_timeline(*, customer: Customer, limit: int = 100) -> QuerySet[Interaction]:
@@ -125,8 +147,7 @@ def import_job_customers(job_id) -> QuerySet[Customer]:
 
 def customer_country_choices(*, user) -> list[str]:
     """The countries of the customers the user can see, for the list's filter."""
-    countries = customer_visible_to(user).exclude(country="").values_list("country", flat=True)
-    return list(countries.order_by("country").distinct())
+    return lists.distinct_values(customer_visible_to(user), "country", after="")
 
 
 def account_manager_list():

@@ -10,12 +10,12 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from retention_crm import lists
 from retention_crm.csv import csv_stream, dated_filename
 from retention_crm.http import is_htmx
 
@@ -83,11 +83,12 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
     customers = selectors.customer_list(
         user=request.user, search=form.search, filters=form.filters, ordering=form.ordering
     ).prefetch_related("tags")
-    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Keyset pages (an index range each, however deep) and a total counted only while it is cheap.
+    order = lists.Order.of(Customer, form.ordering)
     context = {
         "form": form,
-        "page": page,
-        "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        "page": lists.page_from_cursor(customers, order, request.GET.get("cursor"), size=PAGE_SIZE),
+        "total": lists.total(customers),
         "sort": _sort_headers(form.ordering),
         "may_create": _may_create_customers(request.user),
     }

@@ -25,10 +25,12 @@ def on_data_replaced(**payload: object) -> None:
 
 
 def on_recomputed(*, run_id: int) -> None:
-    """metrics.recomputed: the book-performance sums of the picker's periods, in a worker."""
-    from .tasks import book_sums_refresh_task
+    """metrics.recomputed: in workers, the book-performance sums of the picker's periods and the
+    dashboard's segment figures of every scope."""
+    from .tasks import book_sums_refresh_task, metrics_segment_summaries_warm_task
 
     book_sums_refresh_task.delay()
+    metrics_segment_summaries_warm_task.delay(run_id)
 
 
 def connect() -> None:
@@ -37,5 +39,5 @@ def connect() -> None:
     events.subscribe(events.ORDER_CHANGED)(on_order_saved)
     for event in (events.ORDERS_IMPORTED, events.CUSTOMERS_IMPORTED, events.DEMO_SEEDED):
         events.subscribe(event)(on_data_replaced)
-    # Book performance reads the sums the last run left for the periods it offers.
+    # Book performance reads the sums the last run left; the dashboard, the warmed segment figures.
     events.subscribe(events.METRICS_RECOMPUTED)(on_recomputed)

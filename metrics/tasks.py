@@ -54,6 +54,14 @@ def metrics_refresh_customer_task(customer_id: int) -> None:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def metrics_segment_summaries_warm_task(run_id: int) -> None:
+    """No retry: a figure that is not ready is computed when the dashboard first shows it."""
+    from .selectors import segment_summaries_warm
+
+    logger.info("metrics.segment_summaries_warmed run=%s views=%s", run_id, segment_summaries_warm())
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def metrics_nightly_task() -> None:
     """Beat, 02:30: recompute as of today (a run already queued for today is taken over)."""
     run = recompute_run_create(queue=False)

@@ -172,7 +172,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     months = charts.months_of(snapshots["timeseries"])
     form = DashboardFilterForm(request.GET, months=months, countries=choices.countries, managers=choices.managers)
     period = form.value("period") or charts.default_period(summary, snapshots["timeseries"])
-    segment = selectors.segment_metrics_summary(
+    segment = selectors.segment_metrics_summary_cached(
         user=request.user, country=country or None, manager_id=scope.manager_id, **form.segment_filters
     )
     context = {

@@ -22,19 +22,66 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, pagination, serializers, status
+from rest_framework import exceptions, filters, pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from . import lists
 from .models import IdempotencyKey
 
 
 class CursorPagination(pagination.CursorPagination):
+    """DRF's cursor pagination, its links and parameters, with a keyset behind it (retention_crm.lists):
+    the order gets the primary key as tie-breaker and a cursor holds the whole position, so every
+    page is one index range, however deep, and rows that share a value are never skipped."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
     ordering = "-id"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.page_size = self.get_page_size(request)
+        if not self.page_size:
+            return None
+        self.base_url = request.build_absolute_uri()
+        self.order = lists.Order.of(queryset.model, self.get_ordering(request, queryset, view))
+        cursor = request.query_params.get(self.cursor_query_param)
+        try:
+            where = lists.cursor_decode(self.order, cursor) if cursor else {}
+        except lists.InvalidCursor:
+            raise exceptions.NotFound(self.invalid_cursor_message) from None
+        self.keyset_page = lists.page(queryset, self.order, size=self.page_size, **where)
+        self.page = self.keyset_page.rows
+        self.display_page_controls = self.keyset_page.has_next or self.keyset_page.has_previous
+        return self.page
+
+    def get_next_link(self):
+        if not self.keyset_page.has_next:
+            return None
+        if self.keyset_page.next_after is None:  # the first page
+            return remove_query_param(self.base_url, self.cursor_query_param)
+        return self._link(after=self.keyset_page.next_after)
+
+    def get_previous_link(self):
+        if not self.keyset_page.has_previous:
+            return None
+        return self._link(before=self.keyset_page.previous_before)
+
+    def _link(self, **position) -> str:
+        cursor = lists.cursor_encode(self.order, **position)
+        return replace_query_param(self.base_url, self.cursor_query_param, cursor)
+
+
+class OrderingFilter(filters.OrderingFilter):
+    """``?ordering=`` with one field: each field a list offers has an index that serves it (with
+    the primary key as tie-breaker); a combination of fields would have none, so only the first counts."""
+
+    def remove_invalid_fields(self, queryset, fields, view, request):
+        return super().remove_invalid_fields(queryset, fields, view, request)[:1]
 
 
 def _join(prefix: str, key) -> str:

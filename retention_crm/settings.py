@@ -86,6 +86,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Index expressions with an operator class (the trigram indexes of the searches); harmless on SQLite.
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -283,6 +285,10 @@ else:
 # The filesystem transport ignores the host; naming one keeps kombu from warning "No hostname was
 # supplied", which reads like a broken broker on a first `make run`.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "filesystem://localhost/")
+if REDIS_URL:
+    # One cache for every process (web, worker): the dashboard's segment figures a worker computes
+    # after a recompute, and the API's rate limits, counted across the web processes.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     for sub in ("in", "processed", "control"):
@@ -328,7 +334,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "retention_crm.api.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "retention_crm.api.CursorPagination",
     "PAGE_SIZE": 50,

@@ -192,6 +192,11 @@ class MemberPagination(CursorPagination):
     ordering = "-id"
 
 
+class EventPagination(CursorPagination):
+    # Newest first, read from the index on (segment, at, id); a refresh gives all its events one time.
+    ordering = ("-at", "-id")
+
+
 def _preview_body(user, definition: dict) -> dict:
     preview = selectors.segment_preview(user=user, definition=definition)
     return {
@@ -295,7 +300,7 @@ class SegmentViewSet(IdempotentCreateMixin, CreateWithOutputMixin, viewsets.Mode
         ],
         responses=EventSerializer(many=True),
     )
-    @action(detail=True, methods=["get"], pagination_class=MemberPagination)
+    @action(detail=True, methods=["get"], pagination_class=EventPagination)
     def events(self, request, pk=None):
         segment = self.get_object()
         rows = selectors.segment_events(user=request.user, segment=segment)

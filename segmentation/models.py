@@ -90,7 +90,15 @@ class SegmentMembership(models.Model):
         ordering = ["segment_id", "-entered_at", "-id"]
         verbose_name = _("segment membership")
         verbose_name_plural = _("segment memberships")
-        indexes = [models.Index(fields=["segment", "entered_at"], name="segmembership_entered")]
+        indexes = [
+            models.Index(fields=["segment", "entered_at"], name="segmembership_entered"),
+            # The members list (API), newest membership first.
+            models.Index(fields=["segment", "id"], condition=Q(exited_at__isnull=True), name="segmembership_open_id"),
+            # An account manager's member counts (the segments list), from the index alone.
+            models.Index(
+                fields=["customer", "segment"], condition=Q(exited_at__isnull=True), name="segmembership_open_customer"
+            ),
+        ]
         constraints = [
             # Also the index that the refresh's anti-joins and the members list use.
             models.UniqueConstraint(
@@ -124,7 +132,11 @@ class SegmentEvent(models.Model):
         ordering = ["-at", "-id"]
         verbose_name = _("segment event")
         verbose_name_plural = _("segment events")
-        indexes = [models.Index(fields=["segment", "at"], name="segevent_segment_at")]
+        indexes = [
+            models.Index(fields=["segment", "at"], name="segevent_segment_at"),
+            # The events list, newest first: a refresh gives all its events the same time.
+            models.Index(fields=["segment", "at", "id"], include=("customer_id",), name="segevent_segment_at_id"),
+        ]
         constraints = [
             # Entries and exits are counted by kind; another value would be neither. (Meta cannot see
             # Kind: the values are spelled out.)

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from customers import roles
 from customers.models import Customer
-from customers.selectors import customer_visible_to
+from customers.selectors import customer_visible_to, customers_visible_filter
 
 from .builtins import builtin_order
 from .conditions import definition_to_q
@@ -65,9 +65,9 @@ def segment_list(*, user) -> list[Segment]:
 
 def _visible_counts(user) -> dict[int, int]:
     rows = (
-        SegmentMembership.objects.filter(exited_at__isnull=True, customer__in=customer_visible_to(user))
+        SegmentMembership.objects.filter(customers_visible_filter(user), exited_at__isnull=True)
         .values("segment_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))  # read from the index alone
         .values_list("segment_id", "n")
     )
     return dict(rows)
@@ -81,7 +81,8 @@ def segment_get(*, user, segment_id: int) -> Segment:
 def segment_members(*, user, segment: Segment) -> QuerySet[Customer]:
     """The segment's current members the user may see, each annotated with ``entered_at``."""
     memberships = SegmentMembership.objects.filter(segment=segment, exited_at__isnull=True)
-    entered = memberships.filter(customer_id=OuterRef("pk")).values("entered_at")[:1]
+    # One open membership per segment and customer (a unique constraint): nothing to order.
+    entered = memberships.filter(customer_id=OuterRef("pk")).order_by().values("entered_at")[:1]
     return (
         customer_visible_to(user)
         .filter(pk__in=memberships.values("customer_id"))
@@ -93,13 +94,13 @@ def segment_members(*, user, segment: Segment) -> QuerySet[Customer]:
 def segment_memberships_visible(*, user, segment: Segment) -> QuerySet[SegmentMembership]:
     """Open memberships of customers the user may see (for cursor pagination on the membership id)."""
     return SegmentMembership.objects.filter(
-        segment=segment, exited_at__isnull=True, customer__in=customer_visible_to(user)
+        customers_visible_filter(user), segment=segment, exited_at__isnull=True
     ).select_related("customer", "customer__account_manager")
 
 
 def segment_events(*, user, segment: Segment) -> QuerySet[SegmentEvent]:
     return (
-        SegmentEvent.objects.filter(segment=segment, customer__in=customer_visible_to(user))
+        SegmentEvent.objects.filter(customers_visible_filter(user), segment=segment)
         .select_related("customer")
         .order_by("-at", "-id")
     )

@@ -13,13 +13,14 @@ import logging
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from customers import roles
+from customers.models import Customer
+from retention_crm import lists
 from retention_crm.csv import csv_stream, dated_filename
 
 from . import selectors, services
@@ -113,17 +114,21 @@ def _size_chart(segment: Segment) -> dict | None:
 @login_required
 def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     segment = _segment_or_404(request.user, pk)
-    members = selectors.segment_members(user=request.user, segment=segment).order_by("name", "id")
-    page = Paginator(members, MEMBERS_PAGE_SIZE).get_page(request.GET.get("page"))
+    members = selectors.segment_members(user=request.user, segment=segment)
+    whole_counts = roles.sees_every_book(request.user)
+    order = lists.Order.of(Customer, ["name", "id"])
     context = {
         "segment": segment,
         "description_words": definition_describe(segment.definition) if segment.definition else "",
-        "page": page,
-        "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        "page": lists.page_from_cursor(members, order, request.GET.get("cursor"), size=MEMBERS_PAGE_SIZE),
+        # The size the last refresh counted, or the members of the user's book (a bounded count).
+        "total": lists.Total(segment.member_count, exact=True)
+        if whole_counts
+        else lists.total(selectors.segment_memberships_visible(user=request.user, segment=segment)),
         "events": selectors.segment_events(user=request.user, segment=segment)[:EVENTS_SHOWN],
         "chart": _size_chart(segment),
         "may_edit": selectors.segment_can_edit(request.user),
-        "whole_counts": roles.sees_every_book(request.user),
+        "whole_counts": whole_counts,
     }
     return render(request, "segmentation/segment_detail.html", context)
 

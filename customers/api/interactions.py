@@ -90,7 +90,8 @@ class InteractionViewSet(
     permission_classes = [IsAuthenticated, CustomerDataPermission]
     filterset_class = InteractionFilter
     search_fields = ["subject"]
-    ordering_fields = ["id", "occurred_at", "created_at"]
+    # Each ordering has its index; the id is the order in which interactions were logged.
+    ordering_fields = ["id", "occurred_at"]
     ordering = ["-occurred_at", "-id"]
 
     def get_queryset(self):

@@ -132,3 +132,18 @@ def test_snapshot_latest_picks_the_newest(db):
     assert selectors.snapshot_latest(kind="rfm").data == {"n": 1}
     assert selectors.snapshot_latest(kind="rfm", as_of=today - timedelta(days=2)).data == {"n": 2}
     assert selectors.snapshot_latest(kind="rfm", scope="country:GB") is None
+
+
+def test_segment_summary_is_kept_until_the_next_recompute_and_warmed_for_every_scope(rows, marta, alice):
+    from metrics.models import RecomputeRun
+
+    first = selectors.segment_metrics_summary_cached(user=marta)
+    _metrics(CustomerFactory(account_manager=alice, country="GB"))
+    kept = selectors.segment_metrics_summary_cached(user=marta)
+    RecomputeRun.objects.create(as_of=timezone.localdate(), status=RecomputeRun.Status.SUCCEEDED)
+    views = selectors.segment_summaries_warm()
+
+    assert kept == first
+    assert selectors.segment_metrics_summary_cached(user=marta)["customers"] == first["customers"] + 1
+    # The workspace, its two countries, two books, and each account manager's own view.
+    assert views == 1 + 2 + 2 + 2
