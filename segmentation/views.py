@@ -122,9 +122,7 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "description_words": definition_describe(segment.definition) if segment.definition else "",
         "page": lists.page_from_cursor(members, order, request.GET.get("cursor"), size=MEMBERS_PAGE_SIZE),
         # The size the last refresh counted, or the members of the user's book (a bounded count).
-        "total": lists.Total(segment.member_count, exact=True)
-        if whole_counts
-        else lists.total(selectors.segment_memberships_visible(user=request.user, segment=segment)),
+        "total": lists.Total(segment.member_count, exact=True) if whole_counts else lists.total(members),
         "events": selectors.segment_events(user=request.user, segment=segment)[:EVENTS_SHOWN],
         "chart": _size_chart(segment),
         "may_edit": selectors.segment_can_edit(request.user),
