@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers import roles
+from retention_crm import dates
 from retention_crm.api import CursorPagination, InputSerializer
 from retention_crm.ids import IdFilter
 
@@ -334,6 +335,10 @@ class RecomputeCreateSerializer(InputSerializer):
     def validate_as_of(self, value: date) -> date:
         if value > timezone.localdate():
             raise serializers.ValidationError(_("The date cannot be in the future."))
+        if value < dates.EARLIEST:
+            raise serializers.ValidationError(
+                _("The date cannot be before %(earliest)s.") % {"earliest": dates.EARLIEST.isoformat()}
+            )
         return value
 
 

@@ -164,6 +164,14 @@ def test_recompute_refuses_a_future_date_and_unknown_fields(db, ada):
     assert not RecomputeRun.objects.exists()
 
 
+def test_recompute_refuses_a_date_before_1970_before_queueing(db, ada):
+    response = api_client_for(ada).post("/api/v1/metrics/recompute/", {"as_of": "0001-01-01"})
+
+    assert response.status_code == 400
+    assert "1970-01-01" in str(response.data["error"]["fields"]["as_of"])
+    assert not RecomputeRun.objects.exists()
+
+
 def test_following_an_unknown_recompute_is_404(db, ada):
     assert api_client_for(ada).get("/api/v1/metrics/recompute/999/").status_code == 404
 

@@ -514,3 +514,12 @@ def test_a_run_is_not_done_until_its_snapshots_are_saved(db):
     assert recompute_run_finish(run_id=run.pk) is True
     run.refresh_from_db()
     assert run.status == RecomputeRun.Status.SUCCEEDED and run.progress_percent == 100
+
+
+def test_command_refuses_a_date_before_1970(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="1970-01-01"):
+        call_command("recompute_metrics", "--as-of", "1969-12-31", "--sync")
+
+    assert not RecomputeRun.objects.exists()

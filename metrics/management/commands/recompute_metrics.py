@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from metrics.models import RecomputeRun
 from metrics.services import metrics_recompute, recompute_run_create
+from retention_crm import dates
 
 # How often the progress bar (and, without --sync, the wait for the worker) polls the run.
 POLL_SECONDS = 0.5
@@ -29,6 +30,8 @@ class Command(BaseCommand):
     def handle(self, *args, as_of=None, sync=False, no_progress=False, **options):
         if as_of and as_of > timezone.localdate():
             raise CommandError("--as-of cannot be in the future.")
+        if as_of and as_of < dates.EARLIEST:
+            raise CommandError(f"--as-of cannot be before {dates.EARLIEST.isoformat()}.")
         run = recompute_run_create(as_of=as_of, queue=not sync)
         done = threading.Event()
         if not no_progress and sys.stderr.isatty():
