@@ -1,8 +1,5 @@
 """Planned contacts with customers: follow-ups (a call or meeting due on a date, for one person)
-and worklist snoozes (an account manager's "not now, until then" on a row of their worklist).
-
-Contact plans and campaigns join this module in a later issue.
-"""
+and worklist snoozes (an account manager's "not now, until then" on a row of their worklist)."""
 
 from django.conf import settings
 from django.db import models
