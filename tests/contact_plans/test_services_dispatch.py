@@ -38,6 +38,7 @@ def test_a_batch_is_sent_over_one_connection_and_marked_sent(mail_server):
     outcome = dispatch.messages_send_batch(message_ids=_ids(*messages))
 
     assert outcome["sent"] == 3
+    assert mail_server.connections == 1
     assert sorted(mail_server.message_ids()) == sorted(m.message_id for m in messages)
     for message in Message.objects.all():
         assert (message.state, message.attempts, message.resent_count) == ("sent", 1, 0)
