@@ -7,14 +7,18 @@ workers, a retried task or a duplicated beat never hold one message at once. The
 connection, for each message in turn:
 
 1. the rules are checked again (consent, opt-outs, bounces; for promotional messages the
-   frequency cap, under the customer's row lock; quiet hours) and ``handed_at`` is committed;
+   frequency cap, under the customer's row lock; quiet hours) and ``handed_at`` is committed,
+   in the same statement as the previous message's "sent" (``_STEP_SQL``);
 2. the message is handed to the server;
-3. its answer is committed: sent (with the provider's id), retried later (temporary failure,
-   with backoff), or failed with the reason.
+3. its answer is recorded: sent (with the provider's id, committed with the next hand-over or at
+   the end of the batch), retried later (temporary failure, with backoff), or failed with the
+   reason.
 
 So at most one message per worker is "in doubt" when the worker is killed: the one with
 ``handed_at`` set. When its lease runs out it is due again, and sent again with the same
-Message-ID (mail systems drop the copy), counted in ``resent_count``.
+Message-ID (mail systems drop the copy), counted in ``resent_count``. The batch's commits are
+PostgreSQL's asynchronous ones (``_commits_not_waiting_for_the_disk``): what that means if the
+database server itself crashes is in docs/messaging.md.
 """
 
 from __future__ import annotations
