@@ -115,6 +115,9 @@ def messages_claim(*, message_ids: list[int], now=None) -> tuple[list[int], obje
 # this one's hand-over (if any), on rows found by primary key that this batch's lease still holds.
 # RETURNING names the rows it wrote: one missing is a row whose lease ran out and that another
 # worker took over. SQL that PostgreSQL and SQLite both run (CASE, IN, RETURNING).
+# No "state = 'sending'" in the WHERE: a lease implies it (the constraint message_lease_iff_sending),
+# and with it the planner takes the partial index message_sending_lease, whose rows of one batch
+# all have the same lease, and reads the whole batch for each message instead of two rows.
 _STEP_SQL = """
     UPDATE {table} SET
         state = CASE WHEN id = %(sent)s THEN 'sent' ELSE state END,
@@ -126,7 +129,7 @@ _STEP_SQL = """
         attempts = CASE WHEN id = %(sent)s THEN attempts ELSE attempts + 1 END,
         resent_count = CASE WHEN id = %(sent)s OR handed_at IS NULL THEN resent_count ELSE resent_count + 1 END,
         updated_at = %(now)s
-    WHERE id IN (%(sent)s, %(handed)s) AND state = 'sending' AND lease_until = %(lease)s
+    WHERE id IN (%(sent)s, %(handed)s) AND lease_until = %(lease)s
     RETURNING id"""
 
 
@@ -174,7 +177,8 @@ class _Batch:
             self.step(handed=None, now=timezone.now())
 
     def ours(self, message_id: int):
-        return Message.objects.filter(id=message_id, state=Message.State.SENDING, lease_until=self.lease_until)
+        # The lease implies "sending" (see _STEP_SQL): by primary key, not the partial lease index.
+        return Message.objects.filter(id=message_id, lease_until=self.lease_until)
 
     def send(self, message: Message) -> str:
         if not self.opened:
