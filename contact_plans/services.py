@@ -81,6 +81,19 @@ def followup_cancel(*, followup: FollowUp, at: datetime | None = None) -> Follow
     return _close(followup, state=FollowUp.State.CANCELLED, stamp_field="cancelled_at", at=at)
 
 
+def followup_reschedule(*, followup: FollowUp, due_at: datetime) -> FollowUp:
+    """Move an open follow-up to ``due_at``; moving it to the day it already has changes nothing. A
+    done or cancelled follow-up cannot be moved (it is history)."""
+    if timezone.localtime(due_at).date() < timezone.localdate():
+        raise ValidationError({"due_on": _("Choose today or a later day.")})
+    # Conditional update: a follow-up closed meanwhile (another tab, a colleague) is not reopened.
+    changed = FollowUp.objects.filter(pk=followup.pk, state=FollowUp.State.OPEN).update(due_at=due_at)
+    followup.refresh_from_db()
+    if not changed:
+        raise ValidationError(_("This follow-up is closed; it cannot be moved."))
+    return followup
+
+
 @transaction.atomic
 def worklist_snooze(*, customer: Customer, user, until: date, reason: str, created_by=None) -> WorklistSnooze:
     """Hide ``customer`` from ``user``'s worklist until ``until`` (a day after today), replacing any
