@@ -12,6 +12,7 @@ from contact_plans.models import WorklistSnooze
 from customers.models import Interaction
 from tests.browser import login, wait_for_htmx
 from tests.contact_plans.worklist_helpers import book_customer, metrics_for
+from tests.customers.factories import OrderFactory, order_add_line
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -93,6 +94,8 @@ def test_on_a_phone_the_worklist_fits_and_its_actions_are_visible(browser, live_
 
 
 def test_on_a_phone_the_customer_list_and_the_followups_fit(browser, live_server, alice, ada, book):
+    # A customer page with orders: its table scrolls sideways, its hidden labels must not widen the page.
+    order_add_line(OrderFactory(customer=book["ann"], external_id="ORDER-WITH-A-LONG-NUMBER-0001"), unit_price="12")
     context = browser.new_context(base_url=live_server.url, locale="en-GB", viewport=PHONE)
     page = context.new_page()
     login(page, "ada", "pw-ada")
