@@ -12,13 +12,14 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from customers import roles
 from customers.selectors import account_manager_list, customer_editable_by
+from retention_crm.formats import format_date
 from retention_crm.http import is_htmx
 
 from . import selectors, services
@@ -147,7 +148,7 @@ def followup_reschedule_view(request: HttpRequest, pk: int) -> HttpResponse:
         errors = " ".join(str(error) for errors in form.errors.values() for error in errors)
         messages.error(request, _("%(name)s: %(errors)s") % {"name": followup.customer.name, "errors": errors})
     else:
-        when = formats.date_format(form.cleaned_data["due_on"], "SHORT_DATE_FORMAT")
+        when = format_date(form.cleaned_data["due_on"])
         messages.success(
             request, _("Follow-up with %(name)s moved to %(when)s.") % {"name": followup.customer.name, "when": when}
         )

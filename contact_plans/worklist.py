@@ -74,6 +74,7 @@ from customers.selectors import account_manager_list, customer_visible_to
 from metrics.models import CustomerMetrics, Level
 from metrics.reasons import RISK_CHANGE_WORTH_MENTIONING, purchase_history_reason, risk_change_reason
 from retention_crm import worklist_signals
+from retention_crm.formats import format_date
 
 from .models import FollowUp, WorklistSnooze
 
@@ -340,7 +341,7 @@ class RecentContactSignal:
         if row.wl_contact_at is None or days <= 0 or row.wl_contact_at < timezone.now() - timedelta(days=days):
             return []
         on = timezone.localtime(row.wl_contact_at).date()
-        until = formats.date_format(on + timedelta(days=days), "SHORT_DATE_FORMAT")
+        until = format_date(on + timedelta(days=days))
         ago = max((timezone.localdate() - on).days, 0)
         values = {"days": ago, "who": row.wl_contact_by or _("someone"), "until": until}
         if row.wl_contact_kind == Interaction.Kind.MEETING:

@@ -146,3 +146,16 @@ def test_my_book_links_the_followups_due_with_counts_and_book_performance(alice,
     link = html.split('id="followups-due-link"')[1].split("</a>")[0]
     assert "1 today" in link and "2 overdue" in link
     assert f'href="{reverse("worklist:book")}" id="book-performance-link"' in html
+
+
+def test_the_customer_pages_followup_card_takes_a_preset_too(alice, alices_customer):
+    html = client_for(alice).get(alices_customer.get_absolute_url()).content.decode()
+    card = html.split('id="customer-followups"')[1]
+    assert 'name="preset" value="next_month"' in card
+
+    client_for(alice).post(
+        reverse("worklist:followup_schedule", args=[alices_customer.pk]), {"preset": "tomorrow"}, headers=HTMX
+    )
+
+    due = timezone.localtime(FollowUp.objects.get().due_at).date()
+    assert due == timezone.localdate() + timedelta(days=1)

@@ -5,12 +5,13 @@ from datetime import timedelta
 
 import pytest
 from django.test import override_settings
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from contact_plans import worklist
 from contact_plans.worklist import WorklistFilters
 from customers import services as customer_services
 from customers.models import Interaction
+from retention_crm.formats import format_date
 from tests.customers.factories import InteractionFactory
 
 from .worklist_helpers import book_customer, metrics_for
@@ -26,7 +27,7 @@ def ranked(alice, **filters):
 
 def _until(days_ago: int, window: int = 14) -> str:
     day = timezone.localdate() - timedelta(days=days_ago) + timedelta(days=window)
-    return formats.date_format(day, "SHORT_DATE_FORMAT")
+    return format_date(day)
 
 
 def test_a_call_logged_today_halves_the_priority_and_says_until_when(alice):
