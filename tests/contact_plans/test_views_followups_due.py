@@ -147,3 +147,24 @@ def test_an_outside_next_is_not_followed(alice, due):
     )
 
     assert response.url == PAGE
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"due_on": "next tuesday"}, "Enter a valid date."),
+        ({"preset": "someday"}, "Select a valid choice. someday is not one of the available choices."),
+        ({}, "Choose a day, or tomorrow, next week or next month."),
+    ],
+)
+def test_reschedule_with_a_bad_day_names_it_and_changes_nothing(alice, due, data, message):
+    followup = due["alice_today"]
+    before = followup.due_at
+
+    response = client_for(alice).post(
+        reverse("worklist:followup_reschedule", args=[followup.pk]), {**data, "next": PAGE}, follow=True
+    )
+
+    followup.refresh_from_db()
+    assert response.status_code == 200 and followup.due_at == before
+    assert f"Today Ltd: {message}" in response.content.decode()
