@@ -199,6 +199,12 @@ IMPORT_UPLOAD_DIR = Path(os.environ.get("IMPORT_UPLOAD_DIR", VAR_DIR / "uploads"
 # be brought back the same day, short enough that personal data does not linger.
 IMPORT_UPLOAD_RETENTION_HOURS = envint("IMPORT_UPLOAD_RETENTION_HOURS", 24)
 
+# A running import or recompute touches its heartbeat every 30 s (retention_crm.heartbeat); one
+# silent for this many minutes lost its worker (killed, out of memory, a redeploy) and is marked
+# failed ("Interrupted: the worker stopped ..."), freeing its place so that a new one can start.
+# Twenty missed beats: a paused worker or a database failover is not taken for a death.
+JOB_HEARTBEAT_TIMEOUT_MINUTES = envint("JOB_HEARTBEAT_TIMEOUT_MINUTES", 10)
+
 # Uploads above this size are refused with a message (imports of larger files go through
 # the command line or the API in parts). 50 MB covers a year of a mid-size shop's orders.
 IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
@@ -319,6 +325,15 @@ CELERY_BEAT_SCHEDULE = {
     "customers-import-uploads-purge": {
         "task": "customers.tasks.import_uploads_purge_task",
         "schedule": crontab(minute=15),
+    },
+    # Every retention_crm.heartbeat.REAP_EVERY_MINUTES (5): jobs whose worker died are marked failed.
+    "customers-import-jobs-reap": {
+        "task": "customers.tasks.import_jobs_reap_task",
+        "schedule": crontab(minute="*/5"),
+    },
+    "metrics-recompute-runs-reap": {
+        "task": "metrics.tasks.recompute_runs_reap_task",
+        "schedule": crontab(minute="*/5"),
     },
 }
 CELERY_TIMEZONE = TIME_ZONE

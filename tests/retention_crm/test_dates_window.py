@@ -127,7 +127,9 @@ def test_api_refuses_a_followup_and_a_snooze_beyond_five_years(alice, customer):
 def test_the_schema_documents_the_windows(ada):
     schema = api_client_for(ada).get("/api/v1/schema/", {"format": "json"}).json()["components"]["schemas"]
 
-    assert "From 1970-01-01 to a day from now." in schema["OrderCreateRequest"]["properties"]["ordered_at"]["description"]
+    assert (
+        "From 1970-01-01 to a day from now." in schema["OrderCreateRequest"]["properties"]["ordered_at"]["description"]
+    )
     assert "five years" in schema["FollowUpCreateRequest"]["properties"]["due_at"]["description"]
 
 
