@@ -363,6 +363,9 @@ REST_FRAMEWORK = {
         "anon": os.environ.get("API_THROTTLE_ANON", "60/minute"),
         "user": os.environ.get("API_THROTTLE_USER", "6000/minute"),
     },
+    # The API reads JSON (the import's upload alone is multipart: customers.api.imports), so the
+    # schema offers no form encodings that nested fields (an order's lines) could not travel in.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "retention_crm.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -378,6 +381,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a `kind` or `status`; name each enum after its model.
+    # Every operation documents the API's error responses (retention_crm.api.schema_error_responses).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "retention_crm.api.schema_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "OrderKindEnum": "customers.models.Order.Kind",
         "OrderStatusEnum": "customers.models.Order.Status",

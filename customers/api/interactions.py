@@ -36,7 +36,7 @@ class InteractionSerializer(StrictFieldsMixin, FlatErrorsMixin, serializers.Mode
         help_text=_("Id of the customer; or give customer (the external id)."),
         error_messages={"does_not_exist": _("No customer has the id {pk_value}.")},
     )
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     occurred_at = serializers.DateTimeField(
         required=False,
         validators=[dates.happened("occurred_at")],
