@@ -17,6 +17,21 @@ class AddIndexOnPostgreSQL(migrations.AddIndex):
             super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
+class AddConstraintOnPostgreSQL(migrations.AddConstraint):
+    """AddConstraint for a table holding a PostgreSQL-only index: SQLite cannot add a constraint to a
+    table, it rebuilds the table and its indexes, and the trigram indexes cannot be built there.
+    Elsewhere the constraint is recorded in the model's state only (the services' validators still
+    hold the rule in development); PostgreSQL, where the product's data lives, enforces it."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
 def clamp_into_stored_range(app_label: str, model_name: str, field: str, *, instant: bool) -> migrations.RunPython:
     """A step to run before adding a ``dates.stored_range`` CHECK constraint to a table that may
     already hold dates outside it (written before the constraint existed): each such date is moved

@@ -3,7 +3,7 @@ import retention_crm.dates
 from django.conf import settings
 from django.db import migrations, models
 
-from retention_crm.migration_operations import clamp_into_stored_range
+from retention_crm.migration_operations import AddConstraintOnPostgreSQL, clamp_into_stored_range
 
 
 class Migration(migrations.Migration):
@@ -12,6 +12,8 @@ class Migration(migrations.Migration):
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
+    # The customer and interaction tables hold trigram indexes SQLite cannot rebuild: their constraints
+    # are PostgreSQL's (retention_crm.migration_operations.AddConstraintOnPostgreSQL).
     operations = [
         migrations.AlterField(
             model_name="customer",
@@ -54,7 +56,7 @@ class Migration(migrations.Migration):
         clamp_into_stored_range("customers", "customer", "consent_at", instant=True),
         clamp_into_stored_range("customers", "interaction", "occurred_at", instant=True),
         clamp_into_stored_range("customers", "order", "ordered_at", instant=True),
-        migrations.AddConstraint(
+        AddConstraintOnPostgreSQL(
             model_name="customer",
             constraint=models.CheckConstraint(
                 condition=models.Q(
@@ -67,7 +69,7 @@ class Migration(migrations.Migration):
                 name="customer_acquired_at_in_range",
             ),
         ),
-        migrations.AddConstraint(
+        AddConstraintOnPostgreSQL(
             model_name="customer",
             constraint=models.CheckConstraint(
                 condition=models.Q(
@@ -81,7 +83,7 @@ class Migration(migrations.Migration):
                 name="customer_consent_at_in_range",
             ),
         ),
-        migrations.AddConstraint(
+        AddConstraintOnPostgreSQL(
             model_name="interaction",
             constraint=models.CheckConstraint(
                 condition=models.Q(
