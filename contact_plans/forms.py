@@ -13,6 +13,7 @@ from customers.forms import ServiceErrorsMixin
 from customers.models import Interaction
 from customers.selectors import account_manager_list
 from metrics.models import Level
+from retention_crm import dates
 
 from .worklist import WorklistFilters
 
@@ -68,7 +69,9 @@ class DatePresetMixin:
 class FollowUpForm(DatePresetMixin, ServiceErrorsMixin, forms.Form):
     date_field = "due_on"
 
-    due_on = forms.DateField(label=_("Due on"), widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = forms.DateField(
+        label=_("Due on"), widget=forms.DateInput(attrs={"type": "date"}), validators=[dates.planned("due_on")]
+    )
     note = forms.CharField(label=_("Note"), required=False, max_length=1000)
 
     def __init__(self, *args, **kwargs):
@@ -91,7 +94,9 @@ class FollowUpForm(DatePresetMixin, ServiceErrorsMixin, forms.Form):
 class SnoozeForm(DatePresetMixin, ServiceErrorsMixin, forms.Form):
     date_field = "until"
 
-    until = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(
+        label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}), validators=[dates.planned("until")]
+    )
     reason = forms.CharField(label=_("Reason"), max_length=200)
 
     def __init__(self, *args, **kwargs):

@@ -59,7 +59,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0008_list_filter_indexes"),
+        ("customers", "0010_job_heartbeat"),
     ]
 
     operations = [
