@@ -323,6 +323,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tasks.import_uploads_purge_task",
         "schedule": crontab(minute=15),
     },
+    # Points expire at 03:30, after the recompute; the balance check at 04:00 sees the expiries.
+    "loyalty-points-expire": {
+        "task": "loyalty.tasks.points_expire_task",
+        "schedule": crontab(hour=3, minute=30),
+    },
+    "loyalty-balances-check": {
+        "task": "loyalty.tasks.loyalty_balances_check_task",
+        "schedule": crontab(hour=4, minute=0),
+    },
 }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
