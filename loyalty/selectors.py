@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db import connection
-from django.db.models import F, Q, Sum
+from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
-from .models import LedgerEntry, Member, Programme
+from customers.models import Order
+
+from .models import LedgerEntry, Member, Programme, Tier
+
+MONEY = DecimalField(max_digits=16, decimal_places=2)
 
 ENTRY = LedgerEntry._meta.db_table
 MEMBER = Member._meta.db_table
@@ -70,3 +76,73 @@ def balance_drift() -> list[tuple[int, int, int]]:
 
 def member_ledger(*, member_id: int, limit: int = 50):
     return LedgerEntry.objects.filter(member_id=member_id).select_related("order", "created_by")[:limit]
+
+
+# --- Tiers --------------------------------------------------------------------------------------
+
+
+def tier_window_start(*, programme: Programme, now: datetime) -> datetime:
+    """Where the tier's count starts: a year back (rolling) or the 1st of January (calendar year,
+    workspace time zone)."""
+    if programme.tier_window == "calendar_year":
+        local = timezone.localtime(now)
+        return local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    return now - timedelta(days=365)
+
+
+def tier_qualifying_value(*, programme: Programme, now: datetime) -> Coalesce:
+    """Per member (an expression over ``Member``): what the tiers are reached by, in the window.
+    Points earned (earned less what was taken back of them), or net spend: never the spendable
+    balance, which redemptions and expiry lower."""
+    start = tier_window_start(programme=programme, now=now)
+    if programme.tier_basis == "spend":
+        spend = (
+            Order.objects.filter(
+                customer_id=OuterRef("pk"), kind=Order.Kind.PURCHASE, ordered_at__gte=start, ordered_at__lte=now
+            )
+            .values("customer_id")
+            .annotate(total=Sum("net_amount"))
+            .values("total")
+        )
+        return Coalesce(Subquery(spend), Value(Decimal(0)), output_field=MONEY)
+    earned = (
+        LedgerEntry.objects.filter(
+            member_id=OuterRef("pk"),
+            kind__in=[LedgerEntry.Kind.EARN, LedgerEntry.Kind.REVERSE],
+            occurred_at__gte=start,
+            occurred_at__lte=now,
+        )
+        .values("member_id")
+        .annotate(total=Sum("points"))
+        .values("total")
+    )
+    return Coalesce(Cast(Subquery(earned), MONEY), Value(Decimal(0)), output_field=MONEY)
+
+
+def members_with_tier_targets(*, programme: Programme, now: datetime, member_ids=None) -> QuerySet[Member]:
+    """Members annotated with ``qualifying`` and the tier it reaches (``target_id``, ``target_threshold``)."""
+    members = Member.objects.all() if member_ids is None else Member.objects.filter(pk__in=member_ids)
+    reached = Tier.objects.filter(threshold__lte=OuterRef("qualifying")).order_by("-threshold")
+    return members.annotate(qualifying=tier_qualifying_value(programme=programme, now=now)).annotate(
+        target_id=Subquery(reached.values("pk")[:1]),
+        target_threshold=Subquery(reached.values("threshold")[:1]),
+    )
+
+
+def member_standing(*, member: Member, now: datetime | None = None) -> dict:
+    """A member's balance, tier and progress to the next tier, and points expiring soon."""
+    now = now or timezone.now()
+    programme = programme_get()
+    row = members_with_tier_targets(programme=programme, now=now, member_ids=[member.pk]).get()
+    next_tier = Tier.objects.filter(threshold__gt=row.qualifying).order_by("threshold").first()
+    return {
+        "member": row,
+        "programme": programme,
+        "points": row.points,
+        "tier": row.tier,
+        "qualifying": row.qualifying,
+        "next_tier": next_tier,
+        "to_next_tier": (next_tier.threshold - row.qualifying) if next_tier else None,
+        "expiring": points_expiring(member_id=member.pk, within_days=programme.reminder_days, now=now),
+        "grace_until": row.tier_grace_until,
+    }

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +23,7 @@ from customers.models import Customer, Order
 from customers.selectors import customer_can_edit, import_job_orders
 
 from . import earning, selectors
-from .models import EarningRule, LedgerEntry, Member
+from .models import EarningRule, LedgerEntry, Member, TierChange
 
 logger = logging.getLogger(__name__)
 
@@ -149,13 +149,17 @@ def points_earn_orders(*, orders: QuerySet[Order]) -> int:
 
 def order_points_earn(*, order_id: int) -> LedgerEntry | None:
     """What one order earns (order.placed); None when it earns nothing or earned already."""
-    points_earn_orders(orders=Order.objects.filter(pk=order_id))
+    if points_earn_orders(orders=Order.objects.filter(pk=order_id)):
+        member_tiers_refresh(member_ids=Order.objects.filter(pk=order_id).values("customer_id"))
     return LedgerEntry.objects.filter(order_id=order_id, kind=LedgerEntry.Kind.EARN).first()
 
 
 def import_points_earn(*, job_id) -> int:
     """The orders an import wrote earn in bulk (orders.imported)."""
-    return points_earn_orders(orders=import_job_orders(job_id))
+    awarded = points_earn_orders(orders=import_job_orders(job_id))
+    if awarded:
+        member_tiers_refresh(member_ids=import_job_orders(job_id).values("customer_id"))
+    return awarded
 
 
 @transaction.atomic
@@ -183,7 +187,7 @@ def order_points_reverse(*, order_id: int) -> LedgerEntry | None:
     take = min(due, selectors.lot_remaining(entry=earned), member.points)
     if take <= 0:
         return None
-    return _entry_write(
+    entry = _entry_write(
         member,
         kind=LedgerEntry.Kind.REVERSE,
         source=LedgerEntry.Source.ORDER,
@@ -192,6 +196,8 @@ def order_points_reverse(*, order_id: int) -> LedgerEntry | None:
         reason=_("Order %(order)s refunded or cancelled") % {"order": order.external_id},
         expires_at=earned.expires_at,
     )
+    member_tiers_refresh(member_ids=[member.pk])
+    return entry
 
 
 # --- Expiry -------------------------------------------------------------------------------------
@@ -274,3 +280,55 @@ def points_adjust(*, customer: Customer, points, reason: str, user) -> LedgerEnt
         occurred_at=now,
         expires_at=_expiry_of(now) if amount > 0 else None,
     )
+
+
+# --- Tiers --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def member_tiers_refresh(*, member_ids=None, now: datetime | None = None) -> int:
+    """Move members to the tier their points earned (or spend) reach, set-based: one query finds
+    the members whose tier should move, and only those rows are read. An upgrade is immediate; a
+    member who no longer qualifies keeps the tier for the programme's grace period, then moves
+    down. Returns the number of members whose tier changed."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    programme = selectors.programme_get()
+    candidates = (
+        selectors.members_with_tier_targets(programme=programme, now=now, member_ids=member_ids)
+        # The tier should move, or a grace period is running (NULLs spelled out: NULL = NULL is not true).
+        .filter(
+            Q(tier_grace_until__isnull=False)
+            | Q(tier__isnull=False, target_id__isnull=True)
+            | Q(tier__isnull=True, target_id__isnull=False)
+            | ~Q(tier_id=F("target_id"))
+        )
+        .select_related("tier")
+        .order_by("pk")
+    )
+    moves: list[TierChange] = []
+    for member in candidates.select_for_update(of=("self",)):
+        current = member.tier.threshold if member.tier else None
+        rises = current is None or (member.target_threshold is not None and member.target_threshold >= current)
+        upgrade = False
+        if rises:
+            update = {"tier_grace_until": None}
+            if member.tier_id != member.target_id:
+                update.update(tier_id=member.target_id, tier_since=now)
+                upgrade = True
+        elif member.tier_grace_until is None and programme.tier_grace_days:
+            update = {"tier_grace_until": today + timedelta(days=programme.tier_grace_days)}
+        elif member.tier_grace_until is None or member.tier_grace_until < today:
+            update = {"tier_id": member.target_id, "tier_since": now, "tier_grace_until": None}
+            upgrade = True
+        else:
+            continue  # within the grace period
+        Member.objects.filter(pk=member.pk).update(**update)
+        if upgrade:
+            moves.append(
+                TierChange(
+                    member_id=member.pk, from_tier_id=member.tier_id, to_tier_id=member.target_id, changed_at=now
+                )
+            )
+    TierChange.objects.bulk_create(moves)
+    return len(moves)

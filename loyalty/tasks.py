@@ -41,3 +41,11 @@ def loyalty_balances_check_task() -> None:
     drift = selectors.balance_drift()
     if drift:
         logger.error("loyalty.balance_drift members=%s first=%s", len(drift), drift[:10])
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def member_tiers_refresh_task() -> None:
+    """Nightly: rolling windows move without any order (a year-old purchase stops counting), and
+    grace periods end."""
+    moved = services.member_tiers_refresh()
+    logger.info("loyalty.tiers_refreshed moved=%s", moved)

@@ -328,6 +328,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.tasks.points_expire_task",
         "schedule": crontab(hour=3, minute=30),
     },
+    "loyalty-tiers-refresh": {
+        "task": "loyalty.tasks.member_tiers_refresh_task",
+        "schedule": crontab(hour=3, minute=45),
+    },
     "loyalty-balances-check": {
         "task": "loyalty.tasks.loyalty_balances_check_task",
         "schedule": crontab(hour=4, minute=0),

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from customers import services as customer_services
 from customers.models import Order
 from loyalty import selectors, services
-from loyalty.models import LedgerEntry, Member
+from loyalty.models import LedgerEntry, Member, Programme, Tier
 
-from .factories import EarningRuleFactory, MemberFactory, place_order
+from .factories import EarningRuleFactory, MemberFactory, TierFactory, place_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -42,6 +42,23 @@ class _Rollback(Exception):
     pass
 
 
+def _check_tier(member, now):
+    """The tier is the highest whose threshold the points earned in the last 365 days reach."""
+    services.member_tiers_refresh(member_ids=[member.pk], now=now)
+    member.refresh_from_db()
+    earned = (
+        LedgerEntry.objects.filter(
+            member=member,
+            kind__in=["earn", "reverse"],
+            occurred_at__gte=now - timedelta(days=365),
+            occurred_at__lte=now,
+        ).aggregate(s=Sum("points"))["s"]
+        or 0
+    )
+    expected = Tier.objects.filter(threshold__lte=earned).order_by("-threshold").first()
+    assert member.tier == expected
+
+
 def _check(member_ids):
     assert selectors.balance_drift() == []
     assert not Member.objects.filter(points__lt=0).exists()
@@ -60,6 +77,10 @@ def test_the_ledger_adds_up_and_never_goes_below_zero(ada, steps):
     try:
         with transaction.atomic():
             EarningRuleFactory()
+            selectors.programme_get()
+            Programme.objects.filter(pk=1).update(tier_grace_days=0)
+            TierFactory(name="Silver", threshold=300)
+            TierFactory(name="Gold", threshold=900, earn_multiplier=Decimal("1.5"))
             member = MemberFactory()
             now = START
             orders: list[Order] = []
@@ -92,6 +113,7 @@ def test_the_ledger_adds_up_and_never_goes_below_zero(ada, steps):
                         member.refresh_from_db()
                         assert member.points + points < 0  # refused only when it would go below zero
                 _check([member.pk])
+                _check_tier(member, now)
             raise _Rollback
     except _Rollback:
         pass
