@@ -133,6 +133,14 @@ class LedgerEntry(models.Model):
     order = models.ForeignKey(
         Order, verbose_name=_("order"), null=True, blank=True, on_delete=models.PROTECT, related_name="loyalty_entries"
     )
+    redemption = models.OneToOneField(
+        "Redemption",
+        verbose_name=_("redemption"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entry",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("by"),
@@ -178,6 +186,9 @@ class LedgerEntry(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(source="order") | Q(order__isnull=False), name="loyalty_order_entry_names_order"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="redeem") | Q(redemption__isnull=False), name="loyalty_redeem_entry_names_redemption"
             ),
             # An order earns once, and a member gets one sign-up bonus, whoever retries.
             models.UniqueConstraint(
@@ -271,3 +282,75 @@ class TierChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id}: {self.from_tier_id} -> {self.to_tier_id}"
+
+
+class Reward(models.Model):
+    """Something a member buys with points: optional stock, a limit per member, a validity."""
+
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    points_cost = models.PositiveIntegerField(_("points"))
+    # None: unlimited. Taken with a conditional UPDATE (stock > 0), so it never goes below zero.
+    stock = models.PositiveIntegerField(_("stock"), null=True, blank=True)
+    per_customer_limit = models.PositiveIntegerField(_("limit per customer"), null=True, blank=True)
+    valid_from = models.DateTimeField(_("available from"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("available until"), null=True, blank=True)
+    # How long a redemption's code can be used in the shop.
+    code_valid_days = models.PositiveIntegerField(_("code valid for (days)"), default=90)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["points_cost", "id"]
+        verbose_name = _("reward")
+        verbose_name_plural = _("rewards")
+        constraints = [
+            models.CheckConstraint(condition=Q(points_cost__gt=0), name="loyalty_reward_costs_points"),
+            models.CheckConstraint(
+                condition=Q(stock__isnull=True) | Q(stock__gte=0), name="loyalty_reward_stock_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(per_customer_limit__isnull=True) | Q(per_customer_limit__gt=0),
+                name="loyalty_reward_limit_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True) | Q(valid_until__isnull=True) | Q(valid_until__gt=F("valid_from")),
+                name="loyalty_reward_valid_until_after_from",
+            ),
+            models.CheckConstraint(condition=Q(code_valid_days__gt=0), name="loyalty_reward_code_valid_days_positive"),
+            models.CheckConstraint(condition=~Q(name=""), name="loyalty_reward_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Redemption(models.Model):
+    """A reward bought with points: a single-use code the shop checks and marks used."""
+
+    reward = models.ForeignKey(Reward, verbose_name=_("reward"), on_delete=models.PROTECT, related_name="redemptions")
+    member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="redemptions")
+    points = models.PositiveIntegerField(_("points"))
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    created_at = models.DateTimeField(_("redeemed at"))
+    code_expires_at = models.DateTimeField(_("code valid until"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("redemption")
+        verbose_name_plural = _("redemptions")
+        indexes = [models.Index(fields=["member", "reward"], name="loyalty_redemption_member")]
+        constraints = [
+            models.CheckConstraint(condition=Q(points__gt=0), name="loyalty_redemption_points_positive"),
+            models.CheckConstraint(
+                condition=Q(used_at__isnull=True) | Q(used_at__gte=F("created_at")),
+                name="loyalty_code_used_after_issue",
+            ),
+            models.CheckConstraint(
+                condition=Q(code_expires_at__gt=F("created_at")), name="loyalty_code_expires_after_issue"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code

@@ -7,7 +7,7 @@ from decimal import Decimal
 import factory
 
 from customers import services as customer_services
-from loyalty.models import EarningRule, Member, Tier
+from loyalty.models import EarningRule, Member, Reward, Tier
 from tests.customers.factories import CustomerFactory
 
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
@@ -52,3 +52,11 @@ def place_order(customer, *, amount="100.00", at=None, sku="SKU-L", category="",
         ordered_at=at or datetime(2025, 3, 1, 10, tzinfo=UTC),
         lines=[{"sku": sku, "name": "Thing", "category": category, "quantity": 1, "unit_price": str(amount)}],
     )
+
+
+class RewardFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Reward
+
+    name = factory.Sequence(lambda n: f"Reward {n}")
+    points_cost = 100

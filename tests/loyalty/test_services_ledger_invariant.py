@@ -1,5 +1,4 @@
-"""The ledger invariant under random sequences of earn / refund / cancel / expire / adjust (and
-redeem, as a spending adjustment until rewards exist) against PostgreSQL: after every step the
+"""The ledger invariant under random sequences of earn / refund / cancel / expire / adjust / redeem against PostgreSQL: after every step the
 cached balance equals the sum of the entries, no balance is below zero, an order never loses more
 than it earned, and expired points never exceed what was earned."""
 
@@ -15,10 +14,11 @@ from hypothesis import strategies as st
 
 from customers import services as customer_services
 from customers.models import Order
+from loyalty import redemption as redeeming
 from loyalty import selectors, services
 from loyalty.models import LedgerEntry, Member, Programme, Tier
 
-from .factories import EarningRuleFactory, MemberFactory, TierFactory, place_order
+from .factories import EarningRuleFactory, MemberFactory, RewardFactory, TierFactory, place_order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -104,14 +104,21 @@ def test_the_ledger_adds_up_and_never_goes_below_zero(ada, steps):
                 elif action == "expire":
                     now += timedelta(days=number)
                     services.points_expire(now=now)
-                elif action in ("adjust", "redeem") and number:
-                    points = -number if action == "redeem" else number
+                elif action == "redeem":
+                    reward = RewardFactory(points_cost=number)
                     try:
                         with transaction.atomic():
-                            services.points_adjust(customer=member.customer, points=points, reason=action, user=ada)
+                            redeeming.reward_redeem(customer_id=member.pk, reward_id=reward.pk, now=now)
                     except ValidationError:
                         member.refresh_from_db()
-                        assert member.points + points < 0  # refused only when it would go below zero
+                        assert member.points < number  # refused only when the balance is short
+                elif action == "adjust" and number:
+                    try:
+                        with transaction.atomic():
+                            services.points_adjust(customer=member.customer, points=number, reason=action, user=ada)
+                    except ValidationError:
+                        member.refresh_from_db()
+                        assert member.points + number < 0  # refused only when it would go below zero
                 _check([member.pk])
                 _check_tier(member, now)
             raise _Rollback
