@@ -93,7 +93,9 @@ def reward_redeem(*, customer_id: int, reward_id: int, now: datetime | None = No
     return redemption
 
 
-def _code_problem(redemption: Redemption | None, now: datetime) -> str:
+def code_problem(redemption: Redemption | None, now: datetime | None = None) -> str:
+    """What stops a code being used ("" when nothing does)."""
+    now = now or timezone.now()
     if redemption is None:
         return _("This code is unknown.")
     if redemption.used_at is not None:
@@ -107,7 +109,7 @@ def redemption_check(*, code: str, redemptions, now: datetime | None = None) -> 
     """The redemption of a code among ``redemptions`` (the caller's visible ones) and what stops it
     being used ("" when it can be)."""
     redemption = redemptions.select_related("reward").filter(code=code_normalise(code)).first()
-    return redemption, _code_problem(redemption, now or timezone.now())
+    return redemption, code_problem(redemption, now)
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from customers.models import Order
 
-from .models import LedgerEntry, Member, Programme, Tier
+from .models import LedgerEntry, Member, Programme, Reward, Tier
 
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 
@@ -146,3 +146,11 @@ def member_standing(*, member: Member, now: datetime | None = None) -> dict:
         "expiring": points_expiring(member_id=member.pk, within_days=programme.reminder_days, now=now),
         "grace_until": row.tier_grace_until,
     }
+
+
+def rewards_on_offer(*, now: datetime | None = None) -> QuerySet[Reward]:
+    """Active rewards available now (in stock or not: the catalogue says which are out)."""
+    now = now or timezone.now()
+    return Reward.objects.filter(active=True).filter(
+        Q(valid_from__isnull=True) | Q(valid_from__lte=now), Q(valid_until__isnull=True) | Q(valid_until__gt=now)
+    )
