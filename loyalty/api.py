@@ -18,7 +18,12 @@ from rest_framework.views import APIView
 
 from customers.api.common import HasAnyRole
 from customers.models import Order
-from customers.selectors import customer_editable_by, customer_visible_to, order_visible_to
+from customers.selectors import (
+    customer_editable_by,
+    customer_visible_to,
+    customers_visible_filter,
+    order_visible_to,
+)
 from retention_crm.api import CursorPagination, IdempotentCreateMixin, InputSerializer
 from retention_crm.ids import IdField
 
@@ -130,20 +135,31 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MemberLedgerApi(generics.ListAPIView):
-    """A member's entries, newest first."""
+class LedgerQuerySerializer(InputSerializer):
+    customer_id = IdField(required=False, help_text=_("One member's entries (a customer id)."))
+    cursor = serializers.CharField(required=False)
+    page_size = serializers.IntegerField(required=False)
+
+
+class LedgerListApi(generics.ListAPIView):
+    """Ledger entries of the members the user may see, newest first; ``?customer_id=`` for one."""
 
     permission_classes = [HasAnyRole]
     serializer_class = LedgerEntrySerializer
     pagination_class = CursorPagination
+    filter_backends = []  # newest first only: the one order the index (member, id) serves
 
     def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema generator has no member
-            return LedgerEntry.objects.none()
-        member = _visible_member(self.request.user, self.kwargs["customer_id"])
-        return LedgerEntry.objects.filter(member=member).select_related("created_by")
+        entries = LedgerEntry.objects.filter(customers_visible_filter(self.request.user, field="member_id"))
+        if getattr(self, "swagger_fake_view", False):
+            return entries
+        query = LedgerQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        if "customer_id" in query.validated_data:
+            entries = entries.filter(member_id=query.validated_data["customer_id"])
+        return entries.select_related("created_by")
 
-    @extend_schema(summary=_("A member's ledger"))
+    @extend_schema(summary=_("Ledger entries"), parameters=[LedgerQuerySerializer])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -228,6 +244,7 @@ class RewardListApi(generics.ListAPIView):
     permission_classes = [HasAnyRole]
     serializer_class = RewardSerializer
     pagination_class = CursorPagination
+    filter_backends = []  # a catalogue of a few dozen, newest first
 
     def get_queryset(self):
         return selectors.rewards_on_offer()

@@ -7,7 +7,7 @@ from . import api
 urlpatterns = [
     path("members/", api.MemberEnrolApi.as_view(), name="api-loyalty-enrol"),
     path("members/<id:customer_id>/", api.MemberStandingApi.as_view(), name="api-loyalty-member"),
-    path("members/<id:customer_id>/ledger/", api.MemberLedgerApi.as_view(), name="api-loyalty-ledger"),
+    path("ledger/", api.LedgerListApi.as_view(), name="api-loyalty-ledger"),
     path("orders/<id:order_id>/earn/", api.OrderEarnApi.as_view(), name="api-loyalty-earn"),
     path("orders/<id:order_id>/reverse/", api.OrderReverseApi.as_view(), name="api-loyalty-reverse"),
     path("rewards/", api.RewardListApi.as_view(), name="api-loyalty-rewards"),

@@ -156,11 +156,13 @@ class LedgerEntry(models.Model):
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:
-        ordering = ["-occurred_at", "-id"]
+        # In the order recorded (an imported order's entry may be dated earlier than the last one).
+        ordering = ["-id"]
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
         indexes = [
-            models.Index(fields=["member", "occurred_at", "id"], name="loyalty_entry_member_time"),
+            # One member's ledger, newest first (retention_crm.lists: an index in the list's order).
+            models.Index(fields=["member", "id"], name="loyalty_entry_member_id"),
             models.Index(fields=["order"], condition=Q(order__isnull=False), name="loyalty_entry_order"),
         ]
         constraints = [

@@ -75,7 +75,7 @@ def balance_drift() -> list[tuple[int, int, int]]:
 
 
 def member_ledger(*, member_id: int, limit: int = 50):
-    return LedgerEntry.objects.filter(member_id=member_id).select_related("order", "created_by")[:limit]
+    return LedgerEntry.objects.filter(member_id=member_id).select_related("order", "created_by").order_by("-id")[:limit]
 
 
 # --- Tiers --------------------------------------------------------------------------------------

@@ -102,11 +102,11 @@ def test_bad_input_is_refused_field_by_field(member, alice):
     assert unknown.json()["error"]["fields"] == {"reward": ["There is no such reward."]}
 
 
-def test_the_ledger_lists_a_members_entries_newest_first(member, alice, ada):
+def test_the_ledger_lists_a_members_entries_newest_first_and_only_to_those_who_see_them(member, alice, bob, ada):
     services.points_adjust(customer=member.customer, points=5, reason="First", user=ada)
     services.points_adjust(customer=member.customer, points=7, reason="Second", user=ada)
 
-    rows = api_client_for(alice).get(reverse("api-loyalty-ledger", args=[member.pk])).json()["results"]
+    rows = api_client_for(alice).get(reverse("api-loyalty-ledger"), {"customer_id": member.pk}).json()["results"]
 
     assert [(row["reason"], row["points"], row["created_by"]) for row in rows] == [
         ("Second", 7, "ada"),
