@@ -8,6 +8,8 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self) -> None:
         # Orders earn and refunds reverse through customers' events (customers never imports us).
-        from . import reactions
+        from . import panels, reactions
 
         reactions.connect()
+        # The "Loyalty" card of the customer page (customers.panels; customers never imports us).
+        panels.register()

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import LedgerEntry, Redemption, Reward
-from .services import _entry_write, _member_locked
+from .services import _entry_write, _member_locked, _timeline_note
 
 # No 0/O, 1/I/L: a code is read aloud at a till and typed by hand. 31^10 codes: guessing one that
 # exists is hopeless at any rate the API allows.
@@ -89,6 +89,11 @@ def reward_redeem(*, customer_id: int, reward_id: int, now: datetime | None = No
         redemption=redemption,
         reason=reward.name[:200],
         occurred_at=now,
+    )
+    _timeline_note(
+        member.customer,
+        _("Reward redeemed for %(points)s points: %(reward)s") % {"points": reward.points_cost, "reward": reward.name},
+        at=now,
     )
     return redemption
 

@@ -19,8 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers import roles
-from customers.models import Customer, Order
+from customers.models import Customer, Interaction, Order
 from customers.selectors import customer_can_edit, import_job_orders
+from customers.services import interaction_log
 
 from . import earning, selectors
 from .models import EarningRule, LedgerEntry, Member, TierChange
@@ -270,7 +271,7 @@ def points_adjust(*, customer: Customer, points, reason: str, user) -> LedgerEnt
         raise ValidationError({"reason": _("Say why the points are adjusted.")})
     member = _member_locked(customer.pk)
     now = timezone.now()
-    return _entry_write(
+    entry = _entry_write(
         member,
         kind=LedgerEntry.Kind.ADJUST,
         source=LedgerEntry.Source.USER,
@@ -279,6 +280,25 @@ def points_adjust(*, customer: Customer, points, reason: str, user) -> LedgerEnt
         created_by=user,
         occurred_at=now,
         expires_at=_expiry_of(now) if amount > 0 else None,
+    )
+    _timeline_note(
+        customer,
+        _("Loyalty points adjusted by %(points)+d: %(reason)s") % {"points": entry.points, "reason": entry.reason},
+        author=user,
+        at=now,
+    )
+    return entry
+
+
+def _timeline_note(customer: Customer, subject: str, *, author=None, at: datetime | None = None) -> None:
+    """An entry on the customer's timeline (customers' public service; an interaction of kind loyalty)."""
+    interaction_log(
+        customer=customer,
+        kind=Interaction.Kind.LOYALTY,
+        subject=subject[:200],
+        author=author,
+        direction=Interaction.Direction.INTERNAL,
+        occurred_at=at,
     )
 
 

@@ -46,5 +46,6 @@ urlpatterns = [
     path("metrics/", include("metrics.urls")),
     path("segments/", include("segmentation.urls")),
     path("", include("contact_plans.urls")),
+    path("loyalty/", include("loyalty.urls")),
     path("api/v1/", include(api_v1)),
 ]
