@@ -8,8 +8,11 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self) -> None:
         # Orders earn and refunds reverse through customers' events (customers never imports us).
-        from . import panels, reactions
+        from . import panels, reactions, segment_conditions, worklist
 
         reactions.connect()
-        # The "Loyalty" card of the customer page (customers.panels; customers never imports us).
+        # The registries loyalty extends (customers, segmentation and contact_plans never import us):
+        # the "Loyalty" card of the customer page, the segment conditions, the worklist's tier signal.
         panels.register()
+        segment_conditions.register_all()
+        worklist.register()
