@@ -27,7 +27,15 @@ def on_orders_imported(*, job_id) -> None:
     import_points_earn_task.delay(str(job_id))
 
 
+def on_demo_seeded() -> None:
+    from .demo import loyalty_demo_seed
+
+    loyalty_demo_seed()
+
+
 def connect() -> None:
     events.subscribe(events.ORDER_PLACED)(on_order_placed)
     events.subscribe(events.ORDER_CHANGED)(on_order_changed)
     events.subscribe(events.ORDERS_IMPORTED)(on_orders_imported)
+    # The demo's programme: small enough (a few thousand orders) to set up in the seeding process.
+    events.subscribe(events.DEMO_SEEDED)(on_demo_seeded)
