@@ -18,6 +18,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from retention_crm import formats
+
+from . import emails
 from .models import LedgerEntry, Redemption, Reward
 from .services import _entry_write, _member_locked, _timeline_note
 
@@ -89,6 +92,13 @@ def reward_redeem(*, customer_id: int, reward_id: int, now: datetime | None = No
         redemption=redemption,
         reason=reward.name[:200],
         occurred_at=now,
+    )
+    emails.reward_redeemed_email(
+        customer=member.customer,
+        redemption_id=redemption.pk,
+        reward=reward.name,
+        code=redemption.code,
+        valid_until=formats.format_date(redemption.code_expires_at),
     )
     _timeline_note(
         member.customer,

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Case, DecimalField, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
@@ -154,3 +154,18 @@ def rewards_on_offer(*, now: datetime | None = None) -> QuerySet[Reward]:
     return Reward.objects.filter(active=True).filter(
         Q(valid_from__isnull=True) | Q(valid_from__lte=now), Q(valid_until__isnull=True) | Q(valid_until__gt=now)
     )
+
+
+def members_with_points_expiring(*, within_days: int, now: datetime | None = None) -> list[tuple[int, int]]:
+    """(member, points expiring within ``within_days``) of every member with some, one grouped query."""
+    until = (now or timezone.now()) + timedelta(days=within_days)
+    due = Sum(Case(When(expires_at__lte=until, then="points"), default=Value(0)), output_field=IntegerField())
+    spent = Sum(Case(When(SPENDING, then="points"), default=Value(0)), output_field=IntegerField())
+    rows = (
+        LedgerEntry.objects.values("member_id")
+        .annotate(total=Coalesce(due, 0) + Coalesce(spent, 0))
+        .filter(total__gt=0)
+        .values_list("member_id", "total")
+        .order_by("member_id")
+    )
+    return list(rows)

@@ -22,9 +22,10 @@ from customers import roles
 from customers.models import Customer, Interaction, Order
 from customers.selectors import customer_can_edit, import_job_orders
 from customers.services import interaction_log
+from retention_crm import formats
 
-from . import earning, selectors
-from .models import EarningRule, LedgerEntry, Member, TierChange
+from . import earning, emails, selectors
+from .models import EarningRule, LedgerEntry, Member, Tier, TierChange
 
 logger = logging.getLogger(__name__)
 
@@ -148,11 +149,24 @@ def points_earn_orders(*, orders: QuerySet[Order]) -> int:
     return awarded
 
 
+@transaction.atomic
 def order_points_earn(*, order_id: int) -> LedgerEntry | None:
-    """What one order earns (order.placed); None when it earns nothing or earned already."""
-    if points_earn_orders(orders=Order.objects.filter(pk=order_id)):
-        member_tiers_refresh(member_ids=Order.objects.filter(pk=order_id).values("customer_id"))
-    return LedgerEntry.objects.filter(order_id=order_id, kind=LedgerEntry.Kind.EARN).first()
+    """What one order earns (order.placed), with the "points earned" email; None when it earns
+    nothing or earned already (no second email either)."""
+    if not points_earn_orders(orders=Order.objects.filter(pk=order_id)):
+        return None
+    entry = LedgerEntry.objects.select_related("member__customer", "order").get(
+        order_id=order_id, kind=LedgerEntry.Kind.EARN, source=LedgerEntry.Source.ORDER
+    )
+    member_tiers_refresh(member_ids=[entry.member_id])
+    entry.member.refresh_from_db(fields=["points"])
+    emails.points_earned_email(
+        customer=entry.member.customer,
+        order_external_id=entry.order.external_id,
+        points=entry.points,
+        balance=entry.member.points,
+    )
+    return entry
 
 
 def import_points_earn(*, job_id) -> int:
@@ -323,9 +337,10 @@ def member_tiers_refresh(*, member_ids=None, now: datetime | None = None) -> int
             | Q(tier__isnull=True, target_id__isnull=False)
             | ~Q(tier_id=F("target_id"))
         )
-        .select_related("tier")
+        .select_related("tier", "customer")
         .order_by("pk")
     )
+    tiers = {tier.pk: tier for tier in Tier.objects.all()}
     moves: list[TierChange] = []
     for member in candidates.select_for_update(of=("self",)):
         current = member.tier.threshold if member.tier else None
@@ -338,12 +353,22 @@ def member_tiers_refresh(*, member_ids=None, now: datetime | None = None) -> int
                 upgrade = True
         elif member.tier_grace_until is None and programme.tier_grace_days:
             update = {"tier_grace_until": today + timedelta(days=programme.tier_grace_days)}
+            emails.tier_at_risk_email(
+                customer=member.customer,
+                tier=member.tier.name,
+                until=formats.format_date(update["tier_grace_until"]),
+            )
         elif member.tier_grace_until is None or member.tier_grace_until < today:
             update = {"tier_id": member.target_id, "tier_since": now, "tier_grace_until": None}
             upgrade = True
         else:
             continue  # within the grace period
         Member.objects.filter(pk=member.pk).update(**update)
+        reached = tiers.get(member.target_id)
+        if upgrade and reached is not None and (current is None or reached.threshold > current):
+            emails.tier_reached_email(
+                customer=member.customer, tier=reached.name, benefits=reached.benefits, on=today.isoformat()
+            )
         if upgrade:
             moves.append(
                 TierChange(
@@ -352,3 +377,21 @@ def member_tiers_refresh(*, member_ids=None, now: datetime | None = None) -> int
             )
     TierChange.objects.bulk_create(moves)
     return len(moves)
+
+
+# --- Reminders ----------------------------------------------------------------------------------
+
+
+def points_expiry_remind(*, now: datetime | None = None) -> int:
+    """Email every member whose points expire within the programme's reminder period, at most once
+    a month each (the outbox's source key). Reads only those members (one grouped query)."""
+    now = now or timezone.now()
+    programme = selectors.programme_get()
+    expiring = selectors.members_with_points_expiring(within_days=programme.reminder_days, now=now)
+    month = timezone.localdate(now).strftime("%Y-%m")
+    customers = Customer.objects.in_bulk([member_id for member_id, _points in expiring])
+    for member_id, points in expiring:
+        emails.points_expiring_email(
+            customer=customers[member_id], points=points, days=programme.reminder_days, month=month
+        )
+    return len(expiring)

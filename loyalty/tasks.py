@@ -49,3 +49,10 @@ def member_tiers_refresh_task() -> None:
     grace periods end."""
     moved = services.member_tiers_refresh()
     logger.info("loyalty.tiers_refreshed moved=%s", moved)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def points_expiry_remind_task() -> None:
+    """Daily: the reminder before points expire (once a month per member, by its source key)."""
+    reminded = services.points_expiry_remind()
+    logger.info("loyalty.expiry_reminded members=%s", reminded)

@@ -332,6 +332,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.tasks.member_tiers_refresh_task",
         "schedule": crontab(hour=3, minute=45),
     },
+    "loyalty-points-expiry-remind": {
+        "task": "loyalty.tasks.points_expiry_remind_task",
+        "schedule": crontab(hour=9, minute=0),
+    },
     "loyalty-balances-check": {
         "task": "loyalty.tasks.loyalty_balances_check_task",
         "schedule": crontab(hour=4, minute=0),
