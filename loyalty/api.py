@@ -7,8 +7,11 @@ an order earns once whatever is sent (a unique index), and an ``Idempotency-Key`
 answer.
 """
 
+from datetime import datetime, time, timedelta
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
@@ -16,6 +19,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from customers import roles
 from customers.api.common import HasAnyRole
 from customers.models import Order
 from customers.selectors import (
@@ -25,11 +29,13 @@ from customers.selectors import (
     order_visible_to,
 )
 from retention_crm.api import CursorPagination, IdempotentCreateMixin, InputSerializer
+from retention_crm.dates import EARLIEST
 from retention_crm.ids import IdField
 
 from . import redemption as redeeming
 from . import selectors, services
 from .models import LedgerEntry, Member, Redemption, Reward
+from .results import programme_results
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -330,3 +336,55 @@ class CodeUseApi(IdempotentCreateMixin, _Post):
             _editable(request.user, redemption.member_id)
         redemption = redeeming.redemption_use(code=code, redemptions=visible)
         return Response(RedemptionSerializer(redemption).data)
+
+
+# --- Results ------------------------------------------------------------------------------------
+
+
+class ResultsQuerySerializer(InputSerializer):
+    start = serializers.DateField(help_text=_("First day of the period."))
+    end = serializers.DateField(help_text=_("Last day of the period."))
+
+    def validate(self, data):
+        if data["end"] < data["start"]:
+            raise serializers.ValidationError({"end": _("The end must not be before the start.")})
+        if data["start"] < EARLIEST:
+            raise serializers.ValidationError({"start": _("Give a date from 1970 on.")})
+        return data
+
+
+class ResultsSerializer(serializers.Serializer):
+    members = serializers.IntegerField()
+    active_members = serializers.IntegerField(help_text=_("Members who earned or redeemed in the period."))
+    points_issued = serializers.IntegerField()
+    points_reversed = serializers.IntegerField()
+    points_redeemed = serializers.IntegerField()
+    points_expired = serializers.IntegerField()
+    redemption_rate = serializers.FloatField(allow_null=True)
+    breakage = serializers.FloatField(allow_null=True, help_text=_("Points expired as a share of points issued."))
+    outstanding_points = serializers.IntegerField()
+    outstanding_liability = serializers.DecimalField(max_digits=16, decimal_places=2)
+    tiers = serializers.ListField(child=serializers.ListField())
+    moves_up = serializers.IntegerField()
+    moves_down = serializers.IntegerField()
+    repeat_rate_members = serializers.FloatField(allow_null=True)
+    repeat_rate_others = serializers.FloatField(allow_null=True)
+
+
+class ResultsApi(APIView):
+    permission_classes = [HasAnyRole]
+
+    @extend_schema(
+        summary=_("The programme's results over a period"),
+        parameters=[ResultsQuerySerializer],
+        responses=ResultsSerializer,
+    )
+    def get(self, request):
+        if not roles.sees_every_book(request.user):
+            raise PermissionDenied(_("The programme's results cover every customer: marketers and administrators."))
+        query = ResultsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        zone = timezone.get_current_timezone()
+        start = datetime.combine(query.validated_data["start"], time.min, tzinfo=zone)
+        end = datetime.combine(query.validated_data["end"] + timedelta(days=1), time.min, tzinfo=zone)
+        return Response(ResultsSerializer(programme_results(start=start, end=end)).data)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("ledger/", api.LedgerListApi.as_view(), name="api-loyalty-ledger"),
     path("orders/<id:order_id>/earn/", api.OrderEarnApi.as_view(), name="api-loyalty-earn"),
     path("orders/<id:order_id>/reverse/", api.OrderReverseApi.as_view(), name="api-loyalty-reverse"),
+    path("results/", api.ResultsApi.as_view(), name="api-loyalty-results"),
     path("rewards/", api.RewardListApi.as_view(), name="api-loyalty-rewards"),
     path("redemptions/", api.RedeemApi.as_view(), name="api-loyalty-redeem"),
     path("codes/<str:code>/", api.CodeCheckApi.as_view(), name="api-loyalty-code"),
