@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,7 +133,9 @@ def copy_same_rows() -> float:
     return seconds
 
 
-def concurrent_redemptions(count: int) -> None:
+def concurrent_redemptions(count: int, threads: int) -> None:
+    """``count`` requests from ``threads`` threads at once, each with its own connection (as many
+    as a server's workers would hold: PostgreSQL's max_connections bounds it, not the requests)."""
     from django.contrib.auth import get_user_model
     from django.db import connection
     from rest_framework.test import APIClient
@@ -144,7 +147,7 @@ def concurrent_redemptions(count: int) -> None:
     admin, _ = get_user_model().objects.get_or_create(username="bench-admin", defaults={"is_superuser": True})
     admin._role_names = {roles.ADMINISTRATOR}
     members = list(Member.objects.order_by("pk").values_list("pk", flat=True)[: count // 2])
-    Member.objects.filter(pk__in=members).update(points=0)
+    Member.objects.update(points=0)
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE loyalty_ledgerentry, loyalty_redemption CASCADE")
         cursor.execute(
@@ -155,7 +158,7 @@ def concurrent_redemptions(count: int) -> None:
         )
     Member.objects.filter(pk__in=members).update(points=250)
     reward = Reward.objects.create(name="Bench reward", points_cost=100, stock=count // 4)
-    barrier = threading.Barrier(count)
+    barrier = threading.Barrier(min(count, threads))
     outcomes: Counter = Counter()
     lock = threading.Lock()
     timings: list[float] = []
@@ -163,7 +166,10 @@ def concurrent_redemptions(count: int) -> None:
     def redeem(member_id: int) -> None:
         client = APIClient()
         client.force_authenticate(admin)
-        barrier.wait()
+        try:
+            barrier.wait(timeout=0.001 if barrier.broken else None)
+        except threading.BrokenBarrierError:
+            pass
         started = time.perf_counter()
         try:
             response = client.post(
@@ -174,25 +180,21 @@ def concurrent_redemptions(count: int) -> None:
                 outcome += " " + " ".join(m for ms in response.json()["error"]["fields"].values() for m in ms)
         except Exception as exc:  # an error the goal forbids: counted, shown
             outcome = f"error {type(exc).__name__}: {exc}"
-        finally:
-            connection.close()
         with lock:
             outcomes[outcome] += 1
             timings.append(time.perf_counter() - started)
 
-    threads = [threading.Thread(target=redeem, args=(members[i % len(members)],)) for i in range(count)]
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(redeem, [members[i % len(members)] for i in range(count)]))
     seconds = time.perf_counter() - started
+    barrier.abort()
     reward.refresh_from_db()
     below = Member.objects.filter(points__lt=0).count()
     drift = selectors.balance_drift()
     timings.sort()
     print(
-        f"{count} concurrent redemptions in {seconds:.1f} s (p50 {timings[len(timings) // 2] * 1000:.0f} ms, "
+        f"{count} redemptions from {threads} threads in {seconds:.1f} s (p50 {timings[len(timings) // 2] * 1000:.0f} ms, "
         f"p95 {timings[int(len(timings) * 0.95)] * 1000:.0f} ms)"
     )
     for outcome, n in outcomes.most_common():
@@ -205,6 +207,8 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--redemptions", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=40)
+    parser.add_argument("--redemptions-only", action="store_true", help="on the data of a previous run")
     args = parser.parse_args()
 
     import django
@@ -216,13 +220,16 @@ def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("The loyalty benchmark needs PostgreSQL (DATABASE_URL).")
     call_command("migrate", verbosity=0)
+    if args.redemptions_only:
+        concurrent_redemptions(args.redemptions, args.threads)
+        return
     started = time.perf_counter()
     job = reuse_data(orders=args.orders) or setup_data(customers=args.customers, orders=args.orders)
     print(f"data: {args.customers:,} members, {args.orders:,} orders in {time.perf_counter() - started:.1f} s")
     earning = bulk_earning(job)
     copy = copy_same_rows()
     print(f"bulk earning / COPY: {earning / copy:.2f}x (goal: within 2x)")
-    concurrent_redemptions(args.redemptions)
+    concurrent_redemptions(args.redemptions, args.threads)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,6 @@ def loyalty_demo_seed() -> bool:
         )
     awarded = services.points_earn_orders(orders=Order.objects.all())
     services.points_expire()
-    services.member_tiers_refresh()
+    services.member_tiers_refresh(notify=False)
     logger.info("loyalty.demo_seeded orders=%s", awarded)
     return True

@@ -9,6 +9,7 @@ never goes below zero: the services refuse first with a reason, and a constraint
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -28,6 +29,9 @@ from . import earning, emails, selectors
 from .models import EarningRule, LedgerEntry, Member, Tier, TierChange
 
 logger = logging.getLogger(__name__)
+
+# TierChange rows per INSERT: 5,000 rows of five columns are well within PostgreSQL's parameter limit.
+TIER_MOVES_BATCH = 5_000
 
 ENTRY = LedgerEntry._meta.db_table
 MEMBER = Member._meta.db_table
@@ -173,7 +177,7 @@ def import_points_earn(*, job_id) -> int:
     """The orders an import wrote earn in bulk (orders.imported)."""
     awarded = points_earn_orders(orders=import_job_orders(job_id))
     if awarded:
-        member_tiers_refresh(member_ids=import_job_orders(job_id).values("customer_id"))
+        member_tiers_refresh(member_ids=import_job_orders(job_id).values("customer_id"), notify=False)
     return awarded
 
 
@@ -320,11 +324,15 @@ def _timeline_note(customer: Customer, subject: str, *, author=None, at: datetim
 
 
 @transaction.atomic
-def member_tiers_refresh(*, member_ids=None, now: datetime | None = None) -> int:
+def member_tiers_refresh(*, member_ids=None, now: datetime | None = None, notify: bool = True) -> int:
     """Move members to the tier their points earned (or spend) reach, set-based: one query finds
     the members whose tier should move, and only those rows are read. An upgrade is immediate; a
     member who no longer qualifies keeps the tier for the programme's grace period, then moves
-    down. Returns the number of members whose tier changed."""
+    down. Returns the number of members whose tier changed.
+
+    ``notify``: email a tier reached or about to be lost (one order, the nightly pass); an import
+    or the demo, which move thousands at once, pass False.
+    """
     now = now or timezone.now()
     today = timezone.localdate(now)
     programme = selectors.programme_get()
@@ -342,6 +350,8 @@ def member_tiers_refresh(*, member_ids=None, now: datetime | None = None) -> int
     )
     tiers = {tier.pk: tier for tier in Tier.objects.all()}
     moves: list[TierChange] = []
+    # Members by the update they get: one UPDATE per kind of change (a handful), whatever their number.
+    updates: dict[tuple, list[int]] = defaultdict(list)
     for member in candidates.select_for_update(of=("self",)):
         current = member.tier.threshold if member.tier else None
         rises = current is None or (member.target_threshold is not None and member.target_threshold >= current)
@@ -353,19 +363,20 @@ def member_tiers_refresh(*, member_ids=None, now: datetime | None = None) -> int
                 upgrade = True
         elif member.tier_grace_until is None and programme.tier_grace_days:
             update = {"tier_grace_until": today + timedelta(days=programme.tier_grace_days)}
-            emails.tier_at_risk_email(
-                customer=member.customer,
-                tier=member.tier.name,
-                until=formats.format_date(update["tier_grace_until"]),
-            )
+            if notify:
+                emails.tier_at_risk_email(
+                    customer=member.customer,
+                    tier=member.tier.name,
+                    until=formats.format_date(update["tier_grace_until"]),
+                )
         elif member.tier_grace_until is None or member.tier_grace_until < today:
             update = {"tier_id": member.target_id, "tier_since": now, "tier_grace_until": None}
             upgrade = True
         else:
             continue  # within the grace period
-        Member.objects.filter(pk=member.pk).update(**update)
+        updates[tuple(sorted(update.items()))].append(member.pk)
         reached = tiers.get(member.target_id)
-        if upgrade and reached is not None and (current is None or reached.threshold > current):
+        if notify and upgrade and reached is not None and (current is None or reached.threshold > current):
             emails.tier_reached_email(
                 customer=member.customer, tier=reached.name, benefits=reached.benefits, on=today.isoformat()
             )
@@ -375,7 +386,10 @@ def member_tiers_refresh(*, member_ids=None, now: datetime | None = None) -> int
                     member_id=member.pk, from_tier_id=member.tier_id, to_tier_id=member.target_id, changed_at=now
                 )
             )
-    TierChange.objects.bulk_create(moves)
+    for update, ids in updates.items():
+        for chunk in range(0, len(ids), TIER_MOVES_BATCH):  # SQLite takes at most 32,766 parameters
+            Member.objects.filter(pk__in=ids[chunk : chunk + TIER_MOVES_BATCH]).update(**dict(update))
+    TierChange.objects.bulk_create(moves, batch_size=TIER_MOVES_BATCH)
     return len(moves)
 
 
