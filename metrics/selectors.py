@@ -25,16 +25,16 @@ from django.db import connection
 from django.db.models import Avg, Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from psycopg2.extensions import adapt
 
 from customers import roles
 from customers.models import AccountAssignment, Customer, CustomerDay, CustomerUpsell
 from customers.rollups import customer_rollups_drain
 from customers.selectors import account_manager_list, customers_visible_filter
-from retention_crm import lists
+from retention_crm import dates, lists
 
 from . import conf, pgbinary
+from . import reasons as reasons_module
 from .analytics import book
 from .models import BookSums, CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
 
@@ -94,8 +94,10 @@ def _ints(values: pd.Series) -> np.ndarray:
 
 
 def _customer_days(as_of: date, *, customer_id_from=None, customer_id_to=None, customer_id=None) -> QuerySet:
-    """CustomerDay rows up to `as_of`: the orders' day totals, kept up to date by customers.rollups."""
-    days = CustomerDay.objects.filter(day__lte=as_of)
+    """CustomerDay rows from 1970 up to `as_of`: the orders' day totals, kept up to date by
+    customers.rollups. A day outside retention_crm.dates' window (a row older than the checks, or
+    dated in the future) is not read: every daily series starts in 1970 at the earliest."""
+    days = CustomerDay.objects.filter(day__gte=dates.EARLIEST, day__lte=as_of)
     if customer_id is not None:
         days = days.filter(customer_id=customer_id)
     if customer_id_from is not None:
@@ -224,7 +226,11 @@ def customer_upsell_days(*, as_of: date) -> pd.Series:
     Read from CustomerUpsell, which customers.rollups keeps as orders are written: an upsell day is
     a fact of the past that later orders cannot change, so "upsold as of d" is "day <= d".
     """
-    upsells = CustomerUpsell.objects.filter(day__lte=as_of).order_by().values_list("customer_id", "day")
+    upsells = (
+        CustomerUpsell.objects.filter(day__gte=dates.EARLIEST, day__lte=as_of)
+        .order_by()
+        .values_list("customer_id", "day")
+    )
     if connection.vendor == "postgresql":
         rows = _copy_binary(
             upsells,
@@ -313,55 +319,22 @@ def customer_metrics_for(*, customer: Customer) -> CustomerMetrics | None:
     return CustomerMetrics.objects.select_related("model_version").filter(customer=customer).first()
 
 
-# A change of churn risk smaller than this between recomputes is noise, not news.
-RISK_CHANGE_WORTH_MENTIONING = 0.05
-
-
-def _percent(share: float) -> int:
-    return round(100 * share)
-
-
 def risk_explanation(*, metrics: CustomerMetrics) -> list[str]:
-    """Plain-language reasons behind a customer's churn risk, most telling first."""
-    reasons: list[str] = []
+    """Plain-language reasons behind a customer's churn risk, most telling first (the sentences of
+    ``metrics.reasons``, which the worklist's "Why now" uses too)."""
     if metrics.purchases == 0 or metrics.last_purchase is None:
         return [_("No purchase yet.")]
-    days = max((timezone.localdate() - metrics.last_purchase).days, 0)
-    if metrics.purchases == 1:
-        reasons.append(
-            ngettext(
-                "Only one purchase so far, %(days)d day ago.", "Only one purchase so far, %(days)d days ago.", days
-            )
-            % {"days": days}
+    reasons = [
+        reasons_module.purchase_history_reason(
+            purchases=metrics.purchases,
+            last_purchase=metrics.last_purchase,
+            usual_interval_days=metrics.usual_interval_days,
+            today=timezone.localdate(),
         )
-    elif metrics.usual_interval_days:
-        interval = max(round(metrics.usual_interval_days), 1)
-        values = {"days": days, "interval": interval}
-        if days > interval:
-            reasons.append(
-                ngettext(
-                    "No purchase for %(days)d day; usually buys every %(interval)d days.",
-                    "No purchase for %(days)d days; usually buys every %(interval)d days.",
-                    days,
-                )
-                % values
-            )
-        else:
-            reasons.append(
-                ngettext(
-                    "Last purchase %(days)d day ago; usually buys every %(interval)d days.",
-                    "Last purchase %(days)d days ago; usually buys every %(interval)d days.",
-                    days,
-                )
-                % values
-            )
-    change = metrics.risk_change
-    if change is not None and abs(change) >= RISK_CHANGE_WORTH_MENTIONING:
-        values = {"before": _percent(metrics.previous_churn_risk), "after": _percent(metrics.churn_risk)}
-        if change > 0:
-            reasons.append(_("Churn risk rose from %(before)d%% to %(after)d%% since the last recompute.") % values)
-        else:
-            reasons.append(_("Churn risk fell from %(before)d%% to %(after)d%% since the last recompute.") % values)
+    ]
+    change = reasons_module.risk_change_reason(before=metrics.previous_churn_risk, after=metrics.churn_risk)
+    if change:
+        reasons.append(change)
     if metrics.churn_risk is None:
         reasons.append(_("No churn risk yet: there is not enough purchase history to fit the model."))
     return reasons
@@ -621,7 +594,9 @@ def period_daily_frame(period: book.Period, *, window_days: int) -> pd.DataFrame
     look at: activity at s and at e (W days up to each, e included) and the equally long period before
     s that net revenue retention compares with. Rows by customer, then day."""
     first_day = book.period_first_day(period, window_days=window_days)
-    days = CustomerDay.objects.filter(day__gte=first_day, day__lte=period.end).order_by("customer_id", "day")
+    days = CustomerDay.objects.filter(day__gte=max(first_day, dates.EARLIEST), day__lte=period.end).order_by(
+        "customer_id", "day"
+    )
     return _daily(days)
 
 
@@ -629,7 +604,7 @@ def first_purchases(*, up_to: date) -> pd.Series:
     """Day of each customer's first purchase (a day with purchase_amount > 0) up to and including
     ``up_to`` (datetime64), by customer_id; customers without one are absent."""
     rows = (
-        CustomerDay.objects.filter(purchase_amount__gt=0, day__lte=up_to)
+        CustomerDay.objects.filter(purchase_amount__gt=0, day__gte=dates.EARLIEST, day__lte=up_to)
         .values("customer_id")
         .annotate(first=Min("day"))
         .order_by()
