@@ -45,5 +45,6 @@ urlpatterns = [
     path("metrics/", include("metrics.urls")),
     path("segments/", include("segmentation.urls")),
     path("", include("contact_plans.urls")),
+    path("messages/", include("contact_plans.messaging.template_urls")),
     path("api/v1/", include(api_v1)),
 ]
