@@ -5,13 +5,16 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import api
+from .messaging import template_api
 
 router = SimpleRouter()
 router.register("followups", api.FollowUpViewSet, basename="api-followups")
+router.register("message-templates", template_api.MessageTemplateViewSet, basename="api-message-templates")
 
 urlpatterns = [
     path("worklist/", api.WorklistApi.as_view(), name="api-worklist"),
     path("worklist/snoozes/", api.SnoozeCreateApi.as_view(), name="api-worklist-snoozes"),
     path("book-performance/", api.BookPerformanceApi.as_view(), name="api-book-performance"),
+    path("message-templates/<id:pk>/send/", template_api.MessageTemplateSendApi.as_view(), name="api-message-template-send"),
     *router.urls,
 ]

@@ -10,7 +10,6 @@ import logging
 from customers.models import Order
 
 from ..models import MessageTemplate
-from .outbox import message_enqueue
 from .placeholders import order_summary
 from .rendering import render_message
 
@@ -22,6 +21,8 @@ ORDER_THANK_YOU_KEY = "order-thank-you"
 def send_template(*, template: MessageTemplate, customer, source_key: str, due_at=None, extra=None, created_by=None):
     """Render ``template`` for ``customer`` and put the message in the outbox (RenderError when the
     template cannot be rendered for them: nothing is queued)."""
+    from .outbox import message_enqueue  # TEMPORARY until wt-outbox is merged
+
     rendered = render_message(template, customer, extra=extra)
     return message_enqueue(
         customer=customer,
@@ -57,3 +58,19 @@ def order_thank_you_send(*, order_id: int):
         source_key=f"{ORDER_THANK_YOU_KEY}:{order.pk}",
         extra={"order": order_summary(order)},
     )
+
+
+def message_output(message) -> dict:
+    """What the API answers about a queued message (the outbox's row, as plain data)."""
+    return {
+        "id": message.pk,
+        "customer_id": message.customer_id,
+        "template_id": message.template_id,
+        "channel": message.channel,
+        "purpose": message.purpose,
+        "language": message.language,
+        "source_key": message.source_key,
+        "state": message.state,
+        "reason": getattr(message, "reason", "") or "",
+        "due_at": message.due_at,
+    }
