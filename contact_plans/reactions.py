@@ -9,10 +9,12 @@ ContactPlansConfig.ready().
 
 from retention_crm import events
 
+# Imported here, from ready(), so that every worker registers the task (Celery's autodiscovery
+# reads contact_plans.tasks only).
+from .messaging.template_tasks import order_thank_you_send_task
+
 
 def on_order_placed(*, order_id: int, customer_id: int) -> None:
-    from .messaging.template_tasks import order_thank_you_send_task
-
     order_thank_you_send_task.delay(order_id)
 
 

@@ -1,2 +1,2 @@
-"""Messaging: templates and their rendering (templates), the outbox, channels and unsubscribe (outbox).
-See docs/messaging.md."""
+"""Messages to customers: the outbox, its channels, consent and fatigue rules, unsubscribe, and
+(on the templates side) message templates and their rendering. docs/messaging.md describes it."""

@@ -10,6 +10,7 @@ import logging
 from customers.models import Order
 
 from ..models import MessageTemplate
+from .outbox import message_enqueue
 from .placeholders import order_summary
 from .rendering import render_message
 
@@ -21,8 +22,6 @@ ORDER_THANK_YOU_KEY = "order-thank-you"
 def send_template(*, template: MessageTemplate, customer, source_key: str, due_at=None, extra=None, created_by=None):
     """Render ``template`` for ``customer`` and put the message in the outbox (RenderError when the
     template cannot be rendered for them: nothing is queued)."""
-    from .outbox import message_enqueue  # TEMPORARY until wt-outbox is merged
-
     rendered = render_message(template, customer, extra=extra)
     return message_enqueue(
         customer=customer,
