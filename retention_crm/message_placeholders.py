@@ -51,6 +51,11 @@ class Placeholder:
     def is_list(self) -> bool:
         return isinstance(self.example, list)
 
+    @property
+    def field_items(self) -> list[tuple[str, object]]:
+        # For templates: a field may be called "items", which Django's templates would read as a key.
+        return list(self.fields.items())
+
 
 class NotPlain(TypeError):
     """A provider returned something other than plain data (a model instance, an object)."""

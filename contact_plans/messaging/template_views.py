@@ -24,6 +24,7 @@ from retention_crm import message_placeholders
 from ..models import MessageTemplate
 from . import template_selectors as selectors
 from . import template_services as services
+from .channels import DeliveryFailure
 from .rendering import RenderError, render_message
 from .template_forms import MessageTemplateForm, PreviewForm
 
@@ -211,6 +212,8 @@ def template_test_send(request: HttpRequest, pk: int) -> HttpResponse:
                                                 to_email=request.user.email)
         except RenderError as exc:
             messages.error(request, str(exc))
+        except DeliveryFailure as exc:
+            messages.error(request, _("The mail server did not accept the test: %(detail)s") % {"detail": exc.detail})
         else:
             messages.success(request, _("Test sent to %(email)s.") % {"email": request.user.email})
     return redirect(back)
