@@ -62,7 +62,8 @@ class MessageTemplateInputSerializer(InputSerializer):
     name = serializers.CharField(max_length=200)
     channel = serializers.ChoiceField(choices=MessageTemplate.Channel.choices)
     purpose = serializers.ChoiceField(choices=MessageTemplate.Purpose.choices)
-    topic = serializers.SlugField(max_length=64, required=False, allow_blank=True, default="")
+    topic = serializers.RegexField(r"^[-a-zA-Z0-9_]*$", max_length=64, required=False, allow_blank=True, default="",
+                                   help_text=_("The preference-centre topic (letters, digits, - and _); empty: general."))
     fallback_language = serializers.ChoiceField(choices=settings.LANGUAGES, default="en")
     is_active = serializers.BooleanField(required=False, default=True)
     contents = serializers.DictField(
