@@ -20,3 +20,8 @@ class ContactPlansConfig(AppConfig):
         # thank-you on order.placed (reactions.py).
         message_placeholders_register()
         reactions.connect()
+        # Messaging: the "Messages" card, and the email provider's tracking webhooks (anymail).
+        from .messaging import outbox_views, webhooks
+
+        outbox_views.panel_register()
+        webhooks.connect()

@@ -20,6 +20,7 @@ Message-ID (mail systems drop the copy), counted in ``resent_count``.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.conf import settings
@@ -107,9 +108,10 @@ def messages_claim(*, message_ids: list[int], now=None) -> tuple[list[int], obje
 class _Batch:
     """One worker's claimed messages and the connection of their channel."""
 
-    def __init__(self, channel: str, lease_until):
+    def __init__(self, channel: str, lease_until, messages: list[Message]):
         self.channel = channel
         self.lease_until = lease_until
+        self.rules = policy.BatchRules(messages)
         self.transport = EmailChannel() if channel == Channel.EMAIL else sms_backend()
         self.opened = False
 
@@ -155,7 +157,7 @@ def messages_send_batch(*, message_ids: list[int]) -> dict[str, int]:
     for message in messages:
         by_channel.setdefault(message.channel, []).append(message)
     for channel, group in by_channel.items():
-        batch = _Batch(channel, lease_until)
+        batch = _Batch(channel, lease_until, group)
         try:
             for position, message in enumerate(group):
                 result = _send_one(batch, message)
@@ -200,18 +202,15 @@ def _send_one(batch: _Batch, message: Message) -> str:
 
 def _hand_over(batch: _Batch, message: Message, now) -> str:
     """Check the rules once more and commit ``handed_at``; returns "handed" or why not."""
-    customer = message.customer
-    with transaction.atomic():
-        if message.purpose == Purpose.PROMOTIONAL:
-            # The cap counts messages being handed over: one customer's row lock orders two workers.
+    promotional = message.purpose == Purpose.PROMOTIONAL
+    # A transactional message needs no lock: its one write commits on its own (one round trip).
+    with transaction.atomic() if promotional else nullcontext():
+        customer = message.customer
+        if promotional:
+            # Consent as it is now, and the cap: the customer's row lock orders two workers that
+            # hand over messages of one customer, since the cap counts those being handed over.
             customer = Customer.objects.select_for_update().get(pk=message.customer_id)
-        reason = policy.suppression_reason(
-            customer=customer,
-            channel=message.channel,
-            purpose=message.purpose,
-            topic=message.topic,
-            recipient=message.recipient,
-        )
+        reason = batch.rules.reason(message, customer)
         if not reason and message.purpose == Purpose.PROMOTIONAL:
             if policy.frequency_capped(customer_id=customer.pk, exclude_id=message.pk, now=now):
                 reason = Message.Reason.FREQUENCY_CAP

@@ -51,9 +51,7 @@ def is_subscribed(customer: Customer, channel: str, topic: str = "") -> bool:
     return not declined.exists()
 
 
-def suppression_reason(*, customer: Customer, channel: str, purpose: str, topic: str, recipient: str) -> str:
-    """Why this message must not go (a Message.Reason), or "" when it may."""
-    blocked = AddressStatus.objects.filter(channel=channel, address=recipient).values_list("status", flat=True).first()
+def _reason(*, blocked: str | None, declined: bool, customer: Customer, purpose: str) -> str:
     if blocked == AddressStatus.Status.BOUNCED:
         return Reason.BOUNCED
     if blocked == AddressStatus.Status.COMPLAINED:
@@ -64,9 +62,43 @@ def suppression_reason(*, customer: Customer, channel: str, purpose: str, topic:
         return ""
     if not customer.marketing_consent:
         return Reason.NO_CONSENT
-    if not is_subscribed(customer, channel, topic):
+    if declined:
         return Reason.UNSUBSCRIBED
     return ""
+
+
+def suppression_reason(*, customer: Customer, channel: str, purpose: str, topic: str, recipient: str) -> str:
+    """Why this message must not go (a Message.Reason), or "" when it may."""
+    blocked = AddressStatus.objects.filter(channel=channel, address=recipient).values_list("status", flat=True).first()
+    declined = purpose == Purpose.PROMOTIONAL and not is_subscribed(customer, channel, topic)
+    return _reason(blocked=blocked, declined=declined, customer=customer, purpose=purpose)
+
+
+class BatchRules:
+    """The opt-outs of a batch's addresses and customers, read in two queries when the batch is
+    claimed (a worker checks each message against them just before sending it)."""
+
+    def __init__(self, messages: list[Message]):
+        self.blocked = {
+            (channel, address): status
+            for channel, address, status in AddressStatus.objects.filter(
+                address__in={m.recipient for m in messages}
+            ).values_list("channel", "address", "status")
+        }
+        self.declined = set(
+            ContactPreference.objects.filter(
+                customer_id__in={m.customer_id for m in messages if m.purpose == Purpose.PROMOTIONAL}, subscribed=False
+            ).values_list("customer_id", "channel", "topic")
+        )
+
+    def reason(self, message: Message, customer: Customer) -> str:
+        declined = (customer.pk, message.channel, "") in self.declined or (
+            customer.pk,
+            message.channel,
+            message.topic,
+        ) in self.declined
+        blocked = self.blocked.get((message.channel, message.recipient))
+        return _reason(blocked=blocked, declined=declined, customer=customer, purpose=message.purpose)
 
 
 def frequency_capped(*, customer_id: int, exclude_id: int, now: datetime) -> bool:
