@@ -20,6 +20,18 @@ _SIGN_OFF_MANAGER = {
           '<a href="mailto:{{ account_manager.email }}">{{ account_manager.email }}</a>.</p>{% endif %}',
 }
 
+# The thank-you is transactional (no automatic footer), but says where to stop the promotional mail.
+_PREFERENCES = {
+    "en": '<p style="font-size:12px;color:#6c757d">News and offers by email: <a href="{{ preferences_url }}">choose '
+          'what you receive</a> or <a href="{{ unsubscribe_url }}">unsubscribe</a>.</p>',
+    "id": '<p style="font-size:12px;color:#6c757d">Kabar dan penawaran lewat email: <a href="{{ preferences_url }}">'
+          'pilih apa yang Anda terima</a> atau <a href="{{ unsubscribe_url }}">berhenti berlangganan</a>.</p>',
+    "ms": '<p style="font-size:12px;color:#6c757d">Berita dan tawaran melalui e-mel: <a href="{{ preferences_url }}">'
+          'pilih apa yang anda terima</a> atau <a href="{{ unsubscribe_url }}">berhenti langgan</a>.</p>',
+    "ca": '<p style="font-size:12px;color:#6c757d">Notícies i ofertes per correu: <a href="{{ preferences_url }}">'
+          'trieu què voleu rebre</a> o <a href="{{ unsubscribe_url }}">doneu-vos de baixa</a>.</p>',
+}
+
 _RECOMMENDED = {
     "en": "You may also like",
     "id": "Mungkin Anda juga suka",
@@ -49,14 +61,14 @@ READY_MADE = [
                 "html": "<p>Hi {{ customer.first_name }},</p>\n"
                 "<p>Thank you for your order {{ order.number }} of {{ order.date|date }}. We have received it and "
                 "are preparing it now.</p>\n<p>Order total: <strong>{{ order.total }}</strong></p>\n"
-                + _SIGN_OFF_MANAGER["en"] + "\n<p>Thank you for shopping with us!</p>",
+                + _SIGN_OFF_MANAGER["en"] + "\n<p>Thank you for shopping with us!</p>\n" + _PREFERENCES["en"],
             },
             "id": {
                 "subject": "Terima kasih atas pesanan Anda {{ order.number }}",
                 "html": "<p>Halo {{ customer.first_name }},</p>\n"
                 "<p>Terima kasih atas pesanan Anda {{ order.number }} tanggal {{ order.date|date }}. Pesanan sudah "
                 "kami terima dan sedang kami siapkan.</p>\n<p>Total pesanan: <strong>{{ order.total }}</strong></p>\n"
-                + _SIGN_OFF_MANAGER["id"] + "\n<p>Terima kasih telah berbelanja bersama kami!</p>",
+                + _SIGN_OFF_MANAGER["id"] + "\n<p>Terima kasih telah berbelanja bersama kami!</p>\n" + _PREFERENCES["id"],
             },
             "ms": {
                 "subject": "Terima kasih atas pesanan anda {{ order.number }}",
@@ -64,14 +76,14 @@ READY_MADE = [
                 "<p>Terima kasih atas pesanan anda {{ order.number }} bertarikh {{ order.date|date }}. Kami telah "
                 "menerimanya dan sedang menyediakannya sekarang.</p>\n"
                 "<p>Jumlah pesanan: <strong>{{ order.total }}</strong></p>\n"
-                + _SIGN_OFF_MANAGER["ms"] + "\n<p>Terima kasih kerana membeli-belah dengan kami!</p>",
+                + _SIGN_OFF_MANAGER["ms"] + "\n<p>Terima kasih kerana membeli-belah dengan kami!</p>\n" + _PREFERENCES["ms"],
             },
             "ca": {
                 "subject": "Gràcies per la vostra comanda {{ order.number }}",
                 "html": "<p>Hola, {{ customer.first_name }}:</p>\n"
                 "<p>Gràcies per la vostra comanda {{ order.number }} del {{ order.date|date }}. L'hem rebuda i ja "
                 "l'estem preparant.</p>\n<p>Import total: <strong>{{ order.total }}</strong></p>\n"
-                + _SIGN_OFF_MANAGER["ca"] + "\n<p>Gràcies per confiar en nosaltres!</p>",
+                + _SIGN_OFF_MANAGER["ca"] + "\n<p>Gràcies per confiar en nosaltres!</p>\n" + _PREFERENCES["ca"],
             },
         },
     },

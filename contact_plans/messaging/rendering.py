@@ -314,7 +314,9 @@ def content_for(template, language: str | None):
 
 def message_context(customer, names: set[str], *, extra: dict | None = None) -> dict:
     """The values of the placeholders ``names``, plain data from the registry's providers, with
-    ``extra`` taking the place of a provider's value (an order thank-you names its order)."""
+    ``extra`` taking the place of a provider's value (an order thank-you names its order). An extra
+    value may be a provider of its own, ``(customer) -> value``, so that it too is formatted in the
+    message's language."""
     extra = extra or {}
     unknown = sorted(set(extra) - {p.name for p in mp.placeholders()})
     if unknown:
@@ -324,7 +326,8 @@ def message_context(customer, names: set[str], *, extra: dict | None = None) -> 
         placeholder = mp.get(name)
         if placeholder is None:
             continue  # a template saved before its placeholder was unregistered: StrictUndefined says so
-        value = extra[name] if name in extra else placeholder.provider(customer)
+        provider = extra[name] if name in extra else placeholder.provider
+        value = provider(customer) if callable(provider) else provider
         context[name] = mp.plain(value, name=name)
     return context
 

@@ -55,7 +55,8 @@ def order_thank_you_send(*, order_id: int):
         template=template,
         customer=order.customer,
         source_key=f"{ORDER_THANK_YOU_KEY}:{order.pk}",
-        extra={"order": order_summary(order)},
+        # Called while rendering, so that its total is written in the message's language.
+        extra={"order": lambda customer: order_summary(order)},
     )
 
 

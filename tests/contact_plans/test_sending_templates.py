@@ -34,7 +34,7 @@ def test_an_order_placed_sends_the_ready_made_thank_you_in_the_customers_languag
     message = Message.objects.get(source_key=f"{ORDER_THANK_YOU_KEY}:{order.pk}")
     assert message.language == "id"
     assert message.subject == "Terima kasih atas pesanan Anda WEB-1"
-    assert "Dewi" in message.html and "£9.00" in message.html
+    assert "Dewi" in message.html and "£9,00" in message.html  # money in Indonesian
     assert (message.purpose, message.state) == ("transactional", "queued")
 
 
