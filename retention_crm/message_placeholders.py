@@ -28,6 +28,7 @@ so a provider may translate what it returns.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -50,6 +51,10 @@ class Placeholder:
     @property
     def is_list(self) -> bool:
         return isinstance(self.example, list)
+
+    @property
+    def example_json(self) -> str:
+        return json.dumps(self.example, ensure_ascii=False, default=str)
 
     @property
     def field_items(self) -> list[tuple[str, object]]:
