@@ -31,6 +31,9 @@ from .plaintext import html_to_text
 # A template may not build strings or lists longer than this ("x" * 10**9 would take the
 # worker's memory); a message is far smaller.
 MAX_SEQUENCE = 100_000
+# A part of a template longer than this is a paste gone wrong (an email is rarely over 100 kB, and
+# mail clients clip longer ones).
+MAX_SOURCE = 100_000
 # Attributes of the loop variable inside {% for %} (Jinja's LoopContext), the only object
 # besides placeholders that a template may read attributes of.
 LOOP_ATTRIBUTES = {"index", "index0", "revindex", "revindex0", "first", "last", "length", "previtem", "nextitem",
@@ -265,29 +268,36 @@ class _Checker:
 
 def source_errors(source: str, *, html: bool = False) -> list[SourceError]:
     """What is wrong with one part of a template (empty when it may be saved), each with its line."""
+    if len(source) > MAX_SOURCE:
+        return [SourceError(None, _("This part is longer than %(limit)s characters.") % {"limit": MAX_SOURCE})]
     env = environment(html=html)
+    checker = _Checker()
     try:
         tree = env.parse(source)
-    except TemplateError as exc:
-        return [SourceError(getattr(exc, "lineno", None), exc.message or str(exc))]
-    checker = _Checker()
-    for child in tree.body:
-        checker.visit(child)
-    if not checker.errors:
-        try:
+        for child in tree.body:
+            checker.visit(child)
+        if not checker.errors:
             env.compile(source)  # what parsing leaves to the compiler (an unknown test, a bad assignment)
-        except TemplateError as exc:
-            checker.errors.append(SourceError(getattr(exc, "lineno", None), exc.message or str(exc)))
+    except TemplateError as exc:
+        checker.errors.append(SourceError(getattr(exc, "lineno", None), exc.message or str(exc)))
+    except RecursionError:
+        return [SourceError(None, _("The template is nested too deeply."))]
     return sorted(set(checker.errors), key=lambda e: (e.line or 0, e.message))
 
 
 def names_used(*sources: str) -> set[str]:
-    """The placeholder names the sources read (the providers the renderer must call)."""
+    """The placeholder names the sources read (the providers the renderer must call); RenderError
+    for a source that does not parse (one saved before the checks, or written to the database)."""
     env = environment(html=False)
     used: set[str] = set()
-    for source in sources:
-        if source:
-            used |= meta.find_undeclared_variables(env.parse(source))
+    try:
+        for source in sources:
+            if source:
+                used |= meta.find_undeclared_variables(env.parse(source))
+    except TemplateError as exc:
+        raise RenderError(str(SourceError(getattr(exc, "lineno", None), exc.message or str(exc)))) from None
+    except RecursionError:
+        raise RenderError(_("The template is nested too deeply.")) from None
     return used
 
 

@@ -61,6 +61,8 @@ def test_an_attempt_to_reach_python_is_refused_when_saved(source):
         "{{ customer.items() }}",
         "{{ customer.name.upper.__globals__ }}",
         "{{ range(3) }}",
+        "{% if %}",
+        "{% if customer.name %}" * 5000,
     ],
 )
 def test_and_is_harmless_when_rendered_anyway(source):

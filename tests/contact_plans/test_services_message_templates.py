@@ -119,3 +119,17 @@ def test_the_ready_made_templates_are_valid_in_four_languages():
         assert errors == {}, spec["key"]
         assert sorted(cleaned) == ["ca", "en", "id", "ms"]
     assert MessageTemplate.objects.filter(key__in=[spec["key"] for spec in READY_MADE]).count() == 4
+
+
+@pytest.mark.parametrize(
+    ("html", "words"),
+    [
+        ("<p>" + "{% if customer.name %}" * 4000, "nested too deeply"),
+        ("<p>" + "x" * 100_001 + "</p>", "longer than 100000 characters"),
+    ],
+)
+def test_a_template_too_deep_or_too_long_is_refused_not_a_crash(html, words):
+    with pytest.raises(ValidationError) as excinfo:
+        message_template_create(contents={"en": {"subject": "Hi", "html": html}}, **FIELDS)
+
+    assert words in errors_of(excinfo)["contents.en.html"][0]
