@@ -20,7 +20,6 @@ Message-ID (mail systems drop the copy), counted in ``resent_count``.
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
 from datetime import timedelta
 
 from django.conf import settings
@@ -114,6 +113,27 @@ class _Batch:
         self.rules = policy.BatchRules(messages)
         self.transport = EmailChannel() if channel == Channel.EMAIL else sms_backend()
         self.opened = False
+        # The last accepted message, recorded as sent in the same commit that hands over the next
+        # one (one synchronous commit per message, not two), or on its own at the end of the batch.
+        self.accepted: tuple[Message, str, object] | None = None
+
+    def record_accepted(self) -> None:
+        """Write the pending "sent"; the caller's transaction (or autocommit) commits it."""
+        if self.accepted is None:
+            return
+        message, provider_id, sent_at = self.accepted
+        self.accepted = None
+        sent = self.ours(message.pk).update(
+            state=Message.State.SENT,
+            sent_at=sent_at,
+            lease_until=None,
+            handed_at=None,
+            provider_id=provider_id,
+            error="",
+            updated_at=sent_at,
+        )
+        if sent:
+            events.publish(events.MESSAGE_SENT, message_id=message.pk, customer_id=message.customer_id)
 
     def ours(self, message_id: int):
         return Message.objects.filter(id=message_id, state=Message.State.SENDING, lease_until=self.lease_until)
@@ -166,6 +186,7 @@ def messages_send_batch(*, message_ids: list[int]) -> dict[str, int]:
                     _release(batch, group[position + 1 :])
                     break
         finally:
+            batch.record_accepted()
             batch.close()
     logger.info("messaging.batch_done %s", " ".join(f"{k}={v}" for k, v in outcome.items()))
     return outcome
@@ -186,25 +207,16 @@ def _send_one(batch: _Batch, message: Message) -> str:
     except PermanentFailure as exc:
         _fail(batch, message, Message.Reason.REJECTED, exc.detail)
         return "failed"
-    sent = batch.ours(message.pk).update(
-        state=Message.State.SENT,
-        sent_at=timezone.now(),
-        lease_until=None,
-        handed_at=None,
-        provider_id=provider_id,
-        error="",
-        updated_at=timezone.now(),
-    )
-    if sent:
-        events.publish(events.MESSAGE_SENT, message_id=message.pk, customer_id=message.customer_id)
+    batch.accepted = (message, provider_id, timezone.now())
     return "sent"
 
 
 def _hand_over(batch: _Batch, message: Message, now) -> str:
-    """Check the rules once more and commit ``handed_at``; returns "handed" or why not."""
+    """Record the previous message's "sent", check the rules once more and commit ``handed_at``,
+    in one transaction; returns "handed" or why not."""
     promotional = message.purpose == Purpose.PROMOTIONAL
-    # A transactional message needs no lock: its one write commits on its own (one round trip).
-    with transaction.atomic() if promotional else nullcontext():
+    with transaction.atomic():
+        batch.record_accepted()
         customer = message.customer
         if promotional:
             # Consent as it is now, and the cap: the customer's row lock orders two workers that

@@ -96,7 +96,8 @@ def test_sms_number_is_normalised_with_the_customers_country_and_gets_the_stop_l
 
     assert message.state == "queued"
     assert message.recipient == "+447911123456"
-    assert message.text == "Hola!\n" + sms_opt_out_instruction("ca")
+    assert message.text == "Hola!\nRespon STOP per donar-te de baixa"
+    assert sms_opt_out_instruction("en") == "Reply STOP to opt out"
 
 
 def test_an_sms_over_the_segment_limit_fails_as_too_long(settings):

@@ -48,7 +48,7 @@ def test_get_shows_a_confirmation_in_the_customers_language_and_changes_nothing(
 
     assert response.status_code == 200
     assert '<html lang="ca">' in response.content.decode()
-    assert "Jordi" in response.content.decode()
+    assert "Jordi, voleu donar-vos de baixa?" in response.content.decode()
     assert not ContactPreference.objects.exists()
     assert response["Referrer-Policy"] == "no-referrer"
 
