@@ -1,37 +1,21 @@
-"""Dates and money in a message's language, with Babel (Django's own formats follow the active
-language too, but not every locale the product ships has them, and a message's language is not
-the staff member's)."""
+"""Dates, numbers and money in a message's language: the kernel's formats (retention_crm.formats,
+Babel, the active language), which the renderer and the placeholders call inside
+``translation.override(message language)``. A message offers more date lengths than a page
+("long" reads best in a letter: "14 de març del 2026"), so dates take a format here."""
 
 from datetime import date, datetime
-from decimal import Decimal
 
-from babel import Locale, dates, numbers
-from django.conf import settings
-from django.utils import timezone, translation
+from babel import dates
+from django.utils import timezone
 
-# The region whose conventions each product language uses (Babel's bare "en" is American).
-LOCALES = {"en": "en_GB", "id": "id_ID", "ms": "ms_MY", "ca": "ca_ES"}
+from retention_crm.formats import current_locale, format_money, format_number
 
+DATE_FORMATS = ("short", "medium", "long", "full")
 
-def locale_for(language: str | None = None) -> Locale:
-    language = language or translation.get_language() or settings.LANGUAGE_CODE
-    code = LOCALES.get(language.split("-")[0], language.replace("-", "_"))
-    try:
-        return Locale.parse(code)
-    except (ValueError, LookupError):
-        return Locale.parse("en_GB")
+__all__ = ["format_date", "format_money", "format_number"]
 
 
-def format_date(value: date | datetime, format: str = "long", *, language: str | None = None) -> str:
+def format_date(value: date | datetime, format: str = "long") -> str:
     if isinstance(value, datetime):
         value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
-    return dates.format_date(value, format=format if format in {"short", "medium", "long", "full"} else "long",
-                             locale=locale_for(language))
-
-
-def format_money(amount: Decimal | float | int, currency: str = "", *, language: str | None = None) -> str:
-    return numbers.format_currency(amount, currency or settings.WORKSPACE_CURRENCY, locale=locale_for(language))
-
-
-def format_number(value: Decimal | float | int, *, language: str | None = None) -> str:
-    return numbers.format_decimal(value, locale=locale_for(language))
+    return dates.format_date(value, format=format if format in DATE_FORMATS else "long", locale=current_locale())
