@@ -135,3 +135,14 @@ def test_a_test_send_needs_an_address_and_an_editor(marta, alice, template):
     assert "Your account has no email address" in no_address.content.decode()
     assert account_manager.status_code == 404
     assert mail.outbox == []
+
+
+def test_an_sms_preview_shows_its_text_and_length_without_a_frame(marta):
+    template = MessageTemplateFactory(channel="sms", contents={"en": {"text": "Hi {{ customer.first_name }}!"}})
+    customer = CustomerFactory(name="Ann Lee", phone="+447911123456")
+
+    page = client_for(marta).get(reverse("message_templates:preview", args=[template.pk]), {"customer": customer.pk})
+
+    body = page.content.decode()
+    assert "Hi Ann!" in body and "7 characters" in body
+    assert "<iframe" not in body and "Send me a test" not in body
