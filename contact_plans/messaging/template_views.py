@@ -121,8 +121,8 @@ def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def _preview_choice(request: HttpRequest, template: MessageTemplate):
     """The customer (visible to the user; 404 for any other) and the language of a preview."""
     form = PreviewForm(request.GET if request.method == "GET" else request.POST)
-    form.is_valid()
-    data = form.cleaned_data if form.is_valid() else {}
+    form.is_valid()  # a field that does not parse (customer=abc) is left out, as if not chosen
+    data = form.cleaned_data
     customer_id = data.get("customer")
     customer = None
     if customer_id:
