@@ -404,13 +404,13 @@ EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "crm@example.com")
 
 # --- Messaging (contact_plans/messaging; docs/messaging.md) ---------------------------------
-# The public address of the site, for the links in messages (unsubscribe, preference centre);
-# `make run` and `make dev` serve on PORT (scripts/run.sh), which the worker sees too.
+# The public address of the site, for the links in messages (unsubscribe, preference centre):
+# in production https:// and the first of ALLOWED_HOSTS unless set; `make run` and `make dev` serve
+# on PORT (scripts/run.sh), which the worker sees too.
 PUBLIC_BASE_URL = os.environ.get(
-    "PUBLIC_BASE_URL", "" if PRODUCTION else f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+    "PUBLIC_BASE_URL",
+    f"https://{ALLOWED_HOSTS[0]}" if PRODUCTION else f"http://127.0.0.1:{os.environ.get('PORT', '8000')}",
 ).rstrip("/")
-if PRODUCTION and not PUBLIC_BASE_URL.startswith("https://"):
-    raise ImproperlyConfigured("DJANGO_ENV=production needs PUBLIC_BASE_URL=https://... (links in messages).")
 # The SMS backend: the local outbox by default; contact_plans.messaging.channels.sms.HttpSmsBackend
 # posts to a Twilio-style REST API at SMS_HTTP_URL with SMS_ACCOUNT / SMS_TOKEN.
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "contact_plans.messaging.channels.local.LocalOutboxSmsBackend")

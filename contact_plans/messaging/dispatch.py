@@ -80,6 +80,8 @@ def messages_claim(*, message_ids: list[int], now=None) -> tuple[list[int], obje
     now = now or timezone.now()
     lease_until = now + _lease()
     table = connection.ops.quote_name(Message._meta.db_table)  # the only name put in the SQL: ours
+    # As the ORM writes them (SQLite keeps naive UTC text), so that later filters on the lease match.
+    db_lease, db_now = (connection.ops.adapt_datetimefield_value(value) for value in (lease_until, now))
     if connection.vendor == "postgresql":
         sql = f"""
             UPDATE {table} SET state = 'sending', lease_until = %s, updated_at = %s
@@ -89,7 +91,7 @@ def messages_claim(*, message_ids: list[int], now=None) -> tuple[list[int], obje
                   AND ((state = 'queued' AND due_at <= %s) OR (state = 'sending' AND lease_until < %s))
                 ORDER BY id FOR UPDATE SKIP LOCKED)
             RETURNING id"""  # noqa: S608
-        params = [lease_until, now, list(message_ids), now, now]
+        params = [db_lease, db_now, list(message_ids), db_now, db_now]
     else:
         marks = ", ".join(["%s"] * len(message_ids)) or "NULL"
         sql = f"""
@@ -97,7 +99,7 @@ def messages_claim(*, message_ids: list[int], now=None) -> tuple[list[int], obje
             WHERE id IN ({marks})
               AND ((state = 'queued' AND due_at <= %s) OR (state = 'sending' AND lease_until < %s))
             RETURNING id"""  # noqa: S608
-        params = [lease_until, now, *message_ids, now, now]
+        params = [db_lease, db_now, *message_ids, db_now, db_now]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         claimed = sorted(row[0] for row in cursor.fetchall())

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from contact_plans.models import AddressStatus, Message
 from customers.models import Customer
-from customers.selectors import customer_visible_to
+from customers.selectors import customer_visible_to, customers_visible_filter
 
 from .policy import recipient_of
 
@@ -17,8 +17,9 @@ def message_visible_to(user) -> QuerySet[Message]:
 
 
 def message_list(*, user, customer_id: int | None = None, state: str = "", channel: str = "") -> QuerySet[Message]:
-    # Newest first by id: the primary key's index (or, for one customer, message_customer_id) serves it.
-    messages = message_visible_to(user)
+    # Newest first by id: the primary key's index (or, for one customer, message_customer_id) serves
+    # it; an account manager's book is checked as its ids (customers.selectors, as the other lists).
+    messages = Message.objects.filter(customers_visible_filter(user))
     if customer_id is not None:
         messages = messages.filter(customer_id=customer_id)
     if state:

@@ -1,11 +1,14 @@
 """Sending the outbox through a real SMTP server on 127.0.0.1: claims, leases, answers, retries."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
-from contact_plans.messaging import dispatch
+from contact_plans.messaging import dispatch, outbox
+from contact_plans.messaging.channels import PermanentFailure
 from contact_plans.models import Message
 from tests.contact_plans.factories import MessageFactory, consenting_customer
 from tests.contact_plans.mailserver import MailServer
@@ -212,3 +215,42 @@ def test_the_dispatcher_hands_out_due_messages_once_per_lease(mail_server, setti
 
     assert (first, second) == (3, 0)  # the tasks ran eagerly, and sent them
     assert {m.state for m in Message.objects.filter(pk__in=_ids(*due))} == {"sent"}
+
+
+def test_test_send_reaches_the_server_and_writes_no_message(mail_server):
+    outbox.test_send(to_email="marta@example.com", subject="Preview", html="<p>Hi</p>", text="Hi")
+
+    assert mail_server.received[0].to == ["marta@example.com"]
+    assert mail_server.received[0].message["Subject"] == "Preview"
+    assert not Message.objects.exists()
+
+
+def test_test_send_to_a_refused_address_raises_with_the_servers_answer(mail_server):
+    mail_server.refuse_recipients["nobody@example.com"] = "550 5.1.1 No such user"
+
+    with pytest.raises(PermanentFailure, match="550"):
+        outbox.test_send(to_email="nobody@example.com", subject="Preview", html="", text="Hi")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_racing_for_the_same_batch_send_each_message_once(mail_server):
+    messages = MessageFactory.create_batch(60)
+    ids = _ids(*messages)
+    start = threading.Barrier(2)
+
+    def worker():
+        start.wait()
+        try:
+            dispatch.messages_send_batch(message_ids=ids)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert Message.objects.filter(state="sent").count() == 60
+    assert sorted(mail_server.message_ids().values()) == [1] * 60
