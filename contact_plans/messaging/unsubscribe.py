@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -147,14 +148,17 @@ def _page(request: HttpRequest, customer: Customer, channel: str, *, done: str =
     context = {
         "customer_first_name": customer.name.split()[0] if customer.name else "",
         "channel": channel,
-        "channel_label": Channel(channel).label,
+        # Within a sentence ("... by email"): the lower-case word, SMS as it is.
+        "channel_label": gettext("email") if channel == Channel.EMAIL else gettext("SMS"),
         "unsubscribed": not answers[(channel, "")],
         "channels": rows,
         "topics": topic_rows,
         "done": done,
         "token": request.resolver_match.kwargs["token"],
     }
-    return _public(render(request, "contact_plans/messaging/preferences.html", context))
+    response = _public(render(request, "contact_plans/messaging/preferences.html", context))
+    response["Content-Language"] = translation.get_language()  # the customer's, not the browser's
+    return response
 
 
 @csrf_exempt  # RFC 8058: mail clients POST without cookies or a form token; the signed token is the proof

@@ -40,6 +40,12 @@ class Handler:
     def __init__(self, server: MailServer):
         self.server = server
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        with self.server.lock:
+            self.server.connections += 1  # one EHLO per SMTP connection
+        session.host_name = hostname
+        return responses
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         refusal = self.server.refuse_recipients.get(address)
         if refusal:
@@ -65,6 +71,7 @@ class MailServer:
     def __init__(self):
         self.port = free_port()
         self.received: list[Received] = []
+        self.connections = 0
         self.lock = threading.Lock()
         self.refuse_recipients: dict[str, str] = {}
         self.stall_seconds = 5.0

@@ -38,6 +38,7 @@ def test_a_batch_is_sent_over_one_connection_and_marked_sent(mail_server):
     outcome = dispatch.messages_send_batch(message_ids=_ids(*messages))
 
     assert outcome["sent"] == 3
+    assert mail_server.connections == 1
     assert sorted(mail_server.message_ids()) == sorted(m.message_id for m in messages)
     for message in Message.objects.all():
         assert (message.state, message.attempts, message.resent_count) == ("sent", 1, 0)
@@ -254,3 +255,29 @@ def test_two_workers_racing_for_the_same_batch_send_each_message_once(mail_serve
 
     assert Message.objects.filter(state="sent").count() == 60
     assert sorted(mail_server.message_ids().values()) == [1] * 60
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_cannot_both_pass_the_frequency_cap_for_one_customer(mail_server, settings):
+    settings.MESSAGING_FREQUENCY_CAP = 1
+    customer = consenting_customer()
+    first, second = MessageFactory.create_batch(2, customer=customer, purpose="promotional")
+    start = threading.Barrier(2)
+
+    def worker(message_id):
+        start.wait()
+        try:
+            dispatch.messages_send_batch(message_ids=[message_id])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(m.pk,)) for m in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    states = sorted(Message.objects.values_list("state", "reason"))
+    assert states == [("sent", ""), ("suppressed", "frequency_cap")]
+    assert mail_server.count() == 1
