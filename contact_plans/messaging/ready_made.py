@@ -1,11 +1,11 @@
 """The templates every installation starts with, in the four languages the product ships: the order
 thank-you (transactional), a first-purchase welcome, a check-in and a win-back offer (promotional).
 
-Installed by a data migration (contact_plans 0005), not by the demo seed: the order thank-you is
+Installed by a data migration (contact_plans 0006), not by the demo seed: the order thank-you is
 sent from the first order on, in production as on a laptop, and marketers edit these rather than
 start from nothing. A template that already has the key is left as it is, so running the install
 again (or after a marketer changed a template) changes nothing. Because a migration calls
-``ready_made_install`` with the historical models, it writes only the fields the 0004 migration
+``ready_made_install`` with the historical models, it writes only the fields the 0005 migration
 created.
 """
 

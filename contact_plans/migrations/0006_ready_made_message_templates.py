@@ -18,6 +18,6 @@ def uninstall(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("contact_plans", "0004_message_templates")]
+    dependencies = [("contact_plans", "0005_message_templates")]
 
     operations = [migrations.RunPython(install, uninstall)]

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contact_plans', '0003_outbox'),
+        ('contact_plans', '0004_dates_in_window'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
