@@ -44,6 +44,8 @@ class ContentInputSerializer(InputSerializer, ContentSerializer):
 
 
 class MessageTemplateSerializer(serializers.ModelSerializer):
+    # Plain text: the model's SlugField would give the schema a pattern that refuses the empty topic.
+    topic = serializers.CharField(read_only=True, help_text=_("The preference-centre topic; empty: general."))
     contents = serializers.SerializerMethodField(help_text=_("The text per language code."))
 
     class Meta:
