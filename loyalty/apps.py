@@ -8,7 +8,7 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self) -> None:
         # Orders earn and refunds reverse through customers' events (customers never imports us).
-        from . import panels, reactions, segment_conditions, worklist
+        from . import panels, placeholders, reactions, segment_conditions, worklist
 
         reactions.connect()
         # The registries loyalty extends (customers, segmentation and contact_plans never import us):
@@ -16,3 +16,5 @@ class LoyaltyConfig(AppConfig):
         panels.register()
         segment_conditions.register_all()
         worklist.register()
+        # The {{ loyalty.… }} block of message templates (retention_crm.message_placeholders).
+        placeholders.register()
