@@ -54,7 +54,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce, Greatest, Least
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -63,7 +63,7 @@ from customers.models import Customer, Interaction, Order
 from customers.selectors import account_manager_list, customer_visible_to
 from metrics.models import CustomerMetrics
 from metrics.selectors import RISK_CHANGE_WORTH_MENTIONING
-from retention_crm import worklist_signals
+from retention_crm import formats, worklist_signals
 
 from .models import FollowUp, WorklistSnooze
 
@@ -219,7 +219,7 @@ class OpenComplaintSignal:
             return []
         since = timezone.localtime(row.wl_complaint_since).date()
         same_year = since.year == timezone.localdate().year
-        when = formats.date_format(since, "MONTH_DAY_FORMAT" if same_year else "SHORT_DATE_FORMAT")
+        when = formats.format_date(since, with_year=not same_year)
         # The subject is the manager's own customer's data, on their own screen.
         return [_("Open complaint since %(when)s: %(subject)s") % {"when": when, "subject": row.wl_complaint_subject}]
 

@@ -19,7 +19,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import formats
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,6 +28,7 @@ from django.views.decorators.vary import vary_on_headers
 from customers import services as customer_services
 from customers.selectors import customer_editable_by
 from metrics.models import Level
+from retention_crm import formats
 from retention_crm.http import is_htmx
 
 from . import services as contact_services
@@ -259,7 +259,7 @@ def worklist_followup_view(request: HttpRequest, customer_pk: int) -> HttpRespon
             note=form.cleaned_data["note"],
             created_by=request.user,
         )
-        when = formats.date_format(form.cleaned_data["due_on"], "SHORT_DATE_FORMAT")
+        when = formats.format_date(form.cleaned_data["due_on"])
         return _("Follow-up scheduled for %(when)s.") % {"when": when}
 
     return _row_action(request, customer_pk, action="followup", form_class=FollowUpForm, perform=perform)
@@ -277,7 +277,7 @@ def worklist_snooze_view(request: HttpRequest, customer_pk: int) -> HttpResponse
             reason=form.cleaned_data["reason"],
             created_by=request.user,
         )
-        when = formats.date_format(form.cleaned_data["until"], "SHORT_DATE_FORMAT")
+        when = formats.format_date(form.cleaned_data["until"])
         return _("Snoozed until %(when)s.") % {"when": when}
 
     return _row_action(request, customer_pk, action="snooze", form_class=SnoozeForm, perform=perform)

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from customers import roles
 from customers.models import Customer
-from retention_crm import lists
+from retention_crm import formats, lists
 from retention_crm.csv import csv_stream, dated_filename
 
 from . import selectors, services
@@ -105,7 +105,7 @@ def _size_chart(segment: Segment) -> dict | None:
         return None
     return {
         "type": "line",
-        "labels": [row.at.isoformat() for row in history],
+        "labels": [formats.format_datetime(row.at) for row in history],
         "datasets": [{"label": _("Members"), "data": [row.size for row in history], "color": "#0d6efd", "fill": True}],
         "y": {"suggestedMin": 0, "title": _("Members")},
     }
