@@ -181,6 +181,7 @@ def test_order_export_writes_one_row_per_order_line(ada, alices_customer):
         "currency",
         "kind",
         "status",
+        "refunded_amount",
         "sku",
         "quantity",
         "unit_price",
