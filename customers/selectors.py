@@ -182,6 +182,11 @@ def order_line_export_chunks(*, customers: QuerySet[Customer], size: int) -> Ite
         yield [line for order in chunk for line in lines_of[order.pk]]
 
 
+# An export's first chunk is small: its rows are read and sent in a fraction of a second, where a
+# whole chunk of 2,000 orders and their lines takes a second or two (SQLite, a cold cache).
+FIRST_CHUNK_ROWS = 100
+
+
 def keyset_chunks(queryset: QuerySet, *, field: str, size: int) -> Iterator[list]:
     """``queryset`` ordered by ``field`` ("-field": descending; NULLs last) then by id, ``size`` rows
     at a time, each chunk read from where the previous one ended.
@@ -199,12 +204,14 @@ def keyset_chunks(queryset: QuerySet, *, field: str, size: int) -> Iterator[list
         key = field
     queryset = queryset.order_by(key, "pk")
     after = Q()
+    limit = min(size, FIRST_CHUNK_ROWS)
     while True:
-        chunk = list(queryset.filter(after)[:size])
+        chunk = list(queryset.filter(after)[:limit])
         if chunk:
             yield chunk
-        if len(chunk) < size:
+        if len(chunk) < limit:
             return
+        limit = size
         value, pk = getattr(chunk[-1], name), chunk[-1].pk
         if value is None:
             after = Q(**{f"{name}__isnull": True, "pk__gt": pk})

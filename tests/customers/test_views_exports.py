@@ -312,3 +312,21 @@ def test_every_export_sends_its_first_row_after_reading_one_chunk(
     reads = [q["sql"].upper() for q in first_row.captured_queries]
     assert any(" LIMIT 1" in sql for sql in reads) and not any("DECLARE" in sql for sql in reads)
     assert rest.captured_queries  # the second customer's chunk is read only now
+
+
+def test_the_first_chunk_of_an_export_is_small_so_that_rows_show_at_once(
+    monkeypatch, ada, alices_customer, bobs_customer
+):
+    from customers import selectors
+
+    monkeypatch.setattr(selectors, "FIRST_CHUNK_ROWS", 1)
+    response = client_for(ada).get(reverse("customers:export_customers"))
+
+    with CaptureQueriesContext(connection) as reads:
+        rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+    limits = [
+        q["sql"].upper().split(" LIMIT ")[1].split()[0] for q in reads.captured_queries if " LIMIT " in q["sql"].upper()
+    ]
+    assert limits[:2] == ["1", str(views.EXPORT_CHUNK_SIZE)]  # one row first, then whole chunks
+    assert len(rows) == 2
