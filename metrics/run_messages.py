@@ -15,7 +15,7 @@ from collections.abc import Callable
 from django.utils import translation
 from django.utils.translation import gettext, gettext_noop, ngettext
 
-from retention_crm import formats
+from retention_crm import formats, heartbeat
 
 # code -> message. gettext_noop marks a sentence for makemessages and it is translated when rendered;
 # a sentence with a count is a function of the count (ngettext, so makemessages sees both forms).
@@ -38,7 +38,9 @@ MESSAGES: dict[str, str | Callable[[int], str]] = {
         count,
     ),
     "failed": gettext_noop("The recompute failed unexpectedly; the previous figures are kept. See the server log."),
-    "worker_lost": gettext_noop("The recompute stopped without finishing (its worker was lost); start it again."),
+    # Its worker died (no heartbeat): the reason in the kernel's words (retention_crm.heartbeat).
+    "worker_lost": lambda count: gettext("%(reason)s The previous figures are kept; start it again.")
+    % {"reason": heartbeat.INTERRUPTED, "count": count},
     "scoring_failed": gettext_noop("Scoring customers failed; the previous figures of the other customers are kept."),
     "saving_failed": gettext_noop(
         "Saving the new customer scores failed; the previous figures are kept. See the server log."
@@ -74,7 +76,8 @@ def _sentence(item: dict) -> str:
     params = item.get("params") or {}
     shown = {name: _param(name, value) for name, value in params.items()}
     if callable(message):
-        return message(int(params.get("count", 0))) % shown
+        text = message(int(params.get("count", 0)))
+        return text % shown if params else text
     return gettext(message) % shown
 
 

@@ -202,6 +202,12 @@ IMPORT_UPLOAD_DIR = Path(os.environ.get("IMPORT_UPLOAD_DIR", VAR_DIR / "uploads"
 # be brought back the same day, short enough that personal data does not linger.
 IMPORT_UPLOAD_RETENTION_HOURS = envint("IMPORT_UPLOAD_RETENTION_HOURS", 24)
 
+# A running import or recompute touches its heartbeat every 30 s (retention_crm.heartbeat); one
+# silent for this many minutes lost its worker (killed, out of memory, a redeploy) and is marked
+# failed ("Interrupted: the worker stopped ..."), freeing its place so that a new one can start.
+# Twenty missed beats: a paused worker or a database failover is not taken for a death.
+JOB_HEARTBEAT_TIMEOUT_MINUTES = envint("JOB_HEARTBEAT_TIMEOUT_MINUTES", 10)
+
 # Uploads above this size are refused with a message (imports of larger files go through
 # the command line or the API in parts). 50 MB covers a year of a mid-size shop's orders.
 IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
@@ -336,6 +342,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "contact_plans.tasks.messages_dispatch_task",
         "schedule": float(envint("MESSAGING_DISPATCH_EVERY_SECONDS", 10)),
     },
+    # Every retention_crm.heartbeat.REAP_EVERY_MINUTES (5): jobs whose worker died are marked failed.
+    "customers-import-jobs-reap": {
+        "task": "customers.tasks.import_jobs_reap_task",
+        "schedule": crontab(minute="*/5"),
+    },
+    "metrics-recompute-runs-reap": {
+        "task": "metrics.tasks.recompute_runs_reap_task",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -364,6 +379,9 @@ REST_FRAMEWORK = {
         "anon": os.environ.get("API_THROTTLE_ANON", "60/minute"),
         "user": os.environ.get("API_THROTTLE_USER", "6000/minute"),
     },
+    # The API reads JSON (the import's upload alone is multipart: customers.api.imports), so the
+    # schema offers no form encodings that nested fields (an order's lines) could not travel in.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "retention_crm.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -379,6 +397,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a `kind` or `status`; name each enum after its model.
+    # Every operation documents the API's error responses (retention_crm.api.schema_error_responses).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "retention_crm.api.schema_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "OrderKindEnum": "customers.models.Order.Kind",
         "OrderStatusEnum": "customers.models.Order.Status",

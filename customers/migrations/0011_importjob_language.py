@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0008_list_filter_indexes"),
+        ("customers", "0010_job_heartbeat"),
     ]
 
     operations = [
