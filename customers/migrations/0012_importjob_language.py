@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0010_job_heartbeat"),
+        ("customers", "0011_interaction_outcome_and_last_contact"),
     ]
 
     operations = [
