@@ -64,7 +64,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce, Greatest, Least, NullIf
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -254,7 +254,7 @@ class OpenComplaintSignal:
             return []
         since = timezone.localtime(row.wl_complaint_since).date()
         same_year = since.year == timezone.localdate().year
-        when = formats.date_format(since, "MONTH_DAY_FORMAT" if same_year else "SHORT_DATE_FORMAT")
+        when = format_date(since, with_year=not same_year)
         # The subject is the manager's own customer's data, on their own screen.
         return [_("Open complaint since %(when)s: %(subject)s") % {"when": when, "subject": row.wl_complaint_subject}]
 

@@ -19,7 +19,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import formats
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -30,6 +29,7 @@ from customers import services as customer_services
 from customers.models import Interaction
 from customers.selectors import customer_editable_by
 from metrics.models import Level
+from retention_crm import formats
 from retention_crm.http import is_htmx
 
 from . import selectors as contact_selectors
@@ -304,7 +304,7 @@ def worklist_followup_view(request: HttpRequest, customer_pk: int) -> HttpRespon
             note=form.cleaned_data["note"],
             created_by=request.user,
         )
-        when = formats.date_format(form.cleaned_data["due_on"], "SHORT_DATE_FORMAT")
+        when = formats.format_date(form.cleaned_data["due_on"])
         return _("Follow-up scheduled for %(when)s.") % {"when": when}
 
     return _row_action(request, customer_pk, action="followup", form_class=FollowUpForm, perform=perform)
@@ -322,7 +322,7 @@ def worklist_snooze_view(request: HttpRequest, customer_pk: int) -> HttpResponse
             reason=form.cleaned_data["reason"],
             created_by=request.user,
         )
-        when = formats.date_format(form.cleaned_data["until"], "SHORT_DATE_FORMAT")
+        when = formats.format_date(form.cleaned_data["until"])
         return _("Snoozed until %(when)s.") % {"when": when}
 
     return _row_action(request, customer_pk, action="snooze", form_class=SnoozeForm, perform=perform, row_says_it=True)

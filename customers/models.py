@@ -583,6 +583,9 @@ class ImportJob(models.Model):
     updated_count = models.PositiveIntegerField(default=0)
     unchanged_count = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True)
+    # The language of whoever uploaded the file: the worker writes the job's message and the row
+    # errors in it (a worker has no reader of its own, and would write English for everyone).
+    language = models.CharField(_("language"), max_length=8, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]

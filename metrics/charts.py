@@ -9,9 +9,10 @@ before it reaches JSON (where NaN is not valid) or a template.
 import math
 from datetime import date
 
-from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from retention_crm import formats
 
 # Bootstrap's palette, so the charts match the badges and alerts around them.
 GREEN = "#198754"
@@ -55,7 +56,7 @@ def month_start(month: str) -> date:
 
 
 def month_label(month: str) -> str:
-    return formats.date_format(month_start(month), "YEAR_MONTH_FORMAT")
+    return formats.format_month(month_start(month))
 
 
 def months_of(timeseries: dict | None) -> list[str]:
@@ -192,7 +193,7 @@ def pareto_chart(data: dict | None) -> dict | None:
 
 
 def _amount(value: float) -> str:
-    return formats.number_format(value, 0, use_l10n=True, force_grouping=True)
+    return formats.format_money(value, decimals=0)  # the workspace currency
 
 
 def _bin_labels(edges: list) -> list[str]:
@@ -247,7 +248,7 @@ def model_auc_chart(versions: list) -> dict | None:
     versions.sort(key=lambda v: v.created_at)
     return {
         "type": "line",
-        "labels": [f"#{v.pk} · {formats.date_format(v.as_of, 'SHORT_DATE_FORMAT')}" for v in versions],
+        "labels": [f"#{v.pk} · {formats.format_date(v.as_of)}" for v in versions],
         "datasets": [
             _dataset(_("Risk score AUC"), [_number(v.backtest_auc) for v in versions], BLUE),
             _dataset(

@@ -1,8 +1,9 @@
 """Forms of the metrics pages. They parse the query string; the views decide what the user may see."""
 
 from django import forms
-from django.utils import formats
 from django.utils.translation import gettext_lazy as _
+
+from retention_crm import formats
 
 from .charts import month_start
 
@@ -30,7 +31,7 @@ class DashboardFilterForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["period"].choices = [
-            (month, formats.date_format(month_start(month), "YEAR_MONTH_FORMAT")) for month in reversed(months)
+            (month, formats.format_month(month_start(month))) for month in reversed(months)
         ]
         self.fields["country"].choices = [("", _("All countries"))] + [(c, c) for c in countries]
         self.fields["manager"].choices = [("", _("All account managers"))] + list(managers)

@@ -321,6 +321,9 @@ class RecomputeRun(models.Model):
     # The dashboards' snapshots, computed while the chunks are scored: the run is done when both are.
     snapshots_saved = models.BooleanField(_("snapshots saved"), default=False)
     customers_scored = models.PositiveIntegerField(_("customers scored"), default=0)
+    # What the run says, as data (metrics.run_messages): rendered in each reader's language.
+    # `message` is its English rendering, for the logs and the admin.
+    message_parts = models.JSONField(_("message parts"), default=list, blank=True)
     message = models.TextField(_("message"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
@@ -358,6 +361,13 @@ class RecomputeRun(models.Model):
 
     def __str__(self) -> str:
         return f"Recompute {self.pk} as of {self.as_of} ({self.status})"
+
+    @property
+    def message_text(self) -> str:
+        """The run's message in the active language (a run from before message_parts: as stored)."""
+        from metrics import run_messages
+
+        return run_messages.render(self.message_parts) if self.message_parts else self.message
 
     @property
     def is_finished(self) -> bool:

@@ -531,5 +531,5 @@ def test_clv_bins_say_the_first_and_last_are_open():
 
     spec = charts.clv_chart({"basis": "historical", "bins": [0, 100, 500, 1000], "counts": [1, 2, 3]})
 
-    assert spec["labels"] == ["under 100", "100–500", "500 and over"]
+    assert spec["labels"] == ["under £100", "£100–£500", "£500 and over"]  # the workspace currency, GBP
     assert spec["x"]["title"] == "Historical CLV"
