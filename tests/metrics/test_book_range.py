@@ -1,7 +1,8 @@
 """Book performance for a range the nightly run did not store (the API's custom ranges): computed
 on the spot by the database (metrics.selectors.period_activity, CustomerFirstPurchase), with the
-figures the daily frame gives (metrics.analytics.book.period_activity, the nightly run's way), and
-read from an index of the days in the range, never the whole history (issue 12)."""
+figures the daily frame gives (metrics.analytics.book.period_activity, the nightly run's way), read
+from an index of the days in the range, never the whole history, and kept until the stored sums
+are refreshed (issue 12)."""
 
 import json
 import random
@@ -15,9 +16,10 @@ from django.db import connection, transaction
 from customers.models import CustomerDay
 from metrics import selectors
 from metrics.analytics import book, rates
-from tests.customers.factories import CustomerFactory
+from metrics.services.book import book_sums_refresh
+from tests.customers.factories import CustomerFactory, OrderFactory, order_add_line
 
-from .book_dataset import book_dataset
+from .book_dataset import at, book_dataset
 
 pytestmark = pytest.mark.django_db
 
@@ -127,6 +129,21 @@ def test_the_q1_range_has_the_figures_worked_out_by_hand(alice, bob, marta):
     assert alice_figures.upsell_rate == pytest.approx(1 / 3)
     assert (report.base.revenue, report.base.revenue_existing) == (650.0, 350.0)
     assert report.base.upsell_rate == pytest.approx(3 / 7)
+
+
+def test_a_custom_range_is_kept_until_the_stored_sums_are_refreshed(alice, bob, marta):
+    dataset = book_dataset(alice, bob)
+    period = book.period_custom(date(2024, 1, 15), date(2024, 3, 10))
+    first = selectors.book_performance(user=marta, period=period)
+    order_add_line(OrderFactory(customer=dataset["c6"], ordered_at=at("2024-02-20")), unit_price=500)
+
+    again = selectors.book_performance(user=marta, period=period)
+    book_sums_refresh(today=date(2024, 5, 10))
+    after_the_refresh = selectors.book_performance(user=marta, period=period)
+
+    assert (again.base, again.computed_at) == (first.base, first.computed_at)
+    assert after_the_refresh.base.revenue == first.base.revenue + 500
+    assert after_the_refresh.computed_at > first.computed_at
 
 
 # --- Plans (PostgreSQL) -------------------------------------------------------------------------
