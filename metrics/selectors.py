@@ -662,8 +662,8 @@ def period_activity(period: book.Period, *, window_days: int) -> pd.DataFrame:
     index on CustomerDay's day, read without the table), so that a million customers' days arrive
     as one row per customer. Indexed by customer_id, in no particular order.
 
-    Amounts are float8 sums in day order, as the daily frame sums them; SUM may differ from
-    pandas' compensated sum in the last binary digit of an amount.
+    Amounts are float8 sums, in whatever order the workers read the days: they may differ from the
+    daily frame's (pandas' compensated sums) in the last binary digit of an amount.
     """
     rows = period_activity_rows(period, window_days=window_days)
     if connection.vendor == "postgresql":
@@ -673,9 +673,9 @@ def period_activity(period: book.Period, *, window_days: int) -> pd.DataFrame:
 
         with transaction.atomic(), connection.cursor() as cursor:
             # The groups of up to a million customers (about 100 MB) hashed in memory: with the
-            # default 4 MB they went to temporary files and were sorted back, three times slower.
+            # default 4 MB they went to temporary files (50 MB per worker) and were sorted back.
             cursor.execute(f"SET LOCAL work_mem = '{ACTIVITY_WORK_MEM}'")
-            # Compiling the expressions cost 0.2 s, more than it saves on a few million rows.
+            # Compiling the expressions took 0.2 s of every request, more than it saves here.
             cursor.execute("SET LOCAL jit = off")
             raw = _copy_binary(
                 rows,
