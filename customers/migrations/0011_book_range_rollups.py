@@ -11,7 +11,7 @@ SELECT customer_id, MIN(day) FROM customers_customerday WHERE purchase_amount > 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0008_list_filter_indexes"),
+        ("customers", "0010_job_heartbeat"),
     ]
 
     operations = [
