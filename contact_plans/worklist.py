@@ -495,6 +495,16 @@ def worklist_queryset(
     return customers.order_by(F("wl_last_purchase").asc(nulls_last=True), "pk")
 
 
+def worklist_page_rows(customers: QuerySet[Customer], ids: list[int]) -> list[Customer]:
+    """The rows of ``ids``, in that order, each with every annotation of ``customers`` (a
+    worklist_queryset): a page is ranked on the keys alone (``customers.values_list("pk")``), and
+    only its rows are read whole, with the subqueries only shown rows need. Ranking whole rows
+    read every column and ran those subqueries for each customer of the book (5,000: a sixth of the
+    page's time). A row that left the list between the two queries is left out."""
+    rows = {row.pk: row for row in customers.filter(pk__in=ids).order_by()}
+    return [rows[pk] for pk in ids if pk in rows]
+
+
 def reasons_for(row) -> list[str]:
     """The sentences of every signal about one row of ``worklist_queryset`` (no query)."""
     return [reason for signal in worklist_signals.signals() for reason in signal.reasons(row)]

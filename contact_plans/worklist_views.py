@@ -168,8 +168,8 @@ def worklist_page(request: HttpRequest) -> HttpResponse:
         customers = worklist.worklist_queryset(
             viewer=request.user, manager=manager, filters=form.filters, ranked=ranked
         )
-        page = Paginator(customers, worklist.PAGE_SIZE).get_page(request.GET.get("page"))
-        rows = _rows_for_display(worklist.rows_with_reasons(page.object_list))
+        page = Paginator(customers.values_list("pk", flat=True), worklist.PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = _rows_for_display(worklist.rows_with_reasons(worklist.worklist_page_rows(customers, list(page))))
     followups = None
     if manager is not None:
         followups = contact_selectors.followup_due_counts(viewer=request.user, assignee=manager)
