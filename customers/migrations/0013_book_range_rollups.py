@@ -11,7 +11,7 @@ SELECT customer_id, MIN(day) FROM customers_customerday WHERE purchase_amount > 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0011_interaction_outcome_and_last_contact"),
+        ("customers", "0012_importjob_language"),
     ]
 
     operations = [
