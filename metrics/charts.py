@@ -275,7 +275,7 @@ def model_auc_chart(versions: list) -> dict | None:
             ),
         ],
         "x": {"title": _("Model version")},
-        "y": {"suggestedMin": 0.5, "max": 1, "title": _("ROC AUC (0.5 = guessing, 1 = perfect)")},
+        "y": {"suggestedMin": 0.5, "max": 1, "title": _("AUC")},
     }
 
 
