@@ -175,6 +175,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# Which English the pages format dates and numbers in (retention_crm/formats.py, Babel's CLDR data):
+# en_GB (24 Jan 2026, 17:11) by default; en_US (Jan 24, 2026, 5:11 PM) for an American workspace.
+FORMAT_LOCALE_EN = os.environ.get("FORMAT_LOCALE_EN", "en_GB")
 
 # --- Static files -------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -1,16 +1,18 @@
 """Template filters of the metrics pages: percentages, numbers that may be missing, heat-map colours.
 
 Snapshots hold nulls where there was not enough data; every filter here shows those as "—",
-never "None" or "NaN".
+never "None" or "NaN". Numbers and percentages are formatted by retention_crm.formats, the one
+locale-aware formatting of the product (the same as `{% load l10n_crm %}`).
 """
 
 import math
 
 from django import template
-from django.template.defaultfilters import floatformat
 from django.utils.translation import gettext as _
 
 from metrics import charts
+from retention_crm import formats
+from retention_crm.templatetags.l10n_crm import decimal_digits
 
 register = template.Library()
 
@@ -28,10 +30,10 @@ def is_number(value) -> bool:
 
 @register.filter
 def percent(value, decimals=1):
-    """0.382 -> "38.2%" (localised decimal separator); missing -> "—"."""
+    """0.382 -> "38.2%" ("38,2 %" in Catalan); missing -> "—"."""
     if not is_number(value):
         return MISSING
-    return _("%(number)s%%") % {"number": floatformat(float(value) * 100, decimals)}
+    return formats.format_percent(value, decimal_digits(decimals) or 0)
 
 
 @register.filter
@@ -41,15 +43,15 @@ def points(value, decimals=1):
         return MISSING
     number = float(value) * 100
     sign = "+" if number > 0 else ""
-    return _("%(sign)s%(number)s pp") % {"sign": sign, "number": floatformat(number, decimals)}
+    return _("%(sign)s%(number)s pp") % {"sign": sign, "number": formats.format_number(number, decimal_digits(decimals))}
 
 
 @register.filter
 def number(value, decimals="0g"):
-    """|floatformat that shows "—" for a missing value instead of an empty string or "nan"."""
+    """A number with `decimals` digits ("0g" as |floatformat took it), "—" when missing."""
     if not is_number(value):
         return MISSING
-    return floatformat(value, decimals)
+    return formats.format_number(value, decimal_digits(decimals))
 
 
 @register.filter
