@@ -13,6 +13,8 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from retention_crm import formats as crm_formats
+
 from .analytics import book
 from .analytics.cohorts import partial_columns
 
@@ -108,13 +110,8 @@ def tile(*, label, fmt: str, up_is_good: bool, value, previous, note: str = "") 
 
 
 def period_label(period: book.Period) -> str:
-    """ "November 2026", "Q3 2026" or "2025", in the active language."""
-    if len(period.key) == 4:
-        return period.key
-    if "-Q" in period.key:
-        year, quarter = period.key.split("-Q")
-        return _("Q%(quarter)s %(year)s") % {"quarter": quarter, "year": year}
-    return formats.date_format(period.start, "YEAR_MONTH_FORMAT")
+    """ "November 2026", "Q3 2026" or "2025", in the active language (retention_crm.formats)."""
+    return crm_formats.format_period(period.key)
 
 
 def period_figures(periods: dict | None, summary: dict | None) -> dict[str, dict]:

@@ -271,7 +271,6 @@ def cell_customers(request: HttpRequest) -> HttpResponse:
         "risk_label": _choice_labels("risk_level")[risk_level],
         "scope": scope,
         "scope_label": _scope_label(scope, choices),
-        "currency": settings.WORKSPACE_CURRENCY,
     }
     return render(request, "metrics/cell_customers.html", context)
 
