@@ -7,6 +7,7 @@ follow-up the user may not see answers 404, as if it did not exist.
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, pagination, permissions, serializers, status, viewsets
@@ -21,6 +22,7 @@ from customers.selectors import account_manager_list, customer_can_edit, custome
 from metrics import selectors as metrics_selectors
 from metrics.analytics import book
 from metrics.models import Level
+from retention_crm import dates
 from retention_crm.api import CreateWithOutputMixin, IdempotentCreateMixin, InputSerializer
 from retention_crm.ids import IdField
 
@@ -140,7 +142,7 @@ class FollowUpCreateSerializer(InputSerializer):
         help_text=_("Id of the customer."),
         error_messages={"does_not_exist": _("No customer has the id {pk_value}.")},
     )
-    due_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(validators=[dates.planned("due_at")], help_text=dates.HELP[dates.PLANNED])
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
     assigned_to = serializers.PrimaryKeyRelatedField(
         queryset=account_manager_list(),
@@ -256,7 +258,12 @@ class SnoozeCreateSerializer(InputSerializer):
         queryset=Customer.objects.none(),
         error_messages={"does_not_exist": _("No customer has the id {pk_value}.")},
     )
-    until = serializers.DateField(help_text=_("The customer is back on the worklist on this day."))
+    until = serializers.DateField(
+        validators=[dates.planned("until")],
+        help_text=format_lazy(
+            "{} {}", _("The customer is back on the worklist on this day."), dates.HELP[dates.PLANNED]
+        ),
+    )
     reason = serializers.CharField(max_length=200)
 
     def __init__(self, *args, **kwargs):

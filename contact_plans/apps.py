@@ -15,3 +15,8 @@ class ContactPlansConfig(AppConfig):
         # The reasons on an account manager's worklist (retention_crm.worklist_signals); other apps
         # add theirs from their own ready().
         worklist_signals_register()
+        # Messaging: the "Messages" card, and the email provider's tracking webhooks (anymail).
+        from .messaging import outbox_views, webhooks
+
+        outbox_views.panel_register()
+        webhooks.connect()

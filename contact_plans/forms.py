@@ -12,6 +12,7 @@ from customers.forms import ServiceErrorsMixin
 from customers.models import Interaction
 from customers.selectors import account_manager_list
 from metrics.models import Level
+from retention_crm import dates
 
 from .worklist import WorklistFilters
 
@@ -20,7 +21,9 @@ DUE_TIME = time(9, 0)
 
 
 class FollowUpForm(ServiceErrorsMixin, forms.Form):
-    due_on = forms.DateField(label=_("Due on"), widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = forms.DateField(
+        label=_("Due on"), widget=forms.DateInput(attrs={"type": "date"}), validators=[dates.planned("due_on")]
+    )
     note = forms.CharField(label=_("Note"), required=False, max_length=1000)
 
     def clean_due_on(self):
@@ -35,7 +38,9 @@ class FollowUpForm(ServiceErrorsMixin, forms.Form):
 
 
 class SnoozeForm(ServiceErrorsMixin, forms.Form):
-    until = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(
+        label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}), validators=[dates.planned("until")]
+    )
     reason = forms.CharField(label=_("Reason"), max_length=200)
 
 

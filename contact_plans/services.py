@@ -90,6 +90,7 @@ def worklist_snooze(*, customer: Customer, user, until: date, reason: str, creat
         raise ValidationError({"reason": _("Say why, so that the list makes sense when the customer comes back.")})
     if until <= timezone.localdate():
         raise ValidationError({"until": _("Choose a day after today.")})
+    WorklistSnooze(until=until).clean_fields(exclude=["customer", "user", "reason", "created_by", "ended_at"])
     open_snoozes = WorklistSnooze.objects.select_for_update().filter(
         customer=customer, user=user, ended_at__isnull=True
     )

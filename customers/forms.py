@@ -11,6 +11,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from retention_crm import dates
+
 from . import roles, selectors
 from .models import Customer, ImportJob, Interaction, Tag
 
@@ -242,7 +244,9 @@ class InteractionForm(ServiceErrorsMixin, forms.Form):
         label=_("Channel"), choices=Interaction.Channel.choices, initial=Interaction.Channel.PHONE
     )
     occurred_at = forms.DateTimeField(
-        label=_("When"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT)
+        validators=[dates.happened("occurred_at")],
+        label=_("When"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT),
     )
     sentiment = forms.TypedChoiceField(
         label=_("Sentiment"),

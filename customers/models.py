@@ -15,6 +15,8 @@ from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from retention_crm import dates
+
 
 class Tag(models.Model):
     name = models.CharField(_("name"), max_length=50, unique=True)
@@ -61,7 +63,9 @@ class Customer(models.Model):
         on_delete=models.SET_NULL,
         related_name="book",
     )
-    acquired_at = models.DateField(_("acquisition date"), null=True, blank=True)
+    acquired_at = models.DateField(
+        _("acquisition date"), null=True, blank=True, validators=[dates.happened("acquired_at")]
+    )
     acquisition_source = models.CharField(_("acquisition source"), max_length=64, blank=True)
     referred_by = models.ForeignKey(
         "self",
@@ -73,7 +77,9 @@ class Customer(models.Model):
     )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
     marketing_consent = models.BooleanField(_("marketing consent"), default=False)
-    consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    consent_at = models.DateTimeField(
+        _("consent given at"), null=True, blank=True, validators=[dates.happened("consent_at")]
+    )
     consent_source = models.CharField(_("consent given by"), max_length=20, choices=ConsentSource.choices, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
@@ -131,6 +137,15 @@ class Customer(models.Model):
             ),
             models.CheckConstraint(condition=~Q(referred_by=F("id")), name="customer_not_referred_by_self"),
             models.CheckConstraint(condition=~Q(external_id=""), name="customer_external_id_not_empty"),
+            # The fixed bounds of retention_crm.dates, whatever writes the row.
+            models.CheckConstraint(
+                condition=dates.stored_range("acquired_at", instant=False, nullable=True),
+                name="customer_acquired_at_in_range",
+            ),
+            models.CheckConstraint(
+                condition=dates.stored_range("consent_at", instant=True, nullable=True),
+                name="customer_consent_at_in_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -223,7 +238,7 @@ class Order(models.Model):
 
     external_id = models.CharField(_("external id"), max_length=64, unique=True)
     customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="orders")
-    ordered_at = models.DateTimeField(_("ordered at"))
+    ordered_at = models.DateTimeField(_("ordered at"), validators=[dates.happened("ordered_at")])
     currency = models.CharField(_("currency"), max_length=3, default="GBP")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PURCHASE)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PLACED)
@@ -277,6 +292,10 @@ class Order(models.Model):
             ),
             models.CheckConstraint(condition=Q(refunded_amount__gte=0), name="order_refund_not_negative"),
             models.CheckConstraint(condition=~Q(external_id=""), name="order_external_id_not_empty"),
+            # The fixed bounds of retention_crm.dates, whatever writes the row (the import's COPY too).
+            models.CheckConstraint(
+                condition=dates.stored_range("ordered_at", instant=True), name="order_ordered_at_in_range"
+            ),
             # ORDER_NET_AMOUNT reads the status: a status it does not know would be worth its gross.
             models.CheckConstraint(
                 condition=Q(status__in=["placed", "refunded", "cancelled"]), name="order_status_valid"
@@ -436,7 +455,7 @@ class Interaction(models.Model):
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.OTHER)
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("details"), blank=True)
-    occurred_at = models.DateTimeField(_("occurred at"))
+    occurred_at = models.DateTimeField(_("occurred at"), validators=[dates.happened("occurred_at")])
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("author"),
@@ -482,6 +501,9 @@ class Interaction(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(subject=""), name="interaction_subject_not_empty"),
+            models.CheckConstraint(
+                condition=dates.stored_range("occurred_at", instant=True), name="interaction_occurred_at_in_range"
+            ),
             # Only the TRACKED_KINDS (complaints, tickets) are resolved.
             models.CheckConstraint(
                 condition=Q(resolved_at__isnull=True) | Q(kind__in=["complaint", "support_ticket"]),
@@ -522,6 +544,8 @@ class ImportJob(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Touched by the running task (retention_crm.heartbeat): a job silent for too long lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     total_bytes = models.BigIntegerField(default=0)
     processed_bytes = models.BigIntegerField(default=0)

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from .imports.services import import_job_run, import_uploads_purge
+from .imports.services import import_job_run, import_jobs_reap, import_uploads_purge
 from .rollups import customer_rollups_drain
 
 logger = logging.getLogger(__name__)
@@ -39,3 +39,10 @@ def customer_rollups_drain_task() -> None:
 def import_uploads_purge_task(self) -> None:
     """Hourly (beat): uploads whose import never finished are deleted after the retention period."""
     import_uploads_purge()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def import_jobs_reap_task() -> None:
+    """Every 5 minutes (beat): imports whose worker died are marked failed. Not retried: the next
+    beat runs it again."""
+    import_jobs_reap()

@@ -32,7 +32,7 @@ from customers import roles
 from customers.models import AccountAssignment, Customer, CustomerDay, CustomerUpsell
 from customers.rollups import customer_rollups_drain
 from customers.selectors import account_manager_list, customers_visible_filter
-from retention_crm import lists
+from retention_crm import dates, lists
 
 from . import conf, pgbinary
 from .analytics import book
@@ -94,8 +94,10 @@ def _ints(values: pd.Series) -> np.ndarray:
 
 
 def _customer_days(as_of: date, *, customer_id_from=None, customer_id_to=None, customer_id=None) -> QuerySet:
-    """CustomerDay rows up to `as_of`: the orders' day totals, kept up to date by customers.rollups."""
-    days = CustomerDay.objects.filter(day__lte=as_of)
+    """CustomerDay rows from 1970 up to `as_of`: the orders' day totals, kept up to date by
+    customers.rollups. A day outside retention_crm.dates' window (a row older than the checks, or
+    dated in the future) is not read: every daily series starts in 1970 at the earliest."""
+    days = CustomerDay.objects.filter(day__gte=dates.EARLIEST, day__lte=as_of)
     if customer_id is not None:
         days = days.filter(customer_id=customer_id)
     if customer_id_from is not None:
@@ -224,7 +226,11 @@ def customer_upsell_days(*, as_of: date) -> pd.Series:
     Read from CustomerUpsell, which customers.rollups keeps as orders are written: an upsell day is
     a fact of the past that later orders cannot change, so "upsold as of d" is "day <= d".
     """
-    upsells = CustomerUpsell.objects.filter(day__lte=as_of).order_by().values_list("customer_id", "day")
+    upsells = (
+        CustomerUpsell.objects.filter(day__gte=dates.EARLIEST, day__lte=as_of)
+        .order_by()
+        .values_list("customer_id", "day")
+    )
     if connection.vendor == "postgresql":
         rows = _copy_binary(
             upsells,
@@ -621,7 +627,9 @@ def period_daily_frame(period: book.Period, *, window_days: int) -> pd.DataFrame
     look at: activity at s and at e (W days up to each, e included) and the equally long period before
     s that net revenue retention compares with. Rows by customer, then day."""
     first_day = book.period_first_day(period, window_days=window_days)
-    days = CustomerDay.objects.filter(day__gte=first_day, day__lte=period.end).order_by("customer_id", "day")
+    days = CustomerDay.objects.filter(day__gte=max(first_day, dates.EARLIEST), day__lte=period.end).order_by(
+        "customer_id", "day"
+    )
     return _daily(days)
 
 
@@ -629,7 +637,7 @@ def first_purchases(*, up_to: date) -> pd.Series:
     """Day of each customer's first purchase (a day with purchase_amount > 0) up to and including
     ``up_to`` (datetime64), by customer_id; customers without one are absent."""
     rows = (
-        CustomerDay.objects.filter(purchase_amount__gt=0, day__lte=up_to)
+        CustomerDay.objects.filter(purchase_amount__gt=0, day__gte=dates.EARLIEST, day__lte=up_to)
         .values("customer_id")
         .annotate(first=Min("day"))
         .order_by()

@@ -15,6 +15,7 @@ from .services import (
     metrics_refresh_customer,
     metrics_score_chunk,
     recompute_run_create,
+    recompute_runs_reap,
 )
 from .services.book import book_sums_refresh
 
@@ -74,3 +75,9 @@ def book_sums_refresh_task() -> None:
     # No retry: until the next recompute refreshes them again, the page computes on the spot the
     # periods that are missing, and shows the stored ones as the last refresh left them.
     book_sums_refresh()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def recompute_runs_reap_task() -> None:
+    """Every 5 minutes (beat): a run whose worker died is marked failed and the next one starts."""
+    recompute_runs_reap()

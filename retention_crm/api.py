@@ -281,3 +281,55 @@ class CreateWithOutputMixin:
         instance = self.perform_create(serializer)
         output = self.serializer_class(instance, context=self.get_serializer_context())
         return Response(output.data, status=status.HTTP_201_CREATED)
+
+
+# --- The schema's error responses -------------------------------------------------------------------
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every error of the API: exception_handler's shape.",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "status": {"type": "integer"},
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                    "description": "On a 400: what is wrong, by field (dotted names for nested ones).",
+                },
+            },
+            "required": ["status", "code", "message"],
+        }
+    },
+    "required": ["error"],
+}
+# What exception_handler (and the throttles, the idempotency keys and the id converters) answer on
+# any operation: the schema says so once, here, rather than on each view.
+ERROR_RESPONSES = {
+    "400": "The request is not valid; `fields` says what is wrong.",
+    "401": "No credentials, or credentials that are not valid.",
+    "403": "The user's role does not allow this.",
+    "404": "Nothing the user may see is there.",
+    "429": "Too many requests, or a login locked out; Retry-After says when to try again.",
+}
+IDEMPOTENT_CONFLICT = "A request with the same Idempotency-Key is still being processed, or had other content."
+
+
+def schema_error_responses(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every operation documents the API's error responses
+    in its error shape, so that a client (and schemathesis) knows every status code it may get."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status_code, description in ERROR_RESPONSES.items():
+                responses.setdefault(status_code, {"description": description, "content": content})
+            if any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])):
+                responses.setdefault("409", {"description": IDEMPOTENT_CONFLICT, "content": content})
+    return result

@@ -159,6 +159,33 @@ FOLLOWUP_CANCELLED = declare(
     description="A follow-up was cancelled.",
 )
 
+# --- contact_plans: messaging (contact_plans/messaging; docs/messaging.md) -----------------
+MESSAGE_SENT = declare(
+    "message.sent",
+    ("message_id", "customer_id"),
+    publisher="contact_plans (messaging)",
+    description="The mail server or SMS provider accepted a message of the outbox.",
+)
+MESSAGE_FAILED = declare(
+    "message.failed",
+    ("message_id", "customer_id", "reason"),
+    publisher="contact_plans (messaging)",
+    description="A message will not be sent: refused, too long, or its retries ran out (reason: Message.Reason).",
+)
+MESSAGE_SUPPRESSED = declare(
+    "message.suppressed",
+    ("message_id", "customer_id", "reason"),
+    publisher="contact_plans (messaging)",
+    description="A message was withheld on purpose: no consent, unsubscribed, bounced, frequency cap... "
+    "(reason: Message.Reason).",
+)
+CUSTOMER_UNSUBSCRIBED = declare(
+    "customer.unsubscribed",
+    ("customer_id", "channel", "topic"),
+    publisher="contact_plans (messaging)",
+    description='A customer declined a channel (topic "") or one topic: a link, the preference centre, STOP, the API.',
+)
+
 
 def subscribe(event: Event | str) -> Callable[[Handler], Handler]:
     """Register a handler of a declared event (a decorator); registering twice keeps one."""

@@ -202,6 +202,12 @@ IMPORT_UPLOAD_DIR = Path(os.environ.get("IMPORT_UPLOAD_DIR", VAR_DIR / "uploads"
 # be brought back the same day, short enough that personal data does not linger.
 IMPORT_UPLOAD_RETENTION_HOURS = envint("IMPORT_UPLOAD_RETENTION_HOURS", 24)
 
+# A running import or recompute touches its heartbeat every 30 s (retention_crm.heartbeat); one
+# silent for this many minutes lost its worker (killed, out of memory, a redeploy) and is marked
+# failed ("Interrupted: the worker stopped ..."), freeing its place so that a new one can start.
+# Twenty missed beats: a paused worker or a database failover is not taken for a death.
+JOB_HEARTBEAT_TIMEOUT_MINUTES = envint("JOB_HEARTBEAT_TIMEOUT_MINUTES", 10)
+
 # Uploads above this size are refused with a message (imports of larger files go through
 # the command line or the API in parts). 50 MB covers a year of a mid-size shop's orders.
 IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
@@ -323,6 +329,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tasks.import_uploads_purge_task",
         "schedule": crontab(minute=15),
     },
+    # Hands due messages to the workers; every 10 s is how late a message due now may leave.
+    "contact-plans-messages-dispatch": {
+        "task": "contact_plans.tasks.messages_dispatch_task",
+        "schedule": float(envint("MESSAGING_DISPATCH_EVERY_SECONDS", 10)),
+    },
+    # Every retention_crm.heartbeat.REAP_EVERY_MINUTES (5): jobs whose worker died are marked failed.
+    "customers-import-jobs-reap": {
+        "task": "customers.tasks.import_jobs_reap_task",
+        "schedule": crontab(minute="*/5"),
+    },
+    "metrics-recompute-runs-reap": {
+        "task": "metrics.tasks.recompute_runs_reap_task",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -351,6 +371,9 @@ REST_FRAMEWORK = {
         "anon": os.environ.get("API_THROTTLE_ANON", "60/minute"),
         "user": os.environ.get("API_THROTTLE_USER", "6000/minute"),
     },
+    # The API reads JSON (the import's upload alone is multipart: customers.api.imports), so the
+    # schema offers no form encodings that nested fields (an order's lines) could not travel in.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "retention_crm.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -366,6 +389,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a `kind` or `status`; name each enum after its model.
+    # Every operation documents the API's error responses (retention_crm.api.schema_error_responses).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "retention_crm.api.schema_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "OrderKindEnum": "customers.models.Order.Kind",
         "OrderStatusEnum": "customers.models.Order.Status",
@@ -378,13 +406,66 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Email ------------------------------------------------------------------------------------
+# Production sends through SMTP (EMAIL_HOST...); development and `make run` keep every message in
+# the local outbox, which administrators open at /messaging/outbox/ (docs/messaging.md).
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "contact_plans.messaging.channels.local.LocalOutboxEmailBackend",
 )
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
+# Seconds an SMTP conversation may stall before the batch gives up (the message is retried later).
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "crm@example.com")
+
+# --- Messaging (contact_plans/messaging; docs/messaging.md) ---------------------------------
+# The public address of the site, for the links in messages (unsubscribe, preference centre):
+# in production https:// and the first of ALLOWED_HOSTS unless set; `make run` and `make dev` serve
+# on PORT (scripts/run.sh), which the worker sees too.
+PUBLIC_BASE_URL = os.environ.get(
+    "PUBLIC_BASE_URL",
+    f"https://{ALLOWED_HOSTS[0]}" if PRODUCTION else f"http://127.0.0.1:{os.environ.get('PORT', '8000')}",
+).rstrip("/")
+# The SMS backend: the local outbox by default; contact_plans.messaging.channels.sms.HttpSmsBackend
+# posts to a Twilio-style REST API at SMS_HTTP_URL with SMS_ACCOUNT / SMS_TOKEN.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "contact_plans.messaging.channels.local.LocalOutboxSmsBackend")
+SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL", "")
+SMS_ACCOUNT = os.environ.get("SMS_ACCOUNT", "")
+SMS_TOKEN = os.environ.get("SMS_TOKEN", "")
+SMS_FROM = os.environ.get("SMS_FROM", "")
+SMS_TIMEOUT = envint("SMS_TIMEOUT", 10)
+# Three segments (459 GSM-7 characters, 201 in UCS-2) is what carriers deliver reliably joined up.
+SMS_MAX_SEGMENTS = envint("SMS_MAX_SEGMENTS", 3)
+# At most this many promotional messages per customer per rolling 7 days, every channel together.
+MESSAGING_FREQUENCY_CAP = envint("MESSAGING_FREQUENCY_CAP", 3)
+# Quiet hours in the customer's time zone: a promotional message (or any SMS) due in them waits.
+MESSAGING_QUIET_START = envint("MESSAGING_QUIET_START", 21)
+MESSAGING_QUIET_END = envint("MESSAGING_QUIET_END", 8)
+# A worker holds a claimed batch this long. Long enough for a batch through a slow server
+# (MESSAGING_BATCH_SIZE x a second); a killed worker's messages are due again after it.
+MESSAGING_LEASE_SECONDS = envint("MESSAGING_LEASE_SECONDS", 300)
+# Messages per task (one SMTP connection each): big enough that opening the connection is paid
+# rarely, small enough that the work spreads over every worker.
+MESSAGING_BATCH_SIZE = envint("MESSAGING_BATCH_SIZE", 100)
+# Temporary failures are retried after 1, 2, 4... minutes, this many attempts in all.
+MESSAGING_MAX_ATTEMPTS = envint("MESSAGING_MAX_ATTEMPTS", 6)
+MESSAGING_RETRY_BASE_SECONDS = envint("MESSAGING_RETRY_BASE_SECONDS", 60)
+# Unsubscribe links stay valid this long (a customer may open a two-year-old email).
+MESSAGING_TOKEN_MAX_AGE_DAYS = envint("MESSAGING_TOKEN_MAX_AGE_DAYS", 730)
+# Topics of the preference centre ("" is general news, always offered).
+MESSAGING_TOPICS = [("offers", _("Offers and promotions")), ("news", _("News")), ("surveys", _("Surveys"))]
+# Webhooks of the email provider (django-anymail) authenticate with this secret (basic auth); when
+# it is not set, a random one refuses every call.
+ANYMAIL = {"WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET") or secrets.token_urlsafe(32)}
+for _name in ("POSTMARK_SERVER_TOKEN", "MAILGUN_API_KEY", "MAILGUN_WEBHOOK_SIGNING_KEY", "SENDGRID_API_KEY"):
+    if os.environ.get("ANYMAIL_" + _name):
+        ANYMAIL[_name] = os.environ["ANYMAIL_" + _name]
 
 # --- Product settings -----------------------------------------------------------------------
 # Whether an account manager may see (not edit) customers outside their own book.

@@ -48,7 +48,10 @@ class SegmentSerializer(serializers.ModelSerializer):
     display_name = serializers.CharField(read_only=True, help_text=_("The name in the caller's language."))
     definition = DefinitionField(read_only=True)
     definition_text = serializers.SerializerMethodField(help_text=_("The definition in words."))
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    member_count = serializers.SerializerMethodField(
+        help_text=_("Current members the caller may see (an account manager: those of her book).")
+    )
 
     class Meta:
         model = Segment
@@ -70,6 +73,18 @@ class SegmentSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_member_count(self, segment: Segment) -> int:
+        request = self.context.get("request")
+        if request is None:
+            return segment.member_count
+        if "visible_counts" not in self.context:
+            # One count query for a whole page of segments (the list's serializer is this one's parent).
+            page = getattr(self.parent, "instance", None)
+            ids = [s.pk for s in page] if page is not None else [segment.pk]
+            self.context["visible_counts"] = selectors.segment_member_counts_visible(user=request.user, segment_ids=ids)
+        counts = self.context["visible_counts"]
+        return segment.member_count if counts is None else counts.get(segment.pk, 0)
 
     def get_definition_text(self, segment: Segment) -> str:
         return definition_describe(segment.definition) if segment.definition else ""

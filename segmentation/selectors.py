@@ -55,21 +55,25 @@ def segment_list(*, user) -> list[Segment]:
         .values_list("segment_id", "size")
     ):
         sizes.setdefault(segment_id, []).append(size)
-    # Who sees every book sees every member: the whole segment's counts are theirs.
-    counts = None if roles.sees_every_book(user) else _visible_counts(user)
+    counts = segment_member_counts_visible(user=user)
     for segment in segments:
-        segment.sparkline = sizes.get(segment.pk, [])
+        # The size history counts the whole segment: shown only to those who see every book.
+        segment.sparkline = sizes.get(segment.pk, []) if counts is None else []
         segment.visible_count = segment.member_count if counts is None else counts.get(segment.pk, 0)
     return segments
 
 
-def _visible_counts(user) -> dict[int, int]:
-    rows = (
-        SegmentMembership.objects.filter(customers_visible_filter(user), exited_at__isnull=True)
-        .values("segment_id")
-        .annotate(n=Count("*"))  # read from the index alone
-        .values_list("segment_id", "n")
-    )
+def segment_member_counts_visible(*, user, segment_ids: list[int] | None = None) -> dict[int, int] | None:
+    """Current members the user may see, by segment id (absent: none); None for a user who sees
+    every book, whose counts are the segments' own ``member_count``. Every count of members the
+    API and the pages show to a user comes from here, so it never tells an account manager about
+    customers outside her book."""
+    if roles.sees_every_book(user):
+        return None
+    memberships = SegmentMembership.objects.filter(customers_visible_filter(user), exited_at__isnull=True)
+    if segment_ids is not None:
+        memberships = memberships.filter(segment_id__in=segment_ids)
+    rows = memberships.values("segment_id").annotate(n=Count("*")).values_list("segment_id", "n")  # the index alone
     return dict(rows)
 
 

@@ -124,7 +124,7 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # The size the last refresh counted, or the members of the user's book (a bounded count).
         "total": lists.Total(segment.member_count, exact=True) if whole_counts else lists.total(members),
         "events": selectors.segment_events(user=request.user, segment=segment)[:EVENTS_SHOWN],
-        "chart": _size_chart(segment),
+        "chart": _size_chart(segment) if whole_counts else None,  # the history counts the whole segment
         "may_edit": selectors.segment_can_edit(request.user),
         "whole_counts": whole_counts,
     }

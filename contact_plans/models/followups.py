@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from retention_crm import dates
+
 
 class FollowUp(models.Model):
     """One contact to make with a customer by ``due_at``, assigned to one user."""
@@ -23,7 +25,7 @@ class FollowUp(models.Model):
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("assigned to"), on_delete=models.PROTECT, related_name="followups"
     )
-    due_at = models.DateTimeField(_("due"))
+    due_at = models.DateTimeField(_("due"), validators=[dates.planned("due_at")])
     note = models.TextField(_("note"), blank=True)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
     # Set by automatic sources ("survey-response:42"), so that a second delivery of the same event
@@ -65,6 +67,10 @@ class FollowUp(models.Model):
                 name="followup_cancelled_at_iff_cancelled",
             ),
             models.UniqueConstraint(fields=["key"], condition=~Q(key=""), name="followup_key_unique"),
+            # The fixed bounds of retention_crm.dates, whatever writes the row.
+            models.CheckConstraint(
+                condition=dates.stored_range("due_at", instant=True), name="followup_due_at_in_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -93,7 +99,11 @@ class WorklistSnooze(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("worklist of"), on_delete=models.CASCADE, related_name="+"
     )
-    until = models.DateField(_("snoozed until"), help_text=_("The customer is back on the worklist on this day."))
+    until = models.DateField(
+        _("snoozed until"),
+        help_text=_("The customer is back on the worklist on this day."),
+        validators=[dates.planned("until")],
+    )
     reason = models.CharField(_("reason"), max_length=200)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -117,6 +127,7 @@ class WorklistSnooze(models.Model):
                 name="one_open_snooze_per_user_customer",
             ),
             models.CheckConstraint(condition=~Q(reason=""), name="snooze_reason_not_empty"),
+            models.CheckConstraint(condition=dates.stored_range("until", instant=False), name="snooze_until_in_range"),
         ]
 
     def __str__(self) -> str:

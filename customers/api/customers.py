@@ -15,6 +15,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.validators import UniqueValidator
 
+from retention_crm import dates
 from retention_crm.api import FlatErrorsMixin, IdempotentCreateMixin, StrictFieldsMixin
 
 from .. import roles, selectors, services
@@ -83,6 +84,8 @@ class CustomerSerializer(StrictFieldsMixin, FlatErrorsMixin, serializers.ModelSe
         ]
         read_only_fields = ["id", "archived_at", "created_at", "updated_at"]
         extra_kwargs = {
+            "acquired_at": {"help_text": dates.HELP[dates.HAPPENED]},
+            "consent_at": {"help_text": dates.HELP[dates.HAPPENED]},
             "external_id": {
                 "validators": [
                     UniqueValidator(
@@ -90,7 +93,7 @@ class CustomerSerializer(StrictFieldsMixin, FlatErrorsMixin, serializers.ModelSe
                         message=_("A customer with this external id already exists."),
                     )
                 ]
-            }
+            },
         }
 
     def __init__(self, *args, **kwargs):

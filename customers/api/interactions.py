@@ -1,5 +1,6 @@
 """Interactions: the timeline of calls, emails, complaints…; list, read, log and resolve."""
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
@@ -8,6 +9,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from retention_crm import dates
 from retention_crm.api import FlatErrorsMixin, IdempotentCreateMixin, StrictFieldsMixin
 
 from .. import selectors, services
@@ -34,8 +36,12 @@ class InteractionSerializer(StrictFieldsMixin, FlatErrorsMixin, serializers.Mode
         help_text=_("Id of the customer; or give customer (the external id)."),
         error_messages={"does_not_exist": _("No customer has the id {pk_value}.")},
     )
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    occurred_at = serializers.DateTimeField(required=False, help_text=_("Now when left out."))
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    occurred_at = serializers.DateTimeField(
+        required=False,
+        validators=[dates.happened("occurred_at")],
+        help_text=format_lazy("{} {}", _("Now when left out."), dates.HELP[dates.HAPPENED]),
+    )
 
     class Meta:
         model = Interaction

@@ -14,6 +14,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.validators import UniqueValidator
 
+from retention_crm import dates
 from retention_crm.api import CreateWithOutputMixin, IdempotentCreateMixin, InputSerializer
 
 from .. import selectors, services
@@ -95,7 +96,9 @@ class OrderCreateSerializer(InputSerializer):
         help_text=_("External id of the customer."),
         error_messages={"does_not_exist": _("No customer has the external id “{value}”.")},
     )
-    ordered_at = serializers.DateTimeField()
+    ordered_at = serializers.DateTimeField(
+        validators=[dates.happened("ordered_at")], help_text=dates.HELP[dates.HAPPENED]
+    )
     currency = serializers.CharField(
         default=settings.WORKSPACE_CURRENCY,
         validators=[RegexValidator(r"^[A-Z]{3}\Z", _("Use a three-letter ISO 4217 code such as GBP."))],

@@ -33,6 +33,8 @@ import pandas as pd
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from retention_crm import dates
+
 # 100k rows is ~30-60 MB of pandas memory for the widest format: large enough that per-chunk
 # overhead (a COPY, a progress update) is negligible, small enough for a 512 MB worker.
 CHUNK_ROWS = 100_000
@@ -361,7 +363,15 @@ class Validator:
         self.reject(bad, column, _("%(column)s must be %(what)s") % {"column": column, "what": what})
         return values.fillna(0)
 
-    def timestamp(self, column: str, *, fmt: str | None, tz: str, required: bool = True) -> pd.Series:
+    def in_window(self, values: pd.Series, column: str, kind: str = dates.HAPPENED) -> None:
+        """Refuse the dates outside retention_crm.dates' window of ``kind``, in its words."""
+        self.reject(dates.outside(values, kind), column, dates.message(kind, field=column))
+
+    def timestamp(
+        self, column: str, *, fmt: str | None, tz: str, required: bool = True, window: str = dates.HAPPENED
+    ) -> pd.Series:
+        """The column as UTC timestamps; a value that is not one, or is outside the ``window`` of
+        retention_crm.dates (every timestamp a file holds is of something that happened), is refused."""
         raw = self.frame[column]
         if fmt:
             parsed = pd.to_datetime(raw, format=fmt, errors="coerce")
@@ -377,6 +387,7 @@ class Validator:
         if not required:
             bad = bad & raw.ne("").to_numpy()
         self.reject(bad, column, reason)
+        self.in_window(parsed, column, window)
         return parsed
 
 
@@ -483,6 +494,7 @@ def customers_csv_chunks(text) -> Iterator[Chunk]:
                 "acquired_at",
                 _("acquired_at is not a valid date (use YYYY-MM-DD)"),
             )
+            v.in_window(parsed, "acquired_at")
             out["acquired_at"] = parsed.dt.strftime("%Y-%m-%d").fillna("")
         if "marketing_consent" in out:
             words = out["marketing_consent"].str.lower()
@@ -696,6 +708,7 @@ def _cdnow_chunk(frame: pd.DataFrame, seen: dict) -> Chunk:
     customer = v.required("customer_id").str.lstrip("0").replace("", "0")
     day = pd.to_datetime(frame["date"], format="%Y%m%d", errors="coerce")
     v.reject(day.isna().to_numpy(), "date", _("date must be YYYYMMDD"))
+    v.in_window(day, "date")
     quantity = v.number("number_of_cds", integer=True)
     dollars = v.number("dollar_value")
     v.reject((quantity.lt(0) | dollars.lt(0)).to_numpy(), "dollar_value", _("CDNOW purchases cannot be negative"))

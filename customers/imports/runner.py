@@ -34,7 +34,7 @@ def _importer_manager_id(job: ImportJob) -> int | None:
 
 
 def _progress(job: ImportJob, **fields) -> None:
-    ImportJob.objects.filter(pk=job.pk).update(**fields)
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now(), **fields)
 
 
 def run(job: ImportJob) -> ImportJob:

@@ -17,8 +17,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from retention_crm import heartbeat
 
 from ..models import ImportJob, ImportRowError
 
@@ -98,17 +101,42 @@ def import_job_run(*, job_id) -> ImportJob:
     """Run a queued job once. A second delivery of the same job finds it claimed and stops."""
     from .runner import run
 
+    now = timezone.now()
     claimed = ImportJob.objects.filter(id=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING, started_at=timezone.now()
+        status=ImportJob.Status.RUNNING, started_at=now, heartbeat_at=now
     )
     job = ImportJob.objects.get(id=job_id)
     if claimed != 1:
         logger.info("imports.job_already_claimed job=%s status=%s", job_id, job.status)
         return job
     try:
-        return run(job)
+        with heartbeat.beating(ImportJob, job.pk):
+            return run(job)
     finally:
         import_upload_delete(job=job)
+
+
+def import_jobs_reap() -> int:
+    """Mark failed the running imports whose worker died (no heartbeat for
+    JOB_HEARTBEAT_TIMEOUT_MINUTES) and delete their uploads; returns how many. The merge is one
+    transaction, so an interrupted import wrote nothing. Idempotent: the UPDATE is conditional on
+    the status and the last beat, so a job reaped once, or alive after all, is left alone."""
+    cutoff = heartbeat.stale_before()
+    stale = ImportJob.objects.filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff),
+        status=ImportJob.Status.RUNNING,
+    )
+    ids = list(stale.values_list("pk", flat=True))
+    reaped = stale.filter(pk__in=ids).update(
+        status=ImportJob.Status.FAILED,
+        finished_at=timezone.now(),
+        message=_("%(reason)s Nothing was written; upload the file again.") % {"reason": heartbeat.INTERRUPTED},
+    )
+    for job in ImportJob.objects.filter(pk__in=ids, status=ImportJob.Status.FAILED).only("id", "path"):
+        import_upload_delete(job=job)
+    if reaped:
+        logger.warning("imports.jobs_reaped count=%d", reaped)
+    return reaped
 
 
 def import_upload_delete(*, job: ImportJob) -> bool:

@@ -255,12 +255,16 @@ class Staging:
                 )
         if "referred_by" in self.customer_columns:
             msg = self._message(_("referred_by %(value)s is not a known customer"), "s.referred_by")
+            # An account manager's referrers are customers of her book (as in the API), so a referrer
+            # in another book is unknown to her, in the same words as an id nobody has.
+            in_book = "AND c.account_manager_id = %s" if self.manager_id is not None else ""
             self._check(
                 "imp_customers",
                 f"""SELECT s.line, 'referred_by', {msg} FROM imp_customers s
                 WHERE COALESCE(s.referred_by, '') <> ''
-                AND NOT EXISTS (SELECT 1 FROM customers_customer c WHERE c.external_id = s.referred_by)
+                AND NOT EXISTS (SELECT 1 FROM customers_customer c WHERE c.external_id = s.referred_by {in_book})
                 AND NOT EXISTS (SELECT 1 FROM imp_customers f WHERE f.external_id = s.referred_by)""",
+                [self.manager_id] if self.manager_id is not None else None,
             )
 
     def check_lines(self, *, customers_from_file: bool) -> None:
@@ -303,7 +307,8 @@ class Staging:
                 EXISTS (SELECT 1 FROM customers_customer c WHERE c.external_id = s.customer_ext) {in_file})""",
         )
         if self.manager_id is not None:
-            msg = self._message(_("customer %(value)s belongs to another account manager's book"), "s.customer_ext")
+            # A customer of another book is, to an account manager, unknown: the same words as for an
+            # id nobody has, so that the report does not tell her which ids other books hold.
             self._check(
                 "imp_lines",
                 f"""SELECT s.line, 'customer_id', {msg} FROM imp_lines s JOIN customers_customer c

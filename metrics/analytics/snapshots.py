@@ -603,16 +603,16 @@ class _AsOfFacts:
         cohort, k = self.pair_cohort[keep], self.pair_k[keep]
         if cohort.size == 0:
             return {"cohorts": [], "sizes": [], "matrix": []}
-        # Cohorts are months: rows of a dense month range, the empty ones dropped after counting.
-        first = int(cohort.min())
-        height, width = int(cohort.max()) - first + 1, int(k.max()) + 1
-        active = np.bincount((cohort - first) * width + k, minlength=height * width).reshape(height, width)
-        kept = active[:, 0] > 0
-        cohorts, active = np.arange(first, first + height)[kept], active[kept]
+        # One row per cohort with a customer (each has its k = 0 pair), the COHORT_LIMIT newest only:
+        # the matrix stays COHORT_LIMIT rows by the age of the oldest of them, however old the data.
+        cohorts, row = np.unique(cohort, return_inverse=True)
+        shown = row >= len(cohorts) - COHORT_LIMIT
+        cohorts, row, k = cohorts[-COHORT_LIMIT:], row[shown] - max(len(cohorts) - COHORT_LIMIT, 0), k[shown]
+        width = int(k.max()) + 1
+        active = np.bincount(row * width + k, minlength=len(cohorts) * width).reshape(len(cohorts), width)
         sizes = active[:, 0]
         retention = active / sizes[:, None]
         retention[cohorts[:, None] + np.arange(width)[None, :] > self.last_month] = np.nan
-        retention, sizes, cohorts = retention[-COHORT_LIMIT:], sizes[-COHORT_LIMIT:], cohorts[-COHORT_LIMIT:]
         retention = retention[:, ~np.isnan(retention).all(axis=0)]
         return {
             "cohorts": [f"{1970 + int(m) // 12:04d}-{int(m) % 12 + 1:02d}" for m in cohorts],

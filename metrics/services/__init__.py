@@ -5,7 +5,7 @@ rows and snapshots it saves (writes, swap), the back-test (backtest) and the ref
 from .backtest import churn_backtest, metrics_backtest
 from .recompute import chunk_ranges, metrics_recompute, metrics_score_chunk, model_params
 from .refresh import metrics_refresh_customer
-from .runs import recompute_run_create
+from .runs import recompute_run_create, recompute_runs_reap
 
 __all__ = [
     "chunk_ranges",
@@ -16,4 +16,5 @@ __all__ = [
     "metrics_score_chunk",
     "model_params",
     "recompute_run_create",
+    "recompute_runs_reap",
 ]

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -50,6 +51,7 @@ from metrics.analytics.snapshots import customer_codes, history_snapshots, with_
 from metrics.forked import Forked
 from metrics.models import SEGMENT_KEYS, ModelVersion, RecomputeChunk, RecomputeRun, RfmSegment
 from metrics.selectors import assignment_frame, customer_daily_frame, customer_frame, customer_upsell_days
+from retention_crm import heartbeat
 
 from .backtest import metrics_backtest, metrics_backtest_queue
 from .runs import (
@@ -79,7 +81,8 @@ def metrics_recompute(
         return RecomputeRun.objects.get(pk=run_id)
     started = time.monotonic()
     try:
-        _recompute(RecomputeRun.objects.get(pk=run_id), chunks_async=chunks_async)
+        with heartbeat.beating(RecomputeRun, run_id):
+            _recompute(RecomputeRun.objects.get(pk=run_id), chunks_async=chunks_async)
     except Exception:
         logger.exception("metrics.recompute_failed run=%s", run_id)
         recompute_run_fail(
@@ -428,7 +431,8 @@ def metrics_score_chunk(
     if RecomputeChunk.objects.filter(run_id=run_id, customer_id_from=customer_id_from).exists():
         return 0
     try:
-        count = _score_chunk(run, model_version_id, customer_id_from, customer_id_to, scored)
+        with heartbeat.beating(RecomputeRun, run_id):
+            count = _score_chunk(run, model_version_id, customer_id_from, customer_id_to, scored)
     except Exception:
         logger.exception("metrics.chunk_failed run=%s from=%s", run_id, customer_id_from)
         recompute_run_fail(
@@ -476,7 +480,11 @@ def _score_chunk(
                 )
             RecomputeRun.objects.filter(
                 pk=run.pk, status=RecomputeRun.Status.RUNNING, chunks_done__lt=F("chunks_total")
-            ).update(chunks_done=F("chunks_done") + 1, customers_scored=F("customers_scored") + len(ids))
+            ).update(
+                chunks_done=F("chunks_done") + 1,
+                customers_scored=F("customers_scored") + len(ids),
+                heartbeat_at=timezone.now(),
+            )
     except IntegrityError:
         if RecomputeChunk.objects.filter(run_id=run.pk, customer_id_from=id_from).exists():
             logger.info("metrics.chunk_duplicate run=%s from=%s", run.pk, id_from)

@@ -8,23 +8,19 @@ one run be running, so a second claim waits in the queue and is started when the
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from metrics.models import ModelVersion, RecomputeRun
-from retention_crm import events
+from retention_crm import events, heartbeat
 
 from .swap import scores_swap
 
 logger = logging.getLogger(__name__)
-
-# A run still "running" after this long lost its worker (a crash, a redeploy): it is marked failed
-# so the next run can claim. A recompute of 1M customers takes minutes, so 6 hours is generous.
-STALE_RUN_AFTER = timedelta(hours=6)
 
 
 def recompute_run_create(*, as_of: date | None = None, user=None, queue: bool = True) -> RecomputeRun:
@@ -50,26 +46,36 @@ def _queue(run_id: int) -> None:
     transaction.on_commit(lambda: metrics_recompute_task.delay(run_id))
 
 
-def _fail_stale_runs() -> None:
-    stale = RecomputeRun.objects.filter(
-        status=RecomputeRun.Status.RUNNING, started_at__lt=timezone.now() - STALE_RUN_AFTER
+def recompute_runs_reap() -> int:
+    """Mark failed the running run whose worker died (no heartbeat for JOB_HEARTBEAT_TIMEOUT_MINUTES,
+    retention_crm.heartbeat), which frees the one running place (the one_running_recompute index) and
+    starts the run waiting in the queue, if any; returns how many were reaped. The run's own table of
+    scores is dropped by the next run that starts. Idempotent: the UPDATE is conditional on the status
+    and the last beat."""
+    cutoff = heartbeat.stale_before()
+    reaped = RecomputeRun.objects.filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff),
+        status=RecomputeRun.Status.RUNNING,
     ).update(
         status=RecomputeRun.Status.FAILED,
         finished_at=timezone.now(),
-        message=_("The recompute stopped without finishing (its worker was lost); start it again."),
+        message=_("%(reason)s The previous figures are kept; start it again.") % {"reason": heartbeat.INTERRUPTED},
     )
-    if stale:
-        logger.warning("metrics.recompute_stale_failed count=%d", stale)
+    if reaped:
+        logger.warning("metrics.recompute_runs_reaped count=%d", reaped)
+        transaction.on_commit(_start_next_queued)
+    return reaped
 
 
 def recompute_run_claim(*, run_id: int) -> bool:
     """queued -> running, once. False when another delivery claimed it or another run is running
     (this one then stays queued and is started when that one finishes)."""
-    _fail_stale_runs()
+    recompute_runs_reap()
+    now = timezone.now()
     try:
         with transaction.atomic():
             claimed = RecomputeRun.objects.filter(pk=run_id, status=RecomputeRun.Status.QUEUED).update(
-                status=RecomputeRun.Status.RUNNING, started_at=timezone.now(), message=_("Loading orders…")
+                status=RecomputeRun.Status.RUNNING, started_at=now, heartbeat_at=now, message=_("Loading orders…")
             )
     except IntegrityError:
         logger.info("metrics.recompute_waits run=%s reason=another_running", run_id)
@@ -84,7 +90,9 @@ def recompute_run_fail(*, run_id: int, message: str) -> None:
 
 
 def recompute_run_step(*, run_id: int, message: str) -> None:
-    RecomputeRun.objects.filter(pk=run_id, status=RecomputeRun.Status.RUNNING).update(message=message)
+    RecomputeRun.objects.filter(pk=run_id, status=RecomputeRun.Status.RUNNING).update(
+        message=message, heartbeat_at=timezone.now()
+    )
 
 
 def _start_next_queued() -> None:

@@ -5,7 +5,7 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
-from contact_plans.models import FollowUp, WorklistSnooze
+from contact_plans.models import FollowUp, Message, WorklistSnooze
 from tests.customers.factories import CustomerFactory, UserFactory
 
 
@@ -28,3 +28,26 @@ class WorklistSnoozeFactory(factory.django.DjangoModelFactory):
     until = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=14))
     reason = "Waiting for the budget"
     created_by = factory.SelfAttribute("user")
+
+
+def consenting_customer(**fields):
+    """A customer who gave marketing consent (with the date and source the database asks for)."""
+    return CustomerFactory(marketing_consent=True, consent_at=timezone.now(), consent_source="web_form", **fields)
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    """A queued email due now; build other states with the fields each needs (the constraints)."""
+
+    class Meta:
+        model = Message
+
+    customer = factory.SubFactory(CustomerFactory)
+    channel = "email"
+    purpose = "transactional"
+    recipient = factory.LazyAttribute(lambda m: m.customer.email)
+    subject = "Thank you"
+    html = "<p>Thank you</p>"
+    text = "Thank you"
+    source_key = factory.Sequence(lambda n: f"test:{n}")
+    due_at = factory.LazyFunction(timezone.now)
+    message_id = factory.Sequence(lambda n: f"<test-{n}@example.com>")

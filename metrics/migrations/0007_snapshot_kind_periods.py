@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("metrics", "0005_prediction_gaps"),
+        ("metrics", "0006_job_heartbeat"),
     ]
 
     operations = [

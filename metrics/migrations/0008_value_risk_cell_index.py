@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0008_list_filter_indexes"),
-        ("metrics", "0006_snapshot_kind_periods"),
+        ("metrics", "0007_snapshot_kind_periods"),
     ]
 
     operations = [

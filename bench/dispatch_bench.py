@@ -1,0 +1,182 @@
+"""Dispatch benchmark: 10,000 due emails through the real Celery worker to a local SMTP server,
+against a bare loop that sends the same 10,000 prepared messages with smtplib over one connection.
+
+Run by hand, not in CI, with PostgreSQL and Redis (the database is migrated, its bench rows are
+deleted at the end):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_dispatch \\
+    CELERY_BROKER_URL=redis://127.0.0.1:6379/7 .venv/bin/python bench/dispatch_bench.py \\
+        [--messages 10000] [--concurrency 2]
+
+1. an aiosmtpd server (its own process, the Sink handler: it accepts and forgets) on 127.0.0.1;
+2. bare: the messages built once (Django's EmailMultiAlternatives, as the outbox builds them),
+   then ``smtplib.SMTP.sendmail`` for each over one connection: the rate of the server and the
+   SMTP conversation alone;
+3. outbox: the same number of Message rows, due now; a worker process (``celery worker``, prefork,
+   --concurrency) is started and warmed up with one message; then one dispatch (what the beat
+   does) and the time until every row is ``sent``: claims, the rules checked again, two commits
+   per message (handed over, then sent), one SMTP connection per batch.
+
+Prints both rates and their ratio (goal: the outbox at least half the bare rate).
+"""
+
+import argparse
+import os
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retention_crm.settings")
+
+GOAL_RATIO = 0.5
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the SMTP server did not start")
+
+
+def bare(port: int, count: int) -> float:
+    from django.core.mail import EmailMultiAlternatives
+
+    prepared = []
+    for i in range(count):
+        email = EmailMultiAlternatives(
+            f"Thank you {i}", f"Thank you for your order {i}.", "crm@example.com", [f"bench{i}@example.com"],
+            headers={"Message-ID": f"<bench-{i}@example.com>"},
+        )  # fmt: skip
+        email.attach_alternative(f"<p>Thank you for your order {i}.</p>", "text/html")
+        prepared.append((email.from_email, email.to, email.message().as_bytes()))
+    started = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port) as smtp:
+        for sender, recipients, raw in prepared:
+            smtp.sendmail(sender, recipients, raw)
+    return count / (time.perf_counter() - started)
+
+
+def _messages(count: int, prefix: str) -> list[int]:
+    from django.utils import timezone
+
+    from contact_plans.messaging.outbox import message_id_new
+    from contact_plans.models import Message
+    from customers.models import Customer
+
+    customers = Customer.objects.bulk_create(
+        Customer(external_id=f"{prefix}{i:06d}", name=f"Bench {i}", email=f"{prefix.lower()}{i}@example.com")
+        for i in range(count)
+    )
+    now = timezone.now()
+    rows = Message.objects.bulk_create(
+        (
+            Message(
+                customer=c, channel="email", purpose="transactional", recipient=c.email, subject=f"Thank you {i}",
+                text=f"Thank you for your order {i}.", html=f"<p>Thank you for your order {i}.</p>",
+                source_key=f"bench:{prefix}:{i}", due_at=now, message_id=message_id_new(),
+            )
+            for i, c in enumerate(customers)
+        ),
+        batch_size=2000,
+    )  # fmt: skip
+    return [m.pk for m in rows]
+
+
+def _wait_sent(ids: list[int], timeout: float) -> None:
+    from contact_plans.models import Message
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if Message.objects.filter(pk__in=ids, state="sent").count() == len(ids):
+            return
+        time.sleep(0.2)
+    raise RuntimeError("the worker did not send every message in time")
+
+
+def outbox(port: int, count: int, concurrency: int) -> float:
+    from contact_plans.messaging.dispatch import messages_dispatch
+
+    env = {
+        **os.environ,
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(port),
+        "MESSAGING_QUIET_START": "0",
+        "MESSAGING_QUIET_END": "0",
+    }
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).with_name("celery")), "-A", "retention_crm", "worker", "--loglevel=WARNING",
+         f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    try:
+        warmup = _messages(concurrency, "W")
+        messages_dispatch()
+        _wait_sent(warmup, timeout=120)
+        ids = _messages(count, "B")
+        started = time.perf_counter()
+        messages_dispatch()
+        _wait_sent(ids, timeout=1200)
+        return count / (time.perf_counter() - started)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+
+
+def _cleanup() -> None:
+    from customers.models import Customer
+
+    Customer.objects.filter(external_id__regex=r"^[WB][0-9]{6}$").delete()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=2)
+    args = parser.parse_args()
+    os.environ.setdefault("MESSAGING_QUIET_START", "0")
+    os.environ.setdefault("MESSAGING_QUIET_END", "0")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    _cleanup()
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink", "-l", f"127.0.0.1:{port}"]
+    )
+    try:
+        _wait_for_port(port)
+        load = os.getloadavg()
+        bare_rate = bare(port, args.messages)
+        print(f"bare smtplib, one connection: {bare_rate:,.0f} messages/s")
+        outbox_rate = outbox(port, args.messages, args.concurrency)
+        print(f"outbox through the worker (concurrency {args.concurrency}): {outbox_rate:,.0f} messages/s")
+        ratio = outbox_rate / bare_rate
+        verdict = "meets" if ratio >= GOAL_RATIO else "misses"
+        print(f"ratio {ratio:.2f} ({verdict} the goal of {GOAL_RATIO}); load average at start {load[0]:.1f}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        _cleanup()
+
+
+if __name__ == "__main__":
+    main()

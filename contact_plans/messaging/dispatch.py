@@ -1,0 +1,302 @@
+"""Sending the outbox: the beat's dispatcher and the workers' batches (docs/messaging.md).
+
+``messages_dispatch`` (beat, every few seconds) hands the ids of due messages to
+``messages_send_batch_task`` in batches. A worker claims each batch with a lease (a conditional
+UPDATE over rows locked with SKIP LOCKED on PostgreSQL; SQLite serialises writers), so two
+workers, a retried task or a duplicated beat never hold one message at once. Then, over one
+connection, for each message in turn:
+
+1. the rules are checked again (consent, opt-outs, bounces; for promotional messages the
+   frequency cap, under the customer's row lock; quiet hours) and ``handed_at`` is committed;
+2. the message is handed to the server;
+3. its answer is committed: sent (with the provider's id), retried later (temporary failure,
+   with backoff), or failed with the reason.
+
+So at most one message per worker is "in doubt" when the worker is killed: the one with
+``handed_at`` set. When its lease runs out it is due again, and sent again with the same
+Message-ID (mail systems drop the copy), counted in ``resent_count``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from contact_plans.models import Channel, Message, Purpose
+from customers.models import Customer
+from retention_crm import events
+
+from . import policy
+from .channels import ConnectionLost, DeliveryFailure, PermanentFailure, TemporaryFailure
+from .channels.email import EmailChannel, email_build
+from .channels.sms import sms_backend
+from .unsubscribe import unsubscribe_url
+
+logger = logging.getLogger(__name__)
+
+# Ids handed out per beat tick: 200 tasks of 100. A bigger backlog is taken over the next ticks;
+# each id costs the beat a few bytes, the broker a few more.
+DISPATCH_PER_TICK = 20_000
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.MESSAGING_LEASE_SECONDS)
+
+
+def messages_dispatch(*, now=None) -> int:
+    """Queue a send task per batch of due messages; returns how many messages were handed out."""
+    from contact_plans.tasks import messages_send_batch_task
+
+    now = now or timezone.now()
+    not_recent = Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - _lease())
+    due = Q(state=Message.State.QUEUED, due_at__lte=now) | Q(state=Message.State.SENDING, lease_until__lt=now)
+    with transaction.atomic():
+        ids = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(due & not_recent)
+            .order_by("due_at", "id")
+            .values_list("id", flat=True)[:DISPATCH_PER_TICK]
+        )
+        size = settings.MESSAGING_BATCH_SIZE
+        batches = [ids[i : i + size] for i in range(0, len(ids), size)]
+        for batch in batches:
+            Message.objects.filter(id__in=batch).update(dispatched_at=now)
+    for batch in batches:
+        messages_send_batch_task.delay(batch)
+    if ids:
+        logger.info("messaging.dispatched messages=%s batches=%s", len(ids), len(batches))
+    return len(ids)
+
+
+def messages_claim(*, message_ids: list[int], now=None) -> tuple[list[int], object]:
+    """Take the due messages among ``message_ids`` (those no other worker holds); returns their ids
+    and the lease's end, which the later writes check so that a worker whose lease ran out and was
+    taken over never overwrites its successor."""
+    now = now or timezone.now()
+    lease_until = now + _lease()
+    table = connection.ops.quote_name(Message._meta.db_table)  # the only name put in the SQL: ours
+    # As the ORM writes them (SQLite keeps naive UTC text), so that later filters on the lease match.
+    db_lease, db_now = (connection.ops.adapt_datetimefield_value(value) for value in (lease_until, now))
+    if connection.vendor == "postgresql":
+        sql = f"""
+            UPDATE {table} SET state = 'sending', lease_until = %s, updated_at = %s
+            WHERE id IN (
+                SELECT id FROM {table}
+                WHERE id = ANY(%s)
+                  AND ((state = 'queued' AND due_at <= %s) OR (state = 'sending' AND lease_until < %s))
+                ORDER BY id FOR UPDATE SKIP LOCKED)
+            RETURNING id"""  # noqa: S608
+        params = [db_lease, db_now, list(message_ids), db_now, db_now]
+    else:
+        marks = ", ".join(["%s"] * len(message_ids)) or "NULL"
+        sql = f"""
+            UPDATE {table} SET state = 'sending', lease_until = %s, updated_at = %s
+            WHERE id IN ({marks})
+              AND ((state = 'queued' AND due_at <= %s) OR (state = 'sending' AND lease_until < %s))
+            RETURNING id"""  # noqa: S608
+        params = [db_lease, db_now, *message_ids, db_now, db_now]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        claimed = sorted(row[0] for row in cursor.fetchall())
+    return claimed, lease_until
+
+
+class _Batch:
+    """One worker's claimed messages and the connection of their channel."""
+
+    def __init__(self, channel: str, lease_until, messages: list[Message]):
+        self.channel = channel
+        self.lease_until = lease_until
+        self.rules = policy.BatchRules(messages)
+        self.transport = EmailChannel() if channel == Channel.EMAIL else sms_backend()
+        self.opened = False
+        # The last accepted message, recorded as sent in the same commit that hands over the next
+        # one (one synchronous commit per message, not two), or on its own at the end of the batch.
+        self.accepted: tuple[Message, str, object] | None = None
+
+    def record_accepted(self) -> None:
+        """Write the pending "sent"; the caller's transaction (or autocommit) commits it."""
+        if self.accepted is None:
+            return
+        message, provider_id, sent_at = self.accepted
+        self.accepted = None
+        sent = self.ours(message.pk).update(
+            state=Message.State.SENT,
+            sent_at=sent_at,
+            lease_until=None,
+            handed_at=None,
+            provider_id=provider_id,
+            error="",
+            updated_at=sent_at,
+        )
+        if sent:
+            events.publish(events.MESSAGE_SENT, message_id=message.pk, customer_id=message.customer_id)
+
+    def ours(self, message_id: int):
+        return Message.objects.filter(id=message_id, state=Message.State.SENDING, lease_until=self.lease_until)
+
+    def send(self, message: Message) -> str:
+        if not self.opened:
+            self.transport.open()
+            self.opened = True
+        if self.channel == Channel.SMS:
+            return self.transport.send(to=message.recipient, text=message.text, reference=message.message_id)
+        headers = {}
+        if message.purpose == Purpose.PROMOTIONAL:
+            headers = {
+                "List-Unsubscribe": f"<{unsubscribe_url(message.customer_id, channel=Channel.EMAIL)}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
+        email = email_build(
+            to=message.recipient,
+            subject=message.subject,
+            html=message.html,
+            text=message.text,
+            message_id=message.message_id,
+            headers=headers,
+        )
+        return self.transport.send(email)
+
+    def close(self) -> None:
+        if self.opened:
+            self.transport.close()
+
+
+def messages_send_batch(*, message_ids: list[int]) -> dict[str, int]:
+    """Claim and send these messages; returns counts by outcome (for logs and tests)."""
+    claimed, lease_until = messages_claim(message_ids=message_ids)
+    outcome = dict.fromkeys(["sent", "retry", "lost", "failed", "suppressed", "waiting", "lost_lease"], 0)
+    outcome["claimed"] = len(claimed)
+    if not claimed:
+        return outcome
+    messages = list(Message.objects.filter(id__in=claimed).select_related("customer").order_by("id"))
+    by_channel: dict[str, list[Message]] = {}
+    for message in messages:
+        by_channel.setdefault(message.channel, []).append(message)
+    for channel, group in by_channel.items():
+        batch = _Batch(channel, lease_until, group)
+        try:
+            for position, message in enumerate(group):
+                result = _send_one(batch, message)
+                outcome[result] += 1
+                if result == "lost":
+                    _release(batch, group[position + 1 :])
+                    break
+        finally:
+            batch.record_accepted()
+            batch.close()
+    logger.info("messaging.batch_done %s", " ".join(f"{k}={v}" for k, v in outcome.items()))
+    return outcome
+
+
+def _send_one(batch: _Batch, message: Message) -> str:
+    now = timezone.now()
+    verdict = _hand_over(batch, message, now)
+    if verdict != "handed":
+        return verdict
+    try:
+        provider_id = batch.send(message)
+    except ConnectionLost as exc:
+        _retry(batch, message, exc)
+        return "lost"
+    except TemporaryFailure as exc:
+        return _retry(batch, message, exc)
+    except PermanentFailure as exc:
+        _fail(batch, message, Message.Reason.REJECTED, exc.detail)
+        return "failed"
+    batch.accepted = (message, provider_id, timezone.now())
+    return "sent"
+
+
+def _hand_over(batch: _Batch, message: Message, now) -> str:
+    """Record the previous message's "sent", check the rules once more and commit ``handed_at``,
+    in one transaction; returns "handed" or why not."""
+    promotional = message.purpose == Purpose.PROMOTIONAL
+    with transaction.atomic():
+        batch.record_accepted()
+        customer = message.customer
+        if promotional:
+            # Consent as it is now, and the cap: the customer's row lock orders two workers that
+            # hand over messages of one customer, since the cap counts those being handed over.
+            customer = Customer.objects.select_for_update().get(pk=message.customer_id)
+        reason = batch.rules.reason(message, customer)
+        if not reason and message.purpose == Purpose.PROMOTIONAL:
+            if policy.frequency_capped(customer_id=customer.pk, exclude_id=message.pk, now=now):
+                reason = Message.Reason.FREQUENCY_CAP
+        if reason:
+            _suppress(batch, message, reason)
+            return "suppressed"
+        if policy.waits_for_quiet_hours(channel=message.channel, purpose=message.purpose):
+            morning = policy.quiet_hours_end(customer=customer, now=now)
+            if morning is not None:
+                batch.ours(message.pk).update(
+                    state=Message.State.QUEUED, due_at=morning, lease_until=None, handed_at=None, dispatched_at=None
+                )
+                return "waiting"
+        in_doubt = message.handed_at is not None
+        handed = batch.ours(message.pk).update(
+            handed_at=now,
+            attempts=F("attempts") + 1,
+            resent_count=F("resent_count") + (1 if in_doubt else 0),
+            updated_at=now,
+        )
+        if not handed:  # our lease ran out and another worker has it
+            return "lost_lease"
+    message.attempts += 1
+    if in_doubt:
+        logger.warning("messaging.resend_in_doubt message=%s", message.pk)
+    return "handed"
+
+
+def _suppress(batch: _Batch, message: Message, reason: str) -> None:
+    done = batch.ours(message.pk).update(
+        state=Message.State.SUPPRESSED, reason=reason, lease_until=None, handed_at=None, updated_at=timezone.now()
+    )
+    if done:
+        events.publish(events.MESSAGE_SUPPRESSED, message_id=message.pk, customer_id=message.customer_id, reason=reason)
+
+
+def _fail(batch: _Batch, message: Message, reason: str, detail: str) -> None:
+    done = batch.ours(message.pk).update(
+        state=Message.State.FAILED,
+        reason=reason,
+        error=detail,
+        lease_until=None,
+        handed_at=None,
+        updated_at=timezone.now(),
+    )
+    if done:
+        events.publish(events.MESSAGE_FAILED, message_id=message.pk, customer_id=message.customer_id, reason=reason)
+    logger.warning("messaging.failed message=%s reason=%s", message.pk, reason)
+
+
+def _retry(batch: _Batch, message: Message, exc: DeliveryFailure) -> str:
+    if message.attempts >= settings.MESSAGING_MAX_ATTEMPTS:
+        _fail(batch, message, Message.Reason.RETRIES_EXHAUSTED, exc.detail)
+        return "failed"
+    delay = settings.MESSAGING_RETRY_BASE_SECONDS * 2 ** max(message.attempts - 1, 0)
+    batch.ours(message.pk).update(
+        state=Message.State.QUEUED,
+        due_at=timezone.now() + timedelta(seconds=delay),
+        error=exc.detail,
+        lease_until=None,
+        handed_at=None,
+        dispatched_at=None,
+        updated_at=timezone.now(),
+    )
+    logger.info("messaging.retry message=%s attempt=%s in=%ss", message.pk, message.attempts, delay)
+    return "retry"
+
+
+def _release(batch: _Batch, rest: list[Message]) -> None:
+    """The connection is gone: the messages not yet tried go back to the queue as they were."""
+    ids = [m.pk for m in rest]
+    if ids:
+        Message.objects.filter(
+            id__in=ids, state=Message.State.SENDING, lease_until=batch.lease_until, handed_at__isnull=True
+        ).update(state=Message.State.QUEUED, lease_until=None, dispatched_at=None)

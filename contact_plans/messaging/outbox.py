@@ -1,0 +1,131 @@
+"""The outbox's writes: a message becomes a row (``message_enqueue``) before anything is sent, and a
+staff member's test send (``test_send``). Sending is contact_plans/messaging/dispatch.py's job.
+
+The contract with the templates side (issue 14): ``send_template`` renders, then calls
+``message_enqueue`` with the rendered subject, HTML and text.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+
+from contact_plans.models import Channel, Message, Purpose
+from customers.models import Customer
+from retention_crm import events
+
+from . import policy
+from .channels.email import EmailChannel, email_build
+from .channels.sms import sms_fits
+
+logger = logging.getLogger(__name__)
+
+
+def message_id_new() -> str:
+    """A Message-ID for the header, stable across resends: random, so it says nothing about anyone."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(">") or "localhost"
+    return f"<{secrets.token_hex(16)}@{domain}>"
+
+
+def sms_opt_out_instruction(language: str) -> str:
+    with translation.override(language or "en"):
+        return gettext("Reply STOP to opt out")
+
+
+def message_enqueue(
+    *,
+    customer: Customer,
+    channel: str,
+    purpose: str,
+    source_key: str,
+    subject: str = "",
+    html: str = "",
+    text: str = "",
+    language: str = "",
+    template=None,
+    topic: str = "",
+    due_at=None,
+    created_by=None,
+) -> Message:
+    """The message of ``source_key``: created (queued, or suppressed/failed with the reason) the
+    first time, returned unchanged every later time."""
+    if channel not in Channel.values:
+        raise ValueError(f"unknown channel {channel!r}")
+    if purpose not in Purpose.values:
+        raise ValueError(f"unknown purpose {purpose!r}")
+    if not source_key:
+        raise ValueError("a message needs a source key")
+    existing = Message.objects.filter(source_key=source_key).first()
+    if existing is not None:
+        return existing
+    language = language or customer.language
+    recipient, reason = policy.recipient_of(customer, channel)
+    if not reason:
+        reason = policy.suppression_reason(
+            customer=customer, channel=channel, purpose=purpose, topic=topic, recipient=recipient
+        )
+    state = Message.State.SUPPRESSED if reason else Message.State.QUEUED
+    if channel == Channel.SMS:
+        subject, html = "", ""
+        if purpose == Purpose.PROMOTIONAL:
+            text = f"{text.rstrip()}\n{sms_opt_out_instruction(language)}"
+        if not reason and not sms_fits(text):
+            state, reason = Message.State.FAILED, Message.Reason.TOO_LONG
+    message = Message(
+        customer=customer,
+        channel=channel,
+        purpose=purpose,
+        topic=topic,
+        recipient=recipient,
+        subject=subject[:255],
+        html=html,
+        text=text,
+        language=language,
+        template_id=getattr(template, "pk", template),
+        source_key=source_key,
+        due_at=due_at or timezone.now(),
+        state=state,
+        reason=reason,
+        message_id=message_id_new(),
+        created_by=created_by,
+    )
+    try:
+        with transaction.atomic():
+            message.save()
+            _publish_outcome(message)
+    except IntegrityError:
+        # The same source asked at the same instant from elsewhere: theirs is the message.
+        existing = Message.objects.filter(source_key=source_key).first()
+        if existing is None:
+            raise
+        return existing
+    logger.info("messaging.enqueued message=%s customer=%s state=%s", message.pk, customer.pk, message.state)
+    return message
+
+
+def _publish_outcome(message: Message) -> None:
+    if message.state == Message.State.SUPPRESSED:
+        events.publish(
+            events.MESSAGE_SUPPRESSED, message_id=message.pk, customer_id=message.customer_id, reason=message.reason
+        )
+    elif message.state == Message.State.FAILED:
+        events.publish(
+            events.MESSAGE_FAILED, message_id=message.pk, customer_id=message.customer_id, reason=message.reason
+        )
+
+
+def test_send(*, to_email: str, subject: str, html: str, text: str) -> None:
+    """A test send to a staff member's own address, through the same email channel as customers'
+    messages (no row: it is not a message to a customer, and counts for no cap). Raises
+    channels.DeliveryFailure with the server's answer when it is not accepted."""
+    channel = EmailChannel()
+    channel.open()
+    try:
+        channel.send(email_build(to=to_email, subject=subject, html=html, text=text, message_id=message_id_new()))
+    finally:
+        channel.close()

@@ -1,0 +1,145 @@
+"""Who may receive what, and when (docs/messaging.md, "Consent and fatigue").
+
+- Promotional messages need the customer's marketing consent, the channel not unsubscribed and
+  the topic not declined in the preference centre; at most ``MESSAGING_FREQUENCY_CAP`` of them per
+  customer per rolling 7 days, every channel together; none during quiet hours in the customer's
+  time zone (they wait for the morning).
+- Transactional messages (an order thank-you, a reward code) skip consent, topics and the cap, but
+  respect the channel's own opt-out where the law asks for it: an SMS "STOP" stops every SMS to
+  that number (carrier rules and the TCPA treat STOP as covering all messages), and SMS wait for
+  the morning like promotional ones. An email unsubscribe (List-Unsubscribe) is about marketing,
+  so a transactional email still goes.
+- Whatever the purpose, nothing goes to an address that hard-bounced or complained of spam.
+
+The checks of the customer's own state are made at enqueue and again just before sending (consent
+may have been withdrawn meanwhile); the cap and quiet hours only at send time.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from contact_plans.models import AddressStatus, Channel, ContactPreference, Message, Purpose
+from customers.models import Customer
+
+from .channels.sms import phone_normalise
+
+Reason = Message.Reason
+
+
+def recipient_of(customer: Customer, channel: str) -> tuple[str, str]:
+    """(address in its canonical form, suppression reason or "")."""
+    if channel == Channel.EMAIL:
+        email = (customer.email or "").strip().lower()
+        return (email, "") if email else ("", Reason.NO_ADDRESS)
+    if not (customer.phone or "").strip():
+        return "", Reason.NO_ADDRESS
+    number = phone_normalise(customer.phone, country=customer.country)
+    return (number, "") if number else ("", Reason.INVALID_PHONE)
+
+
+def is_subscribed(customer: Customer, channel: str, topic: str = "") -> bool:
+    """The preference centre's answer: no row is a yes."""
+    declined = ContactPreference.objects.filter(customer=customer, channel=channel, subscribed=False).filter(
+        Q(topic="") | Q(topic=topic)
+    )
+    return not declined.exists()
+
+
+def _reason(*, blocked: str | None, declined: bool, customer: Customer, purpose: str) -> str:
+    if blocked == AddressStatus.Status.BOUNCED:
+        return Reason.BOUNCED
+    if blocked == AddressStatus.Status.COMPLAINED:
+        return Reason.COMPLAINED
+    if blocked == AddressStatus.Status.STOPPED:
+        return Reason.STOPPED
+    if purpose == Purpose.TRANSACTIONAL:
+        return ""
+    if not customer.marketing_consent:
+        return Reason.NO_CONSENT
+    if declined:
+        return Reason.UNSUBSCRIBED
+    return ""
+
+
+def suppression_reason(*, customer: Customer, channel: str, purpose: str, topic: str, recipient: str) -> str:
+    """Why this message must not go (a Message.Reason), or "" when it may."""
+    blocked = AddressStatus.objects.filter(channel=channel, address=recipient).values_list("status", flat=True).first()
+    declined = purpose == Purpose.PROMOTIONAL and not is_subscribed(customer, channel, topic)
+    return _reason(blocked=blocked, declined=declined, customer=customer, purpose=purpose)
+
+
+class BatchRules:
+    """The opt-outs of a batch's addresses and customers, read in two queries when the batch is
+    claimed (a worker checks each message against them just before sending it)."""
+
+    def __init__(self, messages: list[Message]):
+        self.blocked = {
+            (channel, address): status
+            for channel, address, status in AddressStatus.objects.filter(
+                address__in={m.recipient for m in messages}
+            ).values_list("channel", "address", "status")
+        }
+        self.declined = set(
+            ContactPreference.objects.filter(
+                customer_id__in={m.customer_id for m in messages if m.purpose == Purpose.PROMOTIONAL}, subscribed=False
+            ).values_list("customer_id", "channel", "topic")
+        )
+
+    def reason(self, message: Message, customer: Customer) -> str:
+        declined = (customer.pk, message.channel, "") in self.declined or (
+            customer.pk,
+            message.channel,
+            message.topic,
+        ) in self.declined
+        blocked = self.blocked.get((message.channel, message.recipient))
+        return _reason(blocked=blocked, declined=declined, customer=customer, purpose=message.purpose)
+
+
+def frequency_capped(*, customer_id: int, exclude_id: int, now: datetime) -> bool:
+    """Has the customer had the cap's worth of promotional messages in the last 7 days?
+
+    Counts those sent and those being handed to a server right now (so two workers racing for one
+    customer cannot both pass: the caller holds the customer's row lock while it checks).
+    """
+    since = now - timedelta(days=7)
+    recent = Message.objects.filter(customer_id=customer_id, purpose=Purpose.PROMOTIONAL).exclude(id=exclude_id)
+    recent = recent.filter(
+        Q(state=Message.State.SENT, sent_at__gte=since) | Q(state=Message.State.SENDING, handed_at__isnull=False)
+    )
+    return recent.count() >= settings.MESSAGING_FREQUENCY_CAP
+
+
+def waits_for_quiet_hours(*, channel: str, purpose: str) -> bool:
+    return purpose == Purpose.PROMOTIONAL or channel == Channel.SMS
+
+
+def customer_zone(customer: Customer) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(customer.time_zone or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def quiet_hours_end(*, customer: Customer, now: datetime | None = None) -> datetime | None:
+    """When quiet hours end if it is night for the customer now, else None."""
+    now = now or timezone.now()
+    start, end = settings.MESSAGING_QUIET_START, settings.MESSAGING_QUIET_END
+    if start == end:
+        return None
+    local = now.astimezone(customer_zone(customer))
+    hour = local.hour
+    quiet = (start <= hour or hour < end) if start > end else (start <= hour < end)
+    if not quiet:
+        return None
+    morning = local.replace(hour=end, minute=0, second=0, microsecond=0)
+    if morning <= local:
+        morning = (local + timedelta(days=1)).replace(hour=end, minute=0, second=0, microsecond=0)
+    # Rebuild from the wall-clock time, so that a DST change overnight lands on the morning hour.
+    morning = datetime(morning.year, morning.month, morning.day, end, tzinfo=customer_zone(customer))
+    return morning.astimezone(UTC)

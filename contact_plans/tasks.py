@@ -1,0 +1,19 @@
+"""Celery entry points of contact_plans: the outbox's beat dispatcher and its batches.
+
+Neither retries through Celery: a message's retries live in its row (state, due_at, attempts),
+and a task lost with its worker is handed out again by the next beat once its lease has passed.
+"""
+
+from celery import shared_task
+
+from .messaging.dispatch import messages_dispatch, messages_send_batch
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def messages_dispatch_task() -> None:
+    messages_dispatch()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def messages_send_batch_task(message_ids: list[int]) -> None:
+    messages_send_batch(message_ids=message_ids)

@@ -1,0 +1,283 @@
+"""Sending the outbox through a real SMTP server on 127.0.0.1: claims, leases, answers, retries."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from contact_plans.messaging import dispatch, outbox
+from contact_plans.messaging.channels import PermanentFailure
+from contact_plans.models import Message
+from tests.contact_plans.factories import MessageFactory, consenting_customer
+from tests.contact_plans.mailserver import MailServer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def mail_server(settings):
+    server = MailServer().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", server.port, 1
+    settings.PUBLIC_BASE_URL = "https://crm.example.com"
+    # Quiet hours that never apply, unless a test sets them.
+    settings.MESSAGING_QUIET_START = settings.MESSAGING_QUIET_END = 0
+    yield server
+    server.stop()
+
+
+def _ids(*messages):
+    return [m.pk for m in messages]
+
+
+def test_a_batch_is_sent_over_one_connection_and_marked_sent(mail_server):
+    messages = MessageFactory.create_batch(3)
+
+    outcome = dispatch.messages_send_batch(message_ids=_ids(*messages))
+
+    assert outcome["sent"] == 3
+    assert mail_server.connections == 1
+    assert sorted(mail_server.message_ids()) == sorted(m.message_id for m in messages)
+    for message in Message.objects.all():
+        assert (message.state, message.attempts, message.resent_count) == ("sent", 1, 0)
+        assert message.sent_at is not None and message.lease_until is None and message.handed_at is None
+
+
+def test_a_promotional_email_carries_one_click_unsubscribe_headers(mail_server):
+    message = MessageFactory(customer=consenting_customer(), purpose="promotional")
+
+    dispatch.messages_send_batch(message_ids=[message.pk])
+
+    received = mail_server.received[0].message
+    assert received["List-Unsubscribe"].strip().startswith("<https://crm.example.com/m/u/")
+    assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert received["Message-ID"] == message.message_id
+
+
+def test_a_transactional_email_has_no_unsubscribe_header(mail_server):
+    message = MessageFactory()
+
+    dispatch.messages_send_batch(message_ids=[message.pk])
+
+    assert mail_server.received[0].message["List-Unsubscribe"] is None
+
+
+def test_a_refused_recipient_fails_with_the_servers_answer_and_the_batch_goes_on(mail_server):
+    refused, accepted = MessageFactory(), MessageFactory()
+    mail_server.refuse_recipients[refused.recipient] = "550 5.1.1 No such user"
+
+    dispatch.messages_send_batch(message_ids=_ids(refused, accepted))
+
+    refused.refresh_from_db()
+    assert (refused.state, refused.reason) == ("failed", "rejected")
+    assert "550" in refused.error and "No such user" in refused.error
+    assert Message.objects.get(pk=accepted.pk).state == "sent"
+
+
+def test_a_temporary_refusal_is_retried_later_with_backoff_then_fails(mail_server, settings):
+    settings.MESSAGING_MAX_ATTEMPTS = 2
+    message = MessageFactory()
+    mail_server.behaviour = lambda number, received: "451 4.3.0 Try again later"
+
+    dispatch.messages_send_batch(message_ids=[message.pk])
+
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == ("queued", 1)
+    assert message.due_at > timezone.now() + timedelta(seconds=settings.MESSAGING_RETRY_BASE_SECONDS - 5)
+    assert "451" in message.error
+
+    Message.objects.filter(pk=message.pk).update(due_at=timezone.now())
+    dispatch.messages_send_batch(message_ids=[message.pk])
+
+    message.refresh_from_db()
+    assert (message.state, message.reason, message.attempts) == ("failed", "retries_exhausted", 2)
+
+
+def test_a_connection_closed_mid_batch_retries_that_message_and_requeues_the_rest(mail_server):
+    messages = MessageFactory.create_batch(4)
+    mail_server.behaviour = lambda number, received: "drop" if number == 2 else "250 OK"
+
+    outcome = dispatch.messages_send_batch(message_ids=_ids(*messages))
+
+    states = [Message.objects.get(pk=m.pk) for m in messages]
+    assert [m.state for m in states] == ["sent", "queued", "queued", "queued"]
+    assert [m.attempts for m in states] == [1, 1, 0, 0]
+    assert states[1].due_at > timezone.now()
+    assert states[2].due_at <= timezone.now()
+    assert outcome["lost"] == 1
+
+
+def test_a_server_that_stalls_past_the_timeout_is_a_temporary_failure(mail_server):
+    mail_server.stall_seconds = 3
+    message, other = MessageFactory(), MessageFactory()
+    mail_server.behaviour = lambda number, received: "stall"
+
+    dispatch.messages_send_batch(message_ids=_ids(message, other))
+
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == ("queued", 1)
+    assert "time" in message.error
+    assert Message.objects.get(pk=other.pk).attempts == 0
+
+
+def test_no_server_at_all_leaves_the_messages_queued(settings, mail_server):
+    settings.EMAIL_PORT = 1  # nothing listens there
+    message = MessageFactory()
+
+    dispatch.messages_send_batch(message_ids=[message.pk])
+
+    message.refresh_from_db()
+    assert message.state == "queued" and message.error
+
+
+def test_a_claimed_message_is_not_claimed_again_while_its_lease_runs(mail_server):
+    message = MessageFactory()
+
+    first, _lease = dispatch.messages_claim(message_ids=[message.pk])
+    second, _lease = dispatch.messages_claim(message_ids=[message.pk])
+
+    assert (first, second) == ([message.pk], [])
+
+
+def test_a_message_in_doubt_is_resent_with_the_same_message_id_after_its_lease(mail_server):
+    # A worker handed it to the server and was killed before it recorded the answer.
+    message = MessageFactory(
+        state="sending", lease_until=timezone.now() - timedelta(seconds=1), handed_at=timezone.now(), attempts=1
+    )
+
+    dispatch.messages_send_batch(message_ids=[message.pk])
+
+    message.refresh_from_db()
+    assert (message.state, message.resent_count, message.attempts) == ("sent", 1, 2)
+    assert mail_server.received[0].message_id == message.message_id
+
+
+def test_a_claimed_but_untried_message_after_a_lease_is_not_a_resend(mail_server):
+    message = MessageFactory(state="sending", lease_until=timezone.now() - timedelta(seconds=1))
+
+    dispatch.messages_send_batch(message_ids=[message.pk])
+
+    message.refresh_from_db()
+    assert (message.state, message.resent_count) == ("sent", 0)
+
+
+def test_consent_withdrawn_after_enqueue_suppresses_at_send_time(mail_server):
+    customer = consenting_customer()
+    message = MessageFactory(customer=customer, purpose="promotional")
+    customer.__class__.objects.filter(pk=customer.pk).update(
+        marketing_consent=False, consent_at=None, consent_source=""
+    )
+
+    dispatch.messages_send_batch(message_ids=[message.pk])
+
+    message.refresh_from_db()
+    assert (message.state, message.reason) == ("suppressed", "no_consent")
+    assert mail_server.count() == 0
+
+
+def test_the_frequency_cap_counts_every_promotional_message_of_seven_days(mail_server, settings):
+    settings.MESSAGING_FREQUENCY_CAP = 2
+    customer = consenting_customer()
+    MessageFactory(customer=customer, purpose="promotional", state="sent", sent_at=timezone.now() - timedelta(days=6))
+    MessageFactory(customer=customer, purpose="promotional", state="sent", sent_at=timezone.now() - timedelta(days=8))
+    receipt = MessageFactory(customer=customer, purpose="transactional")
+    offers = MessageFactory.create_batch(2, customer=customer, purpose="promotional")
+
+    dispatch.messages_send_batch(message_ids=_ids(receipt, *offers))
+
+    assert [Message.objects.get(pk=m.pk).state for m in (receipt, *offers)] == ["sent", "sent", "suppressed"]
+    assert Message.objects.get(pk=offers[1].pk).reason == "frequency_cap"
+
+
+def test_a_promotional_message_due_in_quiet_hours_waits_for_the_morning(mail_server, settings):
+    hour = timezone.now().hour
+    settings.MESSAGING_QUIET_START, settings.MESSAGING_QUIET_END = hour, (hour + 2) % 24
+    customer = consenting_customer(time_zone="UTC")
+    offer = MessageFactory(customer=customer, purpose="promotional")
+    receipt = MessageFactory(customer=customer, purpose="transactional")
+
+    dispatch.messages_send_batch(message_ids=_ids(offer, receipt))
+
+    offer.refresh_from_db()
+    assert offer.state == "queued" and offer.attempts == 0
+    assert (offer.due_at.hour, offer.due_at.minute) == ((hour + 2) % 24, 0)
+    assert Message.objects.get(pk=receipt.pk).state == "sent"
+
+
+def test_the_dispatcher_hands_out_due_messages_once_per_lease(mail_server, settings):
+    settings.MESSAGING_BATCH_SIZE = 2
+    due = MessageFactory.create_batch(3)
+    MessageFactory(due_at=timezone.now() + timedelta(hours=1))
+
+    first = dispatch.messages_dispatch()
+    second = dispatch.messages_dispatch()
+
+    assert (first, second) == (3, 0)  # the tasks ran eagerly, and sent them
+    assert {m.state for m in Message.objects.filter(pk__in=_ids(*due))} == {"sent"}
+
+
+def test_test_send_reaches_the_server_and_writes_no_message(mail_server):
+    outbox.test_send(to_email="marta@example.com", subject="Preview", html="<p>Hi</p>", text="Hi")
+
+    assert mail_server.received[0].to == ["marta@example.com"]
+    assert mail_server.received[0].message["Subject"] == "Preview"
+    assert not Message.objects.exists()
+
+
+def test_test_send_to_a_refused_address_raises_with_the_servers_answer(mail_server):
+    mail_server.refuse_recipients["nobody@example.com"] = "550 5.1.1 No such user"
+
+    with pytest.raises(PermanentFailure, match="550"):
+        outbox.test_send(to_email="nobody@example.com", subject="Preview", html="", text="Hi")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_racing_for_the_same_batch_send_each_message_once(mail_server):
+    messages = MessageFactory.create_batch(60)
+    ids = _ids(*messages)
+    start = threading.Barrier(2)
+
+    def worker():
+        start.wait()
+        try:
+            dispatch.messages_send_batch(message_ids=ids)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert Message.objects.filter(state="sent").count() == 60
+    assert sorted(mail_server.message_ids().values()) == [1] * 60
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_cannot_both_pass_the_frequency_cap_for_one_customer(mail_server, settings):
+    settings.MESSAGING_FREQUENCY_CAP = 1
+    customer = consenting_customer()
+    first, second = MessageFactory.create_batch(2, customer=customer, purpose="promotional")
+    start = threading.Barrier(2)
+
+    def worker(message_id):
+        start.wait()
+        try:
+            dispatch.messages_send_batch(message_ids=[message_id])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(m.pk,)) for m in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    states = sorted(Message.objects.values_list("state", "reason"))
+    assert states == [("sent", ""), ("suppressed", "frequency_cap")]
+    assert mail_server.count() == 1
