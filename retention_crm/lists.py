@@ -341,13 +341,12 @@ class Total:
 def total(queryset: QuerySet, *, exact_up_to: int = EXACT_TOTAL_UP_TO) -> Total:
     """How many rows ``queryset`` has: exact up to ``exact_up_to``, else PostgreSQL's estimate
     (at least ``exact_up_to + 1``; elsewhere that lower bound)."""
-    # A constant, not the key: the count can then read any index that holds the filtered columns.
-    # Django leaves the unused constant out of the counted subquery ("SELECT FROM ..."), which
-    # PostgreSQL accepts and SQLite (`make run`) refuses: there, the key.
     if connections[queryset.db].vendor == "postgresql":
+        # A constant, not the key: the count can then read any index that holds the filtered
+        # columns (Django drops the unused constant: PostgreSQL counts ``SELECT FROM ...``).
         rows = queryset.order_by().values(one=Value(1))
     else:
-        rows = queryset.order_by().values("pk")
+        rows = queryset.order_by().values("pk")  # SQLite needs a column in the counted subquery
     counted = rows[: exact_up_to + 1].count()
     if counted <= exact_up_to:
         return Total(counted, exact=True)
