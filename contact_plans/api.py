@@ -59,6 +59,12 @@ class WorklistRowSerializer(serializers.Serializer):
     last_purchase = serializers.DateField(source="last_purchase_on", allow_null=True)
     next_followup_at = serializers.DateTimeField(source="wl_next_followup", allow_null=True)
     snoozed_until = serializers.DateField(source="wl_snoozed_until", allow_null=True)
+    last_contact_at = serializers.DateTimeField(
+        source="wl_contact_at", allow_null=True, help_text=_("The last call or meeting logged.")
+    )
+    last_contact_kind = serializers.CharField(source="wl_contact_kind", allow_null=True)
+    last_contact_by = serializers.CharField(source="wl_contact_by", allow_null=True)
+    last_contact_outcome = serializers.CharField(source="wl_contact_outcome", allow_null=True)
     reasons = serializers.ListField(child=serializers.CharField())
 
 

@@ -2,7 +2,8 @@
 and of the book-performance pages: they parse the query string and the inline actions; the
 services validate and write."""
 
-from datetime import datetime, time
+import calendar
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -20,28 +21,100 @@ from .worklist import WorklistFilters
 DUE_TIME = time(9, 0)
 
 
-class FollowUpForm(ServiceErrorsMixin, forms.Form):
+# The days a follow-up or a snooze is most often set to, one click each (the buttons of the forms
+# submit the preset; the date field is then left empty). A month is a calendar month.
+def _next_month(day: date) -> date:
+    """The same day of the next month, or its last day (31 January: 28 or 29 February)."""
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
+DATE_PRESETS = {
+    "tomorrow": (_("Tomorrow"), lambda day: day + timedelta(days=1)),
+    "next_week": (_("Next week"), lambda day: day + timedelta(weeks=1)),
+    "next_month": (_("Next month"), _next_month),
+}
+
+
+def preset_date(key: str, *, today: date | None = None) -> date:
+    return DATE_PRESETS[key][1](today or timezone.localdate())
+
+
+class DatePresetMixin:
+    """A date field (``date_field``) that a preset button may fill instead: ``preset`` wins over the
+    typed date, so a click on "Next week" does what it says whatever the field held."""
+
+    date_field = ""
+
+    def _add_preset_field(self) -> None:
+        self.fields[self.date_field].required = False
+        self.fields["preset"] = forms.ChoiceField(
+            choices=[(key, label) for key, (label, _delta) in DATE_PRESETS.items()], required=False
+        )
+
+    def presets(self) -> list[tuple[str, str]]:
+        return [(key, str(label)) for key, (label, _delta) in DATE_PRESETS.items()]
+
+    def _clean_preset_date(self, cleaned: dict) -> None:
+        # The preset has no place of its own on the form: its error is the date's.
+        for error in self.errors.pop("preset", []):
+            self.add_error(self.date_field, error)
+        if cleaned.get("preset"):
+            cleaned[self.date_field] = preset_date(cleaned["preset"])
+            self.errors.pop(self.date_field, None)
+        elif cleaned.get(self.date_field) is None and self.date_field not in self.errors:
+            self.add_error(self.date_field, _("Choose a day, or tomorrow, next week or next month."))
+
+
+class FollowUpForm(DatePresetMixin, ServiceErrorsMixin, forms.Form):
+    date_field = "due_on"
+
     due_on = forms.DateField(
         label=_("Due on"), widget=forms.DateInput(attrs={"type": "date"}), validators=[dates.planned("due_on")]
     )
     note = forms.CharField(label=_("Note"), required=False, max_length=1000)
 
-    def clean_due_on(self):
-        due_on = self.cleaned_data["due_on"]
-        if due_on < timezone.localdate():
-            raise forms.ValidationError(_("Choose today or a later day."))
-        return due_on
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._add_preset_field()
+
+    def clean(self):
+        cleaned = super().clean()
+        self._clean_preset_date(cleaned)
+        due_on = cleaned.get("due_on")
+        if due_on is not None and due_on < timezone.localdate():
+            self.add_error("due_on", _("Choose today or a later day."))
+        return cleaned
 
     @property
     def due_at(self) -> datetime:
         return timezone.make_aware(datetime.combine(self.cleaned_data["due_on"], DUE_TIME))
 
 
-class SnoozeForm(ServiceErrorsMixin, forms.Form):
+class SnoozeForm(DatePresetMixin, ServiceErrorsMixin, forms.Form):
+    date_field = "until"
+
     until = forms.DateField(
         label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}), validators=[dates.planned("until")]
     )
     reason = forms.CharField(label=_("Reason"), max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._add_preset_field()
+
+    def clean(self):
+        cleaned = super().clean()
+        self._clean_preset_date(cleaned)
+        return cleaned
+
+
+class RescheduleForm(FollowUpForm):
+    """A follow-up moved to another day (the follow-ups page): the day, or a preset, and no note."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["note"]
 
 
 LEVEL_CHOICES = [("", _("Any"))] + list(Level.choices)
@@ -83,14 +156,16 @@ class WorklistFilterForm(forms.Form):
 
 
 class LogContactForm(ServiceErrorsMixin, forms.Form):
-    """A call or meeting logged from a worklist row: a kind and a subject, now."""
+    """A call or meeting logged from a worklist row: a kind, how it went, a subject and notes, now."""
 
     kind = forms.ChoiceField(
         label=_("Kind"),
         choices=[(Interaction.Kind.CALL.value, _("Call")), (Interaction.Kind.MEETING.value, _("Meeting"))],
         initial=Interaction.Kind.CALL,
     )
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=Interaction.Outcome.choices)
     subject = forms.CharField(label=_("Subject"), max_length=200)
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=5000, widget=forms.Textarea)
 
     @property
     def channel(self) -> str:

@@ -1,7 +1,10 @@
 """Reads of follow-ups and snoozes, scoped by the one visibility rule (customers.selectors), and of
 the customers a reassignment would move."""
 
-from django.db.models import QuerySet
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from customers.models import Customer
 from customers.selectors import customer_editable_by, customer_visible_to
@@ -30,6 +33,34 @@ def followup_list(*, user, state: str | None = None, customer_id: int | None = N
     if mine:
         followups = followups.filter(assigned_to=user)
     return followups.order_by("due_at", "id")
+
+
+def day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def followup_due(*, viewer, assignee=None, today: date | None = None) -> QuerySet[FollowUp]:
+    """The open follow-ups due today or before (overdue), of the customers ``viewer`` may see,
+    oldest first: ``assignee``'s (None: everyone's). Served by followup_assignee_state_due."""
+    today = today or timezone.localdate()
+    followups = followup_visible_to(viewer).filter(
+        state=FollowUp.State.OPEN, due_at__lt=day_start(today + timedelta(days=1))
+    )
+    if assignee is not None:
+        followups = followups.filter(assigned_to=assignee)
+    return followups.select_related("customer", "assigned_to").order_by("due_at", "id")
+
+
+def followup_due_counts(*, viewer, assignee=None, today: date | None = None) -> dict[str, int]:
+    """``{"overdue": n, "today": m}``: of followup_due, those due on an earlier day and those due today."""
+    today = today or timezone.localdate()
+    start = day_start(today)
+    counts = (
+        followup_due(viewer=viewer, assignee=assignee, today=today)
+        .order_by()
+        .aggregate(overdue=Count("id", filter=Q(due_at__lt=start)), today=Count("id", filter=Q(due_at__gte=start)))
+    )
+    return {"overdue": counts["overdue"] or 0, "today": counts["today"] or 0}
 
 
 def followup_open_for_customer(*, customer: Customer) -> QuerySet[FollowUp]:

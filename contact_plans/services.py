@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from customers.services import customer_reassign
-from retention_crm import events
+from retention_crm import dates, events
 
 from .models import FollowUp, WorklistSnooze
 
@@ -79,6 +79,21 @@ def followup_complete(*, followup: FollowUp, at: datetime | None = None) -> Foll
 def followup_cancel(*, followup: FollowUp, at: datetime | None = None) -> FollowUp:
     """Cancel an open follow-up; a cancelled one is left as it is. A done one cannot be cancelled."""
     return _close(followup, state=FollowUp.State.CANCELLED, stamp_field="cancelled_at", at=at)
+
+
+def followup_reschedule(*, followup: FollowUp, due_at: datetime) -> FollowUp:
+    """Move an open follow-up to ``due_at``; moving it to the day it already has changes nothing. A
+    done or cancelled follow-up cannot be moved (it is history)."""
+    if timezone.localtime(due_at).date() < timezone.localdate():
+        raise ValidationError({"due_on": _("Choose today or a later day.")})
+    # The model field's window (retention_crm.dates), which the conditional update below skips.
+    dates.planned("due_on")(due_at)
+    # Conditional update: a follow-up closed meanwhile (another tab, a colleague) is not reopened.
+    changed = FollowUp.objects.filter(pk=followup.pk, state=FollowUp.State.OPEN).update(due_at=due_at)
+    followup.refresh_from_db()
+    if not changed:
+        raise ValidationError(_("This follow-up is closed; it cannot be moved."))
+    return followup
 
 
 @transaction.atomic

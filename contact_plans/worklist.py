@@ -21,22 +21,32 @@ Priority, computed in SQL for every customer of the book::
   whose risk is moving is easier to win back now than once it has settled, so rising beats flat.
 - Open complaint (weight 0.5): the most explicit sign of leaving, and one the manager can act on
   today; it weighs as much as a fully rising risk.
-- Purchase gap (weight 0.3, from 0 at the usual interval to full at twice it): overdue days overlap
-  with the churn risk (BG/NBD already reads recency), so this only breaks ties between customers
-  of similar risk and catches those without a model yet.
+- Purchase gap (weight 0.3, from 0 at the usual interval to full at twice it), for the customers the
+  model has not scored only (no churn risk yet): BG/NBD's churn risk already reads how long since the
+  last purchase, so adding the gap again counted it twice and only for repeat buyers (one purchase:
+  no usual interval): a 79% one-time buyer ranked below 50% repeat buyers who were late.
 - Falling order value (weight 0): shown as a reason, not ranked, until a back-test shows it helps
   (docs/metrics.md asks that any signal mixed into the risk be back-tested).
+- Recent contact (a factor, not a weight): for ``settings.WORKLIST_RECENT_CONTACT_DAYS`` after a
+  call or meeting the whole priority is halved (RECENT_CONTACT_FACTOR), so the manager's other
+  customers come first while this one has had their attention; the row's reasons say until when.
+
+The reasons about the churn risk itself (the purchase history, the risk's change) are the sentences
+of ``metrics.reasons``, the same as the customer page's "Value and risk" card; every row at medium
+or high risk has at least the purchase history's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import (
     Avg,
     Case,
+    CharField,
     DateField,
     DecimalField,
     Exists,
@@ -53,7 +63,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Greatest, Least
+from django.db.models.functions import Cast, Coalesce, Greatest, Least, NullIf
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -61,9 +71,10 @@ from django.utils.translation import ngettext
 from customers import roles
 from customers.models import Customer, Interaction, Order
 from customers.selectors import account_manager_list, customer_visible_to
-from metrics.models import CustomerMetrics
-from metrics.selectors import RISK_CHANGE_WORTH_MENTIONING
+from metrics.models import CustomerMetrics, Level
+from metrics.reasons import RISK_CHANGE_WORTH_MENTIONING, purchase_history_reason, risk_change_reason
 from retention_crm import worklist_signals
+from retention_crm.formats import format_date
 
 from .models import FollowUp, WorklistSnooze
 
@@ -83,6 +94,12 @@ RISK_RISE_FULL = 0.3
 ORDER_DROP_WORTH_MENTIONING = Decimal("0.25")
 # An average of fewer purchases says little about what is usual for the customer.
 ORDER_DROP_MIN_PURCHASES = 3
+# A customer called or met within settings.WORKLIST_RECENT_CONTACT_DAYS counts at half their
+# urgency: a 90% row just called (0.45) then comes after the 50% rows nobody has called, and still
+# before the calm ones.
+RECENT_CONTACT_FACTOR = 0.5
+# The risk levels at which the churn risk is what ranks a row: those rows always say why.
+RANKED_BY_RISK_LEVELS = (Level.MEDIUM, Level.HIGH)
 
 
 class DaysSince(Func):
@@ -118,6 +135,11 @@ def _percent(share: float) -> int:
 
 
 class PurchaseGapSignal:
+    """The purchase history: ranks only the customers without a churn risk (see the module
+    docstring); its sentence (metrics.reasons, as on the customer page) is given when the customer
+    is late (twice their usual interval) or when their churn risk is medium or high, so that a row
+    ranked by its risk always says why."""
+
     key = "purchase_gap"
     weight = 0.3
 
@@ -125,6 +147,10 @@ class PurchaseGapSignal:
         return queryset.annotate(
             wl_purchase_gap_days=DaysSince(F("metrics__last_purchase"), today),
             wl_purchase_gap_interval=F("metrics__usual_interval_days"),
+            wl_purchase_gap_purchases=F("metrics__purchases"),
+            wl_purchase_gap_last=F("metrics__last_purchase"),
+            wl_purchase_gap_risk=F("metrics__churn_risk"),
+            wl_purchase_gap_level=F("metrics__risk_level"),
         )
 
     def score(self):
@@ -133,27 +159,38 @@ class PurchaseGapSignal:
         interval = Greatest(F("wl_purchase_gap_interval"), Value(1.0))
         ratio = _clamp01(Cast("wl_purchase_gap_days", FloatField()) / interval - Value(1.0))
         return Case(
-            When(wl_purchase_gap_interval__isnull=False, wl_purchase_gap_days__isnull=False, then=ratio),
+            When(
+                wl_purchase_gap_risk__isnull=True,
+                wl_purchase_gap_interval__isnull=False,
+                wl_purchase_gap_days__isnull=False,
+                then=ratio,
+            ),
             default=Value(0.0),
             output_field=FloatField(),
         )
 
     def has_reason(self) -> Q:
         late = ExpressionWrapper(F("wl_purchase_gap_interval") * Value(LATE_FACTOR), output_field=FloatField())
-        return Q(wl_purchase_gap_interval__isnull=False, wl_purchase_gap_days__gte=late)
+        return Q(wl_purchase_gap_interval__isnull=False, wl_purchase_gap_days__gte=late) | Q(
+            wl_purchase_gap_level__in=RANKED_BY_RISK_LEVELS
+        )
 
     def reasons(self, row) -> list[str]:
         days, interval = row.wl_purchase_gap_days, row.wl_purchase_gap_interval
-        if days is None or interval is None or days < interval * LATE_FACTOR:
+        late = days is not None and interval is not None and days >= interval * LATE_FACTOR
+        if not late and row.wl_purchase_gap_level not in RANKED_BY_RISK_LEVELS:
             return []
-        values = {"days": days, "interval": max(round(interval), 1)}
+        last = row.wl_purchase_gap_last
+        last = last.date() if isinstance(last, datetime) else last
+        # The day the query counted the days to (today - last), so the sentence and the filter agree.
+        today = last + timedelta(days=days) if last is not None and days is not None else timezone.localdate()
         return [
-            ngettext(
-                "No purchase for %(days)d day; usually buys every %(interval)d.",
-                "No purchase for %(days)d days; usually buys every %(interval)d.",
-                days,
+            purchase_history_reason(
+                purchases=row.wl_purchase_gap_purchases,
+                last_purchase=last,
+                usual_interval_days=interval,
+                today=today,
             )
-            % values
         ]
 
 
@@ -185,9 +222,7 @@ class RiskRiseSignal:
         # The same comparison as has_reason(), in the same float arithmetic.
         if now is None or before is None or now < before + RISK_CHANGE_WORTH_MENTIONING:
             return []
-        return [
-            _("Churn risk up from %(before)d%% to %(after)d%%.") % {"before": _percent(before), "after": _percent(now)}
-        ]
+        return [risk_change_reason(before=before, after=now)]
 
 
 class OpenComplaintSignal:
@@ -258,7 +293,87 @@ class OrderDropSignal:
         return [_("Last order %(percent)d%% below their average.") % {"percent": round(100 * drop)}]
 
 
-BUILT_IN_SIGNALS = (PurchaseGapSignal(), RiskRiseSignal(), OpenComplaintSignal(), OrderDropSignal())
+class RecentContactSignal:
+    """The last call or meeting: shown on every row (when, what, by whom, how it went); one within
+    settings.WORKLIST_RECENT_CONTACT_DAYS lowers the row's urgency (``factor``) and says until when."""
+
+    key = "contact"
+    weight = 0.0
+
+    def annotate(self, queryset: QuerySet, *, today: date) -> QuerySet:
+        last = Interaction.objects.filter(customer=OuterRef("pk"), kind__in=Interaction.CONTACT_KINDS).order_by(
+            "-occurred_at", "-id"
+        )
+        author = Coalesce(
+            NullIf("author__first_name", Value("")), NullIf("author__username", Value("")), output_field=CharField()
+        )
+        # wl_contact_at is read for every row of the book (the ranking): one probe of the partial
+        # index interaction_last_contact. The others only for the rows of the page, after the LIMIT.
+        return queryset.annotate(
+            wl_contact_at=Subquery(last.values("occurred_at")[:1]),
+            wl_contact_kind=Subquery(last.values("kind")[:1]),
+            wl_contact_outcome=Subquery(last.values("outcome")[:1]),
+            wl_contact_by=Subquery(last.annotate(who=author).values("who")[:1]),
+        )
+
+    def score(self):
+        return None
+
+    def factor(self):
+        days = settings.WORKLIST_RECENT_CONTACT_DAYS
+        if days <= 0:
+            return None
+        since = timezone.now() - timedelta(days=days)
+        return Case(
+            When(wl_contact_at__gte=since, then=Value(RECENT_CONTACT_FACTOR)),
+            default=Value(1.0),
+            output_field=FloatField(),
+        )
+
+    def has_reason(self) -> Q:
+        days = settings.WORKLIST_RECENT_CONTACT_DAYS
+        if days <= 0:
+            return Q(pk__in=[])
+        return Q(wl_contact_at__gte=timezone.now() - timedelta(days=days))
+
+    def reasons(self, row) -> list[str]:
+        days = settings.WORKLIST_RECENT_CONTACT_DAYS
+        if row.wl_contact_at is None or days <= 0 or row.wl_contact_at < timezone.now() - timedelta(days=days):
+            return []
+        on = timezone.localtime(row.wl_contact_at).date()
+        until = format_date(on + timedelta(days=days))
+        ago = max((timezone.localdate() - on).days, 0)
+        values = {"days": ago, "who": row.wl_contact_by or _("someone"), "until": until}
+        if row.wl_contact_kind == Interaction.Kind.MEETING:
+            sentence = (
+                _("Met today by %(who)s: lower priority until %(until)s.")
+                if ago == 0
+                else ngettext(
+                    "Met %(days)d day ago by %(who)s: lower priority until %(until)s.",
+                    "Met %(days)d days ago by %(who)s: lower priority until %(until)s.",
+                    ago,
+                )
+            )
+        else:
+            sentence = (
+                _("Called today by %(who)s: lower priority until %(until)s.")
+                if ago == 0
+                else ngettext(
+                    "Called %(days)d day ago by %(who)s: lower priority until %(until)s.",
+                    "Called %(days)d days ago by %(who)s: lower priority until %(until)s.",
+                    ago,
+                )
+            )
+        return [sentence % values]
+
+
+BUILT_IN_SIGNALS = (
+    PurchaseGapSignal(),
+    RiskRiseSignal(),
+    OpenComplaintSignal(),
+    OrderDropSignal(),
+    RecentContactSignal(),
+)
 
 
 def worklist_signals_register() -> None:
@@ -313,13 +428,17 @@ def _value_factor():
 
 
 def priority_expression(signals: list) -> object:
-    """V x (R + sum of weight x score): see the module docstring."""
+    """V x (R + sum of weight x score), times each signal's factor: see the module docstring."""
     urgency = Value(RISK_WEIGHT) * Coalesce(F("metrics__churn_risk"), Value(0.0))
+    priority = _value_factor()
     for signal in signals:
         score = signal.score() if signal.weight > 0 else None
         if score is not None:
             urgency = urgency + Value(float(signal.weight)) * Coalesce(score, Value(0.0))
-    return ExpressionWrapper(_value_factor() * urgency, output_field=FloatField())
+        factor = signal.factor() if hasattr(signal, "factor") else None
+        if factor is not None:
+            priority = priority * Coalesce(factor, Value(1.0))
+    return ExpressionWrapper(priority * urgency, output_field=FloatField())
 
 
 def worklist_queryset(

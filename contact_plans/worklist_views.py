@@ -27,10 +27,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from customers import services as customer_services
+from customers.models import Interaction
 from customers.selectors import customer_editable_by
 from metrics.models import Level
 from retention_crm.http import is_htmx
 
+from . import selectors as contact_selectors
 from . import services as contact_services
 from . import worklist
 from .forms import FollowUpForm, LogContactForm, SnoozeForm, WorklistFilterForm
@@ -65,6 +67,15 @@ class Badge(NamedTuple):
     label: str
 
 
+class LastContact(NamedTuple):
+    """The row's last call or meeting, as the row shows it."""
+
+    at: object  # an aware datetime
+    kind: str
+    by: str
+    outcome: str
+
+
 class _RowUrl:
     """One route of a row, reversed once per page with a stand-in id and completed per row: a page
     of 50 rows has 250 of them, and at about 15 µs a reverse() they were 4 ms of every page."""
@@ -86,6 +97,13 @@ def _row_labels() -> dict[str, str]:
         "rising": _("rising"),
         "falling": _("falling"),
         "none_planned": _("None planned"),
+        "last_contact": _("Last contact"),
+        "contact": _("Contact"),
+        "value": _("Value"),
+        "churn_risk": _("Churn risk"),
+        "why_now": _("Why now"),
+        "next_contact": _("Next"),
+        "no_contact": _("No call or meeting logged"),
         "no_purchase": _("No purchase yet"),
     }
 
@@ -98,14 +116,28 @@ def _badge(level: str | None, colours: dict, labels: dict) -> Badge | None:
 
 
 def _rows_for_display(rows: list) -> list:
-    """Give each row of ``worklist.rows_with_reasons`` its links (``urls``) and its value and risk
-    badges (``value_badge``, ``risk_badge``: css_class and label, or None)."""
+    """Give each row of ``worklist.rows_with_reasons`` its links (``urls``), its value and risk
+    badges (``value_badge``, ``risk_badge``: css_class and label, or None) and its ``last_contact``
+    (a LastContact from the row's annotations, or None)."""
     routes = {name: _RowUrl(route) for name, route in ROW_ROUTES.items()}
     levels = {level: str(label) for level, label in Level.choices}
+    kinds = {kind: str(label) for kind, label in Interaction.Kind.choices}
+    outcomes = {outcome: str(label) for outcome, label in Interaction.Outcome.choices}
     for row in rows:
         row.urls = {name: url(row.pk) for name, url in routes.items()}
         row.value_badge = _badge(row.wl_value_level, VALUE_BADGES, levels)
         row.risk_badge = _badge(row.wl_risk_level, RISK_BADGES, levels)
+        at = getattr(row, "wl_contact_at", None)
+        row.last_contact = (
+            LastContact(
+                at,
+                kinds.get(row.wl_contact_kind, ""),
+                row.wl_contact_by or "",
+                outcomes.get(row.wl_contact_outcome, ""),
+            )
+            if at is not None
+            else None
+        )
     return rows
 
 
@@ -138,7 +170,14 @@ def worklist_page(request: HttpRequest) -> HttpResponse:
         )
         page = Paginator(customers, worklist.PAGE_SIZE).get_page(request.GET.get("page"))
         rows = _rows_for_display(worklist.rows_with_reasons(page.object_list))
+    followups = None
+    if manager is not None:
+        followups = contact_selectors.followup_due_counts(viewer=request.user, assignee=manager)
+        followups["url"] = reverse("worklist:followups_due") + (
+            "?" + urlencode({"person": manager.pk}) if worklist.worklist_may_pick_manager(request.user) else ""
+        )
     context = {
+        "followups_due": followups,
         **_row_context(request.get_full_path()),
         "form": form,
         "manager": manager,
@@ -212,9 +251,13 @@ def _answer(request: HttpRequest, customer, *, done: str = "", failed: str = "",
     return render(request, "contact_plans/_worklist_row.html", context)
 
 
-def _row_action(request: HttpRequest, customer_pk: int, *, action: str, form_class, perform) -> HttpResponse:
+def _row_action(
+    request: HttpRequest, customer_pk: int, *, action: str, form_class, perform, row_says_it: bool = False
+) -> HttpResponse:
     """One row action: GET its form, POST it. `perform(customer, form)` calls the service with the
-    valid form and returns the message to show (a ValidationError becomes the form's errors)."""
+    valid form and returns the message to show (a ValidationError becomes the form's errors).
+    ``row_says_it``: the row, re-rendered (htmx), states the result itself (a snoozed row says
+    until when and why), so the message would only repeat it."""
     customer = _customer_on_a_worklist_or_404(request.user, customer_pk)
     if request.method == "GET":
         return _action_form(request, customer, action=action, form=form_class())
@@ -227,7 +270,7 @@ def _row_action(request: HttpRequest, customer_pk: int, *, action: str, form_cla
             form.add_service_errors(exc)
     if form.errors:
         return _answer(request, customer, failed=action, form=form)
-    return _answer(request, customer, done=done)
+    return _answer(request, customer, done="" if row_says_it and is_htmx(request) else done)
 
 
 @login_required
@@ -239,6 +282,8 @@ def worklist_log_view(request: HttpRequest, customer_pk: int) -> HttpResponse:
             customer=customer,
             kind=form.cleaned_data["kind"],
             subject=form.cleaned_data["subject"],
+            body=form.cleaned_data["notes"],
+            outcome=form.cleaned_data["outcome"],
             channel=form.channel,
             author=request.user,
         )
@@ -280,7 +325,7 @@ def worklist_snooze_view(request: HttpRequest, customer_pk: int) -> HttpResponse
         when = formats.date_format(form.cleaned_data["until"], "SHORT_DATE_FORMAT")
         return _("Snoozed until %(when)s.") % {"when": when}
 
-    return _row_action(request, customer_pk, action="snooze", form_class=SnoozeForm, perform=perform)
+    return _row_action(request, customer_pk, action="snooze", form_class=SnoozeForm, perform=perform, row_says_it=True)
 
 
 @login_required

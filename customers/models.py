@@ -444,8 +444,20 @@ class Interaction(models.Model):
         NEUTRAL = 0, _("Neutral")
         POSITIVE = 1, _("Positive")
 
+    class Outcome(models.TextChoices):
+        """How a call or meeting went: what the account manager's next step depends on."""
+
+        REACHED = "reached", _("Reached")
+        NO_ANSWER = "no_answer", _("No answer")
+        LEFT_MESSAGE = "left_message", _("Left a message")
+        MEETING_BOOKED = "meeting_booked", _("Meeting booked")
+        NOT_INTERESTED = "not_interested", _("Not interested")
+
     # Kinds that are open until someone resolves them.
     TRACKED_KINDS = (Kind.COMPLAINT, Kind.SUPPORT_TICKET)
+    # The kinds that are a conversation with the customer: the worklist's "last contact", and a
+    # recent one lowers the row's urgency for a while (contact_plans.worklist).
+    CONTACT_KINDS = (Kind.CALL, Kind.MEETING)
 
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="interactions"
@@ -465,6 +477,8 @@ class Interaction(models.Model):
         related_name="+",
     )
     sentiment = models.SmallIntegerField(_("sentiment"), choices=Sentiment.choices, null=True, blank=True)
+    # Blank when not recorded (emails, notes, imported history).
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True, default="")
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -498,6 +512,13 @@ class Interaction(models.Model):
                 name="interaction_open_complaint",
             ),
             GinIndex(OpClass(Upper("subject"), name="gin_trgm_ops"), name="interaction_subject_trgm"),
+            # The worklist's last call or meeting of each customer of a book (it ranks the whole book,
+            # a recent contact lowering the urgency): one probe of a small index per customer.
+            models.Index(
+                fields=["customer", "-occurred_at", "-id"],
+                condition=Q(kind__in=["call", "meeting"]),
+                name="interaction_last_contact",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(subject=""), name="interaction_subject_not_empty"),
@@ -512,6 +533,12 @@ class Interaction(models.Model):
             models.CheckConstraint(
                 condition=Q(sentiment__isnull=True) | (Q(sentiment__gte=-1) & Q(sentiment__lte=1)),
                 name="interaction_sentiment_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    outcome__in=["", "reached", "no_answer", "left_message", "meeting_booked", "not_interested"]
+                ),
+                name="interaction_outcome_valid",
             ),
         ]
 

@@ -153,6 +153,7 @@ def interaction_log(
     channel: str = Interaction.Channel.OTHER,
     occurred_at: datetime | None = None,
     sentiment: int | None = None,
+    outcome: str = "",
 ) -> Interaction:
     interaction = Interaction(
         customer=customer,
@@ -164,6 +165,7 @@ def interaction_log(
         channel=channel,
         occurred_at=occurred_at or timezone.now(),
         sentiment=sentiment,
+        outcome=outcome,
     )
     interaction.full_clean()
     interaction.save()

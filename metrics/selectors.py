@@ -25,7 +25,6 @@ from django.db import connection
 from django.db.models import Avg, Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from psycopg2.extensions import adapt
 
 from customers import roles
@@ -35,6 +34,7 @@ from customers.selectors import account_manager_list, customers_visible_filter
 from retention_crm import dates, lists
 
 from . import conf, pgbinary
+from . import reasons as reasons_module
 from .analytics import book
 from .models import BookSums, CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
 
@@ -319,55 +319,22 @@ def customer_metrics_for(*, customer: Customer) -> CustomerMetrics | None:
     return CustomerMetrics.objects.select_related("model_version").filter(customer=customer).first()
 
 
-# A change of churn risk smaller than this between recomputes is noise, not news.
-RISK_CHANGE_WORTH_MENTIONING = 0.05
-
-
-def _percent(share: float) -> int:
-    return round(100 * share)
-
-
 def risk_explanation(*, metrics: CustomerMetrics) -> list[str]:
-    """Plain-language reasons behind a customer's churn risk, most telling first."""
-    reasons: list[str] = []
+    """Plain-language reasons behind a customer's churn risk, most telling first (the sentences of
+    ``metrics.reasons``, which the worklist's "Why now" uses too)."""
     if metrics.purchases == 0 or metrics.last_purchase is None:
         return [_("No purchase yet.")]
-    days = max((timezone.localdate() - metrics.last_purchase).days, 0)
-    if metrics.purchases == 1:
-        reasons.append(
-            ngettext(
-                "Only one purchase so far, %(days)d day ago.", "Only one purchase so far, %(days)d days ago.", days
-            )
-            % {"days": days}
+    reasons = [
+        reasons_module.purchase_history_reason(
+            purchases=metrics.purchases,
+            last_purchase=metrics.last_purchase,
+            usual_interval_days=metrics.usual_interval_days,
+            today=timezone.localdate(),
         )
-    elif metrics.usual_interval_days:
-        interval = max(round(metrics.usual_interval_days), 1)
-        values = {"days": days, "interval": interval}
-        if days > interval:
-            reasons.append(
-                ngettext(
-                    "No purchase for %(days)d day; usually buys every %(interval)d days.",
-                    "No purchase for %(days)d days; usually buys every %(interval)d days.",
-                    days,
-                )
-                % values
-            )
-        else:
-            reasons.append(
-                ngettext(
-                    "Last purchase %(days)d day ago; usually buys every %(interval)d days.",
-                    "Last purchase %(days)d days ago; usually buys every %(interval)d days.",
-                    days,
-                )
-                % values
-            )
-    change = metrics.risk_change
-    if change is not None and abs(change) >= RISK_CHANGE_WORTH_MENTIONING:
-        values = {"before": _percent(metrics.previous_churn_risk), "after": _percent(metrics.churn_risk)}
-        if change > 0:
-            reasons.append(_("Churn risk rose from %(before)d%% to %(after)d%% since the last recompute.") % values)
-        else:
-            reasons.append(_("Churn risk fell from %(before)d%% to %(after)d%% since the last recompute.") % values)
+    ]
+    change = reasons_module.risk_change_reason(before=metrics.previous_churn_risk, after=metrics.churn_risk)
+    if change:
+        reasons.append(change)
     if metrics.churn_risk is None:
         reasons.append(_("No churn risk yet: there is not enough purchase history to fit the model."))
     return reasons

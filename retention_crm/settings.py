@@ -471,6 +471,10 @@ for _name in ("POSTMARK_SERVER_TOKEN", "MAILGUN_API_KEY", "MAILGUN_WEBHOOK_SIGNI
 # Whether an account manager may see (not edit) customers outside their own book.
 ACCOUNT_MANAGERS_SEE_ALL_BOOKS = envbool("ACCOUNT_MANAGERS_SEE_ALL_BOOKS", False)
 WORKSPACE_CURRENCY = os.environ.get("WORKSPACE_CURRENCY", "GBP")
+# For this many days after a call or meeting, the customer's row on the worklist counts at half its
+# urgency (contact_plans.worklist): two weeks is what a customer takes to answer a proposal, long
+# enough not to be called twice about it, short enough that a silence comes back to the top.
+WORKLIST_RECENT_CONTACT_DAYS = envint("WORKLIST_RECENT_CONTACT_DAYS", 14)
 
 LOGGING = {
     "version": 1,

@@ -13,6 +13,9 @@ A signal works on the worklist's queryset of ``customers.Customer`` rows:
 - ``score()``: an SQL expression over those annotations, between 0 and 1 (null counts as 0);
   only used when ``weight`` > 0. It is evaluated for every row of the book, so keep it cheap
   (columns of joined rows, a one-row index probe per customer).
+- ``factor()`` (optional): an SQL expression between 0 and 1 that multiplies the row's whole
+  priority (null counts as 1), for what lowers the urgency for a while (a recent call); None when
+  it changes nothing. Evaluated for every row of the book too.
 - ``has_reason()``: a ``Q`` over the annotations, true exactly when ``reasons`` says something;
   the "only with reasons" filter ORs them.
 - ``reasons(row)``: plain, translated sentences built from the row's annotations (never a query:

@@ -57,6 +57,7 @@ class InteractionSerializer(StrictFieldsMixin, FlatErrorsMixin, serializers.Mode
             "occurred_at",
             "author",
             "sentiment",
+            "outcome",
             "resolved_at",
             "is_open",
             "created_at",

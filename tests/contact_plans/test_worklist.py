@@ -14,6 +14,7 @@ from contact_plans import services as contact_services
 from contact_plans import worklist
 from contact_plans.worklist import WorklistFilters
 from customers.models import Interaction
+from metrics import selectors
 from tests.customers.factories import InteractionFactory, OrderFactory, order_add_line
 
 from .worklist_helpers import book_customer, metrics_for
@@ -64,7 +65,7 @@ def test_rising_risk_beats_flat_risk_at_the_same_level(alice):
     assert rows[1].wl_priority == pytest.approx(1.2)
 
 
-def test_open_complaint_and_purchase_gap_raise_the_priority(alice):
+def test_open_complaint_raises_the_priority_and_the_gap_ranks_only_unscored_customers(alice):
     today = timezone.localdate()
     quiet = book_customer(alice, name="quiet")
     metrics_for(quiet, value="low", churn_risk=0.5, last_purchase=today - timedelta(days=10), interval=30.0)
@@ -73,11 +74,64 @@ def test_open_complaint_and_purchase_gap_raise_the_priority(alice):
     InteractionFactory(customer=complaining, kind=Interaction.Kind.COMPLAINT, subject="Broken oven")
     late = book_customer(alice, name="late")
     metrics_for(late, value="low", churn_risk=0.5, last_purchase=today - timedelta(days=45), interval=30.0)
+    unscored = book_customer(alice, name="unscored")
+    metrics_for(unscored, value="low", churn_risk=None, last_purchase=today - timedelta(days=45), interval=30.0)
 
     rows = {row.name: row.wl_priority for row in alices_list(alice)}
 
-    # 0.5 + 0.5 complaint; 0.5 + 0.3 x (45 / 30 - 1) = 0.65; 0.5 (10 days is within the usual 30).
-    assert rows == {"complaining": pytest.approx(1.0), "late": pytest.approx(0.65), "quiet": pytest.approx(0.5)}
+    # 0.5 + 0.5 complaint; 0.5 for the late one too (its churn risk already reads the gap); no
+    # churn risk: 0.3 x (45 / 30 - 1) = 0.15; 0.5 (10 days is within the usual 30).
+    assert rows == {
+        "complaining": pytest.approx(1.0),
+        "late": pytest.approx(0.5),
+        "quiet": pytest.approx(0.5),
+        "unscored": pytest.approx(0.15),
+    }
+
+
+def test_a_one_time_buyer_at_high_risk_ranks_above_late_repeat_buyers_at_lower_risk(alice):
+    # The demo's case (issue 13): a 79% one-time buyer came after 50% repeat buyers who were late,
+    # the gap being counted on top of a churn risk that already reads it, for repeat buyers only.
+    today = timezone.localdate()
+    once = book_customer(alice, name="once")
+    metrics_for(once, value="high", churn_risk=0.79, purchases=1, last_purchase=today - timedelta(days=325))
+    for name in ("late 1", "late 2"):
+        metrics_for(
+            book_customer(alice, name=name),
+            value="high",
+            churn_risk=0.5,
+            purchases=5,
+            last_purchase=today - timedelta(days=200),
+            interval=60.0,
+        )
+
+    rows = worklist.rows_with_reasons(alices_list(alice))
+
+    assert [row.name for row in rows][0] == "once"
+    assert rows[0].reasons == ["Only one purchase so far, 325 days ago."]
+
+
+def test_every_row_at_medium_or_high_risk_says_why_as_the_customer_card_does(alice):
+    today = timezone.localdate()
+    cases = {
+        "once": {"purchases": 1, "last_purchase": today - timedelta(days=325), "interval": None},
+        "late but not twice": {"purchases": 4, "last_purchase": today - timedelta(days=176), "interval": 89.0},
+        "recent": {"purchases": 3, "last_purchase": today - timedelta(days=43), "interval": 133.0},
+    }
+    for name, fields in cases.items():
+        metrics_for(book_customer(alice, name=name), churn_risk=0.56, **fields)
+
+    rows = worklist.rows_with_reasons(alices_list(alice))
+
+    for row in rows:
+        card = selectors.risk_explanation(metrics=row.metrics)
+        assert row.reasons, row.name
+        assert row.reasons[0] == card[0]
+    assert {row.name: row.reasons for row in rows} == {
+        "once": ["Only one purchase so far, 325 days ago."],
+        "late but not twice": ["No purchase for 176 days; usually buys every 89 days."],
+        "recent": ["Last purchase 43 days ago; usually buys every 133 days."],
+    }
 
 
 def test_only_the_managers_active_customers_are_listed(alice, bob):
@@ -97,7 +151,7 @@ def test_reason_for_a_long_purchase_gap(alice):
     customer = book_customer(alice)
     metrics_for(customer, last_purchase=timezone.localdate() - timedelta(days=142), interval=30.4)
 
-    assert row_of(alice, customer).reasons == ["No purchase for 142 days; usually buys every 30."]
+    assert row_of(alice, customer).reasons == ["No purchase for 142 days; usually buys every 30 days."]
 
 
 def test_no_gap_reason_below_twice_the_usual_interval(alice):
@@ -111,7 +165,10 @@ def test_reason_for_a_rising_risk(alice):
     customer = book_customer(alice)
     metrics_for(customer, churn_risk=0.72, previous=0.35)
 
-    assert row_of(alice, customer).reasons == ["Churn risk up from 35% to 72%."]
+    assert row_of(alice, customer).reasons == [
+        "Churn risk rose from 35% to 72% since the last recompute.",
+        "Last purchase 10 days ago.",
+    ]
 
 
 def test_reason_for_an_open_complaint_names_the_oldest_one(alice):
@@ -156,7 +213,10 @@ def test_reasons_are_listed_heaviest_signal_first(alice):
     reasons = row_of(alice, customer).reasons
 
     assert reasons[0].startswith("Open complaint since")
-    assert reasons[1:] == ["Churn risk up from 40% to 90%.", "No purchase for 100 days; usually buys every 20."]
+    assert reasons[1:] == [
+        "Churn risk rose from 40% to 90% since the last recompute.",
+        "No purchase for 100 days; usually buys every 20 days.",
+    ]
 
 
 def test_only_with_reasons_filter_matches_the_reasons_shown(alice):

@@ -58,10 +58,15 @@ def test_worklist_shape(alice, alices_customer):
         "last_purchase",
         "next_followup_at",
         "snoozed_until",
+        "last_contact_at",
+        "last_contact_kind",
+        "last_contact_by",
+        "last_contact_outcome",
         "reasons",
     }
     assert row["id"] == alices_customer.pk and row["value_level"] == "high" and row["risk_level"] == "high"
-    assert row["reasons"] == ["Churn risk up from 35% to 72%."]
+    assert row["reasons"] == ["Churn risk rose from 35% to 72% since the last recompute.", "Last purchase 10 days ago."]
+    assert row["last_contact_at"] is None
     assert row["next_followup_at"] is not None and row["snoozed_until"] is None
 
 

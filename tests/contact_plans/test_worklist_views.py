@@ -38,7 +38,7 @@ def test_worklist_shows_own_customers_with_reasons_and_actions(alice, bob, alice
     html = response.content.decode()
     assert response.status_code == 200
     assert "Warung Sari" in html and "Bob's customer" not in html
-    assert "Churn risk up from 35% to 72%." in html
+    assert "Churn risk rose from 35% to 72% since the last recompute." in html
     assert reverse("worklist:log", args=[alices_customer.pk]) in html
     assert "My book" in html
 
@@ -131,7 +131,7 @@ def test_administrator_picks_a_managers_worklist(ada, alice, alices_customer):
 def test_log_a_call_from_the_row(alice, alices_customer):
     response = client_for(alice).post(
         reverse("worklist:log", args=[alices_customer.pk]),
-        {"kind": "call", "subject": "Checked in", "next": WORKLIST},
+        {"kind": "call", "outcome": "reached", "subject": "Checked in", "next": WORKLIST},
         headers=HTMX,
     )
 
@@ -212,7 +212,7 @@ def test_snooze_hides_the_row_and_wake_up_brings_it_back(alice, alices_customer)
 def test_action_without_javascript_redirects_back_to_the_list(alice, alices_customer):
     response = client_for(alice).post(
         reverse("worklist:log", args=[alices_customer.pk]),
-        {"kind": "call", "subject": "Hi", "next": WORKLIST + "?risk=high"},
+        {"kind": "call", "outcome": "reached", "subject": "Hi", "next": WORKLIST + "?risk=high"},
     )
 
     assert response.status_code == 302 and response.url == WORKLIST + "?risk=high"
@@ -221,7 +221,7 @@ def test_action_without_javascript_redirects_back_to_the_list(alice, alices_cust
 def test_action_without_javascript_comes_back_to_the_list_with_a_message(alice, alices_customer):
     response = client_for(alice).post(
         reverse("worklist:log", args=[alices_customer.pk]),
-        {"kind": "call", "subject": "Checked in", "next": WORKLIST},
+        {"kind": "call", "outcome": "reached", "subject": "Checked in", "next": WORKLIST},
         follow=True,
     )
 
@@ -249,7 +249,7 @@ def test_invalid_action_without_javascript_shows_the_form_again_with_the_error_a
 def test_action_refuses_an_outside_redirect(alice, alices_customer):
     response = client_for(alice).post(
         reverse("worklist:log", args=[alices_customer.pk]),
-        {"kind": "call", "subject": "Hi", "next": "https://evil.example/"},
+        {"kind": "call", "outcome": "reached", "subject": "Hi", "next": "https://evil.example/"},
     )
 
     assert response.url == WORKLIST
@@ -261,7 +261,9 @@ def test_others_cannot_act_on_alices_customers(request, persona, alices_customer
     until = (timezone.localdate() + timedelta(days=3)).isoformat()
 
     statuses = [
-        client.post(reverse("worklist:log", args=[alices_customer.pk]), {"kind": "call", "subject": "x"}).status_code,
+        client.post(
+            reverse("worklist:log", args=[alices_customer.pk]), {"kind": "call", "outcome": "reached", "subject": "x"}
+        ).status_code,
         client.post(reverse("worklist:followup", args=[alices_customer.pk]), {"due_on": until}).status_code,
         client.post(reverse("worklist:snooze", args=[alices_customer.pk]), {"until": until, "reason": "x"}).status_code,
         client.post(reverse("worklist:unsnooze", args=[alices_customer.pk])).status_code,
@@ -286,6 +288,8 @@ def test_actions_need_the_csrf_token(alice, alices_customer):
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice)
 
-    response = client.post(reverse("worklist:log", args=[alices_customer.pk]), {"kind": "call", "subject": "x"})
+    response = client.post(
+        reverse("worklist:log", args=[alices_customer.pk]), {"kind": "call", "outcome": "reached", "subject": "x"}
+    )
 
     assert response.status_code == 403

@@ -85,6 +85,18 @@ def test_marketer_reads_but_cannot_log_or_resolve(marta, complaint):
 # --- Logging --------------------------------------------------------------------------------
 
 
+def test_a_call_is_logged_with_its_outcome_and_read_back_with_it(alice, alices_customer):
+    payload = {"customer_id": alices_customer.pk, "kind": "call", "subject": "Renewal", "outcome": "meeting_booked"}
+    client = api_client_for(alice)
+
+    created = client.post(LIST, payload)
+    read = client.get(f"{LIST}{created.json()['id']}/")
+
+    assert created.status_code == 201 and created.json()["outcome"] == "meeting_booked"
+    assert read.json()["outcome"] == "meeting_booked"
+    assert Interaction.objects.get().outcome == Interaction.Outcome.MEETING_BOOKED
+
+
 @pytest.mark.parametrize("by", ["customer", "customer_id"])
 def test_owner_logs_an_interaction_by_external_id_or_id_and_is_its_author(alice, alices_customer, by):
     key = alices_customer.external_id if by == "customer" else alices_customer.pk
@@ -110,6 +122,7 @@ def test_owner_logs_an_interaction_by_external_id_or_id_and_is_its_author(alice,
         ({"customer": "CUST", "kind": "call", "subject": "x", "sentiment": 5}, "sentiment"),
         ({"customer": "CUST", "kind": "call", "subject": "x", "occurred_at": "noon"}, "occurred_at"),
         ({"customer": "CUST", "kind": "call", "subject": "x", "mood": "happy"}, "mood"),
+        ({"customer": "CUST", "kind": "call", "subject": "x", "outcome": "hung up"}, "outcome"),
     ],
 )
 def test_bad_interaction_is_a_field_error(alice, alices_customer, payload, field):

@@ -43,6 +43,13 @@ def test_each_choice_constraint_allows_exactly_the_choices(model, name, choices)
     assert constraint_values(model, name) == set(choices)
 
 
+def test_an_interaction_outcome_is_blank_or_one_of_the_outcomes():
+    assert constraint_values(Interaction, "interaction_outcome_valid") == {"", *Interaction.Outcome.values}
+    call = InteractionFactory(kind=Interaction.Kind.CALL)
+
+    refused("interaction_outcome_valid", lambda: Interaction.objects.filter(pk=call.pk).update(outcome="hung up"))
+
+
 def test_interaction_resolution_constraint_names_the_tracked_kinds():
     constraint = next(c for c in Interaction._meta.constraints if c.name == "interaction_resolved_only_when_tracked")
 

@@ -43,7 +43,7 @@ def test_segment_built_in_the_browser_finds_a_customer_on_the_account_managers_w
     page.goto("/my-book/")
 
     first_row = page.locator(".worklist-reasons").first
-    expect(first_row).to_contain_text("No purchase for 142 days; usually buys every 30.")
+    expect(first_row).to_contain_text("No purchase for 142 days; usually buys every 30 days.")
     expect(page.locator("main")).to_contain_text("Ann Risky")
 
     row = page.locator("tr", has_text="Ann Risky")
