@@ -5,16 +5,18 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import api
-from .messaging import outbox_api
+from .messaging import outbox_api, template_api
 
 router = SimpleRouter()
 router.register("followups", api.FollowUpViewSet, basename="api-followups")
 router.register("messages", outbox_api.MessageViewSet, basename="api-messages")
+router.register("message-templates", template_api.MessageTemplateViewSet, basename="api-message-templates")
 
 urlpatterns = [
     path("worklist/", api.WorklistApi.as_view(), name="api-worklist"),
     path("worklist/snoozes/", api.SnoozeCreateApi.as_view(), name="api-worklist-snoozes"),
     path("book-performance/", api.BookPerformanceApi.as_view(), name="api-book-performance"),
+    path("message-templates/<id:pk>/send/", template_api.MessageTemplateSendApi.as_view(), name="api-message-template-send"),
     path(
         "customers/<id:customer_pk>/contact-preferences/",
         outbox_api.ContactPreferencesApi.as_view(),

@@ -7,7 +7,8 @@ class ContactPlansConfig(AppConfig):
     verbose_name = _("Contact plans")
 
     def ready(self) -> None:
-        from . import panels
+        from . import panels, reactions
+        from .messaging.placeholders import message_placeholders_register
         from .worklist import worklist_signals_register
 
         # The "Follow-ups" card of the customer page (customers.panels; customers never imports us).
@@ -15,6 +16,10 @@ class ContactPlansConfig(AppConfig):
         # The reasons on an account manager's worklist (retention_crm.worklist_signals); other apps
         # add theirs from their own ready().
         worklist_signals_register()
+        # The placeholders of message templates (retention_crm.message_placeholders), and the order
+        # thank-you on order.placed (reactions.py).
+        message_placeholders_register()
+        reactions.connect()
         # Messaging: the "Messages" card, and the email provider's tracking webhooks (anymail).
         from .messaging import outbox_views, webhooks
 

@@ -399,6 +399,8 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "customers.models.Order.Status",
         "InteractionKindEnum": "customers.models.Interaction.Kind",
         "ImportJobStatusEnum": "customers.models.ImportJob.Status",
+        "MessageChannelEnum": "contact_plans.models.MessageTemplate.Channel",
+        "LanguageEnum": "retention_crm.settings.LANGUAGES",
     },
 }
 

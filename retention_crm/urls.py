@@ -45,6 +45,7 @@ urlpatterns = [
     path("metrics/", include("metrics.urls")),
     path("segments/", include("segmentation.urls")),
     path("", include("contact_plans.urls")),
+    path("messages/", include("contact_plans.messaging.template_urls")),
     path("", include("contact_plans.messaging.outbox_urls")),
     path("anymail/", include("anymail.urls")),
     path("api/v1/", include(api_v1)),

@@ -1,10 +1,12 @@
 """The models of contact_plans, one module per part; each is imported here so Django finds it.
 
 - ``followups``: follow-ups and worklist snoozes (the account manager's planned contacts).
+- ``message_templates``: message templates and their text per language (messaging).
 - ``outbox``: messages to customers, address statuses, contact preferences (docs/messaging.md).
 """
 
 from .followups import FollowUp, WorklistSnooze
+from .message_templates import MessageTemplate, MessageTemplateContent
 from .outbox import AddressStatus, Channel, ContactPreference, LocalDelivery, Message, Purpose  # noqa: F401
 
-__all__ = ["FollowUp", "WorklistSnooze"]
+__all__ = ["FollowUp", "WorklistSnooze", "MessageTemplate", "MessageTemplateContent"]

@@ -5,7 +5,7 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
-from contact_plans.models import FollowUp, Message, WorklistSnooze
+from contact_plans.models import FollowUp, Message, MessageTemplate, MessageTemplateContent, WorklistSnooze
 from tests.customers.factories import CustomerFactory, UserFactory
 
 
@@ -28,6 +28,30 @@ class WorklistSnoozeFactory(factory.django.DjangoModelFactory):
     until = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=14))
     reason = "Waiting for the budget"
     created_by = factory.SelfAttribute("user")
+
+
+class MessageTemplateFactory(factory.django.DjangoModelFactory):
+    """An email template with an English text; MessageTemplateFactory(contents={"ca": {...}}) sets the
+    languages (each a dict of subject, html, text)."""
+
+    class Meta:
+        model = MessageTemplate
+        skip_postgeneration_save = True
+
+    key = factory.Sequence(lambda n: f"template-{n}")
+    name = factory.Sequence(lambda n: f"Template {n}")
+    channel = MessageTemplate.Channel.EMAIL
+    purpose = MessageTemplate.Purpose.TRANSACTIONAL
+
+    @factory.post_generation
+    def contents(self, create, extracted, **kwargs):
+        if not create:
+            return
+        contents = extracted or {
+            "en": {"subject": "Hello {{ customer.first_name }}", "html": "<p>Hi {{ customer.first_name }}</p>"}
+        }
+        for language, parts in contents.items():
+            MessageTemplateContent.objects.create(template=self, language=language, **parts)
 
 
 def consenting_customer(**fields):

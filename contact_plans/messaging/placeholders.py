@@ -1,0 +1,187 @@
+"""The base message placeholders, registered with retention_crm.message_placeholders from
+ContactPlansConfig.ready(): the customer's profile, their metrics, their account manager, their
+latest order, recommended products (empty until the next issue registers a provider) and the
+unsubscribe and preference links. docs/messaging.md lists them.
+
+Each provider takes the customer and returns plain data (text, numbers, dates, lists and dicts),
+with the message's language active: money arrives formatted in that language, dates as dates
+(the renderer formats them when shown).
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer, Order
+from metrics import selectors as metrics_selectors
+from retention_crm import message_placeholders as mp
+
+from .formatting import format_money
+
+
+def first_name(name: str) -> str:
+    parts = name.split()
+    return parts[0] if parts else ""
+
+
+def customer_block(customer: Customer) -> dict:
+    return {
+        "first_name": first_name(customer.name),
+        "name": customer.name,
+        "company": customer.company,
+        "email": customer.email,
+        "country": customer.country,
+        "external_id": customer.external_id,
+        "customer_since": customer.acquired_at,
+    }
+
+
+def metrics_block(customer: Customer) -> dict:
+    metrics = metrics_selectors.customer_metrics_for(customer=customer)
+    if metrics is None:
+        return {"last_purchase": None, "first_purchase": None, "purchases": 0, "value_level": "", "clv": "",
+                "predicted_clv": ""}
+    return {
+        "last_purchase": metrics.last_purchase,
+        "first_purchase": metrics.first_purchase,
+        "purchases": metrics.purchases,
+        "value_level": str(metrics.get_value_level_display()),
+        "clv": format_money(metrics.net_revenue),
+        "predicted_clv": format_money(metrics.predicted_clv) if metrics.predicted_clv is not None else "",
+    }
+
+
+def account_manager_block(customer: Customer) -> dict:
+    manager = customer.account_manager
+    if manager is None:
+        return {"name": "", "first_name": "", "email": ""}
+    return {
+        "name": manager.get_full_name() or manager.get_username(),
+        "first_name": manager.first_name or manager.get_username(),
+        "email": manager.email,
+    }
+
+
+def order_summary(order: Order) -> dict:
+    """What a message says about one order (the thank-you passes its own order as ``extra``)."""
+    return {
+        "number": order.external_id,
+        "date": order.ordered_at,
+        "total": format_money(order.gross_amount, order.currency),
+        "items": order.lines.count(),
+    }
+
+
+def latest_order_block(customer: Customer) -> dict:
+    order = customer.orders.filter(kind=Order.Kind.PURCHASE).order_by("-ordered_at", "-id").first()
+    if order is None:
+        return {"number": "", "date": None, "total": "", "items": 0}
+    return order_summary(order)
+
+
+def no_recommendations(customer: Customer) -> list:
+    # The next issue (recommendations) registers a provider of its own under the same name.
+    return []
+
+
+def unsubscribe_link(customer: Customer) -> str:
+    from .unsubscribe import unsubscribe_url  # the outbox's module
+
+    return unsubscribe_url(customer)
+
+
+def preferences_link(customer: Customer) -> str:
+    from .unsubscribe import preferences_url  # the outbox's module
+
+    return preferences_url(customer)
+
+
+PLACEHOLDERS = (
+    mp.Placeholder(
+        name="customer",
+        description=_("The customer's profile."),
+        example={"first_name": "Siti", "name": "Siti Rahmawati", "company": "Toko Sinar", "email": "siti@example.com",
+                 "country": "ID", "external_id": "C00042", "customer_since": None},
+        provider=customer_block,
+        fields={
+            "first_name": _("First name (the first word of the name)"),
+            "name": _("Full name"),
+            "company": _("Company"),
+            "email": _("Email address"),
+            "country": _("Country"),
+            "external_id": _("Customer number"),
+            "customer_since": _("Acquisition date (a date; may be empty)"),
+        },
+        owner="contact_plans",
+        order=10,
+    ),
+    mp.Placeholder(
+        name="metrics",
+        description=_("The customer's figures from the last metrics recompute (empty before the first)."),
+        example={"last_purchase": None, "first_purchase": None, "purchases": 7, "value_level": "High",
+                 "clv": "£1,240.00", "predicted_clv": "£860.00"},
+        provider=metrics_block,
+        fields={
+            "last_purchase": _("Date of the last purchase"),
+            "first_purchase": _("Date of the first purchase"),
+            "purchases": _("Number of purchases"),
+            "value_level": _("Value level (high, medium, low), in the message's language"),
+            "clv": _("Historical CLV: net revenue so far, formatted as money"),
+            "predicted_clv": _("Predicted CLV, formatted as money (empty without a model)"),
+        },
+        owner="contact_plans",
+        order=20,
+    ),
+    mp.Placeholder(
+        name="account_manager",
+        description=_("The customer's account manager (empty when the customer is in nobody's book)."),
+        example={"name": "Budi Santoso", "first_name": "Budi", "email": "budi@example.com"},
+        provider=account_manager_block,
+        fields={"name": _("Full name"), "first_name": _("First name"), "email": _("Email address")},
+        owner="contact_plans",
+        order=30,
+    ),
+    mp.Placeholder(
+        name="order",
+        description=_("An order: the one being thanked for in the order thank-you, else the customer's latest purchase."),
+        example={"number": "O-1042", "date": None, "total": "£120.00", "items": 3},
+        provider=latest_order_block,
+        fields={
+            "number": _("Order number"),
+            "date": _("When it was ordered (a date)"),
+            "total": _("Total, formatted as money in the order's currency"),
+            "items": _("Number of lines"),
+        },
+        owner="contact_plans",
+        order=40,
+    ),
+    mp.Placeholder(
+        name="recommended_products",
+        description=_("Products recommended to the customer, a list (empty: a loop over it renders nothing)."),
+        example=[{"name": "Teak chair", "url": "https://shop.example.com/p/teak-chair", "price": "£89.00"}],
+        provider=no_recommendations,
+        fields={"name": _("Product name"), "url": _("Link to the product"), "price": _("Price, formatted as money")},
+        owner="contact_plans",
+        order=50,
+    ),
+    mp.Placeholder(
+        name="unsubscribe_url",
+        description=_("The customer's one-click unsubscribe link (promotional emails get a footer with it when "
+                      "the template does not place it)."),
+        example="https://crm.example.com/u/…",
+        provider=unsubscribe_link,
+        owner="contact_plans",
+        order=60,
+    ),
+    mp.Placeholder(
+        name="preferences_url",
+        description=_("The customer's preference centre (channels and topics)."),
+        example="https://crm.example.com/u/…/preferences/",
+        provider=preferences_link,
+        owner="contact_plans",
+        order=70,
+    ),
+)
+
+
+def message_placeholders_register() -> None:
+    for placeholder in PLACEHOLDERS:
+        mp.register(placeholder)

@@ -1,0 +1,81 @@
+"""The plain-text part of an email, generated from its HTML when the template has none: paragraphs
+and headings as blocks separated by a blank line, list items as "- " (or "1. ") lines, links kept
+as "text (url)", images as their alt text, scripts and styles dropped."""
+
+import re
+from html.parser import HTMLParser
+
+BLOCKS = {"p", "div", "table", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "blockquote", "section",
+          "article", "header", "footer", "hr", "pre"}
+SKIPPED = {"script", "style", "head", "title"}
+
+
+class _TextBuilder(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+        self.lists: list[list] = []  # per open list: [ordered, counter]
+        self.links: list[tuple[str, int]] = []  # (href, index in parts where the text starts)
+        self.pre = 0
+
+    def _break(self, lines: int) -> None:
+        self.parts.append("\n" * lines)
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag in SKIPPED:
+            self.skipping += 1
+        elif tag == "br":
+            self._break(1)
+        elif tag in {"ul", "ol"}:
+            self.lists.append([tag == "ol", 0])
+            self._break(2 if len(self.lists) == 1 else 1)
+        elif tag == "li":
+            self._break(1)
+            indent = "  " * max(len(self.lists) - 1, 0)
+            if self.lists and self.lists[-1][0]:
+                self.lists[-1][1] += 1
+                self.parts.append(f"{indent}{self.lists[-1][1]}. ")
+            else:
+                self.parts.append(f"{indent}- ")
+        elif tag in BLOCKS:
+            self._break(2)
+            self.pre += tag == "pre"
+        elif tag == "a":
+            self.links.append((attributes.get("href") or "", len(self.parts)))
+        elif tag == "img" and attributes.get("alt"):
+            self.parts.append(attributes["alt"])
+        elif tag in {"td", "th"}:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag):
+        if tag in SKIPPED:
+            self.skipping = max(self.skipping - 1, 0)
+        elif tag in {"ul", "ol"}:
+            if self.lists:
+                self.lists.pop()
+            self._break(2)
+        elif tag in BLOCKS:
+            self.pre -= tag == "pre"
+            self._break(2)
+        elif tag == "a" and self.links:
+            href, start = self.links.pop()
+            text = " ".join("".join(self.parts[start:]).split())
+            if href and not href.startswith(("#", "javascript:")) and href != text:
+                del self.parts[start:]
+                self.parts.append(f"{text} ({href})" if text else href)
+
+    def handle_data(self, data):
+        if self.skipping:
+            return
+        self.parts.append(data if self.pre else re.sub(r"\s+", " ", data))
+
+
+def html_to_text(html: str) -> str:
+    builder = _TextBuilder()
+    builder.feed(html)
+    builder.close()
+    lines = [line.strip() for line in "".join(builder.parts).split("\n")]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()

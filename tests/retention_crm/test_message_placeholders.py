@@ -1,0 +1,41 @@
+"""The registry of message placeholders: filled by contact_plans from ready(), names and fields
+that a template can write, plain data only."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from retention_crm import message_placeholders as mp
+
+
+def test_contact_plans_registers_the_base_placeholders():
+    names = {placeholder.name for placeholder in mp.placeholders()}
+
+    assert {"customer", "metrics", "account_manager", "order", "recommended_products", "unsubscribe_url",
+            "preferences_url"} <= names
+    assert "first_name" in mp.get("customer").fields
+    assert mp.get("recommended_products").is_list
+
+
+@pytest.mark.parametrize("name", ["", "two words", "_private", "1st"])
+def test_a_name_a_template_cannot_write_is_refused(name):
+    with pytest.raises(ValueError):
+        mp.register(mp.Placeholder(name=name, description="", example="", provider=lambda customer: ""))
+
+
+def test_a_field_a_template_cannot_write_is_refused():
+    with pytest.raises(ValueError):
+        mp.register(mp.Placeholder(name="loyalty", description="", example={}, provider=dict,
+                                   fields={"__class__": "no"}))
+    assert mp.get("loyalty") is None
+
+
+def test_plain_accepts_data_and_refuses_objects():
+    value = {"a": [1, 2.5, Decimal("3"), "x", None, True, date(2026, 1, 2)], "b": ("t",)}
+
+    assert mp.plain(value, name="x") == {"a": [1, 2.5, Decimal("3"), "x", None, True, date(2026, 1, 2)], "b": ["t"]}
+    with pytest.raises(mp.NotPlain):
+        mp.plain({"a": object()}, name="x")
+    with pytest.raises(mp.NotPlain):
+        mp.plain({1: "a"}, name="x")
