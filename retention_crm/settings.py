@@ -329,6 +329,23 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tasks.import_uploads_purge_task",
         "schedule": crontab(minute=15),
     },
+    # Points expire at 03:30, after the recompute; the balance check at 04:00 sees the expiries.
+    "loyalty-points-expire": {
+        "task": "loyalty.tasks.points_expire_task",
+        "schedule": crontab(hour=3, minute=30),
+    },
+    "loyalty-tiers-refresh": {
+        "task": "loyalty.tasks.member_tiers_refresh_task",
+        "schedule": crontab(hour=3, minute=45),
+    },
+    "loyalty-points-expiry-remind": {
+        "task": "loyalty.tasks.points_expiry_remind_task",
+        "schedule": crontab(hour=9, minute=0),
+    },
+    "loyalty-balances-check": {
+        "task": "loyalty.tasks.loyalty_balances_check_task",
+        "schedule": crontab(hour=4, minute=0),
+    },
     # Hands due messages to the workers; every 10 s is how late a message due now may leave.
     "contact-plans-messages-dispatch": {
         "task": "contact_plans.tasks.messages_dispatch_task",

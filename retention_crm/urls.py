@@ -21,6 +21,7 @@ api_v1 = [
     path("metrics/", include("metrics.api_urls")),
     path("segments/", include("segmentation.api_urls")),
     path("", include("contact_plans.api_urls")),
+    path("loyalty/", include("loyalty.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file of its own (?script=): no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -48,5 +49,6 @@ urlpatterns = [
     path("messages/", include("contact_plans.messaging.template_urls")),
     path("", include("contact_plans.messaging.outbox_urls")),
     path("anymail/", include("anymail.urls")),
+    path("loyalty/", include("loyalty.urls")),
     path("api/v1/", include(api_v1)),
 ]

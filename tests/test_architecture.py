@@ -156,3 +156,17 @@ def test_no_app_fills_a_registry_as_a_side_effect_of_being_imported():
                         offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
 
     assert offenders == []
+
+
+def test_no_app_imports_loyalty():
+    # Loyalty is at the end of the flow: it reacts to orders through events, and registers its
+    # panels, conditions and signals from its own ready(); nothing calls into it.
+    offenders = {}
+    for app in ("customers", "segmentation", "contact_plans", "surveys", "metrics", "retention_crm"):
+        offenders.update(_offenders(app, {"loyalty"}))
+
+    assert offenders == {}
+
+
+def test_loyalty_imports_only_customers_metrics_segmentation_and_contact_plans():
+    assert _offenders("loyalty", {"surveys"}) == {}

@@ -25,6 +25,8 @@ from rest_framework.test import APIClient
 
 from contact_plans.models import FollowUp
 from customers.models import ImportJob, ImportRowError, Interaction
+from loyalty.models import Member, Reward
+from loyalty.services import points_adjust
 from metrics.models import CustomerMetrics, ModelVersion
 from retention_crm.api import OrderingFilter
 from segmentation.models import Segment, SegmentEvent, SegmentMembership
@@ -67,6 +69,10 @@ def one_of_everything(ada, alice):
         bgnbd_log_likelihood=-1, n_customers=1, fit_seconds=0.1,
     )  # fmt: skip
     CustomerMetrics.objects.create(customer=customer, as_of=timezone.localdate(), model_version=version)
+    member = Member.objects.create(customer=customer, enrolled_at=timezone.now())
+    points_adjust(customer=customer, points=10, reason="Welcome", user=ada)
+    Reward.objects.create(name="Mug", points_cost=10)
+    assert member.entries.exists()
     return {"segment": segment, "job": job}
 
 

@@ -1,0 +1,106 @@
+"""The programme's results over a period, as marketers read them (docs/loyalty.md, "Results").
+
+A few grouped queries (never a row per customer in Python): the ledger summed by kind over the
+period, the members and their tiers now, the tier moves of the period, and the repeat-purchase
+rate of members against non-members from the period's orders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models.functions import Coalesce
+
+from customers.models import Order
+
+from .models import LedgerEntry, Member, Tier, TierChange
+from .selectors import programme_get
+
+
+@dataclass(frozen=True)
+class Results:
+    members: int
+    active_members: int
+    points_issued: int
+    points_reversed: int
+    points_redeemed: int
+    points_expired: int
+    redemption_rate: float | None
+    breakage: float | None
+    outstanding_points: int
+    outstanding_liability: Decimal
+    tiers: list[tuple[str, int]]
+    moves_up: int
+    moves_down: int
+    repeat_rate_members: float | None
+    repeat_rate_others: float | None
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def programme_results(*, start: datetime, end: datetime) -> Results:
+    """Results of [start, end): activity and points of the period; members, balances and tiers as
+    they stand at the end (now, for a period ending today)."""
+    in_period = Q(occurred_at__gte=start, occurred_at__lt=end)
+    sums = LedgerEntry.objects.filter(in_period).aggregate(
+        issued=Coalesce(Sum("points", filter=Q(kind="earn") | Q(kind="adjust", points__gt=0)), 0),
+        reversed=Coalesce(Sum("points", filter=Q(kind="reverse")), 0),
+        redeemed=Coalesce(Sum("points", filter=Q(kind="redeem")), 0),
+        expired=Coalesce(Sum("points", filter=Q(kind="expire")), 0),
+        active=Count("member", distinct=True, filter=Q(kind__in=["earn", "redeem"])),
+    )
+    members = Member.objects.filter(enrolled_at__lt=end)
+    balances = members.aggregate(count=Count("pk"), points=Coalesce(Sum("points"), 0))
+    tiers = list(
+        Tier.objects.annotate(n=Count("members", filter=Q(members__enrolled_at__lt=end)))
+        .order_by("threshold")
+        .values_list("name", "n")
+    )
+    moves = TierChange.objects.filter(changed_at__gte=start, changed_at__lt=end)
+    up = Q(from_tier__isnull=True) | Q(to_tier__threshold__gt=F("from_tier__threshold"))
+    moved = moves.aggregate(up=Count("pk", filter=up & Q(to_tier__isnull=False)), all=Count("pk"))
+    issued = sums["issued"] + sums["reversed"]
+    return Results(
+        members=balances["count"],
+        active_members=sums["active"],
+        points_issued=sums["issued"],
+        points_reversed=-sums["reversed"],
+        points_redeemed=-sums["redeemed"],
+        points_expired=-sums["expired"],
+        redemption_rate=_share(-sums["redeemed"], issued),
+        breakage=_share(-sums["expired"], issued),
+        outstanding_points=balances["points"],
+        outstanding_liability=(Decimal(balances["points"]) * programme_get().point_value).quantize(Decimal("0.01")),
+        tiers=tiers,
+        moves_up=moved["up"],
+        moves_down=moved["all"] - moved["up"],
+        **_repeat_rates(start=start, end=end),
+    )
+
+
+def _repeat_rates(*, start: datetime, end: datetime) -> dict:
+    """Of the customers who bought in the period, the share who bought twice or more: members
+    (enrolled before the period ended) and the others."""
+    buyers = (
+        Order.objects.filter(ordered_at__gte=start, ordered_at__lt=end, kind=Order.Kind.PURCHASE, net_amount__gt=0)
+        .values("customer_id")
+        .annotate(
+            purchases=Count("pk"),
+            member=Exists(Member.objects.filter(pk=OuterRef("customer_id"), enrolled_at__lt=end)),
+        )
+        .order_by()
+    )
+    # Two counts per side over the grouped buyers (Django does not group an aggregate by an aggregate).
+    totals = {}
+    for is_member in (True, False):
+        side = buyers.filter(member=is_member)
+        totals[is_member] = (side.count(), side.filter(purchases__gte=2).count())
+    return {
+        "repeat_rate_members": _share(totals[True][1], totals[True][0]),
+        "repeat_rate_others": _share(totals[False][1], totals[False][0]),
+    }

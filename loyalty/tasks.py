@@ -1,0 +1,58 @@
+"""Thin Celery entry points: ids in, one service call; each is safe to run twice (the ledger's unique
+indexes and the reversal's arithmetic make a repeat award or take back nothing).
+
+None retries: a failed award is found again by the next call for the same order or job, and the
+nightly expiry and balance check need no retry (the next night does the same work).
+"""
+
+import logging
+
+from celery import shared_task
+
+from . import selectors, services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def order_points_earn_task(order_id: int) -> None:
+    services.order_points_earn(order_id=order_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def order_points_reverse_task(order_id: int) -> None:
+    services.order_points_reverse(order_id=order_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def import_points_earn_task(job_id: str) -> None:
+    awarded = services.import_points_earn(job_id=job_id)
+    logger.info("loyalty.import_earned job=%s orders=%s", job_id, awarded)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def points_expire_task() -> None:
+    services.points_expire()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def loyalty_balances_check_task() -> None:
+    """Nightly: every cached balance equals the sum of its entries; a drift is logged as an error."""
+    drift = selectors.balance_drift()
+    if drift:
+        logger.error("loyalty.balance_drift members=%s first=%s", len(drift), drift[:10])
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def member_tiers_refresh_task() -> None:
+    """Nightly: rolling windows move without any order (a year-old purchase stops counting), and
+    grace periods end."""
+    moved = services.member_tiers_refresh()
+    logger.info("loyalty.tiers_refreshed moved=%s", moved)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def points_expiry_remind_task() -> None:
+    """Daily: the reminder before points expire (once a month per member, by its source key)."""
+    reminded = services.points_expiry_remind()
+    logger.info("loyalty.expiry_reminded members=%s", reminded)

@@ -1,0 +1,32 @@
+"""The demo's programme (demo.seeded): tiers, rules, rewards, every third customer enrolled with
+what their orders earned, tiers from those points; a second seed changes nothing."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from loyalty import selectors
+from loyalty.demo import loyalty_demo_seed
+from loyalty.models import LedgerEntry, Member, Reward, Tier
+from tests.customers.factories import CustomerFactory
+
+from .factories import place_order
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_programme_enrols_a_third_of_the_customers_with_their_points_and_tiers():
+    customers = [CustomerFactory() for _ in range(9)]
+    for customer in customers:
+        place_order(customer, amount="700", at=timezone.now() - timedelta(days=10))
+
+    assert loyalty_demo_seed() is True
+    assert loyalty_demo_seed() is False
+
+    members = Member.objects.all()
+    assert members.count() == 3 and {m.pk % 3 for m in members} == {0}
+    assert Tier.objects.count() == 3 and Reward.objects.count() == 3
+    assert LedgerEntry.objects.filter(kind="earn").count() == 3
+    assert set(members.values_list("tier__name", flat=True)) == {"Silver"}  # 700 + 50 welcome bonus
+    assert selectors.balance_drift() == []
