@@ -109,6 +109,18 @@ def period_custom(start: date, end: date) -> Period:
     return Period(start, end, f"{start.isoformat()}..{end.isoformat()}")
 
 
+def period_previous(period: Period) -> Period:
+    """The month, quarter or year before ``period`` (a custom period: the equally long one before it)."""
+    if period.is_custom:
+        return period_custom(period.start - (period.end - period.start), period.start)
+    if len(period.key) == 4:
+        return period_year(period.start.year - 1)
+    before = _add_months(period.start, -3 if "-Q" in period.key else -1)
+    if "-Q" in period.key:
+        return period_quarter(before.year, (before.month - 1) // 3 + 1)
+    return period_month(before.year, before.month)
+
+
 def period_default(today: date) -> Period:
     """The last complete quarter."""
     quarter = (today.month - 1) // 3 + 1
