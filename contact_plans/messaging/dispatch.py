@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from datetime import timedelta
 
 from django.conf import settings
@@ -40,11 +41,11 @@ from . import policy
 from .channels import ConnectionLost, DeliveryFailure, PermanentFailure, TemporaryFailure
 from .channels.email import EmailChannel, email_build
 from .channels.sms import sms_backend
-from .unsubscribe import unsubscribe_url
+from .outbox import email_headers
 
 logger = logging.getLogger(__name__)
 
-# Ids handed out per beat tick: 200 tasks of 100. A bigger backlog is taken over the next ticks;
+# Ids handed out per beat tick: 40 tasks of MESSAGING_BATCH_SIZE (500). A bigger backlog is taken over the next ticks;
 # each id costs the beat a few bytes, the broker a few more.
 DISPATCH_PER_TICK = 20_000
 
@@ -142,8 +143,10 @@ class _Batch:
         self.db_lease = connection.ops.adapt_datetimefield_value(lease_until)
         self.step_sql = _STEP_SQL.format(table=connection.ops.quote_name(Message._meta.db_table))
         self.rules = policy.BatchRules(messages)
-        self.transport = EmailChannel() if channel == Channel.EMAIL else sms_backend()
-        self.opened = False
+        self.transport = _kept_email_channel() if channel == Channel.EMAIL else sms_backend()
+        self.opened = channel == Channel.EMAIL and self.transport.is_open()
+        if channel == Channel.EMAIL and not self.opened:
+            self.transport.close()  # a kept connection the server dropped: forget it, open anew
         # The last accepted message, recorded as sent in the statement that hands over the next
         # one (one commit per message, not two), or on its own at the end of the batch.
         self.accepted: tuple[Message, str, object] | None = None
@@ -186,25 +189,45 @@ class _Batch:
             self.opened = True
         if self.channel == Channel.SMS:
             return self.transport.send(to=message.recipient, text=message.text, reference=message.message_id)
-        headers = {}
-        if message.purpose == Purpose.PROMOTIONAL:
-            headers = {
-                "List-Unsubscribe": f"<{unsubscribe_url(message.customer_id, channel=Channel.EMAIL)}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            }
+        if message.mime and self.transport.sends_prepared:
+            return self.transport.send_prepared(to=message.recipient, raw=bytes(message.mime))
         email = email_build(
             to=message.recipient,
             subject=message.subject,
             html=message.html,
             text=message.text,
             message_id=message.message_id,
-            headers=headers,
+            headers=email_headers(customer_id=message.customer_id, purpose=message.purpose),
         )
         return self.transport.send(email)
 
-    def close(self) -> None:
+    def close(self, *, lost: bool = False) -> None:
+        """SMS connections end with the batch; the email connection stays open for the worker's
+        next batch, unless it was lost."""
+        if self.channel == Channel.EMAIL and not lost:
+            return
         if self.opened:
             self.transport.close()
+        if self.channel == Channel.EMAIL:
+            _kept.channel = None
+
+
+# The email connection a worker keeps across its batches (per thread: a channel is not shared),
+# with the settings it was opened for (tests change them). A kept connection is checked with a
+# NOOP at a batch's start and opened again when the server has dropped it meanwhile.
+_kept = threading.local()
+
+
+def _kept_email_channel() -> EmailChannel:
+    key = (settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT)
+    channel = getattr(_kept, "channel", None)
+    if channel is not None and _kept.key != key:
+        channel.close()
+        channel = None
+    if channel is None:
+        channel = EmailChannel()
+        _kept.channel, _kept.key = channel, key
+    return channel
 
 
 @contextlib.contextmanager
@@ -247,6 +270,7 @@ def _send_batch(message_ids: list[int]) -> dict[str, int]:
         by_channel.setdefault(message.channel, []).append(message)
     for channel, group in by_channel.items():
         batch = _Batch(channel, lease_until, group)
+        lost = True  # until the loop ends normally: an exception may leave the connection unusable
         try:
             for position, message in enumerate(group):
                 result = _send_one(batch, message)
@@ -254,9 +278,10 @@ def _send_batch(message_ids: list[int]) -> dict[str, int]:
                 if result == "lost":
                     _release(batch, group[position + 1 :])
                     break
+            lost = outcome["lost"] > 0
         finally:
             batch.record_accepted()
-            batch.close()
+            batch.close(lost=lost)
     logger.info("messaging.batch_done %s", " ".join(f"{k}={v}" for k, v in outcome.items()))
     return outcome
 

@@ -20,8 +20,9 @@ from customers.models import Customer
 from retention_crm import events
 
 from . import policy
-from .channels.email import EmailChannel, email_build
+from .channels.email import EmailChannel, email_build, email_prepare
 from .channels.sms import sms_fits
+from .unsubscribe import unsubscribe_url
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,17 @@ def message_enqueue(
             text = f"{text.rstrip()}\n{sms_opt_out_instruction(language)}"
         if not reason and not sms_fits(text):
             state, reason = Message.State.FAILED, Message.Reason.TOO_LONG
+    message_id = message_id_new()
+    mime = b""
+    if channel == Channel.EMAIL and state == Message.State.QUEUED:
+        mime = email_prepare(
+            to=recipient,
+            subject=subject[:255],
+            html=html,
+            text=text,
+            message_id=message_id,
+            headers=email_headers(customer_id=customer.pk, purpose=purpose),
+        )
     message = Message(
         customer=customer,
         channel=channel,
@@ -85,13 +97,14 @@ def message_enqueue(
         subject=subject[:255],
         html=html,
         text=text,
+        mime=mime,
         language=language,
         template_id=getattr(template, "pk", template),
         source_key=source_key,
         due_at=due_at or timezone.now(),
         state=state,
         reason=reason,
-        message_id=message_id_new(),
+        message_id=message_id,
         created_by=created_by,
     )
     try:
@@ -106,6 +119,17 @@ def message_enqueue(
         return existing
     logger.info("messaging.enqueued message=%s customer=%s state=%s", message.pk, customer.pk, message.state)
     return message
+
+
+def email_headers(*, customer_id: int, purpose: str) -> dict[str, str]:
+    """The headers an email carries besides the Message-ID: one-click unsubscribe (RFC 8058) on
+    promotional ones."""
+    if purpose != Purpose.PROMOTIONAL:
+        return {}
+    return {
+        "List-Unsubscribe": f"<{unsubscribe_url(customer_id, channel=Channel.EMAIL)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
 
 
 def _publish_outcome(message: Message) -> None:

@@ -76,6 +76,11 @@ class Message(models.Model):
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     html = models.TextField(_("HTML body"), blank=True)
     text = models.TextField(_("text body"), blank=True)
+    # An email's complete RFC 5322 bytes (headers with the Message-ID, Date and List-Unsubscribe,
+    # and the MIME body), prepared once at enqueue: over SMTP the worker sends them as they are,
+    # and a resend is the same bytes. Empty for SMS and for messages that will not be sent; the
+    # other email backends (the local outbox, providers) build the message from the fields above.
+    mime = models.BinaryField(_("prepared message"), blank=True, default=b"", editable=False)
     language = models.CharField(_("language"), max_length=8, blank=True)
     # The template that rendered it (contact_plans.models.message_templates), kept as an id so that
     # results can be grouped by template and a deleted template leaves its messages as they were.

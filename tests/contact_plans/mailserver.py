@@ -14,6 +14,7 @@ import email.policy
 import logging
 import socket
 import threading
+import time
 from collections import Counter
 
 from aiosmtpd.controller import Controller
@@ -43,6 +44,7 @@ class Handler:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         with self.server.lock:
             self.server.connections += 1  # one EHLO per SMTP connection
+            self.server.sessions.append(server)
         session.host_name = hostname
         return responses
 
@@ -72,6 +74,7 @@ class MailServer:
         self.port = free_port()
         self.received: list[Received] = []
         self.connections = 0
+        self.sessions = []  # the SMTP protocol of each connection, to drop them all
         self.lock = threading.Lock()
         self.refuse_recipients: dict[str, str] = {}
         self.stall_seconds = 5.0
@@ -84,6 +87,14 @@ class MailServer:
 
     def stop(self) -> None:
         self.controller.stop()
+
+    def restart_connections(self) -> None:
+        """Close every open connection from the server's side, as a restarted server would."""
+        with self.lock:
+            sessions, self.sessions = self.sessions, []
+        for session in sessions:
+            self.controller.loop.call_soon_threadsafe(session.transport.close)
+        time.sleep(0.2)  # the closes run on the server's loop
 
     def message_ids(self) -> Counter:
         with self.lock:

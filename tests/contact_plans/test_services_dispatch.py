@@ -341,3 +341,30 @@ def test_a_worker_whose_lease_was_taken_over_records_what_it_sent_and_hands_over
         0,
     )
     assert mail_server.message_ids() == {first.message_id: 1}
+
+
+def test_a_prepared_email_reaches_the_server_byte_for_byte(mail_server):
+    message = outbox.message_enqueue(
+        customer=consenting_customer(), channel="email", purpose="promotional", source_key="offer:1",
+        subject="Spring offers", html="<p>Hello</p>", text="Hello",
+    )  # fmt: skip
+    prepared = bytes(Message.objects.get(pk=message.pk).mime)
+
+    dispatch.messages_send_batch(message_ids=[message.pk])
+
+    assert Message.objects.get(pk=message.pk).state == "sent"
+    assert mail_server.received[0].raw.rstrip(b"\r\n") == prepared.rstrip(b"\r\n")
+    assert mail_server.received[0].message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_a_worker_keeps_its_connection_across_batches_and_reconnects_after_a_drop(mail_server):
+    first, second, third = MessageFactory.create_batch(3)
+    dispatch.messages_send_batch(message_ids=[first.pk])
+    dispatch.messages_send_batch(message_ids=[second.pk])
+    assert mail_server.connections == 1
+
+    mail_server.restart_connections()
+    dispatch.messages_send_batch(message_ids=[third.pk])
+
+    assert Message.objects.filter(state="sent").count() == 3
+    assert mail_server.connections == 2

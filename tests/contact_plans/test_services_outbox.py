@@ -1,5 +1,8 @@
 """The outbox's enqueue: one row per source, suppression decided and recorded with its reason."""
 
+import email
+import email.policy
+
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -130,3 +133,28 @@ def test_the_database_refuses_a_state_outside_the_choices_and_a_second_row_per_s
         Message.objects.filter(pk=message.pk).update(state="lost")
     with pytest.raises(IntegrityError), transaction.atomic():
         MessageFactory(source_key="order:1")
+
+
+def test_enqueue_prepares_an_emails_complete_bytes_once(settings):
+    settings.PUBLIC_BASE_URL = "https://crm.example.com"
+    customer = consenting_customer(email="ana@example.com")
+
+    message = _enqueue(customer, subject="Spring offers", html="<p>Hi Ana</p>", text="Hi Ana")
+
+    prepared = email.message_from_bytes(bytes(Message.objects.get(pk=message.pk).mime), policy=email.policy.default)
+    assert prepared["Message-ID"] == message.message_id
+    assert (prepared["To"], prepared["Subject"]) == ("ana@example.com", "Spring offers")
+    assert prepared["Date"] is not None
+    assert prepared["List-Unsubscribe"].strip().startswith("<https://crm.example.com/m/u/")
+    assert prepared["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert prepared.get_body(("html",)).get_content().strip() == "<p>Hi Ana</p>"
+    assert prepared.get_body(("plain",)).get_content().strip() == "Hi Ana"
+
+
+def test_enqueue_prepares_nothing_for_sms_or_a_suppressed_email():
+    sms = _enqueue(consenting_customer(phone="+447700900123", country="GB"), channel="sms", source_key="s")
+    withheld = _enqueue(CustomerFactory(marketing_consent=False), source_key="w")
+
+    assert withheld.state == Message.State.SUPPRESSED
+    assert bytes(Message.objects.get(pk=sms.pk).mime) == b""
+    assert bytes(Message.objects.get(pk=withheld.pk).mime) == b""

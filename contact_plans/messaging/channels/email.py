@@ -1,17 +1,25 @@
 """Email through Django's email backends (SMTP by default, django-anymail for providers).
 
-One connection per batch (``EmailChannel``); each message is sent on its own, so that its answer
-(accepted, refused, temporary) is recorded before the next one is handed over. SMTP answers are
-classified by their code: 4xx temporary, 5xx permanent; a dropped connection or a timeout is
-temporary and ends the batch (the rest goes back to the queue).
+An email's bytes are prepared once, when it is queued (``email_prepare``); over SMTP the worker
+hands those bytes to the server as they are (``EmailChannel.send_prepared``), as a bare smtplib
+loop would. Other backends (the local outbox, django-anymail's providers) get the message built
+from the row's parts (``email_build``, ``EmailChannel.send``).
+
+Each message is sent on its own, so that its answer (accepted, refused, temporary) is recorded
+before the next one is handed over. SMTP answers are classified by their code: 4xx temporary, 5xx
+permanent; a dropped connection or a timeout is temporary and ends the batch (the rest goes back
+to the queue).
 """
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.core.mail.message import sanitize_address
 
 from . import ConnectionLost, PermanentFailure, TemporaryFailure
 
@@ -30,6 +38,15 @@ def email_build(
     if html:
         email.attach_alternative(html, "text/html")
     return email
+
+
+def email_prepare(
+    *, to: str, subject: str, html: str, text: str, message_id: str, headers: dict | None = None
+) -> bytes:
+    """The complete RFC 5322 message (headers, Date included, and MIME body) as the SMTP backend
+    would put it on the wire: built once, at enqueue, and sent byte for byte at every attempt."""
+    email = email_build(to=to, subject=subject, html=html, text=text, message_id=message_id, headers=headers)
+    return email.message().as_bytes(linesep="\r\n")
 
 
 def _smtp_code_failure(code: int, detail: str):
@@ -54,6 +71,7 @@ class EmailChannel:
 
     def __init__(self):
         self.connection = get_connection(fail_silently=False)
+        self.sender: str | None = None  # the envelope's sender, as the SMTP backend writes it
 
     def open(self) -> None:
         try:
@@ -67,12 +85,43 @@ class EmailChannel:
         except Exception:  # closing a connection the server already dropped
             pass
 
+    @property
+    def sends_prepared(self) -> bool:
+        """Whether prepared bytes can go as they are: only an SMTP connection takes them."""
+        return isinstance(self.connection, SmtpBackend)
+
+    def is_open(self) -> bool:
+        """A cheap check of a connection kept from an earlier batch (NOOP: one round trip)."""
+        smtp = getattr(self.connection, "connection", None)
+        if smtp is None:
+            return False
+        try:
+            return smtp.noop()[0] == 250
+        except (smtplib.SMTPException, OSError):
+            return False
+
+    def send_prepared(self, *, to: str, raw: bytes) -> str:
+        """Hand prepared bytes to the SMTP server; returns "" (SMTP has no provider id) or raises."""
+        if self.sender is None:
+            self.sender = sanitize_address(settings.DEFAULT_FROM_EMAIL, settings.DEFAULT_CHARSET)
+        with self._answers():
+            self.connection.connection.sendmail(self.sender, [to], raw)
+        return ""
+
     def send(self, email: EmailMultiAlternatives) -> str:
+        email.connection = self.connection
+        with self._answers():
+            email.send()
+        status = getattr(email, "anymail_status", None)
+        return (getattr(status, "message_id", None) or "")[:200] if status else ""
+
+    @contextlib.contextmanager
+    def _answers(self):
+        """The server's or provider's refusals as TemporaryFailure / PermanentFailure / ConnectionLost."""
         from anymail.exceptions import AnymailError
 
-        email.connection = self.connection
         try:
-            email.send()
+            yield
         except smtplib.SMTPRecipientsRefused as exc:
             code, answer = next(iter(exc.recipients.values()))
             raise _smtp_code_failure(code, f"recipient refused: {code} {answer.decode(errors='replace')}") from exc
@@ -89,5 +138,3 @@ class EmailChannel:
             raise ConnectionLost(f"mail server error: {exc}") from exc
         except AnymailError as exc:
             raise _anymail_failure(exc) from exc
-        status = getattr(email, "anymail_status", None)
-        return (getattr(status, "message_id", None) or "")[:200] if status else ""
