@@ -12,11 +12,12 @@ deleted at the end):
 2. bare: the messages built once (Django's EmailMultiAlternatives, as the outbox builds them),
    then ``smtplib.SMTP.sendmail`` for each over one connection: the rate of the server and the
    SMTP conversation alone;
-3. outbox: the same number of Message rows, due now; a worker (``celery worker``, prefork,
+3. outbox: the same number of Message rows, due now, each with its bytes prepared as
+   ``message_enqueue`` prepares them (``email_prepare``, before the clock starts); a worker (``celery worker``, prefork,
    --concurrency processes) is started and each process warmed up with one message (the worker's
    start is not timed); then one dispatch (what the beat does) and the time until every row is
-   ``sent``: the claim, the rules checked again, one statement (and its commit) per message, one
-   SMTP connection per batch.
+   ``sent``: the claim, the rules checked again, one statement (and its commit) per message, the
+   prepared bytes sent over the SMTP connection each worker process keeps across its batches.
 
 The bare loop is one process; the outbox is ``--concurrency`` worker processes, the database and
 the beat's dispatch, all on the same machine as the SMTP server: the figures say which were used.
@@ -77,6 +78,7 @@ def bare(port: int, count: int) -> float:
 def _messages(count: int, prefix: str) -> list[int]:
     from django.utils import timezone
 
+    from contact_plans.messaging.channels.email import email_prepare
     from contact_plans.messaging.outbox import message_id_new
     from contact_plans.models import Message
     from customers.models import Customer
@@ -86,17 +88,19 @@ def _messages(count: int, prefix: str) -> list[int]:
         for i in range(count)
     )
     now = timezone.now()
-    rows = Message.objects.bulk_create(
-        (
-            Message(
-                customer=c, channel="email", purpose="transactional", recipient=c.email, subject=f"Thank you {i}",
-                text=f"Thank you for your order {i}.", html=f"<p>Thank you for your order {i}.</p>",
-                source_key=f"bench:{prefix}:{i}", due_at=now, message_id=message_id_new(),
-            )
-            for i, c in enumerate(customers)
-        ),
-        batch_size=2000,
-    )  # fmt: skip
+    messages = []
+    for i, c in enumerate(customers):
+        message = Message(
+            customer=c, channel="email", purpose="transactional", recipient=c.email, subject=f"Thank you {i}",
+            text=f"Thank you for your order {i}.", html=f"<p>Thank you for your order {i}.</p>",
+            source_key=f"bench:{prefix}:{i}", due_at=now, message_id=message_id_new(),
+        )  # fmt: skip
+        message.mime = email_prepare(
+            to=message.recipient, subject=message.subject, html=message.html, text=message.text,
+            message_id=message.message_id,
+        )  # fmt: skip
+        messages.append(message)
+    rows = Message.objects.bulk_create(messages, batch_size=2000)
     return [m.pk for m in rows]
 
 
