@@ -30,10 +30,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q
+from django.db.models import Case, Exists, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
-from contact_plans.models import Channel, Message, Purpose
+from contact_plans.models import AddressStatus, Channel, ContactPreference, Message, Purpose
 from customers.models import Customer
 from retention_crm import events
 
@@ -264,7 +264,10 @@ def _send_batch(message_ids: list[int]) -> dict[str, int]:
     outcome["claimed"] = len(claimed)
     if not claimed:
         return outcome
-    messages = list(Message.objects.filter(id__in=claimed).select_related("customer").order_by("id"))
+    outcome["suppressed"] = _suppress_batch(claimed, lease_until)
+    messages = list(
+        Message.objects.filter(id__in=claimed, lease_until=lease_until).select_related("customer").order_by("id")
+    )
     by_channel: dict[str, list[Message]] = {}
     for message in messages:
         by_channel.setdefault(message.channel, []).append(message)
@@ -284,6 +287,41 @@ def _send_batch(message_ids: list[int]) -> dict[str, int]:
             batch.close(lost=lost)
     logger.info("messaging.batch_done %s", " ".join(f"{k}={v}" for k, v in outcome.items()))
     return outcome
+
+
+def _suppress_batch(claimed: list[int], lease_until) -> int:
+    """Suppress, in one statement, the claimed messages that the rules now forbid (consent withdrawn,
+    the channel or topic declined, the address blocked since enqueue); returns how many.
+
+    The rules of ``policy._reason`` in SQL, in its order: a blocked address (its status is the
+    reason's name), then, for promotional messages only, no consent, then a declined channel or
+    topic. Each message is checked once more just before it is sent (``_hand_over``): what changes
+    during the batch is caught there.
+    """
+    blocked = AddressStatus.objects.filter(channel=OuterRef("channel"), address=OuterRef("recipient"))
+    declined = ContactPreference.objects.filter(
+        customer_id=OuterRef("customer_id"), channel=OuterRef("channel"), subscribed=False
+    ).filter(Q(topic="") | Q(topic=OuterRef("topic")))
+    no_consent = Exists(Customer.objects.filter(pk=OuterRef("customer_id"), marketing_consent=False))
+    promotional = Q(purpose=Purpose.PROMOTIONAL)
+    reason = Case(
+        When(Exists(blocked), then=Subquery(blocked.values("status")[:1])),
+        When(promotional & no_consent, then=Value(Message.Reason.NO_CONSENT)),
+        When(promotional & Exists(declined), then=Value(Message.Reason.UNSUBSCRIBED)),
+        default=Value(""),
+    )
+    forbidden = Exists(blocked) | (promotional & (no_consent | Exists(declined)))
+    marked = Message.objects.filter(forbidden, id__in=claimed, lease_until=lease_until).update(
+        state=Message.State.SUPPRESSED, reason=reason, lease_until=None, handed_at=None, updated_at=timezone.now()
+    )
+    if not marked:
+        return 0
+    # Those of our claimed rows now suppressed are the ones just marked: the lease kept them ours.
+    withheld = Message.objects.filter(id__in=claimed, state=Message.State.SUPPRESSED, lease_until__isnull=True)
+    withheld = list(withheld.values_list("id", "customer_id", "reason"))
+    for message_id, customer_id, why in withheld:
+        events.publish(events.MESSAGE_SUPPRESSED, message_id=message_id, customer_id=customer_id, reason=why)
+    return len(withheld)
 
 
 def _send_one(batch: _Batch, message: Message) -> str:

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from contact_plans.messaging import dispatch, outbox
 from contact_plans.messaging.channels import PermanentFailure
-from contact_plans.models import Message
+from contact_plans.models import AddressStatus, Message
+from customers.models import Customer
 from tests.contact_plans.factories import MessageFactory, consenting_customer
 from tests.contact_plans.mailserver import MailServer
 
@@ -368,3 +369,24 @@ def test_a_worker_keeps_its_connection_across_batches_and_reconnects_after_a_dro
 
     assert Message.objects.filter(state="sent").count() == 3
     assert mail_server.connections == 2
+
+
+def test_the_rules_suppress_a_batchs_forbidden_messages_in_one_statement(mail_server):
+    blocked = MessageFactory()
+    AddressStatus.objects.create(channel="email", address=blocked.recipient, status="bounced")
+    customer = consenting_customer()
+    withdrawn = MessageFactory(customer=customer, purpose="promotional")
+    Customer.objects.filter(pk=customer.pk).update(marketing_consent=False)
+    allowed = MessageFactory()
+
+    with CaptureQueriesContext(connection) as queries:
+        outcome = dispatch.messages_send_batch(message_ids=_ids(blocked, withdrawn, allowed))
+
+    assert (outcome["suppressed"], outcome["sent"]) == (2, 1)
+    states = {m.pk: (m.state, m.reason) for m in Message.objects.all()}
+    assert states[blocked.pk] == ("suppressed", "bounced")
+    assert states[withdrawn.pk] == ("suppressed", "no_consent")
+    assert states[allowed.pk] == ("sent", "")
+    marking = [q["sql"] for q in queries if q["sql"].startswith("UPDATE") and "'suppressed'" in q["sql"]]
+    assert len(marking) == 1
+    assert mail_server.count() == 1
