@@ -82,9 +82,10 @@ def earning_rule_in_force(rule: EarningRule, *, now: datetime | None = None) -> 
 
 
 @transaction.atomic
-def earning_rule_change(*, rule: EarningRule, changes: dict, now: datetime | None = None) -> EarningRule:
+def earning_rule_change(*, rule: EarningRule, changes: dict, now: datetime | None = None) -> tuple[EarningRule, bool]:
     """Apply ``changes`` (field: value) to ``rule``. A rule not yet in force is edited; one in
-    force ends at the change's ``starts_at`` (now or later) and a new rule carries on from then."""
+    force ends at the change's ``starts_at`` (now or later) and a new rule carries on from then.
+    Returns the rule that applies from then on, and whether anything changed."""
     now = now or timezone.now()
     current = EarningRule.objects.select_for_update().get(pk=rule.pk)
     if not earning_rule_in_force(current, now=now):
@@ -92,7 +93,7 @@ def earning_rule_change(*, rule: EarningRule, changes: dict, now: datetime | Non
             setattr(current, field, value)
         _rule_check(current)
         current.save()
-        return current
+        return current, True
     effective = changes.get("starts_at") or now
     # The minute a browser's date field holds: "now" typed a few seconds ago is still now.
     if effective < now.replace(second=0, microsecond=0):
@@ -101,6 +102,9 @@ def earning_rule_change(*, rule: EarningRule, changes: dict, now: datetime | Non
         )
     if current.ends_at is not None and effective >= current.ends_at:
         raise ValidationError({"starts_at": [_("The rule has ended by then: create a new rule instead.")]})
+    kept = ("name", "value", "sku", "category", "ends_at")
+    if all(changes.get(field, getattr(current, field)) == getattr(current, field) for field in kept):
+        return current, False  # nothing but the date: no new rule
     successor = EarningRule(
         kind=current.kind,
         name=changes.get("name", current.name),
@@ -117,7 +121,7 @@ def earning_rule_change(*, rule: EarningRule, changes: dict, now: datetime | Non
     else:
         current.save(update_fields=["ends_at"])
     successor.save()
-    return successor
+    return successor, True
 
 
 def tier_check(*, tier: Tier) -> None:

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from customers.forms import DATETIME_LOCAL_FORMAT
@@ -21,6 +22,11 @@ def _when(required: bool = True) -> forms.DateTimeField:
 class _ServiceChecked(forms.ModelForm):
     """Runs the service's check in clean(), so that its reasons sit beside their fields (and the
     database's constraints, which say less, are not asked about fields already refused)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.declared_fields:  # the date fields declared here keep the model's labels
+            self.fields[name].label = capfirst(self._meta.model._meta.get_field(name).verbose_name)
 
     def service_check(self, instance) -> None:
         raise NotImplementedError

@@ -57,17 +57,21 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     initial = {"starts_at": timezone.localtime().replace(second=0, microsecond=0)} if in_force or not rule else {}
     form = EarningRuleForm(request.POST or None, instance=rule, in_force=in_force, initial=initial)
     if request.method == "POST" and form.is_valid():
+        changed = True
         try:
             if rule is None:
                 programme.earning_rule_create(rule=form.save(commit=False))
             else:
                 changes = {field: form.cleaned_data[field] for field in form.changed_data if field != "kind"}
                 changes["starts_at"] = form.cleaned_data["starts_at"]
-                programme.earning_rule_change(rule=rule, changes=changes)
+                _rule, changed = programme.earning_rule_change(rule=rule, changes=changes)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, _("The earning rule is saved."))
+            if changed:
+                messages.success(request, _("The earning rule is saved."))
+            else:
+                messages.info(request, _("Nothing was changed: the rule stays as it was."))
             return redirect("loyalty:rules")
     context = {"form": form, "rule": rule, "in_force": in_force, "section": "rules"}
     return render(request, "loyalty/programme/rule_form.html", context)
@@ -215,10 +219,11 @@ def _figures(results: Results, point_value) -> list[dict]:
 def _tier_chart(results: Results) -> dict | None:
     if not results.tiers:
         return None
+    tiers = [(_("No tier"), results.members - sum(count for _name, count in results.tiers)), *results.tiers]
     return {
         "type": "bar",
-        "labels": [name for name, _count in results.tiers],
-        "datasets": [{"label": _("Members"), "data": [count for _name, count in results.tiers], "color": "#0d6efd"}],
+        "labels": [name for name, _count in tiers],
+        "datasets": [{"label": _("Members"), "data": [count for _name, count in tiers], "color": "#0d6efd"}],
         "y": {"suggestedMin": 0, "title": _("Members")},
     }
 
@@ -238,12 +243,15 @@ def results_view(request: HttpRequest) -> HttpResponse:
             header=[_("Figure"), _("Value")],
             rows=_rows(results),
         )
+    chart = _tier_chart(results)
     context = {
         "form": form,
         "start": start,
         "end": end,
         "results": results,
-        "chart": _tier_chart(results),
+        "chart": chart,
+        # The chart's figures as text too (screen readers, and a page printed without JavaScript).
+        "chart_rows": list(zip(chart["labels"], chart["datasets"][0]["data"], strict=True)) if chart else [],
         "figures": _figures(results, programme_get().point_value),
         "section": "results",
     }

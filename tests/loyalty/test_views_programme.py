@@ -209,7 +209,8 @@ def test_the_results_page_shows_the_figures_and_the_tier_chart(marta, results_da
     figures = {figure["label"]: figure["value"] for figure in page.context["figures"]}
     assert figures["Members"] == 1 and figures["Outstanding points"] == 550
     assert figures["Repeat purchases, members"] == 100.0
-    assert page.context["chart"]["labels"] == ["Silver"] and page.context["chart"]["datasets"][0]["data"] == [1]
+    assert page.context["chart"]["labels"] == ["No tier", "Silver"]
+    assert page.context["chart"]["datasets"][0]["data"] == [0, 1]
     assert 'data-chart-source="chart-loyalty-tiers-data"' in page.content.decode()
 
 
@@ -239,3 +240,16 @@ def test_a_bad_period_says_so_and_shows_the_default_period(marta, query):
     assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
     assert response.context["form"].errors
     assert response.context["end"] == timezone.localdate()
+
+
+def test_saving_a_rule_in_force_unchanged_writes_nothing_and_says_so(marta):
+    rule = EarningRuleFactory(value=1)
+
+    response = client_for(marta).post(
+        reverse("loyalty:rule_edit", args=[rule.pk]),
+        {"name": rule.name, "value": "1", "starts_at": _local(timezone.now()), "kind": "base"},
+        follow=True,
+    )
+
+    assert "Nothing was changed" in response.content.decode()
+    assert list(EarningRule.objects.values_list("pk", "ends_at")) == [(rule.pk, None)]
