@@ -11,12 +11,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers import roles
 from metrics import selectors as metrics_selectors
 from metrics.analytics import book
+from retention_crm import formats
 from retention_crm.csv import csv_response
 
 from . import selectors, services
@@ -57,15 +58,9 @@ def _period(request: HttpRequest) -> book.Period:
 
 
 def period_label(period: book.Period) -> str:
-    key = period.key
-    if len(key) == 4:
-        return key
-    if "-Q" in key:
-        year, quarter = key.split("-Q")
-        return _("Q%(quarter)s %(year)s") % {"quarter": quarter, "year": year}
-    if not period.is_custom:
-        return formats.date_format(period.start, "YEAR_MONTH_FORMAT")
-    return f"{period.start.isoformat()} – {period.last_day.isoformat()}"
+    if period.is_custom:
+        return formats.format_date_range(period.start, period.last_day)
+    return formats.format_period(period.key)
 
 
 def _chart(report: metrics_selectors.BookReport) -> dict:

@@ -64,7 +64,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce, Greatest, Least, NullIf
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -254,7 +254,7 @@ class OpenComplaintSignal:
             return []
         since = timezone.localtime(row.wl_complaint_since).date()
         same_year = since.year == timezone.localdate().year
-        when = formats.date_format(since, "MONTH_DAY_FORMAT" if same_year else "SHORT_DATE_FORMAT")
+        when = format_date(since, with_year=not same_year)
         # The subject is the manager's own customer's data, on their own screen.
         return [_("Open complaint since %(when)s: %(subject)s") % {"when": when, "subject": row.wl_complaint_subject}]
 
@@ -493,6 +493,16 @@ def worklist_queryset(
         wl_last_purchase=Subquery(last_ordered.annotate(last=Max("ordered_at")).values("last"))
     )
     return customers.order_by(F("wl_last_purchase").asc(nulls_last=True), "pk")
+
+
+def worklist_page_rows(customers: QuerySet[Customer], ids: list[int]) -> list[Customer]:
+    """The rows of ``ids``, in that order, each with every annotation of ``customers`` (a
+    worklist_queryset): a page is ranked on the keys alone (``customers.values_list("pk")``), and
+    only its rows are read whole, with the subqueries only shown rows need. Ranking whole rows
+    read every column and ran those subqueries for each customer of the book (5,000: a sixth of the
+    page's time). A row that left the list between the two queries is left out."""
+    rows = {row.pk: row for row in customers.filter(pk__in=ids).order_by()}
+    return [rows[pk] for pk in ids if pk in rows]
 
 
 def reasons_for(row) -> list[str]:

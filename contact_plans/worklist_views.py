@@ -19,7 +19,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import formats
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -30,6 +29,7 @@ from customers import services as customer_services
 from customers.models import Interaction
 from customers.selectors import customer_editable_by
 from metrics.models import Level
+from retention_crm import formats
 from retention_crm.http import is_htmx
 
 from . import selectors as contact_selectors
@@ -168,8 +168,8 @@ def worklist_page(request: HttpRequest) -> HttpResponse:
         customers = worklist.worklist_queryset(
             viewer=request.user, manager=manager, filters=form.filters, ranked=ranked
         )
-        page = Paginator(customers, worklist.PAGE_SIZE).get_page(request.GET.get("page"))
-        rows = _rows_for_display(worklist.rows_with_reasons(page.object_list))
+        page = Paginator(customers.values_list("pk", flat=True), worklist.PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = _rows_for_display(worklist.rows_with_reasons(worklist.worklist_page_rows(customers, list(page))))
     followups = None
     if manager is not None:
         followups = contact_selectors.followup_due_counts(viewer=request.user, assignee=manager)
@@ -304,7 +304,7 @@ def worklist_followup_view(request: HttpRequest, customer_pk: int) -> HttpRespon
             note=form.cleaned_data["note"],
             created_by=request.user,
         )
-        when = formats.date_format(form.cleaned_data["due_on"], "SHORT_DATE_FORMAT")
+        when = formats.format_date(form.cleaned_data["due_on"])
         return _("Follow-up scheduled for %(when)s.") % {"when": when}
 
     return _row_action(request, customer_pk, action="followup", form_class=FollowUpForm, perform=perform)
@@ -322,7 +322,7 @@ def worklist_snooze_view(request: HttpRequest, customer_pk: int) -> HttpResponse
             reason=form.cleaned_data["reason"],
             created_by=request.user,
         )
-        when = formats.date_format(form.cleaned_data["until"], "SHORT_DATE_FORMAT")
+        when = formats.format_date(form.cleaned_data["until"])
         return _("Snoozed until %(when)s.") % {"when": when}
 
     return _row_action(request, customer_pk, action="snooze", form_class=SnoozeForm, perform=perform, row_says_it=True)

@@ -275,7 +275,8 @@ IMPORT_FORMAT_HELP = {
     ImportJob.Format.ORDERS_CSV: _(
         "CSV (UTF-8) with a header row, one row per order line. Required: order_id, customer_id (the customer's "
         "external id), ordered_at (ISO 8601), sku, quantity, unit_price. Optional: product_name, category, "
-        "currency, kind (purchase or refund), status (placed, refunded or cancelled)."
+        "currency, kind (purchase or refund), status (placed, refunded or cancelled), refunded_amount (of a "
+        "refunded purchase; empty: in full). The orders export has these columns."
     ),
     ImportJob.Format.ONLINE_RETAIL: _(
         "The UCI Online Retail invoice lines (CSV, may be gzipped): InvoiceNo, StockCode, Description, Quantity, "

@@ -43,6 +43,8 @@ def line_errors(*, kind: str, quantity: int, unit_price: Decimal) -> dict[str, s
 NOT_REFUNDABLE = _("Only a purchase that was not cancelled can be refunded.")
 REFUND_TOO_LARGE = _("The refund cannot be more than the order's amount.")
 REFUND_NOT_POSITIVE = _("The refund must be more than 0.")
+# An order with a refunded amount is a refunded order (what order_refund records); the import says so.
+REFUND_NEEDS_REFUNDED_STATUS = _("A refunded amount needs the status refunded.")
 
 
 def is_refundable(*, kind: str, status: str) -> bool:
@@ -66,5 +68,11 @@ def record_check(*, kind: str, status: str) -> None:
         raise ValidationError({"status": NOT_REFUNDABLE})
 
 
-def refunded_amount_on_record(*, kind: str, status: str, gross_amount: Decimal) -> Decimal:
-    return gross_amount if status == Order.Status.REFUNDED and kind == Order.Kind.PURCHASE else Decimal("0")
+def refunded_amount_on_record(
+    *, kind: str, status: str, gross_amount: Decimal, refunded_amount: Decimal | None = None
+) -> Decimal:
+    """What a recorded order has had refunded: a refunded purchase its ``refunded_amount`` (an import
+    of a partial refund), in full when none is given; anything else nothing."""
+    if status == Order.Status.REFUNDED and kind == Order.Kind.PURCHASE:
+        return gross_amount if refunded_amount is None else refunded_amount
+    return Decimal("0")

@@ -1,8 +1,8 @@
 """Per-customer rollups of orders, kept up to date as orders change: CustomerDay (every customer's
-orders summed per calendar day) and CustomerUpsell (the first day they bought a product that was not
-in their first purchase).
+orders summed per calendar day), CustomerFirstPurchase (their first purchase day) and CustomerUpsell
+(the first day they bought a product that was not in their first purchase).
 
-Both are derived from a customer's orders and lines alone, so keeping them right is one rule: whoever
+All three are derived from a customer's orders and lines alone, so keeping them right is one rule: whoever
 writes orders calls ``customer_rollups_refresh`` with the customers whose orders changed (an order
 moved to another customer changes both), in the same transaction. ORM saves and deletes of ``Order``
 and ``OrderLine`` do it by themselves (the signals below); set-based writers (the import merge, the
@@ -32,7 +32,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from .models import CustomerDay, CustomerUpsell, Order, OrderLine, RollupBacklog
+from .models import CustomerDay, CustomerFirstPurchase, CustomerUpsell, Order, OrderLine, RollupBacklog
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ REFRESH_BATCH = 10_000
 # The tables by name, so that a migration's historical models can use the same SQL.
 DAY_TABLE = "customers_customerday"
 UPSELL_TABLE = "customers_customerupsell"
+FIRST_PURCHASE_TABLE = "customers_customerfirstpurchase"
 BACKLOG_TABLE = "customers_rollupbacklog"
 
 # Customers per transaction when draining the backlog: 50,000 customers' orders are a few seconds.
@@ -65,6 +66,18 @@ def _day_totals(orders: QuerySet) -> QuerySet:
             order_count=Count("id"),
         )
         .values_list("customer_id", "day", "amount_sum", "purchase_sum", "order_count")
+        .order_by()
+    )
+
+
+def _first_purchase_days(orders: QuerySet) -> QuerySet:
+    """(customer_id, day) of each customer's first purchase day among `orders`: the first day whose
+    CustomerDay has purchase_amount > 0, i.e. with an order of positive net amount."""
+    return (
+        orders.filter(net_amount__gt=0)
+        .values("customer_id")
+        .annotate(first_day=Min(_workspace_day("ordered_at")))
+        .values_list("customer_id", "first_day")
         .order_by()
     )
 
@@ -106,14 +119,24 @@ def rollups_insert(orders: QuerySet, lines: QuerySet, *, using: str = "default")
         cursor.execute(f"INSERT INTO {UPSELL_TABLE} (customer_id, day) {upsell_sql}", upsell_params)  # noqa: S608
 
 
+def first_purchases_insert(orders: QuerySet, *, using: str = "default") -> None:
+    """INSERT the first purchase days of the customers of `orders` (Order or a migration's historical
+    Order); the caller has removed those customers' rows. Apart from rollups_insert because the
+    table came later than the migration that fills the other two with it."""
+    sql, params = _first_purchase_days(orders).query.sql_with_params()
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"INSERT INTO {FIRST_PURCHASE_TABLE} (customer_id, day) {sql}", params)  # noqa: S608
+
+
 def _replace(customers) -> None:
     """customers: a list of ids or a RawSQL subquery of them."""
     started = time.perf_counter()
     CustomerDay.objects.filter(customer_id__in=customers).delete()
     CustomerUpsell.objects.filter(customer_id__in=customers).delete()
-    rollups_insert(
-        Order.objects.filter(customer_id__in=customers), OrderLine.objects.filter(order__customer_id__in=customers)
-    )
+    CustomerFirstPurchase.objects.filter(customer_id__in=customers).delete()
+    orders = Order.objects.filter(customer_id__in=customers)
+    rollups_insert(orders, OrderLine.objects.filter(order__customer_id__in=customers))
+    first_purchases_insert(orders)
     logger.debug("rollups.refresh seconds=%.3f", time.perf_counter() - started)
 
 
@@ -183,7 +206,9 @@ def customer_rollups_rebuild() -> int:
     """Every customer's rollups from scratch (after a change of TIME_ZONE). Returns the CustomerDay rows."""
     CustomerDay.objects.all().delete()
     CustomerUpsell.objects.all().delete()
+    CustomerFirstPurchase.objects.all().delete()
     rollups_insert(Order.objects.all(), OrderLine.objects.all())
+    first_purchases_insert(Order.objects.all())
     RollupBacklog.objects.all().delete()
     return CustomerDay.objects.count()
 

@@ -308,6 +308,8 @@ class ModelVersionListApi(generics.ListAPIView):
 class RecomputeRunSerializer(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     progress_percent = serializers.IntegerField(read_only=True)
+    # Rendered in the request's language (Accept-Language), from the run's stored parts.
+    message = serializers.CharField(source="message_text", read_only=True)
 
     class Meta:
         model = RecomputeRun

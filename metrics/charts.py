@@ -9,9 +9,13 @@ before it reaches JSON (where NaN is not valid) or a template.
 import math
 from datetime import date
 
-from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from retention_crm import formats
+
+from .analytics import book
+from .analytics.cohorts import partial_columns
 
 # Bootstrap's palette, so the charts match the badges and alerts around them.
 GREEN = "#198754"
@@ -55,7 +59,7 @@ def month_start(month: str) -> date:
 
 
 def month_label(month: str) -> str:
-    return formats.date_format(month_start(month), "YEAR_MONTH_FORMAT")
+    return formats.format_month(month_start(month))
 
 
 def months_of(timeseries: dict | None) -> list[str]:
@@ -65,21 +69,17 @@ def months_of(timeseries: dict | None) -> list[str]:
 # --- Tiles --------------------------------------------------------------------------------------
 
 
-# key in the summary snapshot, key in the timeseries snapshot (None: not a monthly series),
-# label, format ("count", "rate" or "money") and whether a rise is good news.
+# key in the period figures, label, format ("count", "rate" or "money") and whether a rise is good news.
 TILES = (
-    ("active_customers", "active", gettext_lazy("Active customers"), "count", True),
-    ("retention_rate", "retention_rate", gettext_lazy("Retention rate"), "rate", True),
-    ("churn_rate", "churn_rate", gettext_lazy("Churn rate"), "rate", False),
-    ("repeat_purchase_rate", "repeat_purchase_rate", gettext_lazy("Repeat-purchase rate"), "rate", True),
-    ("upsell_rate", "upsell_rate", gettext_lazy("Upsell rate"), "rate", True),
-    ("nrr", "nrr", gettext_lazy("Net revenue retention"), "rate", True),
-    ("avg_clv", "avg_clv", gettext_lazy("Average CLV"), "money", True),
-    ("total_clv", "total_clv", gettext_lazy("Total CLV"), "money", True),
+    ("active_customers", gettext_lazy("Active customers"), "count", True),
+    ("retention_rate", gettext_lazy("Retention rate"), "rate", True),
+    ("churn_rate", gettext_lazy("Churn rate"), "rate", False),
+    ("repeat_purchase_rate", gettext_lazy("Repeat-purchase rate"), "rate", True),
+    ("upsell_rate", gettext_lazy("Upsell rate"), "rate", True),
+    ("nrr", gettext_lazy("Net revenue retention"), "rate", True),
+    ("avg_clv", gettext_lazy("Average historical CLV"), "money", True),
+    ("total_clv", gettext_lazy("Total historical CLV"), "money", True),
 )
-# Figures "as of" a date rather than of a period: the latest snapshot's value still holds when an
-# earlier month is chosen, labelled with its date (NRR and the rates are per period: no such luck).
-AS_OF_KEYS = {"repeat_purchase_rate", "upsell_rate", "avg_clv", "total_clv"}
 
 
 def tile(*, label, fmt: str, up_is_good: bool, value, previous, note: str = "") -> dict:
@@ -105,39 +105,49 @@ def tile(*, label, fmt: str, up_is_good: bool, value, previous, note: str = "") 
     }
 
 
-def default_period(summary: dict | None, timeseries: dict | None) -> str | None:
-    """The summary's month (the latest complete month), else the last month of the series."""
-    start = ((summary or {}).get("period") or {}).get("start")
-    months = months_of(timeseries)
-    if start and (not months or str(start)[:7] in months):
-        return str(start)[:7]
-    return months[-1] if months else None
+# --- Periods --------------------------------------------------------------------------------------
 
 
-def period_tiles(summary: dict | None, timeseries: dict | None, month: str | None) -> list[dict]:
-    """The eight tiles for ``month``, each with its change against the month before."""
-    summary = summary or {}
-    previous = summary.get("previous") or {}
-    summary_month = str((summary.get("period") or {}).get("start") or "")[:7]
-    months = months_of(timeseries)
-    use_summary = not month or month == summary_month or month not in months
-    index = None if use_summary else months.index(month)
-    tiles = []
-    for key, series_key, label, fmt, up_is_good in TILES:
-        note = ""
-        if use_summary:
-            value, before = summary.get(key), previous.get(key)
-        elif isinstance((timeseries or {}).get(series_key), list):
-            series = timeseries[series_key]
-            value = series[index] if index < len(series) else None
-            before = series[index - 1] if 0 < index <= len(series) else None
-        elif key in AS_OF_KEYS and summary.get(key) is not None:
-            value, before = summary.get(key), None
-            note = _("at the end of %(month)s") % {"month": month_label(summary_month)} if summary_month else ""
-        else:
-            value = before = None
-        tiles.append(tile(label=label, fmt=fmt, up_is_good=up_is_good, value=value, previous=before, note=note))
-    return tiles
+def period_label(period: book.Period) -> str:
+    """ "November 2026", "Q3 2026" or "2025", in the active language (retention_crm.formats)."""
+    return formats.format_period(period.key)
+
+
+def period_figures(periods: dict | None, summary: dict | None) -> dict[str, dict]:
+    """The figures of each period by key, from the "periods" snapshot; a snapshot saved before there
+    were any ("periods" missing) still gives the summary's month and the month before."""
+    figures = dict(((periods or {}).get("periods")) or {})
+    if not figures and summary:
+        for data in (summary.get("previous") or {}, summary):
+            start = str((data.get("period") or {}).get("start") or "")[:7]
+            if start:
+                figures[start] = {key: value for key, value in data.items() if key != "previous"}
+    return figures
+
+
+def period_offer(as_of: date, figures: dict[str, dict]) -> dict[str, list[book.Period]]:
+    """The picker's periods on `as_of` (book performance's: months, quarters, years, newest first)
+    that the snapshot has figures for and in which the scope had bought at all."""
+    offer = {}
+    for group, periods in book.period_choices(as_of).items():
+        offer[group] = [p for p in periods if p.key in figures and _bought(figures[p.key])]
+    return offer
+
+
+def _bought(figures: dict) -> bool:
+    # Snapshots from before the count was kept have no customers_with_purchase: offered.
+    return figures.get("customers_with_purchase") is None or bool(figures["customers_with_purchase"])
+
+
+def period_tiles(figures: dict[str, dict], period: book.Period) -> list[dict]:
+    """The eight tiles for `period`, each with its change against the period before (month, quarter
+    or year): every tile from the same two periods, so that none says something of another time."""
+    current = figures.get(period.key) or {}
+    before = figures.get(book.period_previous(period).key) or {}
+    return [
+        tile(label=label, fmt=fmt, up_is_good=up_is_good, value=current.get(key), previous=before.get(key))
+        for key, label, fmt, up_is_good in TILES
+    ]
 
 
 # --- Chart.js specs (read by static/js/charts.js) ---------------------------------------------
@@ -158,7 +168,7 @@ def timeseries_chart(data: dict | None) -> dict | None:
             _dataset(_("Retention rate"), data.get("retention_rate") or [], GREEN),
             _dataset(_("Churn rate"), data.get("churn_rate") or [], RED),
         ],
-        "y": {"percent": True, "min": 0, "max": 1},
+        "y": {"percent": True, "min": 0, "max": 1, "title": _("Share of customers active at the start")},
     }
 
 
@@ -192,7 +202,7 @@ def pareto_chart(data: dict | None) -> dict | None:
 
 
 def _amount(value: float) -> str:
-    return formats.number_format(value, 0, use_l10n=True, force_grouping=True)
+    return formats.format_money(value, decimals=0)  # the workspace currency
 
 
 def _bin_labels(edges: list) -> list[str]:
@@ -213,17 +223,22 @@ def _bin_labels(edges: list) -> list[str]:
     return labels
 
 
-def clv_chart(data: dict | None) -> dict | None:
+def clv_chart(data: dict | None, currency: str = "") -> dict | None:
+    """The CLV histogram; its title and axis name the CLV it counts (``basis``: predicted, or
+    historical when no purchase model could be fitted) and the currency of the amounts."""
     counts = (data or {}).get("counts") or []
     if not counts:
         return None
-    basis = _("Historical CLV") if data.get("basis") == "historical" else _("Predicted CLV")
+    historical = data.get("basis") == "historical"
+    basis = _("Historical CLV") if historical else _("Predicted CLV")
     return {
         "type": "bar",
+        "title": _("Historical CLV distribution") if historical else _("Predicted CLV distribution"),
+        "basis": "historical" if historical else "predicted",
         "labels": _bin_labels(data.get("bins") or []),
         "datasets": [_dataset(_("Customers"), counts, BLUE)],
-        "x": {"title": basis},
-        "y": {"title": _("Customers")},
+        "x": {"title": f"{basis} ({currency})" if currency else basis},
+        "y": {"title": _("Customers with a purchase")},
     }
 
 
@@ -236,6 +251,7 @@ def rfm_chart(data: dict | None, labels: dict[str, str]) -> dict | None:
         "labels": [str(labels.get(s.get("key"), s.get("label") or s.get("key"))) for s in segments],
         "datasets": [_dataset(_("Customers"), [s.get("count") for s in segments], BLUE)],
         "horizontal": True,
+        "x": {"title": _("Customers")},
     }
 
 
@@ -247,28 +263,31 @@ def model_auc_chart(versions: list) -> dict | None:
     versions.sort(key=lambda v: v.created_at)
     return {
         "type": "line",
-        "labels": [f"#{v.pk} · {formats.date_format(v.as_of, 'SHORT_DATE_FORMAT')}" for v in versions],
+        "labels": [f"#{v.pk} · {formats.format_date(v.as_of)}" for v in versions],
         "datasets": [
             _dataset(_("Risk score AUC"), [_number(v.backtest_auc) for v in versions], BLUE),
             _dataset(
                 _("Baseline AUC (BG/NBD)"), [_number(v.backtest_baseline_auc) for v in versions], GREY, dashed=True
             ),
         ],
-        "y": {"suggestedMin": 0.5, "max": 1},
+        "x": {"title": _("Model version")},
+        "y": {"suggestedMin": 0.5, "max": 1, "title": _("AUC")},
     }
 
 
 # --- Tables -------------------------------------------------------------------------------------
 
 
-def cohort_table(data: dict | None) -> dict | None:
-    """Rows of (cohort label, size, shares by month since acquisition) for the heat map."""
+def cohort_table(data: dict | None, as_of: date | None = None) -> dict | None:
+    """Rows of (cohort label, size, shares by month since acquisition, the column of the month still
+    running on `as_of` or None) for the heat map."""
     cohorts = (data or {}).get("cohorts") or []
     if not cohorts:
         return None
     sizes = data.get("sizes") or []
     matrix = data.get("matrix") or []
     width = max((len(row) for row in matrix), default=0)
+    partial = partial_columns(cohorts, as_of=as_of) if as_of else [None] * len(cohorts)
     rows = []
     for index, cohort in enumerate(cohorts):
         shares = [_number(share) for share in (matrix[index] if index < len(matrix) else [])]
@@ -277,9 +296,10 @@ def cohort_table(data: dict | None) -> dict | None:
                 "label": month_label(str(cohort)),
                 "size": sizes[index] if index < len(sizes) else None,
                 "shares": shares + [None] * (width - len(shares)),
+                "partial": partial[index],
             }
         )
-    return {"columns": list(range(width)), "rows": rows}
+    return {"columns": list(range(width)), "rows": rows, "has_partial": any(k is not None for k in partial)}
 
 
 # The per-customer predictions, and why a buyer can be left without one (metrics.analytics.scoring).
@@ -313,32 +333,35 @@ def buyers_without(gaps: dict | None, figure: str) -> int:
     return sum(int(count) for count in (((gaps or {}).get("missing") or {}).get(figure) or {}).values())
 
 
+# How urgent each cell of the value x risk matrix is: the high-value customers at high risk are the
+# ones to protect first (the worklist's first line), then the cells next to them; the colour says it.
+CELL_TIERS = {("high", "high"): "protect", ("high", "medium"): "watch", ("medium", "high"): "watch"}
+TIER_LABELS = {
+    "protect": gettext_lazy("Protect first"),
+    "watch": gettext_lazy("Watch closely"),
+    "steady": gettext_lazy("Lower priority"),
+}
+
+
 def value_risk_table(data: dict | None, value_labels: dict, risk_labels: dict) -> dict | None:
-    """The 3 x 3 value x risk matrix: rows high to low value, columns low to high risk."""
+    """The 3 x 3 value x risk matrix: rows high to low value, columns low to high risk; each cell
+    with its tier (CELL_TIERS), which the page colours and explains in a legend."""
     cells = (data or {}).get("cells") or []
     if not cells:
         return None
     by_key = {(cell.get("value_level"), cell.get("risk_level")): cell for cell in cells}
-    largest = max((_number(cell.get("count")) or 0 for cell in cells), default=0) or 1
     rows = []
     for value_level in LEVELS:
         row = []
         for risk_level in RISKS:
             cell = by_key.get((value_level, risk_level)) or {}
-            count = _number(cell.get("count")) or 0
             row.append(
                 {
                     "value_level": value_level,
                     "risk_level": risk_level,
-                    "count": int(count),
+                    "count": int(_number(cell.get("count")) or 0),
                     "clv": _number(cell.get("clv")),
-                    "share": count / largest,
-                    # High value at high risk is the worklist's first line: red, not green.
-                    "rgb": "220,53,69"
-                    if risk_level == "high"
-                    else "253,126,20"
-                    if risk_level == "medium"
-                    else "25,135,84",
+                    "tier": CELL_TIERS.get((value_level, risk_level), "steady"),
                 }
             )
         rows.append(
@@ -347,7 +370,8 @@ def value_risk_table(data: dict | None, value_labels: dict, risk_labels: dict) -
     unscored = sum(int(_number(c.get("count")) or 0) for c in cells if c.get("risk_level") not in RISKS)
     columns = [str(risk_labels.get(risk, risk)) for risk in RISKS]
     without_clv = int(_number((data or {}).get("buyers_without_clv")) or 0)
-    return {"rows": rows, "columns": columns, "unscored": unscored, "without_clv": without_clv}
+    legend = [{"tier": tier, "label": str(label)} for tier, label in TIER_LABELS.items()]
+    return {"rows": rows, "columns": columns, "unscored": unscored, "without_clv": without_clv, "legend": legend}
 
 
 # --- CSV ----------------------------------------------------------------------------------------
@@ -359,8 +383,10 @@ TIMESERIES_ORDER = ("retention_rate", "churn_rate", "active", "new", "reactivate
 CSV_KINDS = ("summary", "timeseries", "cohorts", "pareto", "clv_distribution", "rfm", "value_risk")
 
 
-def csv_table(kind: str, data: dict | None) -> tuple[list[str], list[list]]:
-    """Header and rows of one chart's data, in the units of the snapshot (rates as 0-1 fractions)."""
+def csv_table(kind: str, data: dict | None, as_of: date | None = None) -> tuple[list[str], list[list]]:
+    """Header and rows of one chart's data, in the units of the snapshot (rates as 0-1 fractions).
+    Cohorts end with partial_month: the k of the month still running on `as_of` (its share counts
+    part of a month), empty when every month shown is complete."""
     data = finite(data or {})
     if kind == "summary":
         previous = data.get("previous") or {}
@@ -377,11 +403,13 @@ def csv_table(kind: str, data: dict | None) -> tuple[list[str], list[list]]:
         matrix = data.get("matrix") or []
         width = max((len(row) for row in matrix), default=0)
         sizes = data.get("sizes") or []
+        cohorts = data.get("cohorts") or []
+        partial = partial_columns(cohorts, as_of=as_of) if as_of else [None] * len(cohorts)
         rows = [
-            [cohort, _at(sizes, i)] + [_at(_at(matrix, i) or [], k) for k in range(width)]
-            for i, cohort in enumerate(data.get("cohorts") or [])
+            [cohort, _at(sizes, i)] + [_at(_at(matrix, i) or [], k) for k in range(width)] + [partial[i]]
+            for i, cohort in enumerate(cohorts)
         ]
-        return ["cohort", "size"] + [f"month_{k}" for k in range(width)], rows
+        return ["cohort", "size"] + [f"month_{k}" for k in range(width)] + ["partial_month"], rows
     if kind == "pareto":
         return ["share_of_customers", "share_of_revenue"], [list(point) for point in data.get("curve") or []]
     if kind == "clv_distribution":

@@ -1,10 +1,12 @@
 """Forms of the metrics pages. They parse the query string; the views decide what the user may see."""
 
 from django import forms
-from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
-from .charts import month_start
+from .charts import period_label
+
+# The picker's groups, in the order the book-performance page shows them.
+PERIOD_GROUPS = (("quarters", _("Quarters")), ("months", _("Months")), ("years", _("Years")))
 
 
 def _field_choices(model, name: str) -> list[tuple[str, str]]:
@@ -25,12 +27,15 @@ class DashboardFilterForm(forms.Form):
     value_level = forms.ChoiceField(label=_("Value"), required=False)
     risk_level = forms.ChoiceField(label=_("Risk"), required=False)
 
-    def __init__(self, *args, months: list[str], countries: list[str], managers: list[tuple[int, str]], **kwargs):
+    def __init__(self, *args, periods: dict, countries: list[str], managers: list[tuple[int, str]], **kwargs):
         from .models import CustomerMetrics
 
         super().__init__(*args, **kwargs)
+        # Grouped as on book performance (metrics.charts.period_offer): quarters, months, years.
         self.fields["period"].choices = [
-            (month, formats.date_format(month_start(month), "YEAR_MONTH_FORMAT")) for month in reversed(months)
+            (label, [(period.key, period_label(period)) for period in periods[group]])
+            for group, label in PERIOD_GROUPS
+            if periods.get(group)
         ]
         self.fields["country"].choices = [("", _("All countries"))] + [(c, c) for c in countries]
         self.fields["manager"].choices = [("", _("All account managers"))] + list(managers)

@@ -22,7 +22,15 @@ snapshots and the runs that produce them. Definitions: docs/metrics.md.
      "buyers_without_predicted_clv": 0,   # customers with a purchase left out of those two (no figure)
      "previous": {the same keys for the month before, without "previous"; avg/total_predicted_clv null}}
 
-``timeseries``: the last 24 complete months, oldest first (index i of every list is month i)::
+``periods``: the summary's figures (without "previous" and the predicted-CLV keys) of every period
+the dashboard's picker offers (metrics.analytics.book.period_choices: the complete months, quarters
+and years before ``as_of``) and of the one before each, by period key; a period whose churn cannot
+be observed yet (its activity window reaches back before the first purchase) has null rates::
+
+    {"periods": {"2011-11": {...}, "2011-Q3": {...}, "2010": {...}, ...}}
+
+``timeseries``: the last 24 complete months, oldest first (index i of every list is month i), from
+the first month with customers active at its start and a churn that can be observed::
 
     {"months": ["2010-01", ...], "retention_rate": [...], "churn_rate": [...],
      "active": [...],      # active at the month's end
@@ -226,7 +234,11 @@ class CustomerMetrics(models.Model):
         verbose_name_plural = _("customer metrics")
         indexes = [
             models.Index(fields=["rfm_segment"], name="custmetrics_segment"),
-            models.Index(fields=["value_level", "risk_level"], name="custmetrics_value_risk"),
+            # A value x risk cell's customers, most valuable first (metrics.views.cell_customers reads
+            # it in this order, keyset-paged); segment rules on the two levels use its first columns.
+            models.Index(
+                fields=["value_level", "risk_level", "-predicted_clv", "-customer"], name="custmetrics_value_risk_clv"
+            ),
         ]
         constraints = [
             _probability_check("churn_risk"),
@@ -285,6 +297,7 @@ class MetricSnapshot(models.Model):
         CLV_DISTRIBUTION = "clv_distribution", _("CLV distribution")
         RFM = "rfm", _("RFM segments")
         VALUE_RISK = "value_risk", _("Value x risk")
+        PERIODS = "periods", _("Periods")
 
     as_of = models.DateField(_("as of"))
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
@@ -321,6 +334,9 @@ class RecomputeRun(models.Model):
     # The dashboards' snapshots, computed while the chunks are scored: the run is done when both are.
     snapshots_saved = models.BooleanField(_("snapshots saved"), default=False)
     customers_scored = models.PositiveIntegerField(_("customers scored"), default=0)
+    # What the run says, as data (metrics.run_messages): rendered in each reader's language.
+    # `message` is its English rendering, for the logs and the admin.
+    message_parts = models.JSONField(_("message parts"), default=list, blank=True)
     message = models.TextField(_("message"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
@@ -358,6 +374,13 @@ class RecomputeRun(models.Model):
 
     def __str__(self) -> str:
         return f"Recompute {self.pk} as of {self.as_of} ({self.status})"
+
+    @property
+    def message_text(self) -> str:
+        """The run's message in the active language (a run from before message_parts: as stored)."""
+        from metrics import run_messages
+
+        return run_messages.render(self.message_parts) if self.message_parts else self.message
 
     @property
     def is_finished(self) -> bool:

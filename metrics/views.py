@@ -22,10 +22,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from customers import roles
+from retention_crm import lists
 from retention_crm.csv import csv_response
 from retention_crm.http import is_htmx
 
 from . import charts, selectors, services
+from .analytics import book, fit_health
 from .forms import DashboardFilterForm
 from .models import CustomerMetrics
 
@@ -141,16 +143,16 @@ def _choice_labels(field: str) -> dict[str, str]:
     return {value: str(label) for value, label in CustomerMetrics._meta.get_field(field).choices}
 
 
-def _dashboard_charts(snapshots: dict) -> dict:
+def _dashboard_charts(snapshots: dict, as_of) -> dict:
     value_risk = charts.value_risk_table(
         snapshots["value_risk"], _choice_labels("value_level"), _choice_labels("risk_level")
     )
     return {
         "timeseries": charts.timeseries_chart(snapshots["timeseries"]),
         "pareto": charts.pareto_chart(snapshots["pareto"]),
-        "clv_distribution": charts.clv_chart(snapshots["clv_distribution"]),
+        "clv_distribution": charts.clv_chart(snapshots["clv_distribution"], settings.WORKSPACE_CURRENCY),
         "rfm": charts.rfm_chart(snapshots["rfm"], _choice_labels("rfm_segment")),
-        "cohorts": charts.cohort_table(snapshots["cohorts"]),
+        "cohorts": charts.cohort_table(snapshots["cohorts"], as_of),
         "value_risk": value_risk,
     }
 
@@ -158,6 +160,15 @@ def _dashboard_charts(snapshots: dict) -> dict:
 def _snapshot_data(kind: str, scope: Scope) -> dict | None:
     snapshot = selectors.snapshot_latest(kind=kind, scope=scope.key)
     return charts.finite(snapshot.data) if snapshot else None
+
+
+def _chosen_period(form: DashboardFilterForm, offer: dict, figures: dict) -> book.Period | None:
+    """The period asked for when the picker offers it, else the latest month with figures."""
+    key = form.value("period")
+    offered = {period.key: period for periods in offer.values() for period in periods}
+    if key in offered:
+        return offered[key]
+    return (offer.get("months") or [None])[0] or next(iter(offered.values()), None)
 
 
 @login_required
@@ -169,9 +180,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     summary_snapshot = selectors.snapshot_latest(kind="summary", scope=scope.key)
     summary = charts.finite(summary_snapshot.data) if summary_snapshot else None
     snapshots = {kind: _snapshot_data(kind, scope) for kind in CHART_KINDS}
-    months = charts.months_of(snapshots["timeseries"])
-    form = DashboardFilterForm(request.GET, months=months, countries=choices.countries, managers=choices.managers)
-    period = form.value("period") or charts.default_period(summary, snapshots["timeseries"])
+    figures = charts.period_figures(_snapshot_data("periods", scope), summary)
+    offer = charts.period_offer(summary_snapshot.as_of, figures) if summary_snapshot else {}
+    form = DashboardFilterForm(request.GET, periods=offer, countries=choices.countries, managers=choices.managers)
+    period = _chosen_period(form, offer, figures)
     segment = selectors.segment_metrics_summary_cached(
         user=request.user, country=country or None, manager_id=scope.manager_id, **form.segment_filters
     )
@@ -184,12 +196,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "summary_snapshot": summary_snapshot,
         "summary": summary,
         "period": period,
-        "period_label": charts.month_label(period) if period else "",
-        "previous_label": _previous_month_label(months, period, summary),
-        "tiles": charts.period_tiles(summary, snapshots["timeseries"], period) if summary else [],
+        "period_label": charts.period_label(period) if period else "",
+        "previous_label": charts.period_label(book.period_previous(period)) if period else "",
+        "period_figures": figures.get(period.key) if period else None,
+        "tiles": charts.period_tiles(figures, period) if period else [],
         "segment": segment,
         "segment_filtered": any(form.segment_filters.values()),
-        "charts": _dashboard_charts(snapshots),
+        "charts": _dashboard_charts(snapshots, summary_snapshot.as_of if summary_snapshot else None),
         "currency": settings.WORKSPACE_CURRENCY,
         "may_recompute": _may_recompute(request.user),
         "run": selectors.recompute_run_latest(),
@@ -197,13 +210,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "prediction_gaps": getattr(selectors.model_version_current(), "prediction_gaps", None),
     }
     return render(request, "metrics/dashboard.html", context)
-
-
-def _previous_month_label(months: list[str], period: str | None, summary: dict | None) -> str:
-    if period in months and months.index(period) > 0:
-        return charts.month_label(months[months.index(period) - 1])
-    previous_start = (((summary or {}).get("previous") or {}).get("period") or {}).get("start")
-    return charts.month_label(str(previous_start)) if previous_start else ""
 
 
 @login_required
@@ -217,11 +223,56 @@ def chart_csv(request: HttpRequest, kind: str) -> HttpResponse:
     if not choices.allows(scope):
         raise Http404
     snapshot = selectors.snapshot_latest(kind=kind, scope=scope.key)
-    header, rows = charts.csv_table(kind, snapshot.data if snapshot else None)
+    header, rows = charts.csv_table(kind, snapshot.data if snapshot else None, snapshot.as_of if snapshot else None)
     logger.info("metrics.chart_csv kind=%s scope=%s user=%s", kind, scope.key or "workspace", request.user.pk)
     as_of = f"{snapshot.as_of:%Y-%m-%d}" if snapshot else ""
     name = "-".join(part for part in ("metrics", kind, slugify(scope.key), as_of) if part)
     return csv_response(filename=f"{name}.csv", header=header, rows=rows)
+
+
+# --- The customers of a value x risk cell -----------------------------------------------------------
+
+# Rows per page of a cell's customers: a screenful, read from the index in the order shown.
+CELL_PAGE_SIZE = 50
+# Most valuable first: the cell's customers to call first are at the top.
+CELL_ORDER = lists.Order.of(CustomerMetrics, ["-predicted_clv"])
+
+
+def _level_or_404(field: str, value: str) -> str:
+    if value not in {key for key, _label in CustomerMetrics._meta.get_field(field).choices if key}:
+        raise Http404
+    return value
+
+
+@login_required
+def cell_customers(request: HttpRequest) -> HttpResponse:
+    """The customers of one value x risk cell of the dashboard, in the dashboard's scope (?scope=, as
+    the CSV downloads), among those the user may see (customer_visible_to), most valuable first."""
+    _viewer_or_404(request.user)
+    value_level = _level_or_404("value_level", request.GET.get("value_level", ""))
+    risk_level = _level_or_404("risk_level", request.GET.get("risk_level", ""))
+    choices = _scope_choices(request.user)
+    scope = Scope.parse(request.GET.get("scope", "")) if "scope" in request.GET else choices.default()
+    if not choices.allows(scope):
+        raise Http404
+    metrics = selectors.customer_metrics_list(
+        user=request.user,
+        filters={
+            "value_level": value_level,
+            "risk_level": risk_level,
+            "country": scope.country,
+            "manager_id": scope.manager_id,
+        },
+    )
+    context = {
+        "page": lists.page_from_cursor(metrics, CELL_ORDER, request.GET.get("cursor"), size=CELL_PAGE_SIZE),
+        "total": lists.total(metrics.select_related(None)),
+        "value_label": _choice_labels("value_level")[value_level],
+        "risk_label": _choice_labels("risk_level")[risk_level],
+        "scope": scope,
+        "scope_label": _scope_label(scope, choices),
+    }
+    return render(request, "metrics/cell_customers.html", context)
 
 
 # --- Model health -------------------------------------------------------------------------------
@@ -245,6 +296,49 @@ def _auc_verdict(version) -> str:
     return "same" if abs(difference) < AUC_TOLERANCE else "better" if difference > 0 else "worse"
 
 
+# What each finding of metrics.analytics.fit_health means for someone who uses the figures.
+FIT_FINDINGS = {
+    "same_dropout": gettext_lazy(
+        "Every customer seems to stop buying with the same probability (a and b are huge). Real customers "
+        "differ, so the history is probably too short or too uniform: churn risks rank customers poorly "
+        "and predicted CLVs are unreliable. Use them with caution until more history comes in."
+    ),
+    "same_rate": gettext_lazy(
+        "Every customer seems to buy at the same rate (r is huge). Real customers differ, so the history is "
+        "probably too short or too uniform: expected purchases and predicted CLVs are unreliable."
+    ),
+    "at_limit": gettext_lazy(
+        "A parameter ran to the edge of what the fit can find (close to zero or to infinity): the orders "
+        "do not pin this model down, and its figures should not be trusted."
+    ),
+    "no_mean_spend": gettext_lazy(
+        "The spend model has no finite average spend (q is 1 or less): predicted CLVs are not reliable."
+    ),
+}
+
+
+def _fit_warnings(version) -> list[str]:
+    if version is None:
+        return []
+    codes = fit_health.bgnbd_findings(
+        r=version.bgnbd_r, alpha=version.bgnbd_alpha, a=version.bgnbd_a, b=version.bgnbd_b
+    )
+    if version.has_gamma_gamma:
+        codes += [
+            code
+            for code in fit_health.gamma_gamma_findings(p=version.gg_p, q=version.gg_q, gamma=version.gg_gamma)
+            if code not in codes
+        ]
+    return [str(FIT_FINDINGS[code]) for code in codes]
+
+
+def _backtest_bias(version) -> float | None:
+    """How far the back-test's predicted purchases were from those made, as a share of those made."""
+    if version is None or not version.backtest_actual_purchases or version.backtest_predicted_purchases is None:
+        return None
+    return version.backtest_predicted_purchases / version.backtest_actual_purchases - 1
+
+
 @login_required
 def model_health(request: HttpRequest) -> HttpResponse:
     _viewer_or_404(request.user)
@@ -254,6 +348,8 @@ def model_health(request: HttpRequest) -> HttpResponse:
         "current": current,
         "unit_label": UNIT_LABELS.get(current.unit, current.unit) if current else "",
         "auc_verdict": _auc_verdict(current),
+        "fit_warnings": _fit_warnings(current),
+        "backtest_bias": _backtest_bias(current),
         "versions": versions,
         "auc_chart": charts.model_auc_chart(list(versions)),
         "may_recompute": _may_recompute(request.user),

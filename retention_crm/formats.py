@@ -144,14 +144,17 @@ def _as_date(value) -> dt.date | None:
     return None
 
 
-def format_date(value) -> str:
-    """A calendar day: "24 Jan 2026" (en), "24 Jan 2026" (id), "24 de gen. 2026" (ca).
+def format_date(value, *, with_year: bool = True) -> str:
+    """A calendar day: "24 Jan 2026" (en), "24 Jan 2026" (id), "24 de gen. 2026" (ca); without the
+    year ("24 Jan", "24 de gen.") where the year goes without saying.
 
     A datetime shows the day it is in the current time zone.
     """
     day = _as_date(value)
     if day is None:
         return ""
+    if not with_year:
+        return babel_dates.format_skeleton("MMMd", day, locale=current_locale())
     return babel_dates.format_date(day, "medium", locale=current_locale())
 
 

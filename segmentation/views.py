@@ -20,7 +20,8 @@ from django.views.decorators.http import require_POST
 
 from customers import roles
 from customers.models import Customer
-from retention_crm import lists
+from customers.selectors import keyset_chunks
+from retention_crm import formats, lists
 from retention_crm.csv import csv_stream, dated_filename
 
 from . import selectors, services
@@ -105,7 +106,7 @@ def _size_chart(segment: Segment) -> dict | None:
         return None
     return {
         "type": "line",
-        "labels": [row.at.isoformat() for row in history],
+        "labels": [formats.format_datetime(row.at) for row in history],
         "datasets": [{"label": _("Members"), "data": [row.size for row in history], "color": "#0d6efd", "fill": True}],
         "y": {"suggestedMin": 0, "title": _("Members")},
     }
@@ -145,7 +146,10 @@ def segment_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
             customer.account_manager.username if customer.account_manager else "",
             customer.entered_at,
         )
-        for customer in members.iterator(chunk_size=EXPORT_CHUNK_SIZE)
+        # Keyset chunks, not .iterator(): a server-side cursor outside a transaction is WITH HOLD,
+        # which PostgreSQL runs to the end before the first row, and the download would wait for it.
+        for chunk in keyset_chunks(members, field="id", size=EXPORT_CHUNK_SIZE)
+        for customer in chunk
     )
     return csv_stream(filename=dated_filename(f"segment-{segment.pk}"), header=MEMBER_CSV_COLUMNS, rows=rows)
 

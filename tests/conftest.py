@@ -7,7 +7,9 @@ account manager), Charlie must have no access at all, Marta is a marketer, Ada a
 import os
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from customers import roles
@@ -38,6 +40,15 @@ def _tasks_run_eagerly_unless_worker(request):
     celery_app.conf.task_always_eager = eager
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _each_test_starts_in_the_default_language():
+    """A test client's request activates the language it asked for, and the thread keeps it: an
+    import job created afterwards would take that language for its report (ImportJob.language)."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

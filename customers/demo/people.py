@@ -152,8 +152,6 @@ CONSENT_SOURCES = {
 }
 TAGS = ("vip", "wholesale", "newsletter", "b2b", "event-attendee")
 
-# Shares of the base; the brief's mix: 20% loyal, 30% regular, 25% lapsing, 25% one-off.
-ARCHETYPES = {"loyal": 0.20, "regular": 0.30, "lapsing": 0.25, "one-off": 0.25}
 B2B_SHARE = 0.30
 REFERRED_SHARE = 0.08
 CONSENT_SHARE = 0.60
@@ -171,7 +169,7 @@ class PlannedCustomer:
     country: str
     language: str
     time_zone: str
-    archetype: str
+    archetype: str  # loyal, regular, lapsing or one-off: set from the purchases drawn (OrdersPlanner)
     manager: str | None
     acquisition_source: str
     favourites: np.ndarray  # category weights
@@ -215,7 +213,6 @@ class PeoplePlanner:
         favourites = np.zeros(len(CATALOGUE))
         chosen = rng.choice(len(CATALOGUE), size=int(rng.integers(1, 4)), replace=False)
         favourites[chosen] = rng.uniform(1, 3, size=len(chosen))
-        archetype = _pick(rng, ARCHETYPES)
         return PlannedCustomer(
             name=name,
             email=self._email(email_local),
@@ -224,7 +221,7 @@ class PeoplePlanner:
             country=country.name,
             language=_pick(rng, CULTURE_LANGUAGES[culture]),
             time_zone=_pick(rng, country.zones),
-            archetype=archetype,
+            archetype="",
             manager=self._manager(country.name),
             acquisition_source=_pick(rng, SOURCES),
             favourites=favourites,

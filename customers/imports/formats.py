@@ -350,7 +350,8 @@ class Validator:
             _("%(column)s is longer than %(limit)d characters") % {"column": column, "limit": limit},
         )
 
-    def number(self, column: str, *, integer: bool = False) -> pd.Series:
+    def number(self, column: str, *, integer: bool = False, required: bool = True) -> pd.Series:
+        """The column as numbers; an empty cell is an error, or 0 when not ``required``."""
         raw = self.frame[column]
         if self.decimal_comma:
             raw = _decimal_comma_to_point(raw)
@@ -360,6 +361,8 @@ class Validator:
         if integer:
             bad |= values.fillna(0).mod(1).ne(0).to_numpy()
         bad |= values.abs().gt(MAX_AMOUNT).fillna(False).to_numpy()
+        if not required:
+            bad &= raw.ne("").to_numpy()
         self.reject(bad, column, _("%(column)s must be %(what)s") % {"column": column, "what": what})
         return values.fillna(0)
 
@@ -530,7 +533,8 @@ def customers_csv_chunks(text) -> Iterator[Chunk]:
 
 ORDER_REQUIRED = ("order_id", "customer_id", "ordered_at", "sku", "quantity", "unit_price")
 # `amount` is accepted so that an orders export imports back; it is recomputed from quantity x unit_price.
-ORDER_OPTIONAL = ("product_name", "category", "currency", "kind", "status", "amount")
+# `refunded_amount` is the order's (on each of its lines): how much of a refunded purchase was refunded.
+ORDER_OPTIONAL = ("product_name", "category", "currency", "kind", "status", "refunded_amount", "amount")
 KINDS = {"purchase", "refund"}
 STATUSES = {"placed", "refunded", "cancelled"}
 
@@ -568,6 +572,7 @@ def orders_csv_chunks(text, *, time_zone: str) -> Iterator[Chunk]:
             currency = pd.Series([settings.WORKSPACE_CURRENCY] * n, index=frame.index)
         currency = currency.replace("", settings.WORKSPACE_CURRENCY)
         v.reject((~currency.str.fullmatch(r"[A-Z]{3}")).to_numpy(), "currency", _("currency must be a 3-letter code"))
+        refunded = _refunded_amounts(v, frame)
         sign = np.where(kind.eq("refund"), -1, 1)
         qty = quantity.abs().astype("int64") * sign
         _reject_line_amounts_too_large(v, quantity, unit_price, columns=("quantity", "unit_price"))
@@ -579,6 +584,7 @@ def orders_csv_chunks(text, *, time_zone: str) -> Iterator[Chunk]:
             currency=currency,
             kind=kind,
             status=status,
+            refunded_amount=refunded,
             sku=sku,
             product_name=(frame["product_name"].str[:255] if "product_name" in frame else sku),
             category=(frame["category"].str[:100] if "category" in frame else ""),
@@ -587,6 +593,24 @@ def orders_csv_chunks(text, *, time_zone: str) -> Iterator[Chunk]:
             amount=_line_amounts(qty.where(v.good, 0), unit_price.where(v.good, 0)),
         )
         yield Chunk(lines=lines, errors=v.errors, rows_read=n, bad_orders=set(order_ext[~v.good]))
+
+
+def _refunded_amounts(v: Validator, frame: pd.DataFrame) -> pd.Series:
+    """The refunded_amount column as text to the cent ("12.50"), None where it is empty or absent.
+
+    Only its form is checked here; the refund rules (only of a purchase that was not cancelled,
+    never more than the order's amount) need the whole order and what is stored: whole-file checks
+    in writer.check_lines.
+    """
+    if "refunded_amount" not in frame:
+        return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    given = frame["refunded_amount"].ne("")
+    amounts = v.number("refunded_amount", required=False)
+    v.reject((given & amounts.lt(0)).to_numpy(), "refunded_amount", _("refunded_amount cannot be negative"))
+    # Whole ten-thousandths first, as _line_amounts does, so that no float error moves a cent.
+    cents = np.round(np.round(amounts.to_numpy(dtype=float) * 10_000) / 100).astype("int64")
+    text = pd.Series([f"{c // 100}.{c % 100:02d}" for c in np.abs(cents)], index=frame.index, dtype=object)
+    return text.where(given, None)
 
 
 # --- Online Retail (UCI) ------------------------------------------------------------------------------

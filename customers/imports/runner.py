@@ -38,7 +38,7 @@ def _progress(job: ImportJob, **fields) -> None:
 
 
 def run(job: ImportJob) -> ImportJob:
-    language = getattr(job.created_by, "language", None) or settings.LANGUAGE_CODE
+    language = job.language or settings.LANGUAGE_CODE
     started = time.monotonic()
     with override(language):
         try:

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from retention_crm import heartbeat
@@ -74,6 +74,7 @@ def import_job_create(*, user, uploaded_file, format: str, run_async: bool = Tru
         path=str(target),
         created_by=user,
         total_bytes=size,
+        language=translation.get_language() or "",
     )
     if run_async:
         from ..tasks import import_job_run_task

@@ -34,8 +34,8 @@ logger = logging.getLogger(__name__)
 MAX_STORED_ERRORS = 50_000
 
 LINE_COLUMNS = (
-    "line", "order_ext", "customer_ext", "ordered_at", "currency", "kind", "status", "sku", "product_name",
-    "category", "quantity", "unit_price", "amount",
+    "line", "order_ext", "customer_ext", "ordered_at", "currency", "kind", "status", "refunded_amount", "sku",
+    "product_name", "category", "quantity", "unit_price", "amount",
 )  # fmt: skip
 CUSTOMER_TEXT_COLUMNS = (
     "email", "phone", "company", "country", "language", "time_zone", "acquisition_source", "notes",
@@ -99,7 +99,8 @@ class Staging:
         self._drop()
         self._exec(
             f"""CREATE TEMP TABLE imp_lines (line integer, order_ext varchar(64), customer_ext varchar(64),
-            ordered_at {ts}, currency varchar(3), kind varchar(10), status varchar(10), sku varchar(64),
+            ordered_at {ts}, currency varchar(3), kind varchar(10), status varchar(10),
+            refunded_amount numeric(14, 2), sku varchar(64),
             product_name varchar(255), category varchar(100), quantity bigint, unit_price numeric(12, 4),
             amount numeric(14, 2))"""
         )
@@ -278,14 +279,16 @@ class Staging:
             )
             self._exec("CREATE INDEX imp_customers_ext ON imp_customers (external_id)")
         msg = self._message(
-            _("order %(value)s has lines with different customers, currencies, kinds or statuses"), "s.order_ext"
+            _("order %(value)s has lines with different customers, currencies, kinds, statuses or refunded amounts"),
+            "s.order_ext",
         )
         self._check(
             "imp_lines",
             f"""SELECT s.line, 'order_id', {msg} FROM imp_lines s WHERE s.order_ext IN (
                 SELECT order_ext FROM imp_lines GROUP BY order_ext HAVING count(DISTINCT customer_ext) > 1
                 OR count(DISTINCT currency) > 1 OR count(DISTINCT kind) > 1
-                OR count(DISTINCT status) > 1)""",
+                OR count(DISTINCT status) > 1 OR count(DISTINCT refunded_amount) > 1
+                OR count(refunded_amount) NOT IN (0, count(*)))""",
         )
         # order_rules, as for the API: only a purchase that was not cancelled (in the file or as stored)
         # can be refunded. An order the file marks refunded is refunded in full, never beyond its gross.
@@ -295,6 +298,7 @@ class Staging:
             f"""SELECT s.line, 'status', {msg} FROM imp_lines s WHERE s.status = 'refunded' AND (s.kind <> 'purchase'
                 OR EXISTS (SELECT 1 FROM customers_order o WHERE o.external_id = s.order_ext AND o.status = 'cancelled'))""",
         )
+        self._check_refunded_amounts()
         in_file = (
             "OR EXISTS (SELECT 1 FROM imp_customers f WHERE f.external_id = s.customer_ext)"
             if customers_from_file
@@ -330,6 +334,25 @@ class Staging:
             "imp_lines",
             f"""SELECT s.line, 'order_id', {msg} FROM imp_lines s
             WHERE s.order_ext IN (SELECT order_ext FROM imp_bad_orders)""",
+        )
+
+    def _check_refunded_amounts(self) -> None:
+        """order_rules' refund rules for the refunded_amount column, with their words: a refund only of a
+        purchase (one the file marks refunded; not a placed or cancelled one), never beyond its gross."""
+        msg = self._message(
+            self._rule(_("order %(value)s: %(rule)s"), order_rules.REFUND_NEEDS_REFUNDED_STATUS), "s.order_ext"
+        )
+        self._check(
+            "imp_lines",
+            f"""SELECT s.line, 'refunded_amount', {msg} FROM imp_lines s
+            WHERE s.refunded_amount > 0 AND s.status <> 'refunded'""",
+        )
+        msg = self._message(self._rule(_("order %(value)s: %(rule)s"), order_rules.REFUND_TOO_LARGE), "s.order_ext")
+        self._check(
+            "imp_lines",
+            f"""SELECT s.line, 'refunded_amount', {msg} FROM imp_lines s JOIN (
+                SELECT order_ext, {self.dialect.money_sum("amount")} AS gross FROM imp_lines GROUP BY order_ext
+            ) g ON g.order_ext = s.order_ext WHERE s.refunded_amount > 0 AND s.refunded_amount > g.gross""",
         )
 
     # --- merge ----------------------------------------------------------------------------------------
@@ -508,14 +531,15 @@ class Staging:
         self._exec(
             f"""CREATE TEMP TABLE imp_orders AS SELECT s.order_ext, c.id AS customer_id, min(s.ordered_at) AS ordered_at,
             min(s.currency) AS currency, min(s.kind) AS kind, min(s.status) AS status, {self.dialect.money_sum("s.amount")} AS gross,
-            min(o.id) AS existing_id
+            max(s.refunded_amount) AS refunded_given, min(o.id) AS existing_id
             FROM imp_lines s JOIN customers_customer c ON c.external_id = s.customer_ext
             LEFT JOIN customers_order o ON o.external_id = s.order_ext
             GROUP BY s.order_ext, c.id"""
         )
         self.analyze("imp_orders")
-        # order_rules.refunded_amount_on_record: an order recorded as refunded was refunded in full.
-        refunded = "CASE WHEN s.status = 'refunded' AND s.kind = 'purchase' THEN s.gross ELSE 0 END"
+        # order_rules.refunded_amount_on_record: an order recorded as refunded was refunded by the
+        # refunded_amount the file gives, in full when it gives none.
+        refunded = "CASE WHEN s.status = 'refunded' AND s.kind = 'purchase' THEN COALESCE(s.refunded_given, s.gross) ELSE 0 END"
         order_sets = [
             ("customer_id", "s.customer_id"),
             ("ordered_at", "s.ordered_at"),

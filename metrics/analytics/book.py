@@ -1,10 +1,10 @@
 """Book performance: retention and growth of each account manager's book over a period, against the
 whole base (the product brief: reward managers for growing existing business, not only new logos).
 
-Definitions are docs/metrics.md's, those of ``rates.period_rates``. The daily frame (one row per
-customer and day of the days that matter) and each customer's first purchase become one row of 0/1
-flags and amounts per customer (activity through ``rates.active_customers``), summed by book in one
-groupby. For the period [s, e):
+Definitions are docs/metrics.md's, those of ``rates.period_rates``. Each customer's activity in
+the days that matter (period_activity: last purchase days and revenues, from the daily frame or
+summed by PostgreSQL), first purchase and upsell day become one row of 0/1 flags and amounts per
+customer (activity as ``rates.active_customers``), summed by book in one groupby. For the period [s, e):
 
 - retention rate, churn rate, net revenue retention: as ``period_rates`` on the book's customers.
 - upsell rate: as of the period's last day (e - 1 day), customers of the book who after their first
@@ -32,8 +32,6 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-
-from . import rates
 
 # A period longer than two years is not a "book period" any more, and would load a lot of history.
 MAX_PERIOD_DAYS = 731
@@ -111,6 +109,18 @@ def period_custom(start: date, end: date) -> Period:
     return Period(start, end, f"{start.isoformat()}..{end.isoformat()}")
 
 
+def period_previous(period: Period) -> Period:
+    """The month, quarter or year before ``period`` (a custom period: the equally long one before it)."""
+    if period.is_custom:
+        return period_custom(period.start - (period.end - period.start), period.start)
+    if len(period.key) == 4:
+        return period_year(period.start.year - 1)
+    before = _add_months(period.start, -3 if "-Q" in period.key else -1)
+    if "-Q" in period.key:
+        return period_quarter(before.year, (before.month - 1) // 3 + 1)
+    return period_month(before.year, before.month)
+
+
 def period_default(today: date) -> Period:
     """The last complete quarter."""
     quarter = (today.month - 1) // 3 + 1
@@ -156,13 +166,6 @@ def period_first_day(period: Period, *, window_days: int) -> date:
     return min(period.start - timedelta(days=window_days - 1), period.start - (period.end - period.start))
 
 
-def first_purchase_days(daily: pd.DataFrame) -> pd.Series:
-    """Day of each customer's first purchase day (purchase_amount > 0) in ``daily``, by customer_id."""
-    purchases = daily[daily["purchase_amount"].to_numpy() > 0]
-    first = purchases.groupby("customer_id")["day"].min()
-    return pd.Series(first.to_numpy(), index=pd.Index(first.index.to_numpy(dtype="int64"), name="customer_id"))
-
-
 # --- Whose book -----------------------------------------------------------------------------------
 
 
@@ -174,13 +177,15 @@ def book_membership(assignments: pd.DataFrame, *, start: np.datetime64, end: np.
     """
     started, ended = assignments["started_at"], assignments["ended_at"]
     overlapping = assignments[(started < end) & (ended.isna() | (ended > start))]
-    earliest = overlapping.sort_values(["customer_id", "started_at", "id"], kind="stable")
-    first = earliest.drop_duplicates("customer_id", keep="first")
+    # Most customers have one assignment overlapping the period: only the others are sorted (a
+    # sort of a million rows by three keys took most of a second).
+    several = overlapping["customer_id"].duplicated(keep=False).to_numpy()
+    earliest = overlapping[several].sort_values(["customer_id", "started_at", "id"], kind="stable")
+    first = pd.concat([overlapping[~several], earliest.drop_duplicates("customer_id", keep="first")])
+    customer_ids = first["customer_id"].to_numpy(dtype="int64")
+    order = np.argsort(customer_ids, kind="stable")
     return pd.DataFrame(
-        {
-            "customer_id": first["customer_id"].to_numpy(dtype="int64"),
-            "manager_id": first["manager_id"].to_numpy(dtype="int64"),
-        }
+        {"customer_id": customer_ids[order], "manager_id": first["manager_id"].to_numpy(dtype="int64")[order]}
     )
 
 
@@ -231,11 +236,47 @@ def figures_from_sums(manager_id: int | None, sums: Mapping) -> BookFigures:
     )
 
 
+# What customer_period_flags needs of a customer's day totals for a period, before any flag: the
+# last purchase day up to s and up to e (NaT: none in the days the period looks at), net revenue in
+# [s, e) and in the equally long period before s. period_activity computes it from the daily frame;
+# metrics.selectors.period_activity has PostgreSQL compute the same columns (MAX and SUM of a range).
+ACTIVITY_COLUMNS = ("last_purchase_start", "last_purchase_end", "revenue", "revenue_before")
+
+
+def period_activity(daily: pd.DataFrame, *, period: Period, window_days: int) -> pd.DataFrame:
+    """ACTIVITY_COLUMNS, one row per customer with a day in period_first_day .. e in ``daily``
+    (indexed by customer_id, ascending; datetime64 days, float amounts, 0.0 for no order).
+
+    ``daily``: the daily frame (rates), rows of one customer in day order (the order their amounts
+    are summed in, so that every caller gets the same floating-point sums).
+    """
+    start, end = pd.Timestamp(period.start), pd.Timestamp(period.end)
+    day = pd.to_datetime(daily["day"])
+    rows = daily[(day >= pd.Timestamp(period_first_day(period, window_days=window_days))) & (day <= end)]
+    day, customer = pd.to_datetime(rows["day"]), rows["customer_id"]
+    index = pd.Index(np.unique(customer.to_numpy()).astype("int64"), name="customer_id")
+    purchase = rows["purchase_amount"].to_numpy() > 0
+    amounts = rows["amount"].astype(float)
+    last_start = day[purchase & (day <= start).to_numpy()].groupby(customer).max()
+    last_end = day[purchase].groupby(customer).max()
+    revenue = amounts[(day >= start) & (day < end)].groupby(customer).sum()
+    before = amounts[(day >= start - (end - start)) & (day < start)].groupby(customer).sum()
+    return pd.DataFrame(
+        {
+            "last_purchase_start": last_start.reindex(index).to_numpy(dtype="datetime64[us]"),
+            "last_purchase_end": last_end.reindex(index).to_numpy(dtype="datetime64[us]"),
+            "revenue": revenue.reindex(index, fill_value=0.0).to_numpy(dtype="float64"),
+            "revenue_before": before.reindex(index, fill_value=0.0).to_numpy(dtype="float64"),
+        },
+        index=index,
+    )
+
+
 def customer_period_flags(
     *,
     period: Period,
     customers: np.ndarray,
-    daily: pd.DataFrame,
+    activity: pd.DataFrame,
     first_purchase: pd.Series,
     upsold: np.ndarray,
     window_days: int,
@@ -246,37 +287,38 @@ def customer_period_flags(
     s: net revenue retention's numerator and denominator), revenue_existing (revenue when the first
     purchase is before s), buyers (a purchase by the last day) and upsold (0/1).
 
-    Activity follows rates (active_customers); period_rates gives the same figures on the same rows,
-    customer set by customer set (a test checks it). ``first_purchase`` (datetime64 by customer_id)
-    may hold first purchases after the period, or leave them out: either way they count for neither
-    "before s" nor "by the last day".
+    ``activity``: period_activity of the period (customers without a row had no order in the days
+    it looks at). Activity follows rates (active_customers: a purchase day in (at - W, at]);
+    period_rates gives the same figures on the same rows, customer set by customer set (a test
+    checks it). ``first_purchase`` (datetime64 by customer_id) may hold first purchases after the
+    period, or leave them out: either way they count for neither "before s" nor "by the last day".
     """
     start, end = pd.Timestamp(period.start), pd.Timestamp(period.end)
+    window = pd.Timedelta(days=window_days)
     index = pd.Index(customers, name="customer_id")
-    at_start = index.isin(rates.active_customers(daily, at=start, window_days=window_days))
-    at_end = index.isin(rates.active_customers(daily, at=end, window_days=window_days))
-    day = pd.to_datetime(daily["day"])
-    amounts = daily["amount"].astype(float)
-    revenue = amounts[(day >= start) & (day < end)].groupby(daily["customer_id"]).sum().reindex(index, fill_value=0.0)
-    before = amounts[(day >= start - (end - start)) & (day < start)].groupby(daily["customer_id"]).sum()
-    before = before.reindex(index, fill_value=0.0)
+    rows = activity.reindex(index)
+    at_start = (rows["last_purchase_start"] > start - window).to_numpy()
+    at_end = (rows["last_purchase_end"] > end - window).to_numpy()
+    revenue = rows["revenue"].fillna(0.0).to_numpy()
+    before = rows["revenue_before"].fillna(0.0).to_numpy()
     first = first_purchase.reindex(index)
     existing = (first < start).to_numpy()
     return pd.DataFrame(
         {
-            "customers": 1,
+            "customers": np.ones(len(index), dtype="int64"),
             "active_start": at_start.astype(int),
             "active_end": at_end.astype(int),
             "retained": (at_start & at_end).astype(int),
-            "revenue": revenue.to_numpy(),
-            "revenue_before": before.to_numpy(),
-            "kept_revenue": np.where(at_start, revenue.to_numpy(), 0.0),
-            "kept_revenue_before": np.where(at_start, before.to_numpy(), 0.0),
-            "revenue_existing": np.where(existing, revenue.to_numpy(), 0.0),
+            "revenue": revenue,
+            "revenue_before": before,
+            "kept_revenue": np.where(at_start, revenue, 0.0),
+            "kept_revenue_before": np.where(at_start, before, 0.0),
+            "revenue_existing": np.where(existing, revenue, 0.0),
             "buyers": (first <= pd.Timestamp(period.last_day)).to_numpy().astype(int),
             "upsold": index.isin(upsold).astype(int),
         },
         index=index,
+        copy=False,  # the columns are new arrays: stacking them into blocks cost half a second at a million
     )
 
 
@@ -284,19 +326,30 @@ def book_sums(*, flags: pd.DataFrame, membership: pd.DataFrame) -> tuple[pd.Seri
     """(the whole base's sums, one row of sums per manager_id of ``membership``), SUM_COLUMNS each.
 
     ``flags``: customer_period_flags of the whole base; ``membership``: customer_id, manager_id.
-    Sums by book in one groupby: no loop over customers, nor over managers.
+    Sums by book with one bincount per column: no loop over customers, nor over managers (a join
+    and a groupby of a million rows cost ten times as much).
     """
     columns = list(SUM_COLUMNS)
     base = flags[columns].sum()
-    books = flags[columns].join(membership.set_index("customer_id"), how="inner").groupby("manager_id").sum()
-    return base, books
+    rows = flags.index.get_indexer(membership["customer_id"].to_numpy())
+    known = rows >= 0  # a customer of the assignments missing from the base (deleted meanwhile)
+    codes, managers = pd.factorize(membership["manager_id"].to_numpy(dtype="int64")[known], sort=True)
+    rows = rows[known]
+    books = pd.DataFrame(
+        {
+            name: np.bincount(codes, weights=flags[name].to_numpy(dtype="float64")[rows], minlength=len(managers))
+            for name in columns
+        },
+        index=pd.Index(managers, name="manager_id"),
+    )
+    return base, books.astype(SUM_DTYPES)
 
 
 def period_book_sums(
     period: Period,
     *,
     customers: np.ndarray,
-    daily: pd.DataFrame,
+    activity: pd.DataFrame,
     first_purchase: pd.Series,
     upsell_days: pd.Series,
     assignments: pd.DataFrame,
@@ -307,20 +360,16 @@ def period_book_sums(
     """book_sums of ``period``: the one computation behind the figures, whether shown at once or
     stored by the nightly run.
 
-    ``daily``: the daily frame (rates) of at least the days period_first_day .. e, rows of one
-    customer in day order (the order their amounts are summed in, so that every caller gets the same
-    floating-point sums); ``upsell_days``: first upsell day by customer_id (those after the period's
-    last day are left out here); ``assignments``: ASSIGNMENT_COLUMNS, with ``start_instant`` and
-    ``end_instant`` the first instants of s and e on their clock.
+    ``activity``: period_activity of the period (from the daily frame, or as PostgreSQL sums it);
+    ``upsell_days``: first upsell day by customer_id (those after the period's last day are left
+    out here); ``assignments``: ASSIGNMENT_COLUMNS, with ``start_instant`` and ``end_instant`` the
+    first instants of s and e on their clock.
     """
-    first_day = pd.Timestamp(period_first_day(period, window_days=window_days))
-    day = daily["day"]
-    daily = daily[(day >= first_day) & (day <= pd.Timestamp(period.end))]
     upsold = upsell_days.index[upsell_days <= pd.Timestamp(period.last_day)].to_numpy()
     flags = customer_period_flags(
         period=period,
         customers=customers,
-        daily=daily,
+        activity=activity,
         first_purchase=first_purchase,
         upsold=upsold,
         window_days=window_days,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -57,3 +58,18 @@ def cohort_retention(daily: pd.DataFrame, *, as_of: pd.Timestamp | None = None) 
     active.index = retention.index = index
     active.columns.name = retention.columns.name = "k"
     return CohortTable(retention=retention, active=active, sizes=sizes.set_axis(index).rename("size"))
+
+
+def partial_columns(cohorts: list[str], *, as_of: date) -> list[int | None]:
+    """For each cohort ("YYYY-MM"), the k of its column that is still running on `as_of`: the month of
+    `as_of` when `as_of` is not its last day (a share of a month seen in part looks like a fall that
+    is not there). None where that month is complete, or before the cohort."""
+    if (as_of + timedelta(days=1)).day == 1:
+        return [None] * len(cohorts)
+    current = as_of.year * 12 + as_of.month - 1
+    out: list[int | None] = []
+    for cohort in cohorts:
+        year, month = str(cohort)[:7].split("-")
+        k = current - (int(year) * 12 + int(month) - 1)
+        out.append(k if k >= 0 else None)
+    return out

@@ -59,12 +59,11 @@ def book_sums_refresh(*, today: date | None = None) -> int:
     customer_rollups_drain()  # day totals and upsell days of an import's customers still being refreshed
     last = max(period.end for period in periods)
     # One load for all the periods: every day up to the last period's end (rows by customer, then
-    # day, as period_daily_frame reads them), first purchases and upsell days from the same rows.
+    # day), and the first purchase and upsell days, assignments.
     daily = selectors.customer_daily_frame(as_of=last)
     inputs = {
         "customers": selectors.customer_ids(),
-        "daily": daily,
-        "first_purchase": book.first_purchase_days(daily),
+        "first_purchase": selectors.first_purchases(up_to=last),
         "upsell_days": selectors.customer_upsell_days(as_of=last),
         "assignments": selectors.book_assignments(),
     }
@@ -72,8 +71,9 @@ def book_sums_refresh(*, today: date | None = None) -> int:
     rows: list[BookSums] = []
     for period in periods:
         start, end = selectors.period_instants(period)
+        activity = book.period_activity(daily, period=period, window_days=window_days)
         base, books = book.period_book_sums(
-            period, **inputs, start_instant=start, end_instant=end, window_days=window_days
+            period, **inputs, activity=activity, start_instant=start, end_instant=end, window_days=window_days
         )
         rows += _rows(period, window_days=window_days, base=base, books=books, computed_at=computed_at)
     try:

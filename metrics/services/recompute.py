@@ -31,8 +31,6 @@ import pandas as pd
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from customers.rollups import customer_rollups_drain
 from metrics import conf
@@ -50,6 +48,7 @@ from metrics.analytics.scoring import (
 from metrics.analytics.snapshots import customer_codes, history_snapshots, with_scores
 from metrics.forked import Forked
 from metrics.models import SEGMENT_KEYS, ModelVersion, RecomputeChunk, RecomputeRun, RfmSegment
+from metrics.run_messages import part
 from metrics.selectors import assignment_frame, customer_daily_frame, customer_frame, customer_upsell_days
 from retention_crm import heartbeat
 
@@ -59,6 +58,7 @@ from .runs import (
     recompute_run_create,
     recompute_run_fail,
     recompute_run_finish,
+    recompute_run_say,
     recompute_run_step,
 )
 from .swap import scores_table, scores_table_create
@@ -87,7 +87,7 @@ def metrics_recompute(
         logger.exception("metrics.recompute_failed run=%s", run_id)
         recompute_run_fail(
             run_id=run_id,
-            message=_("The recompute failed unexpectedly; the previous figures are kept. See the server log."),
+            message=[part("failed")],
         )
     run = RecomputeRun.objects.get(pk=run_id)
     logger.info(
@@ -175,11 +175,11 @@ def _score_and_save(
     figures = base_figures(daily, customer_ids=ids, as_of=run.as_of)
     timings.lap("summary")
 
-    recompute_run_step(run_id=run.pk, message=_("Fitting the purchase model…"))
+    recompute_run_step(run_id=run.pk, message=[part("fitting")])
     model_version, bgnbd, gamma_gamma, fit_message = _fit(figures, as_of=run.as_of)
     timings.lap("fit")
 
-    recompute_run_step(run_id=run.pk, message=_("Scoring customers…"))
+    recompute_run_step(run_id=run.pk, message=[part("scoring")])
     figures = with_predictions(figures, bgnbd=bgnbd, gamma_gamma=gamma_gamma, **conf.prediction_settings())
     timings.lap("predict")
     gaps_message = _record_prediction_gaps(run, model_version, figures, spend_model=gamma_gamma is not None)
@@ -188,15 +188,12 @@ def _score_and_save(
     timings.lap("score")
     ranges = chunk_ranges(ids, int(conf.SCORE_CHUNK_SIZE))
     buyers = int((figures["purchases"] > 0).sum())
-    RecomputeRun.objects.filter(pk=run.pk).update(
+    recompute_run_say(
+        run_id=run.pk,
+        message=_summary_message(run.as_of, buyers, len(ids), model_version, fit_message) + gaps_message,
         model_version=model_version,
         scoring=scoring,
         chunks_total=len(ranges),
-        message=" ".join(
-            part
-            for part in (_summary_message(run.as_of, buyers, len(ids), model_version, fit_message), gaps_message)
-            if part
-        ),
     )
     model_version_id = model_version.pk if model_version else None
     if connection.vendor == "postgresql":
@@ -239,43 +236,34 @@ def _score_and_save(
         metrics_backtest(model_version_id=model_version_id, daily=daily)
 
 
-def _record_prediction_gaps(run: RecomputeRun, model_version, figures: pd.DataFrame, *, spend_model: bool) -> str:
+def _record_prediction_gaps(
+    run: RecomputeRun, model_version, figures: pd.DataFrame, *, spend_model: bool
+) -> list[dict]:
     """Count the buyers left without each prediction on the model (the model-health page shows them)
     and say in the run's message when a figure could not be computed for some of them."""
     if model_version is None:
-        return ""
+        return []
     gaps = prediction_gaps(
         {name: figures[name].to_numpy() for name in ("purchases", *PREDICTION_COLUMNS)}, spend_model=spend_model
     )
     ModelVersion.objects.filter(pk=model_version.pk).update(prediction_gaps=gaps)
     failed = max((reasons.get(NOT_COMPUTABLE, 0) for reasons in gaps["missing"].values()), default=0)
     if not failed:
-        return ""
+        return []
     logger.warning("metrics.predictions_not_computable run=%s model=%s gaps=%s", run.pk, model_version.pk, gaps)
-    return ngettext(
-        "The predictions of %(count)d customer could not be computed; they are left empty and out of the totals.",
-        "The predictions of %(count)d customers could not be computed; they are left empty and out of the totals.",
-        failed,
-    ) % {"count": failed}
+    return [part("predictions_missing", count=int(failed))]
 
 
-def _summary_message(as_of: date, buyers: int, customers: int, model_version, fit_message: str) -> str:
+def _summary_message(as_of: date, buyers: int, customers: int, model_version, fit_message: list[dict]) -> list[dict]:
+    """The run's summary as parts of metrics.run_messages (rendered in each reader's language)."""
     if customers == 0:
-        return _("No customers yet: nothing to compute.")
+        return [part("no_customers")]
     if buyers == 0:
-        return _("No purchases up to %(as_of)s: %(customers)d customers were saved without figures.") % {
-            "as_of": as_of.isoformat(),
-            "customers": customers,
-        }
-    text = _("%(buyers)d of %(customers)d customers have a purchase up to %(as_of)s.") % {
-        "buyers": buyers,
-        "customers": customers,
-        "as_of": as_of.isoformat(),
-    }
-    if model_version is None:
-        return f"{text} {fit_message}"
-    text += " " + _("Purchase model fitted in %(seconds).1f s.") % {"seconds": model_version.fit_seconds}
-    return f"{text} {fit_message}".strip()
+        return [part("no_purchases", as_of=as_of.isoformat(), customers=customers)]
+    parts = [part("buyers", buyers=buyers, customers=customers, as_of=as_of.isoformat())]
+    if model_version is not None:
+        parts.append(part("fit_seconds", seconds=model_version.fit_seconds))
+    return parts + fit_message
 
 
 def chunk_ranges(customer_ids: np.ndarray, size: int) -> list[tuple[int, int]]:
@@ -300,11 +288,7 @@ def _fit(figures: pd.DataFrame, *, as_of: date) -> tuple[ModelVersion | None, Bg
         bgnbd = bgnbd_fit(buyers["x"], buyers["t_x"], buyers["T"], unit="D", start=previous_bgnbd)
     except NotEnoughData as exc:
         logger.info("metrics.fit_not_enough_data as_of=%s buyers=%d", as_of, len(buyers))
-        message = _(
-            "Not enough purchase history to fit the churn model (%(reason)s): churn risk, P(alive) and "
-            "predicted CLV are left empty; purchases, revenue and RFM are up to date."
-        ) % {"reason": exc}
-        return None, None, None, message
+        return None, None, None, [part("not_enough_history", reason=str(exc))]
     notes, gamma_gamma = [], None
     try:
         gamma_gamma = gamma_gamma_fit(buyers["x"], buyers["monetary_value"], start=previous_gamma_gamma)
@@ -329,8 +313,7 @@ def _fit(figures: pd.DataFrame, *, as_of: date) -> tuple[ModelVersion | None, Bg
         fit_seconds=time.monotonic() - started,
         notes="\n".join(notes),
     )
-    message = _("Predicted CLV is left empty: the spend model could not be fitted.") if gamma_gamma is None else ""
-    return model_version, bgnbd, gamma_gamma, message
+    return model_version, bgnbd, gamma_gamma, [part("no_spend_model")] if gamma_gamma is None else []
 
 
 def model_params(model_version: ModelVersion | None) -> tuple[BgNbdParams | None, GammaGammaParams | None]:
@@ -435,9 +418,7 @@ def metrics_score_chunk(
             count = _score_chunk(run, model_version_id, customer_id_from, customer_id_to, scored)
     except Exception:
         logger.exception("metrics.chunk_failed run=%s from=%s", run_id, customer_id_from)
-        recompute_run_fail(
-            run_id=run_id, message=_("Scoring customers failed; the previous figures of the other customers are kept.")
-        )
+        recompute_run_fail(run_id=run_id, message=[part("scoring_failed")])
         raise
     recompute_run_finish(run_id=run_id)
     return count

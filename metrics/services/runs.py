@@ -13,9 +13,10 @@ from datetime import date
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
+from metrics import run_messages
 from metrics.models import ModelVersion, RecomputeRun
+from metrics.run_messages import part
 from retention_crm import events, heartbeat
 
 from .swap import scores_swap
@@ -59,7 +60,7 @@ def recompute_runs_reap() -> int:
     ).update(
         status=RecomputeRun.Status.FAILED,
         finished_at=timezone.now(),
-        message=_("%(reason)s The previous figures are kept; start it again.") % {"reason": heartbeat.INTERRUPTED},
+        **_said([part("worker_lost")]),
     )
     if reaped:
         logger.warning("metrics.recompute_runs_reaped count=%d", reaped)
@@ -75,7 +76,7 @@ def recompute_run_claim(*, run_id: int) -> bool:
     try:
         with transaction.atomic():
             claimed = RecomputeRun.objects.filter(pk=run_id, status=RecomputeRun.Status.QUEUED).update(
-                status=RecomputeRun.Status.RUNNING, started_at=now, heartbeat_at=now, message=_("Loading orders…")
+                status=RecomputeRun.Status.RUNNING, started_at=now, heartbeat_at=now, **_said([part("loading")])
             )
     except IntegrityError:
         logger.info("metrics.recompute_waits run=%s reason=another_running", run_id)
@@ -83,16 +84,27 @@ def recompute_run_claim(*, run_id: int) -> bool:
     return claimed == 1
 
 
-def recompute_run_fail(*, run_id: int, message: str) -> None:
+def _said(parts: list[dict]) -> dict:
+    """The fields of a run's message: the parts, rendered per reader, and their English text."""
+    return {"message_parts": parts, "message": run_messages.english(parts)}
+
+
+def recompute_run_fail(*, run_id: int, message: list[dict]) -> None:
+    """`message`: parts of metrics.run_messages, e.g. [part("failed")]."""
     RecomputeRun.objects.filter(pk=run_id).exclude(status=RecomputeRun.Status.SUCCEEDED).update(
-        status=RecomputeRun.Status.FAILED, finished_at=timezone.now(), message=message
+        status=RecomputeRun.Status.FAILED, finished_at=timezone.now(), **_said(message)
     )
 
 
-def recompute_run_step(*, run_id: int, message: str) -> None:
+def recompute_run_step(*, run_id: int, message: list[dict]) -> None:
     RecomputeRun.objects.filter(pk=run_id, status=RecomputeRun.Status.RUNNING).update(
-        message=message, heartbeat_at=timezone.now()
+        **_said(message), heartbeat_at=timezone.now()
     )
+
+
+def recompute_run_say(*, run_id: int, message: list[dict], **fields) -> None:
+    """Store the run's message (and other fields of the run) whatever its status."""
+    RecomputeRun.objects.filter(pk=run_id).update(**_said(message), **fields)
 
 
 def _start_next_queued() -> None:
@@ -110,7 +122,7 @@ def recompute_run_finish(*, run_id: int) -> bool:
         logger.exception("metrics.recompute_swap_failed run=%s", run_id)
         recompute_run_fail(
             run_id=run_id,
-            message=_("Saving the new customer scores failed; the previous figures are kept. See the server log."),
+            message=[part("saving_failed")],
         )
         return False
 

@@ -43,7 +43,10 @@ def points(value, decimals=1):
         return MISSING
     number = float(value) * 100
     sign = "+" if number > 0 else ""
-    return _("%(sign)s%(number)s pp") % {"sign": sign, "number": formats.format_number(number, decimal_digits(decimals))}
+    return _("%(sign)s%(number)s pp") % {
+        "sign": sign,
+        "number": formats.format_number(number, decimal_digits(decimals)),
+    }
 
 
 @register.filter

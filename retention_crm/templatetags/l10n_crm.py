@@ -11,7 +11,7 @@
     {{ "2026-Q3"|period }}                         Q3 2026 · K3 2026 · 3T 2026
     {{ day|month }}                                July 2026 · juliol del 2026
     {{ start|date_range:end }}                     1 Jan – 15 Feb 2026
-    <html data-locale="{% locale_tag %}">          en-GB, for Intl in JavaScript
+    <body data-locale="{% locale_tag %}">          en-GB, for Intl in JavaScript
 
 Missing values show "—" (numbers) or "" (dates: chain |default:"—").
 """

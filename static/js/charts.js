@@ -9,7 +9,9 @@
 (function () {
   "use strict";
 
-  var lang = document.documentElement.lang || undefined;
+  // The server's formatting locale (retention_crm/formats.py: "en-GB", "ca", ...), so that the axes
+  // and tooltips write numbers as the page around them does; labels arrive already formatted.
+  var lang = (document.body && document.body.getAttribute("data-locale")) || document.documentElement.lang || undefined;
   var percentFormat = new Intl.NumberFormat(lang, { style: "percent", maximumFractionDigits: 1 });
   var numberFormat = new Intl.NumberFormat(lang, { maximumFractionDigits: 2 });
 

@@ -8,13 +8,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from contact_plans import services as contact_services
 from contact_plans import worklist
 from contact_plans.worklist import WorklistFilters
 from customers.models import Interaction
 from metrics import selectors
+from retention_crm import formats
 from tests.customers.factories import InteractionFactory, OrderFactory, order_add_line
 
 from .worklist_helpers import book_customer, metrics_for
@@ -186,9 +187,7 @@ def test_reason_for_an_open_complaint_names_the_oldest_one(alice):
     )
 
     day = timezone.localtime(since).date()
-    when = formats.date_format(
-        day, "MONTH_DAY_FORMAT" if day.year == timezone.localdate().year else "SHORT_DATE_FORMAT"
-    )
+    when = formats.format_date(day, with_year=day.year != timezone.localdate().year)  # "3 Dec" this year
     assert row_of(alice, customer).reasons == [f"Open complaint since {when}: Late delivery"]
 
 

@@ -4,6 +4,7 @@ Alice and Bob are account managers (each works their own book), Charlie has no r
 marketer (no book, cannot edit customers), Ada an administrator (picks a manager's book).
 """
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contact_plans import services as contact_services
+from contact_plans import worklist
 from contact_plans.models import FollowUp, WorklistSnooze
 from customers.models import Interaction
 from tests.clients import client_for
@@ -86,11 +88,27 @@ def test_worklist_page_costs_a_constant_number_of_queries(alice, django_assert_m
         metrics_for(book_customer(alice, name=f"c{i}"), churn_risk=0.4, previous=0.2)
     client = client_for(alice)
 
-    # Session, user, roles, metrics_exist, the count and the page: the same for 6 rows or 6,000.
+    # Session, user, roles, metrics_exist, the count, the page's keys and its rows: the same for 6
+    # rows or 6,000.
     with django_assert_max_num_queries(8):
         response = client.get(WORKLIST)
 
     assert response.content.decode().count('id="wl-row-') == 50
+
+
+def test_each_page_shows_its_rows_in_the_order_of_the_ranking(alice):
+    customers = [book_customer(alice, name=f"c{i:02d}") for i in range(60)]
+    for i, customer in enumerate(customers):
+        metrics_for(customer, churn_risk=(i * 37 % 60) / 60)  # ranks apart from names and ids
+    ranked = list(worklist.worklist_queryset(viewer=alice, manager=alice, ranked=True).values_list("pk", flat=True))
+    client = client_for(alice)
+
+    shown = []
+    for page in (1, 2):
+        content = client.get(WORKLIST, {"page": page}).content.decode()
+        shown += [int(pk) for pk in re.findall(r'id="wl-row-(\d+)"', content)]
+
+    assert shown == ranked and len(shown) == 60
 
 
 def test_without_metrics_the_page_says_when_risk_figures_come(alice):

@@ -5,6 +5,7 @@ the microsecond; the imports take the guard off and keep the microseconds.
 """
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,6 +14,7 @@ from django.urls import reverse
 
 from customers.imports.services import import_job_create, import_job_run
 from customers.models import Customer, ImportJob, Order, OrderLine
+from customers.services import order_refund
 from tests.clients import client_for
 
 from .factories import CustomerFactory, OrderFactory, ProductFactory, order_add_line
@@ -115,3 +117,45 @@ def test_orders_export_imports_back_with_nothing_changed(ada, alice):
     )
     assert job.unchanged_count == 4
     assert orders_as_stored() == before
+
+
+def test_a_partial_refund_survives_an_orders_export_and_import(ada, alice):
+    customer = CustomerFactory(external_id="C-9", account_manager=alice)
+    partly = OrderFactory(customer=customer, external_id="P-1")
+    order_add_line(partly, quantity=2, unit_price="40.00")
+    order_add_line(partly, quantity=1, unit_price="20.00")
+    order_refund(order=partly, amount=Decimal("35.50"))
+    fully = OrderFactory(customer=customer, external_id="P-2")
+    order_add_line(fully, quantity=1, unit_price="12.00")
+    order_refund(order=fully, amount=None)
+    before = orders_as_stored()
+    content = exported(ada, "customers:export_orders")
+
+    job = imported(ada, content, "orders")
+
+    assert b"refunded_amount" in content.splitlines()[0]
+    assert (job.outcome, job.error_count, job.created_count, job.updated_count) == ("finished", 0, 0, 0), list(
+        job.row_errors.values_list("line", "column", "reason")
+    )
+    assert orders_as_stored() == before
+    partly.refresh_from_db()
+    assert (partly.status, partly.refunded_amount, partly.net_amount) == (
+        "refunded",
+        Decimal("35.50"),
+        Decimal("64.50"),
+    )
+
+
+def test_an_exported_partial_refund_reimported_elsewhere_is_recorded_as_partial(ada, alice):
+    customer = CustomerFactory(external_id="C-9", account_manager=alice)
+    partly = OrderFactory(customer=customer, external_id="P-1")
+    order_add_line(partly, quantity=2, unit_price="40.00")
+    order_refund(order=partly, amount=Decimal("30.00"))
+    content = exported(ada, "customers:export_orders")
+    Order.objects.all().delete()
+
+    job = imported(ada, content, "orders")
+
+    assert (job.created_count, job.error_count) == (1, 0)
+    order = Order.objects.get(external_id="P-1")
+    assert (order.status, order.refunded_amount, order.net_amount) == ("refunded", Decimal("30.00"), Decimal("50.00"))

@@ -387,3 +387,19 @@ def test_the_sample_file_of_every_format_imports_cleanly(alice, fmt):
 
     assert (job.outcome, job.error_count) == ("finished", 0), errors_of(job)
     assert job.created_count > 0
+
+
+def test_the_report_is_written_in_the_language_of_whoever_uploaded_the_file(ada, two_customers):
+    # The worker has no reader: it writes the row errors in the uploader's language, not in English.
+    from django.utils import translation
+
+    content = "order_id,customer_id,ordered_at,sku,quantity,unit_price\nO-1,C-1,2024-03-01 10:00:00,SKU-A,many,5\n"
+
+    with translation.override("ca"):  # the upload's request
+        job = import_job_create(
+            user=ada, uploaded_file=SimpleUploadedFile("f.csv", content.encode()), format="orders", run_async=False
+        )
+    job = import_job_run(job_id=job.pk)  # the worker, in no language of its own
+
+    assert job.language == "ca"
+    assert errors_of(job) == [(2, "quantity", 'quantity ha de ser un nombre enter (llegit: "many")')]

@@ -1,5 +1,5 @@
-"""customers.rollups: the day totals and upsell day of every customer stay what the orders say,
-whichever way orders are written (services, ORM, import, demo)."""
+"""customers.rollups: the day totals, first purchase day and upsell day of every customer stay what
+the orders say, whichever way orders are written (services, ORM, import, demo)."""
 
 from datetime import date, datetime
 from decimal import Decimal
@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
-from customers.models import CustomerDay, CustomerUpsell, Order, OrderLine, RollupBacklog
+from customers.models import CustomerDay, CustomerFirstPurchase, CustomerUpsell, Order, OrderLine, RollupBacklog
 from customers.rollups import customer_rollups_drain, customer_rollups_rebuild, customer_rollups_refresh
 from customers.services import order_cancel, order_record, order_refund
 
@@ -27,11 +27,20 @@ def stored() -> tuple[list, list]:
     return days, upsells
 
 
+def first_purchases() -> list:
+    return sorted(CustomerFirstPurchase.objects.values_list("customer_id", "day"))
+
+
 def assert_rollups_match_the_orders() -> None:
-    """What the writers left equals a rebuild from scratch (a GROUP BY over every order)."""
-    kept = stored()
+    """What the writers left equals a rebuild from scratch (a GROUP BY over every order), and each
+    first purchase day is the first day total with a purchase."""
+    kept = stored(), first_purchases()
     customer_rollups_rebuild()
-    assert kept == stored()
+    assert kept == (stored(), first_purchases())
+    days = stored()[0]
+    assert first_purchases() == sorted(
+        {customer: day for customer, day, _a, purchase, _n in reversed(days) if purchase > 0}.items()
+    )
 
 
 def at(day: str, hour: int = 12) -> datetime:
@@ -85,6 +94,29 @@ def test_upsell_day_is_the_first_purchase_of_a_product_outside_the_first_basket(
     assert_rollups_match_the_orders()
 
 
+def test_first_purchase_day_moves_when_the_first_purchase_is_cancelled_and_goes_with_the_last():
+    customer, refunds_only = CustomerFactory(), CustomerFactory()
+    mug = ProductFactory()
+    first = buy(customer, "2024-01-10", mug)
+    second = buy(customer, "2024-02-10", mug)
+    order_record(
+        external_id="R-ONLY",
+        customer=refunds_only,
+        ordered_at=at("2024-01-05"),
+        kind=Order.Kind.REFUND,
+        lines=[{"sku": mug.sku, "quantity": -1, "unit_price": Decimal("10.00")}],
+    )
+    assert first_purchases() == [(customer.pk, date(2024, 1, 10))]
+
+    order_cancel(order=first)
+    assert first_purchases() == [(customer.pk, date(2024, 2, 10))]
+    assert_rollups_match_the_orders()
+
+    order_refund(order=second)
+    assert first_purchases() == []
+    assert_rollups_match_the_orders()
+
+
 def test_a_refunded_purchase_stops_counting_as_the_upsell():
     customer = CustomerFactory()
     mug, pot = ProductFactory(), ProductFactory()
@@ -113,7 +145,7 @@ def test_orm_writes_keep_both_customers_right_when_an_order_moves_and_when_it_is
 
     moved.lines.all().delete()
     Order.objects.get(pk=order.pk).delete()
-    assert stored() == ([], [])
+    assert stored() == ([], []) and first_purchases() == []
 
 
 @override_settings(TIME_ZONE="Asia/Jakarta")
@@ -183,10 +215,12 @@ def test_rebuild_command_restores_the_rows(capsys):
     buy(customer, "2024-03-01", ProductFactory())
     expected = stored()
     CustomerDay.objects.all().delete()
+    CustomerFirstPurchase.objects.all().delete()
 
     call_command("rebuild_customer_rollups")
 
     assert stored() == expected
+    assert first_purchases() == [(customer.pk, date(2024, 3, 1))]
     assert "1 customer days rebuilt" in capsys.readouterr().out
 
 

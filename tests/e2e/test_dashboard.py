@@ -40,3 +40,34 @@ def test_marketer_starts_the_first_recompute_from_the_empty_dashboard(page, tran
     page.get_by_role("button", name="Recompute now").click()
 
     expect(page.locator("#recompute [role=progressbar]")).to_be_visible()
+
+
+def test_marketer_picks_a_quarter_sees_every_tile_follow_and_opens_a_value_risk_cell(page, transactional_db, marta):
+    from tests.customers.factories import CustomerFactory
+    from tests.metrics.factories import CustomerMetricsFactory
+
+    snapshots_create()
+    customer = CustomerFactory(name="Ana Aguilar")
+    CustomerMetricsFactory(customer=customer, value_level="high", risk_level="high", predicted_clv="900.00")
+    login(page, "marta", "pw-marta")
+    page.goto("/metrics/")
+    # The running month of each cohort is hatched (September's, k = 3, is past the columns shown),
+    # and the legend says why.
+    expect(page.locator("table.cohort-heatmap td.cohort-partial")).to_have_count(2)
+    expect(page.locator("#cohort-partial-legend")).to_be_visible()
+
+    page.get_by_label("Period").select_option("2011-Q3")
+    page.get_by_role("button", name="Apply").click()
+
+    expect(page.locator("#period-heading")).to_contain_text("Q3 2011")
+    expect(page.locator("#period-heading")).to_contain_text("compared with Q2 2011")
+    expect(page.locator(".metric-tile[data-metric='Retention rate']")).to_contain_text("70.0%")
+    expect(page.locator(".metric-tile[data-metric='Total historical CLV']")).to_contain_text("6,000,000")
+    expect(page.get_by_text("at the end of")).to_have_count(0)
+
+    protect = page.locator("table.value-risk-matrix td[data-value-level=high][data-risk-level=high]")
+    expect(protect).to_have_class("value-risk-protect p-0")
+    protect.get_by_role("link").click()
+
+    expect(page.get_by_role("heading", name="High value · High risk")).to_be_visible()
+    expect(page.locator("table.cell-customers")).to_contain_text("Ana Aguilar")

@@ -73,10 +73,43 @@ VALUE_RISK = {
 }
 
 
-def snapshots_create(*, scope: str = "", summary: dict | None = None, as_of: date = AS_OF) -> None:
-    """One snapshot of every kind for ``scope``."""
+def quarter_data(start: str, end: str, **figures) -> dict:
+    """The figures of a quarter (the summary's keys), as the "periods" snapshot holds them."""
+    data = {key: value for key, value in summary_data().items() if key != "previous"}
+    return {**data, "period": {"start": start, "end": end}, **figures}
+
+
+# Q3 2011 against Q2 2011: every tile changes, and differently from the months'.
+QUARTERS = {
+    "2011-Q3": quarter_data(
+        "2011-07-01", "2011-10-01", active_customers=1500, retention_rate=0.7, churn_rate=0.3,
+        repeat_purchase_rate=0.5, upsell_rate=0.4, nrr=0.9, avg_clv=1500.0, total_clv=6_000_000.0,
+        new=600, reactivated=90,
+    ),
+    "2011-Q2": quarter_data(
+        "2011-04-01", "2011-07-01", active_customers=1000, retention_rate=0.6, churn_rate=0.4,
+        repeat_purchase_rate=0.45, upsell_rate=0.35, nrr=1.0, avg_clv=1000.0, total_clv=5_000_000.0,
+        new=500, reactivated=80,
+    ),
+}  # fmt: skip
+
+
+def periods_data(summary: dict, quarters: dict | None = None) -> dict:
+    """The "periods" snapshot: the summary's two months and QUARTERS."""
+    months = {}
+    for data in (summary.get("previous") or {}, summary):
+        if "period" in data:
+            months[data["period"]["start"][:7]] = {key: value for key, value in data.items() if key != "previous"}
+    return {"periods": {**months, **(QUARTERS if quarters is None else quarters)}}
+
+
+def snapshots_create(
+    *, scope: str = "", summary: dict | None = None, as_of: date = AS_OF, with_periods: bool = True
+) -> None:
+    """One snapshot of every kind for ``scope`` (without "periods": as saved before it existed)."""
+    summary = summary or summary_data()
     documents = {
-        "summary": summary or summary_data(),
+        "summary": summary,
         "timeseries": TIMESERIES,
         "cohorts": COHORTS,
         "pareto": PARETO,
@@ -84,6 +117,8 @@ def snapshots_create(*, scope: str = "", summary: dict | None = None, as_of: dat
         "rfm": RFM,
         "value_risk": VALUE_RISK,
     }
+    if with_periods:
+        documents["periods"] = periods_data(summary)
     MetricSnapshot.objects.bulk_create(
         MetricSnapshot(as_of=as_of, kind=kind, scope=scope, data=data) for kind, data in documents.items()
     )

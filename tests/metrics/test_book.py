@@ -119,3 +119,12 @@ def test_picker_offers_complete_periods_newest_first():
     assert choices["months"][0].key == "2024-04" and len(choices["months"]) == book.PICKER_MONTHS
     assert [p.key for p in choices["quarters"][:3]] == ["2024-Q1", "2023-Q4", "2023-Q3"]
     assert choices["years"][0].key == "2023"
+
+
+def test_the_period_before_a_month_quarter_year_or_range():
+    assert book.period_previous(book.period_parse("2024-01")).key == "2023-12"
+    assert book.period_previous(book.period_parse("2024-Q1")).key == "2023-Q4"
+    assert book.period_previous(book.period_parse("2024-Q3")).key == "2024-Q2"
+    assert book.period_previous(book.period_parse("2024")).key == "2023"
+    before = book.period_previous(book.period_custom(date(2024, 3, 10), date(2024, 3, 20)))
+    assert (before.start, before.end) == (date(2024, 2, 29), date(2024, 3, 10))

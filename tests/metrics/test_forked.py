@@ -125,7 +125,7 @@ def test_a_recompute_forking_its_history_snapshots_saves_what_one_process_saves(
 
     assert forks == [False, True]
     assert _snapshots() == in_one_process
-    assert {"summary", "timeseries", "cohorts", "pareto", "rfm", "value_risk", "clv_distribution"} == {
+    assert {"summary", "timeseries", "periods", "cohorts", "pareto", "rfm", "value_risk", "clv_distribution"} == {
         kind for kind, _scope in in_one_process
     }
     assert in_one_process[("summary", "")]["avg_predicted_clv"] is not None

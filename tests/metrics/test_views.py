@@ -19,7 +19,7 @@ from metrics.models import CustomerMetrics, MetricSnapshot, ModelVersion, Recomp
 from tests.clients import client_for
 from tests.customers.factories import CustomerFactory
 
-from .snapshots import AS_OF, VALUE_RISK, snapshots_create, summary_data
+from .snapshots import AS_OF, QUARTERS, VALUE_RISK, snapshots_create, summary_data
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_marketer_sees_tiles_charts_and_heat_maps(marta, workspace_snapshots):
     html = response.content.decode()
     for label in ("Active customers", "Retention rate", "Churn rate", "Repeat-purchase rate", "Upsell rate"):
         assert label in html
-    assert "Net revenue retention" in html and "Average CLV" in html and "Total CLV" in html
+    assert "Net revenue retention" in html and "Average historical CLV" in html and "Total historical CLV" in html
     assert "45.0%" in html  # retention rate
     for kind in ("timeseries", "pareto", "clv_distribution", "rfm"):
         assert f'id="chart-{kind}"' in html
@@ -72,21 +72,61 @@ def test_tiles_show_the_change_with_good_and_bad_colours(marta, workspace_snapsh
     assert "+5.0 pp" in response.content.decode()
 
 
-def test_default_period_is_the_summarys_month_and_an_earlier_month_reads_the_timeseries(marta, workspace_snapshots):
+def test_default_period_is_the_summarys_month(marta, workspace_snapshots):
+    response = client_for(marta).get(DASHBOARD)
+
+    assert response.context["period"].key == "2011-11"
+    assert "November 2011" in response.content.decode() and "compared with October 2011" in response.content.decode()
+
+
+def test_every_tile_follows_the_chosen_quarter_and_compares_it_with_the_one_before(marta, workspace_snapshots):
+    response = client_for(marta).get(DASHBOARD, {"period": "2011-Q3"})
+
+    tiles = {tile["label"]: tile for tile in response.context["tiles"]}
+    q3, q2 = QUARTERS["2011-Q3"], QUARTERS["2011-Q2"]
+    for label, key in (
+        ("Active customers", "active_customers"), ("Retention rate", "retention_rate"),
+        ("Churn rate", "churn_rate"), ("Repeat-purchase rate", "repeat_purchase_rate"),
+        ("Upsell rate", "upsell_rate"), ("Net revenue retention", "nrr"),
+        ("Average historical CLV", "avg_clv"), ("Total historical CLV", "total_clv"),
+    ):  # fmt: skip
+        assert tiles[label]["value"] == pytest.approx(q3[key]), label
+        assert tiles[label]["previous"] == pytest.approx(q2[key]), label
+        assert tiles[label]["note"] == "", label
+    html = response.content.decode()
+    assert "Q3 2011" in html and "compared with Q2 2011" in html
+    assert "In Q3 2011: 600 new customers, 90 reactivated." in html
+    assert "at the end of" not in html
+
+
+def test_period_picker_offers_months_quarters_and_years_as_on_book_performance(marta, workspace_snapshots):
+    response = client_for(marta).get(DASHBOARD)
+
+    choices = dict(response.context["form"].fields["period"].choices)
+    assert [key for key, _label in choices["Quarters"]] == ["2011-Q3", "2011-Q2"]
+    assert [key for key, _label in choices["Months"]] == ["2011-11", "2011-10"]
+    assert '<optgroup label="Quarters">' in response.content.decode()
+
+
+def test_a_period_not_offered_shows_the_latest_month_never_a_500(marta, workspace_snapshots):
     client = client_for(marta)
 
-    latest = client.get(DASHBOARD)
-    earlier = client.get(DASHBOARD, {"period": "2011-10"})
+    for bad in ("2011-Q4", "1999", "garbage", "2011-13", "<script>"):
+        response = client.get(DASHBOARD, {"period": bad})
 
-    assert latest.context["period"] == "2011-11"
-    tiles = {tile["label"]: tile for tile in earlier.context["tiles"]}
-    assert earlier.context["period"] == "2011-10"
-    assert tiles["Retention rate"]["value"] == pytest.approx(0.40)
-    assert tiles["Retention rate"]["previous"] == pytest.approx(0.5)
-    assert tiles["Churn rate"]["tone"] == "danger"  # 0.5 -> 0.6
-    assert tiles["Net revenue retention"]["value"] is None  # a per-period figure not in the series
-    assert tiles["Repeat-purchase rate"]["value"] == pytest.approx(0.65)  # an as-of figure, labelled
-    assert "at the end of" in tiles["Repeat-purchase rate"]["note"]
+        assert response.status_code == 200, bad
+        assert response.context["period"].key == "2011-11", bad
+
+
+def test_snapshots_saved_before_periods_existed_still_show_the_latest_month(marta):
+    snapshots_create(with_periods=False)
+
+    response = client_for(marta).get(DASHBOARD)
+
+    tiles = {tile["label"]: tile for tile in response.context["tiles"]}
+    assert response.context["period"].key == "2011-11"
+    assert tiles["Repeat-purchase rate"]["value"] == pytest.approx(0.65)
+    assert tiles["Repeat-purchase rate"]["previous"] == pytest.approx(0.64)
 
 
 def test_missing_figures_show_a_dash(marta):
@@ -231,8 +271,9 @@ def test_chart_csv_holds_the_charts_data(marta, workspace_snapshots):
         ["2011-10", "0.4", "0.6", "1100", "200"],
         ["2011-11", "0.45", "0.55", "1200", "220"],
     ]
-    assert csv_rows(cohorts)[0] == ["cohort", "size", "month_0", "month_1", "month_2"]
-    assert csv_rows(cohorts)[2] == ["2011-10", "400", "1.0", "0.25", ""]
+    # As of 2011-12-09 December is not over: the CSV says which column of each cohort is partial.
+    assert csv_rows(cohorts)[0] == ["cohort", "size", "month_0", "month_1", "month_2", "partial_month"]
+    assert csv_rows(cohorts)[2] == ["2011-10", "400", "1.0", "0.25", "", "2"]
     assert ["high", "high", "17", "34000.0"] in csv_rows(value_risk)
 
 
@@ -531,5 +572,5 @@ def test_clv_bins_say_the_first_and_last_are_open():
 
     spec = charts.clv_chart({"basis": "historical", "bins": [0, 100, 500, 1000], "counts": [1, 2, 3]})
 
-    assert spec["labels"] == ["under 100", "100–500", "500 and over"]
+    assert spec["labels"] == ["under £100", "£100–£500", "£500 and over"]  # the workspace currency, GBP
     assert spec["x"]["title"] == "Historical CLV"

@@ -144,14 +144,30 @@ def test_the_template_filters_format_as_the_functions_do():
         "{{ key|period }}|{{ day|month }}|{{ missing|date_short|default:'—' }}|{% locale_tag %}"
     )
     context = Context(
-        {"amount": Decimal("1055.84"), "day": dt.date(2026, 7, 1), "n": 1234.5, "share": 0.382, "key": "2026-Q3",
-         "missing": None}
+        {
+            "amount": Decimal("1055.84"),
+            "day": dt.date(2026, 7, 1),
+            "n": 1234.5,
+            "share": 0.382,
+            "key": "2026-Q3",
+            "missing": None,
+        }
     )
 
     with translation.override("ca"):
         rendered = template.render(context)
 
     assert rendered.split("|") == [
-        f"1.055,84{NBSP}£", f"1.055,84{NBSP}£", f"1.056{NBSP}£", "1 de jul. 2026", "1.234,5", "1.235",
-        f"38,2{NBSP}%", f"38{NBSP}%", "3T 2026", "juliol del 2026", "—", "ca",
+        f"1.055,84{NBSP}£",
+        f"1.055,84{NBSP}£",
+        f"1.056{NBSP}£",
+        "1 de jul. 2026",
+        "1.234,5",
+        "1.235",
+        f"38,2{NBSP}%",
+        f"38{NBSP}%",
+        "3T 2026",
+        "juliol del 2026",
+        "—",
+        "ca",
     ]

@@ -49,7 +49,7 @@ PAGE_SIZE = 13
 PAGES = [
     ("customers:list", {"sort": sort})
     for sort in ("name", "-name", "country", "-country", "acquired_at", "-acquired_at", "created_at", "-created_at")
-]
+] + [("metrics:cell_customers", {"value_level": "high", "risk_level": "high"})]
 
 
 @pytest.fixture

@@ -286,3 +286,29 @@ def test_nav_has_a_segments_link(client, alice):
     response = login(client, alice).get(reverse("segments:list"))
 
     assert f'href="{reverse("segments:list")}"' in response.content.decode()
+
+
+def test_csv_export_sends_its_first_rows_before_reading_the_rest(client, monkeypatch, marta, segment):
+    # Two members a chunk and every row sent at once: the first row goes out after one chunk is read.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from retention_crm import csv as crm_csv
+    from segmentation import views
+
+    monkeypatch.setattr(views, "EXPORT_CHUNK_SIZE", 2)
+    monkeypatch.setattr(crm_csv, "PIECE_CHARS", 1)
+    response = login(client, marta).get(reverse("segments:export", args=[segment.pk]))
+    pieces = iter(response.streaming_content)
+
+    with CaptureQueriesContext(connection) as header:
+        next(pieces)
+    with CaptureQueriesContext(connection) as first_row:
+        next(pieces)
+    with CaptureQueriesContext(connection) as rest:
+        remaining = list(pieces)
+
+    assert header.captured_queries == []
+    assert len(first_row.captured_queries) == 1 and " LIMIT 2" in first_row.captured_queries[0]["sql"].upper()
+    assert len(remaining) == 2 and len(rest.captured_queries) == 1  # the second chunk: the third member
+    assert not any("DECLARE" in q["sql"].upper() for q in first_row.captured_queries + rest.captured_queries)

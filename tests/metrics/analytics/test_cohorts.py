@@ -67,3 +67,16 @@ def test_online_retail_has_4338_buyers_and_a_december_2010_cohort_of_885():
 
     assert int(table.sizes.sum()) == 4338
     assert table.sizes[pd.Period("2010-12", "M")] == 885
+
+
+def test_the_month_still_running_is_marked_in_each_cohort():
+    from datetime import date
+
+    from metrics.analytics.cohorts import partial_columns
+
+    # As of 9 December, December is seen in part: k = 2 for October's cohort, 0 for December's.
+    assert partial_columns(["2011-10", "2011-11", "2011-12"], as_of=date(2011, 12, 9)) == [2, 1, 0]
+    # On the last day of a month that month is complete.
+    assert partial_columns(["2011-10", "2011-12"], as_of=date(2011, 12, 31)) == [None, None]
+    # A cohort after as_of (never in a snapshot) has no such column.
+    assert partial_columns(["2012-01"], as_of=date(2011, 12, 9)) == [None]

@@ -82,8 +82,15 @@ def test_country_figures_add_up_to_the_workspace():
 
     series = period_snapshots(population, groups, as_of=AS_OF)["timeseries"]
 
+    # Each scope's series starts at its own first month with customers: compare the months all show.
+    common = sorted(set(series["country:GB"]["months"]) & set(series["country:FR"]["months"]))
+    assert len(common) > 12
+
+    def at(scope: str, key: str) -> list:
+        return [series[scope][key][series[scope]["months"].index(month)] for month in common]
+
     for key in ("active", "new", "reactivated"):
-        assert np.add(series["country:GB"][key], series["country:FR"][key]).tolist() == series[""][key]
+        assert np.add(at("country:GB", key), at("country:FR", key)).tolist() == at("", key)
 
 
 def test_cohorts_and_pareto_of_every_scope_equal_the_analytics_on_the_scope_rows():
@@ -161,3 +168,56 @@ def test_first_purchase_days_do_not_depend_on_the_order_of_the_rows():
 
     assert np.array_equal(in_order.first, out_of_order.first)
     assert (in_order.first < np.iinfo("int64").max).sum() > 0
+
+
+def test_the_retention_series_starts_at_the_first_month_whose_churn_can_be_seen():
+    # Purchases from mid-March 2024 only: with W = 90 days, the months up to June are all "retained"
+    # (their end's window still reaches every purchase made so far), so the series starts in July.
+    rows = [(1, pd.Timestamp("2024-03-15"), 10.0), (1, pd.Timestamp("2024-06-20"), 10.0)]
+    rows += [(2, pd.Timestamp("2024-03-20"), 10.0), (3, pd.Timestamp("2024-05-02"), 5.0)]
+    daily = daily_from_orders(pd.DataFrame(rows, columns=["customer_id", "ordered_at", "amount"]))
+    ids = np.array([1, 2, 3], dtype="int64")
+    population = _Population(daily, ids, pd.Series([], dtype="datetime64[us]"), 90)
+    groups = groupings(
+        customer_ids=ids, countries=pd.Series([""] * 3), assignments=pd.DataFrame(columns=["customer_id"])
+    )
+
+    result = period_snapshots(population, groups, as_of=pd.Timestamp("2024-09-30").date())
+
+    series = result["timeseries"][""]
+    assert series["months"][0] == "2024-06"
+    # End of June minus 90 days is 2 April: customer 2's purchase of 20 March has left the window.
+    assert series["retention_rate"][0] == pytest.approx(2 / 3)
+    # Earlier months keep their counts but have no rate in the period figures.
+    assert result["periods"][""]["periods"]["2024-04"]["retention_rate"] is None
+
+
+def test_observed_and_series_start_by_hand():
+    from metrics.analytics.snapshots import observed, series_start
+
+    assert not observed(100, first_purchase_day=20, window_days=90)
+    assert observed(110, first_purchase_day=20, window_days=90)
+    assert not observed(110, first_purchase_day=None, window_days=90)
+    assert series_start([0, 5, 5, 5], [True, False, True, True]) == 2
+    assert series_start([0, 0], [True, True]) == 2
+
+
+def test_quarters_and_years_follow_period_rates_and_their_own_as_of_figures():
+    daily, ids = _random_daily(seed=8)
+    population = _Population(daily, ids, pd.Series([], dtype="datetime64[us]"), 90)
+    groups = groupings(
+        customer_ids=ids, countries=pd.Series([""] * len(ids)), assignments=pd.DataFrame(columns=["customer_id"])
+    )
+
+    periods = period_snapshots(population, groups, as_of=AS_OF)["periods"][""]["periods"]
+
+    # AS_OF is 2024-06-30: the picker offers 2024-Q1 .. 2022-Q2, 2023 .. 2019, and the one before each.
+    assert {"2024-Q1", "2023-Q4", "2023", "2022", "2024-05", "2023-06"} <= set(periods)
+    for key, start, end in (("2024-Q1", "2024-01-01", "2024-04-01"), ("2023", "2023-01-01", "2024-01-01")):
+        expected = period_rates(daily, start=pd.Timestamp(start), end=pd.Timestamp(end), window_days=90)
+        figures = periods[key]
+        assert figures["retained"] == expected.retained, key
+        assert figures["new"] == expected.new and figures["reactivated"] == expected.reactivated, key
+        assert figures["nrr"] == pytest.approx(expected.net_revenue_retention), key
+        last_day = pd.Timestamp(end) - pd.Timedelta(days=1)
+        assert figures["repeat_purchase_rate"] == pytest.approx(repeat_purchase_rate(daily, as_of=last_day).value)
