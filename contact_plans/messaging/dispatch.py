@@ -7,24 +7,29 @@ workers, a retried task or a duplicated beat never hold one message at once. The
 connection, for each message in turn:
 
 1. the rules are checked again (consent, opt-outs, bounces; for promotional messages the
-   frequency cap, under the customer's row lock; quiet hours) and ``handed_at`` is committed;
+   frequency cap, under the customer's row lock; quiet hours) and ``handed_at`` is committed,
+   in the same statement as the previous message's "sent" (``_STEP_SQL``);
 2. the message is handed to the server;
-3. its answer is committed: sent (with the provider's id), retried later (temporary failure,
-   with backoff), or failed with the reason.
+3. its answer is recorded: sent (with the provider's id, committed with the next hand-over or at
+   the end of the batch), retried later (temporary failure, with backoff), or failed with the
+   reason.
 
 So at most one message per worker is "in doubt" when the worker is killed: the one with
 ``handed_at`` set. When its lease runs out it is due again, and sent again with the same
-Message-ID (mail systems drop the copy), counted in ``resent_count``.
+Message-ID (mail systems drop the copy), counted in ``resent_count``. The batch's commits are
+PostgreSQL's asynchronous ones (``_commits_not_waiting_for_the_disk``): what that means if the
+database server itself crashes is in docs/messaging.md.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from contact_plans.models import Channel, Message, Purpose
@@ -106,39 +111,74 @@ def messages_claim(*, message_ids: list[int], now=None) -> tuple[list[int], obje
     return claimed, lease_until
 
 
+# The one statement a message costs on the hot path: the previous message's "sent" (if any) and
+# this one's hand-over (if any), on rows found by primary key that this batch's lease still holds.
+# RETURNING names the rows it wrote: one missing is a row whose lease ran out and that another
+# worker took over. SQL that PostgreSQL and SQLite both run (CASE, IN, RETURNING).
+# No "state = 'sending'" in the WHERE: a lease implies it (the constraint message_lease_iff_sending),
+# and with it the planner takes the partial index message_sending_lease, whose rows of one batch
+# all have the same lease, and reads the whole batch for each message instead of two rows.
+_STEP_SQL = """
+    UPDATE {table} SET
+        state = CASE WHEN id = %(sent)s THEN 'sent' ELSE state END,
+        sent_at = CASE WHEN id = %(sent)s THEN %(sent_at)s ELSE sent_at END,
+        lease_until = CASE WHEN id = %(sent)s THEN NULL ELSE lease_until END,
+        provider_id = CASE WHEN id = %(sent)s THEN %(provider_id)s ELSE provider_id END,
+        error = CASE WHEN id = %(sent)s THEN '' ELSE error END,
+        handed_at = CASE WHEN id = %(sent)s THEN NULL ELSE %(now)s END,
+        attempts = CASE WHEN id = %(sent)s THEN attempts ELSE attempts + 1 END,
+        resent_count = CASE WHEN id = %(sent)s OR handed_at IS NULL THEN resent_count ELSE resent_count + 1 END,
+        updated_at = %(now)s
+    WHERE id IN (%(sent)s, %(handed)s) AND lease_until = %(lease)s
+    RETURNING id"""
+
+
 class _Batch:
     """One worker's claimed messages and the connection of their channel."""
 
     def __init__(self, channel: str, lease_until, messages: list[Message]):
         self.channel = channel
         self.lease_until = lease_until
+        self.db_lease = connection.ops.adapt_datetimefield_value(lease_until)
+        self.step_sql = _STEP_SQL.format(table=connection.ops.quote_name(Message._meta.db_table))
         self.rules = policy.BatchRules(messages)
         self.transport = EmailChannel() if channel == Channel.EMAIL else sms_backend()
         self.opened = False
-        # The last accepted message, recorded as sent in the same commit that hands over the next
-        # one (one synchronous commit per message, not two), or on its own at the end of the batch.
+        # The last accepted message, recorded as sent in the statement that hands over the next
+        # one (one commit per message, not two), or on its own at the end of the batch.
         self.accepted: tuple[Message, str, object] | None = None
 
-    def record_accepted(self) -> None:
-        """Write the pending "sent"; the caller's transaction (or autocommit) commits it."""
-        if self.accepted is None:
-            return
-        message, provider_id, sent_at = self.accepted
+    def step(self, *, handed: Message | None, now) -> bool:
+        """Record the pending "sent" and mark ``handed`` as handed over, in one statement (its own
+        commit, or the caller's transaction's); returns whether ``handed`` is still ours."""
+        sent, provider_id, sent_at = self.accepted or (None, "", None)
         self.accepted = None
-        sent = self.ours(message.pk).update(
-            state=Message.State.SENT,
-            sent_at=sent_at,
-            lease_until=None,
-            handed_at=None,
-            provider_id=provider_id,
-            error="",
-            updated_at=sent_at,
-        )
-        if sent:
-            events.publish(events.MESSAGE_SENT, message_id=message.pk, customer_id=message.customer_id)
+        if sent is None and handed is None:
+            return False
+        adapt = connection.ops.adapt_datetimefield_value
+        params = {
+            "sent": sent and sent.pk,
+            "sent_at": adapt(sent_at),
+            "provider_id": provider_id,
+            "handed": handed and handed.pk,
+            "now": adapt(now),
+            "lease": self.db_lease,
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(self.step_sql, params)
+            written = {row[0] for row in cursor.fetchall()}
+        if sent is not None and sent.pk in written:
+            events.publish(events.MESSAGE_SENT, message_id=sent.pk, customer_id=sent.customer_id)
+        return handed is not None and handed.pk in written
+
+    def record_accepted(self) -> None:
+        """Write the pending "sent" on its own (end of the batch, or a message not handed over)."""
+        if self.accepted is not None:
+            self.step(handed=None, now=timezone.now())
 
     def ours(self, message_id: int):
-        return Message.objects.filter(id=message_id, state=Message.State.SENDING, lease_until=self.lease_until)
+        # The lease implies "sending" (see _STEP_SQL): by primary key, not the partial lease index.
+        return Message.objects.filter(id=message_id, lease_until=self.lease_until)
 
     def send(self, message: Message) -> str:
         if not self.opened:
@@ -167,8 +207,35 @@ class _Batch:
             self.transport.close()
 
 
+@contextlib.contextmanager
+def _commits_not_waiting_for_the_disk():
+    """PostgreSQL's asynchronous commit for this connection's writes while the block runs.
+
+    A commit is then done (visible to every other session, kept if this worker process dies) when
+    the server answers, and reaches the disk up to 3 x ``wal_writer_delay`` (0.6 s) later instead
+    of making every message wait for an fsync. Only a crash of the database server itself loses
+    those last writes, and what it loses is state that goes back to an earlier, safe one: a "sent"
+    message found "sending" again is resent, with the same Message-ID (docs/messaging.md).
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:  # a dead connection takes it along
+            cursor.execute("RESET synchronous_commit")
+
+
 def messages_send_batch(*, message_ids: list[int]) -> dict[str, int]:
     """Claim and send these messages; returns counts by outcome (for logs and tests)."""
+    with _commits_not_waiting_for_the_disk():
+        return _send_batch(message_ids)
+
+
+def _send_batch(message_ids: list[int]) -> dict[str, int]:
     claimed, lease_until = messages_claim(message_ids=message_ids)
     outcome = dict.fromkeys(["sent", "retry", "lost", "failed", "suppressed", "waiting", "lost_lease"], 0)
     outcome["claimed"] = len(claimed)
@@ -214,41 +281,38 @@ def _send_one(batch: _Batch, message: Message) -> str:
 
 
 def _hand_over(batch: _Batch, message: Message, now) -> str:
-    """Record the previous message's "sent", check the rules once more and commit ``handed_at``,
-    in one transaction; returns "handed" or why not."""
-    promotional = message.purpose == Purpose.PROMOTIONAL
+    """Check the rules once more, then record the previous message's "sent" and this one's
+    hand-over in one statement; returns "handed" or why not."""
+    if message.purpose != Purpose.PROMOTIONAL:
+        return _decide(batch, message, message.customer, now)
+    # Consent as it is now, and the cap: the customer's row lock orders two workers that hand
+    # over messages of one customer, since the cap counts those being handed over.
     with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=message.customer_id)
+        return _decide(batch, message, customer, now)
+
+
+def _decide(batch: _Batch, message: Message, customer: Customer, now) -> str:
+    reason = batch.rules.reason(message, customer)
+    if not reason and message.purpose == Purpose.PROMOTIONAL:
+        if policy.frequency_capped(customer_id=customer.pk, exclude_id=message.pk, now=now):
+            reason = Message.Reason.FREQUENCY_CAP
+    if reason:
         batch.record_accepted()
-        customer = message.customer
-        if promotional:
-            # Consent as it is now, and the cap: the customer's row lock orders two workers that
-            # hand over messages of one customer, since the cap counts those being handed over.
-            customer = Customer.objects.select_for_update().get(pk=message.customer_id)
-        reason = batch.rules.reason(message, customer)
-        if not reason and message.purpose == Purpose.PROMOTIONAL:
-            if policy.frequency_capped(customer_id=customer.pk, exclude_id=message.pk, now=now):
-                reason = Message.Reason.FREQUENCY_CAP
-        if reason:
-            _suppress(batch, message, reason)
-            return "suppressed"
-        if policy.waits_for_quiet_hours(channel=message.channel, purpose=message.purpose):
-            morning = policy.quiet_hours_end(customer=customer, now=now)
-            if morning is not None:
-                batch.ours(message.pk).update(
-                    state=Message.State.QUEUED, due_at=morning, lease_until=None, handed_at=None, dispatched_at=None
-                )
-                return "waiting"
-        in_doubt = message.handed_at is not None
-        handed = batch.ours(message.pk).update(
-            handed_at=now,
-            attempts=F("attempts") + 1,
-            resent_count=F("resent_count") + (1 if in_doubt else 0),
-            updated_at=now,
-        )
-        if not handed:  # our lease ran out and another worker has it
-            return "lost_lease"
+        _suppress(batch, message, reason)
+        return "suppressed"
+    if policy.waits_for_quiet_hours(channel=message.channel, purpose=message.purpose):
+        morning = policy.quiet_hours_end(customer=customer, now=now)
+        if morning is not None:
+            batch.record_accepted()
+            batch.ours(message.pk).update(
+                state=Message.State.QUEUED, due_at=morning, lease_until=None, handed_at=None, dispatched_at=None
+            )
+            return "waiting"
+    if not batch.step(handed=message, now=now):  # our lease ran out and another worker has it
+        return "lost_lease"
     message.attempts += 1
-    if in_doubt:
+    if message.handed_at is not None:
         logger.warning("messaging.resend_in_doubt message=%s", message.pk)
     return "handed"
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contact_plans.messaging import dispatch, outbox
@@ -281,3 +282,62 @@ def test_two_workers_cannot_both_pass_the_frequency_cap_for_one_customer(mail_se
     states = sorted(Message.objects.values_list("state", "reason"))
     assert states == [("sent", ""), ("suppressed", "frequency_cap")]
     assert mail_server.count() == 1
+
+
+def test_each_message_after_the_first_costs_one_statement(mail_server):
+    small, large = MessageFactory.create_batch(3), MessageFactory.create_batch(6)
+
+    with CaptureQueriesContext(connection) as three:
+        dispatch.messages_send_batch(message_ids=_ids(*small))
+    with CaptureQueriesContext(connection) as six:
+        dispatch.messages_send_batch(message_ids=_ids(*large))
+
+    # Each message's hand-over carries the previous one's "sent": three more messages, three more
+    # statements, whatever the batch's own (claim, content, rules, the last "sent") cost.
+    assert len(six) - len(three) == 3
+    assert Message.objects.filter(state="sent").count() == 9
+
+
+@pytest.mark.postgres
+def test_a_batch_commits_without_waiting_for_the_disk_and_restores_the_setting(mail_server):
+    messages = MessageFactory.create_batch(2)
+
+    with CaptureQueriesContext(connection) as queries:
+        dispatch.messages_send_batch(message_ids=_ids(*messages))
+
+    statements = [query["sql"] for query in queries]
+    assert statements[0] == "SET synchronous_commit TO OFF"
+    assert statements[-1] == "RESET synchronous_commit"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_whose_lease_was_taken_over_records_what_it_sent_and_hands_over_nothing_more(mail_server):
+    first, second = MessageFactory.create_batch(2)
+    successors_lease = timezone.now() + timedelta(minutes=5)
+
+    def behaviour(number, received):
+        # While the first message is with the server, the batch's lease runs out and another
+        # worker claims the second message with a lease of its own.
+        Message.objects.filter(pk=second.pk).update(lease_until=successors_lease)
+        connection.close()  # this thread's connection, not the worker's
+        return "250 OK"
+
+    mail_server.behaviour = behaviour
+
+    outcome = dispatch.messages_send_batch(message_ids=_ids(first, second))
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (outcome["sent"], outcome["lost_lease"]) == (1, 1)
+    assert first.state == "sent"
+    assert (second.state, second.lease_until, second.handed_at, second.attempts) == (
+        "sending",
+        successors_lease,
+        None,
+        0,
+    )
+    assert mail_server.message_ids() == {first.message_id: 1}
