@@ -74,7 +74,7 @@ from customers.selectors import account_manager_list, customer_visible_to
 from metrics.models import CustomerMetrics, Level
 from metrics.reasons import RISK_CHANGE_WORTH_MENTIONING, purchase_history_reason, risk_change_reason
 from retention_crm import worklist_signals
-from retention_crm.formats import format_date
+from retention_crm.formats import format_date, format_percent
 
 from .models import FollowUp, WorklistSnooze
 
@@ -290,7 +290,7 @@ class OrderDropSignal:
         drop = 1 - Decimal(last) / Decimal(average)
         if drop < ORDER_DROP_WORTH_MENTIONING:
             return []
-        return [_("Last order %(percent)d%% below their average.") % {"percent": round(100 * drop)}]
+        return [_("Last order %(percent)s below their average.") % {"percent": format_percent(drop)}]
 
 
 class RecentContactSignal:

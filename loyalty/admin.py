@@ -1,6 +1,7 @@
-"""Admin pages of the programme: its settings, earning rules, tiers and rewards are edited here
-until the marketers' settings pages exist. Members, the ledger and redemptions are read only:
-points move through the services (the API, the customer page's card), never by editing a row."""
+"""Admin pages of the programme: its settings are edited here (marketers edit earning rules, tiers
+and rewards on the programme pages, loyalty.programme_views, which check what they are given).
+Members, the ledger and redemptions are read only: points move through the services (the API, the
+customer page's card), never by editing a row."""
 
 from django.contrib import admin
 

@@ -23,7 +23,10 @@ SPENDING = Q(points__lt=0) & ~Q(kind=LedgerEntry.Kind.REVERSE)
 
 
 def programme_get() -> Programme:
-    programme, _created = Programme.objects.get_or_create(pk=1)
+    programme, created = Programme.objects.get_or_create(pk=1)
+    if created:
+        # A new row holds its defaults as written in the model ("0.0100"): read back the Decimals.
+        programme.refresh_from_db()
     return programme
 
 

@@ -133,10 +133,10 @@ def points_earn_orders(*, orders: QuerySet[Order]) -> int:
     ``INSERT ... SELECT``; an order that already earned is left alone (a unique index), so running
     it twice awards once. Returns the number of orders that earned now."""
     now = timezone.now()
-    rows = earning.earn_rows(orders.order_by(), expiry_days=selectors.programme_get().expiry_days).values_list(
-        "customer_id", "earn_points", "pk", "earn_expires_at", "ordered_at"
-    )
-    select_sql, select_params = rows.query.sql_with_params()
+    rows = earning.earn_rows_sql(orders, expiry_days=selectors.programme_get().expiry_days)
+    if rows is None:
+        return 0
+    select_sql, select_params = rows
     customers_sql, customers_params = orders.order_by().values("customer_id").query.sql_with_params()
     _members_lock(customers_sql, customers_params)
     created_at = connection.ops.adapt_datetimefield_value(now)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import programme_views, views
 
 app_name = "loyalty"
 
@@ -11,4 +11,14 @@ urlpatterns = [
     path("customer/<id:customer_pk>/adjust/", views.points_adjust_view, name="adjust"),
     path("s/<str:token>/", views.standing_view, name="standing"),
     path("s/<str:token>/redeem/", views.standing_redeem_view, name="standing_redeem"),
+    path("results/", programme_views.results_view, name="results"),
+    path("rules/", programme_views.rule_list, name="rules"),
+    path("rules/new/", programme_views.rule_edit, name="rule_create"),
+    path("rules/<id:pk>/", programme_views.rule_edit, name="rule_edit"),
+    path("tiers/", programme_views.tier_list, name="tiers"),
+    path("tiers/new/", programme_views.tier_edit, name="tier_create"),
+    path("tiers/<id:pk>/", programme_views.tier_edit, name="tier_edit"),
+    path("rewards/", programme_views.reward_list, name="rewards"),
+    path("rewards/new/", programme_views.reward_edit, name="reward_create"),
+    path("rewards/<id:pk>/", programme_views.reward_edit, name="reward_edit"),
 ]

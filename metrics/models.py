@@ -102,7 +102,10 @@ class ModelVersion(models.Model):
     # back-test runs as its own task after the recompute, so until then the model is "being back-tested".
     backtested_at = models.DateTimeField(_("back-tested at"), null=True, blank=True)
     is_current = models.BooleanField(_("current"), default=False)
+    # The notes as parts (metrics.run_messages), rendered in the reader's language by `notes_text`;
+    # `notes` keeps their English rendering for the logs and the admin.
     notes = models.TextField(_("notes"), blank=True)
+    notes_parts = models.JSONField(_("notes (structured)"), default=list, blank=True)
     # The buyers that the run which fitted this model left without a prediction, per figure and reason
     # (metrics.analytics.scoring.prediction_gaps): {"buyers": 4338, "missing": {"predicted_clv":
     # {"no_spend_model": 4338}}}; "missing" is {} when every buyer has every figure.
@@ -118,6 +121,15 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"Model {self.pk} as of {self.as_of}"
+
+    @property
+    def notes_text(self) -> str:
+        """The notes in the active language (a model from before notes_parts: as stored)."""
+        from metrics import run_messages
+
+        if not self.notes_parts:
+            return self.notes
+        return "\n".join(filter(None, (run_messages.render([item]) for item in self.notes_parts)))
 
     @property
     def has_gamma_gamma(self) -> bool:
@@ -396,6 +408,11 @@ class RecomputeRun(models.Model):
         # count as one more chunk.
         done = self.chunks_done + int(self.snapshots_saved)
         return min(99, 10 + int(90 * done / (self.chunks_total + 1)))
+
+    @property
+    def progress_share(self) -> float:
+        """progress_percent as a share of 1, for the l10n_crm `percent` filter ("80 %" in Catalan)."""
+        return self.progress_percent / 100
 
 
 class RecomputeChunk(models.Model):

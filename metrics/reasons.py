@@ -14,12 +14,15 @@ from datetime import date
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from retention_crm.formats import format_percent
+
 # A change of churn risk smaller than this between recomputes is noise, not news.
 RISK_CHANGE_WORTH_MENTIONING = 0.05
 
 
-def _percent(share: float) -> int:
-    return round(100 * share)
+def _percent(share: float) -> str:
+    # In the reader's language: "80%" in English, "80 %" in Catalan.
+    return format_percent(share)
 
 
 def purchase_history_reason(
@@ -63,5 +66,5 @@ def risk_change_reason(*, before: float | None, after: float | None) -> str | No
         return None
     values = {"before": _percent(before), "after": _percent(after)}
     if after > before:
-        return _("Churn risk rose from %(before)d%% to %(after)d%% since the last recompute.") % values
-    return _("Churn risk fell from %(before)d%% to %(after)d%% since the last recompute.") % values
+        return _("Churn risk rose from %(before)s to %(after)s since the last recompute.") % values
+    return _("Churn risk fell from %(before)s to %(after)s since the last recompute.") % values

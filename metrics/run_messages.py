@@ -39,17 +39,36 @@ MESSAGES: dict[str, str | Callable[[int], str]] = {
     ),
     "failed": gettext_noop("The recompute failed unexpectedly; the previous figures are kept. See the server log."),
     # Its worker died (no heartbeat): the reason in the kernel's words (retention_crm.heartbeat).
-    "worker_lost": lambda count: gettext("%(reason)s The previous figures are kept; start it again.")
-    % {"reason": heartbeat.INTERRUPTED, "count": count},
+    "worker_lost": lambda count: (
+        gettext("%(reason)s The previous figures are kept; start it again.")
+        % {"reason": heartbeat.INTERRUPTED, "count": count}
+    ),
     "scoring_failed": gettext_noop("Scoring customers failed; the previous figures of the other customers are kept."),
     "saving_failed": gettext_noop(
         "Saving the new customer scores failed; the previous figures are kept. See the server log."
     ),
+    # The notes of a model version (ModelVersion.notes_parts), shown on the model-health page.
+    "spend_model_no_mean": gettext_noop(
+        "The spend model (Gamma-Gamma) found no average spend (q = %(q)s, at most 1): predicted CLV is left empty."
+    ),
+    "spend_model_not_fitted": gettext_noop("The spend model (Gamma-Gamma) was not fitted: %(reason)s."),
+    "backtest_not_enough": gettext_noop("Back-test: not enough data before the cut-off."),
+}
+
+# Why a model could not be fitted (metrics.analytics NotEnoughData.code), for the "reason" parameter.
+REASONS: dict[str, str] = {
+    "no_customers": gettext_noop("no customer to fit"),
+    "no_repeat": gettext_noop("nobody made a repeat purchase yet"),
+    "no_repeat_spend": gettext_noop("no repeat buyer with a positive spend"),
+    "no_maximum": gettext_noop("the data have no best fit"),
+    "degenerate": gettext_noop("too few or too uniform repeat purchases to tell customers apart"),
+    "not_identified": gettext_noop("the data do not identify the model"),
 }
 
 # How each parameter is shown: dates as dates, seconds with one decimal, counts grouped.
 _DATES = {"as_of"}
 _ONE_DECIMAL = {"seconds"}
+_THREE_DIGITS = {"q"}
 
 
 def part(code: str, **params) -> dict:
@@ -64,6 +83,10 @@ def _param(name: str, value):
         return formats.format_date(value)
     if name in _ONE_DECIMAL:
         return formats.format_number(value, 1)
+    if name in _THREE_DIGITS:
+        return formats.format_number(value, 3)
+    if name == "reason" and value in REASONS:
+        return gettext(REASONS[value])
     if isinstance(value, int | float) and not isinstance(value, bool):
         return formats.format_number(value, 0)
     return value

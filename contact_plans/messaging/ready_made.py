@@ -9,6 +9,8 @@ again (or after a marketer changed a template) changes nothing. Because a migrat
 created.
 """
 
+from django.utils.translation import gettext, gettext_noop
+
 _SIGN_OFF_MANAGER = {
     "en": '{% if account_manager.email %}<p>Any questions? {{ account_manager.first_name }} is happy to help: '
           '<a href="mailto:{{ account_manager.email }}">{{ account_manager.email }}</a>.</p>{% endif %}',
@@ -51,7 +53,7 @@ def _recommended(language: str) -> str:
 READY_MADE = [
     {
         "key": "order-thank-you",
-        "name": "Order thank-you",
+        "name": gettext_noop("Order thank-you"),
         "channel": "email",
         "purpose": "transactional",
         "topic": "",
@@ -89,7 +91,7 @@ READY_MADE = [
     },
     {
         "key": "first-purchase-welcome",
-        "name": "Welcome after the first purchase",
+        "name": gettext_noop("Welcome after the first purchase"),
         "channel": "email",
         "purpose": "promotional",
         "topic": "news",
@@ -131,7 +133,7 @@ READY_MADE = [
     },
     {
         "key": "check-in",
-        "name": "Check-in between purchases",
+        "name": gettext_noop("Check-in between purchases"),
         "channel": "email",
         "purpose": "promotional",
         "topic": "check-ins",
@@ -175,7 +177,7 @@ READY_MADE = [
     },
     {
         "key": "win-back-offer",
-        "name": "Win-back offer",
+        "name": gettext_noop("Win-back offer"),
         "channel": "email",
         "purpose": "promotional",
         "topic": "offers",
@@ -213,6 +215,15 @@ READY_MADE = [
         },
     },
 ]
+
+
+def ready_made_name(key: str, name: str) -> str:
+    """A template's name in the reader's language while it is the ready-made one (the English name is
+    what the database holds); a name a marketer gave is shown as they wrote it."""
+    for spec in READY_MADE:
+        if spec["key"] == key:
+            return gettext(name) if spec["name"] == name else name
+    return name
 
 
 def ready_made_install(template_model, content_model) -> int:

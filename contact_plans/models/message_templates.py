@@ -72,7 +72,14 @@ class MessageTemplate(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language when it is a ready-made template's, unrenamed."""
+        from contact_plans.messaging.ready_made import ready_made_name
+
+        return ready_made_name(self.key, self.name)
 
     @property
     def is_email(self) -> bool:

@@ -16,7 +16,15 @@ DAYS_PER_MONTH = 30.0
 
 
 class NotEnoughData(ValueError):
-    """The input cannot identify the model (empty, or nobody made a repeat purchase)."""
+    """The input cannot identify the model (empty, or nobody made a repeat purchase).
+
+    `code` names the reason for a reader (metrics.run_messages renders it in their language); the
+    message stays English, for logs and tracebacks.
+    """
+
+    def __init__(self, message: str, *, code: str = "not_identified"):
+        super().__init__(message)
+        self.code = code
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], *, name: str) -> None:

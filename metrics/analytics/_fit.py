@@ -32,7 +32,7 @@ class DegenerateFit(NotEnoughData):
     """The optimum lies on the bound of some parameter; `log_params` says which ones."""
 
     def __init__(self, log_params: np.ndarray, message: str):
-        super().__init__(message)
+        super().__init__(message, code="degenerate")
         self.log_params = log_params
 
 
@@ -80,7 +80,7 @@ def maximise(
     log_params = result.x
     value = result.fun
     if not np.isfinite(value) or not np.all(np.isfinite(log_params)):
-        raise NotEnoughData(f"{model}: the likelihood has no finite maximum for these data")
+        raise NotEnoughData(f"{model}: the likelihood has no finite maximum for these data", code="no_maximum")
     if np.any(np.abs(log_params) > LOG_PARAM_BOUND - BOUND_MARGIN):
         raise DegenerateFit(
             log_params,

@@ -118,9 +118,9 @@ def bgnbd_fit(x, t_x, T, *, unit: str = "D", weights=None, start: BgNbdParams | 
     unit_days(unit)
     x, t_x, T = purchase_history(x, t_x, T)
     if len(x) == 0:
-        raise NotEnoughData("BG/NBD: no customers to fit")
+        raise NotEnoughData("BG/NBD: no customers to fit", code="no_customers")
     if not np.any(x > 0):
-        raise NotEnoughData("BG/NBD: nobody made a repeat purchase, so the model cannot be fitted")
+        raise NotEnoughData("BG/NBD: nobody made a repeat purchase, so the model cannot be fitted", code="no_repeat")
     columns, counts = collapse_rows({"x": x, "t_x": t_x, "T": T}, weights)
     total = counts.sum()
     # Start at r = a = b = 1 and alpha = mean age: r/alpha then is about one purchase per

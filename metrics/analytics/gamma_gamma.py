@@ -68,7 +68,7 @@ def gamma_gamma_fit(x, monetary, *, weights=None, start: GammaGammaParams | None
     x, m = _check(x, monetary)
     keep = (x > 0) & (m > 0)
     if not np.any(keep):
-        raise NotEnoughData("Gamma-Gamma: no repeat buyer with a positive spend to fit")
+        raise NotEnoughData("Gamma-Gamma: no repeat buyer with a positive spend to fit", code="no_repeat_spend")
     w = None if weights is None else np.asarray(weights, dtype=float)[keep]
     columns, counts = collapse_rows({"x": x[keep], "m": m[keep]}, w)
     total = counts.sum()

@@ -65,9 +65,11 @@ def pareto_nbd_fit(x, t_x, T, *, unit: str = "D", weights=None) -> ParetoNbdPara
     unit_days(unit)
     x, t_x, T = purchase_history(x, t_x, T)
     if len(x) == 0:
-        raise NotEnoughData("Pareto/NBD: no customers to fit")
+        raise NotEnoughData("Pareto/NBD: no customers to fit", code="no_customers")
     if not np.any(x > 0):
-        raise NotEnoughData("Pareto/NBD: nobody made a repeat purchase, so the model cannot be fitted")
+        raise NotEnoughData(
+            "Pareto/NBD: nobody made a repeat purchase, so the model cannot be fitted", code="no_repeat"
+        )
     columns, counts = collapse_rows({"x": x, "t_x": t_x, "T": T}, weights)
     total = counts.sum()
     cols = (columns["x"], columns["t_x"], columns["T"])

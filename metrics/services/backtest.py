@@ -21,6 +21,7 @@ from metrics.analytics import NotEnoughData, bgnbd_fit, purchases_between, roc_a
 from metrics.analytics import churn_backtest as analytics_churn_backtest
 from metrics.analytics.scoring import shown_churn_risk, sort_daily
 from metrics.models import ModelVersion
+from metrics.run_messages import english, part
 from metrics.selectors import customer_daily_frame
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,8 @@ def metrics_backtest(*, model_version_id: int, daily: pd.DataFrame | None = None
         daily = sort_daily(customer_daily_frame(as_of=model_version.as_of))
     result = churn_backtest(daily, as_of=model_version.as_of, horizon_days=int(conf.CHURN_HORIZON_DAYS))
     if result is None:
-        result = {"notes": (model_version.notes + "\nBack-test: not enough data before the cut-off.").strip()}
+        notes = [*model_version.notes_parts, part("backtest_not_enough")]
+        result = {"notes": english(notes), "notes_parts": notes}
     ModelVersion.objects.filter(pk=model_version_id, backtested_at__isnull=True).update(
         **result, backtested_at=timezone.now()
     )

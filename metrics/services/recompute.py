@@ -48,7 +48,7 @@ from metrics.analytics.scoring import (
 from metrics.analytics.snapshots import customer_codes, history_snapshots, with_scores
 from metrics.forked import Forked
 from metrics.models import SEGMENT_KEYS, ModelVersion, RecomputeChunk, RecomputeRun, RfmSegment
-from metrics.run_messages import part
+from metrics.run_messages import english, part
 from metrics.selectors import assignment_frame, customer_daily_frame, customer_frame, customer_upsell_days
 from retention_crm import heartbeat
 
@@ -288,15 +288,15 @@ def _fit(figures: pd.DataFrame, *, as_of: date) -> tuple[ModelVersion | None, Bg
         bgnbd = bgnbd_fit(buyers["x"], buyers["t_x"], buyers["T"], unit="D", start=previous_bgnbd)
     except NotEnoughData as exc:
         logger.info("metrics.fit_not_enough_data as_of=%s buyers=%d", as_of, len(buyers))
-        return None, None, None, [part("not_enough_history", reason=str(exc))]
+        return None, None, None, [part("not_enough_history", reason=exc.code)]
     notes, gamma_gamma = [], None
     try:
         gamma_gamma = gamma_gamma_fit(buyers["x"], buyers["monetary_value"], start=previous_gamma_gamma)
         if gamma_gamma.q <= 1:
-            notes.append(f"Gamma-Gamma q = {gamma_gamma.q:.3g} <= 1 has no mean spend; predicted CLV left empty.")
+            notes.append(part("spend_model_no_mean", q=float(gamma_gamma.q)))
             gamma_gamma = None
     except NotEnoughData as exc:
-        notes.append(f"Gamma-Gamma not fitted: {exc}")
+        notes.append(part("spend_model_not_fitted", reason=exc.code))
     model_version = ModelVersion.objects.create(
         as_of=as_of,
         unit=bgnbd.unit,
@@ -311,7 +311,8 @@ def _fit(figures: pd.DataFrame, *, as_of: date) -> tuple[ModelVersion | None, Bg
         gg_log_likelihood=gamma_gamma.log_likelihood if gamma_gamma else None,
         n_customers=bgnbd.n_customers,
         fit_seconds=time.monotonic() - started,
-        notes="\n".join(notes),
+        notes=english(notes),
+        notes_parts=notes,
     )
     return model_version, bgnbd, gamma_gamma, [part("no_spend_model")] if gamma_gamma is None else []
 

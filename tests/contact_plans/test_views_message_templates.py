@@ -146,3 +146,21 @@ def test_an_sms_preview_shows_its_text_and_length_without_a_frame(marta):
     body = page.content.decode()
     assert "Hi Ann!" in body and "7 characters" in body
     assert "<iframe" not in body and "Send me a test" not in body
+
+
+@pytest.mark.parametrize(
+    ("language", "name"),
+    [("en", "Order thank-you"), ("id", "Terima kasih atas pesanan"), ("ca", "Agraïment per la comanda")],
+)
+def test_the_ready_made_templates_are_named_in_the_readers_language_until_renamed(marta, language, name):
+    from contact_plans.messaging.ready_made import ready_made_install
+    from contact_plans.models import MessageTemplateContent
+
+    ready_made_install(MessageTemplate, MessageTemplateContent)
+    MessageTemplate.objects.filter(key="win-back-offer").update(name="Our own win-back")
+
+    html = client_for(marta).get(reverse("message_templates:list"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    assert f">{name}</a>" in html
+    # A name the marketer gave is theirs: shown as written, in every language.
+    assert ">Our own win-back</a>" in html

@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from contact_plans import services as contact_services
 from contact_plans import worklist
@@ -200,6 +200,9 @@ def test_reason_for_a_falling_order_value(alice):
 
     # Average of the four purchases (100 + 100 + 100 + 60) / 4 = 90; 60 is 1 - 60/90 = 33% below.
     assert row_of(alice, customer).reasons == ["Last order 33% below their average."]
+    # Issue 13: the percentage in the reader's language, as every other figure (Catalan: "33 %").
+    with translation.override("ca"):
+        assert row_of(alice, customer).reasons == ["L'última comanda és un 33\xa0% inferior a la seva mitjana."]
 
 
 def test_reasons_are_listed_heaviest_signal_first(alice):

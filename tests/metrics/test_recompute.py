@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.test import override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from customers.models import AccountAssignment, Order, OrderLine
 from metrics.analytics import NotEnoughData, bgnbd_churn_risk, bgnbd_p_alive, rfm_scores
@@ -252,7 +252,7 @@ def test_without_a_spend_model_the_buyers_without_clv_are_counted_with_the_reaso
     from metrics.services import recompute
 
     def no_spend_model(*args, **kwargs):
-        raise NotEnoughData("Gamma-Gamma: no repeat buyer with a positive spend to fit")
+        raise NotEnoughData("Gamma-Gamma: no repeat buyer with a positive spend to fit", code="no_repeat_spend")
 
     monkeypatch.setattr(recompute, "gamma_gamma_fit", no_spend_model)
 
@@ -265,6 +265,16 @@ def test_without_a_spend_model_the_buyers_without_clv_are_counted_with_the_reaso
     }
     summary = MetricSnapshot.objects.get(as_of=SIMULATED_AS_OF, kind="summary", scope="").data
     assert summary["buyers_without_predicted_clv"] == 300 and summary["total_predicted_clv"] is None
+    # The model's note is stored as a part and read in each language (issue 13), English kept for the admin.
+    assert run.model_version.notes_parts == [
+        {"code": "spend_model_not_fitted", "params": {"reason": "no_repeat_spend"}}
+    ]
+    assert (
+        run.model_version.notes
+        == "The spend model (Gamma-Gamma) was not fitted: no repeat buyer with a positive spend."
+    )
+    with translation.override("ms"):
+        assert "tiada pembeli berulang" in run.model_version.notes_text
 
 
 def test_risk_levels_follow_the_thresholds_setting(simulated):

@@ -1,14 +1,15 @@
 """A recompute's message is stored as data and read in the reader's language (issue 13)."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from django.utils import translation
 
 from metrics import run_messages
-from metrics.models import RecomputeRun
+from metrics.models import ModelVersion, RecomputeRun
+from metrics.reasons import risk_change_reason
 from metrics.services.recompute import metrics_recompute
-from tests.customers.factories import CustomerFactory
+from tests.customers.factories import CustomerFactory, OrderFactory, order_add_line
 
 pytestmark = pytest.mark.django_db
 
@@ -66,3 +67,52 @@ def test_a_run_from_before_the_parts_shows_its_stored_message():
     run = RecomputeRun(as_of=date(2024, 6, 30), message="Old English sentence.")
 
     assert run.message_text == "Old English sentence."
+
+
+def test_not_enough_history_says_why_in_the_readers_language():
+    # One purchase each: nobody bought twice, so the purchase model cannot be fitted.
+    for customer in CustomerFactory.create_batch(3):
+        order_add_line(
+            OrderFactory(customer=customer, ordered_at=datetime(2024, 5, 1, 12, tzinfo=UTC)), unit_price="10"
+        )
+
+    run = metrics_recompute(as_of=date(2024, 6, 30))
+
+    part = next(item for item in run.message_parts if item["code"] == "not_enough_history")
+    assert part["params"] == {"reason": "no_repeat"}
+    assert "(nobody made a repeat purchase yet)" in run.message
+    with translation.override("ca"):
+        assert "(encara ningú no ha tornat a comprar)" in run.message_text
+    with translation.override("id"):
+        assert "(belum ada yang membeli lagi)" in run.message_text
+
+
+def test_a_model_versions_notes_are_parts_read_in_each_language():
+    model = ModelVersion(
+        as_of=date(2026, 11, 30),
+        notes="(English)",
+        notes_parts=[
+            run_messages.part("spend_model_no_mean", q=0.8123),
+            run_messages.part("spend_model_not_fitted", reason="no_repeat_spend"),
+            run_messages.part("backtest_not_enough"),
+        ],
+    )
+
+    assert model.notes_text.splitlines() == [
+        "The spend model (Gamma-Gamma) found no average spend (q = 0.812, at most 1): predicted CLV is left empty.",
+        "The spend model (Gamma-Gamma) was not fitted: no repeat buyer with a positive spend.",
+        "Back-test: not enough data before the cut-off.",
+    ]
+    with translation.override("ca"):
+        lines = model.notes_text.splitlines()
+    assert "q = 0,812" in lines[0] and "cap client recurrent amb una despesa positiva" in lines[1]
+    assert lines[2] == "Prova retrospectiva: no hi ha prou dades abans de la data de tall."
+    # A model stored before the notes had parts shows its notes as they were written.
+    assert ModelVersion(as_of=date(2026, 11, 30), notes="Old note").notes_text == "Old note"
+
+
+@pytest.mark.parametrize(("language", "shown"), [("en", "80%"), ("ca", "80\xa0%"), ("id", "80%")])
+def test_risk_change_reasons_format_the_percentages_for_the_reader(language, shown):
+    with translation.override(language):
+        sentence = risk_change_reason(before=0.35, after=0.8)
+    assert shown in sentence and "35" in sentence

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers import panels
-from metrics import selectors
+from metrics import run_messages, selectors
 from metrics.models import CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
 from tests.clients import client_for
 from tests.customers.factories import CustomerFactory
@@ -574,3 +574,20 @@ def test_clv_bins_say_the_first_and_last_are_open():
 
     assert spec["labels"] == ["under £100", "£100–£500", "£500 and over"]  # the workspace currency, GBP
     assert spec["x"]["title"] == "Historical CLV"
+
+
+def test_model_health_writes_its_percentages_and_notes_in_the_readers_language(marta):
+    # 1359 expected for 1402 made: within 10%, the sentence with its figure in the reader's format.
+    model_version_create(
+        is_current=True,
+        notes="Back-test: not enough data before the cut-off.",
+        notes_parts=[run_messages.part("backtest_not_enough")],
+    )
+
+    english = client_for(marta).get(MODEL_HEALTH, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    catalan = client_for(marta).get(MODEL_HEALTH, HTTP_ACCEPT_LANGUAGE="ca").content.decode()
+
+    assert "within 10% of those made" in english
+    assert "a menys d'un 10\xa0% de les que es van fer" in catalan
+    assert "Prova retrospectiva: no hi ha prou dades abans de la data de tall." in catalan
+    assert "not enough data before the cut-off" not in catalan

@@ -1,0 +1,258 @@
+"""The programme's pages for marketers and administrators: earning rules, tiers and rewards
+(list, create, edit) and the results over a period, with a chart and a CSV download.
+
+Anyone else gets a 404 (loyalty.programme.programme_manageable_by), as for a customer they may not see.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from retention_crm.csv import csv_response
+
+from . import programme
+from .models import EarningRule, Reward, Tier
+from .programme_forms import EarningRuleForm, ResultsPeriodForm, RewardForm, TierForm
+from .results import Results, programme_results
+from .selectors import programme_get
+
+# The results page opens on the last 30 days (today included): a month of activity at a glance.
+DEFAULT_PERIOD_DAYS = 30
+
+
+def _manager_or_404(request: HttpRequest) -> None:
+    if not programme.programme_manageable_by(request.user):
+        raise Http404
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)
+
+
+@login_required
+def rule_list(request: HttpRequest) -> HttpResponse:
+    _manager_or_404(request)
+    rules = EarningRule.objects.order_by("kind", "-starts_at", "id")
+    now = timezone.now()
+    context = {"rules": rules, "now": now, "section": "rules"}
+    return render(request, "loyalty/programme/rule_list.html", context)
+
+
+@login_required
+def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _manager_or_404(request)
+    rule = get_object_or_404(EarningRule, pk=pk) if pk else None
+    in_force = rule is not None and programme.earning_rule_in_force(rule)
+    initial = {"starts_at": timezone.localtime().replace(second=0, microsecond=0)} if in_force or not rule else {}
+    form = EarningRuleForm(request.POST or None, instance=rule, in_force=in_force, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changed = True
+        try:
+            if rule is None:
+                programme.earning_rule_create(rule=form.save(commit=False))
+            else:
+                changes = {field: form.cleaned_data[field] for field in form.changed_data if field != "kind"}
+                changes["starts_at"] = form.cleaned_data["starts_at"]
+                _rule, changed = programme.earning_rule_change(rule=rule, changes=changes)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            if changed:
+                messages.success(request, _("The earning rule is saved."))
+            else:
+                messages.info(request, _("Nothing was changed: the rule stays as it was."))
+            return redirect("loyalty:rules")
+    context = {"form": form, "rule": rule, "in_force": in_force, "section": "rules"}
+    return render(request, "loyalty/programme/rule_form.html", context)
+
+
+@login_required
+def tier_list(request: HttpRequest) -> HttpResponse:
+    _manager_or_404(request)
+    context = {"tiers": Tier.objects.order_by("threshold"), "programme": programme_get(), "section": "tiers"}
+    return render(request, "loyalty/programme/tier_list.html", context)
+
+
+def _simple_edit(request, *, model, form_class, save, pk, template: str, section: str, done: str, back: str):
+    instance = get_object_or_404(model, pk=pk) if pk else None
+    form = form_class(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                save(form.save(commit=False))
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, done)
+            return redirect(back)
+    return render(request, template, {"form": form, "object": instance, "section": section})
+
+
+@login_required
+def tier_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _manager_or_404(request)
+    return _simple_edit(
+        request,
+        model=Tier,
+        form_class=TierForm,
+        save=lambda tier: programme.tier_save(tier=tier),
+        pk=pk,
+        template="loyalty/programme/tier_form.html",
+        section="tiers",
+        done=_("The tier is saved. Members move at the next tier refresh."),
+        back="loyalty:tiers",
+    )
+
+
+@login_required
+def reward_list(request: HttpRequest) -> HttpResponse:
+    _manager_or_404(request)
+    return render(
+        request, "loyalty/programme/reward_list.html", {"rewards": Reward.objects.all(), "section": "rewards"}
+    )
+
+
+@login_required
+def reward_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _manager_or_404(request)
+    return _simple_edit(
+        request,
+        model=Reward,
+        form_class=RewardForm,
+        save=lambda reward: programme.reward_save(reward=reward),
+        pk=pk,
+        template="loyalty/programme/reward_form.html",
+        section="rewards",
+        done=_("The reward is saved."),
+        back="loyalty:rewards",
+    )
+
+
+# --- Results -------------------------------------------------------------------------------------
+
+
+def _period(request: HttpRequest) -> tuple[ResultsPeriodForm, date, date]:
+    today = timezone.localdate()
+    default = {"start": today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), "end": today}
+    form = ResultsPeriodForm(request.GET if "start" in request.GET or "end" in request.GET else default)
+    if form.is_valid():
+        return form, form.cleaned_data["start"], form.cleaned_data["end"]
+    return form, default["start"], default["end"]
+
+
+def _rows(results: Results) -> list[tuple[str, object]]:
+    """The figures in the page's order, as (label, value): the table and the CSV are one list."""
+    rows = [
+        (_("Members"), results.members),
+        (_("Active members"), results.active_members),
+        (_("Points issued"), results.points_issued),
+        (_("Points reversed"), results.points_reversed),
+        (_("Points redeemed"), results.points_redeemed),
+        (_("Points expired"), results.points_expired),
+        (_("Redemption rate"), results.redemption_rate),
+        (_("Breakage"), results.breakage),
+        (_("Outstanding points"), results.outstanding_points),
+        (_("Outstanding liability"), results.outstanding_liability),
+        (_("Tier moves up"), results.moves_up),
+        (_("Tier moves down"), results.moves_down),
+        (_("Repeat-purchase rate, members"), results.repeat_rate_members),
+        (_("Repeat-purchase rate, non-members"), results.repeat_rate_others),
+    ]
+    rows += [(_("Members in tier %(tier)s") % {"tier": name}, count) for name, count in results.tiers]
+    return rows
+
+
+def _percent(share: float | None) -> float | None:
+    return None if share is None else round(share * 100, 1)
+
+
+def _figures(results: Results, point_value) -> list[dict]:
+    """The cards at the top of the results page."""
+    return [
+        {"label": _("Members"), "value": results.members},
+        {"label": _("Active members"), "value": results.active_members, "help": _("Earned or redeemed in the period.")},
+        {
+            "label": _("Redemption rate"),
+            "value": _percent(results.redemption_rate),
+            "percent": True,
+            "help": _("Points redeemed over points issued, net of reversals."),
+        },
+        {
+            "label": _("Breakage"),
+            "value": _percent(results.breakage),
+            "percent": True,
+            "help": _("Points expired over points issued, net of reversals."),
+        },
+        {"label": _("Outstanding points"), "value": results.outstanding_points},
+        {
+            "label": _("Outstanding liability"),
+            "value": results.outstanding_liability,
+            "money": True,
+            "help": _("At %(value)s per point.") % {"value": formats.number_format(point_value, 4)},
+        },
+        {
+            "label": _("Repeat purchases, members"),
+            "value": _percent(results.repeat_rate_members),
+            "percent": True,
+            "help": _("Of the members who bought in the period, those who bought twice or more."),
+        },
+        {
+            "label": _("Repeat purchases, non-members"),
+            "value": _percent(results.repeat_rate_others),
+            "percent": True,
+            "help": _("The same share among the other customers."),
+        },
+    ]
+
+
+def _tier_chart(results: Results) -> dict | None:
+    if not results.tiers:
+        return None
+    tiers = [(_("No tier"), results.members - sum(count for _name, count in results.tiers)), *results.tiers]
+    return {
+        "type": "bar",
+        "labels": [name for name, _count in tiers],
+        "datasets": [{"label": _("Members"), "data": [count for _name, count in tiers], "color": "#0d6efd"}],
+        "y": {"suggestedMin": 0, "title": _("Members")},
+    }
+
+
+@login_required
+def results_view(request: HttpRequest) -> HttpResponse:
+    _manager_or_404(request)
+    form, start, end = _period(request)
+    zone = timezone.get_current_timezone()
+    results = programme_results(
+        start=datetime.combine(start, time.min, tzinfo=zone),
+        end=datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
+    )
+    if request.GET.get("format") == "csv" and form.is_valid():
+        return csv_response(
+            filename=f"loyalty-results-{start:%Y-%m-%d}-{end:%Y-%m-%d}.csv",
+            header=[_("Figure"), _("Value")],
+            rows=_rows(results),
+        )
+    chart = _tier_chart(results)
+    context = {
+        "form": form,
+        "start": start,
+        "end": end,
+        "results": results,
+        "chart": chart,
+        # The chart's figures as text too (screen readers, and a page printed without JavaScript).
+        "chart_rows": list(zip(chart["labels"], chart["datasets"][0]["data"], strict=True)) if chart else [],
+        "figures": _figures(results, programme_get().point_value),
+        "section": "results",
+    }
+    return render(request, "loyalty/programme/results.html", context)
