@@ -3,8 +3,10 @@
 ``messages_dispatch`` (beat, every few seconds) hands the ids of due messages to
 ``messages_send_batch_task`` in batches. A worker claims each batch with a lease (a conditional
 UPDATE over rows locked with SKIP LOCKED on PostgreSQL; SQLite serialises writers), so two
-workers, a retried task or a duplicated beat never hold one message at once. Then, over one
-connection, for each message in turn:
+workers, a retried task or a duplicated beat never hold one message at once. The batch's messages
+that the rules now forbid are suppressed in one statement (``_suppress_batch``). Then, over the
+SMTP connection the worker process keeps across batches (an email's bytes were prepared at
+enqueue and go as they are), for each message in turn:
 
 1. the rules are checked again (consent, opt-outs, bounces; for promotional messages the
    frequency cap, under the customer's row lock; quiet hours) and ``handed_at`` is committed,
@@ -45,8 +47,8 @@ from .outbox import email_headers
 
 logger = logging.getLogger(__name__)
 
-# Ids handed out per beat tick: 40 tasks of MESSAGING_BATCH_SIZE (500). A bigger backlog is taken over the next ticks;
-# each id costs the beat a few bytes, the broker a few more.
+# Ids handed out per beat tick: 40 tasks of MESSAGING_BATCH_SIZE (500). A bigger backlog is taken
+# over the next ticks; each id costs the beat a few bytes, the broker a few more.
 DISPATCH_PER_TICK = 20_000
 
 
