@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from contact_plans.forms import preset_date
 from contact_plans.models import FollowUp, WorklistSnooze
 from customers.models import Interaction
+from retention_crm import formats as crm_formats
 from tests.clients import client_for
 
 from .factories import FollowUpFactory
@@ -122,7 +123,7 @@ def test_a_snooze_preset_and_its_confirmation_shown_once(alice, alices_customer)
     snooze = WorklistSnooze.objects.get()
     assert snooze.until == preset_date("next_month")
     assert html.count("Snoozed until") == 1
-    assert f"Snoozed until {formats.date_format(snooze.until, 'SHORT_DATE_FORMAT')}: Closed for Ramadan" in html
+    assert f"Snoozed until {crm_formats.format_date(snooze.until)}: Closed for Ramadan" in html
 
 
 def test_forms_offer_the_presets(alice, alices_customer):
