@@ -476,7 +476,7 @@ MESSAGING_QUIET_START = envint("MESSAGING_QUIET_START", 21)
 MESSAGING_QUIET_END = envint("MESSAGING_QUIET_END", 8)
 # A worker holds a claimed batch this long. Long enough for a batch through a slow server
 # (MESSAGING_BATCH_SIZE x a second); a killed worker's messages are due again after it.
-MESSAGING_LEASE_SECONDS = envint("MESSAGING_LEASE_SECONDS", 300)
+MESSAGING_LEASE_SECONDS = envint("MESSAGING_LEASE_SECONDS", 600)
 # Messages per task: big enough that a task's fixed costs (the broker, the claim, the rules' two
 # queries) are paid rarely (100 -> 500 measured 296 -> 347 msg/s, docs/benchmarks.md), small
 # enough that a backlog spreads over every worker; a batch's rows (prepared bytes, ~2 KB each) are
