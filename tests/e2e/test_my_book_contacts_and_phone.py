@@ -40,6 +40,7 @@ def test_logging_a_call_from_the_row_updates_it_in_place(page, alice, book):
     expect(row).to_contain_text("No call or meeting logged")
 
     row.get_by_role("link", name="Log a call").click()
+    wait_for_htmx(page)
     row.get_by_label("Outcome").select_option("no_answer")
     row.get_by_label("Subject").fill("Renewal")
     row.get_by_label("Notes").fill("Try again on Monday")
@@ -62,6 +63,7 @@ def test_a_snooze_preset_snoozes_in_one_click_and_says_it_once(page, alice, book
     row = page.locator("tr", has_text="Ann Risky")
 
     row.get_by_role("link", name="Snooze").click()
+    wait_for_htmx(page)  # the form settled: a click during htmx's settle can be lost
     row.get_by_label("Reason").fill("On holiday")
     row.get_by_role("button", name="Next week").click()
     wait_for_htmx(page)
