@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "contact_plans",
     "loyalty",
     "surveys",
+    "team",
     "metrics",
 ]
 

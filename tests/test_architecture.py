@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OTHER_APPS = {"segmentation", "contact_plans", "loyalty", "surveys", "metrics"}
+OTHER_APPS = {"segmentation", "contact_plans", "loyalty", "surveys", "team", "metrics"}
 
 
 def imported_top_level_modules(path: Path) -> set[str]:
@@ -90,7 +90,7 @@ def test_every_event_published_or_subscribed_is_declared():
 
     declared_constants = {name for name, value in vars(events).items() if isinstance(value, events.Event)}
     offenders = []
-    for app in ("customers", "segmentation", "contact_plans", "loyalty", "surveys", "metrics", "retention_crm"):
+    for app in ("customers", "segmentation", "contact_plans", "loyalty", "surveys", "team", "metrics", "retention_crm"):
         for path in (ROOT / app).rglob("*.py"):
             for function, argument in _event_arguments(path):
                 if isinstance(argument, ast.Attribute) and argument.attr in declared_constants:
@@ -142,7 +142,7 @@ def test_no_app_fills_a_registry_as_a_side_effect_of_being_imported():
     # Registries (segment conditions, worklist signals, panels) are filled from each owner's
     # AppConfig.ready(), through functions it calls there: never by a call at a module's top level.
     offenders = []
-    for app in ("customers", "segmentation", "contact_plans", "loyalty", "surveys", "metrics"):
+    for app in ("customers", "segmentation", "contact_plans", "loyalty", "surveys", "team", "metrics"):
         for path in (ROOT / app).rglob("*.py"):
             for node in ast.parse(path.read_text(encoding="utf-8")).body:
                 call = node.value if isinstance(node, ast.Expr) else None
@@ -170,3 +170,9 @@ def test_no_app_imports_loyalty():
 
 def test_loyalty_imports_only_customers_metrics_segmentation_and_contact_plans():
     assert _offenders("loyalty", {"surveys"}) == {}
+
+
+def test_team_imports_none_of_the_apps_that_act_on_customers():
+    """The team (employees, teams, one-to-ones) stands beside the customer side: surveys send to
+    employees, never the other way round."""
+    assert _offenders("team", {"customers", "segmentation", "contact_plans", "loyalty", "surveys", "metrics"}) == {}
