@@ -76,6 +76,8 @@ def product_pairs_recompute(*, until: datetime | None = None, score: str | None 
         if connection.vendor == "postgresql":
             # One recompute at a time (a second waits, then replaces the first's rows); readers go on.
             cursor.execute("LOCK TABLE metrics_productpair, metrics_productsales IN EXCLUSIVE MODE")
+            # A statement run once a night gains nothing from JIT compiling (0.6 s on Online Retail).
+            cursor.execute("SET LOCAL jit = off")
         _temp_tables_drop(cursor)
         # Each basket's products, once each, with the price paid (the highest, when a product has
         # two lines in one order).
