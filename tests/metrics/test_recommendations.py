@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -325,3 +326,24 @@ def test_the_hook_counts_the_whole_as_of_day_of_the_workspace(abc):
 
     assert computed.baskets == 2
     assert pairs_of(a) == [("B", 1, 2)]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_metrics_recomputed_has_a_real_worker_recompute_the_pairs(abc, celery_worker):
+    import time
+
+    a, b, _ = abc
+    shopper = CustomerFactory()
+    basket(shopper, a, b, day=timezone.localdate() - timedelta(days=3))
+    basket(shopper, a, b, day=timezone.localdate() - timedelta(days=2))
+    run = RecomputeRun.objects.create(as_of=timezone.localdate())
+
+    with transaction.atomic():  # handlers run once the publisher's transaction commits
+        events.publish(events.METRICS_RECOMPUTED, run_id=run.pk)
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not ProductPair.objects.exists():
+        time.sleep(0.1)
+    assert pairs_of(a) == [("B", 1, 2)]
+    assert ProductSales.objects.get(product=b).buyers == 1
