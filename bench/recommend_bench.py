@@ -16,6 +16,10 @@ Run by hand, on a database of its own (it drops and re-creates it):
    hit: at least one of their five was bought in that window (hit rate@5); precision@5: the share of
    the five that were bought. Neither refunded nor cancelled orders count as bought.
 5. The recompute over the whole history (what the nightly run does), timed.
+6. With ``--scale N``: the tables emptied and N generated orders written with ``INSERT ... SELECT
+   generate_series`` (not timed): N/10 customers, 20,000 products in 1,000 themes, 1 to 7 lines an
+   order mostly from one theme, 5% refunded or cancelled; then the recompute (timed) and the read of
+   5,000 customers' recommendations in one chunk (timed).
 """
 
 import argparse
@@ -83,6 +87,48 @@ def frames(cutoff: datetime, end: datetime):
     return owned, bought
 
 
+def generate(orders: int) -> None:
+    """``orders`` synthetic orders (see the module's docstring), replacing every order and customer."""
+    from django.db import connection
+
+    customers = max(orders // 10, 1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE customers_orderline, customers_order, customers_customer, customers_product, "
+            "metrics_productpair, metrics_productsales CASCADE"
+        )
+        cursor.execute(
+            "INSERT INTO customers_customer (id, external_id, name, email, phone, company, country, language, "
+            "time_zone, acquisition_source, marketing_consent, consent_source, notes, created_at, updated_at) "
+            "SELECT g, 'B' || g, 'Customer ' || g, '', '', '', 'GB', 'en', 'UTC', '', false, '', '', now(), now() "
+            "FROM generate_series(1, %s) g",
+            [customers],
+        )
+        cursor.execute(
+            "INSERT INTO customers_product (id, sku, name, category) "
+            "SELECT g, 'SKU-' || g, 'Product ' || g, '' FROM generate_series(1, 20000) g"
+        )
+        # A theme per order (skewed: some themes sell far more), its lines mostly from that theme.
+        cursor.execute(
+            "INSERT INTO customers_order (id, external_id, customer_id, ordered_at, currency, kind, status, "
+            "gross_amount, refunded_amount, created_at, updated_at) "
+            "SELECT g, 'O' || g, 1 + (g * 7919) %% %s, now() - (g %% 700) * interval '1 day' - interval '1 hour', "
+            "'GBP', 'purchase', CASE WHEN g %% 40 = 0 THEN 'cancelled' WHEN g %% 40 = 1 THEN 'refunded' "
+            "ELSE 'placed' END, 10, 0, now(), now() FROM generate_series(1, %s) g",
+            [customers, orders],
+        )
+        cursor.execute(
+            "INSERT INTO customers_orderline (order_id, line_number, product_id, quantity, unit_price, amount) "
+            "SELECT o.id, n, CASE WHEN random() < 0.8 THEN t.theme * 20 + 1 + floor(random() * 20)::int "
+            "ELSE 1 + floor(random() * 20000)::int END, 1, 5, 5 "
+            "FROM customers_order o "
+            "CROSS JOIN LATERAL (SELECT floor(power(random(), 2) * 1000)::int AS theme, "
+            "1 + floor(power(random(), 2) * 7)::int AS lines WHERE o.id > 0) AS t "
+            "CROSS JOIN LATERAL generate_series(1, t.lines) AS n"
+        )
+        cursor.execute("ANALYZE")
+
+
 def as_frame(recommendations: dict):
     import pandas as pd
 
@@ -99,6 +145,7 @@ def main() -> None:
     parser.add_argument("--cutoff", type=date.fromisoformat, default=date(2011, 9, 9))
     parser.add_argument("--days", type=int, default=91)
     parser.add_argument("--reuse", action="store_true", help="keep the database of a previous run")
+    parser.add_argument("--scale", type=int, default=0, help="then time the recompute on this many generated orders")
     args = parser.parse_args()
     if "postgres" not in os.environ.get("DATABASE_URL", ""):
         sys.exit("Set DATABASE_URL to a PostgreSQL database the benchmark may drop and re-create.")
@@ -164,6 +211,26 @@ def main() -> None:
         f"{whole.products:,} products, {whole.pairs:,} pairs kept ({ProductPair.objects.count():,} rows): "
         f"{whole.seconds:.2f} s"
     )
+
+    if args.scale:
+        from customers.models import Customer
+
+        started = time.perf_counter()
+        generate(args.scale)
+        lines = Order.objects.count(), Customer.objects.count()
+        print(f"\ngenerated {lines[0]:,} orders of {lines[1]:,} customers in {time.perf_counter() - started:.0f} s")
+        scaled = product_pairs_recompute()
+        print(
+            f"recompute: {scaled.baskets:,} baskets ({scaled.baskets_paired:,} paired), {scaled.products:,} products, "
+            f"{scaled.pairs:,} pairs kept: {scaled.seconds:.1f} s"
+        )
+        chunk = list(Customer.objects.order_by("id").values_list("id", flat=True)[:5000])
+        started = time.perf_counter()
+        served = customers_recommendations(customer_ids=chunk, limit=K)
+        print(
+            f"recommendations of {len(chunk):,} customers in one chunk: {time.perf_counter() - started:.2f} s "
+            f"({sum(len(v) for v in served.values()):,} rows)"
+        )
 
 
 if __name__ == "__main__":
