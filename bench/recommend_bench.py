@@ -112,7 +112,7 @@ def generate(orders: int) -> None:
         cursor.execute(
             "INSERT INTO customers_order (id, external_id, customer_id, ordered_at, currency, kind, status, "
             "gross_amount, refunded_amount, created_at, updated_at) "
-            "SELECT g, 'O' || g, 1 + (g * 7919) %% %s, now() - (g %% 700) * interval '1 day' - interval '1 hour', "
+            "SELECT g, 'O' || g, 1 + (g::bigint * 7919) %% %s, now() - (g %% 700) * interval '1 day' - interval '1 hour', "
             "'GBP', 'purchase', CASE WHEN g %% 40 = 0 THEN 'cancelled' WHEN g %% 40 = 1 THEN 'refunded' "
             "ELSE 'placed' END, 10, 0, now(), now() FROM generate_series(1, %s) g",
             [customers, orders],

@@ -195,5 +195,5 @@ def product_related(*, product_id: int, limit: int | None = None) -> list[Relate
 
 def recommendations_computed_at() -> datetime | None:
     """When the last recompute of the recommendations wrote its rows (None: never, or nothing sold)."""
-    latest = ProductSales.objects.order_by("-computed_at").values_list("computed_at", flat=True).first()
-    return latest
+    # One recompute writes every row with the same time: any row says it (the first by primary key).
+    return ProductSales.objects.values_list("computed_at", flat=True).first()
