@@ -6,6 +6,8 @@
   ``limit``; when those are fewer than ``limit``, best-sellers they do not have fill the list
   (``reason`` says which is which).
 - ``customer_recommendations(customer_id=...)``: the same for one customer.
+- ``order_recommendations(order_id=..., customer_id=...)``: for the acknowledgement of a purchase,
+  what goes with that order's products first, then with the customer's others.
 - ``product_related(product_id=...)``: a product's related products, best first.
 
 The caller has checked that the user may see the customers (customers.selectors.customer_visible_to):
@@ -58,12 +60,15 @@ def product_url(sku: str) -> str:
     return pattern.replace("{sku}", quote(sku, safe="")) if pattern else ""
 
 
-def _sql(count: int, *, until: datetime | None, popular: bool) -> str:
+def _sql(count: int, *, until: datetime | None, popular: bool, order_basis: bool = False) -> str:
     ids = ", ".join(["(%s)"] * count)
+    # With an order as the basis, what goes with that order's products comes first (tier 1), then
+    # what goes with the customer's other products (tier 2); best-sellers last (tier 3).
+    in_order = "max(CASE WHEN o.id = %s THEN 1 ELSE 0 END)" if order_basis else "0"
     until_sql = "AND o.ordered_at < %s" if until is not None else ""
     fill = (
         f"""UNION ALL
-        SELECT c.customer_id, p.product_id, CAST(p.baskets AS DOUBLE PRECISION), 2
+        SELECT c.customer_id, p.product_id, CAST(p.baskets AS DOUBLE PRECISION), 3
         FROM chunk c CROSS JOIN (
             SELECT product_id, baskets FROM metrics_productsales ORDER BY baskets DESC, product_id LIMIT {POPULAR_POOL}
         ) AS p
@@ -76,18 +81,19 @@ def _sql(count: int, *, until: datetime | None, popular: bool) -> str:
     owned AS (
         -- What each customer has: bought and not cancelled; only what they kept (neither refunded nor
         -- cancelled) counts towards what goes with it.
-        SELECT o.customer_id, l.product_id, max(CASE WHEN o.status = 'placed' THEN 1 ELSE 0 END) AS kept
+        SELECT o.customer_id, l.product_id, max(CASE WHEN o.status = 'placed' THEN 1 ELSE 0 END) AS kept,
+               {in_order} AS in_order
         FROM customers_order o JOIN customers_orderline l ON l.order_id = o.id
         WHERE o.customer_id IN (SELECT customer_id FROM chunk) AND o.kind = 'purchase'
           AND o.status <> 'cancelled' AND l.quantity > 0 {until_sql}
         GROUP BY o.customer_id, l.product_id
     ),
     candidates AS (
-        SELECT w.customer_id, pp.related_id AS product_id, sum(pp.score) AS score, 1 AS tier
+        SELECT w.customer_id, pp.related_id AS product_id, sum(pp.score) AS score, 2 - w.in_order AS tier
         FROM owned w JOIN metrics_productpair pp ON pp.product_id = w.product_id
-        WHERE w.kept = 1 AND NOT EXISTS (
+        WHERE (w.kept = 1 OR w.in_order = 1) AND NOT EXISTS (
             SELECT 1 FROM owned x WHERE x.customer_id = w.customer_id AND x.product_id = pp.related_id)
-        GROUP BY w.customer_id, pp.related_id
+        GROUP BY w.customer_id, pp.related_id, w.in_order
         {fill}
     ),
     ranked AS (
@@ -103,6 +109,19 @@ def _sql(count: int, *, until: datetime | None, popular: bool) -> str:
     LEFT JOIN metrics_productsales s ON s.product_id = r.product_id
     WHERE r.n <= %s
     ORDER BY r.customer_id, r.n"""  # noqa: S608 - fixed fragments; values are parameters
+
+
+def _recommendation(row) -> Recommendation:
+    _customer_id, product_id, sku, name, score, tier, price, currency = row
+    return Recommendation(
+        product_id=product_id,
+        sku=sku,
+        name=name,
+        score=float(score),
+        reason=BOUGHT_TOGETHER if tier < 3 else POPULAR,
+        price=price,
+        currency=currency or "",
+    )
 
 
 def customers_recommendations(
@@ -123,23 +142,24 @@ def customers_recommendations(
             chunk = ids[start : start + CHUNK_MAX]
             params = [*chunk, *([until] if until is not None else []), limit]
             cursor.execute(_sql(len(chunk), until=until, popular=popular), params)
-            for customer_id, product_id, sku, name, score, tier, price, currency in cursor.fetchall():
-                result[customer_id].append(
-                    Recommendation(
-                        product_id=product_id,
-                        sku=sku,
-                        name=name,
-                        score=float(score),
-                        reason=BOUGHT_TOGETHER if tier == 1 else POPULAR,
-                        price=price,
-                        currency=currency or "",
-                    )
-                )
+            for row in cursor.fetchall():
+                result[row[0]].append(_recommendation(row))
     return result
 
 
 def customer_recommendations(*, customer_id: int, limit: int | None = None) -> list[Recommendation]:
     return customers_recommendations(customer_ids=[customer_id], limit=limit)[customer_id]
+
+
+def order_recommendations(*, order_id: int, customer_id: int, limit: int | None = None) -> list[Recommendation]:
+    """For the acknowledgement of one purchase: what goes with that order's products first, then
+    with the customer's other products, then best-sellers; never what the customer has."""
+    limit = conf.get("RECOMMEND_LIMIT") if limit is None else limit
+    if limit <= 0:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(1, until=None, popular=True, order_basis=True), [customer_id, order_id, limit])
+        return [_recommendation(row) for row in cursor.fetchall()]
 
 
 def recommendations_because(*, customer_id: int, product_ids: Sequence[int]) -> dict[int, list[Product]]:

@@ -78,20 +78,33 @@ def latest_order_block(customer: Customer) -> dict:
     return order_summary(order)
 
 
-def recommended_products_block(customer: Customer) -> list:
-    """The products most often bought with what the customer bought, that they do not have
-    (metrics.recommendations), best first. An offer is marketing: a customer without marketing
-    consent gets none, also in a transactional message such as the order thank-you."""
-    if not customer.marketing_consent or customer.pk is None:
-        return []
+def _products(items) -> list:
     return [
         {
             "name": item.name,
             "url": item.url,
             "price": format_money(item.price, item.currency or None) if item.price is not None else "",
         }
-        for item in metrics_recommendations.customer_recommendations(customer_id=customer.pk)
+        for item in items
     ]
+
+
+def recommended_products_block(customer: Customer) -> list:
+    """The products most often bought with what the customer bought, that they do not have
+    (metrics.recommendations), best first. An offer is marketing: a customer without marketing
+    consent gets none, also in a transactional message such as the order thank-you."""
+    if not customer.marketing_consent or customer.pk is None:
+        return []
+    return _products(metrics_recommendations.customer_recommendations(customer_id=customer.pk))
+
+
+def recommended_for_order(order: Order) -> list:
+    """The same for the acknowledgement of one purchase (the thank-you passes it as ``extra``):
+    what goes with that order's products first."""
+    customer = order.customer
+    if not customer.marketing_consent:
+        return []
+    return _products(metrics_recommendations.order_recommendations(order_id=order.pk, customer_id=customer.pk))
 
 
 def unsubscribe_link(customer: Customer) -> str:

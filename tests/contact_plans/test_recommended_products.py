@@ -69,6 +69,23 @@ def test_the_thank_you_offers_what_is_bought_with_the_order_at_the_stated_discou
     assert "Cast-iron teapot" in message.text
 
 
+def test_the_thank_you_offers_first_what_goes_with_this_order_not_with_older_purchases(tea_shop):
+    cake, plate = ProductFactory(sku="CAKE", name="Lemon cake"), ProductFactory(sku="PLATE", name="Cake plate")
+    others = CustomerFactory()
+    for _ in range(6):
+        order = OrderFactory(customer=others)
+        order_add_line(order, product=cake)
+        order_add_line(order, product=plate)
+    product_pairs_recompute()
+    customer = consenting_customer(language="en")
+    order_add_line(OrderFactory(customer=customer), product=cake)
+
+    html = thank_you(place_order(customer)).html
+
+    offer = html[html.index("Often bought with your order"):]
+    assert offer.index("Cast-iron teapot") < offer.index("Tea tin") < offer.index("Cake plate")
+
+
 @override_settings(METRICS_PRODUCT_URL="https://shop.example.com/p/{sku}/")
 def test_each_product_links_to_the_shop_when_it_has_pages(tea_shop):
     message = thank_you(place_order(consenting_customer(language="ca")))

@@ -17,6 +17,7 @@ from metrics.recommendations import (
     POPULAR,
     customer_recommendations,
     customers_recommendations,
+    order_recommendations,
     product_related,
     product_url,
 )
@@ -264,6 +265,20 @@ def test_owned_products_before_a_cut_off_only(shop):
     before = customers_recommendations(customer_ids=[customer.pk], until=at_noon("2024-02-01"), popular=False)
 
     assert "CUP" in skus(before[customer.pk])
+
+
+def test_for_one_order_what_goes_with_it_comes_before_what_goes_with_the_rest(shop):
+    customer = CustomerFactory()
+    basket(customer, shop["CAKE"], day="2024-01-05")
+    order = basket(customer, shop["TEA"], day="2024-06-05")
+
+    for_order = order_recommendations(order_id=order.pk, customer_id=customer.pk, limit=4)
+    for_customer = customer_recommendations(customer_id=customer.pk, limit=4)
+
+    assert skus(for_order)[:2] == ["CUP", "HONEY"] and skus(for_order)[2:] == ["PLATE", "LAMP"]
+    assert [r.reason for r in for_order] == [BOUGHT_TOGETHER, BOUGHT_TOGETHER, BOUGHT_TOGETHER, POPULAR]
+    assert set(skus(for_customer)[:3]) == {"CUP", "HONEY", "PLATE"}
+    assert order_recommendations(order_id=order.pk, customer_id=customer.pk, limit=0) == []
 
 
 def test_a_products_related_products_best_first(shop):
