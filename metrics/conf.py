@@ -37,6 +37,23 @@ DEFAULTS: dict[str, object] = {
     # scores (metrics.forked): at a million customers that is 8 s of work on the other core.
     # Below it the fork is not worth it; None never forks.
     "FORK_MIN_ROWS": 200_000,
+    # "Bought together" (metrics.services.recommendations). A basket of more products than this is
+    # left out of the pairs: a wholesale order of 300 products makes 45,000 pairs that say little
+    # about what goes with what, and would cost more than a thousand ordinary baskets.
+    "RECOMMEND_BASKET_CAP": 50,
+    # Related products kept per product: a customer's recommendations sum the lists of what they
+    # bought, and a message shows five, so twenty per product leaves room after what they own.
+    "RECOMMEND_PAIRS_KEPT": 20,
+    # A pair seen in fewer baskets than this is chance (one shopper's whim), not a pattern.
+    "RECOMMEND_MIN_TOGETHER": 2,
+    # The score of a pair: "cosine" (together / sqrt(baskets of each)), "lift" or "count";
+    # docs/benchmarks.md ("Related products") says why cosine.
+    "RECOMMEND_SCORE": "cosine",
+    # How many products a customer's recommendations hold (the panel, the API's default, messages).
+    "RECOMMEND_LIMIT": 5,
+    # The shop's page of a product, "{sku}" replaced by the product's SKU (URL-quoted), e.g.
+    # "https://shop.example.com/p/{sku}/"; empty: products have no link in messages.
+    "PRODUCT_URL": "",
 }
 
 

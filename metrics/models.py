@@ -484,3 +484,71 @@ class BookSums(models.Model):
 
     def __str__(self) -> str:
         return f"Book {self.manager_id or 'base'} {self.start}..{self.end}"
+
+
+class ProductSales(models.Model):
+    """One product's purchases, as the last recompute of the recommendations counted them
+    (metrics.services.recommendations): the baskets (purchase orders, neither refunded nor
+    cancelled) that hold it, the customers who bought it, and its latest price, which messages show.
+
+    Replaced as a whole with ProductPair by each recompute, in one transaction.
+    """
+
+    product = models.OneToOneField(
+        "customers.Product", verbose_name=_("product"), on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    baskets = models.PositiveIntegerField(_("baskets"))
+    buyers = models.PositiveIntegerField(_("customers who bought it"))
+    price = models.DecimalField(_("latest unit price"), max_digits=12, decimal_places=4)
+    currency = models.CharField(_("currency"), max_length=3)
+    last_sold_at = models.DateTimeField(_("last sold at"))
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("product sales")
+        verbose_name_plural = _("product sales")
+        # The most-popular fallback (and the bench's baseline) reads the best-sellers first.
+        indexes = [models.Index(fields=["-baskets", "product"], name="product_sales_best_first")]
+        constraints = [
+            models.CheckConstraint(condition=Q(baskets__gte=1), name="product_sales_baskets_positive"),
+            models.CheckConstraint(condition=Q(buyers__gte=1), name="product_sales_buyers_positive"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_sales_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.baskets} baskets"
+
+
+class ProductPair(models.Model):
+    """"Bought together": ``related`` was in ``together`` baskets with ``product`` (purchase orders,
+    neither refunded nor cancelled, of at most RECOMMEND_BASKET_CAP products), scored by how much more
+    often than chance (metrics.services.recommendations.SCORES); each product keeps its best
+    RECOMMEND_PAIRS_KEPT, ranked from 1. Both directions are stored, so a product's related products
+    are one index range."""
+
+    pk = models.CompositePrimaryKey("product_id", "rank")
+    # The primary key (product_id, rank) indexes product_id already.
+    product = models.ForeignKey(
+        "customers.Product", verbose_name=_("product"), on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    rank = models.PositiveSmallIntegerField(_("rank"))
+    related = models.ForeignKey(
+        "customers.Product", verbose_name=_("bought with"), on_delete=models.CASCADE, related_name="+"
+    )
+    together = models.PositiveIntegerField(_("baskets together"))
+    score = models.FloatField(_("score"))
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("product bought together")
+        verbose_name_plural = _("products bought together")
+        constraints = [
+            models.CheckConstraint(condition=~Q(product=F("related")), name="product_pair_not_itself"),
+            models.CheckConstraint(condition=Q(rank__gte=1), name="product_pair_rank_from_1"),
+            models.CheckConstraint(condition=Q(together__gte=1), name="product_pair_together_positive"),
+            models.CheckConstraint(condition=Q(score__gt=0), name="product_pair_score_positive"),
+            models.UniqueConstraint(fields=["product", "related"], name="product_pair_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} #{self.rank}: {self.related_id}"

@@ -25,12 +25,13 @@ def on_data_replaced(**payload: object) -> None:
 
 
 def on_recomputed(*, run_id: int) -> None:
-    """metrics.recomputed: in workers, the book-performance sums of the picker's periods and the
-    dashboard's segment figures of every scope."""
-    from .tasks import book_sums_refresh_task, metrics_segment_summaries_warm_task
+    """metrics.recomputed: in workers, the book-performance sums of the picker's periods, the
+    dashboard's segment figures of every scope and the products bought together."""
+    from .tasks import book_sums_refresh_task, metrics_segment_summaries_warm_task, product_pairs_recompute_task
 
     book_sums_refresh_task.delay()
     metrics_segment_summaries_warm_task.delay(run_id)
+    product_pairs_recompute_task.delay(run_id)
 
 
 def connect() -> None:

@@ -81,3 +81,12 @@ def book_sums_refresh_task() -> None:
 def recompute_runs_reap_task() -> None:
     """Every 5 minutes (beat): a run whose worker died is marked failed and the next one starts."""
     recompute_runs_reap()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def product_pairs_recompute_task(run_id: int) -> None:
+    """After each metrics recompute. No retry: until the next run, the pairs stay as the last one
+    left them, and a rerun replaces the same rows with the same figures."""
+    from .services.recommendations import product_pairs_recompute_for_run
+
+    product_pairs_recompute_for_run(run_id=run_id)

@@ -501,6 +501,9 @@ for _name in ("POSTMARK_SERVER_TOKEN", "MAILGUN_API_KEY", "MAILGUN_WEBHOOK_SIGNI
 # Whether an account manager may see (not edit) customers outside their own book.
 ACCOUNT_MANAGERS_SEE_ALL_BOOKS = envbool("ACCOUNT_MANAGERS_SEE_ALL_BOOKS", False)
 WORKSPACE_CURRENCY = os.environ.get("WORKSPACE_CURRENCY", "GBP")
+# The shop's page of a product for messages' recommended products, "{sku}" replaced by its SKU
+# (metrics.conf PRODUCT_URL); empty: no link.
+METRICS_PRODUCT_URL = os.environ.get("PRODUCT_URL", "")
 # For this many days after a call or meeting, the customer's row on the worklist counts at half its
 # urgency (contact_plans.worklist): two weeks is what a customer takes to answer a proposal, long
 # enough not to be called twice about it, short enough that a silence comes back to the top.

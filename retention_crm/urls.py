@@ -19,6 +19,7 @@ def favicon(request: HttpRequest) -> HttpResponse:
 api_v1 = [
     path("", include("customers.api_urls")),
     path("metrics/", include("metrics.api_urls")),
+    path("", include("metrics.recommendations_api_urls")),
     path("segments/", include("segmentation.api_urls")),
     path("", include("contact_plans.api_urls")),
     path("loyalty/", include("loyalty.api_urls")),

@@ -1,6 +1,6 @@
 """The base message placeholders, registered with retention_crm.message_placeholders from
 ContactPlansConfig.ready(): the customer's profile, their metrics, their account manager, their
-latest order, recommended products (empty until the next issue registers a provider) and the
+latest order, the products recommended to them ("bought together", metrics.recommendations) and the
 unsubscribe and preference links. docs/messaging.md lists them.
 
 Each provider takes the customer and returns plain data (text, numbers, dates, lists and dicts),
@@ -11,6 +11,7 @@ with the message's language active: money arrives formatted in that language, da
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, Order
+from metrics import recommendations as metrics_recommendations
 from metrics import selectors as metrics_selectors
 from retention_crm import message_placeholders as mp
 
@@ -77,9 +78,33 @@ def latest_order_block(customer: Customer) -> dict:
     return order_summary(order)
 
 
-def no_recommendations(customer: Customer) -> list:
-    # The next issue (recommendations) registers a provider of its own under the same name.
-    return []
+def _products(items) -> list:
+    return [
+        {
+            "name": item.name,
+            "url": item.url,
+            "price": format_money(item.price, item.currency or None) if item.price is not None else "",
+        }
+        for item in items
+    ]
+
+
+def recommended_products_block(customer: Customer) -> list:
+    """The products most often bought with what the customer bought, that they do not have
+    (metrics.recommendations), best first. An offer is marketing: a customer without marketing
+    consent gets none, also in a transactional message such as the order thank-you."""
+    if not customer.marketing_consent or customer.pk is None:
+        return []
+    return _products(metrics_recommendations.customer_recommendations(customer_id=customer.pk))
+
+
+def recommended_for_order(order: Order) -> list:
+    """The same for the acknowledgement of one purchase (the thank-you passes it as ``extra``):
+    what goes with that order's products first."""
+    customer = order.customer
+    if not customer.marketing_consent:
+        return []
+    return _products(metrics_recommendations.order_recommendations(order_id=order.pk, customer_id=customer.pk))
 
 
 def unsubscribe_link(customer: Customer) -> str:
@@ -155,10 +180,18 @@ PLACEHOLDERS = (
     ),
     mp.Placeholder(
         name="recommended_products",
-        description=_("Products recommended to the customer, a list (empty: a loop over it renders nothing)."),
+        description=_(
+            "Products often bought with what the customer bought and that they do not have yet, best first (up "
+            "to five; best-sellers fill the list). Empty for a customer without marketing consent, and a loop "
+            "over an empty list renders nothing."
+        ),
         example=[{"name": "Teak chair", "url": "https://shop.example.com/p/teak-chair", "price": "£89.00"}],
-        provider=no_recommendations,
-        fields={"name": _("Product name"), "url": _("Link to the product"), "price": _("Price, formatted as money")},
+        provider=recommended_products_block,
+        fields={
+            "name": _("Product name"),
+            "url": _("Link to the product on the shop (empty when none is configured)"),
+            "price": _("Latest price paid, formatted as money"),
+        },
         owner="contact_plans",
         order=50,
     ),

@@ -11,7 +11,7 @@ from customers.models import Order
 
 from ..models import MessageTemplate
 from .outbox import message_enqueue
-from .placeholders import order_summary
+from .placeholders import order_summary, recommended_for_order
 from .rendering import render_message
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,11 @@ def order_thank_you_send(*, order_id: int):
         customer=order.customer,
         source_key=f"{ORDER_THANK_YOU_KEY}:{order.pk}",
         # Called while rendering, so that its total is written in the message's language.
-        extra={"order": lambda customer: order_summary(order)},
+        extra={
+            "order": lambda customer: order_summary(order),
+            # What goes with this order's products first (docs/messaging.md, "Recommended products").
+            "recommended_products": lambda customer: recommended_for_order(order),
+        },
     )
 
 
