@@ -60,6 +60,8 @@ class Period:
 def periods(rules: list[EarningRule]) -> list[Period]:
     """The periods cut by the rules' dates in which an order can earn (a base rule or a bonus)."""
     bounds = sorted({r.starts_at for r in rules} | {r.ends_at for r in rules if r.ends_at is not None})
+    if not bounds:  # no rule at all: nothing earns
+        return []
     result = []
     for start, end in zip(bounds, [*bounds[1:], None], strict=True):
         live = [r for r in rules if r.starts_at <= start and (r.ends_at is None or r.ends_at > start)]

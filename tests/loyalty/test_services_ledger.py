@@ -187,3 +187,13 @@ def test_the_database_refuses_to_change_an_entry_or_take_a_balance_below_zero(me
             cursor.execute(sql)
     with pytest.raises(IntegrityError), transaction.atomic():
         Member.objects.filter(pk=member.pk).update(points=-1)
+
+
+def test_without_any_earning_rule_an_order_earns_nothing_and_raises_nothing(alice):
+    member = MemberFactory(customer__account_manager=alice)
+    order = place_order(member.customer, amount="50")
+
+    services.order_points_earn(order_id=order.pk)
+
+    assert balance(member) == 0
+    assert not LedgerEntry.objects.filter(member=member).exists()
