@@ -215,11 +215,12 @@ def campaign_results(*, user, campaign: Campaign, now=None) -> Results:
     now = now or timezone.now()
     recipients = CampaignRecipient.objects.filter(run__campaign=campaign).filter(customers_visible_filter(user))
     figures = recipients.aggregate(
-        audience=Count("pk"),
-        in_control=Count("pk", filter=Q(in_control=True)),
-        withdrawn=Count("pk", filter=Q(withdrawn=True)),
-        render_failed=Count("pk", filter=Q(reason=RENDER_FAILED, in_control=False)),
+        n_audience=Count("pk"),
+        n_in_control=Count("pk", filter=Q(in_control=True)),
+        n_withdrawn=Count("pk", filter=Q(withdrawn=True)),
+        n_render_failed=Count("pk", filter=Q(reason=RENDER_FAILED, in_control=False)),
     )
+    figures = {key[2:]: value for key, value in figures.items()}
     messages = Message.objects.filter(pk__in=recipients.filter(message__isnull=False).values("message_id"))
     states = dict(messages.order_by().values_list("state").annotate(n=Count("pk")).values_list("state", "n"))
     reasons = dict(
@@ -262,3 +263,8 @@ def campaign_results(*, user, campaign: Campaign, now=None) -> Results:
                       control_converted=control["k"]),
         window_complete=last_send is not None and last_send + PURCHASE_WINDOW <= now,
     )
+
+
+def sees_all(user) -> bool:
+    """Whether the figures shown to ``user`` are the whole audience's (else their book's)."""
+    return roles.sees_every_book(user)

@@ -114,6 +114,10 @@ class Campaign(models.Model):
         return self.state in (self.State.DRAFT, self.State.SCHEDULED)
 
     @property
+    def control_share(self) -> float:
+        return self.control_percent / 100
+
+    @property
     def is_cancellable(self) -> bool:
         """Before sending, or while some of its messages still wait in the outbox."""
         return self.state in (self.State.SCHEDULED, self.State.STARTED)
