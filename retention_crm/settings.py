@@ -432,6 +432,7 @@ SPECTACULAR_SETTINGS = {
         "ImportJobStatusEnum": "customers.models.ImportJob.Status",
         "MessageChannelEnum": "contact_plans.models.MessageTemplate.Channel",
         "LanguageEnum": "retention_crm.settings.LANGUAGES",
+        "CampaignKindEnum": "contact_plans.models.Campaign.Kind",
     },
 }
 

@@ -74,7 +74,7 @@ class CampaignPatchSerializer(CampaignInputSerializer):
             field.default = serializers.empty
 
 
-class LeftOutSerializer(serializers.Serializer):
+class CampaignLeftOutSerializer(serializers.Serializer):
     reason = serializers.CharField(help_text=_("The outbox's reason: no_consent, unsubscribed, bounced, frequency_cap..."))
     label = serializers.CharField()
     count = serializers.IntegerField()
@@ -85,15 +85,15 @@ class LeftOutSerializer(serializers.Serializer):
         return [{"id": customer.pk, "name": customer.name} for customer in item.examples]
 
 
-class AudienceSerializer(serializers.Serializer):
+class CampaignAudienceSerializer(serializers.Serializer):
     members = serializers.IntegerField(help_text=_("Customers in the segment (that the caller may see)."))
     sendable = serializers.IntegerField(help_text=_("Those the outbox would send to now."))
     control = serializers.IntegerField(help_text=_("About this many would be held out as the control group."))
     to_send = serializers.IntegerField()
-    left_out = LeftOutSerializer(many=True)
+    left_out = CampaignLeftOutSerializer(many=True)
 
 
-class UpliftSerializer(serializers.Serializer):
+class CampaignUpliftSerializer(serializers.Serializer):
     treated = serializers.IntegerField(help_text=_("Recipients whose message was sent."))
     treated_converted = serializers.IntegerField(help_text=_("Of them, those who purchased within 30 days."))
     control = serializers.IntegerField(help_text=_("Control-group members the outbox could have sent to."))
@@ -105,13 +105,13 @@ class UpliftSerializer(serializers.Serializer):
     high = serializers.FloatField(allow_null=True)
 
 
-class ReasonCountSerializer(serializers.Serializer):
+class CampaignReasonCountSerializer(serializers.Serializer):
     reason = serializers.CharField()
     label = serializers.CharField()
     count = serializers.IntegerField()
 
 
-class ResultsSerializer(serializers.Serializer):
+class CampaignResultsSerializer(serializers.Serializer):
     audience = serializers.IntegerField()
     in_control = serializers.IntegerField()
     sent = serializers.IntegerField()
@@ -123,10 +123,10 @@ class ResultsSerializer(serializers.Serializer):
     unsubscribed = serializers.IntegerField()
     clicked = serializers.IntegerField(help_text=_("Customers who clicked a link."))
     clicks = serializers.IntegerField()
-    uplift = UpliftSerializer(help_text=_("Purchased within 30 days of the send, against the control group."))
+    uplift = CampaignUpliftSerializer(help_text=_("Purchased within 30 days of the send, against the control group."))
     window_complete = serializers.BooleanField(help_text=_("30 days have passed since the last send."))
 
-    @extend_schema_field(ReasonCountSerializer(many=True))
+    @extend_schema_field(CampaignReasonCountSerializer(many=True))
     def get_suppressed_by_reason(self, results) -> list[dict]:
         return [{"reason": code, "label": label, "count": n} for code, label, n in results.suppressed_by_reason]
 
@@ -253,17 +253,17 @@ class CampaignViewSet(
         response["Withdrawn"] = str(withdrawn)
         return response
 
-    @extend_schema(summary=_("Preview a campaign's audience"), responses=AudienceSerializer)
+    @extend_schema(summary=_("Preview a campaign's audience"), responses=CampaignAudienceSerializer)
     @action(detail=True, methods=["get"])
     def audience(self, request, pk=None):
         campaign = self.get_object()
         preview = selectors.audience_preview(user=request.user, campaign=campaign)
         if preview is None:
             raise ValidationError({"non_field_errors": [_("The campaign needs a template and a segment.")]})
-        return Response(AudienceSerializer(preview).data)
+        return Response(CampaignAudienceSerializer(preview).data)
 
-    @extend_schema(summary=_("A campaign's results"), responses=ResultsSerializer)
+    @extend_schema(summary=_("A campaign's results"), responses=CampaignResultsSerializer)
     @action(detail=True, methods=["get"])
     def results(self, request, pk=None):
         campaign = self.get_object()
-        return Response(ResultsSerializer(selectors.campaign_results(user=request.user, campaign=campaign)).data)
+        return Response(CampaignResultsSerializer(selectors.campaign_results(user=request.user, campaign=campaign)).data)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -101,10 +102,7 @@ def audience_preview(*, user, campaign: Campaign, now=None) -> AudiencePreview |
     template = campaign.template
     if template is None or campaign.segment_id is None:
         return None
-    members = customer_visible_to(user).filter(
-        archived_at__isnull=True, segment_memberships__segment_id=campaign.segment_id,
-        segment_memberships__exited_at__isnull=True,
-    )
+    members = _members(user, campaign)
     reason = policy.suppression_reason_expression(purpose=template.purpose, topic=template.topic)
     annotated = members.annotate(why=reason)
     counts = dict(annotated.order_by().values_list("why").annotate(n=Count("pk")).values_list("why", "n"))
@@ -143,29 +141,41 @@ class LanguagePreview:
     error: str = ""
 
 
-def message_previews(*, user, campaign: Campaign) -> list[LanguagePreview]:
-    """The message per language of the audience: the template rendered for one member of each
-    language (the first by name the reader may see), with how many members speak it."""
-    template = campaign.template
-    if template is None or campaign.segment_id is None:
-        return []
-    members = customer_visible_to(user).filter(
+def _members(user, campaign: Campaign):
+    return customer_visible_to(user).filter(
         archived_at__isnull=True, segment_memberships__segment_id=campaign.segment_id,
         segment_memberships__exited_at__isnull=True,
     )
+
+
+def message_previews(*, user, campaign: Campaign, language: str | None = None) -> list[LanguagePreview]:
+    """The message per language of the audience (or in ``language`` only): the template rendered for
+    one member of each language (the first by name the reader may see), with how many members
+    speak it."""
+    template = campaign.template
+    if template is None or campaign.segment_id is None:
+        return []
+    members = _members(user, campaign)
+    if language is not None:
+        members = members.filter(language=language)
     by_language = dict(members.order_by().values_list("language").annotate(n=Count("pk")).values_list("language", "n"))
+    # One member per language, in one query (PostgreSQL's DISTINCT ON; elsewhere one query each).
+    if connection.vendor == "postgresql":
+        shown = {c.language: c for c in members.order_by("language", "name", "pk").distinct("language")}
+    else:
+        shown = {code: members.filter(language=code).order_by("name", "pk").first() for code in by_language}
     previews = []
     for code, _name in settings.LANGUAGES:
-        if not by_language.get(code):
+        customer = shown.get(code)
+        if not by_language.get(code) or customer is None:
             continue
-        customer = members.filter(language=code).order_by("name", "pk").first()
         try:
             rendered = render_message(template, customer)
         except RenderError as exc:
             previews.append(LanguagePreview(code, by_language[code], customer, error=str(exc)))
             continue
-        previews.append(LanguagePreview(rendered.language, by_language[code], customer, rendered.subject,
-                                        rendered.html, rendered.text))
+        previews.append(LanguagePreview(code, by_language[code], customer, rendered.subject, rendered.html,
+                                        rendered.text))
     return previews
 
 

@@ -17,7 +17,6 @@ from django.views.decorators.http import require_POST
 from retention_crm.csv import csv_response, dated_filename
 from retention_crm.formats import format_percent
 
-from ..messaging.rendering import RenderError, render_message
 from ..messaging.template_views import PREVIEW_BODY_CSP
 from ..models import Campaign
 from . import selectors, services
@@ -93,8 +92,11 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "campaign": campaign,
         "may_manage": selectors.campaign_can_manage(request.user),
         "problems": selectors.campaign_problems(campaign),
-        "preview": selectors.audience_preview(user=request.user, campaign=campaign),
-        "messages_by_language": selectors.message_previews(user=request.user, campaign=campaign),
+        # Before it sends: who it would reach and what they would read. After: the results page.
+        "preview": selectors.audience_preview(user=request.user, campaign=campaign) if campaign.is_editable else None,
+        "messages_by_language": (
+            selectors.message_previews(user=request.user, campaign=campaign) if campaign.is_editable else []
+        ),
         "runs": campaign.runs.all()[:20],
     }
     return render(request, "contact_plans/campaigns/campaign_detail.html", context)
@@ -105,15 +107,12 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def campaign_preview_body(request: HttpRequest, pk: int, language: str) -> HttpResponse:
     """The message's HTML in one language, rendered for the member the page shows, for its frame."""
     campaign = _campaign_or_404(request.user, pk)
-    preview = next((p for p in selectors.message_previews(user=request.user, campaign=campaign)
-                    if p.language == language and p.customer is not None), None)
+    preview = next(iter(selectors.message_previews(user=request.user, campaign=campaign, language=language)), None)
     if preview is None:
         raise Http404
-    try:
-        rendered = render_message(campaign.template, preview.customer, language=language)
-    except RenderError as exc:
-        return HttpResponse(str(exc), content_type="text/plain; charset=utf-8", status=422)
-    response = HttpResponse(rendered.html, content_type="text/html; charset=utf-8")
+    if preview.error:
+        return HttpResponse(preview.error, content_type="text/plain; charset=utf-8", status=422)
+    response = HttpResponse(preview.html, content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = PREVIEW_BODY_CSP
     response["Referrer-Policy"] = "no-referrer"
     return response
