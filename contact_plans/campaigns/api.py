@@ -101,7 +101,7 @@ class CampaignUpliftSerializer(serializers.Serializer):
     treated_rate = serializers.FloatField(allow_null=True)
     control_rate = serializers.FloatField(allow_null=True)
     difference = serializers.FloatField(allow_null=True)
-    low = serializers.FloatField(allow_null=True, help_text=_("The 95% interval of the difference."))
+    low = serializers.FloatField(allow_null=True, help_text=_("The low end of the difference's confidence interval (at the 95 percent level)."))
     high = serializers.FloatField(allow_null=True)
 
 

@@ -211,8 +211,8 @@ def campaign_results_csv(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Purchased within 30 days: sent"), _rate(lift.treated_rate)),
             (_("Purchased within 30 days: control group"), _rate(lift.control_rate)),
             (_("Difference"), _rate(lift.difference)),
-            (_("95% interval: low"), _rate(lift.low)),
-            (_("95% interval: high"), _rate(lift.high))]
+            (_("%(level)s interval: low") % {"level": format_percent(lift.confidence)}, _rate(lift.low)),
+            (_("%(level)s interval: high") % {"level": format_percent(lift.confidence)}, _rate(lift.high))]
     return csv_response(filename=dated_filename(f"campaign-{campaign.pk}-results"),
                         header=[_("Figure"), _("Value")], rows=rows)
 
