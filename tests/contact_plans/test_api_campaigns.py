@@ -117,3 +117,22 @@ def test_the_results_count_the_readers_customers(marta, alice, setup):
     assert everyone["suppressed_by_reason"] == [{"reason": "no_address", "label": "No address", "count": 1}]
     assert (alices["audience"], alices["sent"], alices["suppressed"]) == (1, 1, 0)
     assert everyone["uplift"]["control"] == 0 and everyone["uplift"]["difference"] is None
+
+
+def test_the_preview_counts_customers_at_the_frequency_cap_and_bounced_addresses(marta, settings):
+    from contact_plans.models import AddressStatus
+
+    from .factories import MessageFactory
+
+    capped, bounced, fine = consenting_customer(name="Capped"), consenting_customer(name="Bounced"), consenting_customer()
+    for n in range(settings.MESSAGING_FREQUENCY_CAP):
+        MessageFactory(customer=capped, purpose="promotional", state="sent", sent_at=timezone.now() - timedelta(days=1),
+                       source_key=f"earlier:{n}")
+    AddressStatus.objects.create(channel="email", address=bounced.email, status="bounced")
+    campaign = campaign_for(segment_of(capped, bounced, fine), newsletter_template(), schedule=False)
+
+    preview = api_client_for(marta).get(f"/api/v1/campaigns/{campaign.pk}/audience/").data
+
+    reasons = {item["reason"]: (item["count"], [e["name"] for e in item["examples"]]) for item in preview["left_out"]}
+    assert reasons == {"frequency_cap": (1, ["Capped"]), "bounced": (1, ["Bounced"])}
+    assert (preview["members"], preview["sendable"]) == (3, 1)
