@@ -5,11 +5,13 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import api
+from .campaigns import api as campaign_api
 from .messaging import outbox_api, template_api
 
 router = SimpleRouter()
 router.register("followups", api.FollowUpViewSet, basename="api-followups")
 router.register("messages", outbox_api.MessageViewSet, basename="api-messages")
+router.register("campaigns", campaign_api.CampaignViewSet, basename="api-campaigns")
 router.register("message-templates", template_api.MessageTemplateViewSet, basename="api-message-templates")
 
 urlpatterns = [

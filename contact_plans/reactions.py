@@ -5,6 +5,7 @@ ContactPlansConfig.ready().
   the customer. ``order.placed`` comes from orders recorded one at a time (the API, the browser);
   imports publish ``orders.imported`` and the demo seed ``demo.seeded``, so neither sends thanks
   for a history of orders.
+- ``demo.seeded``: the demo's newsletter campaigns (campaigns/demo.py).
 """
 
 from retention_crm import events
@@ -18,5 +19,13 @@ def on_order_placed(*, order_id: int, customer_id: int) -> None:
     order_thank_you_send_task.delay(order_id)
 
 
+def on_demo_seeded() -> None:
+    from .campaigns.demo import campaigns_demo_seed
+
+    campaigns_demo_seed()
+
+
 def connect() -> None:
     events.subscribe(events.ORDER_PLACED)(on_order_placed)
+    # The demo's campaigns: a few thousand customers, set up in the seeding process.
+    events.subscribe(events.DEMO_SEEDED)(on_demo_seeded)

@@ -17,3 +17,7 @@ def messages_dispatch_task() -> None:
 @shared_task(acks_late=True, ignore_result=True)
 def messages_send_batch_task(message_ids: list[int]) -> None:
     messages_send_batch(message_ids=message_ids)
+
+
+# Campaigns keep their tasks in their own package; imported here so that the worker registers them.
+from .campaigns.tasks import campaign_chunk_write_task, campaigns_start_due_task  # noqa: E402, F401

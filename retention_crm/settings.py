@@ -360,6 +360,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "contact_plans.tasks.messages_dispatch_task",
         "schedule": float(envint("MESSAGING_DISPATCH_EVERY_SECONDS", 10)),
     },
+    # Starts the campaigns whose first recipients' local send time is near (docs/campaigns.md).
+    "contact-plans-campaigns-start": {
+        "task": "contact_plans.campaigns.tasks.campaigns_start_due_task",
+        "schedule": crontab(minute="*"),
+    },
     # Every retention_crm.heartbeat.REAP_EVERY_MINUTES (5): jobs whose worker died are marked failed.
     "customers-import-jobs-reap": {
         "task": "customers.tasks.import_jobs_reap_task",
@@ -427,6 +432,7 @@ SPECTACULAR_SETTINGS = {
         "ImportJobStatusEnum": "customers.models.ImportJob.Status",
         "MessageChannelEnum": "contact_plans.models.MessageTemplate.Channel",
         "LanguageEnum": "retention_crm.settings.LANGUAGES",
+        "CampaignKindEnum": "contact_plans.models.Campaign.Kind",
     },
 }
 
@@ -488,6 +494,14 @@ MESSAGING_MAX_ATTEMPTS = envint("MESSAGING_MAX_ATTEMPTS", 6)
 MESSAGING_RETRY_BASE_SECONDS = envint("MESSAGING_RETRY_BASE_SECONDS", 60)
 # Unsubscribe links stay valid this long (a customer may open a two-year-old email).
 MESSAGING_TOKEN_MAX_AGE_DAYS = envint("MESSAGING_TOKEN_MAX_AGE_DAYS", 730)
+# Links in emails go through the signed redirect /r/<token>/ that records the click (docs/campaigns.md);
+# False switches it off everywhere (a template or a campaign can also switch it off for itself).
+MESSAGING_TRACK_LINKS = envbool("MESSAGING_TRACK_LINKS", True)
+# Tracked links keep working as long as the unsubscribe links do: an old newsletter is still opened.
+MESSAGING_LINK_MAX_AGE_DAYS = envint("MESSAGING_LINK_MAX_AGE_DAYS", 730)
+# A campaign's outbox messages are written by Celery tasks of this many recipients each: a chunk is one
+# COPY and one INSERT ... SELECT (about 2 MB of rows), short enough that a killed worker loses little.
+CAMPAIGN_CHUNK_SIZE = envint("CAMPAIGN_CHUNK_SIZE", 5000)
 # Topics of the preference centre ("" is general news, always offered).
 MESSAGING_TOPICS = [("offers", _("Offers and promotions")), ("news", _("News")), ("surveys", _("Surveys"))]
 # Webhooks of the email provider (django-anymail) authenticate with this secret (basic auth); when

@@ -48,6 +48,7 @@ urlpatterns = [
     path("segments/", include("segmentation.urls")),
     path("", include("contact_plans.urls")),
     path("messages/", include("contact_plans.messaging.template_urls")),
+    path("campaigns/", include("contact_plans.campaigns.urls")),
     path("", include("contact_plans.messaging.outbox_urls")),
     path("anymail/", include("anymail.urls")),
     path("loyalty/", include("loyalty.urls")),

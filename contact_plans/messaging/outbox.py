@@ -19,7 +19,7 @@ from contact_plans.models import Channel, Message, Purpose
 from customers.models import Customer
 from retention_crm import events
 
-from . import policy
+from . import links, policy
 from .channels.email import EmailChannel, email_build, email_prepare
 from .channels.sms import sms_fits
 from .unsubscribe import unsubscribe_url
@@ -52,9 +52,12 @@ def message_enqueue(
     topic: str = "",
     due_at=None,
     created_by=None,
+    track_links: bool = True,
 ) -> Message:
     """The message of ``source_key``: created (queued, or suppressed/failed with the reason) the
-    first time, returned unchanged every later time."""
+    first time, returned unchanged every later time. The links of a queued email go through the
+    click-recording redirect (links.py) unless ``track_links`` is False, the template's tracking is
+    off or ``MESSAGING_TRACK_LINKS`` is."""
     if channel not in Channel.values:
         raise ValueError(f"unknown channel {channel!r}")
     if purpose not in Purpose.values:
@@ -78,6 +81,10 @@ def message_enqueue(
         if not reason and not sms_fits(text):
             state, reason = Message.State.FAILED, Message.Reason.TOO_LONG
     message_id = message_id_new()
+    if channel == Channel.EMAIL and state == Message.State.QUEUED and links.tracking_enabled(
+        template=template, campaign_track_links=track_links
+    ):
+        html, text = links.links_track(html=html, text=text, message_id=message_id)
     mime = b""
     if channel == Channel.EMAIL and state == Message.State.QUEUED:
         mime = email_prepare(

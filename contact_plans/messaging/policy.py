@@ -143,3 +143,52 @@ def quiet_hours_end(*, customer: Customer, now: datetime | None = None) -> datet
     # Rebuild from the wall-clock time, so that a DST change overnight lands on the morning hour.
     morning = datetime(morning.year, morning.month, morning.day, end, tzinfo=customer_zone(customer))
     return morning.astimezone(UTC)
+
+
+# --- The same rules over a set of customers, in SQL (campaigns: the audience preview, the chunks) ---
+
+
+def suppression_reason_expression(*, purpose: str, topic: str, channel: str = Channel.EMAIL):
+    """The reason ``message_enqueue`` would give each customer of a ``Customer`` queryset for an
+    email of this purpose and topic, as one SQL expression ("" when it would be queued): no
+    address, then a blocked address (bounced, complained), then, for promotional messages, no
+    consent, then the channel or topic declined. The order and the reasons are
+    ``recipient_of`` + ``_reason``'s; the frequency cap is a send-time rule (``frequency_capped_expression``)."""
+    from django.db.models import Case, Exists, OuterRef, Subquery, Value, When
+    from django.db.models.functions import Lower, Trim
+
+    if channel != Channel.EMAIL:
+        raise ValueError("the set-based rules cover email (an SMS number is normalised in Python)")
+    blocked = AddressStatus.objects.filter(channel=channel, address=Lower(Trim(OuterRef("email"))))
+    declined = ContactPreference.objects.filter(customer_id=OuterRef("pk"), channel=channel, subscribed=False).filter(
+        Q(topic="") | Q(topic=topic)
+    )
+    whens = [
+        When(Q(email="") | Q(email__isnull=True), then=Value(Reason.NO_ADDRESS)),
+        When(Exists(blocked), then=Subquery(blocked.values("status")[:1])),
+    ]
+    if purpose == Purpose.PROMOTIONAL:
+        whens += [
+            When(marketing_consent=False, then=Value(Reason.NO_CONSENT)),
+            When(Exists(declined), then=Value(Reason.UNSUBSCRIBED)),
+        ]
+    return Case(*whens, default=Value(""))
+
+
+def frequency_capped_expression(*, now: datetime | None = None):
+    """True for the customers (of a ``Customer`` queryset) who have had the cap's worth of promotional
+    messages in the last 7 days: those a promotional message would be held back for if sent now."""
+    from django.db.models import Count, IntegerField, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    since = (now or timezone.now()) - timedelta(days=7)
+    recent = (
+        Message.objects.filter(
+            customer_id=OuterRef("pk"), purpose=Purpose.PROMOTIONAL, state=Message.State.SENT, sent_at__gte=since
+        )
+        .order_by()
+        .values("customer_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(recent, output_field=IntegerField()), 0)

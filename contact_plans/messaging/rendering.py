@@ -285,7 +285,8 @@ def source_errors(source: str, *, html: bool = False) -> list[SourceError]:
     return sorted(set(checker.errors), key=lambda e: (e.line or 0, e.message))
 
 
-def names_used(*sources: str) -> set[str]:
+@functools.lru_cache(maxsize=512)
+def names_used(*sources: str) -> frozenset[str]:
     """The placeholder names the sources read (the providers the renderer must call); RenderError
     for a source that does not parse (one saved before the checks, or written to the database)."""
     env = environment(html=False)
@@ -298,7 +299,7 @@ def names_used(*sources: str) -> set[str]:
         raise RenderError(str(SourceError(getattr(exc, "lineno", None), exc.message or str(exc)))) from None
     except RecursionError:
         raise RenderError(_("The template is nested too deeply.")) from None
-    return used
+    return frozenset(used)
 
 
 # --- Rendering ------------------------------------------------------------------------------------
@@ -342,9 +343,15 @@ def message_context(customer, names: set[str], *, extra: dict | None = None) -> 
     return context
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled(source: str, html: bool):
+    """A template's part compiled once (a campaign renders one part for thousands of customers)."""
+    return environment(html=html).from_string(source)
+
+
 def _render(source: str, context: dict, *, html: bool) -> str:
     try:
-        return environment(html=html).from_string(source).render(context)
+        return _compiled(source, html).render(context)
     except SecurityError as exc:
         raise RenderError(_("Refused by the sandbox: %(reason)s") % {"reason": exc}) from None
     except TemplateError as exc:

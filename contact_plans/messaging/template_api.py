@@ -50,7 +50,8 @@ class MessageTemplateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MessageTemplate
-        fields = ["id", "key", "name", "channel", "purpose", "topic", "fallback_language", "is_active", "contents",
+        fields = ["id", "key", "name", "channel", "purpose", "topic", "fallback_language", "is_active", "track_links",
+                  "contents",
                   "created_at", "updated_at"]
         read_only_fields = fields
 
@@ -68,6 +69,9 @@ class MessageTemplateInputSerializer(InputSerializer):
                                    help_text=_("The preference-centre topic (letters, digits, - and _); empty: general."))
     fallback_language = serializers.ChoiceField(choices=settings.LANGUAGES, default="en")
     is_active = serializers.BooleanField(required=False, default=True)
+    track_links = serializers.BooleanField(
+        required=False, default=True, help_text=_("Links in its emails go through the click-recording redirect.")
+    )
     contents = serializers.DictField(
         child=ContentInputSerializer(),
         help_text=_("The text per language code (en, id, ms, ca): subject, html and text. A language left out is "

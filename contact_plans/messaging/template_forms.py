@@ -35,6 +35,10 @@ class MessageTemplateForm(ServiceErrorsMixin, forms.Form):
     is_active = forms.BooleanField(
         label=_("Active"), required=False, help_text=_("An inactive template sends nothing.")
     )
+    track_links = forms.BooleanField(
+        label=_("Track link clicks"), required=False,
+        help_text=_("Links in the email go through a redirect that records the click."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -53,7 +57,8 @@ class MessageTemplateForm(ServiceErrorsMixin, forms.Form):
     @classmethod
     def initial_for(cls, template: MessageTemplate) -> dict:
         initial = {name: getattr(template, name) for name in
-                   ("name", "key", "channel", "purpose", "topic", "fallback_language", "is_active")}
+                   ("name", "key", "channel", "purpose", "topic", "fallback_language", "is_active",
+                    "track_links")}
         for content in template.contents.all():
             for part in PARTS:
                 initial[f"{content.language}_{part}"] = getattr(content, part)
@@ -62,7 +67,7 @@ class MessageTemplateForm(ServiceErrorsMixin, forms.Form):
     def template_fields(self) -> dict:
         data = self.cleaned_data
         return {name: data[name] for name in ("name", "key", "channel", "purpose", "topic", "fallback_language",
-                                              "is_active")}
+                                              "is_active", "track_links")}
 
     def contents(self) -> dict:
         return {code: {part: self.cleaned_data.get(f"{code}_{part}", "") for part in PARTS} for code, _n in LANGUAGES}

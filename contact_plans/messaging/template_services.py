@@ -16,7 +16,7 @@ from .rendering import source_errors
 
 LANGUAGE_NAMES = dict(settings.LANGUAGES)
 PARTS = ("subject", "html", "text")
-FIELDS = ("key", "name", "channel", "purpose", "topic", "fallback_language", "is_active")
+FIELDS = ("key", "name", "channel", "purpose", "topic", "fallback_language", "is_active", "track_links")
 # An SMS longer than this is several messages for a phone; the outbox splits or refuses by its own
 # rule, so this is only a guard against a pasted email.
 SMS_SOURCE_LIMIT = 1_600

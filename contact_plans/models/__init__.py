@@ -3,10 +3,19 @@
 - ``followups``: follow-ups and worklist snoozes (the account manager's planned contacts).
 - ``message_templates``: message templates and their text per language (messaging).
 - ``outbox``: messages to customers, address statuses, contact preferences (docs/messaging.md).
+- ``clicks``: the clicks on tracked links of emails.
+- ``campaigns``: campaigns, their runs and recipients (docs/campaigns.md).
 """
 
+from .campaigns import Campaign, CampaignRecipient, CampaignRun
+from .clicks import LinkClick
 from .followups import FollowUp, WorklistSnooze
 from .message_templates import MessageTemplate, MessageTemplateContent
 from .outbox import AddressStatus, Channel, ContactPreference, LocalDelivery, Message, Purpose  # noqa: F401
 
-__all__ = ["FollowUp", "WorklistSnooze", "MessageTemplate", "MessageTemplateContent"]
+__all__ = [
+    "Campaign",
+    "CampaignRecipient",
+    "CampaignRun",
+    "LinkClick",
+    "FollowUp", "WorklistSnooze", "MessageTemplate", "MessageTemplateContent"]
