@@ -361,7 +361,15 @@ class ResultsSerializer(serializers.Serializer):
     points_redeemed = serializers.IntegerField()
     points_expired = serializers.IntegerField()
     redemption_rate = serializers.FloatField(allow_null=True)
-    breakage = serializers.FloatField(allow_null=True, help_text=_("Points expired as a share of points issued."))
+    breakage = serializers.FloatField(
+        allow_null=True,
+        help_text=_(
+            "Of the points whose expiry date fell in the period (up to now), the share that expired unredeemed "
+            "(null when none did)."
+        ),
+    )
+    breakage_cohort_points = serializers.IntegerField(help_text=_("Points whose expiry date fell in the period."))
+    breakage_expired_points = serializers.IntegerField(help_text=_("Of those, the points that expired unredeemed."))
     outstanding_points = serializers.IntegerField()
     outstanding_liability = serializers.DecimalField(max_digits=16, decimal_places=2)
     tiers = serializers.ListField(child=serializers.ListField())

@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from retention_crm.csv import csv_response
 
 from . import programme
-from .models import EarningRule, Reward, Tier
-from .programme_forms import EarningRuleForm, ResultsPeriodForm, RewardForm, TierForm
+from .models import EarningRule, ProgrammeChange, Reward, Tier
+from .programme_forms import EarningRuleForm, ProgrammeForm, ResultsPeriodForm, RewardForm, TierForm
 from .results import Results, programme_results
 from .selectors import programme_get
 
@@ -139,6 +139,41 @@ def reward_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     )
 
 
+# --- Settings ------------------------------------------------------------------------------------
+
+SETTINGS_HISTORY = 50
+
+
+@login_required
+def settings_view(request: HttpRequest) -> HttpResponse:
+    """The programme's settings (point value, expiry, tiers, referrals, birthday bonus) and who
+    changed what when."""
+    _manager_or_404(request)
+    current = programme_get()
+    form = ProgrammeForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = programme.programme_settings_update(
+                changes={field: form.cleaned_data[field] for field in form.changed_data}, user=request.user
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            if changed:
+                messages.success(request, _("The programme's settings are saved."))
+            else:
+                messages.info(request, _("Nothing was changed."))
+            return redirect("loyalty:settings")
+    labels = {name: form.fields[name].label for name in programme.PROGRAMME_SETTINGS}
+    history = [
+        {"change": change, "label": labels.get(change.field, change.field)}
+        for change in ProgrammeChange.objects.select_related("changed_by")[:SETTINGS_HISTORY]
+    ]
+    return render(
+        request, "loyalty/programme/settings.html", {"form": form, "history": history, "section": "settings"}
+    )
+
+
 # --- Results -------------------------------------------------------------------------------------
 
 
@@ -162,6 +197,8 @@ def _rows(results: Results) -> list[tuple[str, object]]:
         (_("Points expired"), results.points_expired),
         (_("Redemption rate"), results.redemption_rate),
         (_("Breakage"), results.breakage),
+        (_("Points whose expiry date fell in the period"), results.breakage_cohort_points),
+        (_("Of those, expired unredeemed"), results.breakage_expired_points),
         (_("Outstanding points"), results.outstanding_points),
         (_("Outstanding liability"), results.outstanding_liability),
         (_("Tier moves up"), results.moves_up),
@@ -192,7 +229,10 @@ def _figures(results: Results, point_value) -> list[dict]:
             "label": _("Breakage"),
             "value": _percent(results.breakage),
             "percent": True,
-            "help": _("Points expired over points issued, net of reversals."),
+            "help": _(
+                "Of the %(cohort)s points whose expiry date fell in the period, the share that expired unredeemed."
+            )
+            % {"cohort": formats.number_format(results.breakage_cohort_points, force_grouping=True)},
         },
         {"label": _("Outstanding points"), "value": results.outstanding_points},
         {

@@ -12,6 +12,7 @@ urlpatterns = [
     path("s/<str:token>/", views.standing_view, name="standing"),
     path("s/<str:token>/redeem/", views.standing_redeem_view, name="standing_redeem"),
     path("results/", programme_views.results_view, name="results"),
+    path("settings/", programme_views.settings_view, name="settings"),
     path("rules/", programme_views.rule_list, name="rules"),
     path("rules/new/", programme_views.rule_edit, name="rule_create"),
     path("rules/<id:pk>/", programme_views.rule_edit, name="rule_edit"),
