@@ -443,7 +443,11 @@ class Contest(models.Model):
     seed = models.CharField(_("seed"), max_length=64)
     drawn_at = models.DateTimeField(_("drawn at"), null=True, blank=True)
     drawn_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("drawn by"), null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("drawn by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -460,7 +464,8 @@ class Contest(models.Model):
             models.CheckConstraint(condition=Q(entry_rule__in=["purchase", "points"]), name="loyalty_contest_rule"),
             models.CheckConstraint(condition=~Q(seed=""), name="loyalty_contest_has_seed"),
             models.CheckConstraint(
-                condition=Q(drawn_at__isnull=True) | Q(drawn_at__gte=F("ends_at")), name="loyalty_contest_drawn_after_end"
+                condition=Q(drawn_at__isnull=True) | Q(drawn_at__gte=F("ends_at")),
+                name="loyalty_contest_drawn_after_end",
             ),
         ]
 
@@ -481,6 +486,9 @@ class ContestEntry(models.Model):
             models.CheckConstraint(condition=Q(tickets__gt=0), name="loyalty_contest_entry_tickets_positive"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.contest_id}: {self.member_id} x{self.tickets}"
+
 
 class ContestWinner(models.Model):
     contest = models.ForeignKey(Contest, on_delete=models.CASCADE, related_name="winners")
@@ -493,3 +501,6 @@ class ContestWinner(models.Model):
             models.UniqueConstraint(fields=["contest", "rank"], name="loyalty_contest_rank_once"),
             models.UniqueConstraint(fields=["contest", "member"], name="loyalty_contest_wins_once"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.contest_id}: {self.rank}. {self.member_id}"

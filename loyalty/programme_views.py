@@ -169,9 +169,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         {"change": change, "label": labels.get(change.field, change.field)}
         for change in ProgrammeChange.objects.select_related("changed_by")[:SETTINGS_HISTORY]
     ]
-    return render(
-        request, "loyalty/programme/settings.html", {"form": form, "history": history, "section": "settings"}
-    )
+    return render(request, "loyalty/programme/settings.html", {"form": form, "history": history, "section": "settings"})
 
 
 # --- Results -------------------------------------------------------------------------------------

@@ -117,7 +117,7 @@ SELECT
     (SELECT COALESCE(SUM(hi - lo), 0) FROM bounds),
     (SELECT COALESCE(SUM(GREATEST(0, LEAST(s.upto, b.hi) - GREATEST(s.upto - s.size, b.lo))), 0)
      FROM spending s JOIN bounds b ON b.member_id = s.member_id WHERE s.kind = 'expire')
-"""
+"""  # noqa: S608 - table names only
 
 
 def breakage_cohort(*, start: datetime, end: datetime) -> tuple[int, int]:

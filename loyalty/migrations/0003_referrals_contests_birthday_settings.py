@@ -6,210 +6,310 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0014_customer_birth_date'),
-        ('loyalty', '0002_rewards_and_redemptions'),
+        ("customers", "0014_customer_birth_date"),
+        ("loyalty", "0002_rewards_and_redemptions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Contest',
+            name="Contest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('prize', models.CharField(max_length=200, verbose_name='prize')),
-                ('starts_at', models.DateTimeField(verbose_name='starts at')),
-                ('ends_at', models.DateTimeField(verbose_name='ends at')),
-                ('entry_rule', models.CharField(choices=[('purchase', 'One entry per purchase of at least an amount'), ('points', 'One entry per N points earned')], default='purchase', max_length=10, verbose_name='entries')),
-                ('min_amount', models.DecimalField(decimal_places=2, default=0, help_text='For one entry per purchase.', max_digits=14, verbose_name='minimum purchase')),
-                ('points_per_entry', models.PositiveIntegerField(default=100, help_text='For one entry per N points earned.', verbose_name='points per entry')),
-                ('winners_count', models.PositiveIntegerField(default=1, verbose_name='number of winners')),
-                ('seed', models.CharField(max_length=64, verbose_name='seed')),
-                ('drawn_at', models.DateTimeField(blank=True, null=True, verbose_name='drawn at')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                ("prize", models.CharField(max_length=200, verbose_name="prize")),
+                ("starts_at", models.DateTimeField(verbose_name="starts at")),
+                ("ends_at", models.DateTimeField(verbose_name="ends at")),
+                (
+                    "entry_rule",
+                    models.CharField(
+                        choices=[
+                            ("purchase", "One entry per purchase of at least an amount"),
+                            ("points", "One entry per N points earned"),
+                        ],
+                        default="purchase",
+                        max_length=10,
+                        verbose_name="entries",
+                    ),
+                ),
+                (
+                    "min_amount",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=0,
+                        help_text="For one entry per purchase.",
+                        max_digits=14,
+                        verbose_name="minimum purchase",
+                    ),
+                ),
+                (
+                    "points_per_entry",
+                    models.PositiveIntegerField(
+                        default=100, help_text="For one entry per N points earned.", verbose_name="points per entry"
+                    ),
+                ),
+                ("winners_count", models.PositiveIntegerField(default=1, verbose_name="number of winners")),
+                ("seed", models.CharField(max_length=64, verbose_name="seed")),
+                ("drawn_at", models.DateTimeField(blank=True, null=True, verbose_name="drawn at")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'contest',
-                'verbose_name_plural': 'contests',
-                'ordering': ['-starts_at', '-id'],
+                "verbose_name": "contest",
+                "verbose_name_plural": "contests",
+                "ordering": ["-starts_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ContestEntry',
+            name="ContestEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tickets', models.PositiveIntegerField(verbose_name='entries')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("tickets", models.PositiveIntegerField(verbose_name="entries")),
             ],
         ),
         migrations.CreateModel(
-            name='ContestWinner',
+            name="ContestWinner",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rank', models.PositiveIntegerField(verbose_name='rank')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("rank", models.PositiveIntegerField(verbose_name="rank")),
             ],
             options={
-                'ordering': ['contest', 'rank'],
+                "ordering": ["contest", "rank"],
             },
         ),
         migrations.CreateModel(
-            name='ProgrammeChange',
+            name="ProgrammeChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('field', models.CharField(max_length=50, verbose_name='setting')),
-                ('old_value', models.CharField(blank=True, max_length=250, verbose_name='before')),
-                ('new_value', models.CharField(blank=True, max_length=250, verbose_name='after')),
-                ('changed_at', models.DateTimeField(verbose_name='changed at')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("field", models.CharField(max_length=50, verbose_name="setting")),
+                ("old_value", models.CharField(blank=True, max_length=250, verbose_name="before")),
+                ("new_value", models.CharField(blank=True, max_length=250, verbose_name="after")),
+                ("changed_at", models.DateTimeField(verbose_name="changed at")),
             ],
             options={
-                'verbose_name': 'programme change',
-                'verbose_name_plural': 'programme changes',
-                'ordering': ['-changed_at', '-id'],
+                "verbose_name": "programme change",
+                "verbose_name_plural": "programme changes",
+                "ordering": ["-changed_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ReferralCode',
+            name="ReferralCode",
             fields=[
-                ('customer', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='referral_code', serialize=False, to='customers.customer', verbose_name='customer')),
-                ('code', models.CharField(max_length=16, unique=True, verbose_name='code')),
-                ('visits', models.PositiveIntegerField(default=0, verbose_name='link visits')),
-                ('last_visit_at', models.DateTimeField(blank=True, null=True, verbose_name='last visit')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                (
+                    "customer",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="referral_code",
+                        serialize=False,
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                ("code", models.CharField(max_length=16, unique=True, verbose_name="code")),
+                ("visits", models.PositiveIntegerField(default=0, verbose_name="link visits")),
+                ("last_visit_at", models.DateTimeField(blank=True, null=True, verbose_name="last visit")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
             ],
             options={
-                'verbose_name': 'referral code',
-                'verbose_name_plural': 'referral codes',
+                "verbose_name": "referral code",
+                "verbose_name_plural": "referral codes",
             },
         ),
         migrations.RemoveConstraint(
-            model_name='ledgerentry',
-            name='loyalty_entry_source_valid',
+            model_name="ledgerentry",
+            name="loyalty_entry_source_valid",
         ),
         migrations.AddField(
-            model_name='ledgerentry',
-            name='key',
-            field=models.CharField(blank=True, db_default='', default='', max_length=64, verbose_name='once-only key'),
+            model_name="ledgerentry",
+            name="key",
+            field=models.CharField(blank=True, db_default="", default="", max_length=64, verbose_name="once-only key"),
         ),
         migrations.AddField(
-            model_name='programme',
-            name='birthday_bonus_points',
-            field=models.PositiveIntegerField(default=0, verbose_name='birthday bonus (points)'),
+            model_name="programme",
+            name="birthday_bonus_points",
+            field=models.PositiveIntegerField(default=0, verbose_name="birthday bonus (points)"),
         ),
         migrations.AddField(
-            model_name='programme',
-            name='referral_reward_points',
-            field=models.PositiveIntegerField(default=0, verbose_name='points for the referrer'),
+            model_name="programme",
+            name="referral_reward_points",
+            field=models.PositiveIntegerField(default=0, verbose_name="points for the referrer"),
         ),
         migrations.AddField(
-            model_name='programme',
-            name='referral_wait_days',
-            field=models.PositiveIntegerField(default=30, verbose_name='days a first purchase must stand unrefunded'),
+            model_name="programme",
+            name="referral_wait_days",
+            field=models.PositiveIntegerField(default=30, verbose_name="days a first purchase must stand unrefunded"),
         ),
         migrations.AddField(
-            model_name='programme',
-            name='referred_reward_points',
-            field=models.PositiveIntegerField(default=0, verbose_name='points for the referred customer'),
+            model_name="programme",
+            name="referred_reward_points",
+            field=models.PositiveIntegerField(default=0, verbose_name="points for the referred customer"),
         ),
         migrations.AddField(
-            model_name='programme',
-            name='shop_url',
-            field=models.URLField(blank=True, verbose_name='shop address'),
+            model_name="programme",
+            name="shop_url",
+            field=models.URLField(blank=True, verbose_name="shop address"),
         ),
         migrations.AlterField(
-            model_name='ledgerentry',
-            name='source',
-            field=models.CharField(choices=[('order', 'Order'), ('signup', 'Sign-up bonus'), ('reward', 'Reward'), ('user', 'User'), ('expiry', 'Expiry'), ('referral', 'Referral'), ('birthday', 'Birthday bonus')], max_length=10, verbose_name='source'),
+            model_name="ledgerentry",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("order", "Order"),
+                    ("signup", "Sign-up bonus"),
+                    ("reward", "Reward"),
+                    ("user", "User"),
+                    ("expiry", "Expiry"),
+                    ("referral", "Referral"),
+                    ("birthday", "Birthday bonus"),
+                ],
+                max_length=10,
+                verbose_name="source",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(('source__in', ['order', 'signup', 'reward', 'user', 'expiry', 'referral', 'birthday'])), name='loyalty_entry_source_valid'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("source__in", ["order", "signup", "reward", "user", "expiry", "referral", "birthday"])
+                ),
+                name="loyalty_entry_source_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.UniqueConstraint(condition=models.Q(('key', ''), _negated=True), fields=('key',), name='loyalty_entry_key_once'),
+            model_name="ledgerentry",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("key", ""), _negated=True), fields=("key",), name="loyalty_entry_key_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('source__in', ['referral', 'birthday']), _negated=True), models.Q(('kind', 'earn'), models.Q(('key', ''), _negated=True)), _connector='OR'), name='loyalty_bonus_entry_has_key'),
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("source__in", ["referral", "birthday"]), _negated=True),
+                    models.Q(("kind", "earn"), models.Q(("key", ""), _negated=True)),
+                    _connector="OR",
+                ),
+                name="loyalty_bonus_entry_has_key",
+            ),
         ),
         migrations.AddField(
-            model_name='contest',
-            name='drawn_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='drawn by'),
+            model_name="contest",
+            name="drawn_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="drawn by",
+            ),
         ),
         migrations.AddField(
-            model_name='contestentry',
-            name='contest',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entries', to='loyalty.contest'),
+            model_name="contestentry",
+            name="contest",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="entries", to="loyalty.contest"
+            ),
         ),
         migrations.AddField(
-            model_name='contestentry',
-            name='member',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contest_entries', to='loyalty.member'),
+            model_name="contestentry",
+            name="member",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="contest_entries", to="loyalty.member"
+            ),
         ),
         migrations.AddField(
-            model_name='contestwinner',
-            name='contest',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='winners', to='loyalty.contest'),
+            model_name="contestwinner",
+            name="contest",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="winners", to="loyalty.contest"
+            ),
         ),
         migrations.AddField(
-            model_name='contestwinner',
-            name='member',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contests_won', to='loyalty.member'),
+            model_name="contestwinner",
+            name="member",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="contests_won", to="loyalty.member"
+            ),
         ),
         migrations.AddField(
-            model_name='programmechange',
-            name='changed_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by'),
+            model_name="programmechange",
+            name="changed_by",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="by",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='referralcode',
-            constraint=models.CheckConstraint(condition=models.Q(('code', ''), _negated=True), name='loyalty_referral_code_not_empty'),
+            model_name="referralcode",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("code", ""), _negated=True), name="loyalty_referral_code_not_empty"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contest',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='loyalty_contest_ends_after_start'),
+            model_name="contest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_at__gt", models.F("starts_at"))), name="loyalty_contest_ends_after_start"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contest',
-            constraint=models.CheckConstraint(condition=models.Q(('winners_count__gte', 1)), name='loyalty_contest_has_winners'),
+            model_name="contest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("winners_count__gte", 1)), name="loyalty_contest_has_winners"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contest',
-            constraint=models.CheckConstraint(condition=models.Q(('min_amount__gte', 0)), name='loyalty_contest_min_amount_not_negative'),
+            model_name="contest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("min_amount__gte", 0)), name="loyalty_contest_min_amount_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contest',
-            constraint=models.CheckConstraint(condition=models.Q(('points_per_entry__gte', 1)), name='loyalty_contest_points_per_entry'),
+            model_name="contest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("points_per_entry__gte", 1)), name="loyalty_contest_points_per_entry"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contest',
-            constraint=models.CheckConstraint(condition=models.Q(('entry_rule__in', ['purchase', 'points'])), name='loyalty_contest_rule'),
+            model_name="contest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("entry_rule__in", ["purchase", "points"])), name="loyalty_contest_rule"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contest',
-            constraint=models.CheckConstraint(condition=models.Q(('seed', ''), _negated=True), name='loyalty_contest_has_seed'),
+            model_name="contest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("seed", ""), _negated=True), name="loyalty_contest_has_seed"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contest',
-            constraint=models.CheckConstraint(condition=models.Q(('drawn_at__isnull', True), ('drawn_at__gte', models.F('ends_at')), _connector='OR'), name='loyalty_contest_drawn_after_end'),
+            model_name="contest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("drawn_at__isnull", True), ("drawn_at__gte", models.F("ends_at")), _connector="OR"),
+                name="loyalty_contest_drawn_after_end",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contestentry',
-            constraint=models.UniqueConstraint(fields=('contest', 'member'), name='loyalty_contest_entry_once'),
+            model_name="contestentry",
+            constraint=models.UniqueConstraint(fields=("contest", "member"), name="loyalty_contest_entry_once"),
         ),
         migrations.AddConstraint(
-            model_name='contestentry',
-            constraint=models.CheckConstraint(condition=models.Q(('tickets__gt', 0)), name='loyalty_contest_entry_tickets_positive'),
+            model_name="contestentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("tickets__gt", 0)), name="loyalty_contest_entry_tickets_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contestwinner',
-            constraint=models.UniqueConstraint(fields=('contest', 'rank'), name='loyalty_contest_rank_once'),
+            model_name="contestwinner",
+            constraint=models.UniqueConstraint(fields=("contest", "rank"), name="loyalty_contest_rank_once"),
         ),
         migrations.AddConstraint(
-            model_name='contestwinner',
-            constraint=models.UniqueConstraint(fields=('contest', 'member'), name='loyalty_contest_wins_once'),
+            model_name="contestwinner",
+            constraint=models.UniqueConstraint(fields=("contest", "member"), name="loyalty_contest_wins_once"),
         ),
     ]
