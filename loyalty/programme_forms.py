@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.forms import DATETIME_LOCAL_FORMAT
 
-from . import programme
-from .models import EarningRule, Programme, Reward, Tier
+from . import contests, programme
+from .models import Contest, EarningRule, Programme, Reward, Tier
 
 
 def _when(required: bool = True) -> forms.DateTimeField:
@@ -138,6 +138,30 @@ class ProgrammeForm(_ServiceChecked):
 
     def service_check(self, candidate) -> None:
         programme.programme_check(programme=candidate)
+
+
+class ContestForm(_ServiceChecked):
+    starts_at = _when()
+    ends_at = _when()
+
+    class Meta:
+        model = Contest
+        fields = [
+            "name",
+            "description",
+            "prize",
+            "starts_at",
+            "ends_at",
+            "entry_rule",
+            "min_amount",
+            "points_per_entry",
+            "winners_count",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def service_check(self, contest) -> None:
+        contest.name, contest.prize = contest.name or "", contest.prize or ""
+        contests.contest_check(contest=contest)
 
 
 class ResultsPeriodForm(forms.Form):

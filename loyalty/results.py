@@ -19,6 +19,7 @@ from django.utils import timezone
 from customers.models import Order
 
 from .models import LedgerEntry, Member, Tier, TierChange
+from .referrals import referral_results
 from .selectors import programme_get
 
 
@@ -34,6 +35,9 @@ class Results:
     breakage: float | None
     breakage_cohort_points: int
     breakage_expired_points: int
+    referrals: int
+    referrals_converted: int
+    referral_points: int
     outstanding_points: int
     outstanding_liability: Decimal
     tiers: list[tuple[str, int]]
@@ -81,6 +85,7 @@ def programme_results(*, start: datetime, end: datetime) -> Results:
         breakage=_share(expired, cohort),
         breakage_cohort_points=cohort,
         breakage_expired_points=expired,
+        **referral_results(start=start, end=end),
         outstanding_points=balances["points"],
         outstanding_liability=(Decimal(balances["points"]) * programme_get().point_value).quantize(Decimal("0.01")),
         tiers=tiers,

@@ -56,3 +56,19 @@ def points_expiry_remind_task() -> None:
     """Daily: the reminder before points expire (once a month per member, by its source key)."""
     reminded = services.points_expiry_remind()
     logger.info("loyalty.expiry_reminded members=%s", reminded)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def birthday_bonus_task() -> None:
+    """Daily: the birthday bonus, once a year per member (its key), days missed caught up."""
+    from .birthdays import birthday_bonus_award
+
+    birthday_bonus_award()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def referrals_reward_task() -> None:
+    """Daily: referrals whose first purchase stood unrefunded for the waiting days are rewarded."""
+    from .referrals import referrals_reward
+
+    referrals_reward()

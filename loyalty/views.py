@@ -5,11 +5,13 @@ may not see the customer gets a 404. With htmx the answer is the card, re-render
 JavaScript, a redirect back to the customer page.
 """
 
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -18,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from customers.selectors import customer_visible_to
 from retention_crm.http import is_htmx
 
-from . import selectors, services, standing
+from . import contests, referrals, selectors, services, standing
 from .forms import AdjustmentForm
 from .models import Member
 from .panels import TEMPLATE, loyalty_panel_context
@@ -88,6 +90,11 @@ def _standing_response(request: HttpRequest, token: str, *, redeemed=None, error
                 "standing": selectors.member_standing(member=member),
                 "customer": member.customer,
                 "rewards": selectors.rewards_on_offer(),
+                "referral_link": request.build_absolute_uri(
+                    referrals.referral_path(referrals.referral_code_get(customer=member.customer).code)
+                ),
+                "referrals": referrals.member_referrals(customer_id=member.pk),
+                "contests": contests.member_contests(member_id=member.pk),
                 "token": token,
                 "language": language,
                 "languages": settings.LANGUAGES,
@@ -121,3 +128,38 @@ def standing_redeem_view(request: HttpRequest, token: str) -> HttpResponse:
     except ValidationError as exc:
         return _standing_response(request, token, error=" ".join(exc.messages), status=400)
     return _standing_response(request, token, redeemed=redemption)
+
+
+# --- Referral links (public, no login) ------------------------------------------------------------
+
+
+def _with_ref(url: str, code: str) -> str:
+    parts = urlsplit(url)
+    query = f"{parts.query}&" if parts.query else ""
+    return urlunsplit(parts._replace(query=query + urlencode({"ref": code})))
+
+
+@require_GET
+def referral_link_view(request: HttpRequest, code: str) -> HttpResponse:
+    """A member's referral link: counts the visit and sends the visitor to the shop with the code
+    (the shop passes it back when it creates the customer); without a shop address, a page that
+    shows the code to give in the shop. An unknown code: a page that says so (404)."""
+    referral = referrals.referral_link_visit(code=code)
+    programme = selectors.programme_get()
+    if referral is not None and programme.shop_url:
+        response = HttpResponseRedirect(_with_ref(programme.shop_url, referral.code))
+    else:
+        language = request.GET.get("lang") or translation.get_language_from_request(request)
+        if language not in dict(settings.LANGUAGES):
+            language = settings.LANGUAGE_CODE
+        with translation.override(language):
+            response = render(
+                request,
+                "loyalty/referral_link.html",
+                {"referral": referral, "programme": programme},
+                status=200 if referral is not None else 404,
+            )
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
