@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -22,7 +23,7 @@ from retention_crm.http import is_htmx
 
 from . import contests, referrals, selectors, services, standing
 from .forms import AdjustmentForm
-from .models import Member
+from .models import Member, Redemption
 from .panels import TEMPLATE, loyalty_panel_context
 from .redemption import reward_redeem as redeem_reward
 
@@ -103,7 +104,9 @@ def _standing_response(request: HttpRequest, token: str, *, redeemed=None, error
             }
             response = render(request, "loyalty/standing.html", context, status=status)
     # The link is the key to this page: never send it on to another site, never keep it in a cache.
-    response["Referrer-Policy"] = "no-referrer"
+    # "same-origin", not "no-referrer": with no referrer at all, browsers send the redeem form's POST
+    # with "Origin: null", which the CSRF check rightly refuses.
+    response["Referrer-Policy"] = "same-origin"
     response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex"
     return response
@@ -111,11 +114,23 @@ def _standing_response(request: HttpRequest, token: str, *, redeemed=None, error
 
 @require_GET
 def standing_view(request: HttpRequest, token: str) -> HttpResponse:
-    return _standing_response(request, token)
+    # After a redemption the page is shown again (a reload re-sends nothing) with its code: only a
+    # redemption of this member's, and the code only, as the customer saw it right after redeeming.
+    redeemed = None
+    customer_id = standing.standing_customer_id(token)
+    if customer_id is not None and request.GET.get("redeemed", "").isdigit():
+        redeemed = (
+            Redemption.objects.select_related("reward")
+            .filter(pk=int(request.GET["redeemed"]), member_id=customer_id)
+            .first()
+        )
+    return _standing_response(request, token, redeemed=redeemed)
 
 
 @require_POST
 def standing_redeem_view(request: HttpRequest, token: str) -> HttpResponse:
+    """Redeem from the standing page; on success, back to the page (POST, redirect, GET: reloading
+    it never redeems twice) showing the code; a refusal is shown at once with its reason."""
     customer_id = standing.standing_customer_id(token)
     if customer_id is None:
         return _standing_response(request, token)
@@ -127,7 +142,8 @@ def standing_redeem_view(request: HttpRequest, token: str) -> HttpResponse:
         redemption = redeem_reward(customer_id=customer_id, reward_id=reward_id)
     except ValidationError as exc:
         return _standing_response(request, token, error=" ".join(exc.messages), status=400)
-    return _standing_response(request, token, redeemed=redemption)
+    query = urlencode({"lang": request.GET.get("lang", ""), "redeemed": redemption.pk})
+    return HttpResponseRedirect(reverse("loyalty:standing", args=[token]) + "?" + query)
 
 
 # --- Referral links (public, no login) ------------------------------------------------------------
