@@ -235,6 +235,8 @@ def points_reverse_orders(*, orders: QuerySet[Order]) -> int:
     """Take back, set-based, what the refunded or cancelled orders among ``orders`` earned, as
     ``order_points_reverse`` does for one (an import's refunds: orders.imported). Running it again
     takes back nothing more. Returns the number of reversal entries written."""
+    # Only the orders refunded or cancelled matter: the members of the others are not even locked.
+    orders = orders.filter(gross_amount__gt=0, net_amount__lt=F("gross_amount"))
     orders_sql, orders_params = (
         orders.order_by().values("id", "external_id", "net_amount", "gross_amount").query.sql_with_params()
     )
