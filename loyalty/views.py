@@ -86,14 +86,14 @@ def _standing_response(request: HttpRequest, token: str, *, redeemed=None, error
         language = request.GET.get("lang") or member.customer.language
         if language not in dict(settings.LANGUAGES):
             language = settings.LANGUAGE_CODE
+        code = referrals.referral_code_get(customer=member.customer).code
         with translation.override(language):
             context = {
                 "standing": selectors.member_standing(member=member),
                 "customer": member.customer,
                 "rewards": selectors.rewards_on_offer(),
-                "referral_link": request.build_absolute_uri(
-                    referrals.referral_path(referrals.referral_code_get(customer=member.customer).code)
-                ),
+                "referral_code": code,
+                "referral_link": request.build_absolute_uri(referrals.referral_path(code)),
                 "referrals": referrals.member_referrals(customer_id=member.pk),
                 "contests": contests.member_contests(member_id=member.pk),
                 "token": token,

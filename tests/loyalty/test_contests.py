@@ -183,3 +183,4 @@ def test_the_standing_page_shows_the_members_contests(client):
     page = client.get(standing_path(member.pk)).content.decode()
 
     assert "Running now" in page and "You have 1 entry." in page and "/loyalty/r/" in page
+    assert "standing-referral-code" in page
