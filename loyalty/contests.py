@@ -126,19 +126,24 @@ def draw_winners(*, seed: str, entries: list[tuple[int, int]], count: int) -> li
     return [member_id for _key_value, member_id in ranked[:count]]
 
 
+def contest_draw_check(*, contest: Contest, now: datetime | None = None) -> None:
+    """Refuse a draw before the contest's end, or of a contest drawn already."""
+    if contest.drawn_at is not None:
+        raise ValidationError(_("This contest has already been drawn."))
+    if (now or timezone.now()) < contest.ends_at:
+        raise ValidationError(
+            _("The contest runs until %(date)s: draw it after its end.")
+            % {"date": formats.format_datetime(contest.ends_at)}
+        )
+
+
 @transaction.atomic
 def contest_draw(*, contest_id: int, user=None, now: datetime | None = None, notify: bool = True) -> Contest:
     """Count the entries, draw the winners with the recorded seed, tell them. Once: a second call
     is refused, as is a draw before the contest's end."""
     now = now or timezone.now()
     contest = Contest.objects.select_for_update().get(pk=contest_id)
-    if contest.drawn_at is not None:
-        raise ValidationError(_("This contest has already been drawn."))
-    if now < contest.ends_at:
-        raise ValidationError(
-            _("The contest runs until %(date)s: draw it after its end.")
-            % {"date": formats.format_datetime(contest.ends_at)}
-        )
+    contest_draw_check(contest=contest, now=now)
     sql, params = _entries_select(contest)
     with connection.cursor() as cursor:
         cursor.execute(

@@ -25,6 +25,7 @@ from .models import Contest, ContestEntry, EarningRule, ProgrammeChange, Reward,
 from .programme_forms import ContestForm, EarningRuleForm, ProgrammeForm, ResultsPeriodForm, RewardForm, TierForm
 from .results import Results, programme_results
 from .selectors import programme_get
+from .tasks import contest_draw_task
 
 # The results page opens on the last 30 days (today included): a month of activity at a glance.
 DEFAULT_PERIOD_DAYS = 30
@@ -177,12 +178,17 @@ def contest_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _manager_or_404(request)
     contest = get_object_or_404(Contest, pk=pk)
     if request.method == "POST":
+        # Refusals at once (before the end, drawn already); the draw itself in a task: its entries
+        # may be a whole base's.
         try:
-            contests.contest_draw(contest_id=contest.pk, user=request.user)
+            contests.contest_draw_check(contest=contest)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, _("The contest is drawn and the winners are told by email."))
+            contest_draw_task.delay(contest.pk, request.user.pk)
+            messages.success(
+                request, _("The draw has started: the winners appear here in a moment and are told by email.")
+            )
         return redirect("loyalty:contest", contest.pk)
     entries = ContestEntry.objects.filter(contest=contest)
     totals = entries.aggregate(members=Count("pk"), tickets=Sum("tickets"))

@@ -72,3 +72,22 @@ def referrals_reward_task() -> None:
     from .referrals import referrals_reward
 
     referrals_reward()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def contest_draw_task(contest_id: int, user_id: int | None = None) -> None:
+    """A contest's draw, off the request (its entries may be a million members'). Once: a contest
+    already drawn is left as it is (a retry, a second click)."""
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import ValidationError
+
+    from .contests import contest_draw
+    from .models import Contest
+
+    if not Contest.objects.filter(pk=contest_id, drawn_at__isnull=True).exists():
+        return
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    try:
+        contest_draw(contest_id=contest_id, user=user)
+    except ValidationError as exc:  # drawn meanwhile, or not ended: nothing to do
+        logger.info("loyalty.contest_not_drawn contest=%s reason=%s", contest_id, " ".join(exc.messages))

@@ -184,3 +184,22 @@ def test_the_standing_page_shows_the_members_contests(client):
 
     assert "Running now" in page and "You have 1 entry." in page and "/loyalty/r/" in page
     assert "standing-referral-code" in page
+
+
+def test_the_draw_task_draws_once_and_a_draw_asked_before_the_end_is_refused_at_once(marta):
+    from loyalty.tasks import contest_draw_task
+
+    member = MemberFactory()
+    place_order(member.customer, amount="20", at=START + timedelta(days=1))
+    ended = _contest(winners_count=1)
+    running = _contest(
+        name="Later", starts_at=timezone.now() - timedelta(days=1), ends_at=timezone.now() + timedelta(days=1)
+    )
+
+    contest_draw_task(ended.pk, marta.pk)
+    contest_draw_task(ended.pk, marta.pk)  # a retry: nothing more
+    refused = client_for(marta).post(reverse("loyalty:contest", args=[running.pk]), follow=True).content.decode()
+
+    assert ContestWinner.objects.filter(contest=ended).count() == 1
+    assert Contest.objects.get(pk=ended.pk).drawn_by == marta
+    assert "draw it after its end" in refused and Contest.objects.get(pk=running.pk).drawn_at is None
