@@ -71,7 +71,8 @@ def setup_data(*, customers: int, orders: int) -> str:
         cursor.execute(
             "INSERT INTO customers_importjob (id, format, status, original_name, path, created_at, total_bytes, "
             "processed_bytes, rows_read, rows_skipped, error_count, created_count, updated_count, unchanged_count, "
-            "message) VALUES (%s, 'orders', 'succeeded', 'bench.csv', '/nonexistent', now(), 0, 0, 0, 0, 0, 0, 0, 0, '')",
+            "message, language) "
+            "VALUES (%s, 'orders', 'succeeded', 'bench.csv', '/nonexistent', now(), 0, 0, 0, 0, 0, 0, 0, 0, '', 'en')",
             [job],
         )
         cursor.execute(

@@ -124,6 +124,7 @@ class CustomerForm(ServiceErrorsMixin, forms.ModelForm):
             "account_manager",
             "acquired_at",
             "acquisition_source",
+            "birth_date",
             "marketing_consent",
             "consent_at",
             "consent_source",
@@ -131,6 +132,7 @@ class CustomerForm(ServiceErrorsMixin, forms.ModelForm):
         ]
         widgets = {
             "acquired_at": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "consent_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT),
             "notes": forms.Textarea(attrs={"rows": 4}),
         }
@@ -166,6 +168,7 @@ class CustomerForm(ServiceErrorsMixin, forms.ModelForm):
                 _("Contact"),
                 Row(Column("email"), Column("phone")),
                 Row(Column("country"), Column("language"), Column("time_zone")),
+                Row(Column("birth_date", css_class="col-md-4")),
             ),
             Fieldset(
                 _("Account"),
@@ -268,7 +271,8 @@ class InteractionForm(ServiceErrorsMixin, forms.Form):
 IMPORT_FORMAT_HELP = {
     ImportJob.Format.CUSTOMERS_CSV: _(
         "CSV (UTF-8) with a header row. Required: external_id, name. Optional: email, phone, company, country, "
-        "language, time_zone, account_manager (username), acquired_at (YYYY-MM-DD), acquisition_source, "
+        "language, time_zone, account_manager (username), acquired_at (YYYY-MM-DD), birth_date (YYYY-MM-DD), "
+        "acquisition_source, "
         "referred_by (external id), tags (separated by semicolons), marketing_consent (true/false), consent_at, "
         "consent_source, notes. The customer export has exactly these columns."
     ),

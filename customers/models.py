@@ -67,6 +67,7 @@ class Customer(models.Model):
         _("acquisition date"), null=True, blank=True, validators=[dates.happened("acquired_at")]
     )
     acquisition_source = models.CharField(_("acquisition source"), max_length=64, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True, validators=[dates.born("birth_date")])
     referred_by = models.ForeignKey(
         "self",
         verbose_name=_("referred by"),
@@ -136,6 +137,11 @@ class Customer(models.Model):
                 name="customer_consent_has_date_and_source",
             ),
             models.CheckConstraint(condition=~Q(referred_by=F("id")), name="customer_not_referred_by_self"),
+            models.CheckConstraint(
+                condition=Q(birth_date__isnull=True)
+                | (Q(birth_date__gte=dates.EARLIEST_BIRTH) & Q(birth_date__lt=dates.STORED_LATEST)),
+                name="customer_birth_date_in_range",
+            ),
             models.CheckConstraint(condition=~Q(external_id=""), name="customer_external_id_not_empty"),
             # The fixed bounds of retention_crm.dates, whatever writes the row.
             models.CheckConstraint(

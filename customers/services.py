@@ -35,6 +35,7 @@ CUSTOMER_FIELDS = (
     "account_manager",
     "acquired_at",
     "acquisition_source",
+    "birth_date",
     "referred_by",
     "marketing_consent",
     "consent_at",

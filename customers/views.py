@@ -256,6 +256,7 @@ def _customer_csv_row(customer: Customer) -> list:
         customer.consent_at,
         customer.consent_source,
         customer.notes,
+        customer.birth_date,
     ]
 
 

@@ -1,19 +1,35 @@
-"""Admin pages of the programme: its settings are edited here (marketers edit earning rules, tiers
-and rewards on the programme pages, loyalty.programme_views, which check what they are given).
+"""Admin pages of the programme (marketers edit the settings, earning rules, tiers, rewards and
+contests on the programme pages, loyalty.programme_views, which check what they are given and keep
+the settings' history).
 Members, the ledger and redemptions are read only: points move through the services (the API, the
 customer page's card), never by editing a row."""
 
 from django.contrib import admin
 
-from .models import EarningRule, LedgerEntry, Member, Programme, Redemption, Reward, Tier
+from .models import (
+    Contest,
+    EarningRule,
+    LedgerEntry,
+    Member,
+    Programme,
+    ProgrammeChange,
+    Redemption,
+    ReferralCode,
+    Reward,
+    Tier,
+)
 
 
 @admin.register(Programme)
 class ProgrammeAdmin(admin.ModelAdmin):
     list_display = ["name", "expiry_days", "reminder_days", "point_value", "tier_basis", "tier_window"]
 
+    # Read here, changed on the settings page (/loyalty/settings/): checked, and with its history.
     def has_add_permission(self, request):
-        return not Programme.objects.exists()  # one row
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -69,3 +85,24 @@ class RedemptionAdmin(ReadOnlyAdmin):
     list_display = ["code", "member", "reward", "points", "created_at", "used_at"]
     list_select_related = ["reward"]
     search_fields = ["code", "member__customer__external_id"]
+
+
+@admin.register(ProgrammeChange)
+class ProgrammeChangeAdmin(ReadOnlyAdmin):
+    list_display = ["changed_at", "field", "old_value", "new_value", "changed_by"]
+    list_select_related = ["changed_by"]
+
+
+@admin.register(ReferralCode)
+class ReferralCodeAdmin(ReadOnlyAdmin):
+    list_display = ["code", "customer", "visits", "last_visit_at", "created_at"]
+    list_select_related = ["customer"]
+    search_fields = ["code", "customer__external_id"]
+
+
+@admin.register(Contest)
+class ContestAdmin(ReadOnlyAdmin):
+    """Contests are created and drawn on the programme's pages (loyalty.contests checks them and
+    keeps a drawn contest as it is); here they are read."""
+
+    list_display = ["name", "starts_at", "ends_at", "entry_rule", "winners_count", "seed", "drawn_at"]

@@ -9,6 +9,7 @@ answer.
 
 from datetime import datetime, time, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -33,8 +34,8 @@ from retention_crm.dates import EARLIEST
 from retention_crm.ids import IdField
 
 from . import redemption as redeeming
-from . import selectors, services
-from .models import LedgerEntry, Member, Redemption, Reward
+from . import referrals, selectors, services
+from .models import Contest, LedgerEntry, Member, Redemption, Reward
 from .results import programme_results
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -361,7 +362,18 @@ class ResultsSerializer(serializers.Serializer):
     points_redeemed = serializers.IntegerField()
     points_expired = serializers.IntegerField()
     redemption_rate = serializers.FloatField(allow_null=True)
-    breakage = serializers.FloatField(allow_null=True, help_text=_("Points expired as a share of points issued."))
+    breakage = serializers.FloatField(
+        allow_null=True,
+        help_text=_(
+            "Of the points whose expiry date fell in the period (up to now), the share that expired unredeemed "
+            "(null when none did)."
+        ),
+    )
+    breakage_cohort_points = serializers.IntegerField(help_text=_("Points whose expiry date fell in the period."))
+    breakage_expired_points = serializers.IntegerField(help_text=_("Of those, the points that expired unredeemed."))
+    referrals = serializers.IntegerField(help_text=_("Customers created in the period with a referrer."))
+    referrals_converted = serializers.IntegerField(help_text=_("Referrals rewarded in the period."))
+    referral_points = serializers.IntegerField(help_text=_("Points given for referrals in the period."))
     outstanding_points = serializers.IntegerField()
     outstanding_liability = serializers.DecimalField(max_digits=16, decimal_places=2)
     tiers = serializers.ListField(child=serializers.ListField())
@@ -388,3 +400,105 @@ class ResultsApi(APIView):
         start = datetime.combine(query.validated_data["start"], time.min, tzinfo=zone)
         end = datetime.combine(query.validated_data["end"] + timedelta(days=1), time.min, tzinfo=zone)
         return Response(ResultsSerializer(programme_results(start=start, end=end)).data)
+
+
+# --- Referrals ------------------------------------------------------------------------------------
+
+
+class ReferralSerializer(serializers.Serializer):
+    customer_id = serializers.IntegerField(help_text=_("The member whose code and link these are."))
+    code = serializers.CharField()
+    link = serializers.CharField(help_text=_("Their referral link: counts the visit and sends to the shop."))
+    referred = serializers.IntegerField(help_text=_("Customers they referred."))
+    converted = serializers.IntegerField(help_text=_("Of those, rewarded (first purchase kept)."))
+    points = serializers.IntegerField(help_text=_("Points they earned for referrals."))
+
+
+def _referral_body(member: Member) -> dict:
+    code = referrals.referral_code_get(customer=member.customer).code
+    return {
+        "customer_id": member.pk,
+        "code": code,
+        "link": settings.PUBLIC_BASE_URL + referrals.referral_path(code),
+        **referrals.member_referrals(customer_id=member.pk),
+    }
+
+
+class MemberReferralApi(APIView):
+    permission_classes = [HasAnyRole]
+
+    @extend_schema(summary=_("A member's referral code, link and results"), responses=ReferralSerializer)
+    def get(self, request, customer_id: int):
+        member = _visible_member(request.user, customer_id)
+        return Response(ReferralSerializer(_referral_body(member)).data)
+
+
+class ReferralRecordSerializer(InputSerializer):
+    customer_id = IdField(help_text=_("The new customer, as created through the customers API."))
+    code = serializers.CharField(max_length=32, help_text=_("The referral code the customer came with."))
+
+
+class ReferralRecordedSerializer(serializers.Serializer):
+    customer_id = serializers.IntegerField()
+    referred_by = serializers.IntegerField(help_text=_("The referrer's customer id."))
+
+
+@extend_schema_view(
+    post=extend_schema(
+        summary=_("Record that a new customer came through a referral code"),
+        request=ReferralRecordSerializer,
+        responses={201: ReferralRecordedSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+)
+class ReferralRecordApi(IdempotentCreateMixin, _Post):
+    def perform(self, request):
+        data = ReferralRecordSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = get_object_or_404(customer_visible_to(request.user), pk=data.validated_data["customer_id"])
+        _editable(request.user, customer.pk)
+        customer = referrals.referral_record(customer=customer, code=data.validated_data["code"])
+        body = {"customer_id": customer.pk, "referred_by": customer.referred_by_id}
+        return Response(ReferralRecordedSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+# --- Contests -------------------------------------------------------------------------------------
+
+
+class ContestSerializer(serializers.ModelSerializer):
+    winners = serializers.SerializerMethodField(
+        help_text=_("Customer ids of the winners, first drawn first (those the user may see).")
+    )
+
+    class Meta:
+        model = Contest
+        fields = ["id", "name", "description", "prize", "starts_at", "ends_at", "entry_rule", "min_amount"]
+        fields += ["points_per_entry", "winners_count", "seed", "drawn_at", "winners"]
+        read_only_fields = fields
+
+    def get_winners(self, contest) -> list[int]:
+        visible = self.context["visible_winners"]
+        return [w.member_id for w in contest.winners.all() if w.member_id in visible]
+
+
+class ContestListApi(generics.ListAPIView):
+    """The contests, newest first, with their seed (before and after the draw) and winners."""
+
+    permission_classes = [HasAnyRole]
+    serializer_class = ContestSerializer
+    pagination_class = CursorPagination
+    filter_backends = []
+
+    def get_queryset(self):
+        return Contest.objects.prefetch_related("winners").order_by("-id")
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self, "swagger_fake_view", False):
+            return {**context, "visible_winners": set()}
+        winners = customer_visible_to(self.request.user).filter(loyalty_member__contests_won__isnull=False)
+        return {**context, "visible_winners": set(winners.values_list("pk", flat=True))}
+
+    @extend_schema(summary=_("Contests and their results"))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -7,6 +7,9 @@ from . import api
 urlpatterns = [
     path("members/", api.MemberEnrolApi.as_view(), name="api-loyalty-enrol"),
     path("members/<id:customer_id>/", api.MemberStandingApi.as_view(), name="api-loyalty-member"),
+    path("members/<id:customer_id>/referral/", api.MemberReferralApi.as_view(), name="api-loyalty-referral"),
+    path("referrals/", api.ReferralRecordApi.as_view(), name="api-loyalty-referrals"),
+    path("contests/", api.ContestListApi.as_view(), name="api-loyalty-contests"),
     path("ledger/", api.LedgerListApi.as_view(), name="api-loyalty-ledger"),
     path("orders/<id:order_id>/earn/", api.OrderEarnApi.as_view(), name="api-loyalty-earn"),
     path("orders/<id:order_id>/reverse/", api.OrderReverseApi.as_view(), name="api-loyalty-reverse"),

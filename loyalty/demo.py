@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from customers.models import Customer, Order
 
-from . import services
-from .models import EarningRule, Member, Reward, Tier
+from . import contests, selectors, services
+from .models import Contest, EarningRule, Member, Programme, Reward, Tier
 
 logger = logging.getLogger(__name__)
 
@@ -62,5 +62,40 @@ def loyalty_demo_seed() -> bool:
     awarded = services.points_earn_orders(orders=Order.objects.all())
     services.points_expire()
     services.member_tiers_refresh(notify=False)
+    selectors.programme_get()
+    Programme.objects.filter(pk=1).update(
+        referral_reward_points=200, referred_reward_points=100, birthday_bonus_points=100
+    )
+    _contests_seed()
     logger.info("loyalty.demo_seeded orders=%s", awarded)
     return True
+
+
+def _contests_seed() -> None:
+    """A contest of last month, drawn (its winners not emailed: demo data), and one running now."""
+    now = timezone.now()
+    drawn = contests.contest_save(
+        contest=Contest(
+            name="Spring prize draw",
+            prize="A hamper of the season's best",
+            description="Every purchase of 20 or more is one entry.",
+            starts_at=now - timedelta(days=60),
+            ends_at=now - timedelta(days=30),
+            entry_rule=Contest.EntryRule.PURCHASE,
+            min_amount=Decimal("20"),
+            winners_count=3,
+        )
+    )
+    contests.contest_draw(contest_id=drawn.pk, now=now, notify=False)
+    contests.contest_save(
+        contest=Contest(
+            name="Points race",
+            prize="Two tickets to the tasting evening",
+            description="Every 100 points earned is one entry.",
+            starts_at=now - timedelta(days=10),
+            ends_at=now + timedelta(days=20),
+            entry_rule=Contest.EntryRule.POINTS,
+            points_per_entry=100,
+            winners_count=2,
+        )
+    )

@@ -100,3 +100,16 @@ def points_expiring_email(*, customer: Customer, points: int, days: int, month: 
         subject=lambda: _("%(count)s of your points expire soon") % {"count": points},
         lines=[_("%(count)s points expire within %(days)s days.") % {"count": points, "days": days}],
     )
+
+
+def contest_won_email(*, customer: Customer, contest_id: int, contest: str, prize: str) -> None:
+    _send(
+        customer=customer,
+        source_key=f"loyalty.contest_won.{contest_id}.{customer.pk}",
+        purpose=Purpose.TRANSACTIONAL,
+        subject=lambda: _("You won: %(contest)s") % {"contest": contest},
+        lines=[
+            _("Congratulations: you are a winner of %(contest)s.") % {"contest": contest},
+            _("Your prize: %(prize)s. We will be in touch to hand it over.") % {"prize": prize},
+        ],
+    )

@@ -40,6 +40,14 @@ class Programme(models.Model):
         _("tiers counted over"), max_length=20, choices=TierWindow.choices, default="rolling_12_months"
     )
     tier_grace_days = models.PositiveIntegerField(_("grace period before a downgrade (days)"), default=30)
+    # Referrals: the referrer (and the referred customer) earn these points once the referred
+    # customer's first purchase has gone ``referral_wait_days`` without a refund (loyalty.referrals).
+    referral_reward_points = models.PositiveIntegerField(_("points for the referrer"), default=0)
+    referred_reward_points = models.PositiveIntegerField(_("points for the referred customer"), default=0)
+    referral_wait_days = models.PositiveIntegerField(_("days a first purchase must stand unrefunded"), default=30)
+    # Where a referral link sends the visitor (with ?ref=<code>); empty: the link's page shows the code.
+    shop_url = models.URLField(_("shop address"), blank=True)
+    birthday_bonus_points = models.PositiveIntegerField(_("birthday bonus (points)"), default=0)
 
     class Meta:
         verbose_name = _("loyalty programme")
@@ -55,6 +63,27 @@ class Programme(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ProgrammeChange(models.Model):
+    """Who changed which setting of the programme, when, from what to what (the settings page's
+    history; never edited)."""
+
+    field = models.CharField(_("setting"), max_length=50)
+    old_value = models.CharField(_("before"), max_length=250, blank=True)
+    new_value = models.CharField(_("after"), max_length=250, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name = _("programme change")
+        verbose_name_plural = _("programme changes")
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old_value} -> {self.new_value}"
 
 
 class Tier(models.Model):
@@ -124,6 +153,8 @@ class LedgerEntry(models.Model):
         REWARD = "reward", _("Reward")
         USER = "user", _("User")
         EXPIRY = "expiry", _("Expiry")
+        REFERRAL = "referral", _("Referral")
+        BIRTHDAY = "birthday", _("Birthday bonus")
 
     member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
@@ -152,6 +183,9 @@ class LedgerEntry(models.Model):
     # A positive entry's points expire then (None: never). A reversal carries the expiry of the
     # points it takes back, so that expiry (oldest first) never counts them twice (services.expiry).
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    # What makes a bonus once-only ("birthday:<member>:<year>", "referrer:<referred>",
+    # "referred:<referred>"): unique when set, so no retry or second run awards it twice.
+    key = models.CharField(_("once-only key"), max_length=64, blank=True, default="", db_default="")
     occurred_at = models.DateTimeField(_("occurred at"))
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
@@ -170,7 +204,7 @@ class LedgerEntry(models.Model):
                 condition=Q(kind__in=["earn", "redeem", "expire", "adjust", "reverse"]), name="loyalty_entry_kind_valid"
             ),
             models.CheckConstraint(
-                condition=Q(source__in=["order", "signup", "reward", "user", "expiry"]),
+                condition=Q(source__in=["order", "signup", "reward", "user", "expiry", "referral", "birthday"]),
                 name="loyalty_entry_source_valid",
             ),
             # The sign of an entry is its kind's: earning adds, redeeming, expiring and reversing take
@@ -198,6 +232,11 @@ class LedgerEntry(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["member"], condition=Q(kind="earn", source="signup"), name="loyalty_one_signup_bonus"
+            ),
+            models.UniqueConstraint(fields=["key"], condition=~Q(key=""), name="loyalty_entry_key_once"),
+            models.CheckConstraint(
+                condition=~Q(source__in=["referral", "birthday"]) | (Q(kind="earn") & ~Q(key="")),
+                name="loyalty_bonus_entry_has_key",
             ),
             models.CheckConstraint(
                 condition=Q(expires_at__isnull=True) | Q(expires_at__gt=F("occurred_at")) | Q(kind="reverse"),
@@ -356,3 +395,112 @@ class Redemption(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class ReferralCode(models.Model):
+    """A member's referral code: their link (/loyalty/r/<code>/) and what a shop passes to the API."""
+
+    customer = models.OneToOneField(
+        Customer, verbose_name=_("customer"), primary_key=True, on_delete=models.CASCADE, related_name="referral_code"
+    )
+    code = models.CharField(_("code"), max_length=16, unique=True)
+    visits = models.PositiveIntegerField(_("link visits"), default=0)
+    last_visit_at = models.DateTimeField(_("last visit"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("referral code")
+        verbose_name_plural = _("referral codes")
+        constraints = [models.CheckConstraint(condition=~Q(code=""), name="loyalty_referral_code_not_empty")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Contest(models.Model):
+    """A time-boxed contest for members: entries by the rule over [starts_at, ends_at), a prize,
+    winners by a seeded draw anyone can re-run (loyalty.contests.draw_winners)."""
+
+    class EntryRule(models.TextChoices):
+        PURCHASE = "purchase", _("One entry per purchase of at least an amount")
+        POINTS = "points", _("One entry per N points earned")
+
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    prize = models.CharField(_("prize"), max_length=200)
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    entry_rule = models.CharField(_("entries"), max_length=10, choices=EntryRule.choices, default="purchase")
+    min_amount = models.DecimalField(
+        _("minimum purchase"), max_digits=14, decimal_places=2, default=0, help_text=_("For one entry per purchase.")
+    )
+    points_per_entry = models.PositiveIntegerField(
+        _("points per entry"), default=100, help_text=_("For one entry per N points earned.")
+    )
+    winners_count = models.PositiveIntegerField(_("number of winners"), default=1)
+    # Chosen when the contest is created and shown from then on: the draw is a function of the
+    # seed and the entries alone, so anyone can re-run it.
+    seed = models.CharField(_("seed"), max_length=64)
+    drawn_at = models.DateTimeField(_("drawn at"), null=True, blank=True)
+    drawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("drawn by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        verbose_name = _("contest")
+        verbose_name_plural = _("contests")
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="loyalty_contest_ends_after_start"),
+            models.CheckConstraint(condition=Q(winners_count__gte=1), name="loyalty_contest_has_winners"),
+            models.CheckConstraint(condition=Q(min_amount__gte=0), name="loyalty_contest_min_amount_not_negative"),
+            models.CheckConstraint(condition=Q(points_per_entry__gte=1), name="loyalty_contest_points_per_entry"),
+            models.CheckConstraint(condition=Q(entry_rule__in=["purchase", "points"]), name="loyalty_contest_rule"),
+            models.CheckConstraint(condition=~Q(seed=""), name="loyalty_contest_has_seed"),
+            models.CheckConstraint(
+                condition=Q(drawn_at__isnull=True) | Q(drawn_at__gte=F("ends_at")),
+                name="loyalty_contest_drawn_after_end",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContestEntry(models.Model):
+    """A member's entries in a contest (written when it is drawn, from the period's orders or points)."""
+
+    contest = models.ForeignKey(Contest, on_delete=models.CASCADE, related_name="entries")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="contest_entries")
+    tickets = models.PositiveIntegerField(_("entries"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contest", "member"], name="loyalty_contest_entry_once"),
+            models.CheckConstraint(condition=Q(tickets__gt=0), name="loyalty_contest_entry_tickets_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contest_id}: {self.member_id} x{self.tickets}"
+
+
+class ContestWinner(models.Model):
+    contest = models.ForeignKey(Contest, on_delete=models.CASCADE, related_name="winners")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="contests_won")
+    rank = models.PositiveIntegerField(_("rank"))
+
+    class Meta:
+        ordering = ["contest", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["contest", "rank"], name="loyalty_contest_rank_once"),
+            models.UniqueConstraint(fields=["contest", "member"], name="loyalty_contest_wins_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contest_id}: {self.rank}. {self.member_id}"

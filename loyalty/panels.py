@@ -4,7 +4,7 @@ enrol button and the adjustment form show only to those allowed (services.adjust
 
 from customers import panels
 
-from . import selectors, services
+from . import referrals, selectors, services
 from .forms import AdjustmentForm
 from .models import Member
 
@@ -19,6 +19,8 @@ def loyalty_panel_context(request, customer, *, form: AdjustmentForm | None = No
         context["standing"] = selectors.member_standing(member=member)
         context["entries"] = list(selectors.member_ledger(member_id=member.pk, limit=8))
         context["form"] = (form or AdjustmentForm()) if can_adjust else None
+        context["referral_code"] = referrals.referral_code_get(customer=customer).code
+        context["referrals"] = referrals.member_referrals(customer_id=member.pk)
     return context
 
 

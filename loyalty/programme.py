@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from customers import roles
 
-from .models import EarningRule, Reward, Tier
+from .models import EarningRule, Programme, ProgrammeChange, Reward, Tier
 
 # Beyond these a value is a typing slip, not a policy: 1,000 points per currency unit already gives
 # 100,000 points for a 100 order; a x100 multiplier or a million-point bonus is no promotion anyone runs.
@@ -28,6 +28,25 @@ MAX_MULTIPLIER = Decimal(100)
 MAX_BONUS_POINTS = Decimal(1_000_000)
 MAX_TIER_MULTIPLIER = Decimal(10)
 MAX_REWARD_POINTS = 100_000_000
+# Ten years: points that last longer, a grace period or a wait longer, is a typo.
+MAX_DAYS = 3650
+MAX_POINT_VALUE = Decimal(1000)
+
+# The settings a marketer edits on the settings page, in its order (and the history's).
+PROGRAMME_SETTINGS = [
+    "name",
+    "point_value",
+    "expiry_days",
+    "reminder_days",
+    "tier_basis",
+    "tier_window",
+    "tier_grace_days",
+    "referral_reward_points",
+    "referred_reward_points",
+    "referral_wait_days",
+    "shop_url",
+    "birthday_bonus_points",
+]
 
 
 def programme_manageable_by(user) -> bool:
@@ -167,3 +186,71 @@ def reward_save(*, reward: Reward) -> Reward:
     reward_check(reward=reward)
     reward.save()
     return reward
+
+
+def programme_check(*, programme: Programme) -> None:
+    """The programme's settings, each refused with what is wrong."""
+    errors: dict[str, list[str]] = {}
+    if not (programme.name or "").strip():
+        errors["name"] = [_("Give the programme a name.")]
+    if programme.point_value is not None and not 0 <= programme.point_value <= MAX_POINT_VALUE:
+        errors["point_value"] = [_("A point is worth between 0 and %(max)s.") % {"max": MAX_POINT_VALUE}]
+    if programme.expiry_days is not None and not 1 <= programme.expiry_days <= MAX_DAYS:
+        errors["expiry_days"] = [
+            _("Points expire after 1 to %(max)s days; leave it empty for never.") % {"max": MAX_DAYS}
+        ]
+    if programme.reminder_days is not None:
+        if not 1 <= programme.reminder_days <= 365:
+            errors["reminder_days"] = [_("Remind between 1 and 365 days before points expire.")]
+        elif programme.expiry_days and programme.reminder_days >= programme.expiry_days:
+            errors["reminder_days"] = [_("The reminder must come before the points expire: fewer days than that.")]
+    if programme.tier_grace_days is not None and programme.tier_grace_days > MAX_DAYS:
+        errors["tier_grace_days"] = [_("A grace period of at most %(max)s days.") % {"max": MAX_DAYS}]
+    for field in ("referral_reward_points", "referred_reward_points", "birthday_bonus_points"):
+        value = getattr(programme, field)
+        if value is not None and not 0 <= value <= MAX_BONUS_POINTS:
+            errors[field] = [_("Between 0 and %(max)s points.") % {"max": MAX_BONUS_POINTS}]
+    if programme.referral_wait_days is not None and not 1 <= programme.referral_wait_days <= 365:
+        errors["referral_wait_days"] = [_("Wait between 1 and 365 days (the time a refund can come in).")]
+    if programme.shop_url and not programme.shop_url.lower().startswith(("https://", "http://")):
+        errors["shop_url"] = [_("The shop's address starts with https:// or http://.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _shown(programme: Programme, field: str) -> str:
+    value = getattr(programme, field)
+    if isinstance(value, Decimal):  # as stored: 0.05 and 0.0500 are one value
+        value = value.quantize(Decimal(1).scaleb(-Programme._meta.get_field(field).decimal_places))
+    return "" if value is None else str(value)
+
+
+@transaction.atomic
+def programme_settings_update(*, changes: dict, user) -> list[ProgrammeChange]:
+    """Apply ``changes`` (setting: value) to the programme, checked, and record who changed which
+    setting from what to what. Returns the changes recorded (none when nothing changed)."""
+    unknown = set(changes) - set(PROGRAMME_SETTINGS)
+    if unknown:
+        raise ValidationError(_("Unknown settings: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    Programme.objects.get_or_create(pk=1)
+    current = Programme.objects.select_for_update().get(pk=1)
+    before = {field: _shown(current, field) for field in PROGRAMME_SETTINGS}
+    for field, value in changes.items():
+        setattr(current, field, value.strip() if isinstance(value, str) else value)
+    programme_check(programme=current)
+    now = timezone.now()
+    recorded = [
+        ProgrammeChange(
+            field=field,
+            old_value=before[field][:250],
+            new_value=_shown(current, field)[:250],
+            changed_by=user,
+            changed_at=now,
+        )
+        for field in PROGRAMME_SETTINGS
+        if _shown(current, field) != before[field]
+    ]
+    if recorded:
+        current.save()
+        ProgrammeChange.objects.bulk_create(recorded)
+    return recorded

@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.forms import DATETIME_LOCAL_FORMAT
 
-from . import programme
-from .models import EarningRule, Reward, Tier
+from . import contests, programme
+from .models import Contest, EarningRule, Programme, Reward, Tier
 
 
 def _when(required: bool = True) -> forms.DateTimeField:
@@ -112,6 +112,56 @@ class RewardForm(_ServiceChecked):
 
     def service_check(self, reward) -> None:
         programme.reward_check(reward=reward)
+
+
+class ProgrammeForm(_ServiceChecked):
+    shop_url = forms.URLField(required=False, assume_scheme="https", max_length=200)
+
+    class Meta:
+        model = Programme
+        fields = programme.PROGRAMME_SETTINGS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["point_value"].help_text = _("What one point costs the business: the outstanding liability.")
+        self.fields["expiry_days"].help_text = _("Leave empty for points that never expire; the oldest go first.")
+        self.fields["referral_wait_days"].help_text = _(
+            "The referral is rewarded when the referred customer's first purchase has not been refunded "
+            "within this many days."
+        )
+        self.fields["shop_url"].help_text = _(
+            "Where a referral link sends the visitor, with ?ref= and the code. Empty: the link shows the code."
+        )
+        self.fields["birthday_bonus_points"].help_text = _(
+            "Given once a year on the member's birthday (28 February for 29 February outside leap years). 0: none."
+        )
+
+    def service_check(self, candidate) -> None:
+        programme.programme_check(programme=candidate)
+
+
+class ContestForm(_ServiceChecked):
+    starts_at = _when()
+    ends_at = _when()
+
+    class Meta:
+        model = Contest
+        fields = [
+            "name",
+            "description",
+            "prize",
+            "starts_at",
+            "ends_at",
+            "entry_rule",
+            "min_amount",
+            "points_per_entry",
+            "winners_count",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def service_check(self, contest) -> None:
+        contest.name, contest.prize = contest.name or "", contest.prize or ""
+        contests.contest_check(contest=contest)
 
 
 class ResultsPeriodForm(forms.Form):

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
@@ -19,11 +20,12 @@ from django.utils.translation import gettext as _
 
 from retention_crm.csv import csv_response
 
-from . import programme
-from .models import EarningRule, Reward, Tier
-from .programme_forms import EarningRuleForm, ResultsPeriodForm, RewardForm, TierForm
+from . import contests, programme
+from .models import Contest, ContestEntry, EarningRule, ProgrammeChange, Reward, Tier
+from .programme_forms import ContestForm, EarningRuleForm, ProgrammeForm, ResultsPeriodForm, RewardForm, TierForm
 from .results import Results, programme_results
 from .selectors import programme_get
+from .tasks import contest_draw_task
 
 # The results page opens on the last 30 days (today included): a month of activity at a glance.
 DEFAULT_PERIOD_DAYS = 30
@@ -139,6 +141,102 @@ def reward_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     )
 
 
+# --- Contests ------------------------------------------------------------------------------------
+
+
+@login_required
+def contest_list(request: HttpRequest) -> HttpResponse:
+    _manager_or_404(request)
+    context = {"contests": Contest.objects.order_by("-starts_at", "-id"), "now": timezone.now(), "section": "contests"}
+    return render(request, "loyalty/programme/contest_list.html", context)
+
+
+@login_required
+def contest_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _manager_or_404(request)
+    contest = get_object_or_404(Contest, pk=pk) if pk else None
+    if contest is not None and contest.drawn_at is not None:
+        messages.info(request, _("This contest has been drawn: its rules and its result stay as they are."))
+        return redirect("loyalty:contest", contest.pk)
+    return _simple_edit(
+        request,
+        model=Contest,
+        form_class=ContestForm,
+        save=lambda contest: contests.contest_save(contest=contest),
+        pk=pk,
+        template="loyalty/programme/contest_form.html",
+        section="contests",
+        done=_("The contest is saved."),
+        back="loyalty:contests",
+    )
+
+
+@login_required
+def contest_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A contest: its rules and seed; after its end, the draw (POST); once drawn, the entries, the
+    winners and the same draw re-run from the seed, to show it gives the same winners."""
+    _manager_or_404(request)
+    contest = get_object_or_404(Contest, pk=pk)
+    if request.method == "POST":
+        # Refusals at once (before the end, drawn already); the draw itself in a task: its entries
+        # may be a whole base's.
+        try:
+            contests.contest_draw_check(contest=contest)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            contest_draw_task.delay(contest.pk, request.user.pk)
+            messages.success(
+                request, _("The draw has started: the winners appear here in a moment and are told by email.")
+            )
+        return redirect("loyalty:contest", contest.pk)
+    entries = ContestEntry.objects.filter(contest=contest)
+    totals = entries.aggregate(members=Count("pk"), tickets=Sum("tickets"))
+    context = {
+        "contest": contest,
+        "now": timezone.now(),
+        "winners": contest.winners.select_related("member__customer").order_by("rank"),
+        "entries_members": totals["members"],
+        "entries_tickets": totals["tickets"] or 0,
+        "redraw": contests.contest_redraw(contest=contest) if contest.drawn_at else None,
+        "section": "contests",
+    }
+    return render(request, "loyalty/programme/contest_detail.html", context)
+
+
+# --- Settings ------------------------------------------------------------------------------------
+
+SETTINGS_HISTORY = 50
+
+
+@login_required
+def settings_view(request: HttpRequest) -> HttpResponse:
+    """The programme's settings (point value, expiry, tiers, referrals, birthday bonus) and who
+    changed what when."""
+    _manager_or_404(request)
+    current = programme_get()
+    form = ProgrammeForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = programme.programme_settings_update(
+                changes={field: form.cleaned_data[field] for field in form.changed_data}, user=request.user
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            if changed:
+                messages.success(request, _("The programme's settings are saved."))
+            else:
+                messages.info(request, _("Nothing was changed."))
+            return redirect("loyalty:settings")
+    labels = {name: form.fields[name].label for name in programme.PROGRAMME_SETTINGS}
+    history = [
+        {"change": change, "label": labels.get(change.field, change.field)}
+        for change in ProgrammeChange.objects.select_related("changed_by")[:SETTINGS_HISTORY]
+    ]
+    return render(request, "loyalty/programme/settings.html", {"form": form, "history": history, "section": "settings"})
+
+
 # --- Results -------------------------------------------------------------------------------------
 
 
@@ -162,6 +260,11 @@ def _rows(results: Results) -> list[tuple[str, object]]:
         (_("Points expired"), results.points_expired),
         (_("Redemption rate"), results.redemption_rate),
         (_("Breakage"), results.breakage),
+        (_("Points whose expiry date fell in the period"), results.breakage_cohort_points),
+        (_("Of those, expired unredeemed"), results.breakage_expired_points),
+        (_("Referrals"), results.referrals),
+        (_("Referrals rewarded"), results.referrals_converted),
+        (_("Points given for referrals"), results.referral_points),
         (_("Outstanding points"), results.outstanding_points),
         (_("Outstanding liability"), results.outstanding_liability),
         (_("Tier moves up"), results.moves_up),
@@ -192,9 +295,21 @@ def _figures(results: Results, point_value) -> list[dict]:
             "label": _("Breakage"),
             "value": _percent(results.breakage),
             "percent": True,
-            "help": _("Points expired over points issued, net of reversals."),
+            "help": _(
+                "Of the %(cohort)s points whose expiry date fell in the period, the share that expired unredeemed."
+            )
+            % {"cohort": formats.number_format(results.breakage_cohort_points, force_grouping=True)},
         },
         {"label": _("Outstanding points"), "value": results.outstanding_points},
+        {
+            "label": _("Referrals"),
+            "value": results.referrals,
+            "help": _("%(converted)s rewarded in the period, %(points)s points given.")
+            % {
+                "converted": formats.number_format(results.referrals_converted, force_grouping=True),
+                "points": formats.number_format(results.referral_points, force_grouping=True),
+            },
+        },
         {
             "label": _("Outstanding liability"),
             "value": results.outstanding_liability,

@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from customers.models import Order
 
 from .models import LedgerEntry, Member, Tier, TierChange
+from .referrals import referral_results
 from .selectors import programme_get
 
 
@@ -30,6 +33,11 @@ class Results:
     points_expired: int
     redemption_rate: float | None
     breakage: float | None
+    breakage_cohort_points: int
+    breakage_expired_points: int
+    referrals: int
+    referrals_converted: int
+    referral_points: int
     outstanding_points: int
     outstanding_liability: Decimal
     tiers: list[tuple[str, int]]
@@ -65,6 +73,7 @@ def programme_results(*, start: datetime, end: datetime) -> Results:
     up = Q(from_tier__isnull=True) | Q(to_tier__threshold__gt=F("from_tier__threshold"))
     moved = moves.aggregate(up=Count("pk", filter=up & Q(to_tier__isnull=False)), all=Count("pk"))
     issued = sums["issued"] + sums["reversed"]
+    cohort, expired = breakage_cohort(start=start, end=min(end, timezone.now()))
     return Results(
         members=balances["count"],
         active_members=sums["active"],
@@ -73,7 +82,10 @@ def programme_results(*, start: datetime, end: datetime) -> Results:
         points_redeemed=-sums["redeemed"],
         points_expired=-sums["expired"],
         redemption_rate=_share(-sums["redeemed"], issued),
-        breakage=_share(-sums["expired"], issued),
+        breakage=_share(expired, cohort),
+        breakage_cohort_points=cohort,
+        breakage_expired_points=expired,
+        **referral_results(start=start, end=end),
         outstanding_points=balances["points"],
         outstanding_liability=(Decimal(balances["points"]) * programme_get().point_value).quantize(Decimal("0.01")),
         tiers=tiers,
@@ -81,6 +93,47 @@ def programme_results(*, start: datetime, end: datetime) -> Results:
         moves_down=moved["all"] - moved["up"],
         **_repeat_rates(start=start, end=end),
     )
+
+
+ENTRY = LedgerEntry._meta.db_table
+
+# Breakage by cohort (docs/metrics.md, "Loyalty"): the points whose expiry date fell in the period,
+# and how many of them expired unredeemed. Points are spent oldest first (by expiry date, as
+# services.points_expire counts them), so per member the points form one line: lots by expiry date
+# (net of what was taken back of them), spending entries (redeem, expire, adjust down) filling it
+# from the start in the order recorded. The cohort is the stretch [lo, hi) of lots expiring in the
+# period; an expire entry's share of it is the overlap of its stretch of the line with the cohort's.
+_BREAKAGE_SQL = f"""
+WITH bounds AS (
+    SELECT member_id,
+        SUM(CASE WHEN expires_at < %(start)s THEN points ELSE 0 END) AS lo,
+        SUM(points) AS hi
+    FROM {ENTRY}
+    WHERE expires_at IS NOT NULL AND expires_at < %(end)s
+    GROUP BY member_id
+    HAVING SUM(CASE WHEN expires_at >= %(start)s THEN points ELSE 0 END) > 0
+), spending AS (
+    SELECT e.member_id, e.kind, -e.points AS size,
+        SUM(-e.points) OVER (PARTITION BY e.member_id ORDER BY e.id) AS upto
+    FROM {ENTRY} e
+    WHERE e.member_id IN (SELECT member_id FROM bounds) AND e.points < 0 AND e.kind <> 'reverse'
+)
+SELECT
+    (SELECT COALESCE(SUM(hi - lo), 0) FROM bounds),
+    (SELECT COALESCE(SUM(GREATEST(0, LEAST(s.upto, b.hi) - GREATEST(s.upto - s.size, b.lo))), 0)
+     FROM spending s JOIN bounds b ON b.member_id = s.member_id WHERE s.kind = 'expire')
+"""  # noqa: S608 - table names only
+
+
+def breakage_cohort(*, start: datetime, end: datetime) -> tuple[int, int]:
+    """(points whose expiry date fell in [start, end), of those the points that expired unredeemed).
+    ``end`` no later than now: points whose expiry is still to come have not broken yet."""
+    if end <= start:
+        return 0, 0
+    with connection.cursor() as cursor:
+        cursor.execute(_BREAKAGE_SQL, {"start": start, "end": end})
+        cohort, expired = cursor.fetchone()
+    return int(cohort), int(expired)
 
 
 def _repeat_rates(*, start: datetime, end: datetime) -> dict:

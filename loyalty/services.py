@@ -174,11 +174,83 @@ def order_points_earn(*, order_id: int) -> LedgerEntry | None:
 
 
 def import_points_earn(*, job_id) -> int:
-    """The orders an import wrote earn in bulk (orders.imported)."""
+    """The orders an import wrote earn in bulk, and those it refunded or cancelled give back what
+    they earned (orders.imported): both set-based, both idempotent."""
     awarded = points_earn_orders(orders=import_job_orders(job_id))
-    if awarded:
+    reversed_ = points_reverse_orders(orders=import_job_orders(job_id))
+    if awarded or reversed_:
         member_tiers_refresh(member_ids=import_job_orders(job_id).values("customer_id"), notify=False)
     return awarded
+
+
+# What every order of a set should give back, as order_points_reverse reckons it for one, in one
+# statement: the order keeps floor(earned x net / gross); what is due back is the rest less what was
+# taken back already; it is capped by what is left of the order's own points once the member's
+# spending has used the oldest first (lots ordered as selectors.lot_remaining orders them), and by
+# the balance (a running sum per member).
+_REVERSE_SQL = f"""
+WITH due AS (
+    SELECT e.member_id, e.order_id, e.id AS earn_id, e.expires_at, o.external_id,
+        e.points - FLOOR(e.points * GREATEST(o.net_amount, 0) / o.gross_amount)::bigint
+            + COALESCE((SELECT SUM(r.points) FROM {ENTRY} r WHERE r.order_id = e.order_id AND r.kind = 'reverse'), 0)
+            AS due
+    FROM {ENTRY} e JOIN ({{orders}}) o ON o.id = e.order_id
+    WHERE e.kind = 'earn' AND e.source = 'order' AND o.gross_amount > 0 AND o.net_amount < o.gross_amount
+), lots AS (
+    SELECT l.id, l.member_id,
+        GREATEST(l.points + COALESCE(rv.points, 0), 0) AS net,
+        SUM(GREATEST(l.points + COALESCE(rv.points, 0), 0)) OVER (
+            PARTITION BY l.member_id ORDER BY l.expires_at ASC NULLS LAST, l.occurred_at, l.id
+        ) AS upto
+    FROM {ENTRY} l
+    LEFT JOIN (
+        SELECT order_id, SUM(points) AS points FROM {ENTRY} WHERE kind = 'reverse' AND order_id IS NOT NULL
+        GROUP BY order_id
+    ) rv ON rv.order_id = l.order_id AND l.order_id IS NOT NULL
+    WHERE l.points > 0 AND l.member_id IN (SELECT member_id FROM due WHERE due > 0)
+), spent AS (
+    SELECT member_id, -SUM(points) AS spent FROM {ENTRY}
+    WHERE points < 0 AND kind <> 'reverse' AND member_id IN (SELECT member_id FROM due WHERE due > 0)
+    GROUP BY member_id
+), takes AS (
+    SELECT d.*, LEAST(d.due, GREATEST(
+        l.net - LEAST(GREATEST(COALESCE(s.spent, 0) - (l.upto - l.net), 0), l.net), 0)) AS take
+    FROM due d JOIN lots l ON l.id = d.earn_id LEFT JOIN spent s ON s.member_id = d.member_id
+    WHERE d.due > 0
+), capped AS (
+    SELECT t.*, m.points AS balance,
+        SUM(t.take) OVER (PARTITION BY t.member_id ORDER BY t.order_id) AS running
+    FROM takes t JOIN {MEMBER} m ON m.customer_id = t.member_id
+    WHERE t.take > 0
+)
+INSERT INTO {ENTRY} (member_id, points, order_id, expires_at, occurred_at, kind, source, reason, created_at)
+SELECT member_id, -LEAST(take, balance - (running - take)), order_id, expires_at, %s, 'reverse', 'order',
+    LEFT(%s || external_id || %s, 200), %s
+FROM capped WHERE LEAST(take, balance - (running - take)) > 0
+"""  # noqa: S608 - table names only
+
+
+@transaction.atomic
+def points_reverse_orders(*, orders: QuerySet[Order]) -> int:
+    """Take back, set-based, what the refunded or cancelled orders among ``orders`` earned, as
+    ``order_points_reverse`` does for one (an import's refunds: orders.imported). Running it again
+    takes back nothing more. Returns the number of reversal entries written."""
+    # Only the orders refunded or cancelled matter: the members of the others are not even locked.
+    orders = orders.filter(gross_amount__gt=0, net_amount__lt=F("gross_amount"))
+    orders_sql, orders_params = (
+        orders.order_by().values("id", "external_id", "net_amount", "gross_amount").query.sql_with_params()
+    )
+    customers_sql, customers_params = orders.order_by().values("customer_id").query.sql_with_params()
+    _members_lock(customers_sql, customers_params)
+    before, _sep, after = _("Order %(order)s refunded or cancelled").partition("%(order)s")
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        # The orders' parameters come first (their SELECT is in the first CTE), then the INSERT's.
+        cursor.execute(_REVERSE_SQL.replace("{orders}", orders_sql), (*orders_params, now, before, after, now))
+        written = cursor.rowcount
+    if written:
+        _balances_resum(customers_sql, customers_params)
+    return written
 
 
 @transaction.atomic

@@ -56,3 +56,38 @@ def points_expiry_remind_task() -> None:
     """Daily: the reminder before points expire (once a month per member, by its source key)."""
     reminded = services.points_expiry_remind()
     logger.info("loyalty.expiry_reminded members=%s", reminded)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def birthday_bonus_task() -> None:
+    """Daily: the birthday bonus, once a year per member (its key), days missed caught up."""
+    from .birthdays import birthday_bonus_award
+
+    birthday_bonus_award()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def referrals_reward_task() -> None:
+    """Daily: referrals whose first purchase stood unrefunded for the waiting days are rewarded."""
+    from .referrals import referrals_reward
+
+    referrals_reward()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def contest_draw_task(contest_id: int, user_id: int | None = None) -> None:
+    """A contest's draw, off the request (its entries may be a million members'). Once: a contest
+    already drawn is left as it is (a retry, a second click)."""
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import ValidationError
+
+    from .contests import contest_draw
+    from .models import Contest
+
+    if not Contest.objects.filter(pk=contest_id, drawn_at__isnull=True).exists():
+        return
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    try:
+        contest_draw(contest_id=contest_id, user=user)
+    except ValidationError as exc:  # drawn meanwhile, or not ended: nothing to do
+        logger.info("loyalty.contest_not_drawn contest=%s reason=%s", contest_id, " ".join(exc.messages))

@@ -5,12 +5,15 @@ may not see the customer gets a 404. With htmx the answer is the card, re-render
 JavaScript, a redirect back to the customer page.
 """
 
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -18,9 +21,9 @@ from django.views.decorators.http import require_GET, require_POST
 from customers.selectors import customer_visible_to
 from retention_crm.http import is_htmx
 
-from . import selectors, services, standing
+from . import contests, referrals, selectors, services, standing
 from .forms import AdjustmentForm
-from .models import Member
+from .models import Member, Redemption
 from .panels import TEMPLATE, loyalty_panel_context
 from .redemption import reward_redeem as redeem_reward
 
@@ -83,11 +86,16 @@ def _standing_response(request: HttpRequest, token: str, *, redeemed=None, error
         language = request.GET.get("lang") or member.customer.language
         if language not in dict(settings.LANGUAGES):
             language = settings.LANGUAGE_CODE
+        code = referrals.referral_code_get(customer=member.customer).code
         with translation.override(language):
             context = {
                 "standing": selectors.member_standing(member=member),
                 "customer": member.customer,
                 "rewards": selectors.rewards_on_offer(),
+                "referral_code": code,
+                "referral_link": request.build_absolute_uri(referrals.referral_path(code)),
+                "referrals": referrals.member_referrals(customer_id=member.pk),
+                "contests": contests.member_contests(member_id=member.pk),
                 "token": token,
                 "language": language,
                 "languages": settings.LANGUAGES,
@@ -96,7 +104,9 @@ def _standing_response(request: HttpRequest, token: str, *, redeemed=None, error
             }
             response = render(request, "loyalty/standing.html", context, status=status)
     # The link is the key to this page: never send it on to another site, never keep it in a cache.
-    response["Referrer-Policy"] = "no-referrer"
+    # "same-origin", not "no-referrer": with no referrer at all, browsers send the redeem form's POST
+    # with "Origin: null", which the CSRF check rightly refuses.
+    response["Referrer-Policy"] = "same-origin"
     response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex"
     return response
@@ -104,11 +114,23 @@ def _standing_response(request: HttpRequest, token: str, *, redeemed=None, error
 
 @require_GET
 def standing_view(request: HttpRequest, token: str) -> HttpResponse:
-    return _standing_response(request, token)
+    # After a redemption the page is shown again (a reload re-sends nothing) with its code: only a
+    # redemption of this member's, and the code only, as the customer saw it right after redeeming.
+    redeemed = None
+    customer_id = standing.standing_customer_id(token)
+    if customer_id is not None and request.GET.get("redeemed", "").isdigit():
+        redeemed = (
+            Redemption.objects.select_related("reward")
+            .filter(pk=int(request.GET["redeemed"]), member_id=customer_id)
+            .first()
+        )
+    return _standing_response(request, token, redeemed=redeemed)
 
 
 @require_POST
 def standing_redeem_view(request: HttpRequest, token: str) -> HttpResponse:
+    """Redeem from the standing page; on success, back to the page (POST, redirect, GET: reloading
+    it never redeems twice) showing the code; a refusal is shown at once with its reason."""
     customer_id = standing.standing_customer_id(token)
     if customer_id is None:
         return _standing_response(request, token)
@@ -120,4 +142,40 @@ def standing_redeem_view(request: HttpRequest, token: str) -> HttpResponse:
         redemption = redeem_reward(customer_id=customer_id, reward_id=reward_id)
     except ValidationError as exc:
         return _standing_response(request, token, error=" ".join(exc.messages), status=400)
-    return _standing_response(request, token, redeemed=redemption)
+    query = urlencode({"lang": request.GET.get("lang", ""), "redeemed": redemption.pk})
+    return HttpResponseRedirect(reverse("loyalty:standing", args=[token]) + "?" + query)
+
+
+# --- Referral links (public, no login) ------------------------------------------------------------
+
+
+def _with_ref(url: str, code: str) -> str:
+    parts = urlsplit(url)
+    query = f"{parts.query}&" if parts.query else ""
+    return urlunsplit(parts._replace(query=query + urlencode({"ref": code})))
+
+
+@require_GET
+def referral_link_view(request: HttpRequest, code: str) -> HttpResponse:
+    """A member's referral link: counts the visit and sends the visitor to the shop with the code
+    (the shop passes it back when it creates the customer); without a shop address, a page that
+    shows the code to give in the shop. An unknown code: a page that says so (404)."""
+    referral = referrals.referral_link_visit(code=code)
+    programme = selectors.programme_get()
+    if referral is not None and programme.shop_url:
+        response = HttpResponseRedirect(_with_ref(programme.shop_url, referral.code))
+    else:
+        language = request.GET.get("lang") or translation.get_language_from_request(request)
+        if language not in dict(settings.LANGUAGES):
+            language = settings.LANGUAGE_CODE
+        with translation.override(language):
+            response = render(
+                request,
+                "loyalty/referral_link.html",
+                {"referral": referral, "programme": programme},
+                status=200 if referral is not None else 404,
+            )
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response

@@ -8,6 +8,8 @@
 - **Things planned** (a follow-up's ``due_at``, a snooze's ``until``): from 1970-01-01 to
   PLANNED_AHEAD (five years) ahead: further than anyone plans a contact, near enough that a
   mistyped year (2205 for 2025) is caught.
+- **Birth dates** (a customer's ``birth_date``): from 1900-01-01 to today. People were born before
+  1970; nobody alive was born before 1900, and nobody is born tomorrow.
 
 Every way in applies them: the models' fields carry ``happened`` / ``planned`` validators, so the
 services (which call ``full_clean``), the browser forms and the API serializers refuse a date
@@ -30,6 +32,8 @@ EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
 
 HAPPENED = "happened"
 PLANNED = "planned"
+BORN = "born"
+EARLIEST_BIRTH = date(1900, 1, 1)
 HAPPENED_AHEAD = timedelta(days=1)
 # Five years, leap days included: further than anyone plans a contact or a snooze.
 PLANNED_AHEAD = timedelta(days=5 * 365 + 2)
@@ -42,11 +46,18 @@ STORED_LATEST_INSTANT = datetime(2100, 1, 1, tzinfo=UTC)
 MESSAGES = {
     HAPPENED: _("%(field)s must be between %(earliest)s and %(latest)s: not before 1970, at most a day from now."),
     PLANNED: _("%(field)s must be between %(earliest)s and %(latest)s: not before 1970, at most five years from now."),
+    BORN: _("%(field)s must be between %(earliest)s and %(latest)s: not before 1900, not after today."),
 }
 
 
+def earliest(kind: str) -> date:
+    return EARLIEST_BIRTH if kind == BORN else EARLIEST
+
+
 def latest(kind: str, *, now: datetime | None = None) -> datetime:
-    """The last instant of the window of ``kind`` (HAPPENED or PLANNED), from ``now``."""
+    """The last instant of the window of ``kind`` (HAPPENED, PLANNED or BORN), from ``now``."""
+    if kind == BORN:
+        return now or timezone.now()
     return (now or timezone.now()) + (HAPPENED_AHEAD if kind == HAPPENED else PLANNED_AHEAD)
 
 
@@ -54,7 +65,7 @@ def message(kind: str, *, field: str, now: datetime | None = None) -> str:
     """The refusal: the field, and the window as dates (the last one in the workspace time zone)."""
     return MESSAGES[kind] % {
         "field": field,
-        "earliest": EARLIEST.isoformat(),
+        "earliest": earliest(kind).isoformat(),
         "latest": timezone.localdate(latest(kind, now=now)).isoformat(),
     }
 
@@ -66,7 +77,7 @@ def is_outside(value: date | datetime, kind: str, *, now: datetime | None = None
     if isinstance(value, datetime):
         instant = value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
         return not EARLIEST_INSTANT <= instant <= end
-    return not EARLIEST <= value <= timezone.localdate(end)
+    return not earliest(kind) <= value <= timezone.localdate(end)
 
 
 def outside(values, kind: str, *, now: datetime | None = None):
@@ -78,7 +89,7 @@ def outside(values, kind: str, *, now: datetime | None = None):
     if getattr(values.dt, "tz", None) is not None:
         low, high = pd.Timestamp(EARLIEST_INSTANT), pd.Timestamp(end)
     else:
-        low, high = pd.Timestamp(EARLIEST), pd.Timestamp(timezone.localdate(end))
+        low, high = pd.Timestamp(earliest(kind)), pd.Timestamp(timezone.localdate(end))
     return (values.lt(low) | values.gt(high)).to_numpy(dtype=bool) & ~values.isna().to_numpy()
 
 
@@ -107,6 +118,10 @@ def planned(field: str) -> DateWindowValidator:
     return DateWindowValidator(PLANNED, field)
 
 
+def born(field: str) -> DateWindowValidator:
+    return DateWindowValidator(BORN, field)
+
+
 def stored_range(field: str, *, instant: bool, nullable: bool = False) -> Q:
     """The CHECK constraint's condition on ``field``: EARLIEST <= value < STORED_LATEST."""
     low, high = (EARLIEST_INSTANT, STORED_LATEST_INSTANT) if instant else (EARLIEST, STORED_LATEST)
@@ -118,4 +133,5 @@ def stored_range(field: str, *, instant: bool, nullable: bool = False) -> Q:
 HELP = {
     HAPPENED: _("From 1970-01-01 to a day from now."),
     PLANNED: _("From 1970-01-01 to five years from now."),
+    BORN: _("From 1900-01-01 to today."),
 }

@@ -355,6 +355,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.tasks.loyalty_balances_check_task",
         "schedule": crontab(hour=4, minute=0),
     },
+    # Birthday bonuses early in the day (before the balance check), referral rewards after them.
+    "loyalty-birthday-bonus": {
+        "task": "loyalty.tasks.birthday_bonus_task",
+        "schedule": crontab(hour=3, minute=50),
+    },
+    "loyalty-referrals-reward": {
+        "task": "loyalty.tasks.referrals_reward_task",
+        "schedule": crontab(hour=3, minute=55),
+    },
     # Hands due messages to the workers; every 10 s is how late a message due now may leave.
     "contact-plans-messages-dispatch": {
         "task": "contact_plans.tasks.messages_dispatch_task",

@@ -72,6 +72,7 @@ class CustomerSerializer(StrictFieldsMixin, FlatErrorsMixin, serializers.ModelSe
             "account_manager",
             "acquired_at",
             "acquisition_source",
+            "birth_date",
             "referred_by",
             "tags",
             "marketing_consent",
@@ -85,6 +86,7 @@ class CustomerSerializer(StrictFieldsMixin, FlatErrorsMixin, serializers.ModelSe
         read_only_fields = ["id", "archived_at", "created_at", "updated_at"]
         extra_kwargs = {
             "acquired_at": {"help_text": dates.HELP[dates.HAPPENED]},
+            "birth_date": {"help_text": dates.HELP[dates.BORN]},
             "consent_at": {"help_text": dates.HELP[dates.HAPPENED]},
             "external_id": {
                 "validators": [

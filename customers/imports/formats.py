@@ -458,6 +458,7 @@ CUSTOMER_REQUIRED = ("external_id", "name")
 CUSTOMER_OPTIONAL = (
     "email", "phone", "company", "country", "language", "time_zone", "account_manager", "acquired_at",
     "acquisition_source", "referred_by", "tags", "marketing_consent", "consent_at", "consent_source", "notes",
+    "birth_date",
 )  # fmt: skip
 CUSTOMER_LIMITS = {
     "external_id": 64, "name": 200, "email": 254, "phone": 40, "company": 200, "country": 64, "time_zone": 64,
@@ -499,6 +500,15 @@ def customers_csv_chunks(text) -> Iterator[Chunk]:
             )
             v.in_window(parsed, "acquired_at")
             out["acquired_at"] = parsed.dt.strftime("%Y-%m-%d").fillna("")
+        if "birth_date" in out:
+            parsed = pd.to_datetime(out["birth_date"], format="%Y-%m-%d", errors="coerce")
+            v.reject(
+                (parsed.isna() & out["birth_date"].ne("")).to_numpy(),
+                "birth_date",
+                _("birth_date is not a valid date (use YYYY-MM-DD)"),
+            )
+            v.in_window(parsed, "birth_date", dates.BORN)
+            out["birth_date"] = parsed.dt.strftime("%Y-%m-%d").fillna("")
         if "marketing_consent" in out:
             words = out["marketing_consent"].str.lower()
             v.reject(

@@ -42,7 +42,7 @@ CUSTOMER_TEXT_COLUMNS = (
 )  # fmt: skip
 CUSTOMER_COLUMNS = (
     "line", "external_id", "name", *CUSTOMER_TEXT_COLUMNS, "account_manager", "acquired_at", "referred_by",
-    "tags", "marketing_consent", "consent_at", "consent_source",
+    "tags", "marketing_consent", "consent_at", "consent_source", "birth_date",
 )  # fmt: skip
 
 
@@ -109,7 +109,7 @@ class Staging:
             email varchar(254), phone varchar(40), company varchar(200), country varchar(64), language varchar(8),
             time_zone varchar(64), acquisition_source varchar(64), notes text, account_manager varchar(150),
             acquired_at varchar(10), referred_by varchar(64), tags text, marketing_consent boolean,
-            consent_at varchar(32), consent_source varchar(20))"""
+            consent_at varchar(32), consent_source varchar(20), birth_date varchar(10))"""
         )
         self._exec("CREATE TEMP TABLE imp_errors (line integer, col varchar(64), reason varchar(255))")
         self._exec("CREATE TEMP TABLE imp_bad_orders (order_ext varchar(64))")
@@ -373,6 +373,8 @@ class Staging:
             sets.append(("time_zone", "COALESCE(NULLIF(s.time_zone, ''), t.time_zone)"))
         if "acquired_at" in cols:
             sets.append(("acquired_at", d.date("NULLIF(s.acquired_at, '')")))
+        if "birth_date" in cols:
+            sets.append(("birth_date", d.date("NULLIF(s.birth_date, '')")))
         if "account_manager" in cols:
             sets.append(
                 (
@@ -455,7 +457,9 @@ class Staging:
         )
         if full:
             acquired = d.date("NULLIF(s.acquired_at, '')") if "acquired_at" in cols else "NULL"
+            born = d.date("NULLIF(s.birth_date, '')") if "birth_date" in cols else "NULL"
         else:
+            born = "NULL"
             acquired = (
                 f"(SELECT {d.date_of('min(l.ordered_at)')} FROM imp_lines l WHERE l.customer_ext = s.external_id)"
             )
@@ -463,10 +467,10 @@ class Staging:
             cursor.execute(
                 f"""INSERT INTO customers_customer (external_id, name, email, phone, company, country, language,
                 time_zone, acquisition_source, notes, marketing_consent, consent_at, consent_source, acquired_at,
-                account_manager_id, import_job_id, created_at, updated_at)
+                birth_date, account_manager_id, import_job_id, created_at, updated_at)
                 SELECT s.external_id, s.name, {text("email")}, {text("phone")}, {text("company")}, {text("country")},
                 {text("language", "'en'")}, {text("time_zone", "'UTC'")}, {text("acquisition_source")},
-                {text("notes")}, {consent}, {consent_at}, {consent_source}, {acquired}, {manager},
+                {text("notes")}, {consent}, {consent_at}, {consent_source}, {acquired}, {born}, {manager},
                 %(job)s, %(now)s, %(now)s
                 FROM imp_customers s WHERE NOT EXISTS (
                     SELECT 1 FROM customers_customer t WHERE t.external_id = s.external_id)""",

@@ -180,3 +180,15 @@ def test_only_the_owner_may_archive_others_get_404(request, settings, persona, a
     alices_customer.refresh_from_db()
     assert response.status_code == 404
     assert not alices_customer.is_archived
+
+
+def test_the_birth_date_is_kept_and_shown_and_one_outside_its_window_refused(alice):
+    browser = client_for(alice)
+
+    refused = browser.post(reverse("customers:create"), customer_form_data(birth_date="1899-12-31"))
+    created = browser.post(reverse("customers:create"), customer_form_data(birth_date="1962-02-28"))
+
+    assert refused.status_code == 200 and "not before 1900" in refused.content.decode()
+    customer = Customer.objects.get(external_id="NEW-1")
+    assert created.status_code == 302 and str(customer.birth_date) == "1962-02-28"
+    assert "Birth date" in browser.get(detail_url(customer)).content.decode()

@@ -71,6 +71,7 @@ def test_customer_export_has_exactly_the_columns_the_customers_import_reads(ada)
         "consent_at",
         "consent_source",
         "notes",
+        "birth_date",
     ]
 
 

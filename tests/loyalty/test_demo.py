@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from loyalty import selectors
+from loyalty import contests, selectors
 from loyalty.demo import loyalty_demo_seed
-from loyalty.models import LedgerEntry, Member, Reward, Tier
+from loyalty.models import Contest, ContestWinner, LedgerEntry, Member, Reward, Tier
 from tests.customers.factories import CustomerFactory
 
 from .factories import place_order
@@ -30,3 +30,17 @@ def test_the_demo_programme_enrols_a_third_of_the_customers_with_their_points_an
     assert LedgerEntry.objects.filter(kind="earn").count() == 3
     assert set(members.values_list("tier__name", flat=True)) == {"Silver"}  # 700 + 50 welcome bonus
     assert selectors.balance_drift() == []
+
+
+def test_the_demo_has_a_drawn_contest_and_a_running_one():
+    customers = [CustomerFactory() for _ in range(12)]
+    for customer in customers:
+        place_order(customer, amount="70", at=timezone.now() - timedelta(days=45))
+
+    loyalty_demo_seed()
+
+    drawn, running = Contest.objects.order_by("starts_at")
+    assert drawn.drawn_at is not None and running.drawn_at is None and running.ends_at > timezone.now()
+    assert ContestWinner.objects.filter(contest=drawn).count() == 3  # 4 members entered, 3 winners
+    assert contests.contest_redraw(contest=drawn)[1] is True
+    assert selectors.programme_get().referral_reward_points == 200

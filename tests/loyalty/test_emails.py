@@ -42,7 +42,7 @@ def test_an_order_through_the_api_emails_the_points_and_the_link_opens_the_page_
     page = Client().get("/" + path)
     assert page.status_code == 200 and 'data-testid="standing-points">150<' in page.content.decode()
 
-    redeemed = Client().post("/" + path + "redeem/", {"reward": reward.pk})
+    redeemed = Client().post("/" + path + "redeem/", {"reward": reward.pk}, follow=True)
 
     code = Redemption.objects.get().code
     assert code in redeemed.content.decode()

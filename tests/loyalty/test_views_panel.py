@@ -86,3 +86,15 @@ def test_a_marketer_sees_the_card_without_the_form_and_strangers_get_nothing(cus
         )
         assert response.status_code == 404
     assert not LedgerEntry.objects.exists()
+
+
+def test_the_card_shows_the_members_referral_code_and_referrals(alice, customer):
+    from loyalty import referrals
+
+    MemberFactory(customer=customer)
+    code = referrals.referral_code_get(customer=customer).code
+    referrals.referral_record(customer=CustomerFactory(), code=code)
+
+    page = client_for(alice).get(customer.get_absolute_url()).content.decode()
+
+    assert f"Referral code {code}: 1 customer referred, 0 rewarded." in page

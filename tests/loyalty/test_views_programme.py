@@ -27,6 +27,7 @@ PAGES = [
     "loyalty:tier_create",
     "loyalty:rewards",
     "loyalty:reward_create",
+    "loyalty:settings",
 ]
 
 

@@ -269,3 +269,46 @@ def test_the_migration_moves_old_rows_onto_the_bounds_rather_than_failing(custom
     late.refresh_from_db()
     assert old.ordered_at == dates.EARLIEST_INSTANT
     assert late.ordered_at == datetime(2099, 12, 31, tzinfo=UTC)
+
+
+# --- Birth dates: from 1900 to today ----------------------------------------------------------------
+
+
+def test_a_birth_date_is_from_1900_to_today():
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+
+    assert not dates.is_outside(date(1900, 1, 1), dates.BORN, now=now)
+    assert not dates.is_outside(date(1965, 7, 4), dates.BORN, now=now)
+    assert not dates.is_outside(timezone.localdate(now), dates.BORN, now=now)
+    assert dates.is_outside(date(1899, 12, 31), dates.BORN, now=now)
+    assert dates.is_outside(date(2026, 6, 2), dates.BORN, now=now)
+    assert "not before 1900, not after today" in window_refusal("birth_date", dates.BORN)
+
+
+def test_the_api_takes_a_birth_date_before_1970_and_refuses_one_outside(alice, customer):
+    url = f"/api/v1/customers/{customer.pk}/"
+    api = api_client_for(alice)
+
+    kept = api.patch(url, {"birth_date": "1965-07-04"}, format="json")
+    old = api.patch(url, {"birth_date": "1899-12-31"}, format="json")
+    unborn = api.patch(url, {"birth_date": (timezone.localdate() + timedelta(days=2)).isoformat()}, format="json")
+
+    assert kept.status_code == 200 and kept.json()["birth_date"] == "1965-07-04"
+    assert old.status_code == 400 and "birth_date" in old.json()["error"]["fields"]
+    assert unborn.status_code == 400
+    assert Customer.objects.get(pk=customer.pk).birth_date == date(1965, 7, 4)
+
+
+def test_the_customers_import_reads_birth_dates_and_refuses_bad_ones(ada):
+    content = "external_id,name,birth_date\nB-1,Ann,1958-02-28\nB-2,Ben,1850-01-01\nB-3,Cy,31/12/1990\nB-4,Di,\n"
+
+    job = run_import(ada, content, "customers")
+
+    assert [(line, column) for line, column, _reason in errors_of(job)] == [(3, "birth_date"), (4, "birth_date")]
+    assert errors_of(job)[0][2].startswith(window_refusal("birth_date", dates.BORN))
+    assert dict(Customer.objects.values_list("external_id", "birth_date")) == {"B-1": date(1958, 2, 28), "B-4": None}
+
+
+def test_the_database_refuses_a_birth_date_before_1900(customer):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Customer.objects.filter(pk=customer.pk).update(birth_date=date(1899, 12, 31))
