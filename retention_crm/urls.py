@@ -43,6 +43,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("customers/", include("customers.urls")),
+    path("complaints/", include("customers.complaint_urls")),
     path("metrics/", include("metrics.urls")),
     path("segments/", include("segmentation.urls")),
     path("", include("contact_plans.urls")),
