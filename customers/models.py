@@ -691,6 +691,10 @@ class Interaction(models.Model):
         return reverse("complaints:detail", args=[self.pk])
 
 
+# The statuses a case is moved to by hand (resolving takes a resolution): forms and the API offer these.
+CASE_PENDING_STATUS_CHOICES = [(s.value, s.label) for s in Interaction.PENDING_STATUSES]
+
+
 class InteractionChange(models.Model):
     """One change of a case (complaint, support contact, review): shown under it on the customer's
     timeline and on the case's page, so that who did what and when is never lost."""
