@@ -135,6 +135,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "customers.context_processors.roles",
+                "team.context_processors.one_to_ones",
             ],
         },
     },

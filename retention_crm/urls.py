@@ -51,5 +51,6 @@ urlpatterns = [
     path("", include("contact_plans.messaging.outbox_urls")),
     path("anymail/", include("anymail.urls")),
     path("loyalty/", include("loyalty.urls")),
+    path("team/", include("team.urls")),
     path("api/v1/", include(api_v1)),
 ]
