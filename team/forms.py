@@ -59,7 +59,11 @@ class EmployeeFilterForm(forms.Form):
     team = forms.ModelChoiceField(
         label=_("Team"), queryset=Team.objects.order_by("name"), required=False, empty_label=_("Any team")
     )
-    left = forms.BooleanField(label=_("Include those who left"), required=False)
+    left = forms.BooleanField(
+        label=_("Include those who left"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
 
 
 class EmployeeImportForm(forms.Form):
@@ -96,15 +100,23 @@ class NotesForm(forms.Form):
 
 class ActionForm(ServiceErrorsMixin, forms.Form):
     text = forms.CharField(label=_("Action"), max_length=500)
-    owner = forms.ModelChoiceField(label=_("Who"), queryset=Employee.objects.none())
+    owner = forms.ModelChoiceField(
+        label=_("Who"),
+        queryset=Employee.objects.none(),
+        empty_label=None,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
 
     def __init__(self, *args, series: OneToOne, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = Employee.objects.filter(pk__in=[series.lead_id, series.person_id])
+        self.initial.setdefault("owner", series.person_id)
 
 
 class RescheduleForm(forms.Form):
     scheduled_at = forms.DateTimeField(
         label=_("Planned for"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT),
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "class": "form-control"}, format=DATETIME_LOCAL_FORMAT
+        ),
     )
