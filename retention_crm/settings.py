@@ -509,6 +509,9 @@ WORKSPACE_CURRENCY = os.environ.get("WORKSPACE_CURRENCY", "GBP")
 # urgency (contact_plans.worklist): two weeks is what a customer takes to answer a proposal, long
 # enough not to be called twice about it, short enough that a silence comes back to the top.
 WORKLIST_RECENT_CONTACT_DAYS = envint("WORKLIST_RECENT_CONTACT_DAYS", 14)
+# What an email from a customer to the inbound address becomes (docs/complaints.md): complaint,
+# support_ticket or review.
+INBOUND_EMAIL_CASE_KIND = os.environ.get("INBOUND_EMAIL_CASE_KIND", "complaint")
 
 LOGGING = {
     "version": 1,
