@@ -309,6 +309,13 @@ class ImportUploadForm(ServiceErrorsMixin, forms.Form):
 # --- Complaints page (cases: complaints, support contacts, reviews) ------------------------------
 
 
+class UserChoiceField(forms.ModelChoiceField):
+    """A user shown by their name (their username when they have none)."""
+
+    def label_from_instance(self, obj):
+        return obj.get_full_name() or obj.get_username()
+
+
 class CaseFilterForm(forms.Form):
     """The complaints page's tabs, filters and sort order, read from the query string."""
 
@@ -379,7 +386,7 @@ class CaseForm(ServiceErrorsMixin, forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT),
     )
     priority = forms.ChoiceField(label=_("Priority"), choices=Interaction.Priority.choices, initial="normal")
-    owner = forms.ModelChoiceField(
+    owner = UserChoiceField(
         label=_("Owner"),
         queryset=None,
         required=False,
@@ -423,7 +430,7 @@ class CaseForm(ServiceErrorsMixin, forms.Form):
 
 
 class CaseUpdateForm(ServiceErrorsMixin, forms.Form):
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=None, required=False, empty_label=_("Nobody"))
+    owner = UserChoiceField(label=_("Owner"), queryset=None, required=False, empty_label=_("Nobody"))
     priority = forms.ChoiceField(label=_("Priority"), choices=Interaction.Priority.choices)
     due_at = forms.DateTimeField(
         label=_("Due"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT)

@@ -605,6 +605,12 @@ class Interaction(models.Model):
                 name="interaction_case_pending_due",
             ),
             models.Index(
+                fields=["due_at", "id"],
+                include=("customer_id", "status"),
+                condition=Q(kind__in=["complaint", "support_ticket", "review"]),
+                name="interaction_case_due",
+            ),
+            models.Index(
                 fields=["owner", "due_at", "id"],
                 condition=Q(status__in=["open", "in_progress"]),
                 name="interaction_case_owner_due",

@@ -176,6 +176,15 @@ class Migration(migrations.Migration):
             model_name="interaction",
             index=models.Index(
                 condition=models.Q(("kind__in", ["complaint", "support_ticket", "review"])),
+                fields=["due_at", "id"],
+                include=("customer_id", "status"),
+                name="interaction_case_due",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="interaction",
+            index=models.Index(
+                condition=models.Q(("kind__in", ["complaint", "support_ticket", "review"])),
                 fields=["occurred_at", "id"],
                 include=("customer_id", "status"),
                 name="interaction_case_occurred",
