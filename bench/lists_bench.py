@@ -114,7 +114,8 @@ def seed_lists(admin) -> None:
             cursor.execute(
                 """
                 INSERT INTO customers_interaction
-                    (customer_id, kind, direction, channel, subject, body, occurred_at, created_at, resolved_at)
+                    (customer_id, kind, direction, channel, subject, body, occurred_at, created_at, resolved_at,
+                     status, priority, due_at, resolution, review_source, outcome)
                 SELECT c.id,
                        CASE WHEN h %% 20 = 0 THEN 'complaint'
                             ELSE (ARRAY['call','email','note','meeting'])[1 + (h / 20) %% 4] END,
@@ -122,7 +123,14 @@ def seed_lists(admin) -> None:
                        (ARRAY['phone','email','in_person','video','chat','sms','social','web','other'])[1 + (h / 400) %% 9],
                        'Bench interaction ' || g, '',
                        now() - (h %% 1095) * interval '1 day' - (h %% 86400) * interval '1 second',
-                       now(), CASE WHEN h %% 20 = 0 AND (h / 3600) %% 3 <> 0 THEN now() END
+                       now(), CASE WHEN h %% 20 = 0 AND (h / 3600) %% 3 <> 0 THEN now() END,
+                       -- A complaint is a case: a status that follows resolved_at, a priority, a due time.
+                       CASE WHEN h %% 20 <> 0 THEN '' WHEN (h / 3600) %% 3 <> 0 THEN 'resolved' ELSE 'open' END,
+                       CASE WHEN h %% 20 = 0 THEN 'normal' ELSE '' END,
+                       CASE WHEN h %% 20 = 0
+                            THEN now() - (h %% 1095) * interval '1 day' - (h %% 86400) * interval '1 second'
+                                 + interval '3 days' END,
+                       '', '', ''
                 FROM (SELECT g, abs(hashtext(g::text)) AS h FROM generate_series(1, %s) g) numbers
                 JOIN customers_customer c ON c.id = (SELECT min(id) FROM customers_customer) + (g::bigint * 7919) %% 1000000
                 """,

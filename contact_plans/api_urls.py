@@ -18,7 +18,11 @@ urlpatterns = [
     path("worklist/", api.WorklistApi.as_view(), name="api-worklist"),
     path("worklist/snoozes/", api.SnoozeCreateApi.as_view(), name="api-worklist-snoozes"),
     path("book-performance/", api.BookPerformanceApi.as_view(), name="api-book-performance"),
-    path("message-templates/<id:pk>/send/", template_api.MessageTemplateSendApi.as_view(), name="api-message-template-send"),
+    path(
+        "message-templates/<id:pk>/send/",
+        template_api.MessageTemplateSendApi.as_view(),
+        name="api-message-template-send",
+    ),
     path(
         "customers/<id:customer_pk>/contact-preferences/",
         outbox_api.ContactPreferencesApi.as_view(),

@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .api.auth import TokenObtainApi
+from .api.complaints import ComplaintViewSet
 from .api.customers import CustomerViewSet
 from .api.imports import ImportJobViewSet
 from .api.interactions import InteractionViewSet
@@ -16,6 +17,7 @@ router.register("products", ProductViewSet, basename="api-products")
 router.register("orders", OrderViewSet, basename="api-orders")
 router.register("interactions", InteractionViewSet, basename="api-interactions")
 router.register("imports", ImportJobViewSet, basename="api-imports")
+router.register("complaints", ComplaintViewSet, basename="api-complaints")
 
 urlpatterns = [
     path("auth/token/", TokenObtainApi.as_view(), name="api-token"),

@@ -10,6 +10,8 @@ class CustomersConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from . import (
+            case_signals,
+            inbound,
             roles,
             rollups,  # noqa: F401 - connects its Order and OrderLine signals on import
             segment_conditions,
@@ -17,3 +19,5 @@ class CustomersConfig(AppConfig):
 
         post_migrate.connect(roles.roles_ensure_after_migrate, dispatch_uid="customers.roles_ensure")
         segment_conditions.register_all()
+        case_signals.register()
+        inbound.connect()

@@ -86,3 +86,29 @@ class InteractionFilter(django_filters.FilterSet):
     def filter_open(self, queryset, name, value):
         is_open = Q(kind__in=Interaction.TRACKED_KINDS, resolved_at__isnull=True)
         return queryset.filter(is_open) if value else queryset.exclude(is_open)
+
+
+class CaseFilter(django_filters.FilterSet):
+    """The complaints API's filters (cases: complaints, support contacts, reviews)."""
+
+    customer = IdFilter(field_name="customer_id", help_text=_("Id of the customer."))
+    kind = django_filters.ChoiceFilter(choices=[(k.value, k.label) for k in Interaction.TRACKED_KINDS])
+    status = django_filters.ChoiceFilter(choices=Interaction.Status.choices)
+    priority = django_filters.ChoiceFilter(choices=Interaction.Priority.choices)
+    owner = django_filters.CharFilter(field_name="owner__username", help_text=_("Username of the owner."))
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue", help_text=_("true: open or in progress past the due time; false: the rest.")
+    )
+    occurred_at = django_filters.IsoDateTimeFromToRangeFilter(
+        help_text=_("occurred_at_after and occurred_at_before, ISO 8601 date-times, both inclusive.")
+    )
+
+    class Meta:
+        model = Interaction
+        fields = ["customer", "kind", "status", "priority", "owner", "overdue", "occurred_at"]
+
+    def filter_overdue(self, queryset, name, value):
+        from django.utils import timezone
+
+        overdue = Q(status__in=Interaction.PENDING_STATUSES, due_at__lt=timezone.now())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)

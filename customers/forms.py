@@ -308,3 +308,163 @@ class ImportUploadForm(ServiceErrorsMixin, forms.Form):
     def format_help() -> list[tuple[str, str, str]]:
         """(format, label, what it expects) of every format; the page links each to its sample file."""
         return [(value, ImportJob.Format(value).label, IMPORT_FORMAT_HELP[value]) for value in ImportJob.Format.values]
+
+
+# --- Complaints page (cases: complaints, support contacts, reviews) ------------------------------
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    """A user shown by their name (their username when they have none)."""
+
+    def label_from_instance(self, obj):
+        return obj.get_full_name() or obj.get_username()
+
+
+class CaseFilterForm(forms.Form):
+    """The complaints page's tabs, filters and sort order, read from the query string."""
+
+    VIEW_CHOICES = [
+        ("open", _("Open")),
+        ("overdue", _("Overdue")),
+        ("mine", _("Mine")),
+        ("resolved", _("Resolved")),
+        ("all", _("All")),
+    ]
+    SORT_CHOICES = [
+        ("due_at", _("Due first")),
+        ("-occurred_at", _("Newest first")),
+        ("occurred_at", _("Oldest first")),
+    ]
+    UNASSIGNED = "none"
+
+    view = forms.ChoiceField(choices=VIEW_CHOICES, required=False)
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    kind = forms.ChoiceField(label=_("Kind"), required=False)
+    priority = forms.ChoiceField(label=_("Priority"), required=False)
+    owner = forms.ChoiceField(label=_("Owner"), required=False)
+    sort = forms.ChoiceField(label=_("Sort by"), choices=SORT_CHOICES, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", _("Any kind"))] + [
+            (kind.value, kind.label) for kind in Interaction.TRACKED_KINDS
+        ]
+        self.fields["priority"].choices = [("", _("Any priority"))] + list(Interaction.Priority.choices)
+        self.fields["owner"].choices = [("", _("Anyone")), (self.UNASSIGNED, _("Nobody"))] + [
+            (str(user.pk), user.get_full_name() or user.username) for user in selectors.case_owner_choices()
+        ]
+
+    def arguments(self) -> dict:
+        """case_list's arguments (a field with bad input is shown with its error and ignored)."""
+        self.is_valid()
+        data = self.cleaned_data
+        owner = data.get("owner") or ""
+        return {
+            "view": data.get("view") or "open",
+            "kind": data.get("kind") or "",
+            "priority": data.get("priority") or "",
+            "owner_id": int(owner) if owner.isdigit() else None,
+            "unassigned": owner == self.UNASSIGNED,
+            "search": (data.get("q") or "").strip(),
+            "ordering": data.get("sort") or "due_at",
+        }
+
+
+class CaseForm(ServiceErrorsMixin, forms.Form):
+    """A complaint, support contact or review recorded by hand (the complaints page)."""
+
+    customer = forms.CharField(
+        label=_("Customer"),
+        max_length=254,
+        help_text=_("The customer's external id or email address."),
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=[(kind.value, kind.label) for kind in Interaction.TRACKED_KINDS], initial="complaint"
+    )
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    body = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    channel = forms.ChoiceField(label=_("Channel"), choices=Interaction.Channel.choices, initial="email")
+    occurred_at = forms.DateTimeField(
+        validators=[dates.happened("occurred_at")],
+        label=_("Received"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT),
+    )
+    priority = forms.ChoiceField(label=_("Priority"), choices=Interaction.Priority.choices, initial="normal")
+    owner = UserChoiceField(
+        label=_("Owner"),
+        queryset=None,
+        required=False,
+        empty_label=_("The customer's account manager"),
+    )
+    rating = forms.TypedChoiceField(
+        label=_("Rating (reviews)"),
+        choices=[("", _("No rating"))] + [(n, "★" * n) for n in range(1, 6)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    review_source = forms.CharField(
+        label=_("Posted on (reviews)"), max_length=64, required=False, help_text=_("Google, Trustpilot, the shop…")
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["owner"].queryset = selectors.case_owner_choices()
+        if not self.is_bound:
+            self.initial.setdefault("occurred_at", timezone.localtime().replace(second=0, microsecond=0))
+
+    def clean_customer(self):
+        value = self.cleaned_data["customer"].strip()
+        editable = selectors.customer_editable_by(self.user)
+        matches = list(editable.filter(external_id=value)[:1]) or list(editable.filter(email__iexact=value)[:2])
+        if not matches:
+            raise ValidationError(
+                _("No customer of yours has the external id or email “%(value)s”."), params={"value": value}
+            )
+        if len(matches) > 1:
+            raise ValidationError(_("Several customers have this email: give the external id."))
+        return matches[0]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") != Interaction.Kind.REVIEW and (data.get("rating") or data.get("review_source")):
+            self.add_error("rating", _("Only a review has a rating and a source."))
+        return data
+
+
+class CaseUpdateForm(ServiceErrorsMixin, forms.Form):
+    owner = UserChoiceField(label=_("Owner"), queryset=None, required=False, empty_label=_("Nobody"))
+    priority = forms.ChoiceField(label=_("Priority"), choices=Interaction.Priority.choices)
+    due_at = forms.DateTimeField(
+        label=_("Due"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL_FORMAT)
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = selectors.case_owner_choices()
+
+
+class CaseStatusForm(ServiceErrorsMixin, forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=[(s.value, s.label) for s in Interaction.PENDING_STATUSES])
+    reopen = forms.BooleanField(required=False)
+
+
+class CaseResolveForm(ServiceErrorsMixin, forms.Form):
+    resolution = forms.CharField(
+        label=_("Resolution"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What was done for the customer."),
+    )
+
+
+class InboundAttachForm(ServiceErrorsMixin, forms.Form):
+    customer = forms.CharField(label=_("Customer's external id"), max_length=64)
+
+    def clean_customer(self):
+        value = self.cleaned_data["customer"].strip()
+        customer = Customer.objects.filter(external_id=value).first()
+        if customer is None:
+            raise ValidationError(_("No customer has the external id “%(value)s”."), params={"value": value})
+        return customer

@@ -487,8 +487,26 @@ class Interaction(models.Model):
         MEETING_BOOKED = "meeting_booked", _("Meeting booked")
         NOT_INTERESTED = "not_interested", _("Not interested")
 
-    # Kinds that are open until someone resolves them.
-    TRACKED_KINDS = (Kind.COMPLAINT, Kind.SUPPORT_TICKET)
+    class Status(models.TextChoices):
+        """Where a complaint, support contact or review stands (blank for the other kinds)."""
+
+        OPEN = "open", _("Open")
+        IN_PROGRESS = "in_progress", _("In progress")
+        RESOLVED = "resolved", _("Resolved")
+
+    class Priority(models.TextChoices):
+        LOW = "low", _("Low")
+        NORMAL = "normal", _("Normal")
+        HIGH = "high", _("High")
+        URGENT = "urgent", _("Urgent")
+
+    # Kinds that are cases: open until someone resolves them, with an owner, a priority and a due
+    # time (docs/complaints.md). The complaints page lists them.
+    TRACKED_KINDS = (Kind.COMPLAINT, Kind.SUPPORT_TICKET, Kind.REVIEW)
+    # A case is due this long after it arrived, by priority, unless someone sets its due time.
+    DUE_AFTER_HOURS = {Priority.URGENT: 4, Priority.HIGH: 24, Priority.NORMAL: 72, Priority.LOW: 168}
+    # The statuses of a case still waiting for someone.
+    PENDING_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
     # The kinds that are a conversation with the customer: the worklist's "last contact", and a
     # recent one lowers the row's urgency for a while (contact_plans.worklist).
     CONTACT_KINDS = (Kind.CALL, Kind.MEETING)
@@ -514,6 +532,31 @@ class Interaction(models.Model):
     # Blank when not recorded (emails, notes, imported history).
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True, default="")
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    # A case (TRACKED_KINDS): who deals with it, how urgent, by when, where it stands and how it ended.
+    # Blank for the other kinds (a constraint keeps both sides true).
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, blank=True, default="")
+    priority = models.CharField(_("priority"), max_length=8, choices=Priority.choices, blank=True, default="")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_cases",
+    )
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    resolution = models.TextField(_("resolution"), blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # A review's stars (1 to 5) and where it was posted (a shop, Google, Trustpilot…).
+    rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
+    review_source = models.CharField(_("review source"), max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -553,6 +596,36 @@ class Interaction(models.Model):
                 condition=Q(kind__in=["call", "meeting"]),
                 name="interaction_last_contact",
             ),
+            # The complaints page: every case newest first, the waiting ones by due time (open,
+            # overdue), one owner's ("mine"), and the worklist's oldest overdue case of a customer.
+            models.Index(
+                fields=["occurred_at", "id"],
+                include=("customer_id", "status"),
+                condition=Q(kind__in=["complaint", "support_ticket", "review"]),
+                name="interaction_case_occurred",
+            ),
+            models.Index(
+                fields=["due_at", "id"],
+                include=("customer_id",),
+                condition=Q(status__in=["open", "in_progress"]),
+                name="interaction_case_pending_due",
+            ),
+            models.Index(
+                fields=["due_at", "id"],
+                include=("customer_id", "status"),
+                condition=Q(kind__in=["complaint", "support_ticket", "review"]),
+                name="interaction_case_due",
+            ),
+            models.Index(
+                fields=["owner", "due_at", "id"],
+                condition=Q(status__in=["open", "in_progress"]),
+                name="interaction_case_owner_due",
+            ),
+            models.Index(
+                fields=["customer", "due_at"],
+                condition=Q(status__in=["open", "in_progress"]),
+                name="interaction_case_customer_due",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(subject=""), name="interaction_subject_not_empty"),
@@ -561,8 +634,34 @@ class Interaction(models.Model):
             ),
             # Only the TRACKED_KINDS (complaints, tickets) are resolved.
             models.CheckConstraint(
-                condition=Q(resolved_at__isnull=True) | Q(kind__in=["complaint", "support_ticket"]),
+                condition=Q(resolved_at__isnull=True) | Q(kind__in=["complaint", "support_ticket", "review"]),
                 name="interaction_resolved_only_when_tracked",
+            ),
+            # A case has a status and a priority from their choices; any other interaction has neither.
+            models.CheckConstraint(
+                condition=(
+                    Q(kind__in=["complaint", "support_ticket", "review"])
+                    & Q(status__in=["open", "in_progress", "resolved"])
+                    & Q(priority__in=["low", "normal", "high", "urgent"])
+                )
+                | (
+                    ~Q(kind__in=["complaint", "support_ticket", "review"])
+                    & Q(status="")
+                    & Q(priority="")
+                    & Q(due_at__isnull=True)
+                    & Q(owner__isnull=True)
+                ),
+                name="interaction_case_fields_follow_kind",
+            ),
+            # Resolved exactly when it has a resolution time.
+            models.CheckConstraint(
+                condition=(Q(status="resolved") & Q(resolved_at__isnull=False))
+                | (~Q(status="resolved") & Q(resolved_at__isnull=True)),
+                name="interaction_resolved_at_with_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | (Q(kind="review") & Q(rating__gte=1) & Q(rating__lte=5)),
+                name="interaction_rating_of_a_review_1_to_5",
             ),
             models.CheckConstraint(
                 condition=Q(sentiment__isnull=True) | (Q(sentiment__gte=-1) & Q(sentiment__lte=1)),
@@ -582,6 +681,117 @@ class Interaction(models.Model):
     @property
     def is_open(self) -> bool:
         return self.kind in self.TRACKED_KINDS and self.resolved_at is None
+
+    @property
+    def is_case(self) -> bool:
+        return self.kind in self.TRACKED_KINDS
+
+    @property
+    def is_overdue(self) -> bool:
+        from django.utils import timezone
+
+        return self.is_open and self.due_at is not None and self.due_at < timezone.now()
+
+    @property
+    def time_to_resolve(self):
+        """How long it took from arrival to resolution (a timedelta), None while open."""
+        if self.resolved_at is None:
+            return None
+        return self.resolved_at - self.occurred_at
+
+    def get_case_url(self) -> str:
+        return reverse("complaints:detail", args=[self.pk])
+
+
+# The statuses a case is moved to by hand (resolving takes a resolution): forms and the API offer these.
+CASE_PENDING_STATUS_CHOICES = [(s.value, s.label) for s in Interaction.PENDING_STATUSES]
+
+
+class InteractionChange(models.Model):
+    """One change of a case (complaint, support contact, review): shown under it on the customer's
+    timeline and on the case's page, so that who did what and when is never lost."""
+
+    class Field(models.TextChoices):
+        STATUS = "status", _("Status")
+        OWNER = "owner", _("Owner")
+        PRIORITY = "priority", _("Priority")
+        DUE_AT = "due_at", _("Due")
+        RESOLUTION = "resolution", _("Resolution")
+
+    interaction = models.ForeignKey(Interaction, on_delete=models.CASCADE, related_name="changes")
+    field = models.CharField(_("field"), max_length=12, choices=Field.choices)
+    # The values as plain data: a status or priority code, an owner's username, an ISO date-time.
+    old_value = models.CharField(_("before"), max_length=200, blank=True)
+    new_value = models.CharField(_("after"), max_length=200, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["interaction_id", "at", "id"]
+        verbose_name = _("case change")
+        verbose_name_plural = _("case changes")
+        indexes = [models.Index(fields=["interaction", "at", "id"], name="interactionchange_case_at")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(field__in=["status", "owner", "priority", "due_at", "resolution"]),
+                name="interactionchange_field_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.interaction_id} {self.field}: {self.old_value} -> {self.new_value}"
+
+
+class InboundEmail(models.Model):
+    """An email that reached the inbound webhook (email-in). One from a known customer became a case
+    at once (``interaction``); one from an address no customer has waits here, unmatched, until an
+    administrator attaches it to a customer or discards it (the complaints page)."""
+
+    class Status(models.TextChoices):
+        MATCHED = "matched", _("Recorded as a case")
+        UNMATCHED = "unmatched", _("Sender unknown")
+        DISCARDED = "discarded", _("Discarded")
+
+    message_id = models.CharField(_("message id"), max_length=255, blank=True)
+    sender = models.EmailField(_("from"), max_length=254)
+    sender_name = models.CharField(_("sender's name"), max_length=200, blank=True)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"), blank=True)
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    interaction = models.OneToOneField(
+        Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_email"
+    )
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("inbound email")
+        verbose_name_plural = _("inbound emails")
+        indexes = [
+            models.Index(fields=["received_at", "id"], condition=Q(status="unmatched"), name="inboundemail_unmatched")
+        ]
+        constraints = [
+            # A provider may deliver the same message twice: it is recorded once.
+            models.UniqueConstraint(
+                fields=["message_id"], condition=~Q(message_id=""), name="inboundemail_message_id_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["matched", "unmatched", "discarded"]), name="inboundemail_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
 
 
 class ImportJob(models.Model):

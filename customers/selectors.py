@@ -11,7 +11,17 @@ the helpers built on it): that is the one place the visibility rule lives.
 
 from collections.abc import Iterator
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import (
+    Aggregate,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 
 from retention_crm import lists
 
@@ -114,7 +124,11 @@ def interaction_visible_to(user) -> QuerySet[Interaction]:
 
 
 def interaction_timeline(*, customer: Customer, limit: int = 100) -> QuerySet[Interaction]:
-    return customer.interactions.select_related("author").order_by("-occurred_at", "-id")[:limit]
+    return (
+        customer.interactions.select_related("author", "owner", "resolved_by")
+        .prefetch_related("changes__by")
+        .order_by("-occurred_at", "-id")[:limit]
+    )
 
 
 def import_job_visible_to(user) -> QuerySet[ImportJob]:
@@ -234,3 +248,148 @@ def order_summary_for_customer(*, customer: Customer) -> dict:
     from django.db.models import Max
 
     return customer.orders.aggregate(count=Count("id"), last_ordered_at=Max("ordered_at"))
+
+
+# --- Cases: complaints, support contacts, reviews (docs/complaints.md) --------------------------
+
+
+class MedianSeconds(Aggregate):
+    """PostgreSQL's median of an interval, in seconds (the database sorts; nothing is read into Python)."""
+
+    function = None
+    template = "percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM %(expressions)s))"
+    output_field = FloatField()
+
+
+# The complaints page's median time to resolve covers the cases resolved in this many days.
+RESOLVE_WINDOW_DAYS = 90
+
+
+def case_visible_to(user) -> QuerySet[Interaction]:
+    """The cases (Interaction.TRACKED_KINDS) of the customers ``user`` may see."""
+    return Interaction.objects.filter(kind__in=Interaction.TRACKED_KINDS).filter(customers_visible_filter(user))
+
+
+def case_get(*, user, case_id: int) -> Interaction:
+    """One case the user may see (Interaction.DoesNotExist otherwise: a 404)."""
+    return (
+        case_visible_to(user)
+        .select_related("customer", "owner", "author", "resolved_by")
+        .prefetch_related("changes__by")
+        .get(pk=case_id)
+    )
+
+
+def case_editable_by(user) -> QuerySet[Interaction]:
+    """The cases whose customer the user may edit (customer_editable_by): assign, move, resolve."""
+    return Interaction.objects.filter(
+        kind__in=Interaction.TRACKED_KINDS, customer__in=customer_editable_by(user).order_by().values("pk")
+    )
+
+
+CASE_VIEWS = ("open", "overdue", "mine", "resolved", "all")
+CASE_ORDERINGS = ("due_at", "-occurred_at", "occurred_at")
+
+
+def case_list(
+    *,
+    user,
+    view: str = "open",
+    kind: str = "",
+    priority: str = "",
+    owner_id: int | None = None,
+    unassigned: bool = False,
+    search: str = "",
+    ordering: str = "due_at",
+    now=None,
+) -> QuerySet[Interaction]:
+    """The complaints page's rows: ``view`` is open (open or in progress), overdue (open past its
+    due time), mine (open and owned by ``user``), resolved, or all; then the filters."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    cases = case_visible_to(user)
+    if view in ("open", "overdue", "mine"):
+        cases = cases.filter(status__in=Interaction.PENDING_STATUSES)
+    if view == "overdue":
+        cases = cases.filter(due_at__lt=now)
+    elif view == "mine":
+        cases = cases.filter(owner=user)
+    elif view == "resolved":
+        cases = cases.filter(status=Interaction.Status.RESOLVED)
+    if kind:
+        cases = cases.filter(kind=kind)
+    if priority:
+        cases = cases.filter(priority=priority)
+    if unassigned:
+        cases = cases.filter(owner__isnull=True)
+    elif owner_id:
+        cases = cases.filter(owner_id=owner_id)
+    if search:
+        cases = cases.filter(Q(subject__icontains=search) | Q(customer__name__icontains=search))
+    if ordering not in CASE_ORDERINGS:
+        ordering = "due_at"
+    return cases.select_related("customer", "owner").order_by(ordering, "id")
+
+
+def case_figures(*, user, now=None) -> dict:
+    """The page's figures over every case the user may see: open, overdue, and the median time to
+    resolve (hours) of those resolved in the last RESOLVE_WINDOW_DAYS days (None when none was)."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    cases = case_visible_to(user).order_by()
+    pending = cases.filter(status__in=Interaction.PENDING_STATUSES).aggregate(
+        open=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now))
+    )
+    resolved = cases.filter(
+        status=Interaction.Status.RESOLVED, resolved_at__gte=now - timedelta(days=RESOLVE_WINDOW_DAYS)
+    )
+    median_hours = None
+    if connection.vendor == "postgresql":
+        seconds = resolved.aggregate(
+            median=MedianSeconds(ExpressionWrapper(F("resolved_at") - F("occurred_at"), DurationField()))
+        )["median"]
+        median_hours = None if seconds is None else float(seconds) / 3600
+    else:
+        import statistics
+
+        durations = [
+            (resolved_at - occurred_at).total_seconds()
+            for resolved_at, occurred_at in resolved.values_list("resolved_at", "occurred_at")
+        ]
+        median_hours = statistics.median(durations) / 3600 if durations else None
+    resolved_count = resolved.count()
+    return {**pending, "median_hours": median_hours, "resolved_recently": resolved_count}
+
+
+def case_owner_choices():
+    """The people a case can be given to: active account managers and administrators."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(Q(groups__name__in=[roles.ACCOUNT_MANAGER, roles.ADMINISTRATOR]) | Q(is_superuser=True))
+        .filter(is_active=True)
+        .distinct()
+        .order_by("username")
+    )
+
+
+def case_export_chunks(*, size: int, **arguments) -> Iterator[list[Interaction]]:
+    """case_list in chunks of ``size``, in the list's order."""
+    cases = case_list(**arguments).select_related("customer", "owner", "resolved_by")
+    return keyset_chunks(cases, field=cases.query.order_by[0], size=size)
+
+
+def inbound_unmatched(*, user):
+    """Emails of senders no customer has, waiting for an administrator (nobody else sees them: they
+    belong to no customer, so no book)."""
+    from .models import InboundEmail
+
+    if not roles.is_administrator(user):
+        return InboundEmail.objects.none()
+    return InboundEmail.objects.filter(status=InboundEmail.Status.UNMATCHED).order_by("-received_at", "-id")

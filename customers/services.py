@@ -2,11 +2,11 @@
 
 Events published (see retention_crm.events): ``customer.created``, ``customer.updated``,
 ``customer.archived``, ``customer.reassigned``, ``order.placed``, ``order.changed``,
-``interaction.logged``. Payloads carry ids only.
+``interaction.logged``, ``interaction.status_changed``, ``interaction.resolved``. Payloads carry ids only.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -17,11 +17,13 @@ from django.utils.translation import gettext as _
 
 from retention_crm import events
 
-from . import order_rules
-from .models import AccountAssignment, Customer, Interaction, Order, OrderLine, Product, Tag
+from . import order_rules, roles
+from .models import AccountAssignment, Customer, Interaction, InteractionChange, Order, OrderLine, Product, Tag
 from .rollups import customer_rollups_refresh
 
 CENT = Decimal("0.01")
+# complaint_update's "not given" (None is a value there: the case has no owner).
+_UNSET = object()
 
 CUSTOMER_FIELDS = (
     "external_id",
@@ -143,6 +145,29 @@ def customer_restore(*, customer: Customer) -> Customer:
     return customer
 
 
+def _owner_check(owner) -> None:
+    if owner is not None and not (
+        owner.is_active and (roles.is_administrator(owner) or roles.is_account_manager(owner))
+    ):
+        raise ValidationError({"owner": _("A case is owned by an active account manager or administrator.")})
+
+
+def _case_defaults(*, customer: Customer, kind: str, occurred_at: datetime, priority: str, owner, due_at) -> dict:
+    """Status, priority, owner and due time of a new case; nothing for the other kinds."""
+    if kind not in Interaction.TRACKED_KINDS:
+        return {}
+    _owner_check(owner)
+    priority = priority or Interaction.Priority.NORMAL
+    if priority not in Interaction.Priority.values:
+        raise ValidationError({"priority": _("Choose a priority: low, normal, high or urgent.")})
+    return {
+        "status": Interaction.Status.OPEN,
+        "priority": priority,
+        "owner": owner if owner is not None else customer.account_manager,
+        "due_at": due_at or occurred_at + timedelta(hours=Interaction.DUE_AFTER_HOURS[priority]),
+    }
+
+
 def interaction_log(
     *,
     customer: Customer,
@@ -155,7 +180,22 @@ def interaction_log(
     occurred_at: datetime | None = None,
     sentiment: int | None = None,
     outcome: str = "",
+    priority: str = "",
+    owner=None,
+    due_at: datetime | None = None,
+    rating: int | None = None,
+    review_source: str = "",
 ) -> Interaction:
+    """Log an exchange with a customer. A complaint, support contact or review is a case: open,
+    normal priority unless told, owned by the customer's account manager unless told, due by its
+    priority (Interaction.DUE_AFTER_HOURS) unless told."""
+    occurred_at = occurred_at or timezone.now()
+    if kind != Interaction.Kind.REVIEW and (rating is not None or review_source):
+        raise ValidationError({"rating": _("Only a review has a rating and a source.")})
+    if due_at is not None and kind not in Interaction.TRACKED_KINDS:
+        raise ValidationError({"due_at": _("Only complaints, support contacts and reviews have a due time.")})
+    if due_at is not None and due_at < occurred_at:
+        raise ValidationError({"due_at": _("The due time cannot be before the case arrived.")})
     interaction = Interaction(
         customer=customer,
         kind=kind,
@@ -164,9 +204,14 @@ def interaction_log(
         author=author,
         direction=direction,
         channel=channel,
-        occurred_at=occurred_at or timezone.now(),
+        occurred_at=occurred_at,
         sentiment=sentiment,
         outcome=outcome,
+        rating=rating,
+        review_source=review_source,
+        **_case_defaults(
+            customer=customer, kind=kind, occurred_at=occurred_at, priority=priority, owner=owner, due_at=due_at
+        ),
     )
     interaction.full_clean()
     interaction.save()
@@ -174,14 +219,127 @@ def interaction_log(
     return interaction
 
 
-def interaction_resolve(*, interaction: Interaction, at: datetime | None = None) -> Interaction:
+def _case_change(case: Interaction, *, field: str, old, new, by) -> None:
+    InteractionChange.objects.create(
+        interaction=case, field=field, old_value=str(old or "")[:200], new_value=str(new or "")[:200], by=by
+    )
+
+
+def _case_locked(case: Interaction) -> Interaction:
+    """The case's row, locked for the change (two people resolving at once: one wins, one is told)."""
+    if case.kind not in Interaction.TRACKED_KINDS:
+        raise ValidationError(_("Only complaints, support contacts and reviews are tracked as cases."))
+    return Interaction.objects.select_for_update().get(pk=case.pk)
+
+
+@transaction.atomic
+def interaction_resolve(
+    *, interaction: Interaction, at: datetime | None = None, by=None, resolution: str = ""
+) -> Interaction:
+    """Resolve a case (the timeline's one-click "Resolve"); a case already resolved stays as it was."""
     if interaction.kind not in Interaction.TRACKED_KINDS:
-        raise ValidationError(_("Only complaints and support tickets can be resolved."))
-    if interaction.resolved_at is None:
-        interaction.resolved_at = at or timezone.now()
-        interaction.save(update_fields=["resolved_at"])
-        events.publish(events.INTERACTION_RESOLVED, interaction_id=interaction.pk, customer_id=interaction.customer_id)
-    return interaction
+        raise ValidationError(_("Only complaints, support tickets and reviews can be resolved."))
+    case = _case_locked(interaction)
+    if case.resolved_at is None:
+        _resolve(case, at=at, by=by, resolution=resolution)
+    return case
+
+
+def _resolve(case: Interaction, *, at, by, resolution: str) -> None:
+    old_status = case.status
+    case.status = Interaction.Status.RESOLVED
+    case.resolved_at = max(at or timezone.now(), case.occurred_at)
+    case.resolved_by = by
+    case.resolution = resolution
+    case.save(update_fields=["status", "resolved_at", "resolved_by", "resolution"])
+    _case_change(case, field=InteractionChange.Field.STATUS, old=old_status, new=case.status, by=by)
+    if resolution:
+        _case_change(case, field=InteractionChange.Field.RESOLUTION, old="", new=resolution, by=by)
+    events.publish(
+        events.INTERACTION_STATUS_CHANGED, interaction_id=case.pk, customer_id=case.customer_id, status=case.status
+    )
+    events.publish(events.INTERACTION_RESOLVED, interaction_id=case.pk, customer_id=case.customer_id)
+
+
+@transaction.atomic
+def complaint_resolve(*, complaint: Interaction, resolution: str, by, at: datetime | None = None) -> Interaction:
+    """Resolve a case with what was done about it (required: the customer's story has an ending)."""
+    resolution = (resolution or "").strip()
+    if not resolution:
+        raise ValidationError({"resolution": _("Say how the case was resolved.")})
+    case = _case_locked(complaint)
+    if case.status == Interaction.Status.RESOLVED:
+        raise ValidationError(_("This case is already resolved. Reopen it first to change its resolution."))
+    _resolve(case, at=at, by=by, resolution=resolution)
+    return case
+
+
+@transaction.atomic
+def complaint_status_set(*, complaint: Interaction, status: str, by, reopen: bool = False) -> Interaction:
+    """Move a case to open or in progress. A resolved case moves only when reopened on purpose
+    (``reopen=True``): its resolution stays in the history. Resolving goes through complaint_resolve."""
+    if status == Interaction.Status.RESOLVED:
+        raise ValidationError({"status": _("Resolve a case with its resolution.")})
+    if status not in Interaction.PENDING_STATUSES:
+        raise ValidationError({"status": _("Choose a status: open or in progress.")})
+    case = _case_locked(complaint)
+    if case.status == status:
+        return case
+    if case.status == Interaction.Status.RESOLVED and not reopen:
+        raise ValidationError({"status": _("This case is resolved. Reopen it on purpose to work on it again.")})
+    old_status = case.status
+    case.status = status
+    case.resolved_at = None
+    case.resolved_by = None
+    case.resolution = ""
+    case.save(update_fields=["status", "resolved_at", "resolved_by", "resolution"])
+    _case_change(case, field=InteractionChange.Field.STATUS, old=old_status, new=status, by=by)
+    events.publish(
+        events.INTERACTION_STATUS_CHANGED, interaction_id=case.pk, customer_id=case.customer_id, status=status
+    )
+    return case
+
+
+@transaction.atomic
+def complaint_update(
+    *, complaint: Interaction, by, owner=_UNSET, priority: str | None = None, due_at: datetime | None = None
+) -> tuple[Interaction, bool]:
+    """Change a case's owner (None: nobody), priority or due time; each change is kept in its history.
+    Returns the case and whether anything changed."""
+    case = _case_locked(complaint)
+    changed = False
+    if owner is not _UNSET and owner != case.owner:
+        _owner_check(owner)
+        _case_change(
+            case,
+            field=InteractionChange.Field.OWNER,
+            old=case.owner.get_username() if case.owner else "",
+            new=owner.get_username() if owner else "",
+            by=by,
+        )
+        case.owner = owner
+        changed = True
+    if priority is not None and priority != case.priority:
+        if priority not in Interaction.Priority.values:
+            raise ValidationError({"priority": _("Choose a priority: low, normal, high or urgent.")})
+        _case_change(case, field=InteractionChange.Field.PRIORITY, old=case.priority, new=priority, by=by)
+        case.priority = priority
+        changed = True
+    if due_at is not None and due_at != case.due_at:
+        if due_at < case.occurred_at:
+            raise ValidationError({"due_at": _("The due time cannot be before the case arrived.")})
+        _case_change(
+            case,
+            field=InteractionChange.Field.DUE_AT,
+            old=case.due_at.isoformat() if case.due_at else "",
+            new=due_at.isoformat(),
+            by=by,
+        )
+        case.due_at = due_at
+        changed = True
+    if changed:
+        case.save(update_fields=["owner", "priority", "due_at"])
+    return case, changed
 
 
 @transaction.atomic

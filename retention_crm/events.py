@@ -102,7 +102,16 @@ INTERACTION_RESOLVED = declare(
     "interaction.resolved",
     ("interaction_id", "customer_id"),
     publisher="customers",
-    description="A complaint was resolved.",
+    description="A complaint, support contact or review was resolved.",
+)
+INTERACTION_STATUS_CHANGED = declare(
+    "interaction.status_changed",
+    ("interaction_id", "customer_id", "status"),
+    publisher="customers",
+    description=(
+        "A case (complaint, support contact, review) changed status: open, in_progress or resolved "
+        "(a resolution publishes interaction.resolved too)."
+    ),
 )
 CUSTOMERS_IMPORTED = declare(
     "customers.imported",

@@ -135,6 +135,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "customers.context_processors.roles",
+                "team.context_processors.one_to_ones",
             ],
         },
     },
@@ -438,6 +439,9 @@ SPECTACULAR_SETTINGS = {
         "OrderKindEnum": "customers.models.Order.Kind",
         "OrderStatusEnum": "customers.models.Order.Status",
         "InteractionKindEnum": "customers.models.Interaction.Kind",
+        "InteractionChannelEnum": "customers.models.Interaction.Channel",
+        "CaseStatusEnum": "customers.models.Interaction.Status",
+        "CasePendingStatusEnum": "customers.models.CASE_PENDING_STATUS_CHOICES",
         "ImportJobStatusEnum": "customers.models.ImportJob.Status",
         "MessageChannelEnum": "contact_plans.models.MessageTemplate.Channel",
         "LanguageEnum": "retention_crm.settings.LANGUAGES",
@@ -531,6 +535,9 @@ METRICS_PRODUCT_URL = os.environ.get("PRODUCT_URL", "")
 # urgency (contact_plans.worklist): two weeks is what a customer takes to answer a proposal, long
 # enough not to be called twice about it, short enough that a silence comes back to the top.
 WORKLIST_RECENT_CONTACT_DAYS = envint("WORKLIST_RECENT_CONTACT_DAYS", 14)
+# What an email from a customer to the inbound address becomes (docs/complaints.md): complaint,
+# support_ticket or review.
+INBOUND_EMAIL_CASE_KIND = os.environ.get("INBOUND_EMAIL_CASE_KIND", "complaint")
 
 LOGGING = {
     "version": 1,

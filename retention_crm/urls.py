@@ -44,6 +44,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("customers/", include("customers.urls")),
+    path("complaints/", include("customers.complaint_urls")),
     path("metrics/", include("metrics.urls")),
     path("segments/", include("segmentation.urls")),
     path("", include("contact_plans.urls")),
@@ -52,5 +53,6 @@ urlpatterns = [
     path("", include("contact_plans.messaging.outbox_urls")),
     path("anymail/", include("anymail.urls")),
     path("loyalty/", include("loyalty.urls")),
+    path("team/", include("team.urls")),
     path("api/v1/", include(api_v1)),
 ]

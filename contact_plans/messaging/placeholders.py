@@ -38,8 +38,14 @@ def customer_block(customer: Customer) -> dict:
 def metrics_block(customer: Customer) -> dict:
     metrics = metrics_selectors.customer_metrics_for(customer=customer)
     if metrics is None:
-        return {"last_purchase": None, "first_purchase": None, "purchases": 0, "value_level": "", "clv": "",
-                "predicted_clv": ""}
+        return {
+            "last_purchase": None,
+            "first_purchase": None,
+            "purchases": 0,
+            "value_level": "",
+            "clv": "",
+            "predicted_clv": "",
+        }
     return {
         "last_purchase": metrics.last_purchase,
         "first_purchase": metrics.first_purchase,
@@ -123,8 +129,15 @@ PLACEHOLDERS = (
     mp.Placeholder(
         name="customer",
         description=_("The customer's profile."),
-        example={"first_name": "Siti", "name": "Siti Rahmawati", "company": "Toko Sinar", "email": "siti@example.com",
-                 "country": "ID", "external_id": "C00042", "customer_since": None},
+        example={
+            "first_name": "Siti",
+            "name": "Siti Rahmawati",
+            "company": "Toko Sinar",
+            "email": "siti@example.com",
+            "country": "ID",
+            "external_id": "C00042",
+            "customer_since": None,
+        },
         provider=customer_block,
         fields={
             "first_name": _("First name (the first word of the name)"),
@@ -141,8 +154,14 @@ PLACEHOLDERS = (
     mp.Placeholder(
         name="metrics",
         description=_("The customer's figures from the last metrics recompute (empty before the first)."),
-        example={"last_purchase": None, "first_purchase": None, "purchases": 7, "value_level": "High",
-                 "clv": "£1,240.00", "predicted_clv": "£860.00"},
+        example={
+            "last_purchase": None,
+            "first_purchase": None,
+            "purchases": 7,
+            "value_level": "High",
+            "clv": "£1,240.00",
+            "predicted_clv": "£860.00",
+        },
         provider=metrics_block,
         fields={
             "last_purchase": _("Date of the last purchase"),
@@ -166,7 +185,9 @@ PLACEHOLDERS = (
     ),
     mp.Placeholder(
         name="order",
-        description=_("An order: the one being thanked for in the order thank-you, else the customer's latest purchase."),
+        description=_(
+            "An order: the one being thanked for in the order thank-you, else the customer's latest purchase."
+        ),
         example={"number": "O-1042", "date": None, "total": "£120.00", "items": 3},
         provider=latest_order_block,
         fields={
@@ -197,8 +218,10 @@ PLACEHOLDERS = (
     ),
     mp.Placeholder(
         name="unsubscribe_url",
-        description=_("The customer's one-click unsubscribe link (promotional emails get a footer with it when "
-                      "the template does not place it)."),
+        description=_(
+            "The customer's one-click unsubscribe link (promotional emails get a footer with it when "
+            "the template does not place it)."
+        ),
         example="https://crm.example.com/u/…",
         provider=unsubscribe_link,
         owner="contact_plans",

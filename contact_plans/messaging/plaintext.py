@@ -5,8 +5,27 @@ as "text (url)", images as their alt text, scripts and styles dropped."""
 import re
 from html.parser import HTMLParser
 
-BLOCKS = {"p", "div", "table", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "blockquote", "section",
-          "article", "header", "footer", "hr", "pre"}
+BLOCKS = {
+    "p",
+    "div",
+    "table",
+    "tr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "blockquote",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "hr",
+    "pre",
+}
 SKIPPED = {"script", "style", "head", "title"}
 
 

@@ -36,8 +36,21 @@ MAX_SEQUENCE = 100_000
 MAX_SOURCE = 100_000
 # Attributes of the loop variable inside {% for %} (Jinja's LoopContext), the only object
 # besides placeholders that a template may read attributes of.
-LOOP_ATTRIBUTES = {"index", "index0", "revindex", "revindex0", "first", "last", "length", "previtem", "nextitem",
-                   "depth", "depth0", "cycle", "changed"}
+LOOP_ATTRIBUTES = {
+    "index",
+    "index0",
+    "revindex",
+    "revindex0",
+    "first",
+    "last",
+    "length",
+    "previtem",
+    "nextitem",
+    "depth",
+    "depth0",
+    "cycle",
+    "changed",
+}
 # Filters that read attributes by name: the sandbox would stop them, but they have no use in a message.
 REFUSED_FILTERS = {"attr"}
 
@@ -54,7 +67,11 @@ class _Environment(ImmutableSandboxedEnvironment):
             raise SecurityError(_("That power is too large."))
         if operator_name == "*":
             for sequence, times in ((left, right), (right, left)):
-                if isinstance(sequence, str | list | tuple) and isinstance(times, int) and len(sequence) * times > MAX_SEQUENCE:
+                if (
+                    isinstance(sequence, str | list | tuple)
+                    and isinstance(times, int)
+                    and len(sequence) * times > MAX_SEQUENCE
+                ):
                     raise SecurityError(_("That repetition is too long."))
         return super().call_binop(context, operator_name, left, right)
 
@@ -155,8 +172,11 @@ class _Checker:
         if shape is None:
             self.error(node, _("“%(attr)s” can only be read from a placeholder.") % {"attr": attr})
         elif shape.is_list and shape.fields is not None and not isinstance(owner, nodes.Getitem):
-            self.error(node, _("“%(name)s” is a list: loop over it ({%% for item in %(name)s %%}) and read "
-                               "“%(attr)s” of each item.") % {"name": shape.label, "attr": attr})
+            self.error(
+                node,
+                _("“%(name)s” is a list: loop over it ({%% for item in %(name)s %%}) and read “%(attr)s” of each item.")
+                % {"name": shape.label, "attr": attr},
+            )
         elif shape.fields is None or attr not in shape.fields:
             self.error(node, _("The placeholder “%(name)s” has no “%(attr)s”.") % {"name": shape.label, "attr": attr})
 
@@ -176,7 +196,12 @@ class _Checker:
                 self.visit(child)
 
     def visit_Name(self, node: nodes.Name) -> None:
-        if node.ctx == "load" and self.lookup(node.name) is None and node.name not in self.macros and node.name != "caller":
+        if (
+            node.ctx == "load"
+            and self.lookup(node.name) is None
+            and node.name not in self.macros
+            and node.name != "caller"
+        ):
             self.error(node, _("Unknown placeholder “%(name)s”.") % {"name": node.name})
 
     def visit_Getattr(self, node: nodes.Getattr) -> None:
@@ -192,7 +217,9 @@ class _Checker:
     def visit_Call(self, node: nodes.Call) -> None:
         callee = node.node
         allowed = (isinstance(callee, nodes.Name) and (callee.name in self.macros or callee.name == "caller")) or (
-            isinstance(callee, nodes.Getattr) and isinstance(callee.node, nodes.Name) and callee.node.name == "loop"
+            isinstance(callee, nodes.Getattr)
+            and isinstance(callee.node, nodes.Name)
+            and callee.node.name == "loop"
             and callee.attr == "cycle"
         )
         if not allowed:
@@ -404,4 +431,3 @@ def render_message(template, customer, *, language: str | None = None, extra: di
     if the template has it, else in its fallback language."""
     content = content_for(template, language or customer.language)
     return render_content(template, content, customer, extra=extra)
-

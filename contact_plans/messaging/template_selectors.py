@@ -41,8 +41,10 @@ def preview_customers(*, user, search: str = "", limit: int = CUSTOMER_CHOICES) 
     customer number), by name."""
     customers = customer_visible_to(user).filter(archived_at__isnull=True)
     if search:
-        customers = customers.filter(name__icontains=search) | customers.filter(email__icontains=search) | (
-            customers.filter(external_id__iexact=search)
+        customers = (
+            customers.filter(name__icontains=search)
+            | customers.filter(email__icontains=search)
+            | (customers.filter(external_id__iexact=search))
         )
     return customers.select_related("account_manager").order_by("name", "id")[:limit]
 

@@ -32,7 +32,9 @@ def contents_clean(*, channel: str, contents: dict, fallback_language: str) -> t
     cleaned = {}
     for language, parts in contents.items():
         if language not in LANGUAGE_NAMES:
-            errors[f"contents.{language}"] = [_("“%(language)s” is not a language of the product.") % {"language": language}]
+            errors[f"contents.{language}"] = [
+                _("“%(language)s” is not a language of the product.") % {"language": language}
+            ]
             continue
         parts = {part: (parts.get(part) or "").strip() for part in PARTS}
         if any(parts.values()):
@@ -51,16 +53,28 @@ def contents_clean(*, channel: str, contents: dict, fallback_language: str) -> t
         else:
             for part in ("subject", "html"):
                 if parts[part]:
-                    add(part, _("%(language)s: an SMS has a text only, no %(part)s.") % {"language": name, "part": _part_label(part)})
+                    add(
+                        part,
+                        _("%(language)s: an SMS has a text only, no %(part)s.")
+                        % {"language": name, "part": _part_label(part)},
+                    )
             if not parts["text"]:
                 add("text", _("%(language)s: the text is missing.") % {"language": name})
             elif len(parts["text"]) > SMS_SOURCE_LIMIT:
-                add("text", _("%(language)s: an SMS text is at most %(limit)s characters.") % {"language": name, "limit": SMS_SOURCE_LIMIT})
+                add(
+                    "text",
+                    _("%(language)s: an SMS text is at most %(limit)s characters.")
+                    % {"language": name, "limit": SMS_SOURCE_LIMIT},
+                )
         if len(parts["subject"]) > 200:
             add("subject", _("%(language)s: the subject is at most 200 characters.") % {"language": name})
         for part in PARTS:
             for error in source_errors(parts[part], html=part == "html"):
-                add(part, _("%(language)s, %(part)s: %(error)s") % {"language": name, "part": _part_label(part), "error": error})
+                add(
+                    part,
+                    _("%(language)s, %(part)s: %(error)s")
+                    % {"language": name, "part": _part_label(part), "error": error},
+                )
     if fallback_language not in cleaned:
         errors.setdefault("fallback_language", []).append(
             _("Write the template in its fallback language (%(language)s), or choose another one.")

@@ -156,16 +156,22 @@ def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
         "choices": choices,
         "language": language,
         "languages": [
-            {"code": code, "name": name, "written": code in languages_written,
-             "url": "?" + urlencode({"customer": customer.pk if customer else "", "language": code})}
+            {
+                "code": code,
+                "name": name,
+                "written": code in languages_written,
+                "url": "?" + urlencode({"customer": customer.pk if customer else "", "language": code}),
+            }
             for code, name in settings.LANGUAGES
         ],
         "rendered": rendered,
         "error": error,
         "body_url": (
             reverse("message_templates:preview_body", args=[template.pk])
-            + "?" + urlencode({"customer": customer.pk, "language": language})
-            if rendered and rendered.html else ""
+            + "?"
+            + urlencode({"customer": customer.pk, "language": language})
+            if rendered and rendered.html
+            else ""
         ),
         "may_test_send": selectors.template_can_edit(request.user),
     }
@@ -197,8 +203,10 @@ def template_test_send(request: HttpRequest, pk: int) -> HttpResponse:
     _editor_or_404(request.user)
     template = _template_or_404(request.user, pk)
     _form, customer, language = _preview_choice(request, template)
-    back = reverse("message_templates:preview", args=[pk]) + "?" + urlencode(
-        {"customer": customer.pk if customer else "", "language": language}
+    back = (
+        reverse("message_templates:preview", args=[pk])
+        + "?"
+        + urlencode({"customer": customer.pk if customer else "", "language": language})
     )
     if customer is None:
         messages.error(request, _("Choose a customer to render the test for."))
@@ -208,8 +216,9 @@ def template_test_send(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Test sends are for email templates; an SMS preview shows its text."))
     else:
         try:
-            services.message_template_test_send(template=template, customer=customer, language=language,
-                                                to_email=request.user.email)
+            services.message_template_test_send(
+                template=template, customer=customer, language=language, to_email=request.user.email
+            )
         except RenderError as exc:
             messages.error(request, str(exc))
         except DeliveryFailure as exc:

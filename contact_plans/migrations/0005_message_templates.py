@@ -6,77 +6,195 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contact_plans', '0004_dates_in_window'),
+        ("contact_plans", "0004_dates_in_window"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MessageTemplate',
+            name="MessageTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(help_text='How code and the API name it, e.g. order-thank-you.', max_length=64, unique=True, verbose_name='key')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('sms', 'SMS')], default='email', max_length=10, verbose_name='channel')),
-                ('purpose', models.CharField(choices=[('transactional', 'Transactional'), ('promotional', 'Promotional')], default='promotional', max_length=20, verbose_name='purpose')),
-                ('topic', models.SlugField(blank=True, help_text='The preference-centre topic customers can opt out of; empty for general messages.', max_length=64, verbose_name='topic')),
-                ('fallback_language', models.CharField(choices=[('en', 'English'), ('id', 'Bahasa Indonesia'), ('ms', 'Bahasa Melayu'), ('ca', 'Català')], default='en', help_text='Used for customers whose language the template is not written in.', max_length=8, verbose_name='fallback language')),
-                ('is_active', models.BooleanField(default=True, help_text='An inactive template sends nothing (the order thank-you included).', verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='updated by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "key",
+                    models.SlugField(
+                        help_text="How code and the API name it, e.g. order-thank-you.",
+                        max_length=64,
+                        unique=True,
+                        verbose_name="key",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("email", "Email"), ("sms", "SMS")],
+                        default="email",
+                        max_length=10,
+                        verbose_name="channel",
+                    ),
+                ),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[("transactional", "Transactional"), ("promotional", "Promotional")],
+                        default="promotional",
+                        max_length=20,
+                        verbose_name="purpose",
+                    ),
+                ),
+                (
+                    "topic",
+                    models.SlugField(
+                        blank=True,
+                        help_text="The preference-centre topic customers can opt out of; empty for general messages.",
+                        max_length=64,
+                        verbose_name="topic",
+                    ),
+                ),
+                (
+                    "fallback_language",
+                    models.CharField(
+                        choices=[
+                            ("en", "English"),
+                            ("id", "Bahasa Indonesia"),
+                            ("ms", "Bahasa Melayu"),
+                            ("ca", "Català"),
+                        ],
+                        default="en",
+                        help_text="Used for customers whose language the template is not written in.",
+                        max_length=8,
+                        verbose_name="fallback language",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="An inactive template sends nothing (the order thank-you included).",
+                        verbose_name="active",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="updated by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'message template',
-                'verbose_name_plural': 'message templates',
-                'ordering': ['name', 'id'],
+                "verbose_name": "message template",
+                "verbose_name_plural": "message templates",
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='MessageTemplateContent',
+            name="MessageTemplateContent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('language', models.CharField(choices=[('en', 'English'), ('id', 'Bahasa Indonesia'), ('ms', 'Bahasa Melayu'), ('ca', 'Català')], max_length=8, verbose_name='language')),
-                ('subject', models.CharField(blank=True, max_length=200, verbose_name='subject')),
-                ('html', models.TextField(blank=True, verbose_name='HTML body')),
-                ('text', models.TextField(blank=True, help_text='Email: generated from the HTML when left empty.', verbose_name='plain-text body')),
-                ('template', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contents', to='contact_plans.messagetemplate', verbose_name='template')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[
+                            ("en", "English"),
+                            ("id", "Bahasa Indonesia"),
+                            ("ms", "Bahasa Melayu"),
+                            ("ca", "Català"),
+                        ],
+                        max_length=8,
+                        verbose_name="language",
+                    ),
+                ),
+                ("subject", models.CharField(blank=True, max_length=200, verbose_name="subject")),
+                ("html", models.TextField(blank=True, verbose_name="HTML body")),
+                (
+                    "text",
+                    models.TextField(
+                        blank=True,
+                        help_text="Email: generated from the HTML when left empty.",
+                        verbose_name="plain-text body",
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contents",
+                        to="contact_plans.messagetemplate",
+                        verbose_name="template",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'message template language',
-                'verbose_name_plural': 'message template languages',
-                'ordering': ['template', 'language'],
+                "verbose_name": "message template language",
+                "verbose_name_plural": "message template languages",
+                "ordering": ["template", "language"],
             },
         ),
         migrations.AddConstraint(
-            model_name='messagetemplate',
-            constraint=models.CheckConstraint(condition=models.Q(('channel__in', ['email', 'sms'])), name='msgtemplate_channel_valid'),
+            model_name="messagetemplate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("channel__in", ["email", "sms"])), name="msgtemplate_channel_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='messagetemplate',
-            constraint=models.CheckConstraint(condition=models.Q(('purpose__in', ['transactional', 'promotional'])), name='msgtemplate_purpose_valid'),
+            model_name="messagetemplate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("purpose__in", ["transactional", "promotional"])), name="msgtemplate_purpose_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='messagetemplate',
-            constraint=models.CheckConstraint(condition=models.Q(('fallback_language__in', ['en', 'id', 'ms', 'ca'])), name='msgtemplate_fallback_valid'),
+            model_name="messagetemplate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("fallback_language__in", ["en", "id", "ms", "ca"])),
+                name="msgtemplate_fallback_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='messagetemplate',
-            constraint=models.CheckConstraint(condition=models.Q(('key', ''), _negated=True), name='msgtemplate_key_not_empty'),
+            model_name="messagetemplate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("key", ""), _negated=True), name="msgtemplate_key_not_empty"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='messagetemplatecontent',
-            constraint=models.UniqueConstraint(fields=('template', 'language'), name='msgtemplate_one_content_per_language'),
+            model_name="messagetemplatecontent",
+            constraint=models.UniqueConstraint(
+                fields=("template", "language"), name="msgtemplate_one_content_per_language"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='messagetemplatecontent',
-            constraint=models.CheckConstraint(condition=models.Q(('language__in', ['en', 'id', 'ms', 'ca'])), name='msgtemplate_content_language_valid'),
+            model_name="messagetemplatecontent",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("language__in", ["en", "id", "ms", "ca"])),
+                name="msgtemplate_content_language_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='messagetemplatecontent',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('html', ''), _negated=True), models.Q(('text', ''), _negated=True), _connector='OR'), name='msgtemplate_content_not_empty'),
+            model_name="messagetemplatecontent",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("html", ""), _negated=True), models.Q(("text", ""), _negated=True), _connector="OR"
+                ),
+                name="msgtemplate_content_not_empty",
+            ),
         ),
     ]

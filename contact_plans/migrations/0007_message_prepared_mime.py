@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contact_plans', '0006_ready_made_message_templates'),
+        ("contact_plans", "0006_ready_made_message_templates"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='message',
-            name='mime',
-            field=models.BinaryField(blank=True, default=b'', verbose_name='prepared message'),
+            model_name="message",
+            name="mime",
+            field=models.BinaryField(blank=True, default=b"", verbose_name="prepared message"),
         ),
     ]

@@ -53,11 +53,19 @@ class MessageTemplate(models.Model):
                     "everywhere by the MESSAGING_TRACK_LINKS setting)."),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("updated by"), null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -72,7 +80,9 @@ class MessageTemplate(models.Model):
             models.CheckConstraint(
                 condition=Q(purpose__in=["transactional", "promotional"]), name="msgtemplate_purpose_valid"
             ),
-            models.CheckConstraint(condition=Q(fallback_language__in=LANGUAGE_CODES), name="msgtemplate_fallback_valid"),
+            models.CheckConstraint(
+                condition=Q(fallback_language__in=LANGUAGE_CODES), name="msgtemplate_fallback_valid"
+            ),
             models.CheckConstraint(condition=~Q(key=""), name="msgtemplate_key_not_empty"),
         ]
 

@@ -2,6 +2,7 @@
 notes, reviews, event invitations for the best customers, complaints and support tickets. A part of
 the planner (plan._Planner)."""
 
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -105,6 +106,39 @@ class PlannedInteraction:
     body: str = ""
     sentiment: int | None = None
     resolved_at: datetime | None = None
+    # A case's (complaint, ticket, review) priority, status while not resolved, resolution, and a
+    # review's stars and source.
+    priority: str = ""
+    status: str = ""
+    resolution: str = ""
+    rating: int | None = None
+    review_source: str = ""
+
+
+def _draw(*parts) -> int:
+    """A stable number from the row's own values: the cases' details vary without drawing from the
+    planner's generator (which would change every later draw, hence the whole demo)."""
+    return zlib.crc32("|".join(str(part) for part in parts).encode())
+
+
+PRIORITIES = ("low", "normal", "normal", "normal", "high", "high", "urgent")
+RESOLUTIONS = {
+    "complaint": (
+        "Apologised, refunded the order and added a voucher for the next one.",
+        "Replacement sent by express delivery; the customer confirmed it arrived.",
+        "Called the customer, explained the delay and waived the delivery charge.",
+    ),
+    "support_ticket": (
+        "Walked the customer through the setup on a call; working now.",
+        "Reset the account access and confirmed by email.",
+        "Sent the missing invoice copy.",
+    ),
+    "review": (
+        "Thanked the customer publicly for the review.",
+        "Replied to the review with an apology and a contact to make it right.",
+    ),
+}
+REVIEW_SOURCES = ("Google", "Trustpilot", "Shop website")
 
 
 class InteractionsPlanner:
@@ -191,6 +225,10 @@ class InteractionsPlanner:
             if moment is None:
                 continue
             stars = {1: int(rng.integers(4, 6)), 0: 3, -1: int(rng.integers(1, 3))}[sentiment]
+            draw = _draw(order.external_id, stars)
+            # Good reviews are thanked within a day; a bad one waits for its owner when it is recent.
+            answered = moment + timedelta(hours=2 + draw % 40)
+            pending = sentiment < 0 and (self.now - moment).days < 20
             reviews.append(
                 PlannedInteraction(
                     index,
@@ -202,6 +240,11 @@ class InteractionsPlanner:
                     None,
                     body=REVIEWS[sentiment][customer.language],
                     sentiment=sentiment,
+                    resolved_at=None if pending or answered >= self.now else answered,
+                    priority="high" if sentiment < 0 else "low",
+                    resolution=RESOLUTIONS["review"][0 if sentiment >= 0 else 1],
+                    rating=stars,
+                    review_source=REVIEW_SOURCES[draw % len(REVIEW_SOURCES)],
                 )
             )
         return reviews
@@ -224,6 +267,14 @@ class InteractionsPlanner:
         if invitations and self.rng.random() < 0.6:
             customer.tags.append("event-attendee")
         return invitations
+
+    def _case_details(self, kind: str, key: str, moment: datetime) -> dict:
+        draw = _draw(kind, key, moment.isoformat())
+        return {
+            "priority": PRIORITIES[draw % len(PRIORITIES)],
+            "status": "in_progress" if draw % 3 == 0 else "open",
+            "resolution": RESOLUTIONS[kind][draw % len(RESOLUTIONS[kind])],
+        }
 
     def _complaints(self, customers: list[PlannedCustomer], orders: list[PlannedOrder]) -> list[PlannedInteraction]:
         """~60 per 3000 customers; most follow a refunded order, recent ones are often still open."""
@@ -255,6 +306,7 @@ class InteractionsPlanner:
                     body=f"About order {order.external_id}.",
                     sentiment=-1 if kind == "complaint" else int(rng.choice([-1, 0])),
                     resolved_at=resolved,
+                    **self._case_details(kind, order.external_id, moment),
                 )
             )
         return complaints

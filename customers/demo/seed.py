@@ -4,7 +4,7 @@
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -184,8 +184,27 @@ def _assignments(plan: DemoPlan, customers: list[Customer], users: dict) -> list
     return assignments
 
 
+def _case_fields(i: PlannedInteraction, customer: Customer, users: dict) -> dict:
+    """A complaint, ticket or review is a case: its priority, due time, owner and status (as planned)."""
+    if i.kind not in Interaction.TRACKED_KINDS:
+        return {}
+    priority = i.priority or Interaction.Priority.NORMAL
+    resolved = i.resolved_at is not None
+    return {
+        "priority": priority,
+        "due_at": i.occurred_at + timedelta(hours=Interaction.DUE_AFTER_HOURS[priority]),
+        "owner_id": customer.account_manager_id,
+        "status": Interaction.Status.RESOLVED if resolved else (i.status or Interaction.Status.OPEN),
+        "resolved_by_id": customer.account_manager_id if resolved else None,
+        "resolution": i.resolution if resolved else "",
+        "rating": i.rating,
+        "review_source": i.review_source,
+    }
+
+
 def _interaction(i: PlannedInteraction, customers: list[Customer], users: dict) -> Interaction:
     return Interaction(
+        **_case_fields(i, customers[i.customer], users),
         customer_id=customers[i.customer].pk,
         kind=i.kind,
         direction=i.direction,

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('metrics', '0009_value_risk_cell_index'),
+        ("metrics", "0009_value_risk_cell_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='modelversion',
-            name='notes_parts',
-            field=models.JSONField(blank=True, default=list, verbose_name='notes (structured)'),
+            model_name="modelversion",
+            name="notes_parts",
+            field=models.JSONField(blank=True, default=list, verbose_name="notes (structured)"),
         ),
     ]

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,47 +15,98 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Employee',
+            name="Employee",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('email', models.EmailField(max_length=254, verbose_name='email')),
-                ('language', models.CharField(choices=[('en', 'English'), ('id', 'Bahasa Indonesia'), ('ms', 'Bahasa Melayu'), ('ca', 'Català')], default='en', max_length=8, verbose_name='preferred language')),
-                ('joined_at', models.DateField(blank=True, null=True, verbose_name='joined')),
-                ('left_at', models.DateField(blank=True, null=True, verbose_name='left')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('user', models.OneToOneField(blank=True, help_text='The user account of an employee who works in the CRM (a team lead runs one-to-ones here).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='employee', to=settings.AUTH_USER_MODEL, verbose_name='login')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("email", models.EmailField(max_length=254, verbose_name="email")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[
+                            ("en", "English"),
+                            ("id", "Bahasa Indonesia"),
+                            ("ms", "Bahasa Melayu"),
+                            ("ca", "Català"),
+                        ],
+                        default="en",
+                        max_length=8,
+                        verbose_name="preferred language",
+                    ),
+                ),
+                ("joined_at", models.DateField(blank=True, null=True, verbose_name="joined")),
+                ("left_at", models.DateField(blank=True, null=True, verbose_name="left")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        help_text="The user account of an employee who works in the CRM (a team lead runs one-to-ones here).",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="employee",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="login",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'employee',
-                'verbose_name_plural': 'employees',
-                'ordering': ['name', 'pk'],
+                "verbose_name": "employee",
+                "verbose_name_plural": "employees",
+                "ordering": ["name", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Team',
+            name="Team",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
-                ('lead', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='teams_led', to='team.employee', verbose_name='team lead')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="name")),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="teams_led",
+                        to="team.employee",
+                        verbose_name="team lead",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'team',
-                'verbose_name_plural': 'teams',
-                'ordering': ['name'],
+                "verbose_name": "team",
+                "verbose_name_plural": "teams",
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='employee',
-            name='team',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='members', to='team.team', verbose_name='team'),
+            model_name="employee",
+            name="team",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="members",
+                to="team.team",
+                verbose_name="team",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='employee',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('email'), name='team_employee_email_unique_ci'),
+            model_name="employee",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("email"), name="team_employee_email_unique_ci"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='employee',
-            constraint=models.CheckConstraint(condition=models.Q(('left_at__isnull', True), ('joined_at__isnull', True), ('left_at__gte', models.F('joined_at')), _connector='OR'), name='team_employee_left_after_joined'),
+            model_name="employee",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("left_at__isnull", True),
+                    ("joined_at__isnull", True),
+                    ("left_at__gte", models.F("joined_at")),
+                    _connector="OR",
+                ),
+                name="team_employee_left_after_joined",
+            ),
         ),
     ]

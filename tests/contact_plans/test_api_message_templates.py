@@ -16,10 +16,17 @@ LIST = "/api/v1/message-templates/"
 
 
 def body(**overrides):
-    data = {"key": "receipt", "name": "Receipt", "channel": "email", "purpose": "transactional",
-            "fallback_language": "en",
-            "contents": {"en": {"subject": "Receipt for {{ customer.first_name }}", "html": "<p>Thanks</p>"},
-                         "id": {"subject": "Kuitansi", "html": "<p>Terima kasih</p>"}}}
+    data = {
+        "key": "receipt",
+        "name": "Receipt",
+        "channel": "email",
+        "purpose": "transactional",
+        "fallback_language": "en",
+        "contents": {
+            "en": {"subject": "Receipt for {{ customer.first_name }}", "html": "<p>Thanks</p>"},
+            "id": {"subject": "Kuitansi", "html": "<p>Terima kasih</p>"},
+        },
+    }
     return {**data, **overrides}
 
 
@@ -62,8 +69,9 @@ def test_unknown_fields_and_languages_are_refused(marta):
 def test_an_update_is_checked_the_same_way(ada):
     template = MessageTemplateFactory(key="receipt")
 
-    bad = api_client_for(ada).put(f"{LIST}{template.pk}/", body(contents={"en": {"subject": "x", "html": "{% if %}"}}),
-                                  format="json")
+    bad = api_client_for(ada).put(
+        f"{LIST}{template.pk}/", body(contents={"en": {"subject": "x", "html": "{% if %}"}}), format="json"
+    )
     good = api_client_for(ada).put(f"{LIST}{template.pk}/", body(name="Receipt v2"), format="json")
 
     assert bad.status_code == 400
@@ -81,8 +89,12 @@ def test_account_managers_read_but_do_not_write_and_strangers_get_404(alice, cha
 
 
 def test_preview_for_an_own_customer_and_404_for_another_book(alice, bob):
-    template = MessageTemplateFactory(contents={"en": {"subject": "Hi {{ customer.first_name }}", "html": "<p>x</p>"},
-                                                "ca": {"subject": "Hola {{ customer.first_name }}", "html": "<p>y</p>"}})
+    template = MessageTemplateFactory(
+        contents={
+            "en": {"subject": "Hi {{ customer.first_name }}", "html": "<p>x</p>"},
+            "ca": {"subject": "Hola {{ customer.first_name }}", "html": "<p>y</p>"},
+        }
+    )
     own = CustomerFactory(name="Núria Vidal", account_manager=alice)
     other = CustomerFactory(account_manager=bob)
     url = f"{LIST}{template.pk}/preview/"
@@ -112,8 +124,9 @@ def test_a_transactional_send_is_queued_once_per_idempotency_key(alice):
 def test_a_send_to_a_customer_the_caller_may_not_see_is_a_404(alice, bob):
     template = MessageTemplateFactory()
 
-    response = api_client_for(alice).post(send_url(template), {"customer_id": CustomerFactory(account_manager=bob).pk},
-                                          format="json")
+    response = api_client_for(alice).post(
+        send_url(template), {"customer_id": CustomerFactory(account_manager=bob).pk}, format="json"
+    )
 
     assert response.status_code == 404
     assert not Message.objects.exists()
@@ -133,5 +146,9 @@ def test_a_promotional_template_is_refused_with_the_reason(marta):
 def test_the_schema_has_the_template_endpoints(ada):
     schema = api_client_for(ada).get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
 
-    assert {"/api/v1/message-templates/", "/api/v1/message-templates/{id}/",
-            "/api/v1/message-templates/{id}/preview/", "/api/v1/message-templates/{id}/send/"} <= set(schema["paths"])
+    assert {
+        "/api/v1/message-templates/",
+        "/api/v1/message-templates/{id}/",
+        "/api/v1/message-templates/{id}/preview/",
+        "/api/v1/message-templates/{id}/send/",
+    } <= set(schema["paths"])

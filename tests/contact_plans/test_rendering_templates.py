@@ -22,9 +22,12 @@ def email(html, subject="Hi", text="", **kwargs):
 
 
 def test_html_in_customer_data_is_escaped_in_the_html_and_left_alone_in_the_subject_and_text():
-    customer = CustomerFactory(name='<script>alert(1)</script> Ann', company="Tom & Jerry <b>Ltd</b>")
-    template = email("<p>{{ customer.name }} of {{ customer.company }}</p>", subject="For {{ customer.company }}",
-                     text="Dear {{ customer.company }}")
+    customer = CustomerFactory(name="<script>alert(1)</script> Ann", company="Tom & Jerry <b>Ltd</b>")
+    template = email(
+        "<p>{{ customer.name }} of {{ customer.company }}</p>",
+        subject="For {{ customer.company }}",
+        text="Dear {{ customer.company }}",
+    )
 
     rendered = render_message(template, customer)
 
@@ -107,12 +110,20 @@ def test_a_provider_that_returns_a_model_is_refused():
 
 def test_metrics_dates_and_money_in_the_message_language():
     customer = CustomerFactory(name="Carme Puig", language="ca")
-    CustomerMetrics.objects.create(customer=customer, as_of=date(2026, 3, 1), last_purchase=date(2026, 3, 14),
-                                   purchases=4, net_revenue=Decimal("1234.50"), value_level="high")
-    template = MessageTemplateFactory(contents={
-        "en": {"subject": "x", "html": "{{ metrics.last_purchase }} {{ metrics.clv }} {{ metrics.value_level }}"},
-        "ca": {"subject": "x", "html": "{{ metrics.last_purchase }} {{ metrics.clv }} {{ metrics.value_level }}"},
-    })
+    CustomerMetrics.objects.create(
+        customer=customer,
+        as_of=date(2026, 3, 1),
+        last_purchase=date(2026, 3, 14),
+        purchases=4,
+        net_revenue=Decimal("1234.50"),
+        value_level="high",
+    )
+    template = MessageTemplateFactory(
+        contents={
+            "en": {"subject": "x", "html": "{{ metrics.last_purchase }} {{ metrics.clv }} {{ metrics.value_level }}"},
+            "ca": {"subject": "x", "html": "{{ metrics.last_purchase }} {{ metrics.clv }} {{ metrics.value_level }}"},
+        }
+    )
 
     catalan = render_message(template, customer)
     english = render_message(template, customer, language="en")
@@ -126,10 +137,13 @@ def test_metrics_dates_and_money_in_the_message_language():
 def test_the_customer_language_else_the_fallback():
     indonesian = CustomerFactory(language="id")
     malay = CustomerFactory(language="ms")
-    template = MessageTemplateFactory(fallback_language="en", contents={
-        "en": {"subject": "Hello", "html": "<p>Hello</p>"},
-        "id": {"subject": "Halo", "html": "<p>Halo</p>"},
-    })
+    template = MessageTemplateFactory(
+        fallback_language="en",
+        contents={
+            "en": {"subject": "Hello", "html": "<p>Hello</p>"},
+            "id": {"subject": "Halo", "html": "<p>Halo</p>"},
+        },
+    )
 
     assert render_message(template, indonesian).subject == "Halo"
     assert render_message(template, malay).language == "en"
@@ -171,8 +185,10 @@ def test_an_sms_has_a_text_only():
 
 
 def test_a_subject_is_one_line_whatever_the_data():
-    rendered = render_message(email("<p>x</p>", subject="For {{ customer.company }}"),
-                              CustomerFactory(company="Acme\r\nBcc: victim@example.com"))
+    rendered = render_message(
+        email("<p>x</p>", subject="For {{ customer.company }}"),
+        CustomerFactory(company="Acme\r\nBcc: victim@example.com"),
+    )
 
     assert rendered.subject == "For Acme Bcc: victim@example.com"
 

@@ -22,8 +22,12 @@ def ready_made_templates():
 
 
 def place_order(customer, external_id="WEB-1"):
-    return order_record(external_id=external_id, customer=customer, ordered_at=timezone.now(),
-                        lines=[{"sku": "TEA-1", "name": "Green tea", "quantity": 2, "unit_price": "4.50"}])
+    return order_record(
+        external_id=external_id,
+        customer=customer,
+        ordered_at=timezone.now(),
+        lines=[{"sku": "TEA-1", "name": "Green tea", "quantity": 2, "unit_price": "4.50"}],
+    )
 
 
 def test_an_order_placed_sends_the_ready_made_thank_you_in_the_customers_language():
@@ -64,14 +68,21 @@ def test_a_refund_or_an_imported_order_is_not_thanked():
 
 
 def test_send_template_hands_the_rendered_message_and_its_topic_to_the_outbox():
-    template = MessageTemplateFactory(purpose="promotional", topic="news", contents={
-        "en": {"subject": "News for {{ customer.first_name }}", "html": "<p>Hi</p>"}})
+    template = MessageTemplateFactory(
+        purpose="promotional",
+        topic="news",
+        contents={"en": {"subject": "News for {{ customer.first_name }}", "html": "<p>Hi</p>"}},
+    )
     customer = consenting_customer(name="Ann Lee")
 
     message = send_template(template=template, customer=customer, source_key="campaign:1")
 
     assert (message.subject, message.topic, message.purpose, message.template_id) == (
-        "News for Ann", "news", "promotional", template.pk)
+        "News for Ann",
+        "news",
+        "promotional",
+        template.pk,
+    )
     # A promotional email that does not place the link itself gets the unsubscribe footer.
     assert "/u/" in message.html or "unsubscribe" in message.html.lower()
     assert "Unsubscribe" in message.text

@@ -11,8 +11,15 @@ from .factories import MessageTemplateFactory
 
 pytestmark = pytest.mark.django_db
 
-FIELDS = {"key": "hello", "name": "Hello", "channel": "email", "purpose": "promotional", "topic": "news",
-          "fallback_language": "en", "is_active": True}
+FIELDS = {
+    "key": "hello",
+    "name": "Hello",
+    "channel": "email",
+    "purpose": "promotional",
+    "topic": "news",
+    "fallback_language": "en",
+    "is_active": True,
+}
 
 
 def errors_of(excinfo) -> dict:
@@ -20,8 +27,10 @@ def errors_of(excinfo) -> dict:
 
 
 def test_a_template_with_four_languages_is_saved_whole():
-    contents = {code: {"subject": f"{code} {{{{ customer.first_name }}}}", "html": "<p>{{ customer.name }}</p>"}
-                for code in ("en", "id", "ms", "ca")}
+    contents = {
+        code: {"subject": f"{code} {{{{ customer.first_name }}}}", "html": "<p>{{ customer.name }}</p>"}
+        for code in ("en", "id", "ms", "ca")
+    }
 
     template = message_template_create(contents=contents, **FIELDS)
 
@@ -29,8 +38,10 @@ def test_a_template_with_four_languages_is_saved_whole():
 
 
 def test_broken_syntax_is_refused_naming_the_language_and_the_line():
-    contents = {"en": {"subject": "Hi", "html": "<p>Hi</p>"},
-                "ca": {"subject": "Hola", "html": "<p>Hola</p>\n<p>{% if customer.name %}oberta</p>"}}
+    contents = {
+        "en": {"subject": "Hi", "html": "<p>Hi</p>"},
+        "ca": {"subject": "Hola", "html": "<p>Hola</p>\n<p>{% if customer.name %}oberta</p>"},
+    }
 
     with pytest.raises(ValidationError) as excinfo:
         message_template_create(contents=contents, **FIELDS)
@@ -71,16 +82,18 @@ def test_a_missing_subject_and_a_missing_fallback_language_are_refused():
 
 def test_an_sms_takes_a_text_only():
     with pytest.raises(ValidationError) as excinfo:
-        message_template_create(contents={"en": {"subject": "Hi", "html": "<p>x</p>", "text": ""}},
-                                **{**FIELDS, "channel": "sms"})
+        message_template_create(
+            contents={"en": {"subject": "Hi", "html": "<p>x</p>", "text": ""}}, **{**FIELDS, "channel": "sms"}
+        )
 
     errors = errors_of(excinfo)
     assert set(errors) == {"contents.en.subject", "contents.en.html", "contents.en.text"}
 
 
 def test_an_error_in_one_language_leaves_every_language_as_it_was():
-    template = MessageTemplateFactory(contents={"en": {"subject": "Hi", "html": "<p>Hi</p>"},
-                                                "id": {"subject": "Halo", "html": "<p>Halo</p>"}})
+    template = MessageTemplateFactory(
+        contents={"en": {"subject": "Hi", "html": "<p>Hi</p>"}, "id": {"subject": "Halo", "html": "<p>Halo</p>"}}
+    )
     contents = {"en": {"subject": "Hello", "html": "<p>Hello</p>"}, "id": {"subject": "Halo", "html": "{{ nope }}"}}
 
     with pytest.raises(ValidationError):
@@ -90,8 +103,9 @@ def test_an_error_in_one_language_leaves_every_language_as_it_was():
 
 
 def test_an_update_replaces_the_languages_and_says_when_nothing_changed():
-    template = MessageTemplateFactory(contents={"en": {"subject": "Hi", "html": "<p>Hi</p>"},
-                                                "id": {"subject": "Halo", "html": "<p>Halo</p>"}})
+    template = MessageTemplateFactory(
+        contents={"en": {"subject": "Hi", "html": "<p>Hi</p>"}, "id": {"subject": "Halo", "html": "<p>Halo</p>"}}
+    )
     contents = {"en": {"subject": "Hi", "html": "<p>Hi</p>"}, "id": {"subject": "", "html": ""}}
 
     _template, changed = message_template_update(template=template, contents=contents)

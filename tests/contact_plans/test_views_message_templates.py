@@ -16,19 +16,31 @@ pytestmark = pytest.mark.django_db
 
 
 def form_data(**overrides):
-    data = {"name": "Spring news", "key": "spring-news", "channel": "email", "purpose": "promotional",
-            "topic": "news", "fallback_language": "en", "is_active": "on",
-            "en_subject": "Spring, {{ customer.first_name }}", "en_html": "<p>Hello {{ customer.first_name }}</p>",
-            "ca_subject": "Primavera", "ca_html": "<p>Hola {{ customer.first_name }}</p>"}
+    data = {
+        "name": "Spring news",
+        "key": "spring-news",
+        "channel": "email",
+        "purpose": "promotional",
+        "topic": "news",
+        "fallback_language": "en",
+        "is_active": "on",
+        "en_subject": "Spring, {{ customer.first_name }}",
+        "en_html": "<p>Hello {{ customer.first_name }}</p>",
+        "ca_subject": "Primavera",
+        "ca_html": "<p>Hola {{ customer.first_name }}</p>",
+    }
     return {**data, **overrides}
 
 
 @pytest.fixture
 def template():
-    return MessageTemplateFactory(name="Hello", contents={
-        "en": {"subject": "Hello {{ customer.first_name }}", "html": "<p>Hello <b>{{ customer.name }}</b></p>"},
-        "ca": {"subject": "Hola {{ customer.first_name }}", "html": "<p>Hola {{ customer.name }}</p>"},
-    })
+    return MessageTemplateFactory(
+        name="Hello",
+        contents={
+            "en": {"subject": "Hello {{ customer.first_name }}", "html": "<p>Hello <b>{{ customer.name }}</b></p>"},
+            "ca": {"subject": "Hola {{ customer.first_name }}", "html": "<p>Hola {{ customer.name }}</p>"},
+        },
+    )
 
 
 def test_a_marketer_creates_a_template_in_two_languages(marta):
@@ -76,8 +88,12 @@ def test_an_account_manager_reads_the_editor_without_saving(alice, template):
 def test_someone_without_a_role_sees_no_template(charlie, template):
     client = client_for(charlie)
 
-    for url in (reverse("message_templates:list"), reverse("message_templates:edit", args=[template.pk]),
-                reverse("message_templates:preview", args=[template.pk]), reverse("message_templates:placeholders")):
+    for url in (
+        reverse("message_templates:list"),
+        reverse("message_templates:edit", args=[template.pk]),
+        reverse("message_templates:preview", args=[template.pk]),
+        reverse("message_templates:placeholders"),
+    ):
         assert client.get(url).status_code == 404
 
 
@@ -91,10 +107,12 @@ def test_the_placeholders_page_lists_the_registry(alice):
 def test_the_preview_renders_for_the_chosen_customer_in_the_chosen_language(alice, template):
     customer = CustomerFactory(name="Jordi <i>Puig</i>", account_manager=alice, language="en")
 
-    page = client_for(alice).get(reverse("message_templates:preview", args=[template.pk]),
-                                 {"customer": customer.pk, "language": "ca"})
-    body = client_for(alice).get(reverse("message_templates:preview_body", args=[template.pk]),
-                                 {"customer": customer.pk, "language": "ca"})
+    page = client_for(alice).get(
+        reverse("message_templates:preview", args=[template.pk]), {"customer": customer.pk, "language": "ca"}
+    )
+    body = client_for(alice).get(
+        reverse("message_templates:preview_body", args=[template.pk]), {"customer": customer.pk, "language": "ca"}
+    )
 
     assert "Hola Jordi" in page.content.decode()
     assert body.content.decode() == "<p>Hola Jordi &lt;i&gt;Puig&lt;/i&gt;</p>"
@@ -115,8 +133,9 @@ def test_a_marketer_sends_a_test_to_her_own_address(marta, template):
     marta.save()
     customer = CustomerFactory(name="Ann Lee")
 
-    response = client_for(marta).post(reverse("message_templates:test_send", args=[template.pk]),
-                                      {"customer": customer.pk, "language": "en"})
+    response = client_for(marta).post(
+        reverse("message_templates:test_send", args=[template.pk]), {"customer": customer.pk, "language": "en"}
+    )
 
     assert response.status_code == 302
     [sent] = mail.outbox
@@ -127,10 +146,12 @@ def test_a_marketer_sends_a_test_to_her_own_address(marta, template):
 def test_a_test_send_needs_an_address_and_an_editor(marta, alice, template):
     customer = CustomerFactory(account_manager=alice)
 
-    no_address = client_for(marta).post(reverse("message_templates:test_send", args=[template.pk]),
-                                        {"customer": customer.pk}, follow=True)
-    account_manager = client_for(alice).post(reverse("message_templates:test_send", args=[template.pk]),
-                                             {"customer": customer.pk})
+    no_address = client_for(marta).post(
+        reverse("message_templates:test_send", args=[template.pk]), {"customer": customer.pk}, follow=True
+    )
+    account_manager = client_for(alice).post(
+        reverse("message_templates:test_send", args=[template.pk]), {"customer": customer.pk}
+    )
 
     assert "Your account has no email address" in no_address.content.decode()
     assert account_manager.status_code == 404

@@ -176,7 +176,14 @@ def test_reason_for_an_open_complaint_names_the_oldest_one(alice):
     customer = book_customer(alice)
     metrics_for(customer)
     since = timezone.now() - timedelta(days=3)
-    InteractionFactory(customer=customer, kind=Interaction.Kind.COMPLAINT, subject="Late delivery", occurred_at=since)
+    # Not yet due (an overdue case adds a reason of its own: customers.case_signals).
+    InteractionFactory(
+        customer=customer,
+        kind=Interaction.Kind.COMPLAINT,
+        subject="Late delivery",
+        occurred_at=since,
+        due_at=timezone.now() + timedelta(days=1),
+    )
     InteractionFactory(customer=customer, kind=Interaction.Kind.COMPLAINT, subject="Wrong invoice")
     InteractionFactory(
         customer=customer,

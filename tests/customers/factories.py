@@ -110,6 +110,16 @@ class InteractionFactory(factory.django.DjangoModelFactory):
     kind = Interaction.Kind.CALL
     subject = factory.Sequence(lambda n: f"Interaction {n}")
     occurred_at = factory.LazyFunction(timezone.now)
+    # A complaint, ticket or review is a case: a status that follows resolved_at, normal priority, due
+    # three days after it arrived (the database refuses a case without them).
+    status = factory.LazyAttribute(
+        lambda i: ("resolved" if i.resolved_at else "open") if i.kind in Interaction.TRACKED_KINDS else ""
+    )
+    priority = factory.LazyAttribute(lambda i: "normal" if i.kind in Interaction.TRACKED_KINDS else "")
+    due_at = factory.LazyAttribute(
+        lambda i: i.occurred_at + timedelta(hours=72) if i.kind in Interaction.TRACKED_KINDS else None
+    )
+    resolved_at = None
 
 
 class ImportJobFactory(factory.django.DjangoModelFactory):

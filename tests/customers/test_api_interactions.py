@@ -162,7 +162,7 @@ def test_resolving_a_plain_call_is_refused_with_a_message(alice, alices_customer
 
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["non_field_errors"] == [
-        "Only complaints and support tickets can be resolved."
+        "Only complaints, support tickets and reviews can be resolved."
     ]
 
 

@@ -168,7 +168,7 @@ def test_resolving_a_call_answers_with_a_clear_message_not_a_500(alice, alices_c
     response = client_for(alice).post(url, headers=HTMX)
 
     assert response.status_code == 200
-    assert "Only complaints and support tickets can be resolved." in response.content.decode()
+    assert "Only complaints, support tickets and reviews can be resolved." in response.content.decode()
 
 
 def test_marketer_cannot_resolve_a_complaint(marta, alices_customer):

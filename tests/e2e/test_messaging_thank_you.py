@@ -47,7 +47,9 @@ def test_admin_edits_previews_in_catalan_and_an_api_order_sends_the_thank_you(
     page.goto("/messages/templates/")
     page.get_by_role("link", name="Order thank-you").click()
     page.get_by_role("tab", name="Català").click()
-    page.get_by_label("Subject (Català)").fill("Moltes gràcies per la comanda {{ order.number }}, {{ customer.first_name }}")
+    page.get_by_label("Subject (Català)").fill(
+        "Moltes gràcies per la comanda {{ order.number }}, {{ customer.first_name }}"
+    )
     page.get_by_role("button", name="Save template").click()
     expect(page.get_by_role("alert")).to_contain_text("Template saved.")
 
@@ -71,8 +73,12 @@ def test_admin_edits_previews_in_catalan_and_an_api_order_sends_the_thank_you(
     # An order through the API: order.placed, the task on the real worker, a message in the outbox.
     response = api_client_for(ada).post(
         "/api/v1/orders/",
-        {"external_id": "WEB-77", "customer": "CAT-1", "ordered_at": datetime.now(UTC).isoformat(),
-         "lines": [{"sku": "OLI-1", "name": "Oli d'oliva", "quantity": 2, "unit_price": "12.50"}]},
+        {
+            "external_id": "WEB-77",
+            "customer": "CAT-1",
+            "ordered_at": datetime.now(UTC).isoformat(),
+            "lines": [{"sku": "OLI-1", "name": "Oli d'oliva", "quantity": 2, "unit_price": "12.50"}],
+        },
         format="json",
     )
     assert response.status_code == 201, response.content

@@ -46,10 +46,18 @@ NOT_CURSOR_PAGINATED = {
 # Distinctive, so that the page's query is told from the others by its LIMIT (page size + 1).
 PAGE_SIZE = 13
 
-PAGES = [
-    ("customers:list", {"sort": sort})
-    for sort in ("name", "-name", "country", "-country", "acquired_at", "-acquired_at", "created_at", "-created_at")
-] + [("metrics:cell_customers", {"value_level": "high", "risk_level": "high"})]
+PAGES = (
+    [
+        ("customers:list", {"sort": sort})
+        for sort in ("name", "-name", "country", "-country", "acquired_at", "-acquired_at", "created_at", "-created_at")
+    ]
+    + [("metrics:cell_customers", {"value_level": "high", "risk_level": "high"})]
+    + [
+        ("complaints:list", {"view": view, "sort": sort})
+        for view in ("open", "overdue", "mine", "resolved", "all")
+        for sort in ("due_at", "-occurred_at", "occurred_at")
+    ]
+)
 
 
 @pytest.fixture

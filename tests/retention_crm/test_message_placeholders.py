@@ -12,8 +12,15 @@ from retention_crm import message_placeholders as mp
 def test_contact_plans_registers_the_base_placeholders():
     names = {placeholder.name for placeholder in mp.placeholders()}
 
-    assert {"customer", "metrics", "account_manager", "order", "recommended_products", "unsubscribe_url",
-            "preferences_url"} <= names
+    assert {
+        "customer",
+        "metrics",
+        "account_manager",
+        "order",
+        "recommended_products",
+        "unsubscribe_url",
+        "preferences_url",
+    } <= names
     assert "first_name" in mp.get("customer").fields
     assert mp.get("recommended_products").is_list
 
@@ -26,8 +33,9 @@ def test_a_name_a_template_cannot_write_is_refused(name):
 
 def test_a_field_a_template_cannot_write_is_refused():
     with pytest.raises(ValueError):
-        mp.register(mp.Placeholder(name="gift_cards", description="", example={}, provider=dict,
-                                   fields={"__class__": "no"}))
+        mp.register(
+            mp.Placeholder(name="gift_cards", description="", example={}, provider=dict, fields={"__class__": "no"})
+        )
     assert mp.get("gift_cards") is None
 
 
