@@ -5,6 +5,9 @@ ContactPlansConfig.ready().
   the customer. ``order.placed`` comes from orders recorded one at a time (the API, the browser);
   imports publish ``orders.imported`` and the demo seed ``demo.seeded``, so neither sends thanks
   for a history of orders.
+- ``followup.completed`` / ``followup.cancelled``: a contact plan's task written to the timeline with
+  its outcome, and its enrolment moved on, ended or branched (contact_plans.plans.services).
+- ``customer.unsubscribed``: the customer's promotional plans end.
 """
 
 from retention_crm import events
@@ -18,5 +21,21 @@ def on_order_placed(*, order_id: int, customer_id: int) -> None:
     order_thank_you_send_task.delay(order_id)
 
 
+def on_followup_closed(*, followup_id: int, customer_id: int) -> None:
+    from .plans.services import plan_task_closed
+
+    plan_task_closed(followup_id=followup_id)
+
+
+def on_customer_unsubscribed(*, customer_id: int, channel: str, topic: str) -> None:
+    from .plans.services import enrolments_end_on_unsubscribe
+
+    if not topic:
+        enrolments_end_on_unsubscribe(customer_id=customer_id)
+
+
 def connect() -> None:
     events.subscribe(events.ORDER_PLACED)(on_order_placed)
+    events.subscribe(events.FOLLOWUP_COMPLETED)(on_followup_closed)
+    events.subscribe(events.FOLLOWUP_CANCELLED)(on_followup_closed)
+    events.subscribe(events.CUSTOMER_UNSUBSCRIBED)(on_customer_unsubscribed)

@@ -17,3 +17,13 @@ def messages_dispatch_task() -> None:
 @shared_task(acks_late=True, ignore_result=True)
 def messages_send_batch_task(message_ids: list[int]) -> None:
     messages_send_batch(message_ids=message_ids)
+
+
+# Contact plans' tasks live with their code; imported here so that the worker's autodiscovery of
+# contact_plans.tasks registers them.
+from .plans.tasks import (  # noqa: E402, F401
+    plan_steps_run_task,
+    plan_triggers_run_task,
+    plans_steps_dispatch_task,
+    plans_triggers_dispatch_task,
+)

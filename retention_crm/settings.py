@@ -360,6 +360,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "contact_plans.tasks.messages_dispatch_task",
         "schedule": float(envint("MESSAGING_DISPATCH_EVERY_SECONDS", 10)),
     },
+    # Contact plans (docs/contact-plans.md): triggers enrol every 5 minutes (one statement per plan);
+    # due steps go out every minute, in chunks the workers share.
+    "contact-plans-triggers": {
+        "task": "contact_plans.plans.tasks.plans_triggers_dispatch_task",
+        "schedule": crontab(minute="*/5"),
+    },
+    "contact-plans-steps": {
+        "task": "contact_plans.plans.tasks.plans_steps_dispatch_task",
+        "schedule": crontab(minute="*"),
+    },
     # Every retention_crm.heartbeat.REAP_EVERY_MINUTES (5): jobs whose worker died are marked failed.
     "customers-import-jobs-reap": {
         "task": "customers.tasks.import_jobs_reap_task",

@@ -2,11 +2,13 @@
 
 - ``followups``: follow-ups and worklist snoozes (the account manager's planned contacts).
 - ``message_templates``: message templates and their text per language (messaging).
+- ``plans``: contact plans, their steps, enrolments and what each step did (docs/contact-plans.md).
 - ``outbox``: messages to customers, address statuses, contact preferences (docs/messaging.md).
 """
 
 from .followups import FollowUp, WorklistSnooze
 from .message_templates import MessageTemplate, MessageTemplateContent
 from .outbox import AddressStatus, Channel, ContactPreference, LocalDelivery, Message, Purpose  # noqa: F401
+from .plans import ContactPlan, Enrolment, EnrolmentStep, PlanStep  # noqa: F401
 
 __all__ = ["FollowUp", "WorklistSnooze", "MessageTemplate", "MessageTemplateContent"]
