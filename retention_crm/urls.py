@@ -46,6 +46,7 @@ urlpatterns = [
     path("metrics/", include("metrics.urls")),
     path("segments/", include("segmentation.urls")),
     path("", include("contact_plans.urls")),
+    path("plans/", include("contact_plans.plans.urls")),
     path("messages/", include("contact_plans.messaging.template_urls")),
     path("", include("contact_plans.messaging.outbox_urls")),
     path("anymail/", include("anymail.urls")),

@@ -67,7 +67,8 @@ def _int_in(value: Any, low: int, high: int) -> int | None:
 def _template_of(value) -> MessageTemplate | None:
     if value is None or isinstance(value, MessageTemplate):
         return value
-    return MessageTemplate.objects.filter(pk=value).first()
+    pk = _int_in(value, 1, 2**63 - 1)
+    return MessageTemplate.objects.filter(pk=pk).first() if pk else None
 
 
 def plan_fields_clean(data: dict, errors: _Errors) -> dict:
@@ -94,7 +95,8 @@ def plan_fields_clean(data: dict, errors: _Errors) -> dict:
     segment = data.get("trigger_segment")
     if trigger in (ContactPlan.Trigger.SEGMENT_ENTERED, ContactPlan.Trigger.SEGMENT_EXITED):
         if segment is not None and not isinstance(segment, Segment):
-            segment = Segment.objects.filter(pk=segment).first()
+            pk = _int_in(segment, 1, 2**63 - 1)
+            segment = Segment.objects.filter(pk=pk).first() if pk else None
         if segment is None:
             errors.add("trigger_segment", _("Choose the segment whose entries or exits enrol customers; it may have been deleted."))
         cleaned["trigger_segment"] = segment
