@@ -437,6 +437,13 @@ SPECTACULAR_SETTINGS = {
         "ImportJobStatusEnum": "customers.models.ImportJob.Status",
         "MessageChannelEnum": "contact_plans.models.MessageTemplate.Channel",
         "LanguageEnum": "retention_crm.settings.LANGUAGES",
+        "EnrolmentStateEnum": "contact_plans.models.Enrolment.State",
+        "PlanStepKindEnum": "contact_plans.models.PlanStep.Kind",
+        "TaskKindEnum": "contact_plans.models.FollowUp.Kind",
+        "TaskOutcomeEnum": "contact_plans.models.FollowUp.Outcome",
+        "PlanPurposeEnum": "contact_plans.models.ContactPlan.Purpose",
+        "MessagePurposeEnum": "contact_plans.models.MessageTemplate.Purpose",
+        "FollowUpStateEnum": "contact_plans.models.FollowUp.State",
     },
 }
 

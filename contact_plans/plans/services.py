@@ -247,3 +247,13 @@ def plan_task_closed(*, followup_id: int) -> None:
             outcome=_INTERACTION_OUTCOME.get(followup.outcome, "") if kind != Interaction.Kind.NOTE else "",
         )
     enrolment_after_task(followup_id=followup.pk)
+
+
+def plan_delete(*, plan: ContactPlan) -> None:
+    """Delete a plan that never enrolled anyone (a draft); one with history is paused instead, so that
+    its results and the customers' timelines keep it."""
+    if plan.enrolments.exists():
+        raise ValidationError(
+            {"plan": [_("This plan has enrolled customers; pause it instead, so that its results stay.")]}
+        )
+    plan.delete()
