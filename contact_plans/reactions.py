@@ -8,6 +8,9 @@ ContactPlansConfig.ready().
 - ``followup.completed`` / ``followup.cancelled``: a contact plan's task written to the timeline with
   its outcome, and its enrolment moved on, ended or branched (contact_plans.plans.services).
 - ``customer.unsubscribed``: the customer's promotional plans end.
+- ``segment.refreshed``: the plans triggered by that segment's entries or exits run at once;
+  ``metrics.recomputed``: every plan's trigger runs (the expected repurchase dates changed).
+- ``demo.seeded``: the ready-made plans are switched on and run over the demo data.
 """
 
 from retention_crm import events
@@ -34,8 +37,32 @@ def on_customer_unsubscribed(*, customer_id: int, channel: str, topic: str) -> N
         enrolments_end_on_unsubscribe(customer_id=customer_id)
 
 
+def on_segment_refreshed(*, segment_id: int, entered_count: int, exited_count: int, refreshed_at) -> None:
+    from .plans.tasks import plan_triggers_run_task
+    from .plans.triggers import plans_on_segment
+
+    if entered_count or exited_count:
+        for plan_id in plans_on_segment(segment_id):
+            plan_triggers_run_task.delay(plan_id)
+
+
+def on_metrics_recomputed(*, run_id) -> None:
+    from .plans.tasks import plans_triggers_dispatch_task
+
+    plans_triggers_dispatch_task.delay()
+
+
+def on_demo_seeded() -> None:
+    from .plans.tasks import plans_demo_run_task
+
+    plans_demo_run_task.delay()
+
+
 def connect() -> None:
     events.subscribe(events.ORDER_PLACED)(on_order_placed)
     events.subscribe(events.FOLLOWUP_COMPLETED)(on_followup_closed)
     events.subscribe(events.FOLLOWUP_CANCELLED)(on_followup_closed)
     events.subscribe(events.CUSTOMER_UNSUBSCRIBED)(on_customer_unsubscribed)
+    events.subscribe(events.SEGMENT_REFRESHED)(on_segment_refreshed)
+    events.subscribe(events.METRICS_RECOMPUTED)(on_metrics_recomputed)
+    events.subscribe(events.DEMO_SEEDED)(on_demo_seeded)

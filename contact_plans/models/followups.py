@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from retention_crm import dates
@@ -124,6 +125,13 @@ class FollowUp(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state == self.State.OPEN
+
+    @property
+    def display_note(self) -> str:
+        """A ready-made plan's task note in the reader's language (the database holds the English)."""
+        if self.note and self.plan_id and self.plan.key:
+            return gettext(self.note)
+        return self.note
 
     @property
     def is_overdue(self) -> bool:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # A delay longer than this is a typing mistake, not a plan (two years).
@@ -125,6 +126,16 @@ class ContactPlan(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("plans:detail", args=[self.pk])
+
+    @property
+    def display_name(self) -> str:
+        """A ready-made plan's name in the reader's language while unchanged (the database holds the
+        English one; a name a marketer gave has no translation and shows as written)."""
+        return gettext(self.name) if self.key and self.name else self.name
+
+    @property
+    def display_description(self) -> str:
+        return gettext(self.description) if self.key and self.description else self.description
 
     @property
     def is_promotional(self) -> bool:

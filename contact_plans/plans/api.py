@@ -174,7 +174,7 @@ class UpliftSerializer(serializers.Serializer):
     treated_rate = serializers.FloatField(allow_null=True)
     control_rate = serializers.FloatField(allow_null=True)
     difference = serializers.FloatField(allow_null=True)
-    low = serializers.FloatField(allow_null=True, help_text=_("The 95 % interval of the difference (Newcombe)."))
+    low = serializers.FloatField(allow_null=True, help_text=_("The low end of the difference's 95 percent confidence interval (Newcombe)."))
     high = serializers.FloatField(allow_null=True)
 
 

@@ -233,7 +233,7 @@ def plan_task_closed(*, followup_id: int) -> None:
         return
     if followup.state == FollowUp.State.DONE:
         kind, channel = _INTERACTION_KIND[followup.kind]
-        subject = _("%(task)s (plan “%(plan)s”)") % {"task": FollowUp.Kind(followup.kind).label, "plan": followup.plan.name}
+        subject = _("%(task)s (plan “%(plan)s”)") % {"task": FollowUp.Kind(followup.kind).label, "plan": followup.plan.display_name}
         if followup.outcome:
             subject = f"{subject}: {FollowUp.Outcome(followup.outcome).label}"
         interaction_log(

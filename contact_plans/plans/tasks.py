@@ -19,7 +19,18 @@ def plans_triggers_dispatch_task() -> None:
 
 @shared_task(acks_late=True, ignore_result=True)
 def plan_triggers_run_task(plan_id: int) -> None:
-    triggers.plan_triggers_run(plan_id=plan_id)
+    enrolled = triggers.plan_triggers_run(plan_id=plan_id)
+    if enrolled and enrolled[0]:
+        # First steps due now go out without waiting for the next minute's beat.
+        runner.plans_steps_dispatch()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def plans_demo_run_task() -> None:
+    """The demo: the ready-made plans switched on and run over the seeded data (reactions)."""
+    from .ready_made import ready_made_plans_demo
+
+    ready_made_plans_demo()
 
 
 @shared_task(acks_late=True, ignore_result=True)

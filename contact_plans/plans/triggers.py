@@ -50,7 +50,9 @@ def trigger_q(plan: ContactPlan, *, since: datetime, until: datetime) -> Q | Non
         new = _purchases().filter(
             customer=OuterRef("pk"), created_at__gt=since, created_at__lte=until, ordered_at__gte=recent
         )
-        earlier = _purchases().filter(customer=OuterRef("pk"), created_at__lte=since)
+        # Not a first purchase: one recorded before the window, or one placed before the recent days
+        # (a history imported or seeded in the window).
+        earlier = _purchases().filter(Q(created_at__lte=since) | Q(ordered_at__lt=recent), customer=OuterRef("pk"))
         return Q(Exists(new)) & ~Q(Exists(earlier))
     if plan.trigger == T.EVERY_PURCHASE:
         new = _purchases().filter(
@@ -78,7 +80,12 @@ def trigger_q(plan: ContactPlan, *, since: datetime, until: datetime) -> Q | Non
                 arg_joiner=" + ",
                 output_field=DateField(),
             )
-        ).filter(due_on__gt=timezone.localtime(since).date(), due_on__lte=timezone.localtime(until).date())
+        ).filter(
+            # A day of overlap: the metrics are recomputed at night, after a run may already have
+            # looked at today; the open-enrolment index and the re-enrolment rule keep one enrolment.
+            due_on__gt=timezone.localtime(since).date() - timedelta(days=1),
+            due_on__lte=timezone.localtime(until).date(),
+        )
         return Q(Exists(due))
     if plan.trigger in (T.SEGMENT_ENTERED, T.SEGMENT_EXITED):
         kind = SegmentEvent.Kind.ENTERED if plan.trigger == T.SEGMENT_ENTERED else SegmentEvent.Kind.EXITED
@@ -186,6 +193,16 @@ def plans_with_triggers() -> list[int]:
         .exclude(trigger=ContactPlan.Trigger.MANUAL)
         .order_by("pk")
         .values_list("pk", flat=True)
+    )
+
+
+def plans_on_segment(segment_id: int) -> list[int]:
+    return list(
+        ContactPlan.objects.filter(
+            is_active=True,
+            trigger_segment_id=segment_id,
+            trigger__in=[ContactPlan.Trigger.SEGMENT_ENTERED, ContactPlan.Trigger.SEGMENT_EXITED],
+        ).values_list("pk", flat=True)
     )
 
 

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from django.db.models import Case, FloatField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from retention_crm import worklist_signals
@@ -52,7 +53,8 @@ class PlanTaskSignal:
             return []
         values = {
             "task": FollowUp.Kind(row.wl_plan_task_kind).label,
-            "plan": row.wl_plan_task_plan,
+            # A ready-made plan's English name has a translation; a marketer's own name shows as written.
+            "plan": gettext(row.wl_plan_task_plan),
             "when": format_date(timezone.localtime(row.wl_plan_task_due).date()),
         }
         if row.wl_plan_task_due < timezone.now():
