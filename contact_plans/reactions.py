@@ -4,7 +4,7 @@ ContactPlansConfig.ready().
 - ``order.placed``: the order thank-you (the template ``order-thank-you``, if active) is queued for
   the customer. ``order.placed`` comes from orders recorded one at a time (the API, the browser);
   imports publish ``orders.imported`` and the demo seed ``demo.seeded``, so neither sends thanks
-  for a history of orders.
+  for a history of orders. The plans triggered by a purchase run at once too.
 - ``followup.completed`` / ``followup.cancelled``: a contact plan's task written to the timeline with
   its outcome, and its enrolment moved on, ended or branched (contact_plans.plans.services).
 - ``customer.unsubscribed``: the customer's promotional plans end.
@@ -22,6 +22,12 @@ from .messaging.template_tasks import order_thank_you_send_task
 
 def on_order_placed(*, order_id: int, customer_id: int) -> None:
     order_thank_you_send_task.delay(order_id)
+    # Plans triggered by purchases enrol now rather than at the next beat (one query per plan).
+    from .plans.tasks import plan_triggers_run_task
+    from .plans.triggers import plans_on_purchase
+
+    for plan_id in plans_on_purchase():
+        plan_triggers_run_task.delay(plan_id)
 
 
 def on_followup_closed(*, followup_id: int, customer_id: int) -> None:

@@ -196,6 +196,14 @@ def plans_with_triggers() -> list[int]:
     )
 
 
+def plans_on_purchase() -> list[int]:
+    return list(
+        ContactPlan.objects.filter(
+            is_active=True, trigger__in=[ContactPlan.Trigger.FIRST_PURCHASE, ContactPlan.Trigger.EVERY_PURCHASE]
+        ).values_list("pk", flat=True)
+    )
+
+
 def plans_on_segment(segment_id: int) -> list[int]:
     return list(
         ContactPlan.objects.filter(
