@@ -65,6 +65,13 @@ def plan_save(*, data: dict, steps: list[StepData], plan: ContactPlan | None = N
     creating = plan is None
     if creating:
         plan = ContactPlan(created_by=user, triggers_checked_at=timezone.now(), key=data.get("key", ""))
+    elif (plan.trigger, plan.trigger_days, plan.trigger_segment_id) != (
+        fields["trigger"],
+        fields["trigger_days"],
+        getattr(fields["trigger_segment"], "pk", None),
+    ):
+        # A changed trigger looks from now on: what happened before the change enrols no one.
+        plan.triggers_checked_at = timezone.now()
     for name in PLAN_FIELDS:
         if name in fields:
             setattr(plan, name, fields[name])

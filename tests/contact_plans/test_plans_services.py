@@ -484,3 +484,17 @@ def test_an_inactive_plan_enrols_no_one():
     assert triggers.plan_triggers_run(plan_id=plan.pk) is None
     with pytest.raises(ValidationError, match="paused"):
         services.enrolment_create(plan=plan, customer=consenting_customer())
+
+
+def test_a_changed_trigger_looks_from_the_change_on():
+    plan = build_plan(trigger="manual")
+    move_checked_back(plan, minutes=60)
+    purchase(consenting_customer())
+
+    plan = services.plan_save(
+        plan=plan, data={"name": plan.name, "trigger": "every_purchase", "control_percent": 0},
+        steps=[StepData(kind="email", template=email_template())],
+    )
+    triggers.plan_triggers_run(plan_id=plan.pk)
+
+    assert not Enrolment.objects.exists()
