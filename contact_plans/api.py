@@ -123,6 +123,9 @@ class FollowUpSerializer(serializers.ModelSerializer):
     customer_id = serializers.IntegerField(read_only=True)
     assigned_to = serializers.SlugRelatedField(slug_field="username", read_only=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    plan_id = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text=_("The contact plan whose step created it; null when planned by hand.")
+    )
 
     class Meta:
         model = FollowUp
@@ -130,9 +133,12 @@ class FollowUpSerializer(serializers.ModelSerializer):
             "id",
             "customer_id",
             "assigned_to",
+            "kind",
+            "plan_id",
             "due_at",
             "note",
             "state",
+            "outcome",
             "created_by",
             "created_at",
             "done_at",

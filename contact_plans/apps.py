@@ -16,6 +16,12 @@ class ContactPlansConfig(AppConfig):
         # The reasons on an account manager's worklist (retention_crm.worklist_signals); other apps
         # add theirs from their own ready().
         worklist_signals_register()
+        # Contact plans' tasks on the worklist, and the "Contact plans" card of the customer page.
+        from .plans import panels as plan_panels
+        from .plans import worklist_signal
+
+        worklist_signal.register()
+        plan_panels.register()
         # The placeholders of message templates (retention_crm.message_placeholders), and the order
         # thank-you on order.placed (reactions.py).
         message_placeholders_register()

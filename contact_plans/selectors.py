@@ -48,7 +48,7 @@ def followup_due(*, viewer, assignee=None, today: date | None = None) -> QuerySe
     )
     if assignee is not None:
         followups = followups.filter(assigned_to=assignee)
-    return followups.select_related("customer", "assigned_to").order_by("due_at", "id")
+    return followups.select_related("customer", "assigned_to", "plan").order_by("due_at", "id")
 
 
 def followup_due_counts(*, viewer, assignee=None, today: date | None = None) -> dict[str, int]:
@@ -64,7 +64,7 @@ def followup_due_counts(*, viewer, assignee=None, today: date | None = None) -> 
 
 
 def followup_open_for_customer(*, customer: Customer) -> QuerySet[FollowUp]:
-    return customer.followups.filter(state=FollowUp.State.OPEN).select_related("assigned_to").order_by("due_at", "id")
+    return customer.followups.filter(state=FollowUp.State.OPEN).select_related("assigned_to", "plan").order_by("due_at", "id")
 
 
 def book_reassign_candidates(*, from_manager, risk_level: str = "", value_level: str = "", country: str = ""):

@@ -29,15 +29,29 @@ def followup_schedule(
     note: str = "",
     created_by=None,
     key: str = "",
+    kind: str = FollowUp.Kind.CALL,
+    plan=None,
+    plan_step=None,
+    enrolment=None,
 ) -> FollowUp:
     """Plan a contact with ``customer`` by ``due_at``. With a ``key``, the second call returns the first
-    follow-up (a redelivered event schedules nothing twice)."""
+    follow-up (a redelivered event schedules nothing twice). ``plan``, ``plan_step`` and
+    ``enrolment``: the contact plan step that asks for it (contact_plans.plans.runner)."""
     if key:
         existing = FollowUp.objects.filter(key=key).first()
         if existing is not None:
             return existing
     followup = FollowUp(
-        customer=customer, assigned_to=assigned_to, due_at=due_at, note=note.strip(), created_by=created_by, key=key
+        customer=customer,
+        assigned_to=assigned_to,
+        due_at=due_at,
+        note=note.strip(),
+        created_by=created_by,
+        key=key,
+        kind=kind,
+        plan=plan,
+        plan_step=plan_step,
+        enrolment=enrolment,
     )
     # The key's uniqueness is the database's to check (below), race included.
     followup.full_clean(validate_constraints=False)
@@ -53,11 +67,12 @@ def followup_schedule(
     return followup
 
 
-def _close(followup: FollowUp, *, state: str, stamp_field: str, at: datetime | None) -> FollowUp:
+def _close(followup: FollowUp, *, state: str, stamp_field: str, at: datetime | None, outcome: str = "") -> FollowUp:
     # Conditional update: of two concurrent clicks, one updates the row and the other finds it closed.
     at = at or timezone.now()
+    extra = {"outcome": outcome} if outcome else {}
     changed = FollowUp.objects.filter(pk=followup.pk, state=FollowUp.State.OPEN).update(
-        state=state, **{stamp_field: at}
+        state=state, **{stamp_field: at}, **extra
     )
     followup.refresh_from_db()
     if changed:
@@ -71,9 +86,12 @@ def _close(followup: FollowUp, *, state: str, stamp_field: str, at: datetime | N
     return followup
 
 
-def followup_complete(*, followup: FollowUp, at: datetime | None = None) -> FollowUp:
-    """Mark an open follow-up done; a done one is left as it is. A cancelled one cannot be completed."""
-    return _close(followup, state=FollowUp.State.DONE, stamp_field="done_at", at=at)
+def followup_complete(*, followup: FollowUp, at: datetime | None = None, outcome: str = "") -> FollowUp:
+    """Mark an open follow-up done, with how it went (``outcome``, FollowUp.Outcome: a contact plan
+    may end or branch on it); a done one is left as it is. A cancelled one cannot be completed."""
+    if outcome and outcome not in FollowUp.Outcome.values:
+        raise ValidationError({"outcome": _("Choose how it went from the list.")})
+    return _close(followup, state=FollowUp.State.DONE, stamp_field="done_at", at=at, outcome=outcome)
 
 
 def followup_cancel(*, followup: FollowUp, at: datetime | None = None) -> FollowUp:

@@ -21,3 +21,12 @@ def messages_send_batch_task(message_ids: list[int]) -> None:
 
 # Campaigns keep their tasks in their own package; imported here so that the worker registers them.
 from .campaigns.tasks import campaign_chunk_write_task, campaigns_start_due_task  # noqa: E402, F401
+
+# Contact plans' tasks live with their code; imported here so that the worker's autodiscovery of
+# contact_plans.tasks registers them.
+from .plans.tasks import (  # noqa: E402, F401
+    plan_steps_run_task,
+    plan_triggers_run_task,
+    plans_steps_dispatch_task,
+    plans_triggers_dispatch_task,
+)

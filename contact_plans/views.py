@@ -64,11 +64,11 @@ def _safe_next(request: HttpRequest) -> str:
     return ""
 
 
-def _close(request: HttpRequest, pk: int, action, *, done: str = "") -> HttpResponse:
+def _close(request: HttpRequest, pk: int, action, *, done: str = "", **kwargs) -> HttpResponse:
     followup = get_object_or_404(selectors.followup_editable_by(request.user).select_related("customer"), pk=pk)
     error = ""
     try:
-        action(followup=followup)
+        action(followup=followup, **kwargs)
     except ValidationError as exc:
         error = " ".join(exc.messages)
     if is_htmx(request):
@@ -83,7 +83,9 @@ def _close(request: HttpRequest, pk: int, action, *, done: str = "") -> HttpResp
 @login_required
 @require_POST
 def followup_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return _close(request, pk, services.followup_complete, done=_("Follow-up with %(name)s done."))
+    # How it went (a plan's task may end or branch on it); optional, checked by the service.
+    outcome = request.POST.get("outcome", "")[:20]
+    return _close(request, pk, services.followup_complete, done=_("Follow-up with %(name)s done."), outcome=outcome)
 
 
 @login_required

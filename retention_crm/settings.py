@@ -375,6 +375,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "contact_plans.campaigns.tasks.campaigns_start_due_task",
         "schedule": crontab(minute="*"),
     },
+    # Contact plans (docs/contact-plans.md): triggers enrol every 5 minutes (one statement per plan);
+    # due steps go out every minute, in chunks the workers share.
+    "contact-plans-triggers": {
+        "task": "contact_plans.plans.tasks.plans_triggers_dispatch_task",
+        "schedule": crontab(minute="*/5"),
+    },
+    "contact-plans-steps": {
+        "task": "contact_plans.plans.tasks.plans_steps_dispatch_task",
+        "schedule": crontab(minute="*"),
+    },
     # Every retention_crm.heartbeat.REAP_EVERY_MINUTES (5): jobs whose worker died are marked failed.
     "customers-import-jobs-reap": {
         "task": "customers.tasks.import_jobs_reap_task",
@@ -446,6 +456,13 @@ SPECTACULAR_SETTINGS = {
         "MessageChannelEnum": "contact_plans.models.MessageTemplate.Channel",
         "LanguageEnum": "retention_crm.settings.LANGUAGES",
         "CampaignKindEnum": "contact_plans.models.Campaign.Kind",
+        "EnrolmentStateEnum": "contact_plans.models.Enrolment.State",
+        "PlanStepKindEnum": "contact_plans.models.PlanStep.Kind",
+        "TaskKindEnum": "contact_plans.models.FollowUp.Kind",
+        "TaskOutcomeEnum": "contact_plans.models.FollowUp.Outcome",
+        "PlanPurposeEnum": "contact_plans.models.ContactPlan.Purpose",
+        "MessagePurposeEnum": "contact_plans.models.MessageTemplate.Purpose",
+        "FollowUpStateEnum": "contact_plans.models.FollowUp.State",
     },
 }
 

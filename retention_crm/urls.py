@@ -48,6 +48,7 @@ urlpatterns = [
     path("metrics/", include("metrics.urls")),
     path("segments/", include("segmentation.urls")),
     path("", include("contact_plans.urls")),
+    path("plans/", include("contact_plans.plans.urls")),
     path("messages/", include("contact_plans.messaging.template_urls")),
     path("campaigns/", include("contact_plans.campaigns.urls")),
     path("", include("contact_plans.messaging.outbox_urls")),

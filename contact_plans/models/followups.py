@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from retention_crm import dates
@@ -17,6 +18,21 @@ class FollowUp(models.Model):
         OPEN = "open", _("Open")
         DONE = "done", _("Done")
         CANCELLED = "cancelled", _("Cancelled")
+
+    class Kind(models.TextChoices):
+        CALL = "call", _("Call")
+        MEETING = "meeting", _("Meeting")
+        VISIT = "visit", _("Visit")
+        GIFT = "gift", _("Send a gift")
+
+    class Outcome(models.TextChoices):
+        """How a task went: a contact plan may end or branch on it (PlanStep.branches)."""
+
+        REACHED = "reached", _("Reached")
+        NO_ANSWER = "no_answer", _("No answer")
+        MEETING_BOOKED = "meeting_booked", _("Meeting booked")
+        ORDER_WON = "order_won", _("Order won")
+        NOT_INTERESTED = "not_interested", _("Not interested")
 
     customer = models.ForeignKey(
         "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="followups"
@@ -31,6 +47,24 @@ class FollowUp(models.Model):
     # Set by automatic sources ("survey-response:42"), so that a second delivery of the same event
     # schedules nothing twice. Blank for follow-ups scheduled by hand.
     key = models.CharField(_("source key"), max_length=100, blank=True, default="")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.CALL)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True, default="")
+    # The contact plan step that created it (contact_plans.models.plans); null for follow-ups
+    # scheduled by hand. SET_NULL: deleting a plan leaves the account manager's history.
+    plan = models.ForeignKey(
+        "contact_plans.ContactPlan",
+        verbose_name=_("plan"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+    )
+    plan_step = models.ForeignKey(
+        "contact_plans.PlanStep", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    enrolment = models.ForeignKey(
+        "contact_plans.Enrolment", null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -54,6 +88,8 @@ class FollowUp(models.Model):
             models.Index(fields=["customer", "due_at"], condition=Q(state="open"), name="followup_open_by_customer"),
             # The follow-ups list (API), soonest first.
             models.Index(fields=["due_at", "id"], name="followup_due_id"),
+            # A plan's tasks (results: done on time).
+            models.Index(fields=["plan", "state"], condition=Q(plan__isnull=False), name="followup_plan_state"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(state__in=["open", "done", "cancelled"]), name="followup_state_valid"),
@@ -67,6 +103,16 @@ class FollowUp(models.Model):
                 name="followup_cancelled_at_iff_cancelled",
             ),
             models.UniqueConstraint(fields=["key"], condition=~Q(key=""), name="followup_key_unique"),
+            models.CheckConstraint(condition=Q(kind__in=["call", "meeting", "visit", "gift"]), name="followup_kind_valid"),
+            # An outcome is how a done task went: never on an open or cancelled one.
+            models.CheckConstraint(
+                condition=Q(outcome="")
+                | Q(
+                    state="done",
+                    outcome__in=["reached", "no_answer", "meeting_booked", "order_won", "not_interested"],
+                ),
+                name="followup_outcome_only_when_done",
+            ),
             # The fixed bounds of retention_crm.dates, whatever writes the row.
             models.CheckConstraint(
                 condition=dates.stored_range("due_at", instant=True), name="followup_due_at_in_range"
@@ -79,6 +125,13 @@ class FollowUp(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state == self.State.OPEN
+
+    @property
+    def display_note(self) -> str:
+        """A ready-made plan's task note in the reader's language (the database holds the English)."""
+        if self.note and self.plan_id and self.plan.key:
+            return gettext(self.note)
+        return self.note
 
     @property
     def is_overdue(self) -> bool:

@@ -1,0 +1,263 @@
+"""The step runner: due enrolments advance, in chunks that the workers share.
+
+``plans_steps_dispatch`` (beat, every minute) first ends, set-based, what is over (the goal met, a
+control period ended: two UPDATEs for the whole base), then reads the ids of the due enrolments in
+primary-key chunks and queues one ``plan_steps_run_task`` per chunk. A chunk is claimed row by row
+with ``FOR UPDATE SKIP LOCKED`` and the due condition checked again, so two workers (or a task
+delivered twice) never run a step twice; and each step's effect is keyed:
+
+- a message has the source key ``plan:<plan>:step:<step>:enrolment:<enrolment>``, so the outbox
+  keeps one message per key whatever happens;
+- a task (FollowUp) has the same key;
+- ``EnrolmentStep`` is unique per enrolment and step.
+
+Within a chunk the conditions of a step are one query for all its enrolments; a message is
+rendered per customer (each in their language), which is the work that is spread over workers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Customer, Order
+from segmentation.conditions import definition_to_q
+
+from ..messaging.rendering import RenderError
+from ..messaging.sending import send_template
+from ..models import ContactPlan, Enrolment, EnrolmentStep, FollowUp, PlanStep
+from ..services import followup_schedule
+
+logger = logging.getLogger(__name__)
+
+# Enrolments per task: rendering a message is a few milliseconds, so a chunk is a few seconds of
+# one worker, and a 100,000-customer enrolment is 200 tasks the workers share.
+CHUNK_SIZE = 500
+
+
+def source_key(*, plan_id: int, step_id: int, enrolment_id: int) -> str:
+    return f"plan:{plan_id}:step:{step_id}:enrolment:{enrolment_id}"
+
+
+# --- Ends, set-based ------------------------------------------------------------------------------
+
+
+def enrolments_close(*, now: datetime | None = None) -> dict[str, int]:
+    """End, in two statements for the whole base, the open enrolments whose plan's goal is met (a
+    purchase after enrolment) and the control rows whose period is over."""
+    now = now or timezone.now()
+    open_states = [Enrolment.State.ACTIVE, Enrolment.State.WAITING, Enrolment.State.CONTROL]
+    purchased = Order.objects.filter(
+        customer=OuterRef("customer_id"), kind=Order.Kind.PURCHASE, ordered_at__gt=OuterRef("enrolled_at")
+    ).exclude(status=Order.Status.CANCELLED)
+    ended = dict(
+        state=Enrolment.State.ENDED, ended_at=now, next_position=None, next_due_at=None
+    )
+    goal = Enrolment.objects.filter(
+        state__in=open_states, plan__goal=ContactPlan.Goal.PURCHASE
+    ).filter(Exists(purchased)).update(end_reason=Enrolment.EndReason.GOAL_MET, **ended)
+    control = Enrolment.objects.filter(state=Enrolment.State.CONTROL, next_due_at__lte=now).update(
+        end_reason=Enrolment.EndReason.CONTROL_OVER, **ended
+    )
+    return {"goal_met": goal, "control_over": control}
+
+
+def due_enrolment_chunks(*, now: datetime, size: int = CHUNK_SIZE):
+    """The ids of the active enrolments due by ``now``, in primary-key chunks (keyset: every chunk is
+    one range of the enrolment_due index)."""
+    last = 0
+    while True:
+        ids = list(
+            Enrolment.objects.filter(state=Enrolment.State.ACTIVE, next_due_at__lte=now, pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:size]
+        )
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+# --- One chunk ------------------------------------------------------------------------------------
+
+
+def _steps_by_plan(plan_ids) -> dict[int, dict[int, PlanStep]]:
+    steps: dict[int, dict[int, PlanStep]] = defaultdict(dict)
+    for step in PlanStep.objects.filter(plan_id__in=plan_ids).select_related("template", "plan"):
+        steps[step.plan_id][step.position] = step
+    return steps
+
+
+def _passing(step: PlanStep, enrolments: list[Enrolment]) -> set[int]:
+    """The enrolment ids whose customer meets the step's conditions now: a query or two for the group."""
+    ids = {e.pk for e in enrolments}
+    if step.conditions:
+        customers = Customer.objects.filter(pk__in=[e.customer_id for e in enrolments])
+        ok = set(customers.filter(definition_to_q(step.conditions)).values_list("pk", flat=True))
+        ids = {e.pk for e in enrolments if e.customer_id in ok}
+    if step.unless_purchased and ids:
+        # A purchase after the customer's own enrolment (one before it does not count).
+        bought = Order.objects.filter(
+            customer=OuterRef("customer_id"), kind=Order.Kind.PURCHASE, ordered_at__gt=OuterRef("enrolled_at")
+        ).exclude(status=Order.Status.CANCELLED)
+        ids -= set(Enrolment.objects.filter(pk__in=ids).filter(Exists(bought)).values_list("pk", flat=True))
+    return ids
+
+
+def _advance(enrolment: Enrolment, steps: dict[int, PlanStep], *, after: int, now: datetime) -> None:
+    """Point the enrolment at the step after position ``after`` (its delay from now), or end it."""
+    following = sorted(position for position in steps if position > after)
+    if not following:
+        enrolment.state = Enrolment.State.ENDED
+        enrolment.end_reason = Enrolment.EndReason.COMPLETED
+        enrolment.ended_at = now
+        enrolment.next_position = enrolment.next_due_at = None
+        return
+    nxt = steps[following[0]]
+    enrolment.state = Enrolment.State.ACTIVE
+    enrolment.next_position = nxt.position
+    enrolment.next_due_at = now + timedelta(days=nxt.delay_days)
+
+
+def _run_step(step: PlanStep, enrolment: Enrolment, *, passes: bool, now: datetime) -> EnrolmentStep:
+    run = EnrolmentStep(enrolment=enrolment, step=step, at=now)
+    if not passes:
+        run.outcome = EnrolmentStep.Outcome.SKIPPED_CONDITIONS
+        return run
+    key = source_key(plan_id=step.plan_id, step_id=step.pk, enrolment_id=enrolment.pk)
+    if step.sends_message:
+        template = step.template
+        if template is None or not template.is_active or template.channel != step.kind:
+            run.outcome = EnrolmentStep.Outcome.FAILED
+            run.detail = _("The step's template was deleted or switched off.")
+            return run
+        try:
+            run.message = send_template(template=template, customer=enrolment.customer, source_key=key)
+        except RenderError as exc:
+            run.outcome = EnrolmentStep.Outcome.FAILED
+            run.detail = str(exc)[:300]
+            return run
+        run.outcome = EnrolmentStep.Outcome.MESSAGE
+        return run
+    if step.kind == PlanStep.Kind.TASK:
+        manager = enrolment.customer.account_manager
+        if manager is None or not manager.is_active:
+            run.outcome = EnrolmentStep.Outcome.SKIPPED_NO_MANAGER
+            return run
+        run.followup = followup_schedule(
+            customer=enrolment.customer,
+            assigned_to=manager,
+            due_at=now + timedelta(days=step.task_due_days),
+            note=step.task_note or step.plan.name,
+            key=key,
+            kind=step.task_kind,
+            plan=step.plan,
+            plan_step=step,
+            enrolment=enrolment,
+        )
+        run.outcome = EnrolmentStep.Outcome.TASK
+        return run
+    run.outcome = EnrolmentStep.Outcome.WAITED
+    return run
+
+
+def plan_steps_run(*, enrolment_ids: list[int], now: datetime | None = None) -> int:
+    """Run the due step of each of these enrolments (those still due: the others are skipped), and
+    advance them. Returns how many steps ran. Safe to run twice and on two workers at once."""
+    now = now or timezone.now()
+    ran = 0
+    with transaction.atomic():
+        enrolments = list(
+            Enrolment.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=enrolment_ids, state=Enrolment.State.ACTIVE, next_due_at__lte=now)
+            .select_related("customer", "customer__account_manager")
+            .order_by("pk")
+        )
+        if not enrolments:
+            return 0
+        steps = _steps_by_plan({e.plan_id for e in enrolments})
+        groups: dict[tuple[int, int], list[Enrolment]] = defaultdict(list)
+        for enrolment in enrolments:
+            groups[(enrolment.plan_id, enrolment.next_position)].append(enrolment)
+        runs, changed = [], []
+        for (plan_id, position), members in groups.items():
+            step = steps[plan_id].get(position)
+            if step is None:
+                # The plan was edited and lost this step meanwhile: go on with the next one.
+                for enrolment in members:
+                    _advance(enrolment, steps[plan_id], after=position or 0, now=now)
+                    changed.append(enrolment)
+                continue
+            passing = _passing(step, members)
+            for enrolment in members:
+                run = _run_step(step, enrolment, passes=enrolment.pk in passing, now=now)
+                runs.append(run)
+                if run.outcome == EnrolmentStep.Outcome.TASK:
+                    # The plan waits for the account manager's outcome (tasks_outcome.py).
+                    enrolment.state = Enrolment.State.WAITING
+                    enrolment.next_due_at = None
+                else:
+                    _advance(enrolment, steps[plan_id], after=position, now=now)
+                changed.append(enrolment)
+                ran += 1
+        EnrolmentStep.objects.bulk_create(runs, ignore_conflicts=True)
+        Enrolment.objects.bulk_update(
+            changed, ["state", "next_position", "next_due_at", "ended_at", "end_reason"], batch_size=CHUNK_SIZE
+        )
+    logger.info("plans.steps_ran count=%s", ran)
+    return ran
+
+
+def plans_steps_dispatch(*, now: datetime | None = None) -> int:
+    """Close what is over, then queue the due enrolments in chunks; returns how many chunks."""
+    from .tasks import plan_steps_run_task
+
+    now = now or timezone.now()
+    enrolments_close(now=now)
+    chunks = 0
+    for ids in due_enrolment_chunks(now=now):
+        plan_steps_run_task.delay(ids)
+        chunks += 1
+    return chunks
+
+
+def enrolment_after_task(*, followup_id: int, now: datetime | None = None) -> Enrolment | None:
+    """A plan's task was done or cancelled: its outcome ends the enrolment, jumps to a later step
+    (PlanStep.branches) or lets it go on with the next step. Nothing when the enrolment is not
+    waiting for this task (already moved on, ended by hand)."""
+    now = now or timezone.now()
+    followup = FollowUp.objects.filter(pk=followup_id, enrolment__isnull=False).select_related("plan_step").first()
+    if followup is None or followup.state == FollowUp.State.OPEN:
+        return None
+    with transaction.atomic():
+        enrolment = (
+            Enrolment.objects.select_for_update()
+            .filter(pk=followup.enrolment_id, state=Enrolment.State.WAITING)
+            .first()
+        )
+        if enrolment is None:
+            return None
+        steps = {step.position: step for step in PlanStep.objects.filter(plan_id=enrolment.plan_id)}
+        step = followup.plan_step
+        position = step.position if step is not None else (enrolment.next_position or 0)
+        target = (step.branches or {}).get(followup.outcome) if step is not None and followup.outcome else None
+        if target == "end":
+            enrolment.state = Enrolment.State.ENDED
+            enrolment.end_reason = Enrolment.EndReason.TASK_OUTCOME
+            enrolment.ended_at = now
+            enrolment.next_position = enrolment.next_due_at = None
+        elif isinstance(target, int) and target in steps:
+            enrolment.state = Enrolment.State.ACTIVE
+            enrolment.next_position = target
+            enrolment.next_due_at = now + timedelta(days=steps[target].delay_days)
+        else:
+            _advance(enrolment, steps, after=position, now=now)
+        enrolment.save(update_fields=["state", "next_position", "next_due_at", "ended_at", "end_reason"])
+    return enrolment
+
