@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zoneinfo
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -36,7 +37,7 @@ from retention_crm import dates, lists
 from . import conf, pgbinary
 from . import reasons as reasons_module
 from .analytics import book
-from .models import BookSums, CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
+from .models import BookRange, BookSums, CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
 
 # Rows fetched per round trip on the non-COPY path (SQLite): ~100,000 small tuples are a few MB.
 FETCH_ROWS = 100_000
@@ -713,23 +714,43 @@ def customer_ids() -> np.ndarray:
     return _ints(_frame(ids, ("id",))["id"])
 
 
-def book_period_sums(period: book.Period, *, window_days: int) -> tuple[pd.Series, pd.DataFrame]:
+# The loads of book_period_sums, each reported to its ``progress`` as it ends, and the sums.
+BOOK_PERIOD_STEPS = 6
+
+
+def book_period_sums(
+    period: book.Period, *, window_days: int, progress: Callable[[int], None] | None = None
+) -> tuple[pd.Series, pd.DataFrame]:
     """The whole base's sums and each book's (book.book_sums), computed now from the rollups: what
     the nightly run stores, for a period it did not store. Reads the period's days, every customer's
-    first purchase and upsell day, and the assignments overlapping the period."""
+    first purchase and upsell day, and the assignments overlapping the period. ``progress`` is
+    called with the number of steps done (of BOOK_PERIOD_STEPS) after each."""
+    steps = iter(range(1, BOOK_PERIOD_STEPS + 1))
+
+    def step(value):
+        if progress is not None:
+            progress(next(steps))
+        return value
+
     customer_rollups_drain()  # day totals and upsell days of an import's customers still being refreshed
     start, end = period_instants(period)
-    return book.period_book_sums(
+    customers = step(customer_ids())
+    activity = step(period_activity(period, window_days=window_days))
+    first_purchase = step(first_purchases(up_to=period.last_day))
+    upsell_days = step(customer_upsell_days(as_of=period.last_day))
+    assignments = step(book_assignments(overlapping=period))
+    sums = book.period_book_sums(
         period,
-        customers=customer_ids(),
-        activity=period_activity(period, window_days=window_days),
-        first_purchase=first_purchases(up_to=period.last_day),
-        upsell_days=customer_upsell_days(as_of=period.last_day),
-        assignments=book_assignments(overlapping=period),
+        customers=customers,
+        activity=activity,
+        first_purchase=first_purchase,
+        upsell_days=upsell_days,
+        assignments=assignments,
         start_instant=start,
         end_instant=end,
         window_days=window_days,
     )
+    return step(sums)
 
 
 # A custom range's sums (seconds to compute at a million customers: a range of days of every
@@ -741,8 +762,7 @@ BOOK_RANGE_CACHE_SECONDS = 60 * 60
 def book_period_sums_cached(period: book.Period, *, window_days: int) -> tuple[pd.Series, pd.DataFrame, datetime]:
     """``book_period_sums`` computed at most BOOK_RANGE_CACHE_SECONDS ago, and when: per range,
     window and refresh of the stored sums (a user sees their books of the same sums)."""
-    refreshed = BookSums.objects.aggregate(at=Max("computed_at"))["at"]
-    words = [period.start.isoformat(), period.end.isoformat(), str(window_days), str(refreshed)]
+    words = [period.start.isoformat(), period.end.isoformat(), str(window_days), str(book_sums_epoch())]
     key = "metrics.book_range:" + hashlib.sha256("|".join(words).encode()).hexdigest()
     sums = cache.get(key)
     if sums is None:
@@ -784,14 +804,62 @@ def book_performance(*, user, period: book.Period) -> BookReport:
     stored = book_sums_stored(period, window_days=window_days)
     if stored is None:
         stored = book_period_sums_cached(period, window_days=window_days)
-    base, books, computed_at = stored
+    return book_report(user=user, period=period, window_days=window_days, sums=stored)
+
+
+def book_sums_epoch() -> datetime | None:
+    """When the stored sums were last refreshed (None before the first refresh): what a kept custom
+    range's sums belong to (BookRange.sums_of)."""
+    return BookSums.objects.aggregate(at=Max("computed_at"))["at"]
+
+
+def book_range_live(period: book.Period, *, window_days: int) -> BookRange | None:
+    """The job of ``period`` for the current stored sums that is waiting, running or done, if any."""
+    return (
+        BookRange.objects.filter(
+            start=period.start,
+            end=period.end,
+            window_days=window_days,
+            sums_of=book_sums_epoch(),
+            status__in=[BookRange.Status.QUEUED, BookRange.Status.RUNNING, BookRange.Status.SUCCEEDED],
+        )
+        .order_by("-id")
+        .first()
+    )
+
+
+def book_range_get(*, user, range_id: int) -> BookRange:
+    """A custom range's job, for anyone who may see book performance (its sums are shown to each
+    reader scoped to the books they may see); BookRange.DoesNotExist otherwise."""
+    if not roles.has_any_role(user):
+        raise BookRange.DoesNotExist
+    return BookRange.objects.get(pk=range_id)
+
+
+def book_range_sums(job: BookRange) -> tuple[pd.Series, pd.DataFrame, datetime]:
+    """A succeeded job's sums as book_sums_stored gives them: base, books by manager_id, when computed."""
+    books = pd.DataFrame(
+        [{"manager_id": int(manager_id), **sums} for manager_id, sums in job.sums["books"]],
+        columns=["manager_id", *book.SUM_COLUMNS],
+    )
+    books = books.astype({"manager_id": "int64", **book.SUM_DTYPES}).set_index("manager_id")
+    base = pd.Series({name: job.sums["base"][name] for name in book.SUM_COLUMNS})
+    return base, books, job.finished_at
+
+
+def book_report(
+    *, user, period: book.Period, window_days: int, sums: tuple[pd.Series, pd.DataFrame, datetime]
+) -> BookReport:
+    """The report ``user`` may see of ``sums`` (base, books by manager_id, when computed): the whole
+    base and the visible books, by name."""
+    base, books, computed_at = sums
     visible = book_managers_visible(user)
     if visible is not None:
         books = books[books.index.isin(visible)]
     users = get_user_model().objects.in_bulk([int(manager_id) for manager_id in books.index])
     rows = [
-        BookRow(_user_name(users.get(int(manager_id))), book.figures_from_sums(int(manager_id), sums))
-        for manager_id, sums in books.iterrows()
+        BookRow(_user_name(users.get(int(manager_id))), book.figures_from_sums(int(manager_id), book_sums))
+        for manager_id, book_sums in books.iterrows()
     ]
     rows.sort(key=lambda row: row.name.lower())
     return BookReport(

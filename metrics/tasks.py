@@ -17,7 +17,7 @@ from .services import (
     recompute_run_create,
     recompute_runs_reap,
 )
-from .services.book import book_sums_refresh
+from .services.book import book_range_compute, book_sums_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -81,3 +81,9 @@ def book_sums_refresh_task() -> None:
 def recompute_runs_reap_task() -> None:
     """Every 5 minutes (beat): a run whose worker died is marked failed and the next one starts."""
     recompute_runs_reap()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def book_range_compute_task(job_id: int) -> None:
+    # No retry: a failed job says so, and asking for the range again starts a new one.
+    book_range_compute(job_id=job_id)
