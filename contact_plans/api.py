@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, pagination, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -361,7 +361,13 @@ class BookPerformanceApi(APIView):
             "it has succeeded), and every request for the range until the next nightly run answers 200."
         ),
         parameters=[BookQuerySerializer],
-        responses={200: metrics_api.BookReportSerializer, 202: metrics_api.BookRangeSerializer},
+        responses={
+            200: OpenApiResponse(metrics_api.BookReportSerializer, description=_("The report.")),
+            202: OpenApiResponse(
+                metrics_api.BookRangeSerializer,
+                description=_("Being computed: the job, also in the Location header. Poll it, or ask again later."),
+            ),
+        },
     )
     def get(self, request):
         if not roles.has_any_role(request.user):

@@ -425,6 +425,8 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "customers.models.Order.Status",
         "InteractionKindEnum": "customers.models.Interaction.Kind",
         "ImportJobStatusEnum": "customers.models.ImportJob.Status",
+        # A job's status: a recompute's and a book-performance range's (the same choices).
+        "JobStatusEnum": "metrics.models.BookRange.Status",
         "MessageChannelEnum": "contact_plans.models.MessageTemplate.Channel",
         "LanguageEnum": "retention_crm.settings.LANGUAGES",
     },
