@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, pagination, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -347,6 +347,10 @@ class BookQuerySerializer(InputSerializer):
         return attrs
 
 
+# A client refused because too many ranges are being computed is asked to come back this much later.
+BOOK_RANGES_BUSY_SECONDS = 60
+
+
 class BookPerformanceApi(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
@@ -358,7 +362,8 @@ class BookPerformanceApi(APIView):
             "every book is open to them. The months, quarters and years of the page's picker are served "
             "from what the nightly run computed (200). Any other range is computed by a worker: the first "
             "request answers 202 with the job (Location: the job to poll, which carries the report once "
-            "it has succeeded), and every request for the range until the next nightly run answers 200."
+            "it has succeeded), and every request for the range until the next nightly run answers 200. "
+            "While ten ranges are being computed, a new one answers 429 (Retry-After)."
         ),
         parameters=[BookQuerySerializer],
         responses={
@@ -374,7 +379,13 @@ class BookPerformanceApi(APIView):
             raise NotFound(_("No such report."))
         query = BookQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        answer = book_services.book_range_report(user=request.user, period=query.validated_data["period"])
+        try:
+            answer = book_services.book_range_report(user=request.user, period=query.validated_data["period"])
+        except book_services.BookRangesBusy:
+            raise Throttled(
+                wait=BOOK_RANGES_BUSY_SECONDS,
+                detail=str(_("Too many ranges are being computed; ask again in a minute.")),
+            ) from None
         if isinstance(answer, BookRange):
             body = metrics_api.BookRangeSerializer(answer, context={"request": request}).data
             headers = {"Location": body["links"]["status"], "Retry-After": "5"}

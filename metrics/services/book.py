@@ -106,6 +106,15 @@ def book_sums_refresh(*, today: date | None = None) -> int:
 
 FINISHED = (BookRange.Status.SUCCEEDED, BookRange.Status.FAILED)
 LIVE = (BookRange.Status.QUEUED, BookRange.Status.RUNNING, BookRange.Status.SUCCEEDED)
+# Ranges being computed at once, at most (each takes a worker seconds to tens of seconds at a million
+# customers): a request for one more is refused (BookRangesBusy: the API's 429) until one finishes.
+MAX_PENDING = 10
+
+
+class BookRangesBusy(Exception):
+    """MAX_PENDING ranges are waiting or running already."""
+
+
 # A job still waiting this long after it was asked for lost its task (a broker emptied, a worker
 # that died before acknowledging it with the queue): it is failed, and the next request asks again.
 QUEUED_TIMEOUT_MINUTES = 60
@@ -131,12 +140,15 @@ def book_range_reap() -> int:
 
 def book_range_request(*, period: book.Period) -> BookRange:
     """The job that has, or will have, the sums of ``period`` for the current stored sums: the one
-    already waiting, running or done, else a new one a worker computes after commit."""
+    already waiting, running or done, else a new one a worker computes after commit (BookRangesBusy
+    when MAX_PENDING others are waiting or running)."""
     window_days = int(conf.get("ACTIVITY_WINDOW_DAYS"))
     book_range_reap()
     live = selectors.book_range_live(period, window_days=window_days)
     if live is not None:
         return live
+    if BookRange.objects.filter(status__in=(BookRange.Status.QUEUED, BookRange.Status.RUNNING)).count() >= MAX_PENDING:
+        raise BookRangesBusy
     try:
         with transaction.atomic():
             job = BookRange.objects.create(

@@ -204,6 +204,22 @@ def test_a_range_is_computed_again_after_the_stored_sums_are_refreshed(
     assert BookRange.objects.get().sums_of == BookSums.objects.first().computed_at
 
 
+def test_too_many_ranges_at_once_answer_429_but_a_range_being_computed_is_still_followed(
+    dataset, marta, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        for offset in range(book_services.MAX_PENDING):
+            first = api_client_for(marta).get(BOOK, {"start": "2024-01-01", "end": f"2024-02-{offset + 1:02d}"})
+            assert first.status_code == 202
+        refused = api_client_for(marta).get(BOOK, RANGE)
+        followed = api_client_for(marta).get(BOOK, {"start": "2024-01-01", "end": "2024-02-01"})
+
+    assert refused.status_code == 429 and refused["Retry-After"] == "60"
+    assert "Too many ranges" in refused.json()["error"]["message"]
+    assert followed.status_code == 202 and followed.json()["id"] == first.json()["id"] - book_services.MAX_PENDING + 1
+    assert BookRange.objects.count() == book_services.MAX_PENDING
+
+
 def test_one_live_job_per_range_is_a_constraint(dataset):
     fields = {"start": date(2024, 1, 15), "end": date(2024, 3, 10), "window_days": 90, "sums_of": None}
     BookRange.objects.create(**fields)
