@@ -6,7 +6,7 @@ ten million orders, recomputed):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_metrics .venv/bin/python bench/book_bench.py \
         [--requests 10] [--custom-requests 3] [--custom-days 100 ...] [--no-refresh] [--verify]
 
-It writes nothing but the stored sums:
+It writes nothing but the stored sums (and range jobs, which it deletes):
 
 1. the refresh that follows every recompute (metrics.services.book.book_sums_refresh: the sums of
    every book for the 25 periods the picker offers, from one load of the day totals), timed; left
@@ -16,13 +16,13 @@ It writes nothing but the stored sums:
    start and end for the same three periods: p50 and p95 of --requests requests each. Goal: under
    1 s (p95);
 3. custom ranges the picker does not offer (--custom-days days before the last complete month's
-   end; 100 by default): their sums computed on the spot from the day totals
-   (metrics.selectors.book_period_sums), --custom-requests times each, then the API for the same
-   range, which keeps those sums for an hour (--requests requests);
-4. with --verify, the three periods computed on the spot again, compared with the stored sums (the
-   database sums a customer's days, pandas the nightly run's: equal but for the last binary digits
-   of an amount, so the largest relative difference is printed).
-
+   end; 100 by default), --custom-requests times each: the API's first answer (202 with the job),
+   then the job computed here as a worker computes it (metrics.services.book.book_range_compute;
+   the task is not sent to a broker); then the API for the same range, answered from the job's
+   kept sums (--requests requests);
+4. with --verify, the three periods asked for as ranges, each computed by a job, compared with the
+   stored sums: equal to the last bit (the job adds the nightly run's doubles in the same order), or
+   the largest relative difference.
 The viewer is an administrator who is not saved (a superuser object with its role cached): no
 session or user row is written, and the view runs as for any administrator.
 """
