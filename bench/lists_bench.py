@@ -114,13 +114,14 @@ def seed_lists(admin) -> None:
             cursor.execute(
                 """
                 INSERT INTO customers_interaction
-                    (customer_id, kind, direction, channel, subject, body, occurred_at, created_at, resolved_at)
+                    (customer_id, kind, direction, channel, subject, body, outcome, occurred_at, created_at,
+                     resolved_at)
                 SELECT c.id,
                        CASE WHEN h %% 20 = 0 THEN 'complaint'
                             ELSE (ARRAY['call','email','note','meeting'])[1 + (h / 20) %% 4] END,
                        (ARRAY['outbound','outbound','outbound','inbound','internal'])[1 + (h / 80) %% 5],
                        (ARRAY['phone','email','in_person','video','chat','sms','social','web','other'])[1 + (h / 400) %% 9],
-                       'Bench interaction ' || g, '',
+                       'Bench interaction ' || g, '', '',
                        now() - (h %% 1095) * interval '1 day' - (h %% 86400) * interval '1 second',
                        now(), CASE WHEN h %% 20 = 0 AND (h / 3600) %% 3 <> 0 THEN now() END
                 FROM (SELECT g, abs(hashtext(g::text)) AS h FROM generate_series(1, %s) g) numbers

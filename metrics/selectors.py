@@ -22,7 +22,7 @@ import pandas as pd
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Avg, Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -597,92 +597,13 @@ def period_daily_frame(period: book.Period, *, window_days: int) -> pd.DataFrame
     s that net revenue retention compares with. Rows by customer, then day: read as a range of the
     index on the day (customer_day_by_day, without the table), then sorted by numpy (sort_daily), a
     few times faster than PostgreSQL sorting millions of rows."""
+    return sort_daily(_daily(period_days(period, window_days=window_days)))
+
+
+def period_days(period: book.Period, *, window_days: int) -> QuerySet[CustomerDay]:
+    """The CustomerDay rows of period_daily_frame, in no order."""
     first_day = book.period_first_day(period, window_days=window_days)
-    days = CustomerDay.objects.filter(day__gte=max(first_day, dates.EARLIEST), day__lte=period.end).order_by()
-    return sort_daily(_daily(days))
-
-
-# A day number that no date has, for "none" in a binary COPY (whose columns are NOT NULL).
-NO_DAY = -(2**31)
-# Memory for period_activity's hash of every customer with a day in the range: about 160 bytes a
-# customer, so a million fit with room to spare.
-ACTIVITY_WORK_MEM = "256MB"
-
-
-def _day_numbers_or_nat(values: np.ndarray) -> np.ndarray:
-    """_day_numbers, with NO_DAY as NaT."""
-    values = values.astype("int64")
-    return np.where(values == NO_DAY, np.datetime64("NaT"), values.astype("datetime64[D]")).astype("datetime64[us]")
-
-
-def period_activity_rows(period: book.Period, *, window_days: int) -> QuerySet:
-    """The query of period_activity: (customer_id, *book.ACTIVITY_COLUMNS) per customer."""
-    start, end = period.start, period.end
-    purchase = Q(purchase_amount__gt=0)
-    return (
-        CustomerDay.objects.filter(
-            day__gte=max(book.period_first_day(period, window_days=window_days), dates.EARLIEST), day__lte=end
-        )
-        .values("customer_id")
-        .annotate(
-            last_purchase_start=Max("day", filter=purchase & Q(day__lte=start)),
-            last_purchase_end=Max("day", filter=purchase),
-            revenue=Sum("amount", filter=Q(day__gte=start, day__lt=end), default=0.0),
-            revenue_before=Sum("amount", filter=Q(day__gte=start - (end - start), day__lt=start), default=0.0),
-        )
-        .order_by()
-        .values_list("customer_id", *book.ACTIVITY_COLUMNS)
-    )
-
-
-def period_activity(period: book.Period, *, window_days: int) -> pd.DataFrame:
-    """book.period_activity of every customer for ``period``, computed by the database: one GROUP BY
-    over the day totals of the days the period looks at (period_first_day .. e, a range of the
-    index on CustomerDay's day, read without the table), so that a million customers' days arrive
-    as one row per customer. Indexed by customer_id, in no particular order.
-
-    Amounts are float8 sums, in whatever order the workers read the days: they may differ from the
-    daily frame's (pandas' compensated sums) in the last binary digit of an amount.
-    """
-    rows = period_activity_rows(period, window_days=window_days)
-    if connection.vendor == "postgresql":
-
-        def day(column: str) -> str:
-            return f"COALESCE(({column} - DATE '1970-01-01'), {NO_DAY})::int4"
-
-        with transaction.atomic(), connection.cursor() as cursor:
-            # The groups of up to a million customers (about 100 MB) hashed in memory: with the
-            # default 4 MB they went to temporary files (50 MB per worker) and were sorted back.
-            cursor.execute(f"SET LOCAL work_mem = '{ACTIVITY_WORK_MEM}'")
-            # Compiling the expressions took 0.2 s of every request, more than it saves here.
-            cursor.execute("SET LOCAL jit = off")
-            raw = _copy_binary(
-                rows,
-                (
-                    ("customer_id", "customer_id::int8", "int8"),
-                    ("last_purchase_start", day("last_purchase_start"), "int4"),
-                    ("last_purchase_end", day("last_purchase_end"), "int4"),
-                    ("revenue", "revenue::float8", "float8"),
-                    ("revenue_before", "revenue_before::float8", "float8"),
-                ),
-            )
-        ids = raw["customer_id"].astype("int64")
-        columns = {
-            "last_purchase_start": _day_numbers_or_nat(raw["last_purchase_start"]),
-            "last_purchase_end": _day_numbers_or_nat(raw["last_purchase_end"]),
-            "revenue": raw["revenue"].astype("float64"),
-            "revenue_before": raw["revenue_before"].astype("float64"),
-        }
-    else:
-        raw = _frame(rows, ("customer_id", *book.ACTIVITY_COLUMNS))
-        ids = _ints(raw["customer_id"])
-        columns = {
-            "last_purchase_start": _dates(raw["last_purchase_start"]).to_numpy(),
-            "last_purchase_end": _dates(raw["last_purchase_end"]).to_numpy(),
-            "revenue": _floats(raw["revenue"]),
-            "revenue_before": _floats(raw["revenue_before"]),
-        }
-    return pd.DataFrame(columns, index=pd.Index(ids, name="customer_id"))
+    return CustomerDay.objects.filter(day__gte=max(first_day, dates.EARLIEST), day__lte=period.end).order_by()
 
 
 def first_purchases(*, up_to: date) -> pd.Series:
@@ -720,17 +641,17 @@ BOOK_PERIOD_STEPS = 6
 
 
 def book_period_sums(
-    period: book.Period, *, window_days: int, progress: Callable[[int], None] | None = None, exact: bool = False
+    period: book.Period, *, window_days: int, progress: Callable[[int], None] | None = None
 ) -> tuple[pd.Series, pd.DataFrame]:
     """The whole base's sums and each book's (book.book_sums), computed now from the rollups: what
     the nightly run stores, for a period it did not store. Reads the period's days, every customer's
     first purchase and upsell day, and the assignments overlapping the period. ``progress`` is
     called with the number of steps done (of BOOK_PERIOD_STEPS) after each.
 
-    Each customer's activity is summed by PostgreSQL (period_activity: the fastest, its amounts equal
-    to the nightly run's but for the last binary digit), or with ``exact`` by the nightly run's own
-    function on the period's daily frame (book.period_activity on period_daily_frame: the same
-    doubles added in the same order, so the same sums to the last bit), as a worker computes a range."""
+    Each customer's activity comes from the nightly run's own function on the period's daily frame
+    (book.period_activity on period_daily_frame): the same doubles added in the same order, so the
+    same sums to the last bit. (PostgreSQL summing the days per customer took as long at a million
+    customers, 13 s for 100 days, and differed in the last binary digit for one customer in ten.)"""
     steps = iter(range(1, BOOK_PERIOD_STEPS + 1))
 
     def step(value):
@@ -741,12 +662,9 @@ def book_period_sums(
     customer_rollups_drain()  # day totals and upsell days of an import's customers still being refreshed
     start, end = period_instants(period)
     customers = step(customer_ids())
-    if exact:
-        daily = period_daily_frame(period, window_days=window_days)
-        activity = step(book.period_activity(daily, period=period, window_days=window_days))
-        del daily  # a few hundred MB at a million customers, not needed for the rest
-    else:
-        activity = step(period_activity(period, window_days=window_days))
+    daily = period_daily_frame(period, window_days=window_days)
+    activity = step(book.period_activity(daily, period=period, window_days=window_days))
+    del daily  # a few hundred MB at a million customers, not needed for the rest
     first_purchase = step(first_purchases(up_to=period.last_day))
     upsell_days = step(customer_upsell_days(as_of=period.last_day))
     assignments = step(book_assignments(overlapping=period))

@@ -218,7 +218,7 @@ def book_range_compute(*, job_id: int) -> bool:
     try:
         with heartbeat.beating(BookRange, job_id):
             base, books = selectors.book_period_sums(
-                book.period_custom(job.start, job.end), window_days=job.window_days, progress=progress, exact=True
+                book.period_custom(job.start, job.end), window_days=job.window_days, progress=progress
             )
     except Exception:
         logger.exception("metrics.book_range_failed job=%s", job_id)
