@@ -18,7 +18,9 @@ between requests as a server keeps it, CONN_MAX_AGE), it times in one run, alter
 and for each request the CPU time it used: this process's (time.process_time) plus the
 PostgreSQL backend's serving it (utime + stime of /proc/<backend pid>/stat, the same machine).
 The CPU time is what a quiet machine would take, less the waits; the wall time on a busy machine is
-that plus the time spent queueing for a core. It prints p50 and p95 of each, the ratio, the load
+that plus the time spent queueing for a core. PostgreSQL's parallel workers are processes of their
+own, whose CPU time is not the backend's: with --serial the session plans no parallel query, so
+that the CPU time counts all the work (one core doing it all: an upper bound for a quiet machine). It prints p50 and p95 of each, the ratio, the load
 average before and after, the page's query count, and with --explain, EXPLAIN ANALYZE of each of
 the page's queries (the slowest first).
 """
@@ -61,6 +63,11 @@ def main() -> dict:
     parser.add_argument("--book", type=int, default=5000)
     parser.add_argument("--requests", type=int, default=60, help="timed requests of each, alternately")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE each query of the page")
+    parser.add_argument(
+        "--serial",
+        action="store_true",
+        help="no parallel query workers, so that the backend's CPU time is all of PostgreSQL's work",
+    )
     args = parser.parse_args()
 
     import django
@@ -91,6 +98,8 @@ def main() -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
+        if args.serial:
+            cursor.execute("SET max_parallel_workers_per_gather = 0")
 
     def request(url: str) -> tuple[float, float]:
         cpu, backend_cpu = time.process_time(), backend_cpu_seconds(backend)
