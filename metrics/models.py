@@ -540,6 +540,9 @@ class BookRange(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=["queued", "running", "succeeded", "failed"]), name="book_range_status_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(failure__in=["", "error", "worker_lost"]), name="book_range_failure_valid"
+            ),
             models.CheckConstraint(condition=Q(steps_done__lte=F("steps_total")), name="book_range_steps_within_total"),
             # A finished job has its sums or its reason, and its end.
             models.CheckConstraint(

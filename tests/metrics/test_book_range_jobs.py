@@ -247,6 +247,19 @@ def test_exact_sums_add_the_same_doubles_in_the_same_order_as_the_nightly_run(da
     assert books.loc[alice.pk].to_dict() == stored_books.loc[alice.pk].to_dict()
 
 
+@pytest.mark.parametrize(
+    ("name", "choices"),
+    [
+        ("book_range_status_valid", BookRange.Status.values),
+        ("book_range_failure_valid", ["", *BookRange.Failure.values]),
+    ],
+)
+def test_each_choice_constraint_allows_exactly_the_choices(name, choices):
+    constraint = next(c for c in BookRange._meta.constraints if c.name == name)
+    (_lookup, values), *_ = constraint.condition.children
+    assert set(values) == set(choices)
+
+
 def test_book_period_sums_reports_each_step(dataset):
     steps = []
 
