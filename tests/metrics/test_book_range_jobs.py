@@ -220,6 +220,24 @@ def test_too_many_ranges_at_once_answer_429_but_a_range_being_computed_is_still_
     assert BookRange.objects.count() == book_services.MAX_PENDING
 
 
+def test_two_requests_racing_for_one_range_share_the_job_the_first_created(dataset, monkeypatch):
+    """The second request looked before the first had created the job: its insert fails on the
+    partial unique index, and it returns the first one's job."""
+    period = book.period_custom(date(2024, 1, 15), date(2024, 3, 10))
+    first = book_services.book_range_request(period=period)
+    real, calls = selectors.book_range_live, []
+
+    def not_yet_seen(*args, **kwargs):
+        calls.append(1)
+        return None if len(calls) == 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(selectors, "book_range_live", not_yet_seen)
+    second = book_services.book_range_request(period=period)
+
+    assert second.pk == first.pk and len(calls) == 2
+    assert BookRange.objects.count() == 1
+
+
 def test_one_live_job_per_range_is_a_constraint(dataset):
     fields = {"start": date(2024, 1, 15), "end": date(2024, 3, 10), "window_days": 90, "sums_of": None}
     BookRange.objects.create(**fields)
