@@ -9,19 +9,20 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, pagination, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers import roles
 from customers.models import Customer
 from customers.selectors import account_manager_list, customer_can_edit, customer_editable_by, customer_visible_to
-from metrics import selectors as metrics_selectors
+from metrics import api as metrics_api
 from metrics.analytics import book
-from metrics.models import Level
+from metrics.models import BookRange, Level
+from metrics.services import book as book_services
 from retention_crm import dates
 from retention_crm.api import CreateWithOutputMixin, IdempotentCreateMixin, InputSerializer
 from retention_crm.ids import IdField
@@ -352,33 +353,8 @@ class BookQuerySerializer(InputSerializer):
         return attrs
 
 
-class BookFiguresSerializer(serializers.Serializer):
-    customers = serializers.IntegerField()
-    active_at_start = serializers.IntegerField()
-    retained = serializers.IntegerField()
-    retention_rate = serializers.FloatField(allow_null=True)
-    churn_rate = serializers.FloatField(allow_null=True)
-    net_revenue_retention = serializers.FloatField(allow_null=True)
-    upsell_rate = serializers.FloatField(allow_null=True)
-    revenue = serializers.FloatField()
-    revenue_existing = serializers.FloatField(help_text=_("From customers whose first purchase is before start."))
-
-
-class BookRowSerializer(BookFiguresSerializer):
-    manager_id = serializers.IntegerField()
-    manager = serializers.CharField()
-
-
-class BookPeriodSerializer(serializers.Serializer):
-    start = serializers.DateField()
-    end = serializers.DateField()
-
-
-class BookReportSerializer(serializers.Serializer):
-    period = BookPeriodSerializer()
-    window_days = serializers.IntegerField()
-    base = BookFiguresSerializer()
-    books = BookRowSerializer(many=True)
+# A client refused because too many ranges are being computed is asked to come back this much later.
+BOOK_RANGES_BUSY_SECONDS = 60
 
 
 class BookPerformanceApi(APIView):
@@ -389,22 +365,35 @@ class BookPerformanceApi(APIView):
         description=_(
             "Retention, churn, net revenue retention, upsell and revenue of each account manager's book "
             "over [start, end), and of the whole base. Account managers get their own book only, unless "
-            "every book is open to them."
+            "every book is open to them. The months, quarters and years of the page's picker are served "
+            "from what the nightly run computed (200). Any other range is computed by a worker: the first "
+            "request answers 202 with the job (Location: the job to poll, which carries the report once "
+            "it has succeeded), and every request for the range until the next nightly run answers 200. "
+            "While ten ranges are being computed, a new one answers 429 (Retry-After)."
         ),
         parameters=[BookQuerySerializer],
-        responses=BookReportSerializer,
+        responses={
+            200: OpenApiResponse(metrics_api.BookReportSerializer, description=_("The report.")),
+            202: OpenApiResponse(
+                metrics_api.BookRangeSerializer,
+                description=_("Being computed: the job, also in the Location header. Poll it, or ask again later."),
+            ),
+        },
     )
     def get(self, request):
         if not roles.has_any_role(request.user):
             raise NotFound(_("No such report."))
         query = BookQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        period = query.validated_data["period"]
-        report = metrics_selectors.book_performance(user=request.user, period=period)
-        data = {
-            "period": {"start": period.start, "end": period.end},
-            "window_days": report.window_days,
-            "base": report.base.as_dict(),
-            "books": [{**row.figures.as_dict(), "manager": row.name} for row in report.rows],
-        }
-        return Response(BookReportSerializer(data).data)
+        try:
+            answer = book_services.book_range_report(user=request.user, period=query.validated_data["period"])
+        except book_services.BookRangesBusy:
+            raise Throttled(
+                wait=BOOK_RANGES_BUSY_SECONDS,
+                detail=str(_("Too many ranges are being computed; ask again in a minute.")),
+            ) from None
+        if isinstance(answer, BookRange):
+            body = metrics_api.BookRangeSerializer(answer, context={"request": request}).data
+            headers = {"Location": body["links"]["status"], "Retry-After": "5"}
+            return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
+        return Response(metrics_api.book_report_data(answer))

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
+from .models import BookRange, CustomerMetrics, MetricSnapshot, ModelVersion, RecomputeRun
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -42,3 +42,13 @@ class RecomputeRunAdmin(ReadOnlyAdmin):
     list_display = ["id", "as_of", "status", "progress_percent", "customers_scored", "created_at", "finished_at"]
     list_filter = ["status"]
     raw_id_fields = ["model_version", "created_by"]
+
+
+@admin.register(BookRange)
+class BookRangeAdmin(ReadOnlyAdmin):
+    """Book performance's custom ranges, computed by workers (metrics.services.book); a stuck one is
+    failed by the next request for its range, and the finished ones go at the next refresh."""
+
+    list_display = ["id", "start", "end", "window_days", "status", "progress_percent", "created_at", "finished_at"]
+    list_filter = ["status"]
+    exclude = ["sums"]

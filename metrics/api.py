@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from customers import roles
@@ -22,8 +23,10 @@ from retention_crm.api import CursorPagination, InputSerializer
 from retention_crm.ids import IdFilter
 
 from . import selectors, services
+from .analytics import book
 from .models import (
     METRIC_FIELDS,
+    BookRange,
     CustomerMetrics,
     MetricSnapshot,
     ModelVersion,
@@ -373,3 +376,125 @@ class RecomputeDetailApi(APIView):
         except RecomputeRun.DoesNotExist:
             raise NotFound() from None
         return Response(RecomputeRunSerializer(run).data)
+
+
+# --- Book performance ---------------------------------------------------------------------------
+# The report's shape (the endpoint, /api/v1/book-performance/, is contact_plans'), and the jobs that
+# compute a custom range (services.book: a range the nightly run does not store).
+
+
+class BookFiguresSerializer(serializers.Serializer):
+    customers = serializers.IntegerField()
+    active_at_start = serializers.IntegerField()
+    retained = serializers.IntegerField()
+    retention_rate = serializers.FloatField(allow_null=True)
+    churn_rate = serializers.FloatField(allow_null=True)
+    net_revenue_retention = serializers.FloatField(allow_null=True)
+    upsell_rate = serializers.FloatField(allow_null=True)
+    revenue = serializers.FloatField()
+    revenue_existing = serializers.FloatField(help_text=_("From customers whose first purchase is before start."))
+
+
+class BookRowSerializer(BookFiguresSerializer):
+    manager_id = serializers.IntegerField()
+    manager = serializers.CharField()
+
+
+class BookPeriodSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+
+
+class BookReportSerializer(serializers.Serializer):
+    period = BookPeriodSerializer()
+    window_days = serializers.IntegerField()
+    computed_at = serializers.DateTimeField(
+        help_text=_("When the sums were computed: by the nightly run, or for this range by a worker.")
+    )
+    base = BookFiguresSerializer()
+    books = BookRowSerializer(many=True)
+
+
+def book_report_data(report: selectors.BookReport) -> dict:
+    """A BookReport as BookReportSerializer's data."""
+    data = {
+        "period": {"start": report.period.start, "end": report.period.end},
+        "window_days": report.window_days,
+        "computed_at": report.computed_at,
+        "base": report.base.as_dict(),
+        "books": [{**row.figures.as_dict(), "manager": row.name} for row in report.rows],
+    }
+    return BookReportSerializer(data).data
+
+
+class BookRangeLinksSerializer(serializers.Serializer):
+    status = serializers.URLField(help_text=_("This job: poll it until its status is succeeded or failed."))
+
+
+class BookRangeSerializer(serializers.ModelSerializer):
+    period = serializers.SerializerMethodField()
+    progress_percent = serializers.IntegerField(read_only=True)
+    failure = serializers.SerializerMethodField(help_text=_("Why the job failed; empty unless it failed."))
+    report = serializers.SerializerMethodField(help_text=_("The report once the job has succeeded, else null."))
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BookRange
+        fields = [
+            "id",
+            "period",
+            "window_days",
+            "status",
+            "progress_percent",
+            "steps_done",
+            "steps_total",
+            "failure",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "report",
+            "links",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(BookPeriodSerializer)
+    def get_period(self, job: BookRange) -> dict:
+        return BookPeriodSerializer({"start": job.start, "end": job.end}).data
+
+    def get_failure(self, job: BookRange) -> str:
+        return str(job.get_failure_display()) if job.failure else ""
+
+    @extend_schema_field(BookReportSerializer(allow_null=True))
+    def get_report(self, job: BookRange) -> dict | None:
+        if job.status != BookRange.Status.SUCCEEDED:
+            return None
+        report = selectors.book_report(
+            user=self.context["request"].user,
+            period=book.period_custom(job.start, job.end),
+            window_days=job.window_days,
+            sums=selectors.book_range_sums(job),
+        )
+        return book_report_data(report)
+
+    @extend_schema_field(BookRangeLinksSerializer)
+    def get_links(self, job: BookRange) -> dict:
+        return {"status": reverse("api-metrics-book-range", args=[job.pk], request=self.context["request"])}
+
+
+class BookRangeDetailApi(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        summary=_("Follow a book-performance range"),
+        description=_(
+            "A range that GET /api/v1/book-performance/ answered with 202: its progress, then its "
+            "report (the books you may see) once it has succeeded."
+        ),
+        responses=BookRangeSerializer,
+    )
+    def get(self, request, range_id: int):
+        try:
+            job = selectors.book_range_get(user=request.user, range_id=range_id)
+        except BookRange.DoesNotExist:
+            raise NotFound(_("No such range.")) from None
+        return Response(BookRangeSerializer(job, context={"request": request}).data)

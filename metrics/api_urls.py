@@ -17,4 +17,5 @@ urlpatterns = [
     path("models/", api.ModelVersionListApi.as_view(), name="api-metrics-models"),
     path("recompute/", api.RecomputeCreateApi.as_view(), name="api-metrics-recompute"),
     path("recompute/<id:run_id>/", api.RecomputeDetailApi.as_view(), name="api-metrics-recompute-detail"),
+    path("book-ranges/<id:range_id>/", api.BookRangeDetailApi.as_view(), name="api-metrics-book-range"),
 ]

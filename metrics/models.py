@@ -552,3 +552,84 @@ class ProductPair(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id} #{self.rank}: {self.related_id}"
+class BookRange(models.Model):
+    """Book performance for a range the nightly run does not store (the API's custom ranges),
+    computed by a worker and kept: at a million customers the sums of a range take seconds to tens
+    of seconds (every customer's days in and around it), so the API answers 202 with this job at
+    once, and the report from its sums once it has succeeded (metrics.services.book).
+
+    A range's sums belong to the stored sums of one refresh (``sums_of``: their computed_at; null
+    before the first): until the next refresh every request for the range is answered from this
+    row, and after it the range is computed again from the new day totals, as the stored periods are.
+    ``sums``: {"base": {SUM_COLUMNS}, "books": [[manager_id, {SUM_COLUMNS}], ...]}, floats as
+    computed (JSON keeps a double exactly).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Finished")
+        FAILED = "failed", _("Failed")
+
+    class Failure(models.TextChoices):
+        ERROR = "error", _("The computation failed; ask for the range again to retry.")
+        WORKER_LOST = "worker_lost", _("Interrupted: the worker stopped before the job finished.")
+
+    start = models.DateField(_("first day"))
+    end = models.DateField(_("day after the last day"))
+    window_days = models.PositiveIntegerField(_("activity window (days)"))
+    sums_of = models.DateTimeField(_("stored sums of"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    steps_done = models.PositiveSmallIntegerField(_("steps done"), default=0)
+    steps_total = models.PositiveSmallIntegerField(_("steps"), default=1)
+    failure = models.CharField(_("failure"), max_length=20, choices=Failure.choices, blank=True)
+    sums = models.JSONField(_("sums"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    # Touched by the running task (retention_crm.heartbeat): a job silent for too long lost its worker.
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("book performance range")
+        verbose_name_plural = _("book performance ranges")
+        constraints = [
+            # One job per range and refresh that is waiting, running or done: two requests for the
+            # same range share it (a failed one does not count, so asking again retries).
+            models.UniqueConstraint(
+                fields=["start", "end", "window_days", "sums_of"],
+                condition=Q(status__in=["queued", "running", "succeeded"]),
+                nulls_distinct=False,
+                name="one_live_book_range",
+            ),
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="book_range_not_empty"),
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "succeeded", "failed"]), name="book_range_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(failure__in=["", "error", "worker_lost"]), name="book_range_failure_valid"
+            ),
+            models.CheckConstraint(condition=Q(steps_done__lte=F("steps_total")), name="book_range_steps_within_total"),
+            # A finished job has its sums or its reason, and its end.
+            models.CheckConstraint(
+                condition=~Q(status="succeeded") | Q(sums__isnull=False, finished_at__isnull=False),
+                name="book_range_succeeded_has_sums",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="failed") | (~Q(failure="") & Q(finished_at__isnull=False)),
+                name="book_range_failed_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Book range {self.start}..{self.end} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def progress_percent(self) -> int:
+        if self.is_finished:
+            return 100
+        return min(99, int(100 * self.steps_done / max(self.steps_total, 1)))

@@ -17,7 +17,7 @@ from .services import (
     recompute_run_create,
     recompute_runs_reap,
 )
-from .services.book import book_sums_refresh
+from .services.book import book_range_compute, book_sums_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -90,3 +90,6 @@ def product_pairs_recompute_task(run_id: int) -> None:
     from .services.recommendations import product_pairs_recompute_for_run
 
     product_pairs_recompute_for_run(run_id=run_id)
+def book_range_compute_task(job_id: int) -> None:
+    # No retry: a failed job says so, and asking for the range again starts a new one.
+    book_range_compute(job_id=job_id)

@@ -453,6 +453,8 @@ SPECTACULAR_SETTINGS = {
         "CaseStatusEnum": "customers.models.Interaction.Status",
         "CasePendingStatusEnum": "customers.models.CASE_PENDING_STATUS_CHOICES",
         "ImportJobStatusEnum": "customers.models.ImportJob.Status",
+        # A job's status: a recompute's and a book-performance range's (the same choices).
+        "JobStatusEnum": "metrics.models.BookRange.Status",
         "MessageChannelEnum": "contact_plans.models.MessageTemplate.Channel",
         "LanguageEnum": "retention_crm.settings.LANGUAGES",
         "CampaignKindEnum": "contact_plans.models.Campaign.Kind",
