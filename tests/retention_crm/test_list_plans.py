@@ -42,6 +42,10 @@ NOT_CURSOR_PAGINATED = {
     "/api/v1/worklist/": "a book, ranked",
     # The registry of segment conditions: a few dozen entries, no query.
     "/api/v1/segments/conditions/": "a registry",
+    # A customer's top products (at most 50, `limit`) and a product's kept related products (at most
+    # RECOMMEND_PAIRS_KEPT): an object with a short list, read from one index range.
+    "/api/v1/customers/{customer_id}/recommendations/": "a top-N of at most 50",
+    "/api/v1/products/{product_id}/related/": "the related products kept per product, at most 50",
 }
 # Distinctive, so that the page's query is told from the others by its LIMIT (page size + 1).
 PAGE_SIZE = 13
