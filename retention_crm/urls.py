@@ -50,5 +50,7 @@ urlpatterns = [
     path("", include("contact_plans.messaging.outbox_urls")),
     path("anymail/", include("anymail.urls")),
     path("loyalty/", include("loyalty.urls")),
+    path("surveys/", include("surveys.urls")),
+    path("a/", include("surveys.public_urls")),
     path("api/v1/", include(api_v1)),
 ]

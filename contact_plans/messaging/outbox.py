@@ -40,7 +40,8 @@ def sms_opt_out_instruction(language: str) -> str:
 
 def message_enqueue(
     *,
-    customer: Customer,
+    customer: Customer | None = None,
+    employee=None,
     channel: str,
     purpose: str,
     source_key: str,
@@ -54,7 +55,15 @@ def message_enqueue(
     created_by=None,
 ) -> Message:
     """The message of ``source_key``: created (queued, or suppressed/failed with the reason) the
-    first time, returned unchanged every later time."""
+    first time, returned unchanged every later time.
+
+    To a ``customer`` or, for surveys' employee invitations, to an ``employee`` (``team.Employee``):
+    exactly one. An employee's message is transactional (work mail: no consent, topic or cap), and
+    only a blocked address stops it."""
+    if (customer is None) == (employee is None):
+        raise ValueError("a message goes to a customer or to an employee")
+    if employee is not None and purpose != Purpose.TRANSACTIONAL:
+        raise ValueError("a message to an employee is transactional")
     if channel not in Channel.values:
         raise ValueError(f"unknown channel {channel!r}")
     if purpose not in Purpose.values:
@@ -64,8 +73,9 @@ def message_enqueue(
     existing = Message.objects.filter(source_key=source_key).first()
     if existing is not None:
         return existing
-    language = language or customer.language
-    recipient, reason = policy.recipient_of(customer, channel)
+    person = customer if customer is not None else employee
+    language = language or person.language
+    recipient, reason = policy.recipient_of(person, channel)
     if not reason:
         reason = policy.suppression_reason(
             customer=customer, channel=channel, purpose=purpose, topic=topic, recipient=recipient
@@ -86,10 +96,11 @@ def message_enqueue(
             html=html,
             text=text,
             message_id=message_id,
-            headers=email_headers(customer_id=customer.pk, purpose=purpose),
+            headers=email_headers(customer_id=getattr(customer, "pk", None), purpose=purpose),
         )
     message = Message(
         customer=customer,
+        employee=employee,
         channel=channel,
         purpose=purpose,
         topic=topic,
@@ -117,7 +128,13 @@ def message_enqueue(
         if existing is None:
             raise
         return existing
-    logger.info("messaging.enqueued message=%s customer=%s state=%s", message.pk, customer.pk, message.state)
+    logger.info(
+        "messaging.enqueued message=%s customer=%s employee=%s state=%s",
+        message.pk,
+        message.customer_id,
+        message.employee_id,
+        message.state,
+    )
     return message
 
 

@@ -1,0 +1,179 @@
+"""The public answer page: opened from a survey email's link, no login.
+
+GET shows the survey with the score of the link already chosen and the follow-up questions; it
+records nothing (mail scanners fetch every link). The answer is recorded by the page's POST, which
+needs the page's CSRF token as well as the link's signed token. Answering again updates the same
+response. The page is in the invitation's language (or the one chosen on it), shows the
+recipient's first name at most, and is sent with ``Referrer-Policy: no-referrer`` and no caching.
+POSTs are limited per client address (``ANSWERS_PER_MINUTE``), so a flood from one address is
+refused with 429 before it touches the database.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from retention_crm.login_guard import client_address
+
+from .answers import survey_response_record
+from .models import Invitation, Response, Survey
+from .sending import scale_ends
+from .tokens import link_read
+
+# A person answers a survey in a few POSTs at most (one, and a change of mind); 20 a minute from
+# one address leaves room for an office behind one NAT and stops a script.
+ANSWERS_PER_MINUTE = 20
+
+
+def _finish(response: HttpResponse) -> HttpResponse:
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _invalid(request: HttpRequest, message: str, status: int) -> HttpResponse:
+    return _finish(render(request, "surveys/public/invalid.html", {"message": message}, status=status))
+
+
+def _flooding(request: HttpRequest) -> bool:
+    window = int(time.time() // 60)
+    key = f"surveys.answers:{client_address(request)}:{window}"
+    cache.add(key, 0, timeout=61)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=61)
+        count = 1
+    return count > ANSWERS_PER_MINUTE
+
+
+def _language(request: HttpRequest, invitation: Invitation) -> str:
+    chosen = request.GET.get("lang")
+    return chosen if chosen in dict(settings.LANGUAGES) else invitation.language
+
+
+@require_http_methods(["GET", "POST"])
+def answer_view(request: HttpRequest, token: str) -> HttpResponse:
+    with translation.override(request.GET.get("lang") if request.GET.get("lang") in dict(settings.LANGUAGES) else None):
+        if request.method == "POST" and _flooding(request):
+            return _invalid(request, _("Too many answers from your network. Please try again in a minute."), 429)
+        link = link_read(token)
+        invitation = None
+        if link is not None:
+            invitation = (
+                Invitation.objects.select_related("survey", "customer", "employee")
+                .filter(pk=link.invitation_id)
+                .first()
+            )
+        if invitation is None:
+            return _invalid(request, _("This link does not work: it may have been changed or mistyped."), 404)
+    language = _language(request, invitation)
+    with translation.override(language):
+        survey = invitation.survey
+        if link.age_seconds > survey.link_days * 86400:
+            return _invalid(request, _("This link has expired. Thank you all the same."), 410)
+        if survey.status == Survey.Status.CLOSED:
+            return _invalid(request, _("This survey is closed. Thank you all the same."), 410)
+        questions = list(survey.questions.order_by("position"))
+        score = link.score
+        if request.method == "POST":
+            return _post(request, invitation, questions, token, language)
+        existing = _existing(invitation)
+        values = existing.answers if existing else {}
+        if score is None and existing is not None:
+            score = existing.score
+        return _page(request, invitation, questions, token, language, score=score, values=values)
+
+
+def _existing(invitation: Invitation) -> Response | None:
+    if invitation.survey.anonymous:
+        from .answers import anon_key
+
+        return Response.objects.filter(anon_key=anon_key(invitation.pk)).first()
+    return Response.objects.filter(invitation=invitation).first()
+
+
+def _post(request, invitation, questions, token, language):
+    raw = {}
+    for question in questions[1:]:
+        key = str(question.pk)
+        raw[key] = request.POST.getlist(f"q{key}") if question.kind == "multiple" else request.POST.get(f"q{key}")
+    score = request.POST.get("score")
+    try:
+        response, created = survey_response_record(invitation_id=invitation.pk, score=score, raw=raw)
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        try:
+            shown_score = int(score)
+        except (TypeError, ValueError):
+            shown_score = None
+        return _page(
+            request,
+            invitation,
+            questions,
+            token,
+            language,
+            score=shown_score,
+            values=request.POST,
+            errors=errors,
+            status=400,
+        )
+    context = {"language": language, "updated": not created, "token": token, "anonymous": invitation.survey.anonymous}
+    return _finish(render(request, "surveys/public/thanks.html", context))
+
+
+def _page(request, invitation, questions, token, language, *, score, values, errors=None, status=200):
+    survey = invitation.survey
+    first = questions[0]
+    low, high = first.scale
+    if score is not None and not low <= score <= high:
+        score = None
+    person = invitation.customer or invitation.employee
+    name = (person.name or "").split()
+    rows = []
+    for question in questions[1:]:
+        value = values.get(str(question.pk)) if isinstance(values, dict) else None
+        if hasattr(values, "getlist"):
+            value = values.getlist(f"q{question.pk}") if question.kind == "multiple" else values.get(f"q{question.pk}")
+        rows.append(
+            {
+                "question": question,
+                "text": question.text_in(language, survey.fallback_language),
+                "choices": question.choice_labels(language, survey.fallback_language),
+                "scale": range(question.scale[0], question.scale[1] + 1) if question.scale else None,
+                "value": value,
+                "values": value if isinstance(value, list) else [value],
+                "errors": (errors or {}).get(f"q{question.pk}", []),
+                "shown": question.shown_for(score)
+                if score is not None
+                else (question.show_min is None and question.show_max is None),
+                "show_min": question.show_min,
+                "show_max": question.show_max,
+            }
+        )
+    low_label, high_label = scale_ends(first.kind)
+    context = {
+        "survey": survey,
+        "first_name": name[0] if name else "",
+        "first_text": first.text_in(language, survey.fallback_language),
+        "scale": range(low, high + 1),
+        "score": score,
+        "low_label": low_label,
+        "high_label": high_label,
+        "rows": rows,
+        "token": token,
+        "language": language,
+        "languages": settings.LANGUAGES,
+        "score_errors": (errors or {}).get("score", []) + (errors or {}).get("__all__", []),
+    }
+    return _finish(render(request, "surveys/public/answer.html", context, status=status))

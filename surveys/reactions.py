@@ -1,0 +1,18 @@
+"""surveys' reactions to other apps' events (connected from SurveysConfig.ready())."""
+
+from retention_crm import events
+
+from .tasks import complaint_resolved_invite_task, resurvey_task
+
+
+def on_interaction_resolved(*, interaction_id: int, customer_id: int) -> None:
+    complaint_resolved_invite_task.delay(interaction_id, customer_id)
+
+
+def on_followup_completed(*, followup_id: int, customer_id: int) -> None:
+    resurvey_task.delay(followup_id)
+
+
+def connect() -> None:
+    events.subscribe(events.INTERACTION_RESOLVED)(on_interaction_resolved)
+    events.subscribe(events.FOLLOWUP_COMPLETED)(on_followup_completed)
