@@ -127,7 +127,11 @@ def survey_response_record(
 ) -> tuple[Response, bool]:
     """Record (or update) the answer of an invitation; returns (response, created)."""
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update().select_related("survey", "employee").get(pk=invitation_id)
+        invitation = (
+            Invitation.objects.select_for_update(of=("self",))
+            .select_related("survey", "employee")
+            .get(pk=invitation_id)
+        )
         survey = invitation.survey
         if survey.status == Survey.Status.CLOSED:
             raise ValidationError(_("This survey is closed and takes no more answers."))

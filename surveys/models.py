@@ -158,7 +158,10 @@ class Question(models.Model):
         verbose_name_plural = _("questions")
         constraints = [
             models.UniqueConstraint(fields=["survey", "position"], name="survey_question_position_unique"),
-            models.CheckConstraint(condition=Q(kind__in=Kind.values), name="survey_question_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["scale_0_10", "scale_1_5", "scale_1_7", "single", "multiple", "text"]),
+                name="survey_question_kind_valid",
+            ),
             models.CheckConstraint(
                 condition=Q(show_min__isnull=True) | Q(show_max__isnull=True) | Q(show_min__lte=models.F("show_max")),
                 name="survey_question_condition_ordered",

@@ -129,7 +129,7 @@ def invitations_send(*, survey_id: int, limit: int = CHUNK) -> int:
     """Enqueue the emails of up to ``limit`` unsent invitations; returns how many were handled."""
     with transaction.atomic():
         batch = list(
-            Invitation.objects.select_for_update(skip_locked=True)
+            Invitation.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(survey_id=survey_id, sent_at__isnull=True)
             .select_related("survey", "customer", "employee")
             .order_by("id")[:limit]
@@ -153,7 +153,7 @@ def reminders_send(*, now=None) -> int:
         while True:
             with transaction.atomic():
                 batch = list(
-                    Invitation.objects.select_for_update(skip_locked=True)
+                    Invitation.objects.select_for_update(skip_locked=True, of=("self",))
                     .filter(survey=survey, sent_at__lte=due, sent_at__gt=expires, delivered=True)
                     .filter(reminded_at__isnull=True, answered=False)
                     .select_related("survey", "customer", "employee")
