@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, DateTimeField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext_lazy as _
 
@@ -105,9 +105,9 @@ def summary(user, survey: Survey, period: Period) -> Summary:
         created_at__date__gte=period.start, created_at__date__lte=period.end
     )
     tally = invitations.aggregate(
-        invited=Count("pk"),
-        delivered=Count("pk", filter=Q(delivered=True)),
-        answered=Count("pk", filter=Q(delivered=True, answered=True)),
+        n_invited=Count("pk"),
+        n_delivered=Count("pk", filter=Q(delivered=True)),
+        n_answered=Count("pk", filter=Q(delivered=True, answered=True)),
     )
     hidden = not analytics.shown(total, grouped_anonymity=grouped_anonymity(survey))
     first = survey.questions.order_by("position").first()
@@ -115,10 +115,10 @@ def summary(user, survey: Survey, period: Period) -> Summary:
     return Summary(
         figure=None if hidden else analytics.figure(survey_metric(survey), counts),
         responses=total,
-        invited=tally["invited"],
-        delivered=tally["delivered"],
-        answered=tally["answered"],
-        response_rate=analytics.rate(tally["answered"], tally["delivered"]),
+        invited=tally["n_invited"],
+        delivered=tally["n_delivered"],
+        answered=tally["n_answered"],
+        response_rate=analytics.rate(tally["n_answered"], tally["n_delivered"]),
         distribution=[] if hidden else [(score, counts.get(score, 0)) for score in range(low, high + 1)],
         hidden=hidden,
     )
@@ -212,12 +212,10 @@ def recovery(user, survey: Survey, period: Period) -> dict:
         answered_at__gt=OuterRef("answered_at"),
         is_detractor=False,
     )
-    bought = Order.objects.filter(customer_id=OuterRef("customer_id"), kind="purchase").filter(
-        ordered_at__gte=OuterRef("followup_done_at"),
+    done_at = Subquery(FollowUp.objects.filter(pk=OuterRef(OuterRef("followup_id"))).values("done_at")[:1])
+    until = ExpressionWrapper(done_at + Value(timedelta(days=RECOVERY_PURCHASE_DAYS)), output_field=DateTimeField())
+    bought = Order.objects.filter(
+        customer_id=OuterRef("customer_id"), kind="purchase", ordered_at__gte=done_at, ordered_at__lt=until
     )
-    detractors = detractors.annotate(
-        followup_done_at=FollowUp.objects.filter(pk=OuterRef("followup_id")).values("done_at")[:1]
-    )
-    bought = bought.filter(ordered_at__lt=OuterRef("followup_done_at") + timedelta(days=RECOVERY_PURCHASE_DAYS))
-    tally = detractors.aggregate(total=Count("pk"), recovered=Count("pk", filter=Q(Exists(better)) | Q(Exists(bought))))
+    tally = {"total": detractors.count(), "recovered": detractors.filter(Exists(better) | Exists(bought)).count()}
     return {**tally, "rate": analytics.recovery_rate(tally["total"], tally["recovered"])}

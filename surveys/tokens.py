@@ -16,9 +16,6 @@ from django.core import signing
 from django.urls import reverse
 
 SALT = "surveys.answer"
-# The longest any survey's links may live (Survey.link_days is at most 365); the survey's own
-# limit is checked against the token's timestamp after it is read.
-MAX_AGE_SECONDS = 366 * 86400
 
 
 @dataclass(frozen=True)
@@ -38,11 +35,12 @@ def answer_path(invitation_id: int, score: int | None = None) -> str:
 
 
 def link_read(token: str) -> Link | None:
-    """The link's invitation and score; None when forged, changed, made for another purpose, or
-    older than any survey keeps its links (the survey's own ``link_days`` is the caller's check,
-    with ``age_seconds``)."""
+    """The link's invitation, score and age; None when forged, changed or made for another purpose.
+    Whether it has expired is the caller's check (``age_seconds`` against the survey's ``link_days``)."""
     try:
-        value = signing.loads(token, salt=SALT, max_age=MAX_AGE_SECONDS)
+        # The signature alone here: the age is the caller's to judge against the survey's
+        # link_days, so that an old link says "expired" rather than "does not work".
+        value = signing.loads(token, salt=SALT)
         age = time.time() - signing.b62_decode(token.rsplit(":", 2)[-2])
     except (signing.BadSignature, ValueError, IndexError):  # SignatureExpired is a BadSignature
         return None
