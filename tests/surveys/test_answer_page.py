@@ -85,7 +85,9 @@ def test_the_csrf_token_of_the_page_is_required():
 def test_a_tampered_foreign_or_unknown_link_opens_nothing(invitation):
     good = tokens.answer_token(invitation.pk, 9)
     tampered = good[:-3] + ("xyz" if not good.endswith("xyz") else "abc")
-    other_purpose = signing.dumps({"i": invitation.pk, "s": 9}, salt="contact_plans.messaging.unsubscribe", compress=True)
+    other_purpose = signing.dumps(
+        {"i": invitation.pk, "s": 9}, salt="contact_plans.messaging.unsubscribe", compress=True
+    )
     unknown = tokens.answer_token(invitation.pk + 1000, 9)
     not_a_dict = signing.dumps([invitation.pk], salt=tokens.SALT)
 
