@@ -22,6 +22,7 @@ api_v1 = [
     path("segments/", include("segmentation.api_urls")),
     path("", include("contact_plans.api_urls")),
     path("loyalty/", include("loyalty.api_urls")),
+    path("surveys/", include("surveys.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file of its own (?script=): no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
