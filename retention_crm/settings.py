@@ -355,6 +355,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.tasks.loyalty_balances_check_task",
         "schedule": crontab(hour=4, minute=0),
     },
+    # Surveys: recurring sends and after-purchase invitations that are due, and the reminders.
+    "surveys-send-due": {
+        "task": "surveys.tasks.surveys_send_due_task",
+        "schedule": crontab(minute=5),
+    },
+    "surveys-reminders": {
+        "task": "surveys.tasks.reminders_send_task",
+        "schedule": crontab(minute=35),
+    },
     # Hands due messages to the workers; every 10 s is how late a message due now may leave.
     "contact-plans-messages-dispatch": {
         "task": "contact_plans.tasks.messages_dispatch_task",
