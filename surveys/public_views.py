@@ -7,19 +7,30 @@ response. The page is in the invitation's language (or the one chosen on it), sh
 recipient's first name at most, and is sent with ``Referrer-Policy: no-referrer`` and no caching.
 POSTs are limited per client address (``ANSWERS_PER_MINUTE``), so a flood from one address is
 refused with 429 before it touches the database.
+
+CSRF: the page's own double-submit token, not Django's middleware. With ``no-referrer`` a browser
+sends ``Origin: null`` on the page's POST, which Django's origin check refuses (it cannot tell it
+from a sandboxed attacker's frame). So the GET sets a random nonce in a cookie (HttpOnly,
+SameSite=Lax) and puts the same nonce, signed together with a digest of the link, in the form; the
+POST must carry both, matching. Another site can neither read the cookie nor sign a token; a token
+of one link does not work on another.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import time
 
 from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from retention_crm.login_guard import client_address
@@ -34,7 +45,46 @@ from .tokens import link_read
 ANSWERS_PER_MINUTE = 20
 
 
-def _finish(response: HttpResponse) -> HttpResponse:
+PAGE_COOKIE = "survey_page"
+PAGE_SALT = "surveys.page"
+# The page may stay open a while before the answer is sent; a day is plenty.
+PAGE_TOKEN_MAX_AGE = 86400
+
+
+def _link_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:24]
+
+
+def _page_token(request: HttpRequest, token: str) -> str:
+    nonce = request.COOKIES.get(PAGE_COOKIE) or ""
+    if len(nonce) != 32:
+        nonce = secrets.token_hex(16)
+    request.survey_page_nonce = nonce
+    return signing.dumps({"n": nonce, "l": _link_digest(token)}, salt=PAGE_SALT)
+
+
+def _page_token_valid(request: HttpRequest, token: str) -> bool:
+    if getattr(request, "_dont_enforce_csrf_checks", False):  # Django's test client, as the middleware does
+        return True
+    try:
+        value = signing.loads(request.POST.get("page_token", ""), salt=PAGE_SALT, max_age=PAGE_TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        return False
+    nonce = request.COOKIES.get(PAGE_COOKIE, "")
+    return (
+        isinstance(value, dict)
+        and bool(nonce)
+        and secrets.compare_digest(str(value.get("n")), nonce)
+        and value.get("l") == _link_digest(token)
+    )
+
+
+def _finish(response: HttpResponse, request: HttpRequest | None = None) -> HttpResponse:
+    nonce = getattr(request, "survey_page_nonce", None) if request is not None else None
+    if nonce:
+        response.set_cookie(
+            PAGE_COOKIE, nonce, max_age=PAGE_TOKEN_MAX_AGE, httponly=True, samesite="Lax", secure=request.is_secure()
+        )
     response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex"
@@ -62,6 +112,7 @@ def _language(request: HttpRequest, invitation: Invitation) -> str:
     return chosen if chosen in dict(settings.LANGUAGES) else invitation.language
 
 
+@csrf_exempt  # the page's own token instead (module docstring): Origin is "null" under no-referrer
 @require_http_methods(["GET", "POST"])
 def answer_view(request: HttpRequest, token: str) -> HttpResponse:
     with translation.override(request.GET.get("lang") if request.GET.get("lang") in dict(settings.LANGUAGES) else None):
@@ -87,6 +138,12 @@ def answer_view(request: HttpRequest, token: str) -> HttpResponse:
         questions = list(survey.questions.order_by("position"))
         score = link.score
         if request.method == "POST":
+            if not _page_token_valid(request, token):
+                return _invalid(
+                    request,
+                    _("This answer did not come from the survey page. Open the link again and answer there."),
+                    403,
+                )
             return _post(request, invitation, questions, token, language)
         existing = _existing(invitation)
         values = existing.answers if existing else {}
@@ -175,5 +232,6 @@ def _page(request, invitation, questions, token, language, *, score, values, err
         "language": language,
         "languages": settings.LANGUAGES,
         "score_errors": (errors or {}).get("score", []) + (errors or {}).get("__all__", []),
+        "page_token": _page_token(request, token),
     }
-    return _finish(render(request, "surveys/public/answer.html", context, status=status))
+    return _finish(render(request, "surveys/public/answer.html", context, status=status), request)

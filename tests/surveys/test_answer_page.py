@@ -2,6 +2,7 @@
 the page's POST records; answering again updates; and every bad input or abuse is refused with a
 clear message, never a 500, never a response counted twice."""
 
+import re
 from unittest import mock
 
 import pytest
@@ -68,17 +69,28 @@ def test_a_follow_up_not_shown_for_the_score_is_not_stored(invitation):
     assert Response.objects.get().answers == {str(invitation.survey.questions.get(position=1).pk): 2}
 
 
-def test_the_csrf_token_of_the_page_is_required():
-    customer = CustomerFactory()
-    invitation = invitation_for(active_survey("nps"), customer=customer)
+def _page_token(html: str) -> str:
+    return re.search(r'name="page_token" value="([^"]+)"', html).group(1)
+
+
+def test_the_token_of_the_page_is_required_and_works_under_a_null_origin():
+    survey = active_survey("nps")
+    invitation = invitation_for(survey, customer=CustomerFactory(), wave="a")
+    other = invitation_for(survey, customer=CustomerFactory(), wave="b")
     client = Client(enforce_csrf_checks=True)
+    url = answer_url(invitation, 5)
 
-    refused = client.post(answer_url(invitation, 5), {"score": 5})
-    page = client.get(answer_url(invitation, 5))
-    token = page.cookies["csrftoken"].value
-    accepted = client.post(answer_url(invitation, 5), {"score": 5, "csrfmiddlewaretoken": token})
+    refused = client.post(url, {"score": 5})
+    token = _page_token(client.get(url).content.decode())
+    forged = client.post(url, {"score": 5, "page_token": token[:-2] + "xx"})
+    other_link = client.post(answer_url(other, 5), {"score": 5, "page_token": token})
+    cookieless = Client(enforce_csrf_checks=True).post(url, {"score": 5, "page_token": token})
+    # A browser under Referrer-Policy: no-referrer sends Origin: null with the page's POST.
+    accepted = client.post(url, {"score": 5, "page_token": token}, HTTP_ORIGIN="null")
 
-    assert refused.status_code == 403 and accepted.status_code == 200
+    assert [r.status_code for r in (refused, forged, other_link, cookieless)] == [403, 403, 403, 403]
+    assert "did not come from the survey page" in refused.content.decode()
+    assert accepted.status_code == 200
     assert Response.objects.count() == 1
 
 
