@@ -498,6 +498,9 @@ MESSAGING_RETRY_BASE_SECONDS = envint("MESSAGING_RETRY_BASE_SECONDS", 60)
 # Unsubscribe links stay valid this long (a customer may open a two-year-old email).
 MESSAGING_TOKEN_MAX_AGE_DAYS = envint("MESSAGING_TOKEN_MAX_AGE_DAYS", 730)
 # Topics of the preference centre ("" is general news, always offered).
+# Answers a minute from one client address on the public survey page (surveys.public_views): a
+# person answers in a POST or two; an office behind one NAT stays well under it, a script does not.
+SURVEYS_ANSWERS_PER_MINUTE = envint("SURVEYS_ANSWERS_PER_MINUTE", 20)
 MESSAGING_TOPICS = [("offers", _("Offers and promotions")), ("news", _("News")), ("surveys", _("Surveys"))]
 # Webhooks of the email provider (django-anymail) authenticate with this secret (basic auth); when
 # it is not set, a random one refuses every call.

@@ -157,8 +157,12 @@ def survey_response_record(
         if not invitation.answered:
             Invitation.objects.filter(pk=invitation.pk).update(answered=True)
     if response.customer_id:
-        _closed_loop(response, survey, created=created)
-        events.publish(events.SURVEY_ANSWERED, response_id=str(response.pk), customer_id=response.customer_id)
+        # The timeline and the task are the worker's: the answer page only records the answer.
+        from .tasks import survey_closed_loop_task
+
+        response_id = str(response.pk)
+        transaction.on_commit(lambda: survey_closed_loop_task.delay(response_id))
+        events.publish(events.SURVEY_ANSWERED, response_id=response_id, customer_id=response.customer_id)
     logger.info("surveys.answered survey=%s created=%s", survey.pk, created)
     return response, created
 
@@ -203,13 +207,18 @@ def _record_anonymous(invitation: Invitation, survey: Survey, values: dict) -> t
     return response, True
 
 
-def _closed_loop(response: Response, survey: Survey, *, created: bool) -> None:
-    """The timeline, and a follow-up task for a detractor (once per response)."""
-    customer = response.customer
+def survey_closed_loop(*, response_id: str) -> None:
+    """A named customer answer's timeline entry (once: claimed with a conditional update) and, for
+    a detractor, the follow-up task for the account manager (once: keyed by the response). Safe to
+    run twice; run by ``survey_closed_loop_task`` after the answer is committed."""
+    response = Response.objects.select_related("survey", "customer").filter(pk=response_id).first()
+    if response is None or response.customer is None:
+        return
+    survey, customer = response.survey, response.customer
     kind = survey.get_kind_display()
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("%(survey)s answer: %(score)s") % {"survey": kind, "score": response.score}
-    if created:
+    if Response.objects.filter(pk=response.pk, timeline_logged=False).update(timeline_logged=True):
         interaction_log(
             customer=customer,
             kind=Interaction.Kind.SURVEY,

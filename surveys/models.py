@@ -273,6 +273,8 @@ class Response(models.Model):
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     anon_key = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
     followup_id = models.BigIntegerField(_("follow-up"), null=True, blank=True)
+    # The customer's timeline has this answer (written once, by the closed loop's task).
+    timeline_logged = models.BooleanField(default=False, editable=False)
 
     class Meta:
         verbose_name = _("response")

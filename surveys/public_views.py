@@ -5,7 +5,7 @@ records nothing (mail scanners fetch every link). The answer is recorded by the 
 needs the page's CSRF token as well as the link's signed token. Answering again updates the same
 response. The page is in the invitation's language (or the one chosen on it), shows the
 recipient's first name at most, and is sent with ``Referrer-Policy: no-referrer`` and no caching.
-POSTs are limited per client address (``ANSWERS_PER_MINUTE``), so a flood from one address is
+POSTs are limited per client address (``SURVEYS_ANSWERS_PER_MINUTE``), so a flood from one address is
 refused with 429 before it touches the database.
 
 CSRF: the page's own double-submit token, not Django's middleware. With ``no-referrer`` a browser
@@ -39,11 +39,6 @@ from .answers import survey_response_record
 from .models import Invitation, Response, Survey
 from .sending import scale_ends
 from .tokens import link_read
-
-# A person answers a survey in a few POSTs at most (one, and a change of mind); 20 a minute from
-# one address leaves room for an office behind one NAT and stops a script.
-ANSWERS_PER_MINUTE = 20
-
 
 PAGE_COOKIE = "survey_page"
 PAGE_SALT = "surveys.page"
@@ -104,7 +99,7 @@ def _flooding(request: HttpRequest) -> bool:
     except ValueError:
         cache.set(key, 1, timeout=61)
         count = 1
-    return count > ANSWERS_PER_MINUTE
+    return count > settings.SURVEYS_ANSWERS_PER_MINUTE
 
 
 def _language(request: HttpRequest, invitation: Invitation) -> str:

@@ -3,7 +3,7 @@
 
 from celery import shared_task
 
-from . import loop, sending
+from . import answers, loop, sending
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -36,3 +36,8 @@ def complaint_resolved_invite_task(interaction_id: int, customer_id: int) -> Non
 @shared_task(acks_late=True, ignore_result=True)
 def resurvey_task(followup_id: int) -> None:
     loop.resurvey_after_followup(followup_id=followup_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def survey_closed_loop_task(response_id: str) -> None:
+    answers.survey_closed_loop(response_id=response_id)

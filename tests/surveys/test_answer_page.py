@@ -10,7 +10,7 @@ from django.core import signing
 from django.test import Client
 from django.urls import reverse
 
-from surveys import public_views, tokens
+from surveys import tokens
 from surveys.models import Invitation, Response
 from tests.customers.factories import CustomerFactory
 
@@ -151,8 +151,8 @@ def test_html_in_a_comment_is_stored_as_text_and_shown_escaped(invitation, marta
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html and "<script>alert" not in html
 
 
-def test_a_flood_from_one_address_is_refused_before_it_is_recorded(invitation, monkeypatch):
-    monkeypatch.setattr(public_views, "ANSWERS_PER_MINUTE", 3)
+def test_a_flood_from_one_address_is_refused_before_it_is_recorded(invitation, settings):
+    settings.SURVEYS_ANSWERS_PER_MINUTE = 3
     client = Client(REMOTE_ADDR="203.0.113.9")
     statuses = [_post(client, answer_url(invitation, 8), {"score": 8}).status_code for _ in range(5)]
     other = Client(REMOTE_ADDR="198.51.100.7")
