@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -123,10 +123,12 @@ def _answer_clean(question: Question, value):
 
 
 def survey_response_record(
-    *, invitation_id: int, score, raw: dict, source: str = Response.Source.LINK
+    *, invitation_id: int, score, raw: dict, source: str = Response.Source.LINK, questions: list | None = None
 ) -> tuple[Response, bool]:
-    """Record (or update) the answer of an invitation; returns (response, created)."""
+    """Record (or update) the answer of an invitation; returns (response, created). ``questions``:
+    the survey's, in order, when the caller has just read them (the answer page)."""
     with transaction.atomic():
+        _commit_without_waiting_for_the_disk()
         invitation = (
             Invitation.objects.select_for_update(of=("self",))
             .select_related("survey", "employee")
@@ -135,7 +137,8 @@ def survey_response_record(
         survey = invitation.survey
         if survey.status == Survey.Status.CLOSED:
             raise ValidationError(_("This survey is closed and takes no more answers."))
-        questions = list(survey.questions.order_by("position"))
+        if questions is None:
+            questions = list(survey.questions.order_by("position"))
         score, answers, comment = answers_clean(survey=survey, questions=questions, score=score, raw=raw)
         negative_comment = bool(comment) and is_negative(comment)
         top = detractor_max(questions[0])
@@ -165,6 +168,17 @@ def survey_response_record(
         events.publish(events.SURVEY_ANSWERED, response_id=response_id, customer_id=response.customer_id)
     logger.info("surveys.answered survey=%s created=%s", survey.pk, created)
     return response, created
+
+
+def _commit_without_waiting_for_the_disk() -> None:
+    """PostgreSQL's asynchronous commit for this transaction only, as the outbox's dispatcher does
+    (docs/messaging.md): the answer is visible to everyone when the page says thank you and
+    reaches the disk at most ~0.6 s later, instead of each answer waiting for an fsync. Only a crash
+    of the database server itself in that window loses it; the person's link still works, and
+    answering again records it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _record_named(invitation: Invitation, survey: Survey, values: dict) -> tuple[Response, bool]:

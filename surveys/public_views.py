@@ -162,7 +162,9 @@ def _post(request, invitation, questions, token, language):
         raw[key] = request.POST.getlist(f"q{key}") if question.kind == "multiple" else request.POST.get(f"q{key}")
     score = request.POST.get("score")
     try:
-        response, created = survey_response_record(invitation_id=invitation.pk, score=score, raw=raw)
+        response, created = survey_response_record(
+            invitation_id=invitation.pk, score=score, raw=raw, questions=questions
+        )
     except ValidationError as exc:
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
         try:

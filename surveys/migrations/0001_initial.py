@@ -7,202 +7,477 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0013_book_range_rollups'),
-        ('team', '0001_initial'),
+        ("customers", "0013_book_range_rollups"),
+        ("team", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('wave', models.CharField(max_length=60, verbose_name='wave')),
-                ('language', models.CharField(max_length=8, verbose_name='language')),
-                ('created_at', models.DateTimeField(verbose_name='created at')),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='sent at')),
-                ('reminded_at', models.DateTimeField(blank=True, null=True, verbose_name='reminded at')),
-                ('answered', models.BooleanField(default=False, verbose_name='answered')),
-                ('delivered', models.BooleanField(default=False, verbose_name='delivered')),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='survey_invitations', to='customers.customer')),
-                ('employee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='survey_invitations', to='team.employee')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("wave", models.CharField(max_length=60, verbose_name="wave")),
+                ("language", models.CharField(max_length=8, verbose_name="language")),
+                ("created_at", models.DateTimeField(verbose_name="created at")),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="sent at")),
+                ("reminded_at", models.DateTimeField(blank=True, null=True, verbose_name="reminded at")),
+                ("answered", models.BooleanField(default=False, verbose_name="answered")),
+                ("delivered", models.BooleanField(default=False, verbose_name="delivered")),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="survey_invitations",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "employee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="survey_invitations",
+                        to="team.employee",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'invitation',
-                'verbose_name_plural': 'invitations',
-                'ordering': ['-id'],
+                "verbose_name": "invitation",
+                "verbose_name_plural": "invitations",
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='Survey',
+            name="Survey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('kind', models.CharField(choices=[('nps', 'NPS'), ('csat', 'CSAT'), ('ces', 'CES'), ('enps', 'eNPS'), ('pulse', 'Pulse'), ('custom', 'Custom')], max_length=10, verbose_name='kind')),
-                ('audience', models.CharField(choices=[('customers', 'Customers'), ('employees', 'Employees')], default='customers', max_length=10, verbose_name='audience')),
-                ('anonymous', models.BooleanField(default=False, help_text='Employee surveys only: answers are never linked to a person.', verbose_name='anonymous')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('active', 'Active'), ('closed', 'Closed')], default='draft', max_length=10, verbose_name='status')),
-                ('fallback_language', models.CharField(default='en', max_length=8, verbose_name='fallback language')),
-                ('trigger', models.CharField(choices=[('manual', 'By hand'), ('segment', 'A segment'), ('after_purchase', 'Days after a purchase'), ('complaint_resolved', 'After a complaint is resolved')], default='manual', max_length=20, verbose_name='sent')),
-                ('trigger_days', models.PositiveSmallIntegerField(default=14, verbose_name='days after the purchase')),
-                ('segment_id', models.BigIntegerField(blank=True, null=True, verbose_name='segment')),
-                ('recurrence', models.CharField(blank=True, choices=[('', 'Once'), ('weekly', 'Weekly'), ('monthly', 'Monthly'), ('quarterly', 'Quarterly')], default='', max_length=10, verbose_name='recurrence')),
-                ('min_gap_days', models.PositiveSmallIntegerField(default=30, verbose_name='minimum days between two surveys to one person')),
-                ('reminder_after_days', models.PositiveSmallIntegerField(blank=True, help_text='Empty: no reminder.', null=True, verbose_name='reminder after (days)')),
-                ('link_days', models.PositiveSmallIntegerField(default=30, verbose_name='links work for (days)')),
-                ('resurvey_after_followup', models.BooleanField(default=True, help_text="Ask a short question again once a detractor's follow-up task is completed.", verbose_name='re-survey when the follow-up is done')),
-                ('last_sent_at', models.DateTimeField(blank=True, null=True, verbose_name='last sent')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(blank=True, help_text='Employee surveys: only this team (empty: every active employee).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='team.team', verbose_name='team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("nps", "NPS"),
+                            ("csat", "CSAT"),
+                            ("ces", "CES"),
+                            ("enps", "eNPS"),
+                            ("pulse", "Pulse"),
+                            ("custom", "Custom"),
+                        ],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "audience",
+                    models.CharField(
+                        choices=[("customers", "Customers"), ("employees", "Employees")],
+                        default="customers",
+                        max_length=10,
+                        verbose_name="audience",
+                    ),
+                ),
+                (
+                    "anonymous",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Employee surveys only: answers are never linked to a person.",
+                        verbose_name="anonymous",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("active", "Active"), ("closed", "Closed")],
+                        default="draft",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("fallback_language", models.CharField(default="en", max_length=8, verbose_name="fallback language")),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("manual", "By hand"),
+                            ("segment", "A segment"),
+                            ("after_purchase", "Days after a purchase"),
+                            ("complaint_resolved", "After a complaint is resolved"),
+                        ],
+                        default="manual",
+                        max_length=20,
+                        verbose_name="sent",
+                    ),
+                ),
+                ("trigger_days", models.PositiveSmallIntegerField(default=14, verbose_name="days after the purchase")),
+                ("segment_id", models.BigIntegerField(blank=True, null=True, verbose_name="segment")),
+                (
+                    "recurrence",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "Once"),
+                            ("weekly", "Weekly"),
+                            ("monthly", "Monthly"),
+                            ("quarterly", "Quarterly"),
+                        ],
+                        default="",
+                        max_length=10,
+                        verbose_name="recurrence",
+                    ),
+                ),
+                (
+                    "min_gap_days",
+                    models.PositiveSmallIntegerField(
+                        default=30, verbose_name="minimum days between two surveys to one person"
+                    ),
+                ),
+                (
+                    "reminder_after_days",
+                    models.PositiveSmallIntegerField(
+                        blank=True, help_text="Empty: no reminder.", null=True, verbose_name="reminder after (days)"
+                    ),
+                ),
+                ("link_days", models.PositiveSmallIntegerField(default=30, verbose_name="links work for (days)")),
+                (
+                    "resurvey_after_followup",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Ask a short question again once a detractor's follow-up task is completed.",
+                        verbose_name="re-survey when the follow-up is done",
+                    ),
+                ),
+                ("last_sent_at", models.DateTimeField(blank=True, null=True, verbose_name="last sent")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Employee surveys: only this team (empty: every active employee).",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="team.team",
+                        verbose_name="team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'survey',
-                'verbose_name_plural': 'surveys',
-                'ordering': ['-id'],
+                "verbose_name": "survey",
+                "verbose_name_plural": "surveys",
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='Response',
+            name="Response",
             fields=[
-                ('id', models.UUIDField(default=surveys.models._random_id, editable=False, primary_key=True, serialize=False)),
-                ('anonymous', models.BooleanField(default=False, verbose_name='anonymous')),
-                ('language', models.CharField(max_length=8, verbose_name='language')),
-                ('score', models.SmallIntegerField(blank=True, null=True, verbose_name='score')),
-                ('answers', models.JSONField(default=dict, verbose_name='answers')),
-                ('comment', models.TextField(blank=True, verbose_name='comment')),
-                ('is_detractor', models.BooleanField(default=False, verbose_name='detractor')),
-                ('source', models.CharField(choices=[('link', 'Survey link'), ('api', 'API')], default='link', max_length=10, verbose_name='source')),
-                ('answered_on', models.DateField(verbose_name='answered on')),
-                ('answered_at', models.DateTimeField(blank=True, null=True, verbose_name='answered at')),
-                ('anon_key', models.CharField(blank=True, editable=False, max_length=64, null=True, unique=True)),
-                ('followup_id', models.BigIntegerField(blank=True, null=True, verbose_name='follow-up')),
-                ('timeline_logged', models.BooleanField(default=False, editable=False)),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='survey_responses', to='customers.customer')),
-                ('employee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='survey_responses', to='team.employee')),
-                ('invitation', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='response', to='surveys.invitation')),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='team.team')),
-                ('survey', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='responses', to='surveys.survey')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=surveys.models._random_id, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("anonymous", models.BooleanField(default=False, verbose_name="anonymous")),
+                ("language", models.CharField(max_length=8, verbose_name="language")),
+                ("score", models.SmallIntegerField(blank=True, null=True, verbose_name="score")),
+                ("answers", models.JSONField(default=dict, verbose_name="answers")),
+                ("comment", models.TextField(blank=True, verbose_name="comment")),
+                ("is_detractor", models.BooleanField(default=False, verbose_name="detractor")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("link", "Survey link"), ("api", "API")],
+                        default="link",
+                        max_length=10,
+                        verbose_name="source",
+                    ),
+                ),
+                ("answered_on", models.DateField(verbose_name="answered on")),
+                ("answered_at", models.DateTimeField(blank=True, null=True, verbose_name="answered at")),
+                ("anon_key", models.CharField(blank=True, editable=False, max_length=64, null=True, unique=True)),
+                ("followup_id", models.BigIntegerField(blank=True, null=True, verbose_name="follow-up")),
+                ("timeline_logged", models.BooleanField(default=False, editable=False)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="survey_responses",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "employee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="survey_responses",
+                        to="team.employee",
+                    ),
+                ),
+                (
+                    "invitation",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="response",
+                        to="surveys.invitation",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="team.team",
+                    ),
+                ),
+                (
+                    "survey",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="responses", to="surveys.survey"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'response',
-                'verbose_name_plural': 'responses',
+                "verbose_name": "response",
+                "verbose_name_plural": "responses",
             },
         ),
         migrations.CreateModel(
-            name='Question',
+            name="Question",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(verbose_name='position')),
-                ('kind', models.CharField(choices=[('scale_0_10', 'Scale 0-10'), ('scale_1_5', 'Scale 1-5'), ('scale_1_7', 'Scale 1-7'), ('single', 'Single choice'), ('multiple', 'Multiple choice'), ('text', 'Free text')], max_length=12, verbose_name='kind')),
-                ('texts', models.JSONField(default=dict, verbose_name='text per language')),
-                ('choices', models.JSONField(blank=True, default=list, verbose_name='choices')),
-                ('required', models.BooleanField(default=False, verbose_name='required')),
-                ('show_min', models.SmallIntegerField(blank=True, null=True, verbose_name='show when the first answer is at least')),
-                ('show_max', models.SmallIntegerField(blank=True, null=True, verbose_name='show when the first answer is at most')),
-                ('survey', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='questions', to='surveys.survey')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveSmallIntegerField(verbose_name="position")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("scale_0_10", "Scale 0-10"),
+                            ("scale_1_5", "Scale 1-5"),
+                            ("scale_1_7", "Scale 1-7"),
+                            ("single", "Single choice"),
+                            ("multiple", "Multiple choice"),
+                            ("text", "Free text"),
+                        ],
+                        max_length=12,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("texts", models.JSONField(default=dict, verbose_name="text per language")),
+                ("choices", models.JSONField(blank=True, default=list, verbose_name="choices")),
+                ("required", models.BooleanField(default=False, verbose_name="required")),
+                (
+                    "show_min",
+                    models.SmallIntegerField(
+                        blank=True, null=True, verbose_name="show when the first answer is at least"
+                    ),
+                ),
+                (
+                    "show_max",
+                    models.SmallIntegerField(
+                        blank=True, null=True, verbose_name="show when the first answer is at most"
+                    ),
+                ),
+                (
+                    "survey",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="questions", to="surveys.survey"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'question',
-                'verbose_name_plural': 'questions',
-                'ordering': ['survey', 'position'],
+                "verbose_name": "question",
+                "verbose_name_plural": "questions",
+                "ordering": ["survey", "position"],
             },
         ),
         migrations.AddField(
-            model_name='invitation',
-            name='survey',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='surveys.survey'),
+            model_name="invitation",
+            name="survey",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="invitations", to="surveys.survey"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='survey',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['nps', 'csat', 'ces', 'enps', 'pulse', 'custom'])), name='survey_kind_valid'),
+            model_name="survey",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["nps", "csat", "ces", "enps", "pulse", "custom"])),
+                name="survey_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='survey',
-            constraint=models.CheckConstraint(condition=models.Q(('audience__in', ['customers', 'employees'])), name='survey_audience_valid'),
+            model_name="survey",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("audience__in", ["customers", "employees"])), name="survey_audience_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='survey',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'active', 'closed'])), name='survey_status_valid'),
+            model_name="survey",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["draft", "active", "closed"])), name="survey_status_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='survey',
-            constraint=models.CheckConstraint(condition=models.Q(('trigger__in', ['manual', 'segment', 'after_purchase', 'complaint_resolved'])), name='survey_trigger_valid'),
+            model_name="survey",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("trigger__in", ["manual", "segment", "after_purchase", "complaint_resolved"])),
+                name="survey_trigger_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='survey',
-            constraint=models.CheckConstraint(condition=models.Q(('recurrence__in', ['', 'weekly', 'monthly', 'quarterly'])), name='survey_recurrence_valid'),
+            model_name="survey",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("recurrence__in", ["", "weekly", "monthly", "quarterly"])),
+                name="survey_recurrence_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='survey',
-            constraint=models.CheckConstraint(condition=models.Q(('anonymous', False), ('audience', 'employees'), _connector='OR'), name='survey_anonymous_only_employees'),
+            model_name="survey",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("anonymous", False), ("audience", "employees"), _connector="OR"),
+                name="survey_anonymous_only_employees",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='survey',
-            constraint=models.CheckConstraint(condition=models.Q(('audience', 'customers'), ('kind__in', ['enps', 'pulse', 'custom']), _connector='OR'), name='survey_employee_kinds'),
+            model_name="survey",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("audience", "customers"), ("kind__in", ["enps", "pulse", "custom"]), _connector="OR"
+                ),
+                name="survey_employee_kinds",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='survey',
-            constraint=models.CheckConstraint(condition=models.Q(('link_days__gte', 1)), name='survey_link_days_positive'),
+            model_name="survey",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("link_days__gte", 1)), name="survey_link_days_positive"
+            ),
         ),
         migrations.AddIndex(
-            model_name='response',
-            index=models.Index(fields=['survey', 'answered_on'], name='survey_response_day'),
+            model_name="response",
+            index=models.Index(fields=["survey", "answered_on"], name="survey_response_day"),
         ),
         migrations.AddIndex(
-            model_name='response',
-            index=models.Index(fields=['customer', 'answered_on'], name='survey_response_customer'),
+            model_name="response",
+            index=models.Index(fields=["customer", "answered_on"], name="survey_response_customer"),
         ),
         migrations.AddConstraint(
-            model_name='response',
-            constraint=models.CheckConstraint(condition=models.Q(('anonymous', False), models.Q(('invitation__isnull', True), ('customer__isnull', True), ('employee__isnull', True), ('answered_at__isnull', True), ('followup_id__isnull', True)), _connector='OR'), name='survey_response_anonymous_unlinked'),
+            model_name="response",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("anonymous", False),
+                    models.Q(
+                        ("invitation__isnull", True),
+                        ("customer__isnull", True),
+                        ("employee__isnull", True),
+                        ("answered_at__isnull", True),
+                        ("followup_id__isnull", True),
+                    ),
+                    _connector="OR",
+                ),
+                name="survey_response_anonymous_unlinked",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='response',
-            constraint=models.CheckConstraint(condition=models.Q(('anonymous', True), ('anon_key__isnull', True), _connector='OR'), name='survey_response_anon_key_only_anon'),
+            model_name="response",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("anonymous", True), ("anon_key__isnull", True), _connector="OR"),
+                name="survey_response_anon_key_only_anon",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='response',
-            constraint=models.CheckConstraint(condition=models.Q(('score__isnull', True), models.Q(('score__gte', 0), ('score__lte', 10)), _connector='OR'), name='survey_response_score_range'),
+            model_name="response",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("score__isnull", True), models.Q(("score__gte", 0), ("score__lte", 10)), _connector="OR"
+                ),
+                name="survey_response_score_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='question',
-            constraint=models.UniqueConstraint(fields=('survey', 'position'), name='survey_question_position_unique'),
+            model_name="question",
+            constraint=models.UniqueConstraint(fields=("survey", "position"), name="survey_question_position_unique"),
         ),
         migrations.AddConstraint(
-            model_name='question',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['scale_0_10', 'scale_1_5', 'scale_1_7', 'single', 'multiple', 'text'])), name='survey_question_kind_valid'),
+            model_name="question",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("kind__in", ["scale_0_10", "scale_1_5", "scale_1_7", "single", "multiple", "text"])
+                ),
+                name="survey_question_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='question',
-            constraint=models.CheckConstraint(condition=models.Q(('show_min__isnull', True), ('show_max__isnull', True), ('show_min__lte', models.F('show_max')), _connector='OR'), name='survey_question_condition_ordered'),
+            model_name="question",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("show_min__isnull", True),
+                    ("show_max__isnull", True),
+                    ("show_min__lte", models.F("show_max")),
+                    _connector="OR",
+                ),
+                name="survey_question_condition_ordered",
+            ),
         ),
         migrations.AddIndex(
-            model_name='invitation',
-            index=models.Index(fields=['survey', 'sent_at'], name='survey_invitation_sent'),
+            model_name="invitation",
+            index=models.Index(fields=["survey", "sent_at"], name="survey_invitation_sent"),
         ),
         migrations.AddIndex(
-            model_name='invitation',
-            index=models.Index(fields=['customer', 'created_at'], name='survey_invitation_customer'),
+            model_name="invitation",
+            index=models.Index(fields=["customer", "created_at"], name="survey_invitation_customer"),
         ),
         migrations.AddIndex(
-            model_name='invitation',
-            index=models.Index(fields=['employee', 'created_at'], name='survey_invitation_employee'),
+            model_name="invitation",
+            index=models.Index(fields=["employee", "created_at"], name="survey_invitation_employee"),
         ),
         migrations.AddConstraint(
-            model_name='invitation',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('customer__isnull', False), ('employee__isnull', True)), models.Q(('customer__isnull', True), ('employee__isnull', False)), _connector='OR'), name='survey_invitation_one_person'),
+            model_name="invitation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("customer__isnull", False), ("employee__isnull", True)),
+                    models.Q(("customer__isnull", True), ("employee__isnull", False)),
+                    _connector="OR",
+                ),
+                name="survey_invitation_one_person",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invitation',
-            constraint=models.UniqueConstraint(condition=models.Q(('customer__isnull', False)), fields=('survey', 'customer', 'wave'), name='survey_inv_cust_wave'),
+            model_name="invitation",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("customer__isnull", False)),
+                fields=("survey", "customer", "wave"),
+                name="survey_inv_cust_wave",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invitation',
-            constraint=models.UniqueConstraint(condition=models.Q(('employee__isnull', False)), fields=('survey', 'employee', 'wave'), name='survey_inv_emp_wave'),
+            model_name="invitation",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("employee__isnull", False)),
+                fields=("survey", "employee", "wave"),
+                name="survey_inv_emp_wave",
+            ),
         ),
     ]
