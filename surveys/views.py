@@ -212,7 +212,7 @@ def survey_send(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Activate the survey before sending it."))
         return redirect(survey)
     if not survey.for_employees and survey.segment_id is None:
-        messages.error(request, _("Choose a segment to send to (or send it from a customer's page)."))
+        messages.error(request, _("Choose the segment to send to in the survey's settings."))
         return redirect(survey)
     created = sending.survey_send(survey=survey)
     messages.success(
