@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Kind(models.TextChoices):
@@ -54,7 +55,7 @@ RECURRENCE_DAYS = {"weekly": 7, "monthly": 30, "quarterly": 91}
 class Survey(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
-        ACTIVE = "active", _("Active")
+        ACTIVE = "active", pgettext_lazy("survey status", "Active")
         CLOSED = "closed", _("Closed")
 
     name = models.CharField(_("name"), max_length=200)

@@ -98,8 +98,12 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _detail(request, survey, *, form=None, question_form=None, status=200):
     questions = list(survey.questions.order_by("position"))
     language = request.LANGUAGE_CODE
+    low, high = questions[0].scale if questions and questions[0].scale else (None, None)
     for question in questions:
         question.display_text = question.text_in(language, survey.fallback_language)
+        conditional = question.show_min is not None or question.show_max is not None
+        question.condition_low = (low if question.show_min is None else question.show_min) if conditional else None
+        question.condition_high = high if question.show_max is None else question.show_max
     context = {
         "survey": survey,
         "form": form or SurveyForm(instance=survey, segments=_segments()),
