@@ -9,8 +9,10 @@ class SurveysConfig(AppConfig):
     def ready(self) -> None:
         # Complaints resolved and follow-ups done start surveys (customers and contact_plans never
         # import us); the registries we extend: the worklist's reason, the segment conditions.
-        from . import reactions, segment_conditions, worklist
+        from . import panels, reactions, segment_conditions, worklist
 
         reactions.connect()
         worklist.register()
         segment_conditions.register_all()
+        # The "Surveys" card of the customer page (customers.panels).
+        panels.register()

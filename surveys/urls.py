@@ -18,4 +18,5 @@ urlpatterns = [
     path("<id:pk>/activate/", views.survey_activate, name="activate"),
     path("<id:pk>/close/", views.survey_close, name="close"),
     path("<id:pk>/send/", views.survey_send, name="send"),
+    path("customer/<id:customer_pk>/invite/", views.survey_invite_customer, name="invite_customer"),
 ]

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from customers import roles
+from customers.selectors import customer_editable_by, customer_visible_to
 from segmentation.models import Segment
 
 from . import sending, services
@@ -225,3 +227,30 @@ def survey_send(request: HttpRequest, pk: int) -> HttpResponse:
         % {"count": created},
     )
     return redirect(survey)
+
+
+@login_required
+@require_POST
+def survey_invite_customer(request: HttpRequest, customer_pk: int) -> HttpResponse:
+    """The customer card's "Ask a survey": one customer invited by hand (the minimum gap applies)."""
+    customer = get_object_or_404(customer_visible_to(request.user), pk=customer_pk)
+    if not customer_editable_by(request.user).filter(pk=customer.pk).exists():
+        raise PermissionDenied
+    survey = Survey.objects.filter(
+        pk=_int_or_none(request.POST.get("survey")), status=Survey.Status.ACTIVE, audience="customers"
+    ).first()
+    if survey is None:
+        messages.error(request, _("Choose one of the active customer surveys."))
+    elif sending.invite_one(survey=survey, customer=customer, wave=f"hand-{timezone.localdate().isoformat()}"):
+        messages.success(request, _("The survey is on its way to the customer."))
+    else:
+        messages.error(request, _("Not sent: the customer was asked a survey within its minimum gap."))
+    return redirect(customer)
+
+
+def _int_or_none(value):
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None

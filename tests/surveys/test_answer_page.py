@@ -118,8 +118,8 @@ def test_an_expired_link_says_so(invitation):
     with mock.patch("django.core.signing.time.time", return_value=1_000_000_000):
         also_old = tokens.answer_token(invitation.pk, 9)
 
-    ancient = Client().get(reverse("surveys_public:answer", args=[old]))
-    past_the_surveys_days = Client().post(reverse("surveys_public:answer", args=[also_old]), {"score": 9})
+    ancient = Client().get(reverse("surveys_public:answer", args=[old]) + "?lang=en")
+    past_the_surveys_days = Client().post(reverse("surveys_public:answer", args=[also_old]) + "?lang=en", {"score": 9})
 
     assert ancient.status_code == 410 and "expired" in ancient.content.decode()
     assert past_the_surveys_days.status_code == 410 and "expired" in past_the_surveys_days.content.decode()
