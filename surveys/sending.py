@@ -25,6 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from contact_plans.messaging.outbox import message_enqueue
+from contact_plans.messaging.unsubscribe import preferences_url, unsubscribe_url
 from contact_plans.models import Channel, Message, Purpose
 from customers.models import Customer
 
@@ -248,6 +249,11 @@ def invitation_email(invitation: Invitation, *, reminder: bool) -> tuple[str, st
             "link_days": survey.link_days,
             "language": invitation.language,
         }
+        if invitation.customer_id:
+            # A customer's invitation is promotional: the footer with the unsubscribe link and the
+            # preference centre, as the templates side adds it (the outbox adds List-Unsubscribe).
+            context["unsubscribe_url"] = unsubscribe_url(invitation.customer_id, channel=Channel.EMAIL)
+            context["preferences_url"] = preferences_url(invitation.customer_id)
         subject = _("A reminder: one quick question") if reminder else _("One quick question")
         html = render_to_string("surveys/email/invitation.html", context)
         text = render_to_string("surveys/email/invitation.txt", context)

@@ -91,6 +91,7 @@ def test_the_invitation_email_shows_the_scale_as_links_in_the_customers_language
     assert "Rahma" not in message.html  # a first name, nothing more
     assert message.html.count("https://crm.example.com/a/") == 11
     assert "Seberapa besar kemungkinan" in message.html
+    assert "https://crm.example.com/m/u/" in message.html and "https://crm.example.com/m/u/" in message.text
 
 
 def test_a_customer_without_marketing_consent_is_invited_but_the_outbox_suppresses_it(send):
