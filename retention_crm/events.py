@@ -195,6 +195,15 @@ CUSTOMER_UNSUBSCRIBED = declare(
     description='A customer declined a channel (topic "") or one topic: a link, the preference centre, STOP, the API.',
 )
 
+# --- surveys -----------------------------------------------------------------------------------
+SURVEY_ANSWERED = declare(
+    "survey.answered",
+    ("response_id", "customer_id"),
+    publisher="surveys",
+    description="A customer answered a survey or changed their answer (response_id: the response's UUID). "
+    "Employees' answers publish nothing.",
+)
+
 
 def subscribe(event: Event | str) -> Callable[[Handler], Handler]:
     """Register a handler of a declared event (a decorator); registering twice keeps one."""

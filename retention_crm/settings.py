@@ -365,6 +365,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loyalty.tasks.referrals_reward_task",
         "schedule": crontab(hour=3, minute=55),
     },
+    # Surveys: recurring sends and after-purchase invitations that are due, and the reminders.
+    "surveys-send-due": {
+        "task": "surveys.tasks.surveys_send_due_task",
+        "schedule": crontab(minute=5),
+    },
+    "surveys-reminders": {
+        "task": "surveys.tasks.reminders_send_task",
+        "schedule": crontab(minute=35),
+    },
     # Hands due messages to the workers; every 10 s is how late a message due now may leave.
     "contact-plans-messages-dispatch": {
         "task": "contact_plans.tasks.messages_dispatch_task",
@@ -535,6 +544,9 @@ MESSAGING_LINK_MAX_AGE_DAYS = envint("MESSAGING_LINK_MAX_AGE_DAYS", 730)
 # COPY and one INSERT ... SELECT (about 2 MB of rows), short enough that a killed worker loses little.
 CAMPAIGN_CHUNK_SIZE = envint("CAMPAIGN_CHUNK_SIZE", 5000)
 # Topics of the preference centre ("" is general news, always offered).
+# Answers a minute from one client address on the public survey page (surveys.public_views): a
+# person answers in a POST or two; an office behind one NAT stays well under it, a script does not.
+SURVEYS_ANSWERS_PER_MINUTE = envint("SURVEYS_ANSWERS_PER_MINUTE", 20)
 MESSAGING_TOPICS = [("offers", _("Offers and promotions")), ("news", _("News")), ("surveys", _("Surveys"))]
 # Webhooks of the email provider (django-anymail) authenticate with this secret (basic auth); when
 # it is not set, a random one refuses every call.

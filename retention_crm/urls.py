@@ -23,6 +23,7 @@ api_v1 = [
     path("segments/", include("segmentation.api_urls")),
     path("", include("contact_plans.api_urls")),
     path("loyalty/", include("loyalty.api_urls")),
+    path("surveys/", include("surveys.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file of its own (?script=): no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -55,5 +56,7 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     path("loyalty/", include("loyalty.urls")),
     path("team/", include("team.urls")),
+    path("surveys/", include("surveys.urls")),
+    path("a/", include("surveys.public_urls")),
     path("api/v1/", include(api_v1)),
 ]

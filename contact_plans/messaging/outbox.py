@@ -40,7 +40,8 @@ def sms_opt_out_instruction(language: str) -> str:
 
 def message_enqueue(
     *,
-    customer: Customer,
+    customer: Customer | None = None,
+    employee=None,
     channel: str,
     purpose: str,
     source_key: str,
@@ -57,7 +58,15 @@ def message_enqueue(
     """The message of ``source_key``: created (queued, or suppressed/failed with the reason) the
     first time, returned unchanged every later time. The links of a queued email go through the
     click-recording redirect (links.py) unless ``track_links`` is False, the template's tracking is
-    off or ``MESSAGING_TRACK_LINKS`` is."""
+    off or ``MESSAGING_TRACK_LINKS`` is.
+
+    To a ``customer`` or, for surveys' employee invitations, to an ``employee`` (``team.Employee``):
+    exactly one. An employee's message is transactional (work mail: no consent, topic or cap), and
+    only a blocked address stops it."""
+    if (customer is None) == (employee is None):
+        raise ValueError("a message goes to a customer or to an employee")
+    if employee is not None and purpose != Purpose.TRANSACTIONAL:
+        raise ValueError("a message to an employee is transactional")
     if channel not in Channel.values:
         raise ValueError(f"unknown channel {channel!r}")
     if purpose not in Purpose.values:
@@ -67,8 +76,9 @@ def message_enqueue(
     existing = Message.objects.filter(source_key=source_key).first()
     if existing is not None:
         return existing
-    language = language or customer.language
-    recipient, reason = policy.recipient_of(customer, channel)
+    person = customer if customer is not None else employee
+    language = language or person.language
+    recipient, reason = policy.recipient_of(person, channel)
     if not reason:
         reason = policy.suppression_reason(
             customer=customer, channel=channel, purpose=purpose, topic=topic, recipient=recipient
@@ -93,10 +103,11 @@ def message_enqueue(
             html=html,
             text=text,
             message_id=message_id,
-            headers=email_headers(customer_id=customer.pk, purpose=purpose),
+            headers=email_headers(customer_id=getattr(customer, "pk", None), purpose=purpose),
         )
     message = Message(
         customer=customer,
+        employee=employee,
         channel=channel,
         purpose=purpose,
         topic=topic,
@@ -124,7 +135,13 @@ def message_enqueue(
         if existing is None:
             raise
         return existing
-    logger.info("messaging.enqueued message=%s customer=%s state=%s", message.pk, customer.pk, message.state)
+    logger.info(
+        "messaging.enqueued message=%s customer=%s employee=%s state=%s",
+        message.pk,
+        message.customer_id,
+        message.employee_id,
+        message.state,
+    )
     return message
 
 

@@ -33,11 +33,12 @@ Reason = Message.Reason
 
 
 def recipient_of(customer: Customer, channel: str) -> tuple[str, str]:
-    """(address in its canonical form, suppression reason or "")."""
+    """(address in its canonical form, suppression reason or ""); ``customer`` may also be an
+    employee (surveys' invitations), who has an email and no phone."""
     if channel == Channel.EMAIL:
         email = (customer.email or "").strip().lower()
         return (email, "") if email else ("", Reason.NO_ADDRESS)
-    if not (customer.phone or "").strip():
+    if not (getattr(customer, "phone", "") or "").strip():
         return "", Reason.NO_ADDRESS
     number = phone_normalise(customer.phone, country=customer.country)
     return (number, "") if number else ("", Reason.INVALID_PHONE)
@@ -91,7 +92,10 @@ class BatchRules:
             ).values_list("customer_id", "channel", "topic")
         )
 
-    def reason(self, message: Message, customer: Customer) -> str:
+    def reason(self, message: Message, customer: Customer | None) -> str:
+        if customer is None:  # an employee's message: transactional, only a blocked address stops it
+            blocked = self.blocked.get((message.channel, message.recipient))
+            return _reason(blocked=blocked, declined=False, customer=None, purpose=Purpose.TRANSACTIONAL)
         declined = (customer.pk, message.channel, "") in self.declined or (
             customer.pk,
             message.channel,
@@ -121,7 +125,7 @@ def waits_for_quiet_hours(*, channel: str, purpose: str) -> bool:
 
 def customer_zone(customer: Customer) -> zoneinfo.ZoneInfo:
     try:
-        return zoneinfo.ZoneInfo(customer.time_zone or "UTC")
+        return zoneinfo.ZoneInfo(getattr(customer, "time_zone", "") or "UTC")
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return zoneinfo.ZoneInfo("UTC")
 

@@ -65,7 +65,22 @@ class Message(models.Model):
         RETRIES_EXHAUSTED = "retries_exhausted", _("Temporary failures, retries exhausted")
 
     customer = models.ForeignKey(
-        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="messages"
+        "customers.Customer",
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="messages",
+    )
+    # An employee instead of a customer (surveys' eNPS and pulse invitations): exactly one of the
+    # two is set. Employees' messages are transactional: no marketing consent, topics or cap.
+    employee = models.ForeignKey(
+        "team.Employee",
+        verbose_name=_("employee"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="messages",
     )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     purpose = models.CharField(_("purpose"), max_length=15, choices=Purpose.choices)
@@ -159,9 +174,16 @@ class Message(models.Model):
                 condition=Q(handed_at__isnull=True) | Q(state="sending"), name="message_handed_only_while_sending"
             ),
             models.CheckConstraint(condition=~Q(state="sent") | ~Q(recipient=""), name="message_sent_has_recipient"),
+            models.CheckConstraint(
+                condition=(Q(customer__isnull=False) & Q(employee__isnull=True))
+                | (Q(customer__isnull=True) & Q(employee__isnull=False) & Q(purpose="transactional")),
+                name="message_customer_or_employee",
+            ),
         ]
 
     def __str__(self) -> str:
+        if self.employee_id:
+            return f"Message {self.pk} ({self.channel}) to employee {self.employee_id}: {self.state}"
         return f"Message {self.pk} ({self.channel}) to customer {self.customer_id}: {self.state}"
 
     @property

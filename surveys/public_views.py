@@ -1,0 +1,234 @@
+"""The public answer page: opened from a survey email's link, no login.
+
+GET shows the survey with the score of the link already chosen and the follow-up questions; it
+records nothing (mail scanners fetch every link). The answer is recorded by the page's POST, which
+needs the page's CSRF token as well as the link's signed token. Answering again updates the same
+response. The page is in the invitation's language (or the one chosen on it), shows the
+recipient's first name at most, and is sent with ``Referrer-Policy: no-referrer`` and no caching.
+POSTs are limited per client address (``SURVEYS_ANSWERS_PER_MINUTE``), so a flood from one address is
+refused with 429 before it touches the database.
+
+CSRF: the page's own double-submit token, not Django's middleware. With ``no-referrer`` a browser
+sends ``Origin: null`` on the page's POST, which Django's origin check refuses (it cannot tell it
+from a sandboxed attacker's frame). So the GET sets a random nonce in a cookie (HttpOnly,
+SameSite=Lax) and puts the same nonce, signed together with a digest of the link, in the form; the
+POST must carry both, matching. Another site can neither read the cookie nor sign a token; a token
+of one link does not work on another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from retention_crm.login_guard import client_address
+
+from .answers import survey_response_record
+from .models import Invitation, Response, Survey
+from .sending import scale_ends
+from .tokens import link_read
+
+PAGE_COOKIE = "survey_page"
+PAGE_SALT = "surveys.page"
+# The page may stay open a while before the answer is sent; a day is plenty.
+PAGE_TOKEN_MAX_AGE = 86400
+
+
+def _link_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:24]
+
+
+def _page_token(request: HttpRequest, token: str) -> str:
+    nonce = request.COOKIES.get(PAGE_COOKIE) or ""
+    if len(nonce) != 32:
+        nonce = secrets.token_hex(16)
+    request.survey_page_nonce = nonce
+    return signing.dumps({"n": nonce, "l": _link_digest(token)}, salt=PAGE_SALT)
+
+
+def _page_token_valid(request: HttpRequest, token: str) -> bool:
+    if getattr(request, "_dont_enforce_csrf_checks", False):  # Django's test client, as the middleware does
+        return True
+    try:
+        value = signing.loads(request.POST.get("page_token", ""), salt=PAGE_SALT, max_age=PAGE_TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        return False
+    nonce = request.COOKIES.get(PAGE_COOKIE, "")
+    return (
+        isinstance(value, dict)
+        and bool(nonce)
+        and secrets.compare_digest(str(value.get("n")), nonce)
+        and value.get("l") == _link_digest(token)
+    )
+
+
+def _finish(response: HttpResponse, request: HttpRequest | None = None) -> HttpResponse:
+    nonce = getattr(request, "survey_page_nonce", None) if request is not None else None
+    if nonce:
+        response.set_cookie(
+            PAGE_COOKIE, nonce, max_age=PAGE_TOKEN_MAX_AGE, httponly=True, samesite="Lax", secure=request.is_secure()
+        )
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _invalid(request: HttpRequest, message: str, status: int) -> HttpResponse:
+    return _finish(render(request, "surveys/public/invalid.html", {"message": message}, status=status))
+
+
+def _flooding(request: HttpRequest) -> bool:
+    window = int(time.time() // 60)
+    key = f"surveys.answers:{client_address(request)}:{window}"
+    cache.add(key, 0, timeout=61)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=61)
+        count = 1
+    return count > settings.SURVEYS_ANSWERS_PER_MINUTE
+
+
+def _language(request: HttpRequest, invitation: Invitation) -> str:
+    chosen = request.GET.get("lang")
+    return chosen if chosen in dict(settings.LANGUAGES) else invitation.language
+
+
+@csrf_exempt  # the page's own token instead (module docstring): Origin is "null" under no-referrer
+@require_http_methods(["GET", "POST"])
+def answer_view(request: HttpRequest, token: str) -> HttpResponse:
+    with translation.override(request.GET.get("lang") if request.GET.get("lang") in dict(settings.LANGUAGES) else None):
+        if request.method == "POST" and _flooding(request):
+            return _invalid(request, _("Too many answers from your network. Please try again in a minute."), 429)
+        link = link_read(token)
+        invitation = None
+        if link is not None:
+            invitation = (
+                Invitation.objects.select_related("survey", "customer", "employee")
+                .filter(pk=link.invitation_id)
+                .first()
+            )
+        if invitation is None:
+            return _invalid(request, _("This link does not work: it may have been changed or mistyped."), 404)
+    language = _language(request, invitation)
+    with translation.override(language):
+        survey = invitation.survey
+        if link.age_seconds > survey.link_days * 86400:
+            return _invalid(request, _("This link has expired. Thank you all the same."), 410)
+        if survey.status == Survey.Status.CLOSED:
+            return _invalid(request, _("This survey is closed. Thank you all the same."), 410)
+        questions = list(survey.questions.order_by("position"))
+        score = link.score
+        if request.method == "POST":
+            if not _page_token_valid(request, token):
+                return _invalid(
+                    request,
+                    _("This answer did not come from the survey page. Open the link again and answer there."),
+                    403,
+                )
+            return _post(request, invitation, questions, token, language)
+        existing = _existing(invitation)
+        values = existing.answers if existing else {}
+        if score is None and existing is not None:
+            score = existing.score
+        return _page(request, invitation, questions, token, language, score=score, values=values)
+
+
+def _existing(invitation: Invitation) -> Response | None:
+    if invitation.survey.anonymous:
+        from .answers import anon_key
+
+        return Response.objects.filter(anon_key=anon_key(invitation.pk)).first()
+    return Response.objects.filter(invitation=invitation).first()
+
+
+def _post(request, invitation, questions, token, language):
+    raw = {}
+    for question in questions[1:]:
+        key = str(question.pk)
+        raw[key] = request.POST.getlist(f"q{key}") if question.kind == "multiple" else request.POST.get(f"q{key}")
+    score = request.POST.get("score")
+    try:
+        response, created = survey_response_record(
+            invitation_id=invitation.pk, score=score, raw=raw, questions=questions
+        )
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        try:
+            shown_score = int(score)
+        except (TypeError, ValueError):
+            shown_score = None
+        return _page(
+            request,
+            invitation,
+            questions,
+            token,
+            language,
+            score=shown_score,
+            values=request.POST,
+            errors=errors,
+            status=400,
+        )
+    context = {"language": language, "updated": not created, "token": token, "anonymous": invitation.survey.anonymous}
+    return _finish(render(request, "surveys/public/thanks.html", context))
+
+
+def _page(request, invitation, questions, token, language, *, score, values, errors=None, status=200):
+    survey = invitation.survey
+    first = questions[0]
+    low, high = first.scale
+    if score is not None and not low <= score <= high:
+        score = None
+    person = invitation.customer or invitation.employee
+    name = (person.name or "").split()
+    rows = []
+    for question in questions[1:]:
+        value = values.get(str(question.pk)) if isinstance(values, dict) else None
+        if hasattr(values, "getlist"):
+            value = values.getlist(f"q{question.pk}") if question.kind == "multiple" else values.get(f"q{question.pk}")
+        rows.append(
+            {
+                "question": question,
+                "text": question.text_in(language, survey.fallback_language),
+                "choices": question.choice_labels(language, survey.fallback_language),
+                "scale": range(question.scale[0], question.scale[1] + 1) if question.scale else None,
+                "value": value,
+                "values": value if isinstance(value, list) else [value],
+                "errors": (errors or {}).get(f"q{question.pk}", []),
+                "shown": question.shown_for(score)
+                if score is not None
+                else (question.show_min is None and question.show_max is None),
+                "show_min": question.show_min,
+                "show_max": question.show_max,
+            }
+        )
+    low_label, high_label = scale_ends(first.kind)
+    context = {
+        "survey": survey,
+        "first_name": name[0] if name else "",
+        "first_text": first.text_in(language, survey.fallback_language),
+        "scale": range(low, high + 1),
+        "score": score,
+        "low_label": low_label,
+        "high_label": high_label,
+        "rows": rows,
+        "token": token,
+        "language": language,
+        "languages": settings.LANGUAGES,
+        "score_errors": (errors or {}).get("score", []) + (errors or {}).get("__all__", []),
+        "page_token": _page_token(request, token),
+    }
+    return _finish(render(request, "surveys/public/answer.html", context, status=status), request)
