@@ -118,7 +118,9 @@ def contact_preferences_of(customer: Customer) -> dict[tuple[str, str], bool]:
 
 def _public(response: HttpResponse) -> HttpResponse:
     # The token is in the URL: never send it on to another site, nor keep the page in a cache.
-    response["Referrer-Policy"] = "no-referrer"
+    # "same-origin", not "no-referrer": with no referrer at all, browsers send the preference form's
+    # POST with "Origin: null", which Django's CSRF check refuses (tests/e2e/test_messaging_thank_you.py).
+    response["Referrer-Policy"] = "same-origin"
     response["Cache-Control"] = "no-store"
     return response
 

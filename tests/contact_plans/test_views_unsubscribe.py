@@ -38,7 +38,7 @@ def test_a_one_click_post_unsubscribes_without_cookies_or_csrf_and_twice_is_once
 
     assert first.status_code == second.status_code == 200
     assert list(ContactPreference.objects.values_list("channel", "topic", "subscribed")) == [("email", "", False)]
-    assert first["Referrer-Policy"] == "no-referrer"
+    assert first["Referrer-Policy"] == "same-origin"
 
 
 def test_get_shows_a_confirmation_in_the_customers_language_and_changes_nothing():
@@ -50,7 +50,7 @@ def test_get_shows_a_confirmation_in_the_customers_language_and_changes_nothing(
     assert '<html lang="ca">' in response.content.decode()
     assert "Jordi, voleu donar-vos de baixa?" in response.content.decode()
     assert not ContactPreference.objects.exists()
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_the_preference_centre_saves_channels_and_topics():

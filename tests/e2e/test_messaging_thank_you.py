@@ -105,3 +105,13 @@ def test_admin_edits_previews_in_catalan_and_an_api_order_sends_the_thank_you(
     posted = page.request.post(unsubscribe, form={"List-Unsubscribe": "One-Click"})
     assert posted.status == 200
     assert ContactPreference.objects.get(customer=customer, channel="email", topic="").subscribed is False
+
+    # The preference centre on the same page saves from a real browser (its form's POST passes the
+    # CSRF check: the page's referrer policy keeps the origin on same-site requests).
+    page.goto(unsubscribe)
+    preferences = page.locator("form[action*='/preferences/']")
+    preferences.locator("input[value='email:']").check()
+    with page.expect_response(lambda response: "/preferences/" in response.url) as answer:
+        preferences.locator("button[type=submit]").click()
+    assert answer.value.status == 200
+    assert ContactPreference.objects.get(customer=customer, channel="email", topic="").subscribed is True
