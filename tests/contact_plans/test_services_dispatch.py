@@ -390,3 +390,68 @@ def test_the_rules_suppress_a_batchs_forbidden_messages_in_one_statement(mail_se
     marking = [q["sql"] for q in queries if q["sql"].startswith("UPDATE") and "'suppressed'" in q["sql"]]
     assert len(marking) == 1
     assert mail_server.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_each_message_is_committed_as_handed_over_and_the_one_before_as_sent_before_the_server_has_it(mail_server):
+    messages = MessageFactory.create_batch(4)
+    order = {m.message_id: position for position, m in enumerate(messages)}
+    seen_by_the_server = []
+
+    def behaviour(number, received):
+        # What another session reads at the instant the server holds the message: the state
+        # written on the worker's second connection, overlapped with MAIL and RCPT, is committed.
+        rows = {m.message_id: (m.state, m.handed_at is not None) for m in Message.objects.all()}
+        connection.close()  # this thread's connection, not the worker's
+        seen_by_the_server.append((order[received.message_id], rows[received.message_id], rows))
+        return "250 OK"
+
+    mail_server.behaviour = behaviour
+    with CaptureQueriesContext(connection) as queries:
+        outcome = dispatch.messages_send_batch(message_ids=_ids(*messages))
+
+    assert outcome["sent"] == 4
+    for position, (this_one, _, rows) in enumerate(seen_by_the_server):
+        assert this_one == position
+        assert rows[messages[position].message_id] == ("sending", True)
+        assert all(rows[m.message_id] == ("sent", False) for m in messages[:position])
+    assert all(m.state == "sent" and m.handed_at is None for m in Message.objects.all())
+    # The hand-overs and the "sent" went on the second connection, none on the worker's own.
+    assert not [q for q in queries if "handed_at = CASE" in q["sql"]]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_without_a_second_connection_the_batch_writes_on_the_workers_own(mail_server, monkeypatch):
+    import psycopg2
+
+    def refused():
+        raise psycopg2.OperationalError("FATAL: sorry, too many clients already")
+
+    monkeypatch.setattr(dispatch, "_Overlapped", refused)
+    messages = MessageFactory.create_batch(3)
+
+    with CaptureQueriesContext(connection) as queries:
+        outcome = dispatch.messages_send_batch(message_ids=_ids(*messages))
+
+    assert outcome["sent"] == 3
+    assert sorted(mail_server.message_ids().values()) == [1, 1, 1]
+    # Three hand-overs (each with the previous "sent") and the last "sent" on its own.
+    assert len([q for q in queries if "handed_at = CASE" in q["sql"]]) == 4
+    assert all(m.state == "sent" and m.attempts == 1 for m in Message.objects.all())
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_recipient_on_the_overlapped_path_fails_once_and_the_batch_goes_on(mail_server):
+    refused, accepted = MessageFactory.create_batch(2)
+    mail_server.refuse_recipients[refused.recipient] = "550 No such user"
+
+    outcome = dispatch.messages_send_batch(message_ids=_ids(refused, accepted))
+
+    assert (outcome["failed"], outcome["sent"]) == (1, 1)
+    refused.refresh_from_db()
+    assert (refused.state, refused.reason, refused.attempts, refused.handed_at) == ("failed", "rejected", 1, None)
+    assert "550" in refused.error
+    assert mail_server.message_ids() == {accepted.message_id: 1}
