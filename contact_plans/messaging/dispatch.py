@@ -9,9 +9,12 @@ SMTP connection the worker process keeps across batches (an email's bytes were p
 enqueue and go as they are), for each message in turn:
 
 1. the rules are checked again (consent, opt-outs, bounces; for promotional messages the
-   frequency cap, under the customer's row lock; quiet hours) and ``handed_at`` is committed,
-   in the same statement as the previous message's "sent" (``_STEP_SQL``);
-2. the message is handed to the server;
+   frequency cap, under the customer's row lock; quiet hours) and ``handed_at`` is written, in
+   the same statement as the previous message's "sent" (``_STEP_SQL``): on PostgreSQL outside a
+   transaction, sent on a second connection without waiting (``_Overlapped``), while the SMTP
+   server answers the message's ``MAIL`` and ``RCPT``;
+2. the statement's commit is confirmed (``_Batch.confirm``) before ``DATA``, the only step that
+   delivers, and the message is handed to the server;
 3. its answer is recorded: sent (with the provider's id, committed with the next hand-over or at
    the end of the batch), retried later (temporary failure, with backoff), or failed with the
    reason.
@@ -324,7 +327,7 @@ class _Batch:
                 to=message.recipient, raw=bytes(message.mime), before_data=lambda: self.confirm(message)
             )
         if not self.confirm(message):
-            raise Withdrawn(message.recipient)
+            raise Withdrawn("the hand-over was not confirmed")
         if self.channel == Channel.SMS:
             return self.transport.send(to=message.recipient, text=message.text, reference=message.message_id)
         email = email_build(

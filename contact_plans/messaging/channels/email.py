@@ -138,7 +138,7 @@ class EmailChannel:
                 raise smtplib.SMTPRecipientsRefused({to: (code, answer)})
             if before_data is not None and not before_data():
                 smtp.rset()
-                raise Withdrawn(to)
+                raise Withdrawn("the hand-over was not confirmed")
             try:
                 code, answer = smtp.data(raw)  # DATA, then (on 354) the bytes and the final dot
             except smtplib.SMTPDataError as exc:  # DATA itself refused
