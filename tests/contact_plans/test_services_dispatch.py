@@ -455,3 +455,46 @@ def test_a_refused_recipient_on_the_overlapped_path_fails_once_and_the_batch_goe
     assert (refused.state, refused.reason, refused.attempts, refused.handed_at) == ("failed", "rejected", 1, None)
     assert "550" in refused.error
     assert mail_server.message_ids() == {accepted.message_id: 1}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_second_connection_lost_mid_batch_loses_nothing_and_sends_only_the_one_in_doubt_again(mail_server):
+    import psycopg2
+
+    messages = MessageFactory.create_batch(3)
+
+    def behaviour(number, received):
+        if number == 1:  # while the server holds the first message, the database drops the connection
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND query LIKE 'EXECUTE messaging_step%%' AND pid <> pg_backend_pid()"
+                )
+                assert cursor.fetchall() == [(True,)]
+            connection.close()
+        return "250 OK"
+
+    mail_server.behaviour = behaviour
+    with pytest.raises(psycopg2.Error):
+        dispatch.messages_send_batch(message_ids=_ids(*messages))
+
+    # The first was accepted, its "sent" never written: in doubt. The second never reached DATA.
+    assert mail_server.message_ids() == {messages[0].message_id: 1}
+    rows = {m.pk: m for m in Message.objects.all()}
+    assert rows[messages[0].pk].state == "sending" and rows[messages[0].pk].handed_at is not None
+    assert all(rows[m.pk].state == "sending" and rows[m.pk].handed_at is None for m in messages[1:])
+
+    # The lease runs out; the next batch sends the rest once and the one in doubt again, counted.
+    Message.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
+    mail_server.behaviour = lambda number, received: "250 OK"
+    outcome = dispatch.messages_send_batch(message_ids=_ids(*messages))
+
+    assert outcome["sent"] == 3
+    assert mail_server.message_ids() == {
+        messages[0].message_id: 2,
+        messages[1].message_id: 1,
+        messages[2].message_id: 1,
+    }
+    assert sorted(Message.objects.values_list("resent_count", flat=True)) == [0, 0, 1]
+    assert set(Message.objects.values_list("state", flat=True)) == {"sent"}
