@@ -1,15 +1,17 @@
 """Sending the outbox through a real SMTP server on 127.0.0.1: claims, leases, answers, retries."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contact_plans.messaging import dispatch, outbox
 from contact_plans.messaging.channels import PermanentFailure
+from contact_plans.messaging.channels.email import email_prepare
 from contact_plans.models import AddressStatus, Message
 from customers.models import Customer
 from tests.contact_plans.factories import MessageFactory, consenting_customer
@@ -32,6 +34,18 @@ def mail_server(settings):
 
 def _ids(*messages):
     return [m.pk for m in messages]
+
+
+def _prepared(messages):
+    """The bytes message_enqueue prepares for an email (the factory's rows have none): with them the
+    worker takes its SMTP path, MAIL and RCPT overlapping the hand-over's statement."""
+    for message in messages:
+        message.mime = email_prepare(
+            to=message.recipient, subject=message.subject, html=message.html, text=message.text,
+            message_id=message.message_id,
+        )  # fmt: skip
+        message.save(update_fields=["mime"])
+    return messages
 
 
 def test_a_batch_is_sent_over_one_connection_and_marked_sent(mail_server):
@@ -317,7 +331,7 @@ def test_a_batch_commits_without_waiting_for_the_disk_and_restores_the_setting(m
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_whose_lease_was_taken_over_records_what_it_sent_and_hands_over_nothing_more(mail_server):
-    first, second = MessageFactory.create_batch(2)
+    first, second = _prepared(MessageFactory.create_batch(2))
     successors_lease = timezone.now() + timedelta(minutes=5)
 
     def behaviour(number, received):
@@ -395,9 +409,20 @@ def test_the_rules_suppress_a_batchs_forbidden_messages_in_one_statement(mail_se
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_each_message_is_committed_as_handed_over_and_the_one_before_as_sent_before_the_server_has_it(mail_server):
-    messages = MessageFactory.create_batch(4)
+    messages = _prepared(MessageFactory.create_batch(4))
     order = {m.message_id: position for position, m in enumerate(messages)}
     seen_by_the_server = []
+    locked = threading.Event()
+
+    def hold_the_third_row():
+        # Another session holds the third message's row for a second: its hand-over statement waits
+        # for the lock, so the worker must wait for it before DATA (a worker that did not would
+        # deliver the message before its hand-over is committed, and the check below would see it).
+        with transaction.atomic():
+            Message.objects.select_for_update().get(pk=messages[2].pk)
+            locked.set()
+            time.sleep(1)
+        connection.close()
 
     def behaviour(number, received):
         # What another session reads at the instant the server holds the message: the state
@@ -405,6 +430,9 @@ def test_each_message_is_committed_as_handed_over_and_the_one_before_as_sent_bef
         rows = {m.message_id: (m.state, m.handed_at is not None) for m in Message.objects.all()}
         connection.close()  # this thread's connection, not the worker's
         seen_by_the_server.append((order[received.message_id], rows[received.message_id], rows))
+        if number == 2:
+            threading.Thread(target=hold_the_third_row).start()
+            locked.wait(5)
         return "250 OK"
 
     mail_server.behaviour = behaviour
@@ -430,7 +458,7 @@ def test_without_a_second_connection_the_batch_writes_on_the_workers_own(mail_se
         raise psycopg2.OperationalError("FATAL: sorry, too many clients already")
 
     monkeypatch.setattr(dispatch, "_Overlapped", refused)
-    messages = MessageFactory.create_batch(3)
+    messages = _prepared(MessageFactory.create_batch(3))
 
     with CaptureQueriesContext(connection) as queries:
         outcome = dispatch.messages_send_batch(message_ids=_ids(*messages))
@@ -445,7 +473,7 @@ def test_without_a_second_connection_the_batch_writes_on_the_workers_own(mail_se
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_refused_recipient_on_the_overlapped_path_fails_once_and_the_batch_goes_on(mail_server):
-    refused, accepted = MessageFactory.create_batch(2)
+    refused, accepted = _prepared(MessageFactory.create_batch(2))
     mail_server.refuse_recipients[refused.recipient] = "550 No such user"
 
     outcome = dispatch.messages_send_batch(message_ids=_ids(refused, accepted))
@@ -462,7 +490,7 @@ def test_a_refused_recipient_on_the_overlapped_path_fails_once_and_the_batch_goe
 def test_a_second_connection_lost_mid_batch_loses_nothing_and_sends_only_the_one_in_doubt_again(mail_server):
     import psycopg2
 
-    messages = MessageFactory.create_batch(3)
+    messages = _prepared(MessageFactory.create_batch(3))
 
     def behaviour(number, received):
         if number == 1:  # while the server holds the first message, the database drops the connection
