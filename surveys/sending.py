@@ -270,6 +270,9 @@ def _enqueue(invitation: Invitation, *, reminder: bool) -> Message:
         "html": html,
         "text": text,
         "language": invitation.language,
+        # Never through the click-recording redirect: each answer link carries its score, so a
+        # recorded click would tie an answer to a person (and an anonymous survey's to an employee).
+        "track_links": False,
     }
     if invitation.employee_id:
         return message_enqueue(employee=invitation.employee, purpose=Purpose.TRANSACTIONAL, **common)

@@ -9,9 +9,12 @@ SMTP connection the worker process keeps across batches (an email's bytes were p
 enqueue and go as they are), for each message in turn:
 
 1. the rules are checked again (consent, opt-outs, bounces; for promotional messages the
-   frequency cap, under the customer's row lock; quiet hours) and ``handed_at`` is committed,
-   in the same statement as the previous message's "sent" (``_STEP_SQL``);
-2. the message is handed to the server;
+   frequency cap, under the customer's row lock; quiet hours) and ``handed_at`` is written, in
+   the same statement as the previous message's "sent" (``_STEP_SQL``): on PostgreSQL outside a
+   transaction, sent on a second connection without waiting (``_Overlapped``), while the SMTP
+   server answers the message's ``MAIL`` and ``RCPT``;
+2. the statement's commit is confirmed (``_Batch.confirm``) before ``DATA``, the only step that
+   delivers, and the message is handed to the server;
 3. its answer is recorded: sent (with the provider's id, committed with the next hand-over or at
    the end of the batch), retried later (temporary failure, with backoff), or failed with the
    reason.
@@ -27,20 +30,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import threading
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Case, Exists, OuterRef, Q, Subquery, Value, When
+from django.db.models import Q
 from django.utils import timezone
 
-from contact_plans.models import AddressStatus, Channel, ContactPreference, Message, Purpose
+from contact_plans.models import Channel, Message, Purpose
 from customers.models import Customer
 from retention_crm import events
 
 from . import policy
-from .channels import ConnectionLost, DeliveryFailure, PermanentFailure, TemporaryFailure
+from .channels import ConnectionLost, DeliveryFailure, TemporaryFailure, Withdrawn
 from .channels.email import EmailChannel, email_build
 from .channels.sms import sms_backend
 from .outbox import email_headers
@@ -135,9 +139,89 @@ _STEP_SQL = """
     WHERE id IN (%(sent)s, %(handed)s) AND lease_until = %(lease)s
     RETURNING id"""
 
+# The statement's parameters and their types, for the second connection's prepared statement.
+_STEP_PARAMS = {
+    "sent": "bigint",
+    "sent_at": "timestamptz",
+    "provider_id": "varchar",
+    "handed": "bigint",
+    "now": "timestamptz",
+    "lease": "timestamptz",
+}
+_EXECUTE_STEP = f"EXECUTE messaging_step ({', '.join(f'%({name})s' for name in _STEP_PARAMS)})"
+
+
+class _Overlapped:
+    """A second PostgreSQL connection of the batch's own, on which the per-message statement is
+    sent without waiting for its answer (psycopg2's asynchronous mode), so that the database's
+    round trip runs while the SMTP server answers ``MAIL`` and ``RCPT``; ``finish`` waits for the
+    answer (the statement committed) before ``DATA``. Autocommit, and the asynchronous commit of
+    the batch (``_commits_not_waiting_for_the_disk``), like the worker's own connection."""
+
+    def __init__(self):
+        import psycopg2
+
+        params = connection.get_connection_params()
+        params.pop("cursor_factory", None)  # Django's, for its own connection
+        self.connection = psycopg2.connect(**params, async_=1)
+        self._wait()
+        self.cursor = self.connection.cursor()
+        self.cursor.execute("SET synchronous_commit TO OFF")
+        self._wait()
+        # The statement parsed and planned once per batch, not once per message (a third of the
+        # database's work for it; docs/benchmarks.md).
+        step = _STEP_SQL.format(table=connection.ops.quote_name(Message._meta.db_table))
+        for number, name in enumerate(_STEP_PARAMS, start=1):
+            step = step.replace(f"%({name})s", f"${number}")
+        self.cursor.execute(f"PREPARE messaging_step ({', '.join(_STEP_PARAMS.values())}) AS {step}")
+        self._wait()
+
+    def _wait(self) -> None:
+        import psycopg2.extensions as pg
+
+        while True:
+            state = self.connection.poll()
+            if state == pg.POLL_OK:
+                return
+            if state == pg.POLL_READ:
+                select.select([self.connection.fileno()], [], [])
+            elif state == pg.POLL_WRITE:
+                select.select([], [self.connection.fileno()], [])
+
+    def begin(self, params: dict) -> None:
+        self.cursor.execute(_EXECUTE_STEP, params)
+
+    def finish(self) -> set[int]:
+        self._wait()
+        return {row[0] for row in self.cursor.fetchall()}
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # a connection the server already dropped
+            self.connection.close()
+
+
+def _overlapped_writes():
+    """The batch's second connection, where it can be had: PostgreSQL, and no transaction around
+    the batch (inside one, as in tests, a second connection would not see its rows)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return None
+    import psycopg2
+
+    try:
+        return _Overlapped()
+    except psycopg2.Error as exc:  # e.g. max_connections reached: the batch writes as before
+        logger.warning("messaging.second_connection_refused error=%s", type(exc).__name__)
+        return None
+
 
 class _Batch:
-    """One worker's claimed messages and the connection of their channel."""
+    """One worker's claimed messages and the connection of their channel.
+
+    A message's hand-over is ``begin_step`` (the statement sent: on the second connection without
+    waiting, when there is one) and ``confirm`` (its answer: the hand-over committed and the lease
+    still ours), which a channel calls just before the step that delivers; so the state of every
+    message is committed before the next one can be accepted, as when the two were one call.
+    """
 
     def __init__(self, channel: str, lease_until, messages: list[Message]):
         self.channel = channel
@@ -149,17 +233,23 @@ class _Batch:
         self.opened = channel == Channel.EMAIL and self.transport.is_open()
         if channel == Channel.EMAIL and not self.opened:
             self.transport.close()  # a kept connection the server dropped: forget it, open anew
+        self.overlapped = _overlapped_writes()
         # The last accepted message, recorded as sent in the statement that hands over the next
         # one (one commit per message, not two), or on its own at the end of the batch.
         self.accepted: tuple[Message, str, object] | None = None
+        # The statement sent and not yet answered: (the message it records as sent, the one it
+        # hands over, the rows it wrote when it ran on the worker's own connection).
+        self.pending: tuple[Message | None, Message | None, set[int] | None] | None = None
+        self.confirmed: int | None = None  # the message whose hand-over is confirmed
 
-    def step(self, *, handed: Message | None, now) -> bool:
-        """Record the pending "sent" and mark ``handed`` as handed over, in one statement (its own
-        commit, or the caller's transaction's); returns whether ``handed`` is still ours."""
+    def begin_step(self, *, handed: Message | None, now) -> None:
+        """Send the statement that records the pending "sent" and marks ``handed`` as handed over:
+        on the second connection without waiting for it (outside a transaction), else at once."""
+        self.finish_step()
         sent, provider_id, sent_at = self.accepted or (None, "", None)
         self.accepted = None
         if sent is None and handed is None:
-            return False
+            return
         adapt = connection.ops.adapt_datetimefield_value
         params = {
             "sent": sent and sent.pk,
@@ -169,30 +259,77 @@ class _Batch:
             "now": adapt(now),
             "lease": self.db_lease,
         }
+        if self.overlapped is not None and not connection.in_atomic_block:
+            try:
+                self.overlapped.begin(params)
+            except Exception:  # unknown whether it ran: the rows stay as the lease left them
+                self._overlapped_lost()
+                raise
+            self.pending = (sent, handed, None)
+            return
         with connection.cursor() as cursor:
             cursor.execute(self.step_sql, params)
-            written = {row[0] for row in cursor.fetchall()}
+            self.pending = (sent, handed, {row[0] for row in cursor.fetchall()})
+
+    def finish_step(self) -> bool:
+        """Wait for the statement sent (if any); returns whether the message it handed over is
+        still ours."""
+        if self.pending is None:
+            return False
+        sent, handed, written = self.pending
+        self.pending = None
+        if written is None:
+            try:
+                written = self.overlapped.finish()
+            except Exception:
+                self._overlapped_lost()
+                raise
         if sent is not None and sent.pk in written:
             events.publish(events.MESSAGE_SENT, message_id=sent.pk, customer_id=sent.customer_id)
         return handed is not None and handed.pk in written
 
+    def _overlapped_lost(self) -> None:
+        """The second connection failed: the rest of the batch writes on the worker's own."""
+        self.overlapped.close()
+        self.overlapped = None
+
+    def confirm(self, message: Message) -> bool:
+        """Is ``message``'s hand-over committed and still ours? (Waits for its statement once.)"""
+        if self.confirmed == message.pk:
+            return True
+        if not self.finish_step():
+            return False
+        self.confirmed = message.pk
+        message.attempts += 1
+        if message.handed_at is not None:
+            logger.warning("messaging.resend_in_doubt message=%s", message.pk)
+        return True
+
     def record_accepted(self) -> None:
         """Write the pending "sent" on its own (end of the batch, or a message not handed over)."""
+        self.finish_step()
         if self.accepted is not None:
-            self.step(handed=None, now=timezone.now())
+            self.begin_step(handed=None, now=timezone.now())
+            self.finish_step()
 
     def ours(self, message_id: int):
         # The lease implies "sending" (see _STEP_SQL): by primary key, not the partial lease index.
         return Message.objects.filter(id=message_id, lease_until=self.lease_until)
 
     def send(self, message: Message) -> str:
+        """Hand ``message`` over; its hand-over is confirmed before it can be delivered (raises
+        ``Withdrawn`` when it is not ours any more)."""
         if not self.opened:
             self.transport.open()
             self.opened = True
+        if self.channel == Channel.EMAIL and message.mime and self.transport.sends_prepared:
+            return self.transport.send_prepared(
+                to=message.recipient, raw=bytes(message.mime), before_data=lambda: self.confirm(message)
+            )
+        if not self.confirm(message):
+            raise Withdrawn("the hand-over was not confirmed")
         if self.channel == Channel.SMS:
             return self.transport.send(to=message.recipient, text=message.text, reference=message.message_id)
-        if message.mime and self.transport.sends_prepared:
-            return self.transport.send_prepared(to=message.recipient, raw=bytes(message.mime))
         email = email_build(
             to=message.recipient,
             subject=message.subject,
@@ -205,7 +342,10 @@ class _Batch:
 
     def close(self, *, lost: bool = False) -> None:
         """SMS connections end with the batch; the email connection stays open for the worker's
-        next batch, unless it was lost."""
+        next batch, unless it was lost. The second database connection ends with the batch."""
+        if self.overlapped is not None:
+            self.overlapped.close()
+            self.overlapped = None
         if self.channel == Channel.EMAIL and not lost:
             return
         if self.opened:
@@ -295,24 +435,11 @@ def _suppress_batch(claimed: list[int], lease_until) -> int:
     """Suppress, in one statement, the claimed messages that the rules now forbid (consent withdrawn,
     the channel or topic declined, the address blocked since enqueue); returns how many.
 
-    The rules of ``policy._reason`` in SQL, in its order: a blocked address (its status is the
-    reason's name), then, for promotional messages only, no consent, then a declined channel or
-    topic. Each message is checked once more just before it is sent (``_hand_over``): what changes
-    during the batch is caught there.
+    The rules are ``policy.SUPPRESSION_RULES`` as SQL (``policy.suppression_sql``), the same table
+    the enqueue and the check just before each message is sent (``_hand_over``) read in Python:
+    what changes during the batch is caught there.
     """
-    blocked = AddressStatus.objects.filter(channel=OuterRef("channel"), address=OuterRef("recipient"))
-    declined = ContactPreference.objects.filter(
-        customer_id=OuterRef("customer_id"), channel=OuterRef("channel"), subscribed=False
-    ).filter(Q(topic="") | Q(topic=OuterRef("topic")))
-    no_consent = Exists(Customer.objects.filter(pk=OuterRef("customer_id"), marketing_consent=False))
-    promotional = Q(purpose=Purpose.PROMOTIONAL)
-    reason = Case(
-        When(Exists(blocked), then=Subquery(blocked.values("status")[:1])),
-        When(promotional & no_consent, then=Value(Message.Reason.NO_CONSENT)),
-        When(promotional & Exists(declined), then=Value(Message.Reason.UNSUBSCRIBED)),
-        default=Value(""),
-    )
-    forbidden = Exists(blocked) | (promotional & (no_consent | Exists(declined)))
+    reason, forbidden = policy.suppression_sql()
     marked = Message.objects.filter(forbidden, id__in=claimed, lease_until=lease_until).update(
         state=Message.State.SUPPRESSED, reason=reason, lease_until=None, handed_at=None, updated_at=timezone.now()
     )
@@ -333,12 +460,16 @@ def _send_one(batch: _Batch, message: Message) -> str:
         return verdict
     try:
         provider_id = batch.send(message)
-    except ConnectionLost as exc:
-        _retry(batch, message, exc)
-        return "lost"
-    except TemporaryFailure as exc:
-        return _retry(batch, message, exc)
-    except PermanentFailure as exc:
+    except Withdrawn:  # our lease ran out and another worker has it: nothing was delivered
+        return "lost_lease"
+    except DeliveryFailure as exc:
+        if not batch.confirm(message):  # refused before DATA: the hand-over's answer, first
+            return "lost_lease"
+        if isinstance(exc, ConnectionLost):
+            _retry(batch, message, exc)
+            return "lost"
+        if isinstance(exc, TemporaryFailure):
+            return _retry(batch, message, exc)
         _fail(batch, message, Message.Reason.REJECTED, exc.detail)
         return "failed"
     batch.accepted = (message, provider_id, timezone.now())
@@ -346,15 +477,20 @@ def _send_one(batch: _Batch, message: Message) -> str:
 
 
 def _hand_over(batch: _Batch, message: Message, now) -> str:
-    """Check the rules once more, then record the previous message's "sent" and this one's
-    hand-over in one statement; returns "handed" or why not."""
+    """Check the rules once more, then send the statement that records the previous message's
+    "sent" and this one's hand-over; returns "handed" or why not."""
     if message.purpose != Purpose.PROMOTIONAL:
         return _decide(batch, message, message.customer, now)
     # Consent as it is now, and the cap: the customer's row lock orders two workers that hand
-    # over messages of one customer, since the cap counts those being handed over.
+    # over messages of one customer, since the cap counts those being handed over. The hand-over
+    # is written in this transaction, before the lock is released.
+    batch.finish_step()
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=message.customer_id)
-        return _decide(batch, message, customer, now)
+        verdict = _decide(batch, message, customer, now)
+        if verdict == "handed" and not batch.confirm(message):
+            verdict = "lost_lease"
+        return verdict
 
 
 def _decide(batch: _Batch, message: Message, customer: Customer, now) -> str:
@@ -374,11 +510,7 @@ def _decide(batch: _Batch, message: Message, customer: Customer, now) -> str:
                 state=Message.State.QUEUED, due_at=morning, lease_until=None, handed_at=None, dispatched_at=None
             )
             return "waiting"
-    if not batch.step(handed=message, now=now):  # our lease ran out and another worker has it
-        return "lost_lease"
-    message.attempts += 1
-    if message.handed_at is not None:
-        logger.warning("messaging.resend_in_doubt message=%s", message.pk)
+    batch.begin_step(handed=message, now=now)  # confirmed by batch.send before it can be delivered
     return "handed"
 
 

@@ -91,7 +91,8 @@ def message_enqueue(
         if not reason and not sms_fits(text):
             state, reason = Message.State.FAILED, Message.Reason.TOO_LONG
     message_id = message_id_new()
-    if channel == Channel.EMAIL and state == Message.State.QUEUED and links.tracking_enabled(
+    # Clicks are recorded for customers' messages only: an employee's work mail is not measured.
+    if channel == Channel.EMAIL and state == Message.State.QUEUED and customer is not None and links.tracking_enabled(
         template=template, campaign_track_links=track_links
     ):
         html, text = links.links_track(html=html, text=text, message_id=message_id)

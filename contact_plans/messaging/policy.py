@@ -12,16 +12,22 @@
 - Whatever the purpose, nothing goes to an address that hard-bounced or complained of spam.
 
 The checks of the customer's own state are made at enqueue and again just before sending (consent
-may have been withdrawn meanwhile); the cap and quiet hours only at send time.
+may have been withdrawn meanwhile); the cap and quiet hours only at send time. Those checks are one
+table, ``SUPPRESSION_RULES``, read in Python (``reason_of``) and turned into SQL
+(``suppression_sql``) by the same code.
 """
 
 from __future__ import annotations
 
+import operator
 import zoneinfo
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import reduce
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Case, Exists, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from contact_plans.models import AddressStatus, Channel, ContactPreference, Message, Purpose
@@ -52,27 +58,124 @@ def is_subscribed(customer: Customer, channel: str, topic: str = "") -> bool:
     return not declined.exists()
 
 
-def _reason(*, blocked: str | None, declined: bool, customer: Customer, purpose: str) -> str:
-    if blocked == AddressStatus.Status.BOUNCED:
-        return Reason.BOUNCED
-    if blocked == AddressStatus.Status.COMPLAINED:
-        return Reason.COMPLAINED
-    if blocked == AddressStatus.Status.STOPPED:
-        return Reason.STOPPED
-    if purpose == Purpose.TRANSACTIONAL:
-        return ""
-    if not customer.marketing_consent:
-        return Reason.NO_CONSENT
-    if declined:
-        return Reason.UNSUBSCRIBED
+# The rules of the customer's own state, stated once. The enqueue (``suppression_reason``), the
+# worker's check of each message just before it is sent (``BatchRules``) and the set-based check of
+# a claimed batch (``suppression_sql``, in dispatch.py) all read this table, the first two in
+# Python over the facts they read, the third as SQL over the message rows: each fact below is
+# defined once for both.
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the rules look at, for one message."""
+
+    address_status: str | None  # the AddressStatus of the message's channel and recipient, if any
+    consent: bool  # the customer's marketing consent
+    declined: bool  # the channel, or the message's topic, declined in the preference centre
+
+
+@dataclass(frozen=True)
+class Refs:
+    """Where the SQL form of a fact finds the customer, channel, topic and address: on Message rows
+    (``MESSAGE_REFS``) or, for the set-based reading of campaigns, on Customer rows
+    (``suppression_reason_expression``)."""
+
+    customer: Any
+    channel: Any
+    topic: Any
+    address: Any
+
+
+MESSAGE_REFS = Refs(
+    customer=OuterRef("customer_id"), channel=OuterRef("channel"), topic=OuterRef("topic"), address=OuterRef("recipient")
+)
+
+
+class _AddressIs:
+    """The address (channel and recipient) has this status: bounced, complained, STOP."""
+
+    def __init__(self, status: str):
+        self.status = status
+
+    def holds(self, facts: Facts) -> bool:
+        return facts.address_status == self.status
+
+    def sql(self, refs: Refs = MESSAGE_REFS) -> Exists:
+        return Exists(AddressStatus.objects.filter(channel=refs.channel, address=refs.address, status=self.status))
+
+
+class _NoConsent:
+    def holds(self, facts: Facts) -> bool:
+        return not facts.consent
+
+    def sql(self, refs: Refs = MESSAGE_REFS) -> Exists:
+        return Exists(Customer.objects.filter(pk=refs.customer, marketing_consent=False))
+
+
+class _Declined:
+    """The customer unsubscribed from the channel (topic "") or declined the message's topic."""
+
+    def holds(self, facts: Facts) -> bool:
+        return facts.declined
+
+    def sql(self, refs: Refs = MESSAGE_REFS) -> Exists:
+        return Exists(
+            ContactPreference.objects.filter(customer_id=refs.customer, channel=refs.channel, subscribed=False).filter(
+                Q(topic="") | Q(topic=refs.topic)
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Rule:
+    reason: str
+    fact: _AddressIs | _NoConsent | _Declined
+    promotional_only: bool
+
+
+# In order: the first rule that holds names the reason. A blocked address stops every message,
+# transactional or not; consent and the preference centre are about marketing.
+SUPPRESSION_RULES: tuple[Rule, ...] = (
+    Rule(Reason.BOUNCED, _AddressIs(AddressStatus.Status.BOUNCED), promotional_only=False),
+    Rule(Reason.COMPLAINED, _AddressIs(AddressStatus.Status.COMPLAINED), promotional_only=False),
+    Rule(Reason.STOPPED, _AddressIs(AddressStatus.Status.STOPPED), promotional_only=False),
+    Rule(Reason.NO_CONSENT, _NoConsent(), promotional_only=True),
+    Rule(Reason.UNSUBSCRIBED, _Declined(), promotional_only=True),
+)
+
+
+def reason_of(facts: Facts, *, purpose: str) -> str:
+    """The first rule that holds for these facts (a Message.Reason), or "" when the message may go."""
+    for rule in SUPPRESSION_RULES:
+        if (purpose == Purpose.PROMOTIONAL or not rule.promotional_only) and rule.fact.holds(facts):
+            return rule.reason
     return ""
 
 
-def suppression_reason(*, customer: Customer, channel: str, purpose: str, topic: str, recipient: str) -> str:
-    """Why this message must not go (a Message.Reason), or "" when it may."""
-    blocked = AddressStatus.objects.filter(channel=channel, address=recipient).values_list("status", flat=True).first()
+def suppression_sql() -> tuple[Case, Q]:
+    """The same rules over Message rows: (the reason as a CASE, "" when none holds; the condition
+    that one holds), for a filter and an UPDATE of a batch (dispatch._suppress_batch)."""
+    promotional = Q(purpose=Purpose.PROMOTIONAL)
+    whens = [
+        When(
+            (promotional & Q(rule.fact.sql())) if rule.promotional_only else Q(rule.fact.sql()), then=Value(rule.reason)
+        )
+        for rule in SUPPRESSION_RULES
+    ]
+    reason = Case(*whens, default=Value(""))
+    conditions = [when.condition for when in whens]
+    return reason, reduce(operator.or_, conditions)
+
+
+def suppression_reason(*, customer: Customer | None, channel: str, purpose: str, topic: str, recipient: str) -> str:
+    """Why this message must not go (a Message.Reason), or "" when it may. ``customer`` None: an
+    employee's message (transactional), which only a blocked address stops."""
+    status = AddressStatus.objects.filter(channel=channel, address=recipient).values_list("status", flat=True).first()
+    if customer is None:
+        return reason_of(Facts(address_status=status, consent=True, declined=False), purpose=Purpose.TRANSACTIONAL)
     declined = purpose == Purpose.PROMOTIONAL and not is_subscribed(customer, channel, topic)
-    return _reason(blocked=blocked, declined=declined, customer=customer, purpose=purpose)
+    facts = Facts(address_status=status, consent=customer.marketing_consent, declined=declined)
+    return reason_of(facts, purpose=purpose)
 
 
 class BatchRules:
@@ -93,16 +196,14 @@ class BatchRules:
         )
 
     def reason(self, message: Message, customer: Customer | None) -> str:
-        if customer is None:  # an employee's message: transactional, only a blocked address stops it
-            blocked = self.blocked.get((message.channel, message.recipient))
-            return _reason(blocked=blocked, declined=False, customer=None, purpose=Purpose.TRANSACTIONAL)
-        declined = (customer.pk, message.channel, "") in self.declined or (
-            customer.pk,
-            message.channel,
-            message.topic,
-        ) in self.declined
+        """``customer``: the message's, as it is now (for a promotional one, its locked row); None for
+        an employee's message, which is transactional: only a blocked address stops it."""
         blocked = self.blocked.get((message.channel, message.recipient))
-        return _reason(blocked=blocked, declined=declined, customer=customer, purpose=message.purpose)
+        if customer is None:
+            return reason_of(Facts(address_status=blocked, consent=True, declined=False), purpose=Purpose.TRANSACTIONAL)
+        declined = {(customer.pk, message.channel, ""), (customer.pk, message.channel, message.topic)} & self.declined
+        facts = Facts(address_status=blocked, consent=customer.marketing_consent, declined=bool(declined))
+        return reason_of(facts, purpose=message.purpose)
 
 
 def frequency_capped(*, customer_id: int, exclude_id: int, now: datetime) -> bool:
@@ -155,27 +256,19 @@ def quiet_hours_end(*, customer: Customer, now: datetime | None = None) -> datet
 def suppression_reason_expression(*, purpose: str, topic: str, channel: str = Channel.EMAIL):
     """The reason ``message_enqueue`` would give each customer of a ``Customer`` queryset for an
     email of this purpose and topic, as one SQL expression ("" when it would be queued): no
-    address, then a blocked address (bounced, complained), then, for promotional messages, no
-    consent, then the channel or topic declined. The order and the reasons are
-    ``recipient_of`` + ``_reason``'s; the frequency cap is a send-time rule (``frequency_capped_expression``)."""
-    from django.db.models import Case, Exists, OuterRef, Subquery, Value, When
+    address (``recipient_of``), then ``SUPPRESSION_RULES`` in their order, read over the customer
+    rows. The frequency cap is a send-time rule (``frequency_capped_expression``)."""
     from django.db.models.functions import Lower, Trim
 
     if channel != Channel.EMAIL:
         raise ValueError("the set-based rules cover email (an SMS number is normalised in Python)")
-    blocked = AddressStatus.objects.filter(channel=channel, address=Lower(Trim(OuterRef("email"))))
-    declined = ContactPreference.objects.filter(customer_id=OuterRef("pk"), channel=channel, subscribed=False).filter(
-        Q(topic="") | Q(topic=topic)
-    )
-    whens = [
-        When(Q(email="") | Q(email__isnull=True), then=Value(Reason.NO_ADDRESS)),
-        When(Exists(blocked), then=Subquery(blocked.values("status")[:1])),
+    refs = Refs(customer=OuterRef("pk"), channel=Value(channel), topic=Value(topic), address=Lower(Trim(OuterRef("email"))))
+    whens = [When(Q(email="") | Q(email__isnull=True), then=Value(Reason.NO_ADDRESS))]
+    whens += [
+        When(rule.fact.sql(refs), then=Value(rule.reason))
+        for rule in SUPPRESSION_RULES
+        if purpose == Purpose.PROMOTIONAL or not rule.promotional_only
     ]
-    if purpose == Purpose.PROMOTIONAL:
-        whens += [
-            When(marketing_consent=False, then=Value(Reason.NO_CONSENT)),
-            When(Exists(declined), then=Value(Reason.UNSUBSCRIBED)),
-        ]
     return Case(*whens, default=Value(""))
 
 

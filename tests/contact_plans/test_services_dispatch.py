@@ -1,15 +1,17 @@
 """Sending the outbox through a real SMTP server on 127.0.0.1: claims, leases, answers, retries."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contact_plans.messaging import dispatch, outbox
 from contact_plans.messaging.channels import PermanentFailure
+from contact_plans.messaging.channels.email import email_prepare
 from contact_plans.models import AddressStatus, Message
 from customers.models import Customer
 from tests.contact_plans.factories import MessageFactory, consenting_customer
@@ -32,6 +34,18 @@ def mail_server(settings):
 
 def _ids(*messages):
     return [m.pk for m in messages]
+
+
+def _prepared(messages):
+    """The bytes message_enqueue prepares for an email (the factory's rows have none): with them the
+    worker takes its SMTP path, MAIL and RCPT overlapping the hand-over's statement."""
+    for message in messages:
+        message.mime = email_prepare(
+            to=message.recipient, subject=message.subject, html=message.html, text=message.text,
+            message_id=message.message_id,
+        )  # fmt: skip
+        message.save(update_fields=["mime"])
+    return messages
 
 
 def test_a_batch_is_sent_over_one_connection_and_marked_sent(mail_server):
@@ -317,7 +331,7 @@ def test_a_batch_commits_without_waiting_for_the_disk_and_restores_the_setting(m
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_whose_lease_was_taken_over_records_what_it_sent_and_hands_over_nothing_more(mail_server):
-    first, second = MessageFactory.create_batch(2)
+    first, second = _prepared(MessageFactory.create_batch(2))
     successors_lease = timezone.now() + timedelta(minutes=5)
 
     def behaviour(number, received):
@@ -390,3 +404,125 @@ def test_the_rules_suppress_a_batchs_forbidden_messages_in_one_statement(mail_se
     marking = [q["sql"] for q in queries if q["sql"].startswith("UPDATE") and "'suppressed'" in q["sql"]]
     assert len(marking) == 1
     assert mail_server.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_each_message_is_committed_as_handed_over_and_the_one_before_as_sent_before_the_server_has_it(mail_server):
+    messages = _prepared(MessageFactory.create_batch(4))
+    order = {m.message_id: position for position, m in enumerate(messages)}
+    seen_by_the_server = []
+    locked = threading.Event()
+
+    def hold_the_third_row():
+        # Another session holds the third message's row for a second: its hand-over statement waits
+        # for the lock, so the worker must wait for it before DATA (a worker that did not would
+        # deliver the message before its hand-over is committed, and the check below would see it).
+        with transaction.atomic():
+            Message.objects.select_for_update().get(pk=messages[2].pk)
+            locked.set()
+            time.sleep(1)
+        connection.close()
+
+    def behaviour(number, received):
+        # What another session reads at the instant the server holds the message: the state
+        # written on the worker's second connection, overlapped with MAIL and RCPT, is committed.
+        rows = {m.message_id: (m.state, m.handed_at is not None) for m in Message.objects.all()}
+        connection.close()  # this thread's connection, not the worker's
+        seen_by_the_server.append((order[received.message_id], rows[received.message_id], rows))
+        if number == 2:
+            threading.Thread(target=hold_the_third_row).start()
+            locked.wait(5)
+        return "250 OK"
+
+    mail_server.behaviour = behaviour
+    with CaptureQueriesContext(connection) as queries:
+        outcome = dispatch.messages_send_batch(message_ids=_ids(*messages))
+
+    assert outcome["sent"] == 4
+    for position, (this_one, _, rows) in enumerate(seen_by_the_server):
+        assert this_one == position
+        assert rows[messages[position].message_id] == ("sending", True)
+        assert all(rows[m.message_id] == ("sent", False) for m in messages[:position])
+    assert all(m.state == "sent" and m.handed_at is None for m in Message.objects.all())
+    # The hand-overs and the "sent" went on the second connection, none on the worker's own.
+    assert not [q for q in queries if "handed_at = CASE" in q["sql"]]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_without_a_second_connection_the_batch_writes_on_the_workers_own(mail_server, monkeypatch):
+    import psycopg2
+
+    def refused():
+        raise psycopg2.OperationalError("FATAL: sorry, too many clients already")
+
+    monkeypatch.setattr(dispatch, "_Overlapped", refused)
+    messages = _prepared(MessageFactory.create_batch(3))
+
+    with CaptureQueriesContext(connection) as queries:
+        outcome = dispatch.messages_send_batch(message_ids=_ids(*messages))
+
+    assert outcome["sent"] == 3
+    assert sorted(mail_server.message_ids().values()) == [1, 1, 1]
+    # Three hand-overs (each with the previous "sent") and the last "sent" on its own.
+    assert len([q for q in queries if "handed_at = CASE" in q["sql"]]) == 4
+    assert all(m.state == "sent" and m.attempts == 1 for m in Message.objects.all())
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_recipient_on_the_overlapped_path_fails_once_and_the_batch_goes_on(mail_server):
+    refused, accepted = _prepared(MessageFactory.create_batch(2))
+    mail_server.refuse_recipients[refused.recipient] = "550 No such user"
+
+    outcome = dispatch.messages_send_batch(message_ids=_ids(refused, accepted))
+
+    assert (outcome["failed"], outcome["sent"]) == (1, 1)
+    refused.refresh_from_db()
+    assert (refused.state, refused.reason, refused.attempts, refused.handed_at) == ("failed", "rejected", 1, None)
+    assert "550" in refused.error
+    assert mail_server.message_ids() == {accepted.message_id: 1}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_second_connection_lost_mid_batch_loses_nothing_and_sends_only_the_one_in_doubt_again(mail_server):
+    import psycopg2
+
+    messages = _prepared(MessageFactory.create_batch(3))
+
+    def behaviour(number, received):
+        if number == 1:  # while the server holds the first message, the database drops the connection
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND query LIKE 'EXECUTE messaging_step%%' AND pid <> pg_backend_pid()"
+                )
+                assert cursor.fetchall() == [(True,)]
+            connection.close()
+        return "250 OK"
+
+    mail_server.behaviour = behaviour
+    with pytest.raises(psycopg2.Error):
+        dispatch.messages_send_batch(message_ids=_ids(*messages))
+
+    # The first was accepted, its "sent" never written: in doubt. The second never reached DATA.
+    assert mail_server.message_ids() == {messages[0].message_id: 1}
+    rows = {m.pk: m for m in Message.objects.all()}
+    assert rows[messages[0].pk].state == "sending" and rows[messages[0].pk].handed_at is not None
+    assert all(rows[m.pk].state == "sending" and rows[m.pk].handed_at is None for m in messages[1:])
+
+    # The lease runs out; the next batch sends the rest once and the one in doubt again, counted.
+    Message.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
+    mail_server.behaviour = lambda number, received: "250 OK"
+    outcome = dispatch.messages_send_batch(message_ids=_ids(*messages))
+
+    assert outcome["sent"] == 3
+    assert mail_server.message_ids() == {
+        messages[0].message_id: 2,
+        messages[1].message_id: 1,
+        messages[2].message_id: 1,
+    }
+    assert sorted(Message.objects.values_list("resent_count", flat=True)) == [0, 0, 1]
+    assert set(Message.objects.values_list("state", flat=True)) == {"sent"}

@@ -94,6 +94,21 @@ def test_the_invitation_email_shows_the_scale_as_links_in_the_customers_language
     assert "https://crm.example.com/m/u/" in message.html and "https://crm.example.com/m/u/" in message.text
 
 
+def test_answer_links_never_go_through_the_click_recording_redirect(send, settings):
+    """Each link carries its score: a recorded click would tie an answer to a person."""
+    settings.MESSAGING_TRACK_LINKS = True
+    customer = consenting_customer(language="en")
+    ana = employee("Ana Lee", team=Team.objects.create(name="Support"))
+
+    send(active_survey("nps"), customer_ids=[customer.pk])
+    send(active_survey("enps", anonymous=True))
+
+    for message in Message.objects.all():
+        assert "https://crm.example.com/r/" not in message.html + message.text
+        assert message.html.count("https://crm.example.com/a/") == 11
+    assert Message.objects.filter(employee=ana).exists()
+
+
 def test_a_customer_without_marketing_consent_is_invited_but_the_outbox_suppresses_it(send):
     customer = CustomerFactory(marketing_consent=False)
     survey = active_survey("csat")

@@ -21,3 +21,8 @@ class ConnectionLost(TemporaryFailure):
 
 class PermanentFailure(DeliveryFailure):
     """Never going to work: SMTP 5xx for this recipient, a provider's 4xx."""
+
+
+class Withdrawn(Exception):  # noqa: N818 (not an error: the sender's decision)
+    """The sender took the message back before the server had it (its hand-over was not confirmed:
+    another worker holds it now). Nothing was delivered; the connection is usable."""

@@ -6,7 +6,10 @@ loop would. Other backends (the local outbox, django-anymail's providers) get th
 from the row's parts (``email_build``, ``EmailChannel.send``).
 
 Each message is sent on its own, so that its answer (accepted, refused, temporary) is recorded
-before the next one is handed over. SMTP answers are classified by their code: 4xx temporary, 5xx
+before the next one is handed over. A prepared message goes in the SMTP transaction's steps
+(``MAIL``, ``RCPT``, then ``DATA``), with a check of the sender's between ``RCPT`` and ``DATA``:
+nothing is delivered before ``DATA`` ends, so the worker's database write for the hand-over can
+run during the first two round trips and be confirmed before the message can be accepted. SMTP answers are classified by their code: 4xx temporary, 5xx
 permanent; a dropped connection or a timeout is temporary and ends the batch (the rest goes back
 to the queue).
 """
@@ -15,13 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
 
-from . import ConnectionLost, PermanentFailure, TemporaryFailure
+from . import ConnectionLost, PermanentFailure, TemporaryFailure, Withdrawn
 
 
 def email_build(
@@ -47,6 +51,16 @@ def email_prepare(
     would put it on the wire: built once, at enqueue, and sent byte for byte at every attempt."""
     email = email_build(to=to, subject=subject, html=html, text=text, message_id=message_id, headers=headers)
     return email.message().as_bytes(linesep="\r\n")
+
+
+def _refused(smtp: smtplib.SMTP, code: int) -> None:
+    """After a refusal, as ``sendmail`` does: 421 closes the connection, anything else resets the
+    transaction so that the connection serves the next message."""
+    if code == 421:
+        smtp.close()
+    else:
+        with contextlib.suppress(smtplib.SMTPServerDisconnected):
+            smtp.rset()
 
 
 def _smtp_code_failure(code: int, detail: str):
@@ -100,12 +114,39 @@ class EmailChannel:
         except (smtplib.SMTPException, OSError):
             return False
 
-    def send_prepared(self, *, to: str, raw: bytes) -> str:
-        """Hand prepared bytes to the SMTP server; returns "" (SMTP has no provider id) or raises."""
+    def send_prepared(self, *, to: str, raw: bytes, before_data: Callable[[], bool] | None = None) -> str:
+        """Hand prepared bytes to the SMTP server; returns "" (SMTP has no provider id) or raises.
+
+        ``before_data`` is called once the server has taken the envelope (``MAIL``, ``RCPT``) and
+        before ``DATA``, the only step that delivers: when it returns False the transaction is
+        reset (``RSET``: the server forgets it) and ``Withdrawn`` raised. The same conversation
+        as ``smtplib``'s ``sendmail`` otherwise (its ``SIZE``, its handling of 421 and refusals).
+        """
         if self.sender is None:
             self.sender = sanitize_address(settings.DEFAULT_FROM_EMAIL, settings.DEFAULT_CHARSET)
         with self._answers():
-            self.connection.connection.sendmail(self.sender, [to], raw)
+            smtp = self.connection.connection
+            smtp.ehlo_or_helo_if_needed()
+            options = [f"size={len(raw)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+            code, answer = smtp.mail(self.sender, options)
+            if code != 250:
+                _refused(smtp, code)
+                raise smtplib.SMTPSenderRefused(code, answer, self.sender)
+            code, answer = smtp.rcpt(to)
+            if code not in (250, 251):
+                _refused(smtp, code)
+                raise smtplib.SMTPRecipientsRefused({to: (code, answer)})
+            if before_data is not None and not before_data():
+                smtp.rset()
+                raise Withdrawn("the hand-over was not confirmed")
+            try:
+                code, answer = smtp.data(raw)  # DATA, then (on 354) the bytes and the final dot
+            except smtplib.SMTPDataError as exc:  # DATA itself refused
+                _refused(smtp, exc.smtp_code)
+                raise
+            if code != 250:
+                _refused(smtp, code)
+                raise smtplib.SMTPDataError(code, answer)
         return ""
 
     def send(self, email: EmailMultiAlternatives) -> str:
