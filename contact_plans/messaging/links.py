@@ -48,9 +48,12 @@ def tracking_enabled(*, template=None, campaign_track_links: bool = True) -> boo
 
 
 def _ours(url: str) -> bool:
-    """Links that must not be rewritten: the unsubscribe and preference links, and the redirect itself."""
+    """Links that must not be rewritten: every link to the CRM's own public pages (unsubscribe and
+    preferences, a survey's answer links, the loyalty standing page, the redirect itself). They carry
+    the reader's signed token, which a click record would keep, and their own pages record what
+    matters (an answer, a redemption)."""
     base = settings.PUBLIC_BASE_URL.rstrip("/")
-    return url.startswith((f"{base}/m/", f"{base}/r/"))
+    return url == base or url.startswith(f"{base}/")
 
 
 def link_token(*, message_id: str, url: str) -> str:

@@ -93,6 +93,20 @@ def test_the_unsubscribe_and_preference_links_are_never_rewritten():
     assert "/m/u/" in message.html and "List-Unsubscribe" in bytes(message.mime).decode()
 
 
+def test_links_to_the_crms_own_pages_are_never_rewritten(settings):
+    """A loyalty standing page or a survey answer link carries the reader's token: not tracked."""
+    settings.PUBLIC_BASE_URL = "https://crm.example.com"
+    own = "https://crm.example.com/loyalty/s/abc/"
+    template = MessageTemplateFactory(
+        contents={"en": {"subject": "Hi", "html": f'<p><a href="{own}">Your points</a> '
+                         '<a href="https://shop.example/sale">Sale</a></p>'}}
+    )
+    message = send_template(template=template, customer=consenting_customer(), source_key="t:own")
+
+    assert f'href="{own}"' in message.html
+    assert len(_tracked(message.html)) == 1
+
+
 def test_tracking_is_switched_off_by_the_setting_the_template_and_the_campaign(settings):
     customer = consenting_customer()
     settings.MESSAGING_TRACK_LINKS = False
