@@ -112,7 +112,7 @@ def _count_on_redis(key: str) -> int | None:
     if not isinstance(backend, RedisCache):
         return None
     full_key = backend.make_and_validate_key(key)
-    pipeline = backend._cache.get_client(full_key, write=True).pipeline()
+    pipeline = backend._cache.get_client(full_key, write=True).pipeline(transaction=False)
     pipeline.incr(full_key)
     pipeline.expire(full_key, 61)
     count, _expiry = pipeline.execute()
