@@ -199,7 +199,7 @@ def survey_response_record(
         response_id = str(response.pk)
         transaction.on_commit(lambda: survey_closed_loop_task.delay(response_id))
         events.publish(events.SURVEY_ANSWERED, response_id=response_id, customer_id=response.customer_id)
-    logger.debug("surveys.answered survey=%s created=%s", survey.pk, created)
+    logger.info("surveys.answered survey=%s created=%s", survey.pk, created)
     return response, created
 
 
