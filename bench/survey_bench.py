@@ -1,8 +1,12 @@
 """Survey benchmark: answer submissions (the one-click page's POST) against a trivial view, on the
 same gunicorn. Run by hand, on a database of its own (it empties the tables it uses):
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_surveys .venv/bin/python bench/survey_bench.py \
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_surveys REDIS_URL=redis://127.0.0.1:6379/0 \
+        .venv/bin/python bench/survey_bench.py \
         [--invitations 20000] [--connections 32] [--workers 2] [--seconds 30] [--port 8190]
+
+(``REDIS_URL``: the cache of the rate limit and the broker of the closed-loop task, as in
+production; without it both are database tables and files, which measures those instead.)
 
 1. Data (not timed): ``--invitations`` customers, an active NPS survey from the ready-made template,
    one invitation each (``INSERT ... SELECT generate_series``); the customers have no account manager,

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -122,45 +124,76 @@ def _answer_clean(question: Question, value):
     return text
 
 
+# The questions of the surveys being answered, per process, under (survey id, questions_version):
+# the version is read with the invitation (the same row, no extra query) and raised by a trigger on
+# every change to the questions, so a stale copy is never used. Small: a few surveys are live at once.
+_QUESTIONS: dict[tuple[int, int], list[Question]] = {}
+_QUESTIONS_MAX = 64
+
+
+def questions_for(survey: Survey) -> list[Question]:
+    """The survey's questions in order, cached per process until they change (read-only: do not edit them)."""
+    key = (survey.pk, survey.questions_version)
+    questions = _QUESTIONS.get(key)
+    if questions is None:
+        questions = list(Question.objects.filter(survey_id=survey.pk).order_by("position"))
+        if len(_QUESTIONS) >= _QUESTIONS_MAX:
+            _QUESTIONS.clear()
+        _QUESTIONS[key] = questions
+    return questions
+
+
 def survey_response_record(
-    *, invitation_id: int, score, raw: dict, source: str = Response.Source.LINK, questions: list | None = None
+    *,
+    invitation_id: int,
+    score,
+    raw: dict,
+    source: str = Response.Source.LINK,
+    questions: list | None = None,
+    invitation: Invitation | None = None,
 ) -> tuple[Response, bool]:
-    """Record (or update) the answer of an invitation; returns (response, created). ``questions``:
-    the survey's, in order, when the caller has just read them (the answer page)."""
-    with transaction.atomic():
-        _commit_without_waiting_for_the_disk()
-        invitation = (
-            Invitation.objects.select_for_update(of=("self",))
-            .select_related("survey", "employee")
-            .get(pk=invitation_id)
-        )
-        survey = invitation.survey
-        if survey.status == Survey.Status.CLOSED:
-            raise ValidationError(_("This survey is closed and takes no more answers."))
-        if questions is None:
-            questions = list(survey.questions.order_by("position"))
-        score, answers, comment = answers_clean(survey=survey, questions=questions, score=score, raw=raw)
-        negative_comment = bool(comment) and is_negative(comment)
-        top = detractor_max(questions[0])
-        detractor = (top is not None and score <= top) or negative_comment
-        today = timezone.localdate()
-        values = {
-            "score": score,
-            "answers": answers,
-            "comment": comment,
-            "is_detractor": detractor,
-            "language": invitation.language,
-            "source": source,
-            "answered_on": today,
-        }
-        if survey.anonymous:
-            response, created = _record_anonymous(invitation, survey, values)
-        else:
-            response, created = _record_named(invitation, survey, values)
-        if not invitation.answered:
-            Invitation.objects.filter(pk=invitation.pk).update(answered=True)
+    """Record (or update) the answer of an invitation; returns (response, created). ``invitation``
+    (with its survey and employee) and ``questions`` (in order): when the caller has just read them,
+    as the answer page has.
+
+    On PostgreSQL the answer is one statement (``_upsert``): the response inserted or, when the
+    invitation already has one, updated in place (``ON CONFLICT … DO UPDATE``, which also orders two
+    submissions of the same link: the second waits for the first and updates it), the invitation
+    marked answered, and the commit not waiting for the disk. Nothing is read back: the statement
+    returns the row."""
+    if invitation is None or invitation.pk != invitation_id:
+        invitation = Invitation.objects.select_related("survey", "employee").get(pk=invitation_id)
+    survey = invitation.survey
+    if survey.status == Survey.Status.CLOSED:
+        raise ValidationError(_("This survey is closed and takes no more answers."))
+    if questions is None:
+        questions = questions_for(survey)
+    score, answers, comment = answers_clean(survey=survey, questions=questions, score=score, raw=raw)
+    negative_comment = bool(comment) and is_negative(comment)
+    top = detractor_max(questions[0])
+    detractor = (top is not None and score <= top) or negative_comment
+    values = {
+        "score": score,
+        "answers": answers,
+        "comment": comment,
+        "is_detractor": detractor,
+        "language": invitation.language,
+        "source": source,
+        "answered_on": timezone.localdate(),
+    }
+    if connection.vendor == "postgresql":
+        response, created = _upsert(invitation, survey, values)
+    else:
+        with transaction.atomic():
+            Invitation.objects.select_for_update().filter(pk=invitation.pk).exists()
+            if survey.anonymous:
+                response, created = _record_anonymous(invitation, survey, values)
+            else:
+                response, created = _record_named(invitation, survey, values)
+            Invitation.objects.filter(pk=invitation.pk, answered=False).update(answered=True)
     if response.customer_id:
         # The timeline and the task are the worker's: the answer page only records the answer.
+        # Both wait for the commit (at once when the statement above was its own transaction).
         from .tasks import survey_closed_loop_task
 
         response_id = str(response.pk)
@@ -170,15 +203,83 @@ def survey_response_record(
     return response, created
 
 
-def _commit_without_waiting_for_the_disk() -> None:
-    """PostgreSQL's asynchronous commit for this transaction only, as the outbox's dispatcher does
-    (docs/messaging.md): the answer is visible to everyone when the page says thank you and
-    reaches the disk at most ~0.6 s later, instead of each answer waiting for an fsync. Only a crash
+# The columns an answer writes; on a second answer they are replaced, except the anonymous
+# response's day, which stays the first answer's (an update reveals no new time).
+_ANSWER_COLUMNS = ("score", "answers", "comment", "is_detractor", "language", "source", "answered_on", "answered_at")
+
+_UPSERT = """
+WITH answer AS (
+    INSERT INTO surveys_response (
+        id, survey_id, anonymous, invitation_id, customer_id, employee_id, team_id, anon_key,
+        score, answers, comment, is_detractor, language, source, answered_on, answered_at, timeline_logged
+    )
+    SELECT %(id)s, %(survey_id)s, %(anonymous)s, %(invitation_id)s, %(customer_id)s, %(employee_id)s,
+           %(team_id)s, %(anon_key)s, %(score)s, %(answers)s::jsonb, %(comment)s, %(is_detractor)s,
+           %(language)s, %(source)s, %(answered_on)s, %(answered_at)s, false
+    FROM surveys_survey WHERE id = %(survey_id)s AND status <> 'closed'
+    ON CONFLICT ({conflict}) DO UPDATE SET {updates}
+    RETURNING {returning}, (xmax = 0) AS created
+), invitation AS (
+    UPDATE surveys_invitation SET answered = true
+    WHERE id = %(answered_invitation_id)s AND NOT answered AND EXISTS (SELECT 1 FROM answer)
+)
+SELECT answer.*, set_config('synchronous_commit', 'off', true) FROM answer
+"""
+
+
+def _upsert_sql(*, anonymous: bool) -> str:
+    kept = {"answered_on"} if anonymous else set()
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in _ANSWER_COLUMNS if column not in kept)
+    returning = ", ".join(f.column for f in Response._meta.concrete_fields)
+    return _UPSERT.format(conflict="anon_key" if anonymous else "invitation_id", updates=updates, returning=returning)
+
+
+_UPSERT_NAMED = None
+_UPSERT_ANONYMOUS = None
+
+
+def _upsert(invitation: Invitation, survey: Survey, values: dict) -> tuple[Response, bool]:
+    """One statement: the response inserted or updated, the invitation marked answered, the commit
+    asynchronous (``set_config(…, true)`` lasts for this statement's transaction only, as the
+    outbox's dispatcher does, docs/messaging.md). Outside a transaction the statement is its own: no
+    BEGIN and COMMIT round trips. Refused (nothing written) when the survey was closed meanwhile.
+
+    The asynchronous commit: the answer is visible to everyone when the page says thank you and
+    reaches the disk at most ~0.6 s later instead of each answer waiting for an fsync. Only a crash
     of the database server itself in that window loses it; the person's link still works, and
     answering again records it."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    global _UPSERT_NAMED, _UPSERT_ANONYMOUS
+    if _UPSERT_NAMED is None:
+        _UPSERT_NAMED, _UPSERT_ANONYMOUS = _upsert_sql(anonymous=False), _upsert_sql(anonymous=True)
+    employee = invitation.employee if invitation.employee_id else None
+    anonymous = survey.anonymous
+    params = {
+        **values,
+        "answers": json.dumps(values["answers"]),
+        "answered_at": None if anonymous else timezone.now(),
+        "id": uuid.uuid4(),
+        "survey_id": survey.pk,
+        "anonymous": anonymous,
+        # An anonymous response links to no person or invitation (survey_response_anonymous_unlinked).
+        "invitation_id": None if anonymous else invitation.pk,
+        "customer_id": None if anonymous else invitation.customer_id,
+        "employee_id": None if anonymous else invitation.employee_id,
+        "team_id": getattr(employee, "team_id", None),
+        "anon_key": anon_key(invitation.pk) if anonymous else None,
+        "answered_invitation_id": invitation.pk,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT_ANONYMOUS if anonymous else _UPSERT_NAMED, params)
+        row = cursor.fetchone()
+        names = [column.name for column in cursor.description]
+    if row is None:
+        raise ValidationError(_("This survey is closed and takes no more answers."))
+    fields = [f.attname for f in Response._meta.concrete_fields]
+    loaded = dict(zip(fields, row[: len(fields)], strict=True))
+    if isinstance(loaded["answers"], str):  # Django's jsonb loader hands back the text
+        loaded["answers"] = json.loads(loaded["answers"])
+    response = Response.from_db(connection.alias, fields, [loaded[name] for name in fields])
+    return response, bool(row[names.index("created")])
 
 
 def _record_named(invitation: Invitation, survey: Survey, values: dict) -> tuple[Response, bool]:

@@ -96,6 +96,10 @@ class Survey(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Raised by a database trigger on every insert, update or delete of the survey's questions
+    # (migration 0002), whoever makes it (builder, admin, SQL): the answer page caches the questions
+    # per process under (survey, version), so a changed question is never validated against a stale copy.
+    questions_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-id"]

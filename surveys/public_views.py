@@ -24,7 +24,8 @@ import time
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -35,7 +36,7 @@ from django.views.decorators.http import require_http_methods
 
 from retention_crm.login_guard import client_address
 
-from .answers import survey_response_record
+from .answers import questions_for, survey_response_record
 from .models import Invitation, Response, Survey
 from .sending import scale_ends
 from .tokens import link_read
@@ -91,15 +92,31 @@ def _invalid(request: HttpRequest, message: str, status: int) -> HttpResponse:
 
 
 def _flooding(request: HttpRequest) -> bool:
+    """This minute's answers from the client's address, counted in the shared cache (every process
+    adds up). On Redis one round trip (INCR and EXPIRE in a pipeline); elsewhere the cache's add and incr."""
     window = int(time.time() // 60)
     key = f"surveys.answers:{client_address(request)}:{window}"
-    cache.add(key, 0, timeout=61)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=61)
-        count = 1
+    count = _count_on_redis(key)
+    if count is None:
+        cache.add(key, 0, timeout=61)
+        try:
+            count = cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, timeout=61)
+            count = 1
     return count > settings.SURVEYS_ANSWERS_PER_MINUTE
+
+
+def _count_on_redis(key: str) -> int | None:
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return None
+    full_key = backend.make_and_validate_key(key)
+    pipeline = backend._cache.get_client(full_key, write=True).pipeline(transaction=False)
+    pipeline.incr(full_key)
+    pipeline.expire(full_key, 61)
+    count, _expiry = pipeline.execute()
+    return int(count)
 
 
 def _language(request: HttpRequest, invitation: Invitation) -> str:
@@ -120,7 +137,7 @@ def answer_view(request: HttpRequest, token: str) -> HttpResponse:
                 Invitation.objects.select_related("survey", "customer", "employee")
                 .filter(pk=link.invitation_id)
                 .first()
-            )
+            )  # one query; the questions come from the process's cache (answers.questions_for)
         if invitation is None:
             return _invalid(request, _("This link does not work: it may have been changed or mistyped."), 404)
     language = _language(request, invitation)
@@ -130,7 +147,7 @@ def answer_view(request: HttpRequest, token: str) -> HttpResponse:
             return _invalid(request, _("This link has expired. Thank you all the same."), 410)
         if survey.status == Survey.Status.CLOSED:
             return _invalid(request, _("This survey is closed. Thank you all the same."), 410)
-        questions = list(survey.questions.order_by("position"))
+        questions = questions_for(survey)
         score = link.score
         if request.method == "POST":
             if not _page_token_valid(request, token):
@@ -163,7 +180,7 @@ def _post(request, invitation, questions, token, language):
     score = request.POST.get("score")
     try:
         response, created = survey_response_record(
-            invitation_id=invitation.pk, score=score, raw=raw, questions=questions
+            invitation_id=invitation.pk, score=score, raw=raw, questions=questions, invitation=invitation
         )
     except ValidationError as exc:
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}

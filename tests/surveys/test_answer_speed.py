@@ -1,0 +1,181 @@
+"""The lean answer path (docs/benchmarks.md, "Survey answers"): what one answer costs, and that the
+shortcuts keep the guarantees: the per-process questions follow every change, a survey closed
+meanwhile takes nothing, and answers racing on one invitation make one response."""
+
+import os
+import threading
+import time
+import uuid
+from unittest import mock
+
+import pytest
+from django.core.cache import caches
+from django.core.exceptions import ValidationError
+from django.db import connection, connections
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from surveys import answers, services
+from surveys.answers import survey_response_record
+from surveys.models import Invitation, Question, Response, Survey
+from tests.customers.factories import CustomerFactory
+
+from .factories import active_survey, answer_url, employee, invitation_for
+
+
+def _post(client, url, data):
+    return client.post(url, data)
+
+
+@pytest.mark.django_db
+def test_an_answer_costs_two_statements_and_a_second_answer_as_many(settings):
+    # The rate limit's counter in a cache that is not the database (production's is Redis).
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    invitation = invitation_for(active_survey("nps"), customer=CustomerFactory(), language="en")
+    better = invitation.survey.questions.get(position=2)
+    client = Client()
+    client.get(answer_url(invitation, 3))  # the page: the questions are now in this process's cache
+
+    with CaptureQueriesContext(connection) as first:
+        assert _post(client, answer_url(invitation, 3), {"score": 3, f"q{better.pk}": "Slow"}).status_code == 200
+    with CaptureQueriesContext(connection) as second:
+        assert _post(client, answer_url(invitation, 8), {"score": 8}).status_code == 200
+
+    # The invitation with its survey, then the one statement that writes the response and the flag.
+    assert len(first) == 2 and len(second) == 2, [q["sql"][:80] for q in first.captured_queries]
+    assert "ON CONFLICT" in first.captured_queries[1]["sql"]
+    response = Response.objects.get()
+    assert response.score == 8 and response.comment == "" and not response.is_detractor
+    assert Invitation.objects.get().answered
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="needs TEST_REDIS_URL")
+def test_on_redis_the_rate_limit_counts_in_one_round_trip_and_refuses_a_flood(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["TEST_REDIS_URL"],
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    settings.SURVEYS_ANSWERS_PER_MINUTE = 3
+    invitation = invitation_for(active_survey("nps"), customer=CustomerFactory())
+    client = Client(REMOTE_ADDR="203.0.113.77")
+
+    now = time.time()
+    clock = mock.Mock(time=lambda: now)
+    with mock.patch("surveys.public_views.time", clock):  # one minute's window throughout
+        statuses = [_post(client, answer_url(invitation, 8), {"score": 8}).status_code for _ in range(5)]
+
+    assert statuses == [200, 200, 200, 429, 429]
+    assert Response.objects.count() == 1
+    key = caches["default"].make_and_validate_key(f"surveys.answers:203.0.113.77:{int(now // 60)}")
+    ttl = caches["default"]._cache.get_client(key).ttl(key)
+    assert 0 < ttl <= 61  # the counter goes away with its minute
+
+
+@pytest.mark.django_db
+def test_the_record_returns_the_stored_row():
+    invitation = invitation_for(active_survey("nps"), customer=CustomerFactory(), language="ca")
+    better = invitation.survey.questions.get(position=2)
+
+    response, created = survey_response_record(invitation_id=invitation.pk, score=2, raw={str(better.pk): "Tard"})
+    again, created_again = survey_response_record(invitation_id=invitation.pk, score=4, raw={})
+
+    assert (created, created_again) == (True, False)
+    assert again.pk == response.pk and again.score == 4 and again.language == "ca"
+    stored = Response.objects.get()
+    assert stored.answers == again.answers == {str(invitation.survey.questions.get(position=1).pk): 4}
+    assert stored.customer_id == again.customer_id == invitation.customer_id
+    assert stored.answered_at == again.answered_at and again.is_detractor
+
+
+@pytest.mark.django_db
+def test_a_question_changed_after_it_was_cached_is_used_at_once():
+    invitation = invitation_for(active_survey("nps"), customer=CustomerFactory())
+    better = invitation.survey.questions.get(position=2)
+    client = Client()
+    assert _post(client, answer_url(invitation, 3), {"score": 3}).status_code == 200  # cached: optional
+
+    services.question_update(question=better, texts=better.texts, required=True, show_min=0, show_max=6)
+    refused = _post(client, answer_url(invitation, 3), {"score": 3})
+    # Changed behind the builder's back (the admin's inline, SQL): the trigger sees it as well.
+    Question.objects.filter(pk=better.pk).update(required=False)
+    accepted = _post(client, answer_url(invitation, 4), {"score": 4})
+
+    assert refused.status_code == 400 and "Please answer this question." in refused.content.decode()
+    assert accepted.status_code == 200 and Response.objects.get().score == 4
+
+
+@pytest.mark.django_db
+def test_the_version_rises_with_every_change_to_the_questions():
+    survey = active_survey("pulse")
+    version = Survey.objects.get(pk=survey.pk).questions_version
+    last = survey.questions.order_by("position").last()
+
+    services.question_delete(question=last)
+    after_delete = Survey.objects.get(pk=survey.pk).questions_version
+    services.question_add(survey=survey, kind="text", texts={"en": "Anything else?"})
+    after_add = Survey.objects.get(pk=survey.pk).questions_version
+
+    assert version < after_delete < after_add
+    assert [q.pk for q in answers.questions_for(Survey.objects.get(pk=survey.pk))] == list(
+        survey.questions.order_by("position").values_list("pk", flat=True)
+    )
+
+
+@pytest.mark.django_db
+def test_a_survey_closed_after_the_page_read_it_takes_nothing():
+    invitation = invitation_for(active_survey("nps"), customer=CustomerFactory())
+    loaded = Invitation.objects.select_related("survey", "employee").get(pk=invitation.pk)
+    Survey.objects.filter(pk=invitation.survey_id).update(status="closed")
+
+    with pytest.raises(ValidationError, match="closed"):
+        survey_response_record(invitation_id=invitation.pk, score=9, raw={}, invitation=loaded)
+
+    assert Response.objects.count() == 0 and not Invitation.objects.get().answered
+
+
+@pytest.mark.django_db
+def test_an_anonymous_answer_stays_unlinked_and_keeps_its_first_day():
+    survey = active_survey("enps")
+    person = employee("Dewi Lestari")
+    invitation = invitation_for(survey, employee=person)
+
+    first, created = survey_response_record(invitation_id=invitation.pk, score=9, raw={})
+    Response.objects.filter(pk=first.pk).update(answered_on="2026-01-05")
+    again, created_again = survey_response_record(invitation_id=invitation.pk, score=3, raw={})
+
+    stored = Response.objects.get()
+    assert (created, created_again) == (True, False) and again.pk == first.pk == stored.pk
+    assert stored.score == 3 and str(stored.answered_on) == "2026-01-05"
+    assert stored.invitation_id is None and stored.employee_id is None and stored.answered_at is None
+    assert Invitation.objects.get().answered
+
+
+@pytest.mark.django_db(transaction=True)
+def test_answers_racing_on_one_invitation_make_one_response():
+    invitation = invitation_for(active_survey("nps"), customer=CustomerFactory())
+    barrier = threading.Barrier(6)
+    results, errors = [], []
+
+    def answer(score):
+        try:
+            barrier.wait()
+            results.append(survey_response_record(invitation_id=invitation.pk, score=score, raw={})[1])
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=answer, args=(score,)) for score in range(7, 10)]
+    threads += [threading.Thread(target=answer, args=(score,)) for score in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sorted(results) == [False] * 5 + [True]  # one insert, five updates of the same response
+    assert Response.objects.count() == 1 and Invitation.objects.get().answered
