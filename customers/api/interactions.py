@@ -18,7 +18,6 @@ from ..models import Customer, Interaction
 from .common import CustomerDataPermission
 from .orders import IDEMPOTENCY_KEY
 
-
 # The fields of a case shown here read-only: they change through /api/v1/complaints/.
 CASE_FIELDS = ("status", "priority", "owner", "due_at", "is_overdue", "resolved_by", "resolution")
 

@@ -183,7 +183,11 @@ def test_a_case_shows_status_priority_owner_due_and_resolution_as_the_complaints
     assert open_body["resolution"] is None
     assert open_body["due_at"] is not None
     assert open_body["is_overdue"] is False
-    assert (body["status"], body["resolution"], body["resolved_by"]) == ("resolved", "Refunded the delivery fee", "alice")
+    assert (body["status"], body["resolution"], body["resolved_by"]) == (
+        "resolved",
+        "Refunded the delivery fee",
+        "alice",
+    )
     for field in ("status", "priority", "owner", "due_at", "is_overdue", "resolved_at", "resolved_by", "resolution"):
         assert body[field] == case[field], field
 
