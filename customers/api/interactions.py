@@ -60,7 +60,9 @@ class InteractionSerializer(StrictFieldsMixin, FlatErrorsMixin, serializers.Mode
     due_at = serializers.DateTimeField(
         read_only=True, allow_null=True, help_text=_("When the case should be resolved.")
     )
-    is_overdue = serializers.BooleanField(read_only=True)
+    is_overdue = serializers.BooleanField(
+        read_only=True, allow_null=True, help_text=_("Whether an open case is past its due time.")
+    )
     resolution = serializers.CharField(
         read_only=True, allow_null=True, help_text=_("What was done for the customer; null until resolved.")
     )
