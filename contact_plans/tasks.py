@@ -19,6 +19,14 @@ def messages_send_batch_task(message_ids: list[int]) -> None:
     messages_send_batch(message_ids=message_ids)
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def one_to_one_reminders_task() -> None:
+    """Beat (daily): each overdue one-to-one's lead gets one email (staff_reminders.py)."""
+    from .staff_reminders import one_to_one_reminders_send
+
+    one_to_one_reminders_send()
+
+
 # Campaigns keep their tasks in their own package; imported here so that the worker registers them.
 from .campaigns.tasks import campaign_chunk_write_task, campaigns_start_due_task  # noqa: E402, F401
 

@@ -20,7 +20,7 @@ from retention_crm.csv import csv_stream, dated_filename
 from retention_crm.http import is_htmx
 
 from . import panels, roles, selectors, services
-from .forms import CustomerFilterForm, CustomerForm, ImportUploadForm, InteractionForm
+from .forms import CaseResolveForm, CustomerFilterForm, CustomerForm, ImportUploadForm, InteractionForm
 from .imports.formats import CUSTOMER_OPTIONAL, CUSTOMER_REQUIRED
 from .imports.services import import_job_create, import_report_csv, import_sample
 from .models import Customer, ImportJob, OrderLine
@@ -122,13 +122,16 @@ def customer_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "customers/customer_detail.html", _customer_context(request, customer))
 
 
-def _timeline_response(request: HttpRequest, customer: Customer, *, fresh_form: bool, error: str = "") -> HttpResponse:
+def _timeline_response(
+    request: HttpRequest, customer: Customer, *, fresh_form: bool, error: str = "", **extra
+) -> HttpResponse:
     context = {
         "customer": customer,
         "can_edit": True,
         "timeline": selectors.interaction_timeline(customer=customer),
         "interaction_form": InteractionForm() if fresh_form else None,
         "timeline_error": error,
+        **extra,
     }
     return render(request, "customers/_timeline_response.html", context)
 
@@ -162,20 +165,40 @@ def interaction_log_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def interaction_resolve_view(request: HttpRequest, pk: int, interaction_pk: int) -> HttpResponse:
+    """Resolve a case from the customer's timeline, with its resolution (as the complaints page and
+    the API require): a small form under the case, sent by htmx or as a plain POST."""
     customer = _customer_editable_or_404(request.user, pk)
     interaction = get_object_or_404(customer.interactions, pk=interaction_pk)
+    form = CaseResolveForm(request.POST)
     error = ""
-    try:
-        services.interaction_resolve(interaction=interaction)
-    except ValidationError as exc:
-        error = " ".join(exc.messages)
+    if not interaction.is_case:
+        error = _("Only complaints, support tickets and reviews can be resolved.")
+    elif form.is_valid():
+        try:
+            services.complaint_resolve(
+                complaint=interaction, resolution=form.cleaned_data["resolution"], by=request.user
+            )
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict") and "resolution" in exc.error_dict:
+                form.add_service_errors(exc)
+            else:
+                error = " ".join(exc.messages)
+    if not error and not form.errors:
+        if is_htmx(request):
+            return _timeline_response(request, customer, fresh_form=False)
+        messages.success(request, _("Marked as resolved."))
+        return redirect(customer)
     if is_htmx(request):
-        return _timeline_response(request, customer, fresh_form=False, error=error)
+        # The form stays open under its case, with what was typed and the message.
+        return _timeline_response(
+            request, customer, fresh_form=False, error=error, resolve_form=form, resolving=interaction.pk
+        )
     if error:
         messages.error(request, error)
-    else:
-        messages.success(request, _("Marked as resolved."))
-    return redirect(customer)
+        return redirect(customer)
+    customer = _customer_visible_or_404(request.user, pk)  # with the figures the page shows
+    context = _customer_context(request, customer, resolve_form=form, resolving=interaction.pk)
+    return render(request, "customers/customer_detail.html", context, status=400)
 
 
 # --- Create, edit, archive ----------------------------------------------------------------------

@@ -374,6 +374,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "surveys.tasks.reminders_send_task",
         "schedule": crontab(minute=35),
     },
+    # The leads of overdue one-to-ones get one reminder email each, at the start of the working day.
+    "contact-plans-one-to-one-reminders": {
+        "task": "contact_plans.tasks.one_to_one_reminders_task",
+        "schedule": crontab(hour=8, minute=0),
+    },
     # Hands due messages to the workers; every 10 s is how late a message due now may leave.
     "contact-plans-messages-dispatch": {
         "task": "contact_plans.tasks.messages_dispatch_task",

@@ -1,6 +1,6 @@
 """The team facts every page's navigation needs: whether the user takes part in one-to-ones, and
-how many of those they lead are overdue (the in-app flag to the lead: the outbox addresses
-customers only, so no reminder email is sent)."""
+how many of those they lead are overdue (the in-app flag to the lead; the lead also gets one
+reminder email per overdue meeting, sent by contact_plans/staff_reminders.py)."""
 
 from django.http import HttpRequest
 

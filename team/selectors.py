@@ -108,12 +108,25 @@ def overdue_cutoff() -> datetime:
     return timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
 
 
+def overdue_meetings() -> QuerySet[Meeting]:
+    """Every overdue meeting of a running one-to-one: planned before today, not marked held."""
+    return Meeting.objects.filter(
+        held_at__isnull=True, scheduled_at__lt=overdue_cutoff(), one_to_one__ended_at__isnull=True
+    )
+
+
 def overdue_meetings_for_lead(employee: Employee | None) -> QuerySet[Meeting]:
     if employee is None:
         return Meeting.objects.none()
-    return Meeting.objects.filter(
-        held_at__isnull=True,
-        scheduled_at__lt=overdue_cutoff(),
-        one_to_one__lead=employee,
-        one_to_one__ended_at__isnull=True,
-    ).select_related("one_to_one__person")
+    return overdue_meetings().filter(one_to_one__lead=employee).select_related("one_to_one__person")
+
+
+def overdue_meetings_to_remind() -> QuerySet[Meeting]:
+    """The overdue meetings whose lead is still here, in id order, with the lead and the person: the
+    ones the daily reminder emails their lead about (contact_plans/staff_reminders.py)."""
+    return (
+        overdue_meetings()
+        .filter(one_to_one__lead__left_at__isnull=True)
+        .select_related("one_to_one__lead", "one_to_one__person")
+        .order_by("pk")
+    )

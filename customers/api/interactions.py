@@ -18,6 +18,9 @@ from ..models import Customer, Interaction
 from .common import CustomerDataPermission
 from .orders import IDEMPOTENCY_KEY
 
+# The fields of a case shown here read-only: they change through /api/v1/complaints/.
+CASE_FIELDS = ("status", "priority", "owner", "due_at", "is_overdue", "resolved_by", "resolution")
+
 
 class InteractionSerializer(StrictFieldsMixin, FlatErrorsMixin, serializers.ModelSerializer):
     """One exchange with a customer, given by external id (customer) or id (customer_id)."""
@@ -37,6 +40,33 @@ class InteractionSerializer(StrictFieldsMixin, FlatErrorsMixin, serializers.Mode
         error_messages={"does_not_exist": _("No customer has the id {pk_value}.")},
     )
     author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    # A case's own fields (complaints, support tickets, reviews), as /api/v1/complaints/ shows them;
+    # null on other interactions. Changed only through /api/v1/complaints/ (docs/complaints.md).
+    status = serializers.ChoiceField(
+        choices=Interaction.Status.choices,
+        read_only=True,
+        allow_null=True,
+        help_text=_("A case's status; null for other interactions."),
+    )
+    priority = serializers.ChoiceField(
+        choices=Interaction.Priority.choices,
+        read_only=True,
+        allow_null=True,
+        help_text=_("A case's priority; null for other interactions."),
+    )
+    owner = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text=_("Username of who deals with the case.")
+    )
+    due_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text=_("When the case should be resolved.")
+    )
+    is_overdue = serializers.BooleanField(
+        read_only=True, allow_null=True, help_text=_("Whether an open case is past its due time.")
+    )
+    resolution = serializers.CharField(
+        read_only=True, allow_null=True, help_text=_("What was done for the customer; null until resolved.")
+    )
+    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     occurred_at = serializers.DateTimeField(
         required=False,
         validators=[dates.happened("occurred_at")],
@@ -58,11 +88,25 @@ class InteractionSerializer(StrictFieldsMixin, FlatErrorsMixin, serializers.Mode
             "author",
             "sentiment",
             "outcome",
+            "status",
+            "priority",
+            "owner",
+            "due_at",
+            "is_overdue",
+            "resolved_at",
+            "resolved_by",
+            "resolution",
+            "is_open",
+            "created_at",
+        ]
+        read_only_fields = [
+            "id",
+            "author",
+            *CASE_FIELDS,
             "resolved_at",
             "is_open",
             "created_at",
         ]
-        read_only_fields = ["id", "author", "resolved_at", "is_open", "created_at"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,7 +116,20 @@ class InteractionSerializer(StrictFieldsMixin, FlatErrorsMixin, serializers.Mode
             self.fields["customer"].queryset = visible
             self.fields["customer_id"].queryset = visible
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not instance.is_case:
+            data.update(dict.fromkeys(CASE_FIELDS))
+        elif instance.resolved_at is None:
+            data["resolution"] = None
+        return data
+
     def validate(self, attrs):
+        if isinstance(self.initial_data, dict):
+            sent = sorted(name for name in CASE_FIELDS if name in self.initial_data)
+            if sent:
+                message = _("Read-only here: record a case and change it through /api/v1/complaints/.")
+                raise serializers.ValidationError({name: [message] for name in sent})
         given = [name for name in ("customer", "customer_id") if name in self.initial_data]
         if not given:
             raise serializers.ValidationError({"customer": [_("Give the customer's external id or customer_id.")]})
@@ -102,7 +159,9 @@ class InteractionViewSet(
     ordering = ["-occurred_at", "-id"]
 
     def get_queryset(self):
-        return selectors.interaction_visible_to(self.request.user).select_related("customer", "author")
+        return selectors.interaction_visible_to(self.request.user).select_related(
+            "customer", "author", "owner", "resolved_by"
+        )
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)

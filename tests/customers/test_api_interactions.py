@@ -166,6 +166,66 @@ def test_resolving_a_plain_call_is_refused_with_a_message(alice, alices_customer
     ]
 
 
+# --- A case's fields, read-only --------------------------------------------------------------
+
+
+def test_a_case_shows_status_priority_owner_due_and_resolution_as_the_complaints_api_does(alice, complaint):
+    from customers import services
+
+    services.complaint_update(complaint=complaint, by=alice, owner=alice, priority="urgent")
+    client = api_client_for(alice)
+    open_body = client.get(detail(complaint)).json()
+    services.complaint_resolve(complaint=complaint, resolution="Refunded the delivery fee", by=alice)
+    body = client.get(detail(complaint)).json()
+    case = client.get(f"/api/v1/complaints/{complaint.pk}/").json()
+
+    assert (open_body["status"], open_body["priority"], open_body["owner"]) == ("open", "urgent", "alice")
+    assert open_body["resolution"] is None
+    assert open_body["due_at"] is not None
+    assert open_body["is_overdue"] is False
+    assert (body["status"], body["resolution"], body["resolved_by"]) == (
+        "resolved",
+        "Refunded the delivery fee",
+        "alice",
+    )
+    for field in ("status", "priority", "owner", "due_at", "is_overdue", "resolved_at", "resolved_by", "resolution"):
+        assert body[field] == case[field], field
+
+
+def test_an_overdue_case_says_so_in_the_list(alice, alices_customer):
+    late = InteractionFactory(
+        customer=alices_customer,
+        kind=Interaction.Kind.SUPPORT_TICKET,
+        occurred_at=timezone.now() - timedelta(days=5),
+    )
+
+    row = next(r for r in api_client_for(alice).get(LIST).json()["results"] if r["id"] == late.pk)
+
+    assert (row["status"], row["is_overdue"]) == ("open", True)
+
+
+def test_other_interactions_have_no_case_fields(alice, alices_customer):
+    call = InteractionFactory(customer=alices_customer, kind=Interaction.Kind.CALL)
+
+    body = api_client_for(alice).get(detail(call)).json()
+
+    assert [body[f] for f in ("status", "priority", "owner", "due_at", "is_overdue", "resolved_by", "resolution")] == [
+        None
+    ] * 7
+
+
+def test_case_fields_are_refused_when_logging_with_a_pointer_to_the_complaints_api(alice, alices_customer):
+    response = api_client_for(alice).post(
+        LIST,
+        {"customer_id": alices_customer.pk, "kind": "complaint", "subject": "Broken", "priority": "urgent"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "/api/v1/complaints/" in response.json()["error"]["fields"]["priority"][0]
+    assert not Interaction.objects.filter(customer=alices_customer).exists()
+
+
 # --- Filters --------------------------------------------------------------------------------
 
 

@@ -149,33 +149,128 @@ def test_only_the_owner_may_log_an_interaction_others_get_404(request, settings,
     assert not Interaction.objects.exists()
 
 
-def test_resolving_an_open_complaint_over_htmx_marks_it_resolved(alice, alices_customer):
-    complaint = InteractionFactory(customer=alices_customer, kind="complaint", subject="Parcel arrived broken")
-    url = reverse("customers:interaction_resolve", args=[alices_customer.pk, complaint.pk])
+def resolve_url(customer, case) -> str:
+    return reverse("customers:interaction_resolve", args=[customer.pk, case.pk])
 
-    response = client_for(alice).post(url, headers=HTMX)
+
+def test_the_timeline_asks_for_the_resolution_under_an_open_case(alice, alices_customer):
+    complaint = InteractionFactory(customer=alices_customer, kind="complaint", subject="Parcel arrived broken")
+
+    page = client_for(alice).get(detail_url(alices_customer)).content.decode()
+
+    form = page.split(f'action="{resolve_url(alices_customer, complaint)}"')[1].split("</form>")[0]
+    assert 'name="resolution"' in form
+    assert "required" in form
+    assert 'hx-post="' + resolve_url(alices_customer, complaint) + '"' in form
+
+
+def test_resolving_over_htmx_records_the_resolution_and_who_resolved(alice, alices_customer):
+    complaint = InteractionFactory(customer=alices_customer, kind="complaint", subject="Parcel arrived broken")
+
+    response = client_for(alice).post(
+        resolve_url(alices_customer, complaint), {"resolution": "Sent a new one, <b>free</b>"}, headers=HTMX
+    )
+
+    complaint.refresh_from_db()
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert (complaint.status, complaint.resolution, complaint.resolved_by) == (
+        "resolved",
+        "Sent a new one, <b>free</b>",
+        alice,
+    )
+    assert complaint.resolved_at is not None
+    assert complaint.changes.filter(field="resolution", new_value="Sent a new one, <b>free</b>").exists()
+    assert "Sent a new one, &lt;b&gt;free&lt;/b&gt;" in body
+    assert 'name="resolution"' not in body  # the case is no longer open: no form under it
+
+
+def test_resolving_without_a_resolution_is_refused_and_the_form_stays_open(alice, alices_customer):
+    complaint = InteractionFactory(customer=alices_customer, kind="complaint")
+
+    response = client_for(alice).post(resolve_url(alices_customer, complaint), {"resolution": "   "}, headers=HTMX)
+
+    complaint.refresh_from_db()
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert complaint.status == "open"
+    assert complaint.resolved_at is None
+    assert "Say how the case was resolved." in body or "This field is required." in body
+    assert '<details class="mt-2 case-resolve" open>' in body
+
+
+def test_a_too_long_resolution_keeps_what_was_typed(alice, alices_customer):
+    complaint = InteractionFactory(customer=alices_customer, kind="complaint")
+    typed = "x" * 5001
+
+    response = client_for(alice).post(resolve_url(alices_customer, complaint), {"resolution": typed}, headers=HTMX)
+
+    complaint.refresh_from_db()
+    assert complaint.resolved_at is None
+    assert typed in response.content.decode()
+    assert "at most 5000 characters" in response.content.decode()
+
+
+def test_resolving_works_without_javascript(alice, alices_customer):
+    complaint = InteractionFactory(customer=alices_customer, kind="support_ticket")
+    client = client_for(alice)
+
+    refused = client.post(resolve_url(alices_customer, complaint), {"resolution": ""})
+    complaint.refresh_from_db()
+    still_open = complaint.resolved_at is None
+    accepted = client.post(resolve_url(alices_customer, complaint), {"resolution": "Reset the password"}, follow=True)
+    complaint.refresh_from_db()
+
+    assert refused.status_code == 400
+    assert "This field is required." in refused.content.decode()
+    assert still_open
+    assert accepted.redirect_chain == [(detail_url(alices_customer), 302)]
+    assert "Marked as resolved." in accepted.content.decode()
+    assert complaint.resolution == "Reset the password"
+
+
+def test_a_case_resolved_meanwhile_is_not_resolved_twice(alice, bob, alices_customer):
+    from customers import services
+
+    complaint = InteractionFactory(customer=alices_customer, kind="complaint")
+    services.complaint_resolve(complaint=complaint, resolution="Called back", by=alice)
+
+    response = client_for(alice).post(resolve_url(alices_customer, complaint), {"resolution": "Again"}, headers=HTMX)
 
     complaint.refresh_from_db()
     assert response.status_code == 200
-    assert complaint.resolved_at is not None
-    assert "Resolved" in response.content.decode()
+    assert "already resolved" in response.content.decode()
+    assert complaint.resolution == "Called back"
 
 
 def test_resolving_a_call_answers_with_a_clear_message_not_a_500(alice, alices_customer):
     call = InteractionFactory(customer=alices_customer, kind="call")
-    url = reverse("customers:interaction_resolve", args=[alices_customer.pk, call.pk])
 
-    response = client_for(alice).post(url, headers=HTMX)
+    response = client_for(alice).post(resolve_url(alices_customer, call), {"resolution": "Done"}, headers=HTMX)
 
     assert response.status_code == 200
     assert "Only complaints, support tickets and reviews can be resolved." in response.content.decode()
+
+
+@pytest.mark.parametrize("who", ["bob", "charlie"])
+def test_a_colleague_or_a_stranger_gets_404_and_nothing_changes(request, settings, who, alices_customer):
+    settings.ACCOUNT_MANAGERS_SEE_ALL_BOOKS = True  # bob may read alice's book, not change it
+    complaint = InteractionFactory(customer=alices_customer, kind="complaint")
+
+    response = client_for(request.getfixturevalue(who)).post(
+        resolve_url(alices_customer, complaint), {"resolution": "Mine now"}
+    )
+
+    complaint.refresh_from_db()
+    assert response.status_code == 404
+    assert complaint.resolved_at is None
 
 
 def test_marketer_cannot_resolve_a_complaint(marta, alices_customer):
     complaint = InteractionFactory(customer=alices_customer, kind="complaint")
     url = reverse("customers:interaction_resolve", args=[alices_customer.pk, complaint.pk])
 
-    response = client_for(marta).post(url)
+    response = client_for(marta).post(url, {"resolution": "Done"})
 
     complaint.refresh_from_db()
     assert response.status_code == 404

@@ -38,6 +38,26 @@ def test_an_account_manager_resolves_an_overdue_complaint(page, alice):
     expect(page.get_by_text("Nothing is overdue.")).to_be_visible()
 
 
+def test_the_customer_page_asks_for_the_resolution_before_resolving(page, alice):
+    customer = CustomerFactory(name="Ann Example", account_manager=alice)
+    InteractionFactory(customer=customer, kind="complaint", subject="Wrong size sent", owner=alice)
+    login(page, "alice", "pw-alice")
+
+    page.goto(f"/customers/{customer.pk}/")
+    case = page.locator("#timeline li", has_text="Wrong size sent")
+    case.locator("summary", has_text="Resolve").click()
+    case.get_by_label("Resolution").fill("Exchanged for the right size.")
+    case.get_by_role("button", name="Mark as resolved").click()
+    expect(page.locator("#timeline")).to_contain_text("Exchanged for the right size.")
+    expect(page.locator("#timeline summary")).to_have_count(0)
+    resolved = Interaction.objects.get(subject="Wrong size sent")
+    assert (resolved.status, resolved.resolution, resolved.resolved_by) == (
+        "resolved",
+        "Exchanged for the right size.",
+        alice,
+    )
+
+
 def test_a_lead_and_a_person_share_the_agenda_and_keep_their_notes_private(page, django_user_model):
     from team.models import Employee, Team
     from tests.conftest import _user
