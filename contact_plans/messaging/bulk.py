@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import prefetch_related_objects
 from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 
@@ -199,6 +200,7 @@ def _write(template: MessageTemplate, items: list[BulkItem], *, track_links: boo
     todo = [item for item in items if item.source_key not in outcomes]
     if not todo:
         return outcomes
+    prefetch_related_objects([template], "contents")  # read once, not per customer (no query when done)
     reasons = suppression_reasons(template=template, customer_ids={item.customer.pk for item in todo})
     renderer = ChunkRenderer(template)
     track = links.tracking_enabled(template=template, campaign_track_links=track_links)
