@@ -36,17 +36,19 @@ import csv
 import io
 import logging
 import secrets
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import prefetch_related_objects
 from django.db.models.functions import Lower, Trim
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from contact_plans.models import Channel, Message, MessageTemplate
 from customers.models import Customer
 from retention_crm import events
+from retention_crm import message_placeholders as mp
 
 from . import links, policy
 from .outbox import message_id_new
@@ -88,6 +90,38 @@ class ChunkRenderer:
     def __init__(self, template: MessageTemplate):
         self.template = template
         self.shared: dict[str, tuple | None] = {}
+        self.values: dict[int, dict] = {}
+
+    def prepare(self, customers: list[Customer]) -> None:
+        """For the customers whose message is rendered one by one, read the values of the
+        placeholders that offer a bulk provider (metrics, recommended products...) for them all:
+        one call per language and placeholder instead of one per customer, in that language."""
+        groups: dict[str, list[Customer]] = defaultdict(list)
+        contents = {}
+        for customer in customers:
+            try:
+                content = content_for(self.template, customer.language)
+                shared = self.shared_for(content)
+            except RenderError:
+                continue  # said when their message is rendered
+            if shared is None:
+                groups[content.language].append(customer)
+                contents[content.language] = content
+        for language, group in groups.items():
+            content = contents[language]
+            try:
+                names = names_used(content.subject, content.html, content.text)
+            except RenderError:
+                continue
+            with translation.override(language):
+                for name in sorted(names):
+                    placeholder = mp.get(name)
+                    if placeholder is None or placeholder.bulk_provider is None:
+                        continue
+                    values = placeholder.bulk_provider(group)
+                    for customer in group:
+                        if customer.pk in values:
+                            self.values.setdefault(customer.pk, {})[name] = values[customer.pk]
 
     def shared_for(self, content):
         """(subject, html, text, marker, language) rendered once for every customer of this language,
@@ -122,7 +156,7 @@ class ChunkRenderer:
             subject, html, text, marker, language = shared
             token = token_make(customer.pk)
             return language, subject, html.replace(marker, token), text.replace(marker, token)
-        rendered = render_content(self.template, content, customer)
+        rendered = render_content(self.template, content, customer, extra=self.values.get(customer.pk))
         return rendered.language, rendered.subject, rendered.html, rendered.text
 
 
@@ -203,6 +237,7 @@ def _write(template: MessageTemplate, items: list[BulkItem], *, track_links: boo
     prefetch_related_objects([template], "contents")  # read once, not per customer (no query when done)
     reasons = suppression_reasons(template=template, customer_ids={item.customer.pk for item in todo})
     renderer = ChunkRenderer(template)
+    renderer.prepare([item.customer for item in todo if not reasons.get(item.customer.pk, ("x",))[0]])
     track = links.tracking_enabled(template=template, campaign_track_links=track_links)
     now = timezone.now()
     buffer = io.StringIO()

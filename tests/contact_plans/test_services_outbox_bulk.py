@@ -196,3 +196,48 @@ def test_the_runner_checks_conditions_before_writing_and_records_the_outboxs_ref
     assert outcome == {bought.pk: "skipped_conditions", withdrew.pk: "message", fine.pk: "message"}
     states = dict(Message.objects.values_list("customer_id", "reason"))
     assert states == {withdrew.pk: "no_consent", fine.pk: ""}
+
+
+def test_placeholders_read_in_bulk_give_what_a_single_send_gives_in_each_language():
+    from contact_plans.messaging.rendering import render_message
+
+    from .worklist_helpers import metrics_for
+
+    contents = {
+        language: {"subject": "{{ customer.first_name }} {{ metrics.purchases }}",
+                   "html": "<p>{{ metrics.clv }} · {{ metrics.value_level }} · {{ metrics.last_purchase }}</p>"
+                           "{% for p in recommended_products %}<i>{{ p.name }}</i>{% endfor %}"}
+        for language in ("en", "ca")
+    }
+    template = MessageTemplateFactory(contents=contents)
+    ann, marc, new = consenting_customer(), consenting_customer(language="ca"), consenting_customer(language="ca")
+    metrics_for(ann, value="high", net_revenue="1234.50", purchases=7)
+    metrics_for(marc, value="medium", net_revenue="1234.50", purchases=2)
+
+    messages_write_bulk(template=template, items=items_for(ann, marc, new))
+
+    for customer in (ann, marc, new):
+        single = render_message(template, customer)
+        message = Message.objects.get(customer=customer)
+        assert (message.subject, message.html) == (single.subject, single.html)
+    assert "1.234,50" in Message.objects.get(customer=marc).html  # money in the message's language
+    assert "1,234.50" in Message.objects.get(customer=ann).html
+
+
+def test_a_personalised_chunk_reads_its_placeholders_in_a_fixed_number_of_queries():
+    from .worklist_helpers import metrics_for
+
+    template = MessageTemplateFactory(
+        contents={"en": {"subject": "Hi {{ customer.first_name }}", "html": "<p>{{ metrics.purchases }}</p>"}}
+    )
+
+    def queries(n, prefix):
+        customers = [consenting_customer() for _ in range(n)]
+        for customer in customers:
+            metrics_for(customer)
+        fresh = type(template).objects.get(pk=template.pk)
+        with CaptureQueriesContext(connection) as ctx:
+            messages_write_bulk(template=fresh, items=items_for(*customers, prefix=prefix))
+        return len(ctx)
+
+    assert queries(2, "a") == queries(12, "b")
