@@ -25,7 +25,7 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -233,11 +233,35 @@ def plan_steps_run(*, enrolment_ids: list[int], now: datetime | None = None) -> 
                 changed.append(enrolment)
                 ran += 1
         EnrolmentStep.objects.bulk_create(runs, ignore_conflicts=True)
-        Enrolment.objects.bulk_update(
-            changed, ["state", "next_position", "next_due_at", "ended_at", "end_reason"], batch_size=CHUNK_SIZE
-        )
+        _enrolments_save(changed)
     logger.info("plans.steps_ran count=%s", ran)
     return ran
+
+
+_ADVANCE_SQL = """
+    UPDATE contact_plans_enrolment e
+    SET state = u.state, next_position = u.next_position, next_due_at = u.next_due_at, ended_at = u.ended_at,
+        end_reason = u.end_reason
+    FROM unnest(%s::bigint[], %s::text[], %s::smallint[], %s::timestamptz[], %s::timestamptz[], %s::text[])
+        AS u(id, state, next_position, next_due_at, ended_at, end_reason)
+    WHERE e.id = u.id"""
+
+
+def _enrolments_save(enrolments: list[Enrolment]) -> None:
+    """The chunk's enrolments moved on, in one UPDATE (Django's bulk_update writes a CASE per field
+    and row, which costs more than the rest of the chunk)."""
+    if not enrolments:
+        return
+    if connection.vendor != "postgresql":
+        Enrolment.objects.bulk_update(
+            enrolments, ["state", "next_position", "next_due_at", "ended_at", "end_reason"], batch_size=CHUNK_SIZE
+        )
+        return
+    columns = ([e.pk for e in enrolments], [e.state for e in enrolments], [e.next_position for e in enrolments],
+               [e.next_due_at for e in enrolments], [e.ended_at for e in enrolments],
+               [e.end_reason for e in enrolments])
+    with connection.cursor() as cursor:
+        cursor.execute(_ADVANCE_SQL, list(columns))
 
 
 def plans_steps_dispatch(*, now: datetime | None = None) -> int:
