@@ -29,6 +29,11 @@ PERSONAL = {
 }
 
 
+def token_of(customer) -> str:
+    """The signed part that names the customer (the timestamp after it changes every second)."""
+    return token_make(customer.pk).split(":")[0] + ":"
+
+
 def items_for(*customers, prefix="t"):
     return [BulkItem(customer=c, source_key=f"{prefix}:{c.pk}") for c in customers]
 
@@ -92,8 +97,8 @@ def test_a_newsletter_is_rendered_once_per_language_with_each_customers_own_unsu
     assert by_customer[ann.pk].subject == "Our news" and by_customer[ann.pk].language == "en"
     for customer in (ann, bea, cat):
         message = by_customer[customer.pk]
-        assert token_make(customer.pk) in message.html and token_make(customer.pk) in message.text
-    assert token_make(bea.pk) not in by_customer[ann.pk].html
+        assert f"/m/u/{token_of(customer)}" in message.html and f"/m/u/{token_of(customer)}" in message.text
+    assert f"/m/u/{token_of(bea)}" not in by_customer[ann.pk].html
 
 
 def test_a_personalised_template_is_rendered_per_customer_in_their_language_or_the_fallback():
@@ -120,7 +125,7 @@ def test_links_are_tracked_per_message_except_the_unsubscribe_ones_and_not_when_
     token = tracked.html.split("/r/")[1].split("/")[0]
     assert links.link_read(token) == (tracked.message_id, "https://shop.example/news?a=1&b=2")
     assert "https://shop.example/news" not in tracked.html and "/r/" in tracked.text
-    assert f"/m/u/{token_make(ann.pk)}/" in tracked.html  # the unsubscribe link stays as it is
+    assert f"/m/u/{token_of(ann)}" in tracked.html  # the unsubscribe link stays as it is
     other = Message.objects.get(source_key=f"t:{bea.pk}")
     assert other.message_id != tracked.message_id and other.html.split("/r/")[1] != tracked.html.split("/r/")[1]
     untracked = Message.objects.get(source_key=f"off:{ann.pk}")
@@ -241,3 +246,23 @@ def test_a_personalised_chunk_reads_its_placeholders_in_a_fixed_number_of_querie
         return len(ctx)
 
     assert queries(2, "a") == queries(12, "b")
+
+
+def test_an_sms_step_goes_one_by_one_through_the_outbox_with_its_rules_and_once():
+    sms = MessageTemplateFactory(channel="sms", purpose="promotional",
+                                 contents={"en": {"text": "Hi {{ customer.first_name }}, we miss you"}})
+    plan = build_plan(steps=[StepData(kind="sms", template=sms)], trigger="manual")
+    fine = consenting_customer(name="Ann Lee", phone="07911 123456", country="GB")
+    bad = consenting_customer(phone="12", country="GB")
+    enrolments = [services.enrolment_create(plan=plan, customer=c) for c in (fine, bad)]
+
+    runner.plan_steps_run(enrolment_ids=[e.pk for e in enrolments])
+    outcomes = messages_write_bulk(
+        template=sms, items=[BulkItem(customer=fine, source_key=Message.objects.get(customer=fine).source_key)]
+    )
+
+    got = {m.customer_id: (m.state, m.reason, m.recipient) for m in Message.objects.all()}
+    assert got == {fine.pk: ("queued", "", "+447911123456"), bad.pk: ("suppressed", "invalid_phone", "")}
+    assert Message.objects.get(customer=fine).text.startswith("Hi Ann, we miss you\n")  # then "Reply STOP..."
+    assert [o.created for o in outcomes.values()] == [False]
+    assert {r.outcome for r in EnrolmentStep.objects.all()} == {"message"}
