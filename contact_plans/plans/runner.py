@@ -39,8 +39,8 @@ from ..services import followup_schedule
 
 logger = logging.getLogger(__name__)
 
-# Enrolments per task: rendering a message is a few milliseconds, so a chunk is a few seconds of
-# one worker, and a 100,000-customer enrolment is 200 tasks the workers share.
+# Enrolments per task: a message is about 2 ms of rendering and writing (docs/benchmarks.md), so a
+# chunk is about a second of one worker, and a 100,000-customer enrolment is 200 tasks the workers share.
 CHUNK_SIZE = 500
 
 
