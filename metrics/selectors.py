@@ -321,6 +321,12 @@ def customer_metrics_for(*, customer: Customer) -> CustomerMetrics | None:
     return CustomerMetrics.objects.select_related("model_version").filter(customer=customer).first()
 
 
+def customers_metrics_for(*, customer_ids) -> dict[int, CustomerMetrics]:
+    """The metrics of many customers in one query, by customer id (those without metrics absent)."""
+    rows = CustomerMetrics.objects.select_related("model_version").filter(customer_id__in=list(customer_ids))
+    return {row.customer_id: row for row in rows}
+
+
 def risk_explanation(*, metrics: CustomerMetrics) -> list[str]:
     """Plain-language reasons behind a customer's churn risk, most telling first (the sentences of
     ``metrics.reasons``, which the worklist's "Why now" uses too)."""

@@ -12,6 +12,7 @@ surveys add their blocks the same way from theirs, without importing one another
         description=_("The customer's loyalty account."),
         example={"points": 1250, "tier": "Gold"},
         provider=loyalty_for_message,           # (customer) -> a plain value, see PLAIN_TYPES
+        # bulk_provider=loyalty_for_messages,   # optional: (customers) -> {pk: value}, for bulk sends
         fields={"points": _("Points balance"), "tier": _("Current tier")},
         owner="loyalty",
     ))
@@ -47,6 +48,9 @@ class Placeholder:
     fields: Mapping[str, Any] = field(default_factory=dict)
     owner: str = ""
     order: int = 100
+    # Optional: (customers) -> {customer pk: value}, the same values as ``provider`` gives, for many
+    # customers in a few queries (the outbox's bulk path calls it once per chunk and language).
+    bulk_provider: Callable[[list], Mapping[int, Any]] | None = None
 
     @property
     def is_list(self) -> bool:

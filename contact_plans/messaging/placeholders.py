@@ -36,7 +36,16 @@ def customer_block(customer: Customer) -> dict:
 
 
 def metrics_block(customer: Customer) -> dict:
-    metrics = metrics_selectors.customer_metrics_for(customer=customer)
+    return _metrics_values(metrics_selectors.customer_metrics_for(customer=customer))
+
+
+def metrics_blocks(customers: list[Customer]) -> dict[int, dict]:
+    """``metrics_block`` for many customers in one query (bulk sends)."""
+    found = metrics_selectors.customers_metrics_for(customer_ids=[c.pk for c in customers])
+    return {c.pk: _metrics_values(found.get(c.pk)) for c in customers}
+
+
+def _metrics_values(metrics) -> dict:
     if metrics is None:
         return {
             "last_purchase": None,
@@ -104,6 +113,13 @@ def recommended_products_block(customer: Customer) -> list:
     return _products(metrics_recommendations.customer_recommendations(customer_id=customer.pk))
 
 
+def recommended_products_blocks(customers: list[Customer]) -> dict[int, list]:
+    """``recommended_products_block`` for many customers in one statement (bulk sends)."""
+    consenting = [c.pk for c in customers if c.marketing_consent and c.pk is not None]
+    found = metrics_recommendations.customers_recommendations(customer_ids=consenting) if consenting else {}
+    return {c.pk: _products(found.get(c.pk, [])) for c in customers}
+
+
 def recommended_for_order(order: Order) -> list:
     """The same for the acknowledgement of one purchase (the thank-you passes it as ``extra``):
     what goes with that order's products first."""
@@ -163,6 +179,7 @@ PLACEHOLDERS = (
             "predicted_clv": "£860.00",
         },
         provider=metrics_block,
+        bulk_provider=metrics_blocks,
         fields={
             "last_purchase": _("Date of the last purchase"),
             "first_purchase": _("Date of the first purchase"),
@@ -208,6 +225,7 @@ PLACEHOLDERS = (
         ),
         example=[{"name": "Teak chair", "url": "https://shop.example.com/p/teak-chair", "price": "£89.00"}],
         provider=recommended_products_block,
+        bulk_provider=recommended_products_blocks,
         fields={
             "name": _("Product name"),
             "url": _("Link to the product on the shop (empty when none is configured)"),

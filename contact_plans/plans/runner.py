@@ -11,8 +11,12 @@ delivered twice) never run a step twice; and each step's effect is keyed:
 - a task (FollowUp) has the same key;
 - ``EnrolmentStep`` is unique per enrolment and step.
 
-Within a chunk the conditions of a step are one query for all its enrolments; a message is
-rendered per customer (each in their language), which is the work that is spread over workers.
+Within a chunk the conditions of a step are one query for all its enrolments, and an email step's
+messages are written with one call of the outbox's bulk path (``messaging.bulk.messages_write_bulk``:
+the outbox's reasons in SQL, rendered once per language when the template allows it, else per
+customer, then ``COPY`` and one ``INSERT ... SELECT ... ON CONFLICT (source_key) DO NOTHING``), in
+the same transaction as the enrolments are advanced. An SMS step takes the bulk path's one-message
+route (a phone number is normalised in Python): ``send_template`` per customer.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,15 +33,14 @@ from django.utils.translation import gettext as _
 from customers.models import Customer, Order
 from segmentation.conditions import definition_to_q
 
-from ..messaging.rendering import RenderError
-from ..messaging.sending import send_template
+from ..messaging.bulk import BulkItem, messages_write_bulk
 from ..models import ContactPlan, Enrolment, EnrolmentStep, FollowUp, PlanStep
 from ..services import followup_schedule
 
 logger = logging.getLogger(__name__)
 
-# Enrolments per task: rendering a message is a few milliseconds, so a chunk is a few seconds of
-# one worker, and a 100,000-customer enrolment is 200 tasks the workers share.
+# Enrolments per task: a message is about 2 ms of rendering and writing (docs/benchmarks.md), so a
+# chunk is about a second of one worker, and a 100,000-customer enrolment is 200 tasks the workers share.
 CHUNK_SIZE = 500
 
 
@@ -89,7 +92,8 @@ def due_enrolment_chunks(*, now: datetime, size: int = CHUNK_SIZE):
 
 def _steps_by_plan(plan_ids) -> dict[int, dict[int, PlanStep]]:
     steps: dict[int, dict[int, PlanStep]] = defaultdict(dict)
-    for step in PlanStep.objects.filter(plan_id__in=plan_ids).select_related("template", "plan"):
+    steps_qs = PlanStep.objects.filter(plan_id__in=plan_ids).select_related("template", "plan")
+    for step in steps_qs.prefetch_related("template__contents"):
         steps[step.plan_id][step.position] = step
     return steps
 
@@ -125,26 +129,45 @@ def _advance(enrolment: Enrolment, steps: dict[int, PlanStep], *, after: int, no
     enrolment.next_due_at = now + timedelta(days=nxt.delay_days)
 
 
+def _messages_step(step: PlanStep, members: list[Enrolment], passing: set[int], *, now: datetime) -> list[EnrolmentStep]:
+    """An email or SMS step for a chunk's enrolments at it: the messages of those whose conditions
+    hold written with one call of the outbox's bulk path (idempotent on the source key)."""
+    runs = {e.pk: EnrolmentStep(enrolment=e, step=step, at=now) for e in members}
+    template = step.template
+    usable = template is not None and template.is_active and template.channel == step.kind
+    items = []
+    for enrolment in members:
+        run = runs[enrolment.pk]
+        if enrolment.pk not in passing:
+            run.outcome = EnrolmentStep.Outcome.SKIPPED_CONDITIONS
+        elif not usable:
+            run.outcome = EnrolmentStep.Outcome.FAILED
+            run.detail = _("The step's template was deleted or switched off.")
+        else:
+            key = source_key(plan_id=step.plan_id, step_id=step.pk, enrolment_id=enrolment.pk)
+            items.append(BulkItem(customer=enrolment.customer, source_key=key))
+    outcomes = messages_write_bulk(template=template, items=items) if items else {}
+    for enrolment in members:
+        run = runs[enrolment.pk]
+        outcome = outcomes.get(source_key(plan_id=step.plan_id, step_id=step.pk, enrolment_id=enrolment.pk))
+        if outcome is None:
+            continue
+        if outcome.message_id is None:
+            run.outcome = EnrolmentStep.Outcome.FAILED
+            run.detail = outcome.error[:300]
+        else:
+            run.outcome = EnrolmentStep.Outcome.MESSAGE
+            run.message_id = outcome.message_id
+    return [runs[e.pk] for e in members]
+
+
 def _run_step(step: PlanStep, enrolment: Enrolment, *, passes: bool, now: datetime) -> EnrolmentStep:
+    """A task or wait step for one enrolment (messages: ``_messages_step``, per chunk)."""
     run = EnrolmentStep(enrolment=enrolment, step=step, at=now)
     if not passes:
         run.outcome = EnrolmentStep.Outcome.SKIPPED_CONDITIONS
         return run
     key = source_key(plan_id=step.plan_id, step_id=step.pk, enrolment_id=enrolment.pk)
-    if step.sends_message:
-        template = step.template
-        if template is None or not template.is_active or template.channel != step.kind:
-            run.outcome = EnrolmentStep.Outcome.FAILED
-            run.detail = _("The step's template was deleted or switched off.")
-            return run
-        try:
-            run.message = send_template(template=template, customer=enrolment.customer, source_key=key)
-        except RenderError as exc:
-            run.outcome = EnrolmentStep.Outcome.FAILED
-            run.detail = str(exc)[:300]
-            return run
-        run.outcome = EnrolmentStep.Outcome.MESSAGE
-        return run
     if step.kind == PlanStep.Kind.TASK:
         manager = enrolment.customer.account_manager
         if manager is None or not manager.is_active:
@@ -195,8 +218,11 @@ def plan_steps_run(*, enrolment_ids: list[int], now: datetime | None = None) -> 
                     changed.append(enrolment)
                 continue
             passing = _passing(step, members)
-            for enrolment in members:
-                run = _run_step(step, enrolment, passes=enrolment.pk in passing, now=now)
+            if step.sends_message:
+                step_runs = _messages_step(step, members, passing, now=now)
+            else:
+                step_runs = [_run_step(step, e, passes=e.pk in passing, now=now) for e in members]
+            for enrolment, run in zip(members, step_runs, strict=True):
                 runs.append(run)
                 if run.outcome == EnrolmentStep.Outcome.TASK:
                     # The plan waits for the account manager's outcome (tasks_outcome.py).
@@ -207,11 +233,35 @@ def plan_steps_run(*, enrolment_ids: list[int], now: datetime | None = None) -> 
                 changed.append(enrolment)
                 ran += 1
         EnrolmentStep.objects.bulk_create(runs, ignore_conflicts=True)
-        Enrolment.objects.bulk_update(
-            changed, ["state", "next_position", "next_due_at", "ended_at", "end_reason"], batch_size=CHUNK_SIZE
-        )
+        _enrolments_save(changed)
     logger.info("plans.steps_ran count=%s", ran)
     return ran
+
+
+_ADVANCE_SQL = """
+    UPDATE contact_plans_enrolment e
+    SET state = u.state, next_position = u.next_position, next_due_at = u.next_due_at, ended_at = u.ended_at,
+        end_reason = u.end_reason
+    FROM unnest(%s::bigint[], %s::text[], %s::smallint[], %s::timestamptz[], %s::timestamptz[], %s::text[])
+        AS u(id, state, next_position, next_due_at, ended_at, end_reason)
+    WHERE e.id = u.id"""
+
+
+def _enrolments_save(enrolments: list[Enrolment]) -> None:
+    """The chunk's enrolments moved on, in one UPDATE (Django's bulk_update writes a CASE per field
+    and row, which costs more than the rest of the chunk)."""
+    if not enrolments:
+        return
+    if connection.vendor != "postgresql":
+        Enrolment.objects.bulk_update(
+            enrolments, ["state", "next_position", "next_due_at", "ended_at", "end_reason"], batch_size=CHUNK_SIZE
+        )
+        return
+    columns = ([e.pk for e in enrolments], [e.state for e in enrolments], [e.next_position for e in enrolments],
+               [e.next_due_at for e in enrolments], [e.ended_at for e in enrolments],
+               [e.end_reason for e in enrolments])
+    with connection.cursor() as cursor:
+        cursor.execute(_ADVANCE_SQL, list(columns))
 
 
 def plans_steps_dispatch(*, now: datetime | None = None) -> int:

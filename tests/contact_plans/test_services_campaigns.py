@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from contact_plans.campaigns import bulk, services
+from contact_plans.messaging.bulk import ChunkRenderer
 from contact_plans.models import (
     AddressStatus,
     Campaign,
@@ -127,10 +128,10 @@ def test_a_newsletter_is_rendered_once_per_language_and_a_personal_one_per_custo
     start(campaign)
 
     assert sorted(Message.objects.values_list("subject", flat=True)) == ["Hi Ann", "Hi Bea"]
-    renderer = bulk._Renderer(newsletter_template())
+    renderer = ChunkRenderer(newsletter_template())
     content = renderer.template.contents.get(language="en")
-    assert renderer._shared_for(content) is not None
-    assert bulk._Renderer(personal)._shared_for(personal.contents.get()) is None
+    assert renderer.shared_for(content) is not None
+    assert ChunkRenderer(personal).shared_for(personal.contents.get()) is None
 
 
 def test_cancel_withdraws_what_is_queued_and_keeps_what_was_sent():

@@ -1,0 +1,282 @@
+"""Writing many messages of one template to the outbox at once, set-based: the outbox's bulk path.
+
+``messages_write_bulk(template=, items=, track_links=)`` is to a chunk of customers what
+``send_template`` -> ``message_enqueue`` is to one: the same rules, the same rows. Campaigns call it
+per chunk of a run (contact_plans/campaigns/bulk.py), the contact plans' step runner per step per
+chunk of due enrolments (contact_plans/plans/runner.py). One call is, inside the caller's
+transaction:
+
+1. the outbox's reasons for the chunk's customers computed **in SQL**
+   (``policy.suppression_reason_expression``: no address, a bounced or complained address, for a
+   promotional template no marketing consent, the channel or topic unsubscribed), in the order and
+   words of ``message_enqueue``; the frequency cap and quiet hours stay send-time rules, as for
+   every message;
+2. the message rendered **once per language** when the template says nothing about the customer but
+   their unsubscribe and preference links (a newsletter): each customer's token is put in by
+   replacing a marker; a personalised template is rendered per customer (each part compiled once
+   per process);
+3. links through the click-recording redirect (one signed token per message and link), unless
+   tracking is off (setting, template or caller);
+4. the rows ``COPY``'d to a temporary table and moved to the outbox with one
+   ``INSERT ... SELECT ... ON CONFLICT (source_key) DO NOTHING``: items whose source key already has
+   a message add nothing and get that message back, so a chunk run twice sends nothing twice.
+
+Emails written here carry no prepared bytes (``Message.mime`` is empty): the dispatcher builds an
+email without bytes at send time, as it does for the other email backends; the Message-ID is made
+here, so a resend is still recognised as the same message.
+
+SMS, and databases other than PostgreSQL (``make run``'s SQLite), go through the one-message path
+(``send_template`` per item): a phone number is normalised in Python (``phonenumbers``), not in SQL,
+and ``COPY`` is PostgreSQL's. Same arguments, same answer.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import prefetch_related_objects
+from django.db.models.functions import Lower, Trim
+from django.utils import timezone, translation
+
+from contact_plans.models import Channel, Message, MessageTemplate
+from customers.models import Customer
+from retention_crm import events
+from retention_crm import message_placeholders as mp
+
+from . import links, policy
+from .outbox import message_id_new
+from .rendering import RenderError, content_for, names_used, render_content
+from .unsubscribe import preferences_url, token_make, unsubscribe_url
+
+logger = logging.getLogger(__name__)
+
+# Names a template may use and still be rendered once per language (the links are swapped in).
+PER_CUSTOMER_LINKS = frozenset({"unsubscribe_url", "preferences_url"})
+
+
+@dataclass(frozen=True)
+class BulkItem:
+    """One message to write: to ``customer`` (with ``language``, ``email`` and ``pk`` loaded), under
+    ``source_key``, due at ``due_at`` (None: now)."""
+
+    customer: Customer
+    source_key: str
+    due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What became of an item: its message (``message_id``, ``state``, ``reason``; ``created`` False
+    when the source key had one already), or ``message_id`` None and ``error`` when the template
+    could not be rendered for the customer (nothing written)."""
+
+    message_id: int | None
+    state: str = ""
+    reason: str = ""
+    created: bool = False
+    error: str = ""
+
+
+class ChunkRenderer:
+    """The template's messages for a chunk's customers: shared per language where it can be."""
+
+    def __init__(self, template: MessageTemplate):
+        self.template = template
+        self.shared: dict[str, tuple | None] = {}
+        self.values: dict[int, dict] = {}
+
+    def prepare(self, customers: list[Customer]) -> None:
+        """For the customers whose message is rendered one by one, read the values of the
+        placeholders that offer a bulk provider (metrics, recommended products...) for them all:
+        one call per language and placeholder instead of one per customer, in that language."""
+        groups: dict[str, list[Customer]] = defaultdict(list)
+        contents = {}
+        for customer in customers:
+            try:
+                content = content_for(self.template, customer.language)
+                shared = self.shared_for(content)
+            except RenderError:
+                continue  # said when their message is rendered
+            if shared is None:
+                groups[content.language].append(customer)
+                contents[content.language] = content
+        for language, group in groups.items():
+            content = contents[language]
+            try:
+                names = names_used(content.subject, content.html, content.text)
+            except RenderError:
+                continue
+            with translation.override(language):
+                for name in sorted(names):
+                    placeholder = mp.get(name)
+                    if placeholder is None or placeholder.bulk_provider is None:
+                        continue
+                    values = placeholder.bulk_provider(group)
+                    for customer in group:
+                        if customer.pk in values:
+                            self.values.setdefault(customer.pk, {})[name] = values[customer.pk]
+
+    def shared_for(self, content):
+        """(subject, html, text, marker, language) rendered once for every customer of this language,
+        or None when the template reads anything of the customer's but their links."""
+        if content.language in self.shared:
+            return self.shared[content.language]
+        result = None
+        if names_used(content.subject, content.html, content.text) <= PER_CUSTOMER_LINKS:
+            # Rendered twice with two markers in place of the customer's token: if the outputs differ
+            # by the marker alone, the template uses the links as they are and a replace is exact.
+            first, second = (self._with_marker(content, secrets.token_hex(12)) for _ in range(2))
+            if first and second and tuple(p.replace(first[3], second[3]) for p in first[:3]) == second[:3]:
+                result = first
+        self.shared[content.language] = result
+        return result
+
+    def _with_marker(self, content, marker: str):
+        token0 = token_make(0)
+        extra = {"unsubscribe_url": unsubscribe_url(0).replace(token0, marker),
+                 "preferences_url": preferences_url(0).replace(token0, marker)}
+        try:
+            rendered = render_content(self.template, content, None, extra=extra)
+        except RenderError:
+            return None
+        return rendered.subject, rendered.html, rendered.text, marker, rendered.language
+
+    def render(self, customer: Customer) -> tuple[str, str, str, str]:
+        """(language, subject, html, text); RenderError when it cannot be rendered for them."""
+        content = content_for(self.template, customer.language)
+        shared = self.shared_for(content)
+        if shared is not None:
+            subject, html, text, marker, language = shared
+            token = token_make(customer.pk)
+            return language, subject, html.replace(marker, token), text.replace(marker, token)
+        rendered = render_content(self.template, content, customer, extra=self.values.get(customer.pk))
+        return rendered.language, rendered.subject, rendered.html, rendered.text
+
+
+_STAGE_SQL = """
+    CREATE TEMPORARY TABLE outbox_bulk_stage (
+        customer_id bigint, reason text, recipient text, subject text, html text, body_text text,
+        language text, source_key text, due_at timestamptz, message_id text
+    ) ON COMMIT DROP"""
+
+_INSERT_SQL = """
+    INSERT INTO contact_plans_message (
+        customer_id, channel, purpose, topic, recipient, subject, html, text, mime, language, template_id,
+        source_key, due_at, state, reason, error, attempts, resent_count, provider_id, message_id,
+        created_at, updated_at)
+    SELECT customer_id, %(channel)s, %(purpose)s, %(topic)s, recipient, subject, html, body_text, ''::bytea,
+        language, %(template)s, source_key, due_at, CASE WHEN reason = '' THEN 'queued' ELSE 'suppressed' END,
+        reason, '', 0, 0, '', message_id, now(), now()
+    FROM outbox_bulk_stage
+    ON CONFLICT (source_key) DO NOTHING
+    RETURNING id, customer_id, state, reason, source_key"""
+
+
+def messages_write_bulk(
+    *, template: MessageTemplate, items: list[BulkItem], track_links: bool = True
+) -> dict[str, BulkOutcome]:
+    """Write the messages of ``template`` for ``items`` (one per source key) and return each
+    source key's outcome. Idempotent on the source key. Runs in the caller's transaction (or its own)."""
+    if not items:
+        return {}
+    if template.channel != Channel.EMAIL or connection.vendor != "postgresql":
+        return _one_by_one(template, items)
+    with transaction.atomic():
+        return _write(template, items, track_links=track_links)
+
+
+def suppression_reasons(*, template: MessageTemplate, customer_ids) -> dict[int, tuple[str, str]]:
+    """{customer id: (the reason the outbox would give an email of ``template`` now, or "";
+    their address)}, in one query (campaigns record it for their control group too)."""
+    return {
+        pk: (reason, address)
+        for pk, reason, address in Customer.objects.filter(pk__in=list(customer_ids))
+        .annotate(
+            why=policy.suppression_reason_expression(purpose=template.purpose, topic=template.topic),
+            address=Lower(Trim("email")),
+        )
+        .values_list("pk", "why", "address")
+    }
+
+
+def _one_by_one(template: MessageTemplate, items: list[BulkItem]) -> dict[str, BulkOutcome]:
+    from .sending import send_template
+
+    outcomes = {}
+    for item in items:
+        existed = Message.objects.filter(source_key=item.source_key).values_list("pk", flat=True).first()
+        try:
+            message = send_template(
+                template=template, customer=item.customer, source_key=item.source_key, due_at=item.due_at
+            )
+        except RenderError as exc:
+            outcomes[item.source_key] = BulkOutcome(None, error=str(exc))
+            continue
+        outcomes[item.source_key] = BulkOutcome(message.pk, message.state, message.reason, existed is None)
+    return outcomes
+
+
+def _write(template: MessageTemplate, items: list[BulkItem], *, track_links: bool) -> dict[str, BulkOutcome]:
+    keys = [item.source_key for item in items]
+    outcomes: dict[str, BulkOutcome] = {
+        key: BulkOutcome(pk, state, reason)
+        for pk, key, state, reason in Message.objects.filter(source_key__in=keys).values_list(
+            "pk", "source_key", "state", "reason"
+        )
+    }
+    todo = [item for item in items if item.source_key not in outcomes]
+    if not todo:
+        return outcomes
+    prefetch_related_objects([template], "contents")  # read once, not per customer (no query when done)
+    reasons = suppression_reasons(template=template, customer_ids={item.customer.pk for item in todo})
+    renderer = ChunkRenderer(template)
+    renderer.prepare([item.customer for item in todo if not reasons.get(item.customer.pk, ("x",))[0]])
+    track = links.tracking_enabled(template=template, campaign_track_links=track_links)
+    now = timezone.now()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)  # quoted: an empty text is '', not NULL
+    for item in todo:
+        customer = item.customer
+        reason, address = reasons.get(customer.pk, (Message.Reason.NO_ADDRESS, ""))
+        subject = html = text = ""
+        language = customer.language
+        message_id = message_id_new()
+        if not reason:
+            try:
+                language, subject, html, text = renderer.render(customer)
+            except RenderError as exc:
+                logger.warning("messaging.bulk_render_failed template=%s customer=%s: %s", template.pk, customer.pk, exc)
+                outcomes[item.source_key] = BulkOutcome(None, error=str(exc))
+                continue
+            if track:
+                html, text = links.links_track(html=html, text=text, message_id=message_id)
+        writer.writerow([customer.pk, reason, address, subject[:255], html, text, language or customer.language,
+                         item.source_key, (item.due_at or now).isoformat(), message_id])
+    buffer.seek(0)
+    with connection.cursor() as cursor:
+        cursor.execute(_STAGE_SQL)
+        cursor.copy_expert("COPY outbox_bulk_stage FROM STDIN WITH (FORMAT csv)", buffer)
+        cursor.execute(_INSERT_SQL, {"channel": template.channel, "purpose": template.purpose,
+                                     "topic": template.topic, "template": template.pk})
+        added = cursor.fetchall()
+        cursor.execute("DROP TABLE outbox_bulk_stage")
+    for pk, customer_id, state, reason, key in added:
+        outcomes[key] = BulkOutcome(pk, state, reason, created=True)
+        if state == Message.State.SUPPRESSED:
+            events.publish(events.MESSAGE_SUPPRESSED, message_id=pk, customer_id=customer_id, reason=reason)
+    missing = [item.source_key for item in todo if item.source_key not in outcomes]
+    if missing:
+        # Written meanwhile by someone else under the same key (ON CONFLICT): theirs is the message.
+        for pk, key, state, reason in Message.objects.filter(source_key__in=missing).values_list(
+            "pk", "source_key", "state", "reason"
+        ):
+            outcomes[key] = BulkOutcome(pk, state, reason)
+    logger.info("messaging.bulk_written template=%s items=%s added=%s", template.pk, len(items), len(added))
+    return outcomes
