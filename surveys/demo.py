@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer
-from team.models import Employee, Team
+from team.demo import team_demo_seed
 
 from . import services
 from .answers import anon_key, detractor_max, survey_closed_loop, survey_response_record
@@ -41,7 +41,6 @@ COMMENTS = {
     "detractor": ["Delivery was late twice.", "Nobody answered my emails.", "Too expensive for what it is."],
     "other": ["Friendly staff.", "Fast delivery, thank you!", "Good quality, will buy again.", ""],
 }
-TEAMS = {"Support": 7, "Sales": 6, "Warehouse": 5}
 
 
 @transaction.atomic
@@ -117,18 +116,11 @@ def _waves(survey: Survey, sample: list[int], rng, now) -> None:
 
 
 def _employees_ensure() -> None:
-    if Employee.objects.exists():
-        return
-    for name, size in TEAMS.items():
-        team = Team.objects.create(name=name)
-        members = [
-            Employee.objects.create(
-                name=f"{name} Member {i + 1}", email=f"{name.lower()}{i + 1}@staff.example.com", team=team
-            )
-            for i in range(size)
-        ]
-        team.lead = members[0]
-        team.save(update_fields=["lead"])
+    """The staff the eNPS and pulse surveys are sent to: the team demo's people (the demo logins
+    linked, marta leading), seeded here when surveys' receiver of ``demo.seeded`` runs first. A
+    made-up staff of our own would make the team demo believe it had run: no linked logins, no
+    one-to-ones."""
+    team_demo_seed()
 
 
 def _employee_waves(survey: Survey, rng, now) -> None:

@@ -8,6 +8,7 @@
     {{ job.created_at|datetime_short }}            6 Dec 2026, 05:11 (current time zone)
     {{ count|number }}  {{ value|number:2 }}       1,234 · 1.234,50
     {{ share|percent }}  {{ share|percent:0 }}     0.382 -> 38.2% · 38 %
+    {{ csat|points_percent }}                      72 (out of 100) -> 72% · 72 %
     {{ "2026-Q3"|period }}                         Q3 2026 · K3 2026 · 3T 2026
     {{ day|month }}                                July 2026 · juliol del 2026
     {{ start|date_range:end }}                     1 Jan – 15 Feb 2026
@@ -52,6 +53,18 @@ def number(value, decimals=None):
 @register.filter
 def percent(value, decimals=1):
     return formats.format_percent(value, decimal_digits(decimals) or 0)
+
+
+@register.filter
+def points_percent(value, decimals=0):
+    """A figure already out of 100 (CSAT): 72 -> "72%" (en), "72 %" (ca)."""
+    if value is None or value == "":
+        return formats.format_percent(None)
+    try:
+        share = float(value) / 100
+    except (TypeError, ValueError):
+        return formats.format_percent(None)
+    return formats.format_percent(share, decimal_digits(decimals) or 0)
 
 
 @register.filter

@@ -135,3 +135,26 @@ def test_an_employee_survey_with_fewer_than_five_answers_shows_nothing(marta):
     assert summary.hidden and summary.figure is None and summary.distribution == []
     assert results.comments(marta, survey, period) == []
     assert all(row["figure"] is None for row in results.over_time(marta, survey, period))
+
+
+def test_a_csat_figure_is_a_percentage_in_the_readers_language(marta):
+    """CSAT is out of 100: "75%" in English and Indonesian, "75 %" in Catalan, never a hard-coded
+    " %" after the number; the previous period's figure is a percentage too."""
+    from django.conf import settings
+
+    csat = active_survey("csat")
+    for score in (5, 5, 4, 2):
+        _answer(csat, score, customer=CustomerFactory())
+    _answer(csat, 5, customer=CustomerFactory(), day=timezone.localdate() - timedelta(days=100))
+    client = Client()
+    client.force_login(marta)
+    url = reverse("surveys:results") + f"?survey={csat.pk}"
+
+    pages = {}
+    for language in ("en", "id", "ca"):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        pages[language] = client.get(url)
+    assert 'data-testid="results-figure">75%<' in pages["en"].content.decode()
+    assert 'data-testid="results-figure">75%<' in pages["id"].content.decode()
+    assert 'data-testid="results-figure">75\xa0%<' in pages["ca"].content.decode()
+    assert ": 100%</div>" in pages["en"].content.decode()
