@@ -18,6 +18,7 @@ of one link does not work on another.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import time
@@ -127,7 +128,10 @@ def _language(request: HttpRequest, invitation: Invitation) -> str:
 @csrf_exempt  # the page's own token instead (module docstring): Origin is "null" under no-referrer
 @require_http_methods(["GET", "POST"])
 def answer_view(request: HttpRequest, token: str) -> HttpResponse:
-    with translation.override(request.GET.get("lang") if request.GET.get("lang") in dict(settings.LANGUAGES) else None):
+    # A link that cannot be read speaks the visitor's language (LocaleMiddleware's, from the browser)
+    # unless the email's ?lang= says which; a valid link switches to its recipient's below.
+    wanted = request.GET.get("lang")
+    with translation.override(wanted) if wanted in dict(settings.LANGUAGES) else contextlib.nullcontext():
         if request.method == "POST" and _flooding(request):
             return _invalid(request, _("Too many answers from your network. Please try again in a minute."), 429)
         link = link_read(token)
