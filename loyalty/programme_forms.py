@@ -156,6 +156,7 @@ class ContestForm(_ServiceChecked):
             "min_amount",
             "points_per_entry",
             "winners_count",
+            "winner_method",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
