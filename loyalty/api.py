@@ -473,7 +473,7 @@ class ContestSerializer(serializers.ModelSerializer):
     class Meta:
         model = Contest
         fields = ["id", "name", "description", "prize", "starts_at", "ends_at", "entry_rule", "min_amount"]
-        fields += ["points_per_entry", "winners_count", "seed", "drawn_at", "winners"]
+        fields += ["points_per_entry", "winners_count", "winner_method", "seed", "drawn_at", "winners"]
         read_only_fields = fields
 
     def get_winners(self, contest) -> list[int]:

@@ -72,7 +72,8 @@ def loyalty_demo_seed() -> bool:
 
 
 def _contests_seed() -> None:
-    """A contest of last month, drawn (its winners not emailed: demo data), and one running now."""
+    """A contest of last month, drawn (its winners not emailed: demo data), a points ranking of the
+    same month, ranked, and two running now (a points race, entries by answering a survey)."""
     now = timezone.now()
     drawn = contests.contest_save(
         contest=Contest(
@@ -87,6 +88,30 @@ def _contests_seed() -> None:
         )
     )
     contests.contest_draw(contest_id=drawn.pk, now=now, notify=False)
+    ranked = contests.contest_save(
+        contest=Contest(
+            name="Top earners of the spring",
+            prize="A dinner for two",
+            description="The members who earn the most points win.",
+            starts_at=now - timedelta(days=60),
+            ends_at=now - timedelta(days=30),
+            entry_rule=Contest.EntryRule.POINTS,
+            winner_method=Contest.WinnerMethod.RANKING,
+            winners_count=3,
+        )
+    )
+    contests.contest_draw(contest_id=ranked.pk, now=now, notify=False)
+    contests.contest_save(
+        contest=Contest(
+            name="Tell us and win",
+            prize="A voucher of 50",
+            description="Every survey you answer is one entry.",
+            starts_at=now - timedelta(days=5),
+            ends_at=now + timedelta(days=25),
+            entry_rule=Contest.EntryRule.SURVEY,
+            winners_count=1,
+        )
+    )
     contests.contest_save(
         contest=Contest(
             name="Points race",

@@ -424,6 +424,11 @@ class Contest(models.Model):
     class EntryRule(models.TextChoices):
         PURCHASE = "purchase", _("One entry per purchase of at least an amount")
         POINTS = "points", _("One entry per N points earned")
+        SURVEY = "survey", _("One entry per survey answered")
+
+    class WinnerMethod(models.TextChoices):
+        DRAW = "draw", _("A draw among the entries")
+        RANKING = "ranking", _("The most points earned in the period")
 
     name = models.CharField(_("name"), max_length=100)
     description = models.TextField(_("description"), blank=True)
@@ -438,6 +443,13 @@ class Contest(models.Model):
         _("points per entry"), default=100, help_text=_("For one entry per N points earned.")
     )
     winners_count = models.PositiveIntegerField(_("number of winners"), default=1)
+    winner_method = models.CharField(
+        _("winners"),
+        max_length=10,
+        choices=WinnerMethod.choices,
+        default="draw",
+        help_text=_("A ranking takes the members with the most points earned in the period."),
+    )
     # Chosen when the contest is created and shown from then on: the draw is a function of the
     # seed and the entries alone, so anyone can re-run it.
     seed = models.CharField(_("seed"), max_length=64)
@@ -461,7 +473,14 @@ class Contest(models.Model):
             models.CheckConstraint(condition=Q(winners_count__gte=1), name="loyalty_contest_has_winners"),
             models.CheckConstraint(condition=Q(min_amount__gte=0), name="loyalty_contest_min_amount_not_negative"),
             models.CheckConstraint(condition=Q(points_per_entry__gte=1), name="loyalty_contest_points_per_entry"),
-            models.CheckConstraint(condition=Q(entry_rule__in=["purchase", "points"]), name="loyalty_contest_rule"),
+            models.CheckConstraint(
+                condition=Q(entry_rule__in=["purchase", "points", "survey"]), name="loyalty_contest_rule"
+            ),
+            models.CheckConstraint(condition=Q(winner_method__in=["draw", "ranking"]), name="loyalty_contest_method"),
+            # A ranking is by points earned: its entries are the points.
+            models.CheckConstraint(
+                condition=Q(winner_method="draw") | Q(entry_rule="points"), name="loyalty_contest_ranking_by_points"
+            ),
             models.CheckConstraint(condition=~Q(seed=""), name="loyalty_contest_has_seed"),
             models.CheckConstraint(
                 condition=Q(drawn_at__isnull=True) | Q(drawn_at__gte=F("ends_at")),
@@ -479,6 +498,10 @@ class ContestEntry(models.Model):
     contest = models.ForeignKey(Contest, on_delete=models.CASCADE, related_name="entries")
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="contest_entries")
     tickets = models.PositiveIntegerField(_("entries"))
+    # Of a ranking: the member's points earned in the period (its score) and when they reached that
+    # total (their last points of the period), the first tie-break.
+    points = models.BigIntegerField(_("points earned"), null=True, blank=True)
+    reached_at = models.DateTimeField(_("reached at"), null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -504,3 +527,23 @@ class ContestWinner(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contest_id}: {self.rank}. {self.member_id}"
+
+
+class ContestSurveyEntry(models.Model):
+    """An entry of a contest "one per survey answered": recorded when the member answers (the
+    survey.answered event), once per response, only while the contest runs."""
+
+    contest = models.ForeignKey(Contest, on_delete=models.CASCADE, related_name="survey_entries")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="contest_survey_entries")
+    response_id = models.UUIDField(_("survey response"))
+    answered_at = models.DateTimeField(_("answered at"))
+
+    class Meta:
+        ordering = ["contest", "answered_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["contest", "response_id"], name="loyalty_contest_survey_entry_once"),
+        ]
+        indexes = [models.Index(fields=["contest", "member"], name="loyalty_contest_survey_member")]
+
+    def __str__(self) -> str:
+        return f"{self.contest_id}: {self.member_id} ({self.response_id})"

@@ -156,8 +156,17 @@ class ContestForm(_ServiceChecked):
             "min_amount",
             "points_per_entry",
             "winners_count",
+            "winner_method",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left out (an older form, a script): a draw, as before rankings existed.
+        self.fields["winner_method"].required = False
+
+    def clean_winner_method(self):
+        return self.cleaned_data.get("winner_method") or Contest.WinnerMethod.DRAW
 
     def service_check(self, contest) -> None:
         contest.name, contest.prize = contest.name or "", contest.prize or ""

@@ -18,7 +18,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from retention_crm.csv import csv_response
+from customers.selectors import customer_visible_to
+from retention_crm.csv import csv_response, csv_stream
 
 from . import contests, programme
 from .models import Contest, ContestEntry, EarningRule, ProgrammeChange, Reward, Tier
@@ -171,6 +172,9 @@ def contest_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     )
 
 
+ENTRIES_PER_PAGE = 50
+
+
 @login_required
 def contest_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A contest: its rules and seed; after its end, the draw (POST); once drawn, the entries, the
@@ -190,9 +194,36 @@ def contest_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 request, _("The draw has started: the winners appear here in a moment and are told by email.")
             )
         return redirect("loyalty:contest", contest.pk)
+    visible = customer_visible_to(request.user)
+    ranking = contest.winner_method == Contest.WinnerMethod.RANKING
+    if request.GET.get("format") == "csv":
+        header = [_("Customer id"), _("Name"), _("Email"), _("Points earned") if ranking else _("Entries")]
+        header += [_("Reached at")] if ranking else []
+        rows = (
+            [cid, name, email, tickets, *([reached] if ranking else [])]
+            for cid, name, email, tickets, _points, reached in contests.contest_entries_rows(
+                contest=contest, visible=visible
+            )
+        )
+        return csv_stream(filename=f"contest-{contest.pk}-entries.csv", header=header, rows=rows)
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    entry_rows = list(
+        contests.contest_entries_rows(
+            contest=contest, visible=visible, limit=ENTRIES_PER_PAGE + 1, offset=(page - 1) * ENTRIES_PER_PAGE
+        )
+    )
     entries = ContestEntry.objects.filter(contest=contest)
     totals = entries.aggregate(members=Count("pk"), tickets=Sum("tickets"))
     context = {
+        "ranking": ranking,
+        "entry_rows": entry_rows[:ENTRIES_PER_PAGE],
+        "entries_first": (page - 1) * ENTRIES_PER_PAGE,
+        "entries_page": page,
+        "entries_next": page + 1 if len(entry_rows) > ENTRIES_PER_PAGE else None,
+        "entries_previous": page - 1 if page > 1 else None,
         "contest": contest,
         "now": timezone.now(),
         "winners": contest.winners.select_related("member__customer").order_by("rank"),

@@ -27,6 +27,17 @@ def on_orders_imported(*, job_id) -> None:
     import_points_earn_task.delay(str(job_id))
 
 
+def on_survey_answered(*, response_id, customer_id: int) -> None:
+    """An entry in the contests "one per survey answered" running now: the time of the answer goes
+    with the task, so a task run late never enters a contest that was running when they answered
+    nor one that ended before."""
+    from django.utils import timezone
+
+    from .tasks import contest_survey_entry_task
+
+    contest_survey_entry_task.delay(str(response_id), customer_id, timezone.now().isoformat())
+
+
 def on_demo_seeded() -> None:
     from .demo import loyalty_demo_seed
 
@@ -37,5 +48,6 @@ def connect() -> None:
     events.subscribe(events.ORDER_PLACED)(on_order_placed)
     events.subscribe(events.ORDER_CHANGED)(on_order_changed)
     events.subscribe(events.ORDERS_IMPORTED)(on_orders_imported)
+    events.subscribe(events.SURVEY_ANSWERED)(on_survey_answered)
     # The demo's programme: small enough (a few thousand orders) to set up in the seeding process.
     events.subscribe(events.DEMO_SEEDED)(on_demo_seeded)

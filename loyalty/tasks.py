@@ -91,3 +91,16 @@ def contest_draw_task(contest_id: int, user_id: int | None = None) -> None:
         contest_draw(contest_id=contest_id, user=user)
     except ValidationError as exc:  # drawn meanwhile, or not ended: nothing to do
         logger.info("loyalty.contest_not_drawn contest=%s reason=%s", contest_id, " ".join(exc.messages))
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def contest_survey_entry_task(response_id: str, customer_id: int, answered_at: str) -> None:
+    """A survey answered at ``answered_at`` (ISO): an entry in each contest "one per survey answered"
+    running then. Idempotent: a response enters a contest once."""
+    from datetime import datetime
+
+    from .contests import survey_answer_enter
+
+    survey_answer_enter(
+        customer_id=customer_id, response_id=response_id, answered_at=datetime.fromisoformat(answered_at)
+    )

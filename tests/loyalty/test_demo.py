@@ -39,7 +39,11 @@ def test_the_demo_has_a_drawn_contest_and_a_running_one():
 
     loyalty_demo_seed()
 
-    drawn, running = Contest.objects.order_by("starts_at")
+    drawn = Contest.objects.get(name="Spring prize draw")
+    running = Contest.objects.get(name="Points race")
+    ranked = Contest.objects.get(name="Top earners of the spring")
+    assert ranked.drawn_at is not None and contests.contest_redraw(contest=ranked)[1] is True
+    assert Contest.objects.filter(entry_rule="survey", drawn_at=None).count() == 1
     assert drawn.drawn_at is not None and running.drawn_at is None and running.ends_at > timezone.now()
     assert ContestWinner.objects.filter(contest=drawn).count() == 3  # 4 members entered, 3 winners
     assert contests.contest_redraw(contest=drawn)[1] is True
