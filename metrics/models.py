@@ -552,6 +552,8 @@ class ProductPair(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id} #{self.rank}: {self.related_id}"
+
+
 class BookRange(models.Model):
     """Book performance for a range the nightly run does not store (the API's custom ranges),
     computed by a worker and kept: at a million customers the sums of a range take seconds to tens

@@ -90,6 +90,9 @@ def product_pairs_recompute_task(run_id: int) -> None:
     from .services.recommendations import product_pairs_recompute_for_run
 
     product_pairs_recompute_for_run(run_id=run_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def book_range_compute_task(job_id: int) -> None:
     # No retry: a failed job says so, and asking for the range again starts a new one.
     book_range_compute(job_id=job_id)
