@@ -150,6 +150,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Django's SQLite, leaving out the indexes only PostgreSQL has (retention_crm/sqlite3/base.py).
+    DATABASES["default"]["ENGINE"] = "retention_crm.sqlite3"
     # The web server and the worker write to one file: wait for each other's locks instead of
     # failing, and use WAL so readers never block the writer.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
