@@ -59,14 +59,22 @@ def on_metrics_recomputed(*, run_id) -> None:
     plans_triggers_dispatch_task.delay()
 
 
-def on_demo_seeded() -> None:
-    from .campaigns.demo import campaigns_demo_seed
+def on_demo_seeded_plans() -> None:
     from .plans.tasks import plans_demo_run_task
 
-    # The demo's campaigns: a few thousand customers, set up in the seeding process; the ready-made
-    # plans run in a worker.
-    campaigns_demo_seed()
+    # The ready-made plans are switched on and run in a worker.
     plans_demo_run_task.delay()
+
+
+def on_demo_seeded_campaigns() -> None:
+    from django.db import connection
+
+    from .campaigns.demo import campaigns_demo_seed
+
+    # The demo's campaigns: a few thousand customers, set up in the seeding process. Campaigns are
+    # written with PostgreSQL's SQL (time zones, COPY): the SQLite default has none (docs/campaigns.md).
+    if connection.vendor == "postgresql":
+        campaigns_demo_seed()
 
 
 def connect() -> None:
@@ -76,4 +84,6 @@ def connect() -> None:
     events.subscribe(events.CUSTOMER_UNSUBSCRIBED)(on_customer_unsubscribed)
     events.subscribe(events.SEGMENT_REFRESHED)(on_segment_refreshed)
     events.subscribe(events.METRICS_RECOMPUTED)(on_metrics_recomputed)
-    events.subscribe(events.DEMO_SEEDED)(on_demo_seeded)
+    # Two handlers: one failing does not stop the other (retention_crm/events.py).
+    events.subscribe(events.DEMO_SEEDED)(on_demo_seeded_plans)
+    events.subscribe(events.DEMO_SEEDED)(on_demo_seeded_campaigns)
