@@ -233,6 +233,13 @@ def agenda_remove_view(request: HttpRequest, pk: int, item_pk: int) -> HttpRespo
     return _back(series)
 
 
+def _refused(request: HttpRequest, form) -> None:
+    """Notes too long: say why on the page the user goes back to (nothing stored changes)."""
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+
+
 @login_required
 @require_POST
 def shared_notes_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -242,6 +249,8 @@ def shared_notes_view(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         services.shared_notes_save(meeting=meeting, by=employee, text=form.cleaned_data["text"])
         messages.success(request, _("The shared notes are saved."))
+    else:
+        _refused(request, form)
     return _back(series)
 
 
@@ -254,6 +263,8 @@ def private_note_view(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         services.private_note_save(meeting=meeting, author=employee, text=form.cleaned_data["text"])
         messages.success(request, _("Your private notes are saved."))
+    else:
+        _refused(request, form)
     return _back(series)
 
 

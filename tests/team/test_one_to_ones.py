@@ -84,6 +84,17 @@ def test_the_two_use_the_page_through_the_browser(people, series):
     assert response.status_code == 400
 
 
+def test_notes_too_long_are_refused_with_the_reason_and_the_saved_ones_kept(people, series):
+    lena = client_for(people["lena"].user)
+    assert lena.post(url("shared_notes", series), {"text": "We agreed on a course."}).status_code == 302
+
+    response = lena.post(url("shared_notes", series), {"text": "x" * 20_001}, follow=True)
+
+    page = response.content.decode()
+    assert "at most 20000 characters" in page
+    assert "We agreed on a course." in page and "x" * 20_001 not in page
+
+
 def test_every_other_persona_reaches_nothing_of_the_one_to_one(people, series):
     lena_client = client_for(people["lena"].user)
     lena_client.post(url("private_note", series), {"text": LENAS_SECRET})
