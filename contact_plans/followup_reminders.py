@@ -64,7 +64,7 @@ def followup_reminder_email(*, employee, followups: list[FollowUp], total: int) 
                 "kind": followup.get_kind_display(),
                 "customer": followup.customer.name,
                 "due": format_date(timezone.localdate(followup.due_at)),
-                "plan": followup.plan.name if followup.plan_id else "",
+                "plan": followup.plan.display_name if followup.plan_id else "",
                 "note": followup.display_note,
                 "url": base + followup.customer.get_absolute_url(),
             }
