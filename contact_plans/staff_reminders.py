@@ -11,6 +11,9 @@ bounced or complained address stops it), in the lead's language.
 Once per meeting and planned day: the source key is ``one-to-one-overdue:<meeting>:<planned day>``,
 so a task run twice (or every day while the meeting stays overdue) sends nothing more, and a
 meeting moved to a new date and missed again is reminded again.
+
+Account managers' overdue tasks (follow-ups) are emailed the same way, as one daily digest per
+manager: followup_reminders.py.
 """
 
 from __future__ import annotations

@@ -27,6 +27,15 @@ def one_to_one_reminders_task() -> None:
     one_to_one_reminders_send()
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def followup_reminders_task() -> None:
+    """Beat (daily): each account manager gets one email listing their newly overdue tasks
+    (followup_reminders.py); a second run the same day finds nothing more to remind."""
+    from .followup_reminders import followup_reminders_send
+
+    followup_reminders_send()
+
+
 # Campaigns keep their tasks in their own package; imported here so that the worker registers them.
 from .campaigns.tasks import campaign_chunk_write_task, campaigns_start_due_task  # noqa: E402, F401
 

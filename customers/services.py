@@ -232,19 +232,6 @@ def _case_locked(case: Interaction) -> Interaction:
     return Interaction.objects.select_for_update().get(pk=case.pk)
 
 
-@transaction.atomic
-def interaction_resolve(
-    *, interaction: Interaction, at: datetime | None = None, by=None, resolution: str = ""
-) -> Interaction:
-    """Resolve a case (the timeline's one-click "Resolve"); a case already resolved stays as it was."""
-    if interaction.kind not in Interaction.TRACKED_KINDS:
-        raise ValidationError(_("Only complaints, support tickets and reviews can be resolved."))
-    case = _case_locked(interaction)
-    if case.resolved_at is None:
-        _resolve(case, at=at, by=by, resolution=resolution)
-    return case
-
-
 def _resolve(case: Interaction, *, at, by, resolution: str) -> None:
     old_status = case.status
     case.status = Interaction.Status.RESOLVED

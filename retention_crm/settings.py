@@ -385,6 +385,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "contact_plans.tasks.one_to_one_reminders_task",
         "schedule": crontab(hour=8, minute=0),
     },
+    # Account managers get one email listing their tasks (follow-ups) overdue since the last one.
+    "contact-plans-followup-reminders": {
+        "task": "contact_plans.tasks.followup_reminders_task",
+        "schedule": crontab(hour=8, minute=5),
+    },
     # Hands due messages to the workers; every 10 s is how late a message due now may leave.
     "contact-plans-messages-dispatch": {
         "task": "contact_plans.tasks.messages_dispatch_task",

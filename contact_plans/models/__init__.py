@@ -6,6 +6,7 @@
 - ``outbox``: messages to customers, address statuses, contact preferences (docs/messaging.md).
 - ``clicks``: the clicks on tracked links of emails.
 - ``campaigns``: campaigns, their runs and recipients (docs/campaigns.md).
+- ``reminders``: which overdue follow-ups their assignee was reminded of (followup_reminders.py).
 """
 
 from .campaigns import Campaign, CampaignRecipient, CampaignRun
@@ -14,6 +15,7 @@ from .followups import FollowUp, WorklistSnooze
 from .message_templates import MessageTemplate, MessageTemplateContent
 from .outbox import AddressStatus, Channel, ContactPreference, LocalDelivery, Message, Purpose  # noqa: F401
 from .plans import ContactPlan, Enrolment, EnrolmentStep, PlanStep  # noqa: F401
+from .reminders import FollowUpReminder  # noqa: F401
 
 __all__ = [
     "Campaign",

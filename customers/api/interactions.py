@@ -1,11 +1,12 @@
 """Interactions: the timeline of calls, emails, complaints…; list, read, log and resolve."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -16,6 +17,7 @@ from .. import selectors, services
 from ..filters import InteractionFilter
 from ..models import Customer, Interaction
 from .common import CustomerDataPermission
+from .complaints import CaseResolveSerializer
 from .orders import IDEMPOTENCY_KEY
 
 # The fields of a case shown here read-only: they change through /api/v1/complaints/.
@@ -169,8 +171,25 @@ class InteractionViewSet(
             raise PermissionDenied(_("You can see this customer but not log interactions with them."))
         serializer.instance = services.interaction_log(author=self.request.user, **data)
 
-    @extend_schema(summary=_("Resolve a complaint or support ticket"), request=None)
+    @extend_schema(
+        summary=_("Resolve a complaint, support ticket or review with its resolution"),
+        request=CaseResolveSerializer,
+        responses=InteractionSerializer,
+    )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
-        interaction = services.interaction_resolve(interaction=self.get_object())
-        return Response(self.get_serializer(interaction).data)
+        """As POST /api/v1/complaints/{id}/resolve/: a case is resolved with what was done for the
+        customer (a missing or blank ``resolution`` is a 400 naming it), once (a resolved case is
+        reopened first, through the complaints API)."""
+        interaction = self.get_object()
+        if not interaction.is_case:
+            raise ValidationError(_("Only complaints, support tickets and reviews can be resolved."))
+        query = CaseResolveSerializer(data=request.data)
+        query.is_valid(raise_exception=True)
+        try:
+            case = services.complaint_resolve(
+                complaint=interaction, resolution=query.validated_data["resolution"], by=request.user
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"status": exc.messages}) from None
+        return Response(self.get_serializer(self.get_queryset().get(pk=case.pk)).data)

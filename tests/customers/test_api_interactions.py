@@ -147,18 +147,77 @@ def test_a_customer_of_another_book_is_unknown_to_the_account_manager(alice, bob
 # --- Resolving ------------------------------------------------------------------------------
 
 
-def test_owner_resolves_a_complaint(alice, complaint):
-    response = api_client_for(alice).post(f"{detail(complaint)}resolve/")
+def test_owner_resolves_a_complaint_with_its_resolution(alice, complaint):
+    response = api_client_for(alice).post(
+        f"{detail(complaint)}resolve/", {"resolution": "  Refunded the delivery fee "}, format="json"
+    )
 
     assert response.status_code == 200
-    assert response.json()["resolved_at"] is not None
-    assert response.json()["is_open"] is False
+    body = response.json()
+    assert body["resolved_at"] is not None
+    assert body["is_open"] is False
+    assert (body["status"], body["resolution"], body["resolved_by"]) == (
+        "resolved",
+        "Refunded the delivery fee",
+        "alice",
+    )
+    assert complaint.changes.filter(field="resolution", new_value="Refunded the delivery fee").exists()
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({}, "This field is required."),
+        ({"resolution": ""}, "This field may not be blank."),
+        ({"resolution": "   \n "}, "This field may not be blank."),
+        ({"resolution": None}, "This field may not be null."),
+    ],
+)
+def test_resolving_without_a_resolution_is_a_400_naming_the_field_and_changes_nothing(
+    alice, complaint, payload, message
+):
+    response = api_client_for(alice).post(f"{detail(complaint)}resolve/", payload, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"resolution": [message]}
+    complaint.refresh_from_db()
+    assert (complaint.status, complaint.resolved_at, complaint.resolution) == ("open", None, "")
+    assert not complaint.changes.exists()
+
+
+def test_resolving_with_an_unknown_field_or_a_resolution_too_long_is_refused(alice, complaint):
+    client = api_client_for(alice)
+
+    typo = client.post(f"{detail(complaint)}resolve/", {"resolutoin": "Refunded"}, format="json")
+    long = client.post(f"{detail(complaint)}resolve/", {"resolution": "x" * 5001}, format="json")
+
+    assert typo.json()["error"]["fields"] == {
+        "resolution": ["This field is required."],
+        "resolutoin": ["Unknown field."],
+    }
+    assert long.json()["error"]["fields"] == {"resolution": ["Ensure this field has no more than 5000 characters."]}
+    complaint.refresh_from_db()
+    assert complaint.resolved_at is None
+
+
+def test_resolving_a_resolved_case_again_is_refused_and_keeps_its_resolution(alice, complaint):
+    client = api_client_for(alice)
+    client.post(f"{detail(complaint)}resolve/", {"resolution": "Refunded"}, format="json")
+
+    again = client.post(f"{detail(complaint)}resolve/", {"resolution": "Something else"}, format="json")
+
+    assert again.status_code == 400
+    assert again.json()["error"]["fields"] == {
+        "status": ["This case is already resolved. Reopen it first to change its resolution."]
+    }
+    complaint.refresh_from_db()
+    assert complaint.resolution == "Refunded"
 
 
 def test_resolving_a_plain_call_is_refused_with_a_message(alice, alices_customer):
     call = InteractionFactory(customer=alices_customer, kind=Interaction.Kind.CALL)
 
-    response = api_client_for(alice).post(f"{detail(call)}resolve/")
+    response = api_client_for(alice).post(f"{detail(call)}resolve/", {"resolution": "Done"}, format="json")
 
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["non_field_errors"] == [

@@ -96,8 +96,11 @@ def test_the_administrator_sees_and_handles_every_case(ada, case):
 def test_resolve_needs_a_resolution_and_reopen_is_deliberate(alice, case):
     client = client_for(alice)
 
-    response = client.post(url("resolve", case), {"resolution": ""})
-    assert response.status_code == 400 and "This field is required." in response.content.decode()
+    for blank in ("", "   \n  "):
+        response = client.post(url("resolve", case), {"resolution": blank})
+        assert response.status_code == 400 and "This field is required." in response.content.decode()
+    case.refresh_from_db()
+    assert (case.status, case.resolved_at) == ("open", None)
     assert client.post(url("resolve", case), {"resolution": "Replaced it."}).status_code == 302
 
     response = client.post(url("status", case), {"status": "open"})
