@@ -21,7 +21,7 @@ from contact_plans.models import (
 from .campaign_helpers import campaign_for, newsletter_template, segment_of, start
 from .factories import MessageTemplateFactory, consenting_customer
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 
 def test_a_run_writes_one_queued_message_per_consenting_member_with_its_language(settings):
