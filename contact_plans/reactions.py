@@ -67,14 +67,11 @@ def on_demo_seeded_plans() -> None:
 
 
 def on_demo_seeded_campaigns() -> None:
-    from django.db import connection
-
     from .campaigns.demo import campaigns_demo_seed
 
-    # The demo's campaigns: a few thousand customers, set up in the seeding process. Campaigns are
-    # written with PostgreSQL's SQL (time zones, COPY): the SQLite default has none (docs/campaigns.md).
-    if connection.vendor == "postgresql":
-        campaigns_demo_seed()
+    # The demo's campaigns: a few thousand customers, set up in the seeding process, on PostgreSQL
+    # and on SQLite alike (campaigns/demo.py).
+    campaigns_demo_seed()
 
 
 def connect() -> None:

@@ -3,12 +3,14 @@
 One chunk (``CAMPAIGN_CHUNK_SIZE`` recipients, a Celery task) is one transaction:
 
 1. the run's row is read ``FOR SHARE`` (a cancel, which locks it for update, waits for the chunk or
-   makes it write nothing), then the chunk's recipients not yet written;
+   makes it write nothing; on SQLite the transaction's write lock does the same), then the chunk's
+   recipients not yet written;
 2. the messages of those outside the control group are written by the outbox's bulk path
    (``contact_plans.messaging.bulk.messages_write_bulk``: the outbox's reasons in SQL, the message
    rendered once per language when it can be, tracked links, ``COPY`` and one
    ``INSERT ... SELECT ... ON CONFLICT (source_key) DO NOTHING``), so a chunk run twice adds nothing;
-3. each recipient is linked to its message, with its reason, in one ``UPDATE``.
+3. each recipient is linked to its message, with its reason, in one ``UPDATE`` (on SQLite the same
+   ``UPDATE`` per row in one ``executemany``: contact_plans/dialect.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 from django.db import connection, transaction
 from django.db.models import F
 
+from contact_plans import dialect
 from contact_plans.messaging.bulk import BulkItem, messages_write_bulk, suppression_reasons
 from contact_plans.models import CampaignRecipient, CampaignRun, Message, MessageTemplate
 
@@ -43,7 +46,8 @@ def chunk_write(*, run_id: int, first_id: int, last_id: int) -> int:
     messages it added (0 when the chunk was written before, or the run was cancelled)."""
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT state FROM contact_plans_campaignrun WHERE id = %s FOR SHARE", [run_id])
+            lock = dialect.share_lock()
+            cursor.execute(f"SELECT state FROM contact_plans_campaignrun WHERE id = %s{lock}", [run_id])  # noqa: S608
             row = cursor.fetchone()
         if row is None or row[0] != CampaignRun.State.PREPARING:
             return 0
@@ -96,6 +100,10 @@ def _write(run: CampaignRun, template: MessageTemplate, recipients: list[Campaig
         else:
             reasons.append(outcome.reason)
             message_ids.append(outcome.message_id)
-    with connection.cursor() as cursor:
-        cursor.execute(_LINK_SQL, [ids, reasons, message_ids])
+    if dialect.is_postgresql():
+        with connection.cursor() as cursor:
+            cursor.execute(_LINK_SQL, [ids, reasons, message_ids])
+    else:
+        dialect.update_by_id(CampaignRecipient._meta.db_table, ("reason", "written", "message_id"),
+                             [(r, True, m, pk) for pk, r, m in zip(ids, reasons, message_ids, strict=True)])
     return outcomes

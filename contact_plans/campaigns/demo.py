@@ -15,12 +15,14 @@ import logging
 from datetime import time, timedelta
 
 from django.db import connection, transaction
+from django.db.models import DateTimeField, ExpressionWrapper, F, OuterRef, Subquery
 from django.utils import timezone
 
 from contact_plans.messaging.outbox import email_headers
 from contact_plans.models import (
     Campaign,
     CampaignRecipient,
+    LinkClick,
     LocalDelivery,
     Message,
     MessageTemplate,
@@ -58,6 +60,9 @@ _NEWSLETTER = {
 
 # About one in seven recipients of the sent newsletter clicked a link (a usual newsletter's rate).
 CLICK_EVERY = 7
+SEND_TIME = time(10, 0)
+SENT_AFTER = timedelta(minutes=1)
+CLICKED_AFTER = timedelta(hours=3)
 
 
 def _template() -> MessageTemplate:
@@ -82,25 +87,40 @@ def _segment() -> Segment:
 
 
 def _deliver_locally(run_id: int) -> int:
-    """The run's queued messages as the local backend would have sent them, at their due time."""
-    messages = list(
-        Message.objects.filter(state=Message.State.QUEUED,
-                               pk__in=CampaignRecipient.objects.filter(run_id=run_id).values("message_id"))
-    )
+    """The run's queued messages as the local backend would have sent them, a minute after their due
+    time; about one recipient in ``CLICK_EVERY`` clicked a link three hours later."""
+    of_run = Message.objects.filter(pk__in=CampaignRecipient.objects.filter(run_id=run_id).values("message_id"))
+    messages = list(of_run.filter(state=Message.State.QUEUED))
     LocalDelivery.objects.bulk_create(
         LocalDelivery(channel="email", recipient=m.recipient, subject=m.subject, html=m.html, text=m.text,
                       headers=email_headers(customer_id=m.customer_id, purpose=m.purpose), message_id=m.message_id)
         for m in messages
     )
+    of_run.filter(state=Message.State.QUEUED).update(state=Message.State.SENT, sent_at=F("due_at") + SENT_AFTER,
+                                                     attempts=1)
+    LinkClick.objects.bulk_create(
+        LinkClick(message_id=m.pk, customer_id=m.customer_id, url=SHOP + "/new") for m in messages
+        if m.pk % CLICK_EVERY == 0
+    )
+    # A click's time is set on creation (auto_now_add): moved back to three hours after the send.
+    sent_at = Message.objects.filter(pk=OuterRef("message_id")).values("sent_at")[:1]
+    LinkClick.objects.filter(message__in=of_run).update(
+        clicked_at=ExpressionWrapper(Subquery(sent_at) + CLICKED_AFTER, output_field=DateTimeField())
+    )
+    return len(messages)
+
+
+def _due_at_ten_local(run_id: int, day) -> None:
+    """Each recipient of the run due at 10:00 of ``day`` in their own time zone (UTC when unknown)."""
+    recipients = CampaignRecipient.objects.filter(run_id=run_id)
+    zones = recipients.order_by().values_list("customer__time_zone", flat=True).distinct()
+    zone = "(SELECT c.time_zone FROM customers_customer c WHERE c.id = contact_plans_campaignrecipient.customer_id)"
+    due_at, params = services.local_moment_sql(day, SEND_TIME, zones, column=zone)
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE contact_plans_message SET state = 'sent', sent_at = due_at + interval '1 minute', attempts = 1 "
-            "WHERE id = ANY(%s)", [[m.pk for m in messages]])
-        cursor.execute(
-            "INSERT INTO contact_plans_linkclick (message_id, customer_id, url, clicked_at) "
-            "SELECT id, customer_id, %s, sent_at + interval '3 hours' FROM contact_plans_message "
-            "WHERE id = ANY(%s) AND id %% %s = 0", [SHOP + "/new", [m.pk for m in messages], CLICK_EVERY])
-    return len(messages)
+            f"UPDATE contact_plans_campaignrecipient SET due_at = {due_at} WHERE run_id = %(run)s",  # noqa: S608
+            {**params, "run": run_id},
+        )
 
 
 @transaction.atomic
@@ -114,24 +134,20 @@ def campaigns_demo_seed() -> bool:
     # back to each customer's 10:00 of that day, as if it had been sent then.
     sent = Campaign.objects.create(
         name="Monthly newsletter", kind=Campaign.Kind.NEWSLETTER, template=template, segment=segment,
-        recurrence=Campaign.Recurrence.ONCE, send_on=sent_on, send_time=time(10, 0), control_percent=10,
+        recurrence=Campaign.Recurrence.ONCE, send_on=sent_on, send_time=SEND_TIME, control_percent=10,
         state=Campaign.State.SCHEDULED, next_send_on=sent_on,
     )
     run = services.campaign_run_start(campaign_id=sent.pk)
     if run is None:
         return False
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE contact_plans_campaignrecipient r SET due_at = (%s::date + time '10:00') AT TIME ZONE "
-            "CASE WHEN EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = c.time_zone) THEN c.time_zone ELSE 'UTC' END "
-            "FROM customers_customer c WHERE c.id = r.customer_id AND r.run_id = %s", [sent_on, run.pk])
+    _due_at_ten_local(run.pk, sent_on)
     ids = CampaignRecipient.objects.filter(run=run).order_by("id").values_list("id", flat=True)
     if ids:
         bulk.chunk_write(run_id=run.pk, first_id=ids[0], last_id=ids.reverse()[0])
     delivered = _deliver_locally(run.pk)
     services.campaign_create(
         name="Monthly newsletter (next)", kind=Campaign.Kind.NEWSLETTER, template=template, segment=segment,
-        recurrence=Campaign.Recurrence.MONTHLY, send_on=today + timedelta(days=18), send_time=time(10, 0),
+        recurrence=Campaign.Recurrence.MONTHLY, send_on=today + timedelta(days=18), send_time=SEND_TIME,
         control_percent=10, schedule=bool(ids),
     )
     logger.info("campaigns.demo_seeded delivered=%s", delivered)

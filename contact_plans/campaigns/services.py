@@ -13,15 +13,18 @@ from __future__ import annotations
 import calendar
 import logging
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contact_plans import dialect
 from contact_plans.models import Campaign, CampaignRecipient, CampaignRun, MessageTemplate
+from customers.models import Customer
 from segmentation.models import Segment, SegmentMembership
 
 logger = logging.getLogger(__name__)
@@ -167,6 +170,33 @@ _WITHDRAW_SQL = """
     )
     DELETE FROM contact_plans_message WHERE id IN (SELECT id FROM waiting)"""
 
+# SQLite has no UPDATE inside WITH and no row locks; its write lock, taken at BEGIN, keeps every other
+# writer (a dispatcher claiming a message) out of the whole transaction, so three statements in a
+# row see and change the same messages: mark their recipients, delete them, then unlink.
+_WITHDRAW_SQLITE = (
+    """UPDATE contact_plans_campaignrecipient SET withdrawn = TRUE
+    WHERE run_id IN ({runs}) AND message_id IN (SELECT id FROM contact_plans_message WHERE state = 'queued')""",
+    """DELETE FROM contact_plans_message WHERE state = 'queued' AND id IN (
+        SELECT message_id FROM contact_plans_campaignrecipient WHERE run_id IN ({runs}) AND withdrawn)""",
+    """UPDATE contact_plans_campaignrecipient SET message_id = NULL
+    WHERE run_id IN ({runs}) AND withdrawn AND message_id IS NOT NULL""",
+)
+
+
+def _withdraw(runs: list[int]) -> int:
+    """Delete the runs' messages still queued and mark their recipients withdrawn; how many."""
+    with connection.cursor() as cursor:
+        if dialect.is_postgresql():
+            cursor.execute(_WITHDRAW_SQL, {"runs": runs})
+            return cursor.rowcount
+        marks = ", ".join(["%s"] * len(runs))
+        mark, delete, unlink = (sql.format(runs=marks) for sql in _WITHDRAW_SQLITE)
+        cursor.execute(mark, runs)
+        cursor.execute(delete, runs)
+        withdrawn = cursor.rowcount
+        cursor.execute(unlink, runs)
+        return withdrawn
+
 
 @transaction.atomic
 def campaign_cancel(*, campaign: Campaign) -> int:
@@ -187,9 +217,7 @@ def campaign_cancel(*, campaign: Campaign) -> int:
     )
     withdrawn = 0
     if runs:
-        with connection.cursor() as cursor:
-            cursor.execute(_WITHDRAW_SQL, {"runs": runs})
-            withdrawn = cursor.rowcount
+        withdrawn = _withdraw(runs)
         CampaignRecipient.objects.filter(
             run_id__in=runs, in_control=False, message__isnull=True, withdrawn=False, reason=""
         ).update(withdrawn=True)
@@ -211,6 +239,34 @@ def next_date(day: date, recurrence: str, first: date) -> date | None:
     return None
 
 
+def local_moment_sql(day: date, at, zones, *, column: str, not_before: datetime | None = None) -> tuple[str, dict]:
+    """A SQL expression (with its parameters): ``day`` at ``at`` local time in the zone named by
+    ``column``, as an instant (UTC where the name is not a known time zone), and not before
+    ``not_before``. The instants are computed here, once per zone of ``zones`` (the distinct zones of
+    the rows at hand), and the statement only picks one per row: the same on every database."""
+    def moment(zone: str) -> datetime:
+        instant = send_moment(day, at, zone).astimezone(UTC)
+        return max(instant, not_before) if not_before is not None else instant
+
+    utc = moment("UTC")
+    params: dict = {"tz_else": dialect.db_datetime(utc)}
+    arms = []
+    for i, zone in enumerate(sorted({z for z in zones if z})):
+        try:
+            instant = moment(zone)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            continue  # not a time zone: UTC, as for no zone at all
+        if instant != utc:
+            arms.append(f"WHEN %(tz{i})s THEN %(tz{i}_at)s")
+            params[f"tz{i}"], params[f"tz{i}_at"] = zone, dialect.db_datetime(instant)
+    if not arms:
+        return "%(tz_else)s", params
+    return f"CASE {column} {' '.join(arms)} ELSE %(tz_else)s END", params
+
+
+# The control group is an exact share of the audience, in random order (``row_number()`` over
+# ``random()``: both databases' window functions). ``WHERE true``: SQLite would read the ON CONFLICT
+# that follows ``FROM audience`` as a join's ON.
 _RECIPIENTS_SQL = """
     INSERT INTO contact_plans_campaignrecipient (run_id, customer_id, in_control, due_at, reason, withdrawn, written)
     SELECT %(run)s, customer_id, position <= round(total * %(percent)s / 100.0), due_at, '', FALSE, FALSE
@@ -218,14 +274,27 @@ _RECIPIENTS_SQL = """
         SELECT m.customer_id,
                row_number() OVER (ORDER BY random()) AS position,
                count(*) OVER () AS total,
-               GREATEST(now(), (%(day)s::date + %(at)s::time) AT TIME ZONE
-                   CASE WHEN z.name IS NULL THEN 'UTC' ELSE c.time_zone END) AS due_at
+               {due_at} AS due_at
         FROM segmentation_segmentmembership m
         JOIN customers_customer c ON c.id = m.customer_id
-        LEFT JOIN (SELECT DISTINCT name FROM pg_timezone_names) z ON z.name = c.time_zone
         WHERE m.segment_id = %(segment)s AND m.exited_at IS NULL AND c.archived_at IS NULL
     ) audience
+    WHERE true
     ON CONFLICT (run_id, customer_id) DO NOTHING"""
+
+
+def _recipients_insert(run: CampaignRun, *, now: datetime) -> None:
+    """The run's recipients, control group and send times, in one statement: each is due at the run's
+    local time in their own zone, or now when that has passed."""
+    zones = (
+        Customer.objects.filter(segment_memberships__segment_id=run.segment_id,
+                                segment_memberships__exited_at__isnull=True, archived_at__isnull=True)
+        .order_by().values_list("time_zone", flat=True).distinct()
+    )
+    due_at, params = local_moment_sql(run.send_on, run.send_time, zones, column="c.time_zone", not_before=now)
+    with connection.cursor() as cursor:
+        cursor.execute(_RECIPIENTS_SQL.format(due_at=due_at), {
+            "run": run.pk, "percent": run.control_percent, "segment": run.segment_id, **params})
 
 
 def campaign_run_start(*, campaign_id: int, now: datetime | None = None) -> CampaignRun | None:
@@ -252,13 +321,11 @@ def campaign_run_start(*, campaign_id: int, now: datetime | None = None) -> Camp
                 )
         except IntegrityError:
             return None  # started by another beat meanwhile
-        with connection.cursor() as cursor:
-            cursor.execute(_RECIPIENTS_SQL, {"run": run.pk, "percent": run.control_percent, "day": run.send_on,
-                                             "at": run.send_time, "segment": run.segment_id})
-            cursor.execute(
-                "SELECT count(*), count(*) FILTER (WHERE in_control), min(id), max(id) "
-                "FROM contact_plans_campaignrecipient WHERE run_id = %s", [run.pk])
-            audience, in_control, first_id, last_id = cursor.fetchone()
+        _recipients_insert(run, now=now)
+        figures = CampaignRecipient.objects.filter(run=run).aggregate(
+            audience=Count("pk"), in_control=Count("pk", filter=Q(in_control=True)), first_id=Min("pk"),
+            last_id=Max("pk"))
+        audience, in_control, first_id, last_id = (figures[k] for k in ("audience", "in_control", "first_id", "last_id"))
         size = settings.CAMPAIGN_CHUNK_SIZE
         chunks = [(lo, min(lo + size - 1, last_id)) for lo in range(first_id, last_id + 1, size)] if audience else []
         run.audience, run.in_control, run.chunks = audience, in_control, len(chunks)

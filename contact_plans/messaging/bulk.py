@@ -17,7 +17,8 @@ transaction:
    per process);
 3. links through the click-recording redirect (one signed token per message and link), unless
    tracking is off (setting, template or caller);
-4. the rows ``COPY``'d to a temporary table and moved to the outbox with one
+4. the rows ``COPY``'d to a temporary table (on SQLite, ``make run``'s default: the same rows with
+   ``executemany``) and moved to the outbox with one
    ``INSERT ... SELECT ... ON CONFLICT (source_key) DO NOTHING``: items whose source key already has
    a message add nothing and get that message back, so a chunk run twice sends nothing twice.
 
@@ -25,9 +26,9 @@ Emails written here carry no prepared bytes (``Message.mime`` is empty): the dis
 email without bytes at send time, as it does for the other email backends; the Message-ID is made
 here, so a resend is still recognised as the same message.
 
-SMS, and databases other than PostgreSQL (``make run``'s SQLite), go through the one-message path
-(``send_template`` per item): a phone number is normalised in Python (``phonenumbers``), not in SQL,
-and ``COPY`` is PostgreSQL's. Same arguments, same answer.
+SMS, and databases other than PostgreSQL and SQLite, go through the one-message path
+(``send_template`` per item): a phone number is normalised in Python (``phonenumbers``), not in SQL.
+Same arguments, same answer.
 """
 
 from __future__ import annotations
@@ -179,6 +180,46 @@ _INSERT_SQL = """
     RETURNING id, customer_id, state, reason, source_key"""
 
 
+# SQLite (make run's default) stages the same rows with executemany and moves them with the same
+# INSERT ... SELECT: its own words for an empty blob and the time (no bytea, no now()); ``WHERE true``
+# keeps SQLite from reading ON CONFLICT as a join's ON.
+_STAGE_SQLITE = """
+    CREATE TEMP TABLE outbox_bulk_stage (
+        customer_id integer, reason text, recipient text, subject text, html text, body_text text,
+        language text, source_key text, due_at text, message_id text)"""
+
+_INSERT_SQLITE = """
+    INSERT INTO contact_plans_message (
+        customer_id, channel, purpose, topic, recipient, subject, html, text, mime, language, template_id,
+        source_key, due_at, state, reason, error, attempts, resent_count, provider_id, message_id,
+        created_at, updated_at)
+    SELECT customer_id, %(channel)s, %(purpose)s, %(topic)s, recipient, subject, html, body_text, X'',
+        language, %(template)s, source_key, due_at, CASE WHEN reason = '' THEN 'queued' ELSE 'suppressed' END,
+        reason, '', 0, 0, '', message_id, %(now)s, %(now)s
+    FROM outbox_bulk_stage WHERE true
+    ON CONFLICT (source_key) DO NOTHING
+    RETURNING id, customer_id, state, reason, source_key"""
+
+# Rows per executemany: a chunk of the callers (500 enrolments, 5,000 recipients) is one or a few.
+_SQLITE_STAGE_BATCH = 5000
+
+
+def _stage_and_insert_sqlite(cursor, buffer: io.StringIO, template: MessageTemplate) -> None:
+    """SQLite's form of the COPY and INSERT below: the rows of ``buffer`` (the COPY's CSV) staged
+    with ``executemany``, their due time in the ORM's format, then moved in one statement whose
+    RETURNING rows the caller fetches."""
+    cursor.execute(_STAGE_SQLITE)
+    due = 8  # the due time's column (an ISO datetime with its offset in the CSV)
+    rows = [[*row[:due], connection.ops.adapt_datetimefield_value(datetime.fromisoformat(row[due])), *row[due + 1:]]
+            for row in csv.reader(buffer)]
+    for start in range(0, len(rows), _SQLITE_STAGE_BATCH):
+        cursor.executemany("INSERT INTO outbox_bulk_stage VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                           rows[start:start + _SQLITE_STAGE_BATCH])
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    cursor.execute(_INSERT_SQLITE, {"channel": template.channel, "purpose": template.purpose,
+                                    "topic": template.topic, "template": template.pk, "now": now})
+
+
 def messages_write_bulk(
     *, template: MessageTemplate, items: list[BulkItem], track_links: bool = True
 ) -> dict[str, BulkOutcome]:
@@ -186,7 +227,7 @@ def messages_write_bulk(
     source key's outcome. Idempotent on the source key. Runs in the caller's transaction (or its own)."""
     if not items:
         return {}
-    if template.channel != Channel.EMAIL or connection.vendor != "postgresql":
+    if template.channel != Channel.EMAIL or connection.vendor not in ("postgresql", "sqlite"):
         return _one_by_one(template, items)
     with transaction.atomic():
         return _write(template, items, track_links=track_links)
@@ -261,10 +302,13 @@ def _write(template: MessageTemplate, items: list[BulkItem], *, track_links: boo
                          item.source_key, (item.due_at or now).isoformat(), message_id])
     buffer.seek(0)
     with connection.cursor() as cursor:
-        cursor.execute(_STAGE_SQL)
-        cursor.copy_expert("COPY outbox_bulk_stage FROM STDIN WITH (FORMAT csv)", buffer)
-        cursor.execute(_INSERT_SQL, {"channel": template.channel, "purpose": template.purpose,
-                                     "topic": template.topic, "template": template.pk})
+        if connection.vendor == "sqlite":
+            _stage_and_insert_sqlite(cursor, buffer, template)
+        else:
+            cursor.execute(_STAGE_SQL)
+            cursor.copy_expert("COPY outbox_bulk_stage FROM STDIN WITH (FORMAT csv)", buffer)
+            cursor.execute(_INSERT_SQL, {"channel": template.channel, "purpose": template.purpose,
+                                         "topic": template.topic, "template": template.pk})
         added = cursor.fetchall()
         cursor.execute("DROP TABLE outbox_bulk_stage")
     for pk, customer_id, state, reason, key in added:

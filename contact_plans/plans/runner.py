@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from customers.models import Customer, Order
 from segmentation.conditions import definition_to_q
 
+from .. import dialect
 from ..messaging.bulk import BulkItem, messages_write_bulk
 from ..models import ContactPlan, Enrolment, EnrolmentStep, FollowUp, PlanStep
 from ..services import followup_schedule
@@ -247,14 +248,19 @@ _ADVANCE_SQL = """
     WHERE e.id = u.id"""
 
 
+_ADVANCED_FIELDS = ("state", "next_position", "next_due_at", "ended_at", "end_reason")
+
+
 def _enrolments_save(enrolments: list[Enrolment]) -> None:
     """The chunk's enrolments moved on, in one UPDATE (Django's bulk_update writes a CASE per field
     and row, which costs more than the rest of the chunk)."""
     if not enrolments:
         return
-    if connection.vendor != "postgresql":
-        Enrolment.objects.bulk_update(
-            enrolments, ["state", "next_position", "next_due_at", "ended_at", "end_reason"], batch_size=CHUNK_SIZE
+    if not dialect.is_postgresql():
+        # SQLite: the same UPDATE per row, in one executemany (no unnest; in-process, no round trips).
+        dialect.update_by_id(
+            Enrolment._meta.db_table, _ADVANCED_FIELDS,
+            [(e.state, e.next_position, e.next_due_at, e.ended_at, e.end_reason, e.pk) for e in enrolments],
         )
         return
     columns = ([e.pk for e in enrolments], [e.state for e in enrolments], [e.next_position for e in enrolments],

@@ -6,9 +6,11 @@ that is late or runs twice enrols nobody twice. Whatever the trigger, the enrolm
 per plan per run (``enrol_insert``): the customers never travel to Python, whether there are ten or a
 million. The database's partial unique index (one open enrolment per plan and customer) with
 ``ON CONFLICT DO NOTHING`` makes two triggers at the same moment, or two workers, one enrolment.
+The statement is the same on PostgreSQL and SQLite (``make run``'s default).
 
-The control group is drawn in the same statement: ``random() < control_percent / 100`` per row,
-recorded as an enrolment in state "control" that the runner never contacts.
+The control group is drawn in the same statement: a uniform random number in [0, 1) per row below
+``control_percent / 100`` (``dialect.random_unit``: each database's ``random()`` says it its own
+way), recorded as an enrolment in state "control" that the runner never contacts.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import DateField, Exists, F, Func, IntegerField, OuterRef, Q, QuerySet
-from django.db.models.functions import Cast, Round
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from customers.models import Customer, Order
 from metrics.models import CustomerMetrics
 from segmentation.models import SegmentEvent
 
+from .. import dialect
 from ..models import ContactPlan, Enrolment, PlanStep
 
 logger = logging.getLogger(__name__)
@@ -72,14 +74,8 @@ def trigger_q(plan: ContactPlan, *, since: datetime, until: datetime) -> Q | Non
             usual_interval_days__isnull=False,
             last_purchase__isnull=False,
         ).annotate(
-            # date + integer is a date in PostgreSQL: the last purchase plus the rounded interval.
-            due_on=Func(
-                F("last_purchase"),
-                Cast(Round("usual_interval_days"), IntegerField()),
-                template="(%(expressions)s)",
-                arg_joiner=" + ",
-                output_field=DateField(),
-            )
+            # The last purchase plus the rounded interval, a date.
+            due_on=dialect.DatePlusDays(F("last_purchase"), F("usual_interval_days"))
         ).filter(
             # A day of overlap: the metrics are recomputed at night, after a run may already have
             # looked at today; the open-enrolment index and the re-enrolment rule keep one enrolment.
@@ -132,25 +128,31 @@ def enrol_insert(
     first = plan.steps.order_by("position").first()
     if first is None:
         return 0, 0
-    ids = eligible(plan, customers, now=now).order_by().values("pk")
+    # The customer's id under a name of ours: the ORM's SQL is read as a table with that column.
+    ids = eligible(plan, customers, now=now).order_by().values(cid=F("pk"))
     sql, params = ids.query.sql_with_params()
     share = (plan.control_percent / 100.0) if with_control else 0.0
+    # MATERIALIZED: the draw is made once per customer. Without it SQLite folds the subquery into
+    # the INSERT and draws again at each use of ``ctl``, so that state and is_control could disagree.
+    # ``WHERE true`` keeps SQLite from reading ON CONFLICT as a join's ON.
     statement = f"""
+        WITH c AS MATERIALIZED (SELECT s.cid, {dialect.random_unit()} < %s AS ctl FROM ({sql}) AS s)
         INSERT INTO contact_plans_enrolment
             (plan_id, customer_id, state, is_control, source, enrolled_at, next_position, next_due_at,
              ended_at, end_reason, created_by_id)
-        SELECT %s, c.id,
+        SELECT %s, c.cid,
                CASE WHEN c.ctl THEN 'control' ELSE 'active' END, c.ctl, %s, %s,
                CASE WHEN c.ctl THEN NULL ELSE %s END,
                CASE WHEN c.ctl THEN %s ELSE %s END,
                NULL, '', %s
-        FROM (SELECT s.id, random() < %s AS ctl FROM ({sql}) AS s (id)) c
+        FROM c WHERE true
         ON CONFLICT DO NOTHING
         RETURNING is_control
     """  # noqa: S608 (the SELECT is the ORM's own SQL; every value is a parameter)
-    first_due = now + timedelta(days=first.delay_days)
-    control_due = now + timedelta(days=control_days(plan))
-    values = [plan.pk, source, now, first.position, control_due, first_due, getattr(user, "pk", None), share, *params]
+    first_due = dialect.db_datetime(now + timedelta(days=first.delay_days))
+    control_due = dialect.db_datetime(now + timedelta(days=control_days(plan)))
+    values = [share, *params, plan.pk, source, dialect.db_datetime(now), first.position, control_due, first_due,
+              getattr(user, "pk", None)]
     with connection.cursor() as cursor:
         cursor.execute(statement, values)
         rows = cursor.fetchall()

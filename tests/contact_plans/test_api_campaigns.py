@@ -11,7 +11,7 @@ from tests.conftest import api_client_for
 from .campaign_helpers import campaign_for, newsletter_template, segment_of, start
 from .factories import MessageTemplateFactory, consenting_customer
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from tests.customers.factories import CustomerFactory, OrderFactory, ProductFact
 
 from .factories import consenting_customer
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)

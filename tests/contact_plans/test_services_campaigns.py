@@ -21,7 +21,7 @@ from contact_plans.models import (
 from .campaign_helpers import campaign_for, newsletter_template, segment_of, start
 from .factories import MessageTemplateFactory, consenting_customer
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 
 def test_a_run_writes_one_queued_message_per_consenting_member_with_its_language(settings):
@@ -79,6 +79,19 @@ def test_each_customer_gets_the_message_at_the_local_hour_of_their_own_time_zone
     assert due[jakarta.pk] == datetime(2031, 3, 4, 3, 0, tzinfo=UTC)  # 10:00 WIB (UTC+7)
     assert due[madrid.pk] == datetime(2031, 3, 4, 9, 0, tzinfo=UTC)  # 10:00 CET (UTC+1)
     assert due[unknown.pk] == datetime(2031, 3, 4, 10, 0, tzinfo=UTC)  # an unknown zone is UTC
+
+
+def test_a_local_time_already_past_when_the_run_starts_is_due_at_once():
+    jakarta = consenting_customer(time_zone="Asia/Jakarta")
+    madrid = consenting_customer(time_zone="Europe/Madrid")
+    campaign = campaign_for(segment_of(jakarta, madrid), newsletter_template(), send_on=date(2031, 3, 4),
+                            send_time=time(10, 0))
+    late = datetime(2031, 3, 4, 6, 0, tzinfo=UTC)  # past 10:00 in Jakarta (03:00 UTC), before Madrid's
+
+    start(campaign, at=late)
+
+    due = {m.customer_id: m.due_at for m in Message.objects.all()}
+    assert due == {jakarta.pk: late, madrid.pk: datetime(2031, 3, 4, 9, 0, tzinfo=UTC)}
 
 
 def test_a_run_does_not_start_before_the_first_time_zone_reaches_the_send_time():

@@ -21,7 +21,7 @@ from .campaign_helpers import newsletter_template
 from .factories import MessageTemplateFactory, consenting_customer
 from .plan_helpers import build_plan
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 PERSONAL = {
     "en": {"subject": "Hi {{ customer.first_name }}", "html": "<p>Hello {{ customer.name }}</p>"},

@@ -14,7 +14,7 @@ from tests.customers.factories import OrderFactory
 from .campaign_helpers import campaign_for, newsletter_template, segment_of, start
 from .factories import consenting_customer
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 
 def _client(user) -> Client:

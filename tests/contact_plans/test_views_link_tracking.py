@@ -119,7 +119,6 @@ def test_tracking_is_switched_off_by_the_setting_the_template_and_the_campaign(s
     assert 'href="https://shop.example/o?a=1&amp;b=2"' in off_globally.html
 
 
-@pytest.mark.postgres
 def test_a_campaign_tracks_its_links_per_message_unless_switched_off():
     ann, bea = consenting_customer(), consenting_customer()
     tracked = campaign_for(segment_of(ann, bea), newsletter_template())

@@ -13,7 +13,7 @@ from contact_plans.models import CampaignRecipient, CampaignRun, Message
 from .campaign_helpers import campaign_for, newsletter_template, segment_of
 from .factories import consenting_customer
 
-pytestmark = [pytest.mark.postgres, pytest.mark.worker]
+pytestmark = pytest.mark.worker
 
 
 def _wait_for(run_id: int, state: str, seconds: float = 60) -> CampaignRun:
