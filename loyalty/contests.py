@@ -89,6 +89,11 @@ def contest_save(*, contest: Contest) -> Contest:
     return contest
 
 
+def _dt(value: datetime):
+    # A datetime parameter of raw SQL as the ORM writes the column (SQLite compares them as text).
+    return connection.ops.adapt_datetimefield_value(value)
+
+
 def _entries_select(contest: Contest, *, member_id: int | None = None) -> tuple[str, list]:
     """(member_id, entries, points, reached_at) of the contest's members, as SQL. Of a ranking the
     entries are the points earned; points and reached_at are null for the other contests."""
@@ -96,34 +101,34 @@ def _entries_select(contest: Contest, *, member_id: int | None = None) -> tuple[
     extra = [member_id] if member_id is not None else []
     if contest.winner_method == Contest.WinnerMethod.RANKING:
         return (
-            f"""SELECT e.member_id, SUM(e.points)::bigint, SUM(e.points)::bigint, MAX(e.occurred_at) FROM {ENTRY} e
+            f"""SELECT e.member_id, CAST(SUM(e.points) AS bigint), CAST(SUM(e.points) AS bigint), MAX(e.occurred_at) FROM {ENTRY} e
             JOIN {MEMBER} m ON m.customer_id = e.member_id
             WHERE e.kind IN ('earn', 'reverse') AND e.occurred_at >= %s AND e.occurred_at < %s {only}
             GROUP BY e.member_id HAVING SUM(e.points) > 0""",  # noqa: S608 - table names only
-            [contest.starts_at, contest.ends_at, *extra],
+            [_dt(contest.starts_at), _dt(contest.ends_at), *extra],
         )
     if contest.entry_rule == Contest.EntryRule.SURVEY:
         only = "AND s.member_id = %s" if member_id is not None else ""
         return (
-            f"""SELECT s.member_id, COUNT(*), NULL::bigint, NULL::timestamptz FROM {SURVEY_ENTRY} s
+            f"""SELECT s.member_id, COUNT(*), CAST(NULL AS bigint), CAST(NULL AS timestamp with time zone) FROM {SURVEY_ENTRY} s
             WHERE s.contest_id = %s AND s.answered_at >= %s AND s.answered_at < %s {only}
             GROUP BY s.member_id""",  # noqa: S608 - table names only
-            [contest.pk, contest.starts_at, contest.ends_at, *extra],
+            [contest.pk, _dt(contest.starts_at), _dt(contest.ends_at), *extra],
         )
     if contest.entry_rule == Contest.EntryRule.PURCHASE:
         return (
-            f"""SELECT o.customer_id, COUNT(*), NULL::bigint, NULL::timestamptz FROM {ORDER} o JOIN {MEMBER} m ON m.customer_id = o.customer_id
+            f"""SELECT o.customer_id, COUNT(*), CAST(NULL AS bigint), CAST(NULL AS timestamp with time zone) FROM {ORDER} o JOIN {MEMBER} m ON m.customer_id = o.customer_id
             WHERE o.kind = 'purchase' AND o.status = 'placed' AND o.net_amount > 0 AND o.net_amount >= %s
             AND o.ordered_at >= %s AND o.ordered_at < %s AND m.enrolled_at <= o.ordered_at {only}
             GROUP BY o.customer_id""",  # noqa: S608 - table names only
-            [contest.min_amount, contest.starts_at, contest.ends_at, *extra],
+            [contest.min_amount, _dt(contest.starts_at), _dt(contest.ends_at), *extra],
         )
     return (
-        f"""SELECT e.member_id, FLOOR(SUM(e.points) / %s)::bigint, NULL::bigint, NULL::timestamptz FROM {ENTRY} e
+        f"""SELECT e.member_id, CAST(FLOOR(SUM(e.points) / %s) AS bigint), CAST(NULL AS bigint), CAST(NULL AS timestamp with time zone) FROM {ENTRY} e
         JOIN {MEMBER} m ON m.customer_id = e.member_id
         WHERE e.kind IN ('earn', 'reverse') AND e.occurred_at >= %s AND e.occurred_at < %s {only}
         GROUP BY e.member_id HAVING FLOOR(SUM(e.points) / %s) >= 1""",  # noqa: S608 - table names only
-        [contest.points_per_entry, contest.starts_at, contest.ends_at, *extra, contest.points_per_entry],
+        [contest.points_per_entry, _dt(contest.starts_at), _dt(contest.ends_at), *extra, contest.points_per_entry],
     )
 
 
@@ -323,8 +328,9 @@ def contest_entries_rows(*, contest: Contest, visible, limit: int | None = None,
     customer = Customer._meta.db_table
     page = " LIMIT %s OFFSET %s" if limit is not None else ""
     query = (
-        f"""SELECT c.id, c.name, c.email, s.tickets, s.points, s.reached_at
-        FROM ({sql}) s(member_id, tickets, points, reached_at) JOIN {customer} c ON c.id = s.member_id
+        f"""WITH s(member_id, tickets, points, reached_at) AS ({sql})
+        SELECT c.id, c.name, c.email, s.tickets, s.points, s.reached_at
+        FROM s JOIN {customer} c ON c.id = s.member_id
         WHERE c.id IN ({visible_sql})
         ORDER BY s.tickets DESC, s.reached_at ASC NULLS LAST, c.id{page}"""  # noqa: S608 - our own SQL
     )
