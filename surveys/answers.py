@@ -410,44 +410,65 @@ def survey_answers_process(*, chunk: int = LOOP_CHUNK, seconds: float = LOOP_SEC
 @transaction.atomic
 def survey_answers_process_chunk(*, limit: int = LOOP_CHUNK) -> int:
     """Up to ``limit`` pending answers (the partial index on ``loop_pending``), claimed with
-    ``FOR UPDATE SKIP LOCKED`` so that two workers never take the same one, each run through the
-    closed loop in a savepoint, and unmarked in the same transaction. A changed answer arriving
-    meanwhile waits for the commit and marks its response pending again. One that fails is logged
-    and stays pending for the next run; the others go on. Returns how many were taken."""
-    pending = Response.objects.filter(loop_pending=True).order_by("id").select_for_update(skip_locked=True)
-    ids = list(pending.values_list("id", flat=True)[:limit])
-    done = []
-    for response_id in ids:
-        try:
-            with transaction.atomic():
-                survey_closed_loop(response_id=str(response_id))
-        except Exception:  # one broken answer must not hold back the others
-            logger.exception("surveys.closed_loop_failed response=%s", response_id)
-            continue
-        done.append(response_id)
-    if done:
-        Response.objects.filter(pk__in=done).update(loop_pending=False)
-    logger.info("surveys.answers_processed taken=%s done=%s", len(ids), len(done))
-    return len(ids)
+    ``FOR UPDATE SKIP LOCKED`` so that two workers never take the same one, run through the closed
+    loop and unmarked in the same transaction. A changed answer arriving meanwhile waits for the
+    commit and marks its response pending again. Read, flagged and unmarked in one statement each
+    for the whole chunk; when one answer fails, the chunk is done again one answer per savepoint,
+    and the one that fails is logged and stays pending for the next run. Returns how many were taken."""
+    pending = (
+        Response.objects.filter(loop_pending=True)
+        .select_related("survey", "customer__account_manager")
+        .order_by("id")
+        .select_for_update(skip_locked=True, of=("self",))
+    )
+    responses = list(pending[:limit])
+    try:
+        with transaction.atomic():
+            for response in responses:
+                _closed_loop_apply(response, log_timeline=not response.timeline_logged)
+        done = responses
+    except Exception:  # one broken answer must not hold back the others
+        logger.warning("surveys.closed_loop_chunk_retried one_by_one=%s", len(responses))
+        done = []
+        for response in responses:
+            try:
+                with transaction.atomic():
+                    _closed_loop_apply(response, log_timeline=not response.timeline_logged)
+            except Exception:
+                logger.exception("surveys.closed_loop_failed response=%s", response.pk)
+                continue
+            done.append(response)
+    # The rows are locked by this transaction: nobody else changed their flags meanwhile.
+    Response.objects.filter(pk__in=[r.pk for r in done]).update(loop_pending=False, timeline_logged=True)
+    logger.info("surveys.answers_processed taken=%s done=%s", len(responses), len(done))
+    return len(responses)
 
 
 def survey_closed_loop(*, response_id: str) -> None:
-    """A named customer answer's timeline entry (once: claimed with a conditional update), for a
-    detractor the follow-up task for the account manager (once: keyed by the response), and the
-    ``survey.answered`` event (with the time of the answer). Safe to run twice: the event's
-    subscribers count a response once. Run by ``survey_answers_process``."""
-    response = Response.objects.select_related("survey", "customer").filter(pk=response_id).first()
+    """The closed loop of one answer, on its own (the demo; answers queued before the beat took over)."""
+    response = Response.objects.select_related("survey", "customer__account_manager").filter(pk=response_id).first()
     if response is None or response.customer is None:
         return
+    claimed = Response.objects.filter(pk=response.pk, timeline_logged=False).update(timeline_logged=True)
+    _closed_loop_apply(response, log_timeline=bool(claimed))
+
+
+def _closed_loop_apply(response: Response, *, log_timeline: bool) -> None:
+    """A named customer answer's ``survey.answered`` event (with the time of the answer: the
+    subscribers count a response once), its timeline entry when ``log_timeline`` (the caller has
+    made sure it is written once), and for a detractor the follow-up task for the account manager
+    (once: keyed by the response)."""
     survey, customer = response.survey, response.customer
+    if customer is None:
+        return
     answered_at = (response.answered_at or timezone.now()).isoformat()
     events.publish(
         events.SURVEY_ANSWERED, response_id=str(response.pk), customer_id=customer.pk, answered_at=answered_at
     )
     kind = survey.get_kind_display()
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = _("%(survey)s answer: %(score)s") % {"survey": kind, "score": response.score}
-    if Response.objects.filter(pk=response.pk, timeline_logged=False).update(timeline_logged=True):
+    if log_timeline:
+        with translation.override(settings.LANGUAGE_CODE):
+            subject = _("%(survey)s answer: %(score)s") % {"survey": kind, "score": response.score}
         interaction_log(
             customer=customer,
             kind=Interaction.Kind.SURVEY,
@@ -474,5 +495,5 @@ def survey_closed_loop(*, response_id: str) -> None:
         note=note,
         key=f"survey-response:{response.pk}",
     )
+    # Not set on ``response`` too: a chunk rolled back and done again must see it as it was read.
     Response.objects.filter(pk=response.pk).update(followup_id=followup.pk)
-    response.followup_id = followup.pk
