@@ -119,6 +119,10 @@ def _answer_clean(question: Question, value):
         if any(v not in values for v in chosen):
             raise ValidationError(_("Choose among the answers offered."))
         return sorted(set(chosen))
+    return _text_clean(value)
+
+
+def _text_clean(value) -> str:
     text = str(value or "").replace("\x00", "").strip()
     if len(text) > MAX_TEXT_ANSWER:
         raise ValidationError(_("Keep it under %(max)s characters.") % {"max": MAX_TEXT_ANSWER})
@@ -157,9 +161,19 @@ def survey_cached(survey_id: int) -> tuple[Survey, list[Question]] | None:
     return (survey, questions) if questions is not None else None
 
 
-def _answer_values(*, survey: Survey, questions: list[Question], score, raw: dict, source: str) -> dict:
-    """The columns of the answer (ValidationError when the answer is not valid for these questions)."""
-    score, answers, comment = answers_clean(survey=survey, questions=questions, score=score, raw=raw)
+def _answer_values(
+    *, survey: Survey, questions: list[Question], score, raw: dict, source: str, short: bool = False
+) -> dict:
+    """The columns of the answer (ValidationError when the answer is not valid for these questions).
+    ``short``: a short re-survey's, the first question and the optional ``raw["comment"]``."""
+    if short:
+        score, answers, _comments = answers_clean(survey=survey, questions=questions[:1], score=score, raw={})
+        try:
+            comment = _text_clean(raw.get("comment"))
+        except ValidationError as exc:
+            raise ValidationError({"comment": exc.messages}) from None
+    else:
+        score, answers, comment = answers_clean(survey=survey, questions=questions, score=score, raw=raw)
     negative_comment = bool(comment) and is_negative(comment)
     top = detractor_max(questions[0])
     return {
@@ -201,7 +215,9 @@ def survey_response_record(
         raise ValidationError(_("This survey is closed and takes no more answers."))
     if questions is None:
         questions = questions_for(survey)
-    values = _answer_values(survey=survey, questions=questions, score=score, raw=raw, source=source)
+    values = _answer_values(
+        survey=survey, questions=questions, score=score, raw=raw, source=source, short=invitation.short
+    )
     if connection.vendor == "postgresql":
         recorded = _upsert(invitation_id=invitation.pk, survey=survey, values=values)
         if recorded is None:
@@ -209,6 +225,7 @@ def survey_response_record(
         response, created = recorded
     else:
         values["language"] = invitation.language
+        values["short"] = invitation.short
         # A customer's answer, new or changed, waits for the closed loop.
         values["loop_pending"] = invitation.customer_id is not None and not survey.anonymous
         with transaction.atomic():
@@ -223,23 +240,34 @@ def survey_response_record(
 
 
 def survey_response_record_by_link(
-    *, invitation_id: int, survey: Survey, questions: list[Question], link_age: float, score, raw: dict
+    *,
+    invitation_id: int,
+    survey: Survey,
+    questions: list[Question],
+    link_age: float,
+    score,
+    raw: dict,
+    short: bool = False,
 ) -> tuple[Response, bool] | None:
     """The answer page's POST without reading anything first (PostgreSQL only): the answer is
     validated against the survey's questions as this process has them (``survey_cached``), and the
-    one statement writes it only if the invitation belongs to that survey, the survey is not closed,
-    its questions are still that version, its anonymity is unchanged and the link has not expired.
+    one statement writes it only if the invitation belongs to that survey (and is a short re-survey
+    exactly when ``short``, as the page said), the survey is not closed, its questions are still that
+    version, its anonymity is unchanged and the link has not expired.
     None when any of that fails (nothing written): the caller then takes the long way, which reads
     the invitation and says what is wrong. ValidationError for an answer the questions refuse."""
     if connection.vendor != "postgresql":
         return None
-    values = _answer_values(survey=survey, questions=questions, score=score, raw=raw, source=Response.Source.LINK)
+    values = _answer_values(
+        survey=survey, questions=questions, score=score, raw=raw, source=Response.Source.LINK, short=short
+    )
     recorded = _upsert(
         invitation_id=invitation_id,
         survey=survey,
         values=values,
         questions_version=survey.questions_version,
         link_age=link_age,
+        short=short,
     )
     if recorded is not None:
         logger.info("surveys.answered survey=%s created=%s", survey.pk, recorded[1])
@@ -258,22 +286,23 @@ _ANSWER_COLUMNS = (
 # ``invitation``: the answered flag. The final SELECT makes the commit asynchronous.
 _UPSERT = """
 WITH inv AS (
-    SELECT i.id, i.customer_id, i.employee_id, i.language, e.team_id
+    SELECT i.id, i.customer_id, i.employee_id, i.language, i.short, e.team_id
     FROM surveys_invitation i
     JOIN surveys_survey s ON s.id = i.survey_id
     LEFT JOIN team_employee e ON e.id = i.employee_id
     WHERE i.id = %(invitation_id)s AND s.id = %(survey_id)s AND s.status <> 'closed' AND s.anonymous = %(anonymous)s
       AND (%(questions_version)s::integer IS NULL OR s.questions_version = %(questions_version)s::integer)
       AND (%(link_age)s::double precision IS NULL OR s.link_days * 86400 >= %(link_age)s::double precision)
+      AND (%(short)s::boolean IS NULL OR i.short = %(short)s::boolean)
 ), answer AS (
     INSERT INTO surveys_response (
         id, survey_id, anonymous, invitation_id, customer_id, employee_id, team_id, anon_key,
         score, answers, comment, is_detractor, language, source, answered_on, answered_at, timeline_logged,
-        loop_pending
+        loop_pending, short
     )
     SELECT %(id)s, %(survey_id)s, %(anonymous)s, {person}, inv.team_id, %(anon_key)s,
            %(score)s, %(answers)s::jsonb, %(comment)s, %(is_detractor)s,
-           inv.language, %(source)s, %(answered_on)s, %(answered_at)s, false, {pending}
+           inv.language, %(source)s, %(answered_on)s, %(answered_at)s, false, {pending}, inv.short
     FROM inv
     ON CONFLICT ({conflict}) DO UPDATE SET {updates}
     RETURNING {returning}, (xmax = 0) AS created
@@ -305,7 +334,13 @@ _UPSERT_ANONYMOUS = None
 
 
 def _upsert(
-    *, invitation_id: int, survey: Survey, values: dict, questions_version: int | None = None, link_age=None
+    *,
+    invitation_id: int,
+    survey: Survey,
+    values: dict,
+    questions_version: int | None = None,
+    link_age=None,
+    short: bool | None = None,
 ) -> tuple[Response, bool] | None:
     """One statement: the response inserted or updated, the invitation marked answered, the commit
     asynchronous (``set_config(…, true)`` lasts for this statement's transaction only, as the
@@ -332,6 +367,7 @@ def _upsert(
         "invitation_id": invitation_id,
         "questions_version": questions_version,
         "link_age": link_age,
+        "short": short,
     }
     with connection.cursor() as cursor:
         cursor.execute(_UPSERT_ANONYMOUS if anonymous else _UPSERT_NAMED, params)

@@ -216,6 +216,9 @@ class Invitation(models.Model):
     answered = models.BooleanField(_("answered"), default=False)
     # Set when the invitation was counted as delivered (its message sent or queued to be sent).
     delivered = models.BooleanField(_("delivered"), default=False)
+    # The short re-survey after a detractor's follow-up is done: the first question only (the same
+    # scale) and an optional comment. Its answers count for recovery, not in the survey's figures.
+    short = models.BooleanField(_("short re-survey"), default=False)
 
     class Meta:
         ordering = ["-id"]
@@ -278,6 +281,9 @@ class Response(models.Model):
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     anon_key = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
     followup_id = models.BigIntegerField(_("follow-up"), null=True, blank=True)
+    # The answer of a short re-survey (its invitation's ``short``): kept out of the survey's figures
+    # (results.responses_for), counted by the recovery rate.
+    short = models.BooleanField(_("short re-survey"), default=False, editable=False)
     # The customer's timeline has this answer (written once, by the closed loop).
     timeline_logged = models.BooleanField(default=False, editable=False)
     # A customer's answer (new or changed) that the closed loop has not yet processed: set by the

@@ -52,18 +52,18 @@ def _link_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
-def page_token_make(*, nonce: str, token: str, survey_id: int) -> str:
-    """The form's signed token: the cookie's nonce, the link's digest, and the survey the page
-    showed (so that the POST can be written without reading the invitation first)."""
-    return signing.dumps({"n": nonce, "l": _link_digest(token), "s": survey_id}, salt=PAGE_SALT)
+def page_token_make(*, nonce: str, token: str, survey_id: int, short: bool = False) -> str:
+    """The form's signed token: the cookie's nonce, the link's digest, and the survey and form the
+    page showed (so that the POST can be written without reading the invitation first)."""
+    return signing.dumps({"n": nonce, "l": _link_digest(token), "s": survey_id, "k": short}, salt=PAGE_SALT)
 
 
-def _page_token(request: HttpRequest, token: str, survey_id: int) -> str:
+def _page_token(request: HttpRequest, token: str, invitation: Invitation) -> str:
     nonce = request.COOKIES.get(PAGE_COOKIE) or ""
     if len(nonce) != 32:
         nonce = secrets.token_hex(16)
     request.survey_page_nonce = nonce
-    return page_token_make(nonce=nonce, token=token, survey_id=survey_id)
+    return page_token_make(nonce=nonce, token=token, survey_id=invitation.survey_id, short=invitation.short)
 
 
 def _page_token_read(request: HttpRequest, token: str) -> dict | None:
@@ -193,7 +193,7 @@ def answer_view(request: HttpRequest, token: str) -> HttpResponse:
                 )
             return _post(request, invitation, questions, token, language)
         existing = _existing(invitation)
-        values = existing.answers if existing else {}
+        values = {**existing.answers, "comment": existing.comment} if existing else {}
         if score is None and existing is not None:
             score = existing.score
         return _page(request, invitation, questions, token, language, score=score, values=values)
@@ -207,7 +207,9 @@ def _existing(invitation: Invitation) -> Response | None:
     return Response.objects.filter(invitation=invitation).first()
 
 
-def _raw_answers(request: HttpRequest, questions: list) -> dict:
+def _raw_answers(request: HttpRequest, questions: list, *, short: bool) -> dict:
+    if short:  # the short re-survey: the first question (the score) and a comment
+        return {"comment": request.POST.get("comment")}
     raw = {}
     for question in questions[1:]:
         key = str(question.pk)
@@ -227,6 +229,7 @@ def _post_direct(request: HttpRequest, token: str, link) -> HttpResponse | None:
     if cached is None:
         return None
     survey, questions = cached
+    short = page.get("k") is True
     try:
         recorded = survey_response_record_by_link(
             invitation_id=link.invitation_id,
@@ -234,7 +237,8 @@ def _post_direct(request: HttpRequest, token: str, link) -> HttpResponse | None:
             questions=questions,
             link_age=link.age_seconds,
             score=request.POST.get("score"),
-            raw=_raw_answers(request, questions),
+            raw=_raw_answers(request, questions, short=short),
+            short=short,
         )
     except ValidationError:
         return None
@@ -249,7 +253,7 @@ def _post_direct(request: HttpRequest, token: str, link) -> HttpResponse | None:
 
 
 def _post(request, invitation, questions, token, language):
-    raw = _raw_answers(request, questions)
+    raw = _raw_answers(request, questions, short=invitation.short)
     score = request.POST.get("score")
     try:
         response, created = survey_response_record(
@@ -276,6 +280,12 @@ def _post(request, invitation, questions, token, language):
     return _finish(_render("surveys/public/thanks.html", context))
 
 
+def _comment_value(values) -> str:
+    """The short re-survey's comment to show again: the POST's (after an error) or the stored one."""
+    value = values.get("comment") if hasattr(values, "get") else None
+    return value if isinstance(value, str) else ""
+
+
 def _page(request, invitation, questions, token, language, *, score, values, errors=None, status=200):
     survey = invitation.survey
     first = questions[0]
@@ -285,7 +295,7 @@ def _page(request, invitation, questions, token, language, *, score, values, err
     person = invitation.customer or invitation.employee
     name = (person.name or "").split()
     rows = []
-    for question in questions[1:]:
+    for question in [] if invitation.short else questions[1:]:
         value = values.get(str(question.pk)) if isinstance(values, dict) else None
         if hasattr(values, "getlist"):
             value = values.getlist(f"q{question.pk}") if question.kind == "multiple" else values.get(f"q{question.pk}")
@@ -319,6 +329,10 @@ def _page(request, invitation, questions, token, language, *, score, values, err
         "language": language,
         "languages": settings.LANGUAGES,
         "score_errors": (errors or {}).get("score", []) + (errors or {}).get("__all__", []),
-        "page_token": _page_token(request, token, survey.pk),
+        "page_token": _page_token(request, token, invitation),
+        # The short re-survey after a follow-up: the first question and an optional comment.
+        "short": invitation.short,
+        "comment": _comment_value(values),
+        "comment_errors": (errors or {}).get("comment", []),
     }
     return _finish(_render("surveys/public/answer.html", context, status=status), request)
