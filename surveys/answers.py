@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from contact_plans.services import followup_schedule
 from customers.models import Interaction
-from customers.services import interaction_log
+from customers.services import interactions_log_bulk
 from retention_crm import events
 
 from .models import Invitation, Question, Response, Survey
@@ -460,8 +460,8 @@ def survey_answers_process_chunk(*, limit: int = LOOP_CHUNK) -> int:
     responses = list(pending[:limit])
     try:
         with transaction.atomic():
-            for response in responses:
-                _closed_loop_apply(response, log_timeline=not response.timeline_logged)
+            entries = [_closed_loop_apply(r, log_timeline=not r.timeline_logged) for r in responses]
+            interactions_log_bulk(interactions=[entry for entry in entries if entry is not None])
         done = responses
     except Exception:  # one broken answer must not hold back the others
         logger.warning("surveys.closed_loop_chunk_retried one_by_one=%s", len(responses))
@@ -469,7 +469,8 @@ def survey_answers_process_chunk(*, limit: int = LOOP_CHUNK) -> int:
         for response in responses:
             try:
                 with transaction.atomic():
-                    _closed_loop_apply(response, log_timeline=not response.timeline_logged)
+                    entry = _closed_loop_apply(response, log_timeline=not response.timeline_logged)
+                    interactions_log_bulk(interactions=[entry] if entry is not None else [])
             except Exception:
                 logger.exception("surveys.closed_loop_failed response=%s", response.pk)
                 continue
@@ -486,36 +487,48 @@ def survey_closed_loop(*, response_id: str) -> None:
     if response is None or response.customer is None:
         return
     claimed = Response.objects.filter(pk=response.pk, timeline_logged=False).update(timeline_logged=True)
-    _closed_loop_apply(response, log_timeline=bool(claimed))
+    entry = _closed_loop_apply(response, log_timeline=bool(claimed))
+    interactions_log_bulk(interactions=[entry] if entry is not None else [])
 
 
-def _closed_loop_apply(response: Response, *, log_timeline: bool) -> None:
+def _closed_loop_apply(response: Response, *, log_timeline: bool) -> Interaction | None:
     """A named customer answer's ``survey.answered`` event (with the time of the answer: the
-    subscribers count a response once), its timeline entry when ``log_timeline`` (the caller has
-    made sure it is written once), and for a detractor the follow-up task for the account manager
-    (once: keyed by the response)."""
+    subscribers count a response once) and, for a detractor, the follow-up task for the account
+    manager (once: keyed by the response). Returns the timeline entry to log when ``log_timeline``
+    (unsaved: the caller logs a chunk's in one statement and makes sure each is written once)."""
     survey, customer = response.survey, response.customer
     if customer is None:
-        return
-    answered_at = (response.answered_at or timezone.now()).isoformat()
+        return None
+    answered_at = response.answered_at or timezone.now()
     events.publish(
-        events.SURVEY_ANSWERED, response_id=str(response.pk), customer_id=customer.pk, answered_at=answered_at
+        events.SURVEY_ANSWERED,
+        response_id=str(response.pk),
+        customer_id=customer.pk,
+        answered_at=answered_at.isoformat(),
     )
     kind = survey.get_kind_display()
+    entry = None
     if log_timeline:
         with translation.override(settings.LANGUAGE_CODE):
             subject = _("%(survey)s answer: %(score)s") % {"survey": kind, "score": response.score}
-        interaction_log(
+        entry = Interaction(
             customer=customer,
             kind=Interaction.Kind.SURVEY,
             subject=subject[:200],
             body=response.comment,
             direction=Interaction.Direction.INBOUND,
             channel=Interaction.Channel.WEB,
+            occurred_at=answered_at,
             sentiment=-1 if response.is_detractor else None,
         )
-    if not response.is_detractor or response.followup_id or customer.account_manager_id is None:
-        return
+    if response.is_detractor and not response.followup_id and customer.account_manager_id is not None:
+        _followup_open(response)
+    return entry
+
+
+def _followup_open(response: Response) -> None:
+    survey, customer = response.survey, response.customer
+    kind = survey.get_kind_display()
     with translation.override(settings.LANGUAGE_CODE):
         note = _("%(survey)s detractor (%(score)s) in “%(name)s”. Call them, listen, and fix what went wrong.") % {
             "survey": kind,

@@ -117,7 +117,7 @@ def test_an_answer_that_fails_stays_pending_and_the_others_go_on(monkeypatch):
     def failing(response, *, log_timeline):
         if response.pk == broken:
             raise RuntimeError("broken")
-        apply(response, log_timeline=log_timeline)
+        return apply(response, log_timeline=log_timeline)
 
     monkeypatch.setattr(answers, "_closed_loop_apply", failing)
 
