@@ -218,7 +218,7 @@ class Invitation(models.Model):
     delivered = models.BooleanField(_("delivered"), default=False)
     # The short re-survey after a detractor's follow-up is done: the first question only (the same
     # scale) and an optional comment. Its answers count for recovery, not in the survey's figures.
-    short = models.BooleanField(_("short re-survey"), default=False)
+    short = models.BooleanField(_("short re-survey"), default=False, db_default=False)
 
     class Meta:
         ordering = ["-id"]
@@ -283,13 +283,13 @@ class Response(models.Model):
     followup_id = models.BigIntegerField(_("follow-up"), null=True, blank=True)
     # The answer of a short re-survey (its invitation's ``short``): kept out of the survey's figures
     # (results.responses_for), counted by the recovery rate.
-    short = models.BooleanField(_("short re-survey"), default=False, editable=False)
+    short = models.BooleanField(_("short re-survey"), default=False, db_default=False, editable=False)
     # The customer's timeline has this answer (written once, by the closed loop).
     timeline_logged = models.BooleanField(default=False, editable=False)
     # A customer's answer (new or changed) that the closed loop has not yet processed: set by the
     # answer's own statement, cleared by the beat's ``survey_answers_process`` (answers.py), which
     # finds the few pending rows through a partial index. The answer page queues nothing.
-    loop_pending = models.BooleanField(default=False, editable=False)
+    loop_pending = models.BooleanField(default=False, db_default=False, editable=False)
 
     class Meta:
         verbose_name = _("response")

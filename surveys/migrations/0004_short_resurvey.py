@@ -12,11 +12,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="invitation",
             name="short",
-            field=models.BooleanField(default=False, verbose_name="short re-survey"),
+            field=models.BooleanField(db_default=False, default=False, verbose_name="short re-survey"),
         ),
         migrations.AddField(
             model_name="response",
             name="short",
-            field=models.BooleanField(default=False, editable=False, verbose_name="short re-survey"),
+            field=models.BooleanField(db_default=False, default=False, editable=False, verbose_name="short re-survey"),
         ),
     ]
