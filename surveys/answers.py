@@ -230,6 +230,8 @@ def survey_response_record(
         values["loop_pending"] = invitation.customer_id is not None and not survey.anonymous
         with transaction.atomic():
             Invitation.objects.select_for_update().filter(pk=invitation.pk).exists()
+            if Survey.objects.filter(pk=survey.pk, status=Survey.Status.CLOSED).exists():  # closed meanwhile
+                raise ValidationError(_("This survey is closed and takes no more answers."))
             if survey.anonymous:
                 response, created = _record_anonymous(invitation, survey, values)
             else:
