@@ -20,7 +20,11 @@ production; without it both are database tables and files, which measures those 
 
 Prints both throughputs, p50/p95/p99 and the ratio. Goal: answers at least half the trivial
 view's throughput, p99 under 100 ms. Then checks the database: one response per answered
-invitation, none counted twice.
+invitation, none counted twice; and runs what the beat runs every minute, the closed loop of the
+pending answers (their timeline entries), timing it.
+
+The page token of each POST names the survey, as the page's does, so that a worker that has the
+survey's questions writes the answer in one statement; each worker's first answer goes the long way.
 """
 
 import argparse
@@ -95,14 +99,12 @@ def _serve(workers: int, port: int) -> subprocess.Popen:
     raise RuntimeError("gunicorn did not start")
 
 
-def _answer_request(invitation_id: int, score: int, better_id: int, rng) -> tuple[str, bytes, dict]:
-    from django.core import signing
-
+def _answer_request(invitation_id: int, score: int, better_id: int, rng, *, survey_id: int) -> tuple[str, bytes, dict]:
     from surveys import public_views, tokens
 
     token = tokens.answer_token(invitation_id, score)
     nonce = f"{rng.getrandbits(128):032x}"
-    page_token = signing.dumps({"n": nonce, "l": public_views._link_digest(token)}, salt=public_views.PAGE_SALT)
+    page_token = public_views.page_token_make(nonce=nonce, token=token, survey_id=survey_id)
     fields = {"score": str(score), "page_token": page_token}
     if rng.random() < 0.25:
         fields[f"q{better_id}"] = "Delivery was slow" if score <= 6 else "Lovely staff"
@@ -193,7 +195,7 @@ def main() -> None:
     # Prepared before the run, so the clients spend their time on the wire, not on signing.
     prepared = []
     for _ in range(min(len(ids), 20_000)):
-        url, body, headers = _answer_request(rng.choice(ids), rng.randint(0, 10), better.pk, rng)
+        url, body, headers = _answer_request(rng.choice(ids), rng.randint(0, 10), better.pk, rng, survey_id=survey.pk)
         prepared.append(("POST", url, body, headers))
     connection.close()
 
@@ -217,6 +219,18 @@ def main() -> None:
     responses = Response.objects.filter(survey=survey).count()
     answered = Invitation.objects.filter(survey=survey, answered=True).count()
     print(f"responses {responses:,}, answered invitations {answered:,} (must be equal: nothing counted twice)")
+    # What the beat does next (every minute): the closed loop of the answers just recorded.
+    from surveys.answers import survey_answers_process
+
+    pending = Response.objects.filter(survey=survey, loop_pending=True).count()
+    started = time.perf_counter()
+    processed = survey_answers_process(seconds=600)
+    elapsed = time.perf_counter() - started
+    left = Response.objects.filter(survey=survey, loop_pending=True).count()
+    print(
+        f"closed loop (the beat's task, in this process): {pending:,} pending, {processed:,} taken in "
+        f"{elapsed:.1f} s ({processed / elapsed if elapsed else 0:.0f}/s), {left} left"
+    )
 
 
 if __name__ == "__main__":

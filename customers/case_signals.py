@@ -1,6 +1,7 @@
 """The worklist's "overdue complaint" reason: a customer with a case (complaint, support contact,
 review) past its due time. Registered in the worklist-signal registry from CustomersConfig.ready(),
-since customers owns the cases (retention_crm.worklist_signals describes the protocol)."""
+since customers owns the cases (retention_crm.worklist_signals describes the protocol), and in the
+risk-signal registry (retention_crm.risk_signals) for the customer page's "Value and risk" card."""
 
 from datetime import date
 
@@ -8,7 +9,7 @@ from django.db.models import Case, FloatField, OuterRef, Q, QuerySet, Subquery, 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from retention_crm import worklist_signals
+from retention_crm import risk_signals, worklist_signals
 from retention_crm.formats import format_datetime
 
 from .models import Interaction
@@ -43,12 +44,31 @@ class OverdueCaseSignal:
     def reasons(self, row) -> list[str]:
         if row.wl_overdue_case_due is None:
             return []
-        kind = Interaction.Kind(row.wl_overdue_case_kind).label
-        return [
-            _("%(kind)s overdue since %(when)s: %(subject)s")
-            % {"kind": kind, "when": format_datetime(row.wl_overdue_case_due), "subject": row.wl_overdue_case_subject}
-        ]
+        return [_overdue_sentence(row.wl_overdue_case_kind, row.wl_overdue_case_due, row.wl_overdue_case_subject)]
+
+
+def _overdue_sentence(kind: str, due_at, subject: str) -> str:
+    return _("%(kind)s overdue since %(when)s: %(subject)s") % {
+        "kind": Interaction.Kind(kind).label,
+        "when": format_datetime(due_at),
+        "subject": subject,
+    }
+
+
+def overdue_case_risk_reasons(customer_id: int, *, today: date) -> list[str]:
+    """The risk signal of the customer page's "Value and risk" card: the customer's oldest open case
+    past its due time, in the worklist's words (one probe of the partial index of pending cases)."""
+    case = (
+        Interaction.objects.filter(
+            customer_id=customer_id, status__in=Interaction.PENDING_STATUSES, due_at__lt=timezone.now()
+        )
+        .order_by("due_at")
+        .values("kind", "due_at", "subject")
+        .first()
+    )
+    return [] if case is None else [_overdue_sentence(case["kind"], case["due_at"], case["subject"])]
 
 
 def register() -> None:
     worklist_signals.register(OverdueCaseSignal())
+    risk_signals.register(risk_signals.RiskSignal("overdue_case", overdue_case_risk_reasons, order=10))

@@ -219,6 +219,27 @@ def interaction_log(
     return interaction
 
 
+def interactions_log_bulk(*, interactions: list[Interaction]) -> list[Interaction]:
+    """Log many exchanges that a service writes (never typed by a person: the survey answers of the
+    closed loop) in one INSERT, and publish ``interaction.logged`` for each as ``interaction_log``
+    does. Only kinds that are not cases (a case needs its owner and due time: ``interaction_log``).
+    The fields are checked in Python, the constraints by the database; ``interaction_log``'s
+    ``full_clean`` would run a query per constraint and row, which a chunk of answers cannot afford."""
+    for interaction in interactions:
+        if interaction.kind in Interaction.TRACKED_KINDS:
+            raise ValueError("a case is logged with interaction_log, one at a time")
+        interaction.clean_fields(exclude=["customer", "author"])  # the foreign keys: the database's
+    created = Interaction.objects.bulk_create(interactions)
+    for interaction in created:
+        events.publish(
+            events.INTERACTION_LOGGED,
+            interaction_id=interaction.pk,
+            customer_id=interaction.customer_id,
+            kind=interaction.kind,
+        )
+    return created
+
+
 def _case_change(case: Interaction, *, field: str, old, new, by) -> None:
     InteractionChange.objects.create(
         interaction=case, field=field, old_value=str(old or "")[:200], new_value=str(new or "")[:200], by=by

@@ -27,15 +27,13 @@ def on_orders_imported(*, job_id) -> None:
     import_points_earn_task.delay(str(job_id))
 
 
-def on_survey_answered(*, response_id, customer_id: int) -> None:
-    """An entry in the contests "one per survey answered" running now: the time of the answer goes
-    with the task, so a task run late never enters a contest that was running when they answered
-    nor one that ended before."""
-    from django.utils import timezone
-
+def on_survey_answered(*, response_id, customer_id: int, answered_at: str) -> None:
+    """An entry in the contests "one per survey answered" running when they answered: the time of
+    the answer (the event's, which surveys publishes up to a minute later) goes with the task, so a
+    late event or task never enters a contest that was running when they answered nor one that ended before."""
     from .tasks import contest_survey_entry_task
 
-    contest_survey_entry_task.delay(str(response_id), customer_id, timezone.now().isoformat())
+    contest_survey_entry_task.delay(str(response_id), customer_id, answered_at)
 
 
 def on_demo_seeded() -> None:

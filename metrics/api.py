@@ -210,7 +210,7 @@ class CustomerMetricsDetailSerializer(CustomerMetricsSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_risk_reasons(self, metrics: CustomerMetrics) -> list[str]:
-        return selectors.risk_explanation(metrics=metrics)
+        return selectors.customer_risk_reasons(customer_id=metrics.customer_id, metrics=metrics)
 
 
 class CustomerMetricsFilter(django_filters.FilterSet):

@@ -15,7 +15,9 @@ from . import conf, recommendations, selectors
 
 def customer_metrics_panel(request, customer) -> dict:
     metrics = selectors.customer_metrics_for(customer=customer)
-    reasons = selectors.risk_explanation(metrics=metrics) if metrics is not None else []
+    # The churn risk's reasons, then the other apps' risk signals (retention_crm.risk_signals),
+    # listed even before the first recompute has scored the customer.
+    reasons = selectors.customer_risk_reasons(customer_id=customer.pk, metrics=metrics)
     return {
         "metrics": metrics,
         "reasons": reasons,

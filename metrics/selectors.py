@@ -32,7 +32,7 @@ from customers import roles
 from customers.models import AccountAssignment, Customer, CustomerDay, CustomerFirstPurchase, CustomerUpsell
 from customers.rollups import customer_rollups_drain
 from customers.selectors import account_manager_list, customers_visible_filter
-from retention_crm import dates, lists
+from retention_crm import dates, lists, risk_signals
 
 from . import conf, pgbinary
 from . import reasons as reasons_module
@@ -346,6 +346,14 @@ def risk_explanation(*, metrics: CustomerMetrics) -> list[str]:
     if metrics.churn_risk is None:
         reasons.append(_("No churn risk yet: there is not enough purchase history to fit the model."))
     return reasons
+
+
+def customer_risk_reasons(*, customer_id: int, metrics: CustomerMetrics | None) -> list[str]:
+    """Why this customer may leave: the churn risk's reasons (``risk_explanation``, when scored),
+    then what other apps know (``retention_crm.risk_signals``: a recent detractor answer, an
+    overdue complaint). The caller has checked that the user may see the customer."""
+    reasons = risk_explanation(metrics=metrics) if metrics is not None else []
+    return reasons + risk_signals.reasons_for(customer_id, today=timezone.localdate())
 
 
 def model_version_list() -> QuerySet[ModelVersion]:

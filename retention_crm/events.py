@@ -198,10 +198,10 @@ CUSTOMER_UNSUBSCRIBED = declare(
 # --- surveys -----------------------------------------------------------------------------------
 SURVEY_ANSWERED = declare(
     "survey.answered",
-    ("response_id", "customer_id"),
+    ("response_id", "customer_id", "answered_at"),
     publisher="surveys",
-    description="A customer answered a survey or changed their answer (response_id: the response's UUID). "
-    "Employees' answers publish nothing.",
+    description="A customer answered a survey or changed their answer (response_id: the response's UUID; "
+    "answered_at: when, ISO 8601, since the event follows within a minute). Employees' answers publish nothing.",
 )
 
 

@@ -376,6 +376,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "surveys.tasks.surveys_send_due_task",
         "schedule": crontab(minute=5),
     },
+    # The closed loop of the answers recorded since (timeline, detractor's follow-up, survey.answered):
+    # the answer page only marks them pending, so a detractor's task appears within a minute.
+    "surveys-answers-process": {
+        "task": "surveys.tasks.survey_answers_process_task",
+        "schedule": crontab(minute="*"),
+    },
     "surveys-reminders": {
         "task": "surveys.tasks.reminders_send_task",
         "schedule": crontab(minute=35),

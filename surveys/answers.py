@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 import uuid
 from datetime import timedelta
 
@@ -28,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from contact_plans.services import followup_schedule
 from customers.models import Interaction
-from customers.services import interaction_log
+from customers.services import interactions_log_bulk
 from retention_crm import events
 
 from .models import Invitation, Question, Response, Survey
@@ -118,6 +119,10 @@ def _answer_clean(question: Question, value):
         if any(v not in values for v in chosen):
             raise ValidationError(_("Choose among the answers offered."))
         return sorted(set(chosen))
+    return _text_clean(value)
+
+
+def _text_clean(value) -> str:
     text = str(value or "").replace("\x00", "").strip()
     if len(text) > MAX_TEXT_ANSWER:
         raise ValidationError(_("Keep it under %(max)s characters.") % {"max": MAX_TEXT_ANSWER})
@@ -129,6 +134,9 @@ def _answer_clean(question: Question, value):
 # every change to the questions, so a stale copy is never used. Small: a few surveys are live at once.
 _QUESTIONS: dict[tuple[int, int], list[Question]] = {}
 _QUESTIONS_MAX = 64
+# The last version of each survey this process has read, for the answer that reads nothing first
+# (``survey_response_record_by_link``): its statement checks that the version is still current.
+_SURVEYS: dict[int, Survey] = {}
 
 
 def questions_for(survey: Survey) -> list[Question]:
@@ -139,8 +147,43 @@ def questions_for(survey: Survey) -> list[Question]:
         questions = list(Question.objects.filter(survey_id=survey.pk).order_by("position"))
         if len(_QUESTIONS) >= _QUESTIONS_MAX:
             _QUESTIONS.clear()
+            _SURVEYS.clear()
         _QUESTIONS[key] = questions
+    _SURVEYS[survey.pk] = survey
     return questions
+
+
+def survey_cached(survey_id: int) -> tuple[Survey, list[Question]] | None:
+    """(survey, questions) as this process last read them, or None. Possibly stale: whoever writes
+    with them has the database check the version (``survey_response_record_by_link``)."""
+    survey = _SURVEYS.get(survey_id)
+    questions = _QUESTIONS.get((survey_id, survey.questions_version)) if survey is not None else None
+    return (survey, questions) if questions is not None else None
+
+
+def _answer_values(
+    *, survey: Survey, questions: list[Question], score, raw: dict, source: str, short: bool = False
+) -> dict:
+    """The columns of the answer (ValidationError when the answer is not valid for these questions).
+    ``short``: a short re-survey's, the first question and the optional ``raw["comment"]``."""
+    if short:
+        score, answers, _comments = answers_clean(survey=survey, questions=questions[:1], score=score, raw={})
+        try:
+            comment = _text_clean(raw.get("comment"))
+        except ValidationError as exc:
+            raise ValidationError({"comment": exc.messages}) from None
+    else:
+        score, answers, comment = answers_clean(survey=survey, questions=questions, score=score, raw=raw)
+    negative_comment = bool(comment) and is_negative(comment)
+    top = detractor_max(questions[0])
+    return {
+        "score": score,
+        "answers": answers,
+        "comment": comment,
+        "is_detractor": (top is not None and score <= top) or negative_comment,
+        "source": source,
+        "answered_on": timezone.localdate(),
+    }
 
 
 def survey_response_record(
@@ -160,7 +203,11 @@ def survey_response_record(
     invitation already has one, updated in place (``ON CONFLICT … DO UPDATE``, which also orders two
     submissions of the same link: the second waits for the first and updates it), the invitation
     marked answered, and the commit not waiting for the disk. Nothing is read back: the statement
-    returns the row."""
+    returns the row.
+
+    The timeline, the follow-up task and the ``survey.answered`` event are the beat's
+    (``survey_answers_process``, every minute): a customer's answer is only marked pending, so
+    recording it makes no round trip to the broker."""
     if invitation is None or invitation.pk != invitation_id:
         invitation = Invitation.objects.select_related("survey", "employee").get(pk=invitation_id)
     survey = invitation.survey
@@ -168,60 +215,102 @@ def survey_response_record(
         raise ValidationError(_("This survey is closed and takes no more answers."))
     if questions is None:
         questions = questions_for(survey)
-    score, answers, comment = answers_clean(survey=survey, questions=questions, score=score, raw=raw)
-    negative_comment = bool(comment) and is_negative(comment)
-    top = detractor_max(questions[0])
-    detractor = (top is not None and score <= top) or negative_comment
-    values = {
-        "score": score,
-        "answers": answers,
-        "comment": comment,
-        "is_detractor": detractor,
-        "language": invitation.language,
-        "source": source,
-        "answered_on": timezone.localdate(),
-    }
+    values = _answer_values(
+        survey=survey, questions=questions, score=score, raw=raw, source=source, short=invitation.short
+    )
     if connection.vendor == "postgresql":
-        response, created = _upsert(invitation, survey, values)
+        recorded = _upsert(invitation_id=invitation.pk, survey=survey, values=values)
+        if recorded is None:
+            raise ValidationError(_("This survey is closed and takes no more answers."))
+        response, created = recorded
     else:
+        values["language"] = invitation.language
+        values["short"] = invitation.short
+        # A customer's answer, new or changed, waits for the closed loop.
+        values["loop_pending"] = invitation.customer_id is not None and not survey.anonymous
         with transaction.atomic():
             Invitation.objects.select_for_update().filter(pk=invitation.pk).exists()
+            if Survey.objects.filter(pk=survey.pk, status=Survey.Status.CLOSED).exists():  # closed meanwhile
+                raise ValidationError(_("This survey is closed and takes no more answers."))
             if survey.anonymous:
                 response, created = _record_anonymous(invitation, survey, values)
             else:
                 response, created = _record_named(invitation, survey, values)
             Invitation.objects.filter(pk=invitation.pk, answered=False).update(answered=True)
-    if response.customer_id:
-        # The timeline and the task are the worker's: the answer page only records the answer.
-        # Both wait for the commit (at once when the statement above was its own transaction).
-        from .tasks import survey_closed_loop_task
-
-        response_id = str(response.pk)
-        transaction.on_commit(lambda: survey_closed_loop_task.delay(response_id))
-        events.publish(events.SURVEY_ANSWERED, response_id=response_id, customer_id=response.customer_id)
     logger.info("surveys.answered survey=%s created=%s", survey.pk, created)
     return response, created
 
 
+def survey_response_record_by_link(
+    *,
+    invitation_id: int,
+    survey: Survey,
+    questions: list[Question],
+    link_age: float,
+    score,
+    raw: dict,
+    short: bool = False,
+) -> tuple[Response, bool] | None:
+    """The answer page's POST without reading anything first (PostgreSQL only): the answer is
+    validated against the survey's questions as this process has them (``survey_cached``), and the
+    one statement writes it only if the invitation belongs to that survey (and is a short re-survey
+    exactly when ``short``, as the page said), the survey is not closed, its questions are still that
+    version, its anonymity is unchanged and the link has not expired.
+    None when any of that fails (nothing written): the caller then takes the long way, which reads
+    the invitation and says what is wrong. ValidationError for an answer the questions refuse."""
+    if connection.vendor != "postgresql":
+        return None
+    values = _answer_values(
+        survey=survey, questions=questions, score=score, raw=raw, source=Response.Source.LINK, short=short
+    )
+    recorded = _upsert(
+        invitation_id=invitation_id,
+        survey=survey,
+        values=values,
+        questions_version=survey.questions_version,
+        link_age=link_age,
+        short=short,
+    )
+    if recorded is not None:
+        logger.info("surveys.answered survey=%s created=%s", survey.pk, recorded[1])
+    return recorded
+
+
 # The columns an answer writes; on a second answer they are replaced, except the anonymous
 # response's day, which stays the first answer's (an update reveals no new time).
-_ANSWER_COLUMNS = ("score", "answers", "comment", "is_detractor", "language", "source", "answered_on", "answered_at")
+_ANSWER_COLUMNS = (
+    "score", "answers", "comment", "is_detractor", "language", "source", "answered_on", "answered_at", "loop_pending"
+)  # fmt: skip
 
+# ``inv``: the invitation, only if its survey is the one the answer was validated against and takes
+# answers (and, for the page's POST, still has the same questions and the link has not expired);
+# the person, language and team come from it. ``answer``: the response inserted or updated.
+# ``invitation``: the answered flag. The final SELECT makes the commit asynchronous.
 _UPSERT = """
-WITH answer AS (
+WITH inv AS (
+    SELECT i.id, i.customer_id, i.employee_id, i.language, i.short, e.team_id
+    FROM surveys_invitation i
+    JOIN surveys_survey s ON s.id = i.survey_id
+    LEFT JOIN team_employee e ON e.id = i.employee_id
+    WHERE i.id = %(invitation_id)s AND s.id = %(survey_id)s AND s.status <> 'closed' AND s.anonymous = %(anonymous)s
+      AND (%(questions_version)s::integer IS NULL OR s.questions_version = %(questions_version)s::integer)
+      AND (%(link_age)s::double precision IS NULL OR s.link_days * 86400 >= %(link_age)s::double precision)
+      AND (%(short)s::boolean IS NULL OR i.short = %(short)s::boolean)
+), answer AS (
     INSERT INTO surveys_response (
         id, survey_id, anonymous, invitation_id, customer_id, employee_id, team_id, anon_key,
-        score, answers, comment, is_detractor, language, source, answered_on, answered_at, timeline_logged
+        score, answers, comment, is_detractor, language, source, answered_on, answered_at, timeline_logged,
+        loop_pending, short
     )
-    SELECT %(id)s, %(survey_id)s, %(anonymous)s, %(invitation_id)s, %(customer_id)s, %(employee_id)s,
-           %(team_id)s, %(anon_key)s, %(score)s, %(answers)s::jsonb, %(comment)s, %(is_detractor)s,
-           %(language)s, %(source)s, %(answered_on)s, %(answered_at)s, false
-    FROM surveys_survey WHERE id = %(survey_id)s AND status <> 'closed'
+    SELECT %(id)s, %(survey_id)s, %(anonymous)s, {person}, inv.team_id, %(anon_key)s,
+           %(score)s, %(answers)s::jsonb, %(comment)s, %(is_detractor)s,
+           inv.language, %(source)s, %(answered_on)s, %(answered_at)s, false, {pending}, inv.short
+    FROM inv
     ON CONFLICT ({conflict}) DO UPDATE SET {updates}
     RETURNING {returning}, (xmax = 0) AS created
 ), invitation AS (
     UPDATE surveys_invitation SET answered = true
-    WHERE id = %(answered_invitation_id)s AND NOT answered AND EXISTS (SELECT 1 FROM answer)
+    WHERE id = %(invitation_id)s AND NOT answered AND EXISTS (SELECT 1 FROM answer)
 )
 SELECT answer.*, set_config('synchronous_commit', 'off', true) FROM answer
 """
@@ -231,18 +320,35 @@ def _upsert_sql(*, anonymous: bool) -> str:
     kept = {"answered_on"} if anonymous else set()
     updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in _ANSWER_COLUMNS if column not in kept)
     returning = ", ".join(f.column for f in Response._meta.concrete_fields)
-    return _UPSERT.format(conflict="anon_key" if anonymous else "invitation_id", updates=updates, returning=returning)
+    return _UPSERT.format(
+        # An anonymous response links to no person or invitation (survey_response_anonymous_unlinked),
+        # and has no closed loop; a customer's answer, new or changed, waits for the closed loop.
+        person="NULL, NULL, NULL" if anonymous else "inv.id, inv.customer_id, inv.employee_id",
+        pending="false" if anonymous else "inv.customer_id IS NOT NULL",
+        conflict="anon_key" if anonymous else "invitation_id",
+        updates=updates,
+        returning=returning,
+    )
 
 
 _UPSERT_NAMED = None
 _UPSERT_ANONYMOUS = None
 
 
-def _upsert(invitation: Invitation, survey: Survey, values: dict) -> tuple[Response, bool]:
+def _upsert(
+    *,
+    invitation_id: int,
+    survey: Survey,
+    values: dict,
+    questions_version: int | None = None,
+    link_age=None,
+    short: bool | None = None,
+) -> tuple[Response, bool] | None:
     """One statement: the response inserted or updated, the invitation marked answered, the commit
     asynchronous (``set_config(…, true)`` lasts for this statement's transaction only, as the
     outbox's dispatcher does, docs/messaging.md). Outside a transaction the statement is its own: no
-    BEGIN and COMMIT round trips. Refused (nothing written) when the survey was closed meanwhile.
+    BEGIN and COMMIT round trips. None (nothing written) when the invitation's checks fail (``inv``
+    above): the survey was closed meanwhile, or, when given, its questions changed or the link expired.
 
     The asynchronous commit: the answer is visible to everyone when the page says thank you and
     reaches the disk at most ~0.6 s later instead of each answer waiting for an fsync. Only a crash
@@ -251,7 +357,6 @@ def _upsert(invitation: Invitation, survey: Survey, values: dict) -> tuple[Respo
     global _UPSERT_NAMED, _UPSERT_ANONYMOUS
     if _UPSERT_NAMED is None:
         _UPSERT_NAMED, _UPSERT_ANONYMOUS = _upsert_sql(anonymous=False), _upsert_sql(anonymous=True)
-    employee = invitation.employee if invitation.employee_id else None
     anonymous = survey.anonymous
     params = {
         **values,
@@ -260,20 +365,18 @@ def _upsert(invitation: Invitation, survey: Survey, values: dict) -> tuple[Respo
         "id": uuid.uuid4(),
         "survey_id": survey.pk,
         "anonymous": anonymous,
-        # An anonymous response links to no person or invitation (survey_response_anonymous_unlinked).
-        "invitation_id": None if anonymous else invitation.pk,
-        "customer_id": None if anonymous else invitation.customer_id,
-        "employee_id": None if anonymous else invitation.employee_id,
-        "team_id": getattr(employee, "team_id", None),
-        "anon_key": anon_key(invitation.pk) if anonymous else None,
-        "answered_invitation_id": invitation.pk,
+        "anon_key": anon_key(invitation_id) if anonymous else None,
+        "invitation_id": invitation_id,
+        "questions_version": questions_version,
+        "link_age": link_age,
+        "short": short,
     }
     with connection.cursor() as cursor:
         cursor.execute(_UPSERT_ANONYMOUS if anonymous else _UPSERT_NAMED, params)
         row = cursor.fetchone()
         names = [column.name for column in cursor.description]
     if row is None:
-        raise ValidationError(_("This survey is closed and takes no more answers."))
+        return None
     fields = [f.attname for f in Response._meta.concrete_fields]
     loaded = dict(zip(fields, row[: len(fields)], strict=True))
     if isinstance(loaded["answers"], str):  # Django's jsonb loader hands back the text
@@ -322,29 +425,112 @@ def _record_anonymous(invitation: Invitation, survey: Survey, values: dict) -> t
     return response, True
 
 
+# Pending answers processed per transaction: each costs a handful of statements (its read, the
+# timeline's insert, a follow-up for a detractor, the event), so 200 commit every second or two and
+# hold the row locks of 200 answers only (a second answer to one of them waits for the commit).
+LOOP_CHUNK = 200
+# A run of the beat's task stops taking chunks after this long, before the next minute's run starts
+# (two runs overlapping would still never take the same answer: SKIP LOCKED).
+LOOP_SECONDS = 45
+
+
+def survey_answers_process(*, chunk: int = LOOP_CHUNK, seconds: float = LOOP_SECONDS) -> int:
+    """The closed loop of the answers recorded since the last run, chunk after chunk until none is
+    pending (or ``seconds`` have passed); returns how many were taken. Run by the beat every minute."""
+    started, total = time.monotonic(), 0
+    while True:
+        taken = survey_answers_process_chunk(limit=chunk)
+        total += taken
+        if taken < chunk or time.monotonic() - started > seconds:
+            return total
+
+
+@transaction.atomic
+def survey_answers_process_chunk(*, limit: int = LOOP_CHUNK) -> int:
+    """Up to ``limit`` pending answers (the partial index on ``loop_pending``), claimed with
+    ``FOR UPDATE SKIP LOCKED`` so that two workers never take the same one, run through the closed
+    loop and unmarked in the same transaction. A changed answer arriving meanwhile waits for the
+    commit and marks its response pending again. Read, flagged and unmarked in one statement each
+    for the whole chunk; when one answer fails, the chunk is done again one answer per savepoint,
+    and the one that fails is logged and stays pending for the next run. Returns how many were taken."""
+    pending = (
+        Response.objects.filter(loop_pending=True)
+        .select_related("survey", "customer__account_manager")
+        .order_by("id")
+        .select_for_update(skip_locked=True, of=("self",))
+    )
+    responses = list(pending[:limit])
+    try:
+        with transaction.atomic():
+            entries = [_closed_loop_apply(r, log_timeline=not r.timeline_logged) for r in responses]
+            interactions_log_bulk(interactions=[entry for entry in entries if entry is not None])
+        done = responses
+    except Exception:  # one broken answer must not hold back the others
+        logger.warning("surveys.closed_loop_chunk_retried one_by_one=%s", len(responses))
+        done = []
+        for response in responses:
+            try:
+                with transaction.atomic():
+                    entry = _closed_loop_apply(response, log_timeline=not response.timeline_logged)
+                    interactions_log_bulk(interactions=[entry] if entry is not None else [])
+            except Exception:
+                logger.exception("surveys.closed_loop_failed response=%s", response.pk)
+                continue
+            done.append(response)
+    # The rows are locked by this transaction: nobody else changed their flags meanwhile.
+    Response.objects.filter(pk__in=[r.pk for r in done]).update(loop_pending=False, timeline_logged=True)
+    logger.info("surveys.answers_processed taken=%s done=%s", len(responses), len(done))
+    return len(responses)
+
+
 def survey_closed_loop(*, response_id: str) -> None:
-    """A named customer answer's timeline entry (once: claimed with a conditional update) and, for
-    a detractor, the follow-up task for the account manager (once: keyed by the response). Safe to
-    run twice; run by ``survey_closed_loop_task`` after the answer is committed."""
-    response = Response.objects.select_related("survey", "customer").filter(pk=response_id).first()
+    """The closed loop of one answer, on its own (the demo; answers queued before the beat took over)."""
+    response = Response.objects.select_related("survey", "customer__account_manager").filter(pk=response_id).first()
     if response is None or response.customer is None:
         return
+    claimed = Response.objects.filter(pk=response.pk, timeline_logged=False).update(timeline_logged=True)
+    entry = _closed_loop_apply(response, log_timeline=bool(claimed))
+    interactions_log_bulk(interactions=[entry] if entry is not None else [])
+
+
+def _closed_loop_apply(response: Response, *, log_timeline: bool) -> Interaction | None:
+    """A named customer answer's ``survey.answered`` event (with the time of the answer: the
+    subscribers count a response once) and, for a detractor, the follow-up task for the account
+    manager (once: keyed by the response). Returns the timeline entry to log when ``log_timeline``
+    (unsaved: the caller logs a chunk's in one statement and makes sure each is written once)."""
     survey, customer = response.survey, response.customer
+    if customer is None:
+        return None
+    answered_at = response.answered_at or timezone.now()
+    events.publish(
+        events.SURVEY_ANSWERED,
+        response_id=str(response.pk),
+        customer_id=customer.pk,
+        answered_at=answered_at.isoformat(),
+    )
     kind = survey.get_kind_display()
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = _("%(survey)s answer: %(score)s") % {"survey": kind, "score": response.score}
-    if Response.objects.filter(pk=response.pk, timeline_logged=False).update(timeline_logged=True):
-        interaction_log(
+    entry = None
+    if log_timeline:
+        with translation.override(settings.LANGUAGE_CODE):
+            subject = _("%(survey)s answer: %(score)s") % {"survey": kind, "score": response.score}
+        entry = Interaction(
             customer=customer,
             kind=Interaction.Kind.SURVEY,
             subject=subject[:200],
             body=response.comment,
             direction=Interaction.Direction.INBOUND,
             channel=Interaction.Channel.WEB,
+            occurred_at=answered_at,
             sentiment=-1 if response.is_detractor else None,
         )
-    if not response.is_detractor or response.followup_id or customer.account_manager_id is None:
-        return
+    if response.is_detractor and not response.followup_id and customer.account_manager_id is not None:
+        _followup_open(response)
+    return entry
+
+
+def _followup_open(response: Response) -> None:
+    survey, customer = response.survey, response.customer
+    kind = survey.get_kind_display()
     with translation.override(settings.LANGUAGE_CODE):
         note = _("%(survey)s detractor (%(score)s) in “%(name)s”. Call them, listen, and fix what went wrong.") % {
             "survey": kind,
@@ -360,5 +546,5 @@ def survey_closed_loop(*, response_id: str) -> None:
         note=note,
         key=f"survey-response:{response.pk}",
     )
+    # Not set on ``response`` too: a chunk rolled back and done again must see it as it was read.
     Response.objects.filter(pk=response.pk).update(followup_id=followup.pk)
-    response.followup_id = followup.pk

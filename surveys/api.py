@@ -111,7 +111,7 @@ class SurveyInvitationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Invitation
         fields = ["id", "survey", "customer", "employee", "wave", "language", "created_at", "sent_at"]
-        fields += ["reminded_at", "delivered", "answered"]
+        fields += ["reminded_at", "delivered", "answered", "short"]
         read_only_fields = fields
 
     def get_answered(self, invitation) -> bool | None:
@@ -143,7 +143,7 @@ class SurveyResponseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Response
         fields = ["id", "survey", "anonymous", "customer", "employee", "team", "language", "score", "answers"]
-        fields += ["comment", "is_detractor", "source", "answered_on", "answered_at", "followup_id"]
+        fields += ["comment", "is_detractor", "source", "answered_on", "answered_at", "followup_id", "short"]
         read_only_fields = fields
 
 

@@ -21,7 +21,7 @@ from customers.models import Customer
 from team.demo import team_demo_seed
 
 from . import services
-from .answers import anon_key, detractor_max, survey_closed_loop, survey_response_record
+from .answers import anon_key, detractor_max, survey_answers_process, survey_response_record
 from .models import Invitation, Response, Survey
 from .sending import invitations_create
 
@@ -162,8 +162,8 @@ def _closed_loop(rng) -> None:
         invitations_create(survey=survey, wave="demo-loop", customer_ids=[customer.pk], ignore_gap=True)
         invitation = Invitation.objects.get(survey=survey, wave="demo-loop", customer=customer)
         Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now() - timedelta(days=2), delivered=True)
-        response, _created = survey_response_record(
+        survey_response_record(
             invitation_id=invitation.pk, score=rng.choice([2, 3, 4]), raw={str(better.pk): COMMENTS["detractor"][0]}
         )
-        # Now rather than by the worker: the demo's task is there when the page is first opened.
-        survey_closed_loop(response_id=str(response.pk))
+    # Now rather than by the beat: the demo's tasks are there when the pages are first opened.
+    survey_answers_process()

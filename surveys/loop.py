@@ -22,12 +22,15 @@ def complaint_resolved_invite(*, interaction_id: int, customer_id: int) -> int:
 
 
 def resurvey_after_followup(*, followup_id: int) -> int:
-    """The detractor's follow-up is done: ask the same survey again (once; the gap does not apply:
-    the customer was just called about it)."""
+    """The detractor's follow-up is done: a short re-survey, the survey's first question (the same
+    scale) and an optional comment (once; the gap does not apply: the customer was just called about
+    it). Not after a short re-survey's own follow-up: the loop asks once."""
     response = Response.objects.select_related("survey", "customer").filter(followup_id=followup_id).first()
-    if response is None or response.customer is None:
+    if response is None or response.customer is None or response.short:
         return 0
     survey = response.survey
     if not survey.resurvey_after_followup or survey.status != Survey.Status.ACTIVE:
         return 0
-    return invite_one(survey=survey, customer=response.customer, wave=f"resurvey-{response.pk}", ignore_gap=True)
+    return invite_one(
+        survey=survey, customer=response.customer, wave=f"resurvey-{response.pk}", ignore_gap=True, short=True
+    )

@@ -216,6 +216,9 @@ class Invitation(models.Model):
     answered = models.BooleanField(_("answered"), default=False)
     # Set when the invitation was counted as delivered (its message sent or queued to be sent).
     delivered = models.BooleanField(_("delivered"), default=False)
+    # The short re-survey after a detractor's follow-up is done: the first question only (the same
+    # scale) and an optional comment. Its answers count for recovery, not in the survey's figures.
+    short = models.BooleanField(_("short re-survey"), default=False, db_default=False)
 
     class Meta:
         ordering = ["-id"]
@@ -278,8 +281,15 @@ class Response(models.Model):
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     anon_key = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
     followup_id = models.BigIntegerField(_("follow-up"), null=True, blank=True)
-    # The customer's timeline has this answer (written once, by the closed loop's task).
+    # The answer of a short re-survey (its invitation's ``short``): kept out of the survey's figures
+    # (results.responses_for), counted by the recovery rate.
+    short = models.BooleanField(_("short re-survey"), default=False, db_default=False, editable=False)
+    # The customer's timeline has this answer (written once, by the closed loop).
     timeline_logged = models.BooleanField(default=False, editable=False)
+    # A customer's answer (new or changed) that the closed loop has not yet processed: set by the
+    # answer's own statement, cleared by the beat's ``survey_answers_process`` (answers.py), which
+    # finds the few pending rows through a partial index. The answer page queues nothing.
+    loop_pending = models.BooleanField(default=False, db_default=False, editable=False)
 
     class Meta:
         verbose_name = _("response")
@@ -287,6 +297,7 @@ class Response(models.Model):
         indexes = [
             models.Index(fields=["survey", "answered_on"], name="survey_response_day"),
             models.Index(fields=["customer", "answered_on"], name="survey_response_customer"),
+            models.Index(fields=["id"], condition=Q(loop_pending=True), name="survey_response_loop_pending"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -306,6 +317,10 @@ class Response(models.Model):
             models.CheckConstraint(
                 condition=Q(score__isnull=True) | (Q(score__gte=0) & Q(score__lte=10)),
                 name="survey_response_score_range",
+            ),
+            # Only a customer's answer has a closed loop to run (employees' publish nothing).
+            models.CheckConstraint(
+                condition=Q(loop_pending=False) | Q(customer__isnull=False), name="survey_response_loop_only_customers"
             ),
         ]
 

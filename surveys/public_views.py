@@ -29,7 +29,7 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -37,7 +37,7 @@ from django.views.decorators.http import require_http_methods
 
 from retention_crm.login_guard import client_address
 
-from .answers import questions_for, survey_response_record
+from .answers import questions_for, survey_cached, survey_response_record, survey_response_record_by_link
 from .models import Invitation, Response, Survey
 from .sending import scale_ends
 from .tokens import link_read
@@ -52,28 +52,40 @@ def _link_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
-def _page_token(request: HttpRequest, token: str) -> str:
+def page_token_make(*, nonce: str, token: str, survey_id: int, short: bool = False) -> str:
+    """The form's signed token: the cookie's nonce, the link's digest, and the survey and form the
+    page showed (so that the POST can be written without reading the invitation first)."""
+    return signing.dumps({"n": nonce, "l": _link_digest(token), "s": survey_id, "k": short}, salt=PAGE_SALT)
+
+
+def _page_token(request: HttpRequest, token: str, invitation: Invitation) -> str:
     nonce = request.COOKIES.get(PAGE_COOKIE) or ""
     if len(nonce) != 32:
         nonce = secrets.token_hex(16)
     request.survey_page_nonce = nonce
-    return signing.dumps({"n": nonce, "l": _link_digest(token)}, salt=PAGE_SALT)
+    return page_token_make(nonce=nonce, token=token, survey_id=invitation.survey_id, short=invitation.short)
 
 
-def _page_token_valid(request: HttpRequest, token: str) -> bool:
-    if getattr(request, "_dont_enforce_csrf_checks", False):  # Django's test client, as the middleware does
-        return True
+def _page_token_read(request: HttpRequest, token: str) -> dict | None:
+    """The POST's page token when it is ours, unexpired, for this link and matches the cookie; else None."""
     try:
         value = signing.loads(request.POST.get("page_token", ""), salt=PAGE_SALT, max_age=PAGE_TOKEN_MAX_AGE)
     except signing.BadSignature:
-        return False
+        return None
     nonce = request.COOKIES.get(PAGE_COOKIE, "")
-    return (
+    valid = (
         isinstance(value, dict)
         and bool(nonce)
         and secrets.compare_digest(str(value.get("n")), nonce)
         and value.get("l") == _link_digest(token)
     )
+    return value if valid else None
+
+
+def _page_token_valid(request: HttpRequest, token: str) -> bool:
+    if getattr(request, "_dont_enforce_csrf_checks", False):  # Django's test client, as the middleware does
+        return True
+    return _page_token_read(request, token) is not None
 
 
 def _finish(response: HttpResponse, request: HttpRequest | None = None) -> HttpResponse:
@@ -88,8 +100,14 @@ def _finish(response: HttpResponse, request: HttpRequest | None = None) -> HttpR
     return response
 
 
+def _render(template: str, context: dict, status: int = 200) -> HttpResponse:
+    """The page without a request context: a public page shows no user, navigation or messages, so
+    the site's context processors (the user's roles, their one-to-ones, the session) are not run."""
+    return HttpResponse(render_to_string(template, context), status=status)
+
+
 def _invalid(request: HttpRequest, message: str, status: int) -> HttpResponse:
-    return _finish(render(request, "surveys/public/invalid.html", {"message": message}, status=status))
+    return _finish(_render("surveys/public/invalid.html", {"message": message}, status=status))
 
 
 def _flooding(request: HttpRequest) -> bool:
@@ -108,12 +126,21 @@ def _flooding(request: HttpRequest) -> bool:
     return count > settings.SURVEYS_ANSWERS_PER_MINUTE
 
 
+# The Redis client of the rate limit, per process: django's cache makes a new client (and its table
+# of reply callbacks) on every call, which cost more than the round trip's own work. The client is
+# thread-safe and takes its connections from the cache's pool.
+_REDIS_CLIENTS: dict[int, object] = {}
+
+
 def _count_on_redis(key: str) -> int | None:
     backend = caches["default"]
     if not isinstance(backend, RedisCache):
         return None
     full_key = backend.make_and_validate_key(key)
-    pipeline = backend._cache.get_client(full_key, write=True).pipeline(transaction=False)
+    client = _REDIS_CLIENTS.get(id(backend._cache))
+    if client is None:
+        client = _REDIS_CLIENTS[id(backend._cache)] = backend._cache.get_client(full_key, write=True)
+    pipeline = client.pipeline(transaction=False)
     pipeline.incr(full_key)
     pipeline.expire(full_key, 61)
     count, _expiry = pipeline.execute()
@@ -135,6 +162,10 @@ def answer_view(request: HttpRequest, token: str) -> HttpResponse:
         if request.method == "POST" and _flooding(request):
             return _invalid(request, _("Too many answers from your network. Please try again in a minute."), 429)
         link = link_read(token)
+        if request.method == "POST" and link is not None:
+            answered = _post_direct(request, token, link)
+            if answered is not None:
+                return answered
         invitation = None
         if link is not None:
             invitation = (
@@ -162,7 +193,7 @@ def answer_view(request: HttpRequest, token: str) -> HttpResponse:
                 )
             return _post(request, invitation, questions, token, language)
         existing = _existing(invitation)
-        values = existing.answers if existing else {}
+        values = {**existing.answers, "comment": existing.comment} if existing else {}
         if score is None and existing is not None:
             score = existing.score
         return _page(request, invitation, questions, token, language, score=score, values=values)
@@ -176,11 +207,53 @@ def _existing(invitation: Invitation) -> Response | None:
     return Response.objects.filter(invitation=invitation).first()
 
 
-def _post(request, invitation, questions, token, language):
+def _raw_answers(request: HttpRequest, questions: list, *, short: bool) -> dict:
+    if short:  # the short re-survey: the first question (the score) and a comment
+        return {"comment": request.POST.get("comment")}
     raw = {}
     for question in questions[1:]:
         key = str(question.pk)
         raw[key] = request.POST.getlist(f"q{key}") if question.kind == "multiple" else request.POST.get(f"q{key}")
+    return raw
+
+
+def _post_direct(request: HttpRequest, token: str, link) -> HttpResponse | None:
+    """The answer written without reading the invitation first, when the page token names a survey
+    whose questions this process has (``answers.survey_cached``) and the answer is valid: one
+    statement, which checks in the database what the long way checks here (the invitation's survey,
+    not closed, the same questions, the link's age). None sends the request the long way: an
+    invalid or old page token, a survey not cached, an answer to correct, a check that failed (the
+    long way says which), or not PostgreSQL."""
+    page = _page_token_read(request, token)
+    cached = survey_cached(page["s"]) if page is not None and type(page.get("s")) is int else None
+    if cached is None:
+        return None
+    survey, questions = cached
+    short = page.get("k") is True
+    try:
+        recorded = survey_response_record_by_link(
+            invitation_id=link.invitation_id,
+            survey=survey,
+            questions=questions,
+            link_age=link.age_seconds,
+            score=request.POST.get("score"),
+            raw=_raw_answers(request, questions, short=short),
+            short=short,
+        )
+    except ValidationError:
+        return None
+    if recorded is None:
+        return None
+    response, created = recorded
+    chosen = request.GET.get("lang")
+    language = chosen if chosen in dict(settings.LANGUAGES) else response.language
+    with translation.override(language):
+        context = {"language": language, "updated": not created, "token": token, "anonymous": survey.anonymous}
+        return _finish(_render("surveys/public/thanks.html", context))
+
+
+def _post(request, invitation, questions, token, language):
+    raw = _raw_answers(request, questions, short=invitation.short)
     score = request.POST.get("score")
     try:
         response, created = survey_response_record(
@@ -204,7 +277,13 @@ def _post(request, invitation, questions, token, language):
             status=400,
         )
     context = {"language": language, "updated": not created, "token": token, "anonymous": invitation.survey.anonymous}
-    return _finish(render(request, "surveys/public/thanks.html", context))
+    return _finish(_render("surveys/public/thanks.html", context))
+
+
+def _comment_value(values) -> str:
+    """The short re-survey's comment to show again: the POST's (after an error) or the stored one."""
+    value = values.get("comment") if hasattr(values, "get") else None
+    return value if isinstance(value, str) else ""
 
 
 def _page(request, invitation, questions, token, language, *, score, values, errors=None, status=200):
@@ -216,7 +295,7 @@ def _page(request, invitation, questions, token, language, *, score, values, err
     person = invitation.customer or invitation.employee
     name = (person.name or "").split()
     rows = []
-    for question in questions[1:]:
+    for question in [] if invitation.short else questions[1:]:
         value = values.get(str(question.pk)) if isinstance(values, dict) else None
         if hasattr(values, "getlist"):
             value = values.getlist(f"q{question.pk}") if question.kind == "multiple" else values.get(f"q{question.pk}")
@@ -250,6 +329,10 @@ def _page(request, invitation, questions, token, language, *, score, values, err
         "language": language,
         "languages": settings.LANGUAGES,
         "score_errors": (errors or {}).get("score", []) + (errors or {}).get("__all__", []),
-        "page_token": _page_token(request, token),
+        "page_token": _page_token(request, token, invitation),
+        # The short re-survey after a follow-up: the first question and an optional comment.
+        "short": invitation.short,
+        "comment": _comment_value(values),
+        "comment_errors": (errors or {}).get("comment", []),
     }
-    return _finish(render(request, "surveys/public/answer.html", context, status=status), request)
+    return _finish(_render("surveys/public/answer.html", context, status=status), request)

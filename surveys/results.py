@@ -51,14 +51,18 @@ def surveys_for(user) -> QuerySet[Survey]:
 
 
 def responses_for(user, survey: Survey) -> QuerySet[Response]:
-    responses = Response.objects.filter(survey=survey)
+    """The survey's answers ``user`` may see, short re-surveys left out: a re-survey goes only to
+    detractors called back, so counting it would weigh the survey's figures with the closed loop's
+    own sample and count those customers twice (``recovery`` reads the re-surveys)."""
+    responses = Response.objects.filter(survey=survey, short=False)
     if roles.is_administrator(user) or roles.is_marketer(user):
         return responses
     return responses.filter(customers_visible_filter(user))
 
 
 def invitations_for(user, survey: Survey) -> QuerySet[Invitation]:
-    invitations = Invitation.objects.filter(survey=survey)
+    """The survey's invitations ``user`` may see, short re-surveys left out (as ``responses_for``)."""
+    invitations = Invitation.objects.filter(survey=survey, short=False)
     if roles.is_administrator(user) or roles.is_marketer(user):
         return invitations
     return invitations.filter(customers_visible_filter(user))
@@ -201,7 +205,9 @@ def comments(user, survey: Survey, period: Period, *, search: str = "", score_mi
 
 def recovery(user, survey: Survey, period: Period) -> dict:
     """Of the detractors of the period whose follow-up was completed, how many later answered the
-    same kind of survey as a non-detractor, or bought within 90 days of the follow-up (metrics.md)."""
+    same kind of survey as a non-detractor (the short re-survey after the follow-up included), or
+    bought within 90 days of the follow-up (metrics.md). The detractors are the full survey's: a
+    re-survey's detractor is the same customer, already counted."""
     done = FollowUp.objects.filter(pk=OuterRef("followup_id"), state=FollowUp.State.DONE)
     detractors = (
         responses_for(user, survey)

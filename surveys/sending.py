@@ -76,9 +76,11 @@ def invitations_create(
     customer_ids: list[int] | None = None,
     purchase_day: date | None = None,
     ignore_gap: bool = False,
+    short: bool = False,
     now=None,
 ) -> int:
-    """Create this wave's invitations in one statement; returns how many were created."""
+    """Create this wave's invitations in one statement; returns how many were created. ``short``:
+    the short re-survey (the first question and a comment)."""
     now = now or timezone.now()
     column = "employee_id" if survey.audience == Audience.EMPLOYEES else "customer_id"
     audience, params = _audience_sql(survey, customer_ids=customer_ids, purchase_day=purchase_day)
@@ -92,14 +94,14 @@ def invitations_create(
     )
     marks = ", ".join(["%s"] * len(languages))
     sql = f"""
-        INSERT INTO surveys_invitation (survey_id, {column}, wave, language, created_at, answered, delivered)
-        SELECT %s, a.id, %s, CASE WHEN a.language IN ({marks}) THEN a.language ELSE %s END, %s, FALSE, FALSE
+        INSERT INTO surveys_invitation (survey_id, {column}, wave, language, created_at, answered, delivered, short)
+        SELECT %s, a.id, %s, CASE WHEN a.language IN ({marks}) THEN a.language ELSE %s END, %s, FALSE, FALSE, %s
         FROM ({audience}) AS a
         WHERE NOT EXISTS (SELECT 1 FROM surveys_invitation w WHERE w.survey_id = %s AND w.{column} = a.id AND w.wave = %s)
         {gap}
         ON CONFLICT DO NOTHING
     """  # noqa: S608 - the interpolated names are the two column names above, never input
-    args = [survey.pk, wave, *languages, survey.fallback_language, now, *params, survey.pk, wave]
+    args = [survey.pk, wave, *languages, survey.fallback_language, now, short, *params, survey.pk, wave]
     if not ignore_gap:
         args.append(now - timedelta(days=survey.min_gap_days))
     with connection.cursor() as cursor:
@@ -200,12 +202,14 @@ def after_purchase_send(*, now=None) -> int:
     return total
 
 
-def invite_one(*, survey: Survey, customer: Customer, wave: str, ignore_gap: bool = False) -> int:
-    """One customer asked (a complaint resolved, a re-survey after a follow-up, by hand)."""
+def invite_one(*, survey: Survey, customer: Customer, wave: str, ignore_gap: bool = False, short: bool = False) -> int:
+    """One customer asked (a complaint resolved, a short re-survey after a follow-up, by hand)."""
     from .tasks import invitations_send_task
 
     with transaction.atomic():
-        created = invitations_create(survey=survey, wave=wave, customer_ids=[customer.pk], ignore_gap=ignore_gap)
+        created = invitations_create(
+            survey=survey, wave=wave, customer_ids=[customer.pk], ignore_gap=ignore_gap, short=short
+        )
         if created:
             transaction.on_commit(lambda: invitations_send_task.delay(survey.pk))
     return created

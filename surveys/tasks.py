@@ -39,5 +39,13 @@ def resurvey_task(followup_id: int) -> None:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def survey_answers_process_task() -> None:
+    """Beat (every minute): the closed loop of the answers recorded since (timeline, follow-up, event)."""
+    answers.survey_answers_process()
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def survey_closed_loop_task(response_id: str) -> None:
+    # Queued by the answer page before the beat took the closed loop over: the messages still in the
+    # broker at that deploy run here (their responses are also marked pending: idempotent).
     answers.survey_closed_loop(response_id=response_id)

@@ -1,6 +1,8 @@
-"""The worklist signal of surveys: the customer's latest answer was a detractor's.
+"""The worklist signal of surveys: the customer's latest answer was a detractor's; and the same as a
+risk signal of the customer page's "Value and risk" card.
 
-Registered with ``retention_crm.worklist_signals`` from ``SurveysConfig.ready()``. The latest
+Registered with ``retention_crm.worklist_signals`` and ``retention_crm.risk_signals`` from
+``SurveysConfig.ready()``. The latest
 named answer of the last ``RECENT_DAYS`` (one probe of the (customer, answered_on) index per row
 of the book); a detractor's (NPS 0-6, CSAT 1-2, CES 1-3, or a negative comment) ranks the row and
 says why. A later answer that is not a detractor's takes it off: the loop is closed.
@@ -11,7 +13,7 @@ from datetime import date, timedelta
 from django.db.models import Case, FloatField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils.translation import gettext as _
 
-from retention_crm import formats, worklist_signals
+from retention_crm import formats, risk_signals, worklist_signals
 
 from .models import Kind, Response
 
@@ -43,12 +45,43 @@ class DetractorSignal:
     def reasons(self, row) -> list[str]:
         if not row.wl_detractor_is:
             return []
-        kind = Kind(row.wl_detractor_kind).label if row.wl_detractor_kind in Kind.values else ""
-        return [
-            _("Detractor answer: %(score)s in a %(kind)s survey on %(date)s.")
-            % {"score": row.wl_detractor_score, "kind": kind, "date": formats.format_date(row.wl_detractor_on)}
-        ]
+        return [_detractor_sentence(score=row.wl_detractor_score, kind=row.wl_detractor_kind, on=row.wl_detractor_on)]
+
+
+def _detractor_sentence(*, score, kind: str, on: date) -> str:
+    label = Kind(kind).label if kind in Kind.values else ""
+    return _("Detractor answer: %(score)s in a %(kind)s survey on %(date)s.") % {
+        "score": score,
+        "kind": label,
+        "date": formats.format_date(on),
+    }
+
+
+# The comment quoted on the customer page: enough to know what went wrong, short enough for a card.
+QUOTE_CHARS = 200
+
+
+def detractor_risk_reasons(customer_id: int, *, today: date) -> list[str]:
+    """The risk signal of the "Value and risk" card: the same answer and sentence as the worklist's
+    reason (the latest named answer of the last ``RECENT_DAYS``, a detractor's), with its comment.
+    One probe of the (customer, answered_on) index."""
+    latest = (
+        Response.objects.filter(customer_id=customer_id, answered_on__gte=today - timedelta(days=RECENT_DAYS))
+        .order_by("-answered_on", "-answered_at")
+        .values("is_detractor", "score", "survey__kind", "answered_on", "comment")
+        .first()
+    )
+    if latest is None or not latest["is_detractor"]:
+        return []
+    sentence = _detractor_sentence(score=latest["score"], kind=latest["survey__kind"], on=latest["answered_on"])
+    comment = " ".join(latest["comment"].split())
+    if not comment:
+        return [sentence]
+    if len(comment) > QUOTE_CHARS:
+        comment = comment[: QUOTE_CHARS - 1].rstrip() + "…"
+    return [sentence + " " + _("They said: “%(comment)s”") % {"comment": comment}]
 
 
 def register() -> None:
     worklist_signals.register(DetractorSignal())
+    risk_signals.register(risk_signals.RiskSignal("survey_detractor", detractor_risk_reasons, order=20))

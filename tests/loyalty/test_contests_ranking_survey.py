@@ -105,12 +105,13 @@ def test_a_survey_answer_enters_the_running_survey_contests_once_per_response(dj
         entry_rule=Contest.EntryRule.POINTS, starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=1)
     )
     first, second = uuid.uuid4(), uuid.uuid4()
+    at = now.isoformat()  # when they answered: the event may follow a minute later
 
     with django_capture_on_commit_callbacks(execute=True):
-        events.publish(events.SURVEY_ANSWERED, response_id=first, customer_id=member.pk)
-        events.publish(events.SURVEY_ANSWERED, response_id=first, customer_id=member.pk)  # answer changed
-        events.publish(events.SURVEY_ANSWERED, response_id=second, customer_id=member.pk)
-        events.publish(events.SURVEY_ANSWERED, response_id=uuid.uuid4(), customer_id=outsider.pk)
+        events.publish(events.SURVEY_ANSWERED, response_id=first, customer_id=member.pk, answered_at=at)
+        events.publish(events.SURVEY_ANSWERED, response_id=first, customer_id=member.pk, answered_at=at)  # changed
+        events.publish(events.SURVEY_ANSWERED, response_id=second, customer_id=member.pk, answered_at=at)
+        events.publish(events.SURVEY_ANSWERED, response_id=uuid.uuid4(), customer_id=outsider.pk, answered_at=at)
 
     assert ContestSurveyEntry.objects.filter(contest=running).count() == 2
     assert not ContestSurveyEntry.objects.exclude(contest=running).exists()

@@ -116,9 +116,7 @@ def test_a_tampered_foreign_or_unknown_link_opens_nothing(invitation):
     ("language", "words"), [("ca", "Aquest enllaç no funciona"), ("id", "Tautan ini tidak berfungsi")]
 )
 def test_a_link_that_cannot_be_read_speaks_the_visitors_language(language, words):
-    response = Client(headers={"accept-language": language}).get(
-        reverse("surveys_public:answer", args=["nonsense"])
-    )
+    response = Client(headers={"accept-language": language}).get(reverse("surveys_public:answer", args=["nonsense"]))
 
     assert response.status_code == 404 and words in response.content.decode()
 

@@ -3,6 +3,7 @@ shortcuts keep the guarantees: the per-process questions follow every change, a 
 meanwhile takes nothing, and answers racing on one invitation make one response."""
 
 import os
+import re
 import threading
 import time
 import uuid
@@ -27,6 +28,12 @@ def _post(client, url, data):
     return client.post(url, data)
 
 
+POSTGRESQL_ONLY = pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").startswith("sqlite"), reason="the one-statement answer is PostgreSQL's"
+)
+
+
+@POSTGRESQL_ONLY
 @pytest.mark.django_db
 def test_an_answer_costs_two_statements_and_a_second_answer_as_many(settings):
     # The rate limit's counter in a cache that is not the database (production's is Redis).
@@ -154,6 +161,7 @@ def test_an_anonymous_answer_stays_unlinked_and_keeps_its_first_day():
     assert Invitation.objects.get().answered
 
 
+@POSTGRESQL_ONLY  # SQLite lets one writer in at a time: there is no race to hold
 @pytest.mark.django_db(transaction=True)
 def test_answers_racing_on_one_invitation_make_one_response():
     invitation = invitation_for(active_survey("nps"), customer=CustomerFactory())
@@ -179,3 +187,84 @@ def test_answers_racing_on_one_invitation_make_one_response():
     assert errors == []
     assert sorted(results) == [False] * 5 + [True]  # one insert, five updates of the same response
     assert Response.objects.count() == 1 and Invitation.objects.get().answered
+
+
+def _page_token(client, url) -> str:
+    page = client.get(url)
+    assert page.status_code == 200
+    return re.search(r'name="page_token" value="([^"]+)"', page.content.decode()).group(1)
+
+
+@pytest.mark.django_db
+def test_the_page_post_is_one_statement_that_reads_nothing_first(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    invitation = invitation_for(active_survey("nps"), customer=CustomerFactory(), language="ms")
+    client = Client(enforce_csrf_checks=True)  # the page's own token, as a browser sends it
+    url = answer_url(invitation, 2)
+    page_token = _page_token(client, url)
+
+    with CaptureQueriesContext(connection) as queries:
+        answered = client.post(url, {"score": 2, "page_token": page_token})
+
+    if connection.vendor == "postgresql":
+        assert len(queries) == 1 and "WITH inv AS" in queries.captured_queries[0]["sql"]
+    assert answered.status_code == 200 and answered["Referrer-Policy"] == "no-referrer"
+    page = answered.content.decode()
+    assert 'data-testid="survey-thanks"' in page and '<html lang="ms">' in page  # the invitation's language
+    response = Response.objects.get()
+    assert (response.score, response.language, response.customer_id) == (2, "ms", invitation.customer_id)
+    assert response.is_detractor and response.loop_pending and Invitation.objects.get().answered
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("change", "status", "message"),
+    [
+        ({"status": "closed"}, 410, "This survey is closed"),
+        ({"link_days": 1}, 410, "This link has expired"),
+    ],
+)
+def test_the_direct_write_refuses_what_the_long_way_refuses(change, status, message):
+    invitation = invitation_for(active_survey("nps"), customer=CustomerFactory())
+    client = Client(enforce_csrf_checks=True)
+    url = answer_url(invitation, 9)
+    page_token = _page_token(client, url)
+    Survey.objects.filter(pk=invitation.survey_id).update(**change)
+    later = time.time() + 2 * 86400  # the link is two days old
+
+    with mock.patch("surveys.tokens.time", mock.Mock(time=lambda: later)):
+        refused = client.post(url, {"score": 9, "page_token": page_token})
+
+    assert refused.status_code == status and message in refused.content.decode()
+    assert Response.objects.count() == 0 and not Invitation.objects.get().answered
+
+
+@pytest.mark.django_db
+def test_the_direct_write_follows_questions_changed_after_the_page(settings):
+    invitation = invitation_for(active_survey("nps"), customer=CustomerFactory())
+    better = invitation.survey.questions.get(position=2)
+    client = Client(enforce_csrf_checks=True)
+    url = answer_url(invitation, 3)
+    page_token = _page_token(client, url)
+
+    Question.objects.filter(pk=better.pk).update(required=True)  # behind the builder's back
+    refused = client.post(url, {"score": 3, "page_token": page_token})
+    accepted = client.post(url, {"score": 3, "page_token": page_token, f"q{better.pk}": "Faster delivery"})
+
+    assert refused.status_code == 400 and "Please answer this question." in refused.content.decode()
+    assert accepted.status_code == 200 and Response.objects.get().comment == "Faster delivery"
+
+
+@pytest.mark.django_db
+def test_a_page_token_of_another_link_or_without_the_cookie_is_refused():
+    survey = active_survey("nps")
+    mine, theirs = (invitation_for(survey, customer=CustomerFactory()) for _ in range(2))
+    client = Client(enforce_csrf_checks=True)
+    token_of_mine = _page_token(client, answer_url(mine, 9))
+
+    forged = client.post(answer_url(theirs, 0), {"score": 0, "page_token": token_of_mine})
+    client.cookies.clear()
+    no_cookie = client.post(answer_url(mine, 9), {"score": 9, "page_token": token_of_mine})
+
+    assert forged.status_code == no_cookie.status_code == 403
+    assert Response.objects.count() == 0

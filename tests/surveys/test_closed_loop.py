@@ -15,7 +15,7 @@ from customers.models import Customer, Interaction
 from customers.services import interaction_log
 from retention_crm import segment_conditions as sc
 from surveys import results
-from surveys.answers import survey_response_record
+from surveys.answers import survey_answers_process, survey_response_record
 from surveys.models import Invitation
 from surveys.results import Period
 from tests.contact_plans.worklist_helpers import book_customer, metrics_for
@@ -31,9 +31,11 @@ def _answer(invitation, score, comment=""):
     if comment:
         text = invitation.survey.questions.filter(kind="text").order_by("position").first()
         raw[str(text.pk)] = comment
-    # The closed loop is a task queued after the commit: run it there, as the worker would.
+    response, _created = survey_response_record(invitation_id=invitation.pk, score=score, raw=raw)
+    # The closed loop is the beat's, every minute: run it now, as the worker would (its event's
+    # handlers after the commit).
     with TestCase.captureOnCommitCallbacks(execute=True):
-        response, _created = survey_response_record(invitation_id=invitation.pk, score=score, raw=raw)
+        survey_answers_process()
     response.refresh_from_db()
     return response
 
