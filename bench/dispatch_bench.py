@@ -20,7 +20,9 @@ deleted at the end):
    prepared bytes sent over the SMTP connection each worker process keeps across its batches.
 
 ``--rounds N`` runs bare and outbox in turn N times against the same worker, so that the pairs
-share the machine's load of the moment (each pair's ratio is printed).
+share the machine's load of the moment (each pair's ratio is printed). ``--profile PATH`` runs
+the worker as one process (``--pool=solo``, the tasks in the worker's own process) under cProfile
+and writes its profile to PATH when the worker stops (``python -m pstats PATH``).
 
 The bare loop is one process; the outbox is ``--concurrency`` worker processes, the database and
 the beat's dispatch, all on the same machine as the SMTP server: the figures say which were used.
@@ -133,11 +135,28 @@ def _wait_sent(ids: list[int], timeout: float) -> None:
     raise RuntimeError("the worker did not send every message in time")
 
 
+_PROFILED_WORKER = """
+import cProfile, os, sys
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retention_crm.settings")
+django.setup()
+from retention_crm.celery import app
+import contact_plans.tasks  # noqa: F401
+profile = cProfile.Profile()
+profile.enable()
+try:
+    app.worker_main(["worker", "--pool=solo", *sys.argv[2:]])
+finally:
+    profile.disable()
+    profile.dump_stats(sys.argv[1])
+"""
+
+
 class Worker:
     """The real worker (``celery worker``, prefork, ``concurrency`` processes), started once and
     each of its processes warmed up with one message (its start is not timed)."""
 
-    def __init__(self, port: int, concurrency: int):
+    def __init__(self, port: int, concurrency: int, profile: str = ""):
         env = {
             **os.environ,
             "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
@@ -146,11 +165,14 @@ class Worker:
             "MESSAGING_QUIET_START": "0",
             "MESSAGING_QUIET_END": "0",
         }
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("celery")), "-A", "retention_crm", "worker", "--loglevel=WARNING",
-             f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env,
-        )  # fmt: skip
+        options = ["--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+        if profile:  # one process running the tasks itself, under cProfile until the worker stops
+            concurrency = 1
+            command = [sys.executable, "-c", _PROFILED_WORKER, profile, *options]
+        else:
+            command = [str(Path(sys.executable).with_name("celery")), "-A", "retention_crm", "worker", *options,
+                       f"--concurrency={concurrency}"]  # fmt: skip
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env)
         from contact_plans.tasks import messages_send_batch_task
 
         warmup = _messages(concurrency, "W")
@@ -187,6 +209,7 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=1, help="bare then outbox, this many times in turn (one worker for all)"
     )
+    parser.add_argument("--profile", default="", help="run one worker process under cProfile, its profile to this path")
     args = parser.parse_args()
     os.environ.setdefault("MESSAGING_QUIET_START", "0")
     os.environ.setdefault("MESSAGING_QUIET_END", "0")
@@ -203,7 +226,7 @@ def main() -> None:
     )
     try:
         _wait_for_port(port)
-        worker = Worker(port, args.concurrency)
+        worker = Worker(port, args.concurrency, profile=args.profile)
         try:
             for round_number in range(1, args.rounds + 1):
                 load = os.getloadavg()
@@ -211,7 +234,8 @@ def main() -> None:
                 print(f"[{round_number}] bare smtplib, one connection: {bare_rate:,.0f} messages/s")
                 outbox_rate = outbox(args.messages, round_number)
                 print(
-                    f"[{round_number}] outbox through the worker (concurrency {args.concurrency}): {outbox_rate:,.0f} messages/s"
+                    f"[{round_number}] outbox through the worker (concurrency {1 if args.profile else args.concurrency}"
+                    f"{', under cProfile' if args.profile else ''}): {outbox_rate:,.0f} messages/s"
                 )
                 ratio = outbox_rate / bare_rate
                 verdict = "meets" if ratio >= GOAL_RATIO else "misses"
