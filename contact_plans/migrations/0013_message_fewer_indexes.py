@@ -1,4 +1,5 @@
-"""The message table keeps only the indexes its queries read (docs/benchmarks.md, "Dispatch").
+"""The message table keeps only the indexes its queries read, and room on its pages for the
+updates of its rows (docs/benchmarks.md, "Dispatch").
 
 Every index gets an entry for each new version of a row that changes an indexed column: the claim
 and "sent" write one per message, so an index no query reads is pure cost on the hot path.
@@ -16,6 +17,16 @@ validated again over the whole table (what the plain AlterField would do). SQLit
 keeps its copy of the foreign key's index until its next rebuild of the table: it changes no
 query's result there. ``message_id`` stays ``unique=True``: a later change of that column's type
 would make Django create the ``_like`` index again, and would need dropping it again.
+
+A message's row is updated four times on its way out (the beat's ``dispatched_at``, the claim, the
+hand-over, "sent"). Two of them change no indexed column and can be HOT updates (no index entry at
+all) when the new version fits on the row's own page; with the default fill factor (100) the pages
+are full and almost none was (41 HOT of 52,009 updates in a bench run). With a fill factor of 70,
+22 % of the updates were HOT (rows of 1.2 kB, the bench's); with 50, 50 %: both of those two, the
+most there can be (the claim and "sent" change ``state``, which the partial indexes' predicates
+read). It applies to the pages written from now on (existing pages keep their layout until
+rewritten). Larger messages (a template's HTML) are TOASTed beyond 2 kB, which leaves a row of a
+few hundred bytes on the page: the room costs little there.
 """
 
 import django.db.models.deletion
@@ -32,6 +43,22 @@ def drop_indexes(apps, schema_editor):
         return
     schema_editor.execute(f'DROP INDEX IF EXISTS "{CUSTOMER_INDEX}"')
     schema_editor.execute(f'DROP INDEX IF EXISTS "{MESSAGE_ID_LIKE_INDEX}"')
+
+
+# Room for a row's next two versions on its page (rows of about 1.2 kB, 8 kB pages; 70 left room
+# for one in four of them): the table's own pages take twice the room, the price of two of a
+# message's four updates writing no index entry (not the TOASTed bodies of larger messages).
+FILLFACTOR = 50
+
+
+def set_fillfactor(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f'ALTER TABLE "{TABLE}" SET (fillfactor = {FILLFACTOR})')
+
+
+def reset_fillfactor(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f'ALTER TABLE "{TABLE}" RESET (fillfactor)')
 
 
 def create_indexes(apps, schema_editor):
@@ -69,4 +96,5 @@ class Migration(migrations.Migration):
             ],
             database_operations=[migrations.RunPython(drop_indexes, create_indexes)],
         ),
+        migrations.RunPython(set_fillfactor, reset_fillfactor),
     ]
