@@ -23,7 +23,13 @@ deleted at the end):
 ``--rounds N`` runs bare and outbox in turn N times against the same worker, so that the pairs
 share the machine's load of the moment (each pair's ratio is printed). ``--profile PATH`` runs
 the worker as one process (``--pool=solo``, the tasks in the worker's own process) under cProfile
-and writes its profile to PATH when the worker stops (``python -m pstats PATH``).
+and writes its profile to PATH when the worker stops (``python -m pstats PATH``). ``--cpu`` runs
+no worker: this process sends the messages itself in batches of ``MESSAGING_BATCH_SIZE``
+(``messages_send_batch``, after the beat's ``dispatched_at`` write), and prints the CPU each process
+spent a message: its own Python, its database connection's backend, the batch's second
+connection's backend and the SMTP server, from ``/proc/<pid>/schedstat`` (time on a CPU, so
+it does not depend on how long each waited for one on a busy machine; Linux, and the database
+on this machine).
 
 The bare loop is one process; the outbox is ``--concurrency`` worker processes, the database and
 the beat's dispatch, all on the same machine as the SMTP server: the figures say which were used.
@@ -217,6 +223,57 @@ def outbox(count: int, round_number: int) -> tuple[float, str]:
     return rate, f"{done / count:.1f} updates a message, {(hot_after - hot) / max(done, 1):.0%} of them HOT"
 
 
+def _cpu_ms(pid: int) -> float:
+    with open(f"/proc/{pid}/schedstat") as stat:  # nanoseconds on a CPU, waits for one not counted
+        return int(stat.read().split()[0]) / 1e6
+
+
+def cpu(port: int, count: int) -> str:
+    """``count`` messages sent by this process (``messages_send_batch``, batch after batch, as a
+    worker process runs them): the CPU that each process spent a message."""
+    from django.conf import settings
+    from django.db import connection
+    from django.utils import timezone
+
+    from contact_plans.messaging import dispatch
+    from contact_plans.models import Message
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    second = []  # the CPU of each batch's second connection, read just before it closes
+    opened, closed = dispatch._Overlapped.__init__, dispatch._Overlapped.close
+
+    def measured_open(self):
+        opened(self)
+        self.cpu_at_start = _cpu_ms(self.connection.get_backend_pid())
+
+    def measured_close(self):
+        second.append(_cpu_ms(self.connection.get_backend_pid()) - self.cpu_at_start)
+        closed(self)
+
+    dispatch._Overlapped.__init__, dispatch._Overlapped.close = measured_open, measured_close
+    server_pid = int(os.environ["BENCH_SMTP_PID"])
+    dispatch.messages_send_batch(message_ids=_messages(2, "W"))  # connections opened, code warmed up
+    ids = _messages(count, "B0")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    start = (time.process_time() * 1000, _cpu_ms(backend), _cpu_ms(server_pid))
+    size = settings.MESSAGING_BATCH_SIZE
+    for i in range(0, count, size):
+        Message.objects.filter(id__in=ids[i : i + size]).update(dispatched_at=timezone.now())  # the beat's write
+        dispatch.messages_send_batch(message_ids=ids[i : i + size])
+    end = (time.process_time() * 1000, _cpu_ms(backend), _cpu_ms(server_pid))
+    dispatch._Overlapped.__init__, dispatch._Overlapped.close = opened, closed
+    if Message.objects.filter(id__in=ids, state="sent").count() != count:
+        raise RuntimeError("not every message was sent")
+    worker, own, smtp = (end[k] - start[k] for k in range(3))
+    figures = {"worker": worker, "database, own connection": own, "database, second connection": sum(second)}
+    figures["SMTP server"] = smtp
+    parts = ", ".join(f"{name} {ms / count:.3f}" for name, ms in figures.items())
+    return f"CPU ms a message: {parts}; all {sum(figures.values()) / count:.3f}"
+
+
 def _cleanup() -> None:
     from customers.models import Customer
 
@@ -231,6 +288,7 @@ def main() -> None:
         "--rounds", type=int, default=1, help="bare then outbox, this many times in turn (one worker for all)"
     )
     parser.add_argument("--profile", default="", help="run one worker process under cProfile, its profile to this path")
+    parser.add_argument("--cpu", action="store_true", help="no worker: this process sends, the CPU of each process")
     args = parser.parse_args()
     os.environ.setdefault("MESSAGING_QUIET_START", "0")
     os.environ.setdefault("MESSAGING_QUIET_END", "0")
@@ -247,6 +305,14 @@ def main() -> None:
     )
     try:
         _wait_for_port(port)
+        if args.cpu:
+            os.environ["BENCH_SMTP_PID"] = str(server.pid)
+            for round_number in range(1, args.rounds + 1):
+                load = os.getloadavg()
+                figures = cpu(port, args.messages)
+                print(f"[{round_number}] {figures}; load average {load[0]:.1f}, {os.getloadavg()[0]:.1f}", flush=True)
+                _cleanup()
+            return
         worker = Worker(port, args.concurrency, profile=args.profile)
         try:
             for round_number in range(1, args.rounds + 1):
