@@ -13,18 +13,29 @@ deleted at the end):
    then ``smtplib.SMTP.sendmail`` for each over one connection: the rate of the server and the
    SMTP conversation alone;
 3. outbox: the same number of Message rows, due now, each with its bytes prepared as
-   ``message_enqueue`` prepares them (``email_prepare``, before the clock starts); a worker (``celery worker``, prefork,
+   ``message_enqueue`` prepares them (``email_prepare``, before the clock starts; the tables
+   vacuumed and analysed, as autovacuum would have done); a worker (``celery worker``, prefork,
    --concurrency processes) is started and each process warmed up with one message (the worker's
    start is not timed); then one dispatch (what the beat does) and the time until every row is
    ``sent``: the claim, the rules checked again, one statement (and its commit) per message, the
    prepared bytes sent over the SMTP connection each worker process keeps across its batches.
 
 ``--rounds N`` runs bare and outbox in turn N times against the same worker, so that the pairs
-share the machine's load of the moment (each pair's ratio is printed).
+share the machine's load of the moment (each pair's ratio is printed). ``--profile PATH`` runs
+the worker as one process (``--pool=solo``, the tasks in the worker's own process) under cProfile
+and writes its profile to PATH when the worker stops (``python -m pstats PATH``). ``--cpu`` runs
+no worker: this process sends the messages itself in batches of ``MESSAGING_BATCH_SIZE``
+(``messages_send_batch``, after the beat's ``dispatched_at`` write), and prints the CPU each process
+spent a message: its own Python, its database connection's backend, the batch's second
+connection's backend and the SMTP server, from ``/proc/<pid>/schedstat`` (time on a CPU, so
+it does not depend on how long each waited for one on a busy machine; Linux, and the database
+on this machine).
 
 The bare loop is one process; the outbox is ``--concurrency`` worker processes, the database and
 the beat's dispatch, all on the same machine as the SMTP server: the figures say which were used.
-Prints both rates and their ratio (goal: the outbox at least half the bare rate).
+Prints both rates and their ratio (goal: the outbox at least half the bare rate), and the
+message rows' updates during the outbox's run: how many a message cost, and the share of HOT
+ones (a new version on the row's own page, no index entry written).
 """
 
 import argparse
@@ -133,11 +144,28 @@ def _wait_sent(ids: list[int], timeout: float) -> None:
     raise RuntimeError("the worker did not send every message in time")
 
 
+_PROFILED_WORKER = """
+import cProfile, os, sys
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retention_crm.settings")
+django.setup()
+from retention_crm.celery import app
+import contact_plans.tasks  # noqa: F401
+profile = cProfile.Profile()
+profile.enable()
+try:
+    app.worker_main(["worker", "--pool=solo", *sys.argv[2:]])
+finally:
+    profile.disable()
+    profile.dump_stats(sys.argv[1])
+"""
+
+
 class Worker:
     """The real worker (``celery worker``, prefork, ``concurrency`` processes), started once and
     each of its processes warmed up with one message (its start is not timed)."""
 
-    def __init__(self, port: int, concurrency: int):
+    def __init__(self, port: int, concurrency: int, profile: str = ""):
         env = {
             **os.environ,
             "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
@@ -146,11 +174,14 @@ class Worker:
             "MESSAGING_QUIET_START": "0",
             "MESSAGING_QUIET_END": "0",
         }
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("celery")), "-A", "retention_crm", "worker", "--loglevel=WARNING",
-             f"--concurrency={concurrency}", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env,
-        )  # fmt: skip
+        options = ["--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+        if profile:  # one process running the tasks itself, under cProfile until the worker stops
+            concurrency = 1
+            command = [sys.executable, "-c", _PROFILED_WORKER, profile, *options]
+        else:
+            command = [str(Path(sys.executable).with_name("celery")), "-A", "retention_crm", "worker", *options,
+                       f"--concurrency={concurrency}"]  # fmt: skip
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env)
         from contact_plans.tasks import messages_send_batch_task
 
         warmup = _messages(concurrency, "W")
@@ -163,15 +194,84 @@ class Worker:
         self.process.wait(timeout=60)
 
 
-def outbox(count: int, round_number: int) -> float:
-    """``count`` due emails through the worker: from the beat's dispatch to the last one sent."""
+def _updates() -> tuple[int, int]:
+    """The message table's row updates so far, and how many of them were HOT (no index entry)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # the counters as they are now, not as first read
+        cursor.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'contact_plans_message'"
+        )
+        return cursor.fetchone()
+
+
+def outbox(count: int, round_number: int) -> tuple[float, str]:
+    """``count`` due emails through the worker: from the beat's dispatch to the last one sent; and
+    what their rows' updates cost (per message, and the share that wrote no index entry)."""
     from contact_plans.messaging.dispatch import messages_dispatch
 
     ids = _messages(count, f"B{round_number}")
+    updates, hot = _updates()
     started = time.perf_counter()
     messages_dispatch()
     _wait_sent(ids, timeout=1200)
-    return count / (time.perf_counter() - started)
+    rate = count / (time.perf_counter() - started)
+    time.sleep(1)  # the workers' sessions report their counters within a second
+    updates_after, hot_after = _updates()
+    done = updates_after - updates
+    return rate, f"{done / count:.1f} updates a message, {(hot_after - hot) / max(done, 1):.0%} of them HOT"
+
+
+def _cpu_ms(pid: int) -> float:
+    with open(f"/proc/{pid}/schedstat") as stat:  # nanoseconds on a CPU, waits for one not counted
+        return int(stat.read().split()[0]) / 1e6
+
+
+def cpu(port: int, count: int) -> str:
+    """``count`` messages sent by this process (``messages_send_batch``, batch after batch, as a
+    worker process runs them): the CPU that each process spent a message."""
+    from django.conf import settings
+    from django.db import connection
+    from django.utils import timezone
+
+    from contact_plans.messaging import dispatch
+    from contact_plans.models import Message
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    second = []  # the CPU of each batch's second connection, read just before it closes
+    opened, closed = dispatch._Overlapped.__init__, dispatch._Overlapped.close
+
+    def measured_open(self):
+        opened(self)
+        self.cpu_at_start = _cpu_ms(self.connection.get_backend_pid())
+
+    def measured_close(self):
+        second.append(_cpu_ms(self.connection.get_backend_pid()) - self.cpu_at_start)
+        closed(self)
+
+    dispatch._Overlapped.__init__, dispatch._Overlapped.close = measured_open, measured_close
+    server_pid = int(os.environ["BENCH_SMTP_PID"])
+    dispatch.messages_send_batch(message_ids=_messages(2, "W"))  # connections opened, code warmed up
+    ids = _messages(count, "B0")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    start = (time.process_time() * 1000, _cpu_ms(backend), _cpu_ms(server_pid))
+    size = settings.MESSAGING_BATCH_SIZE
+    for i in range(0, count, size):
+        Message.objects.filter(id__in=ids[i : i + size]).update(dispatched_at=timezone.now())  # the beat's write
+        dispatch.messages_send_batch(message_ids=ids[i : i + size])
+    end = (time.process_time() * 1000, _cpu_ms(backend), _cpu_ms(server_pid))
+    dispatch._Overlapped.__init__, dispatch._Overlapped.close = opened, closed
+    if Message.objects.filter(id__in=ids, state="sent").count() != count:
+        raise RuntimeError("not every message was sent")
+    worker, own, smtp = (end[k] - start[k] for k in range(3))
+    figures = {"worker": worker, "database, own connection": own, "database, second connection": sum(second)}
+    figures["SMTP server"] = smtp
+    parts = ", ".join(f"{name} {ms / count:.3f}" for name, ms in figures.items())
+    return f"CPU ms a message: {parts}; all {sum(figures.values()) / count:.3f}"
 
 
 def _cleanup() -> None:
@@ -187,6 +287,8 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=1, help="bare then outbox, this many times in turn (one worker for all)"
     )
+    parser.add_argument("--profile", default="", help="run one worker process under cProfile, its profile to this path")
+    parser.add_argument("--cpu", action="store_true", help="no worker: this process sends, the CPU of each process")
     args = parser.parse_args()
     os.environ.setdefault("MESSAGING_QUIET_START", "0")
     os.environ.setdefault("MESSAGING_QUIET_END", "0")
@@ -203,15 +305,24 @@ def main() -> None:
     )
     try:
         _wait_for_port(port)
-        worker = Worker(port, args.concurrency)
+        if args.cpu:
+            os.environ["BENCH_SMTP_PID"] = str(server.pid)
+            for round_number in range(1, args.rounds + 1):
+                load = os.getloadavg()
+                figures = cpu(port, args.messages)
+                print(f"[{round_number}] {figures}; load average {load[0]:.1f}, {os.getloadavg()[0]:.1f}", flush=True)
+                _cleanup()
+            return
+        worker = Worker(port, args.concurrency, profile=args.profile)
         try:
             for round_number in range(1, args.rounds + 1):
                 load = os.getloadavg()
                 bare_rate = bare(port, args.messages)
                 print(f"[{round_number}] bare smtplib, one connection: {bare_rate:,.0f} messages/s")
-                outbox_rate = outbox(args.messages, round_number)
+                outbox_rate, updates = outbox(args.messages, round_number)
                 print(
-                    f"[{round_number}] outbox through the worker (concurrency {args.concurrency}): {outbox_rate:,.0f} messages/s"
+                    f"[{round_number}] outbox through the worker (concurrency {1 if args.profile else args.concurrency}"
+                    f"{', under cProfile' if args.profile else ''}): {outbox_rate:,.0f} messages/s ({updates})"
                 )
                 ratio = outbox_rate / bare_rate
                 verdict = "meets" if ratio >= GOAL_RATIO else "misses"
