@@ -72,7 +72,7 @@ def create_indexes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("contact_plans", "0012_message_employee"),
+        ("contact_plans", "0013_followup_reminders"),
         ("customers", "0015_complaints"),
     ]
 
