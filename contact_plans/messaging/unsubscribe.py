@@ -30,6 +30,8 @@ from contact_plans.models import Channel, ContactPreference
 from customers.models import Customer
 from retention_crm import events
 
+from . import tokens
+
 logger = logging.getLogger(__name__)
 
 SALT = "contact_plans.messaging.unsubscribe"
@@ -41,7 +43,9 @@ class InvalidToken(Exception):
 
 def token_make(customer: Customer | int, *, channel: str = Channel.EMAIL) -> str:
     customer_id = getattr(customer, "pk", customer)
-    return signing.dumps([customer_id, channel], salt=SALT, compress=False)
+    # tokens.dumps is signing.dumps, the same string at a fraction of the cost (one HMAC): a bulk
+    # send makes one or two per message.
+    return tokens.dumps([customer_id, channel], salt=SALT)
 
 
 def token_read(token: str) -> tuple[int, str]:
