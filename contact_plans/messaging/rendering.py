@@ -453,31 +453,45 @@ def _text_of(html_source: str, context: dict, html: str) -> str:
     return html_to_text(html)
 
 
+def _footer_wanted(template, content) -> bool:
+    return template.channel == "email" and template.purpose == "promotional" and "unsubscribe_url" not in names_used(
+        content.html
+    )
+
+
+def content_names(template, content) -> frozenset[str]:
+    """The placeholders a message of this content reads: those its parts use, and the links of the
+    footer a promotional email gets when it does not place the unsubscribe link itself."""
+    sources = (content.subject, content.html, content.text) if template.channel == "email" else (content.text,)
+    return names_used(*sources) | (_LINKS if _footer_wanted(template, content) else _NO_NAMES)
+
+
+def render_parts(template, content, context: dict) -> Rendered:
+    """The message of ``content`` for a context of ``content_names`` (the content's language active)."""
+    language = content.language
+    if template.channel != "email":
+        return Rendered(language, "", "", _render(content.text, context, html=False).strip())
+    subject = " ".join(_render(content.subject, context, html=False).split())
+    html = _render(content.html, context, html=True)
+    text = _render(content.text, context, html=False).strip() if content.text.strip() else ""
+    generated = not text
+    if generated:
+        text = _text_of(content.html, context, html)
+    if _footer_wanted(template, content):
+        footer_html, footer_text = _footer(context["unsubscribe_url"], context["preferences_url"])
+        html = _with_footer(html, footer_html)
+        if generated:
+            text = "\n\n".join(part for part in (text, footer_text) if part)
+        elif "unsubscribe_url" not in names_used(content.text):
+            text += "\n\n" + _("Unsubscribe: %(url)s") % {"url": context["unsubscribe_url"]}
+    return Rendered(language, subject, html, text)
+
+
 def render_content(template, content, customer, *, extra: dict | None = None) -> Rendered:
     """Render one language of ``template`` (``content``) for ``customer``: RenderError on failure."""
-    language = content.language
-    is_email = template.channel == "email"
-    footer = is_email and template.purpose == "promotional" and "unsubscribe_url" not in names_used(content.html)
-    sources = (content.subject, content.html, content.text) if is_email else (content.text,)
-    names = names_used(*sources) | (_LINKS if footer else _NO_NAMES)
-    with translation.override(language):
-        context = message_context(customer, names, extra=extra)
-        if not is_email:
-            return Rendered(language, "", "", _render(content.text, context, html=False).strip())
-        subject = " ".join(_render(content.subject, context, html=False).split())
-        html = _render(content.html, context, html=True)
-        text = _render(content.text, context, html=False).strip() if content.text.strip() else ""
-        generated = not text
-        if generated:
-            text = _text_of(content.html, context, html)
-        if footer:
-            footer_html, footer_text = _footer(context["unsubscribe_url"], context["preferences_url"])
-            html = _with_footer(html, footer_html)
-            if generated:
-                text = "\n\n".join(part for part in (text, footer_text) if part)
-            elif "unsubscribe_url" not in names_used(content.text):
-                text += "\n\n" + _("Unsubscribe: %(url)s") % {"url": context["unsubscribe_url"]}
-        return Rendered(language, subject, html, text)
+    names = content_names(template, content)
+    with translation.override(content.language):
+        return render_parts(template, content, message_context(customer, names, extra=extra))
 
 
 def render_message(template, customer, *, language: str | None = None, extra: dict | None = None) -> Rendered:

@@ -31,6 +31,11 @@ def _derived_key(secret: str | bytes, salt: str) -> bytes:
     return hashlib.sha256(force_bytes(salt + "signer") + force_bytes(secret)).digest()
 
 
+@functools.lru_cache(maxsize=4)
+def _stamp(seconds: int) -> str:
+    return b62_encode(seconds)  # a loop in Python: once per second, not per token
+
+
 def _b64(data: bytes) -> str:
     return urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -43,6 +48,6 @@ def dumps(obj, *, salt: str, compress: bool = False) -> str:
         compressed = zlib.compress(data)
         if len(compressed) < len(data) - 1:
             data, prefix = compressed, "."
-    value = f"{prefix}{_b64(data)}:{b62_encode(int(time.time()))}"
+    value = f"{prefix}{_b64(data)}:{_stamp(int(time.time()))}"
     key = _derived_key(settings.SECRET_KEY, salt)
     return f"{value}:{_b64(hmac.digest(key, value.encode(), 'sha256'))}"

@@ -81,6 +81,13 @@ def preferences_url(customer: Customer | int) -> str:
     return before + token_make(customer) + after + "#preferences"
 
 
+def email_links(customer_id: int) -> tuple[str, str]:
+    """(unsubscribe_url, preferences_url) of an email, sharing one token (a bulk send's two links)."""
+    before, after = _around_token(settings.PUBLIC_BASE_URL)
+    link = before + token_make(customer_id) + after
+    return link, link + "#preferences"
+
+
 # --- the service: what a customer says yes or no to ---------------------------------------------
 
 
