@@ -188,7 +188,7 @@ def main() -> dict:
     parser.add_argument("--size", type=int, default=100_000, help="customers in the segment (default 100,000)")
     parser.add_argument(
         "--queue-chunks", type=int, default=0,
-        help="queue only this many chunks of 500 and extrapolate to every contacted customer (default: all)",
+        help="queue only this many chunks (runner.CHUNK_SIZE) and extrapolate to every contacted customer (default: all)",
     )
     args = parser.parse_args()
 
