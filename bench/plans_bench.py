@@ -15,16 +15,18 @@ customer in their language):
 1. ``enrol``: contact_plans.plans.services.segment_enrol: ONE INSERT ... SELECT of the enrolments,
    the 10 % control group drawn in the same statement;
 2. ``queue``: the runner over every due enrolment, in the chunks the workers share
-   (runner.due_enrolment_chunks + runner.plan_steps_run): per customer the template rendered and the
-   message written through the outbox (send_template -> message_enqueue), a step-run row, the
-   enrolment advanced; timed in one process (the figure for W workers is about this / W);
+   (runner.due_enrolment_chunks + runner.plan_steps_run, chunks of runner.CHUNK_SIZE): per chunk the
+   enrolments locked, the messages written by the outbox's bulk path (messaging.bulk: the outbox's
+   reasons in one query, each message rendered for its customer in their language, its text part
+   from the template's derived text template, COPY and one INSERT ... SELECT), the step runs and the
+   enrolments' advance one statement each; timed in one process (W workers: about this / W);
 3. ``hand``: the same rows written by hand: one INSERT ... SELECT of the enrolments and one of the
    messages (a fixed text, a source key and a Message-ID made in SQL), which is the floor: it
-   renders nothing, checks no consent or cap, builds no email.
+   renders nothing, checks no consent or cap, writes no step run.
 
 The goal of the issue is (enrol + queue) / hand <= 3. ``--queue-chunks K`` queues only the first K
-chunks and extrapolates the per-message time to every contacted customer (a 100,000 run takes about
-an hour of one process otherwise).
+chunks and extrapolates the per-message time to every contacted customer. The open enrolments of
+earlier runs' plans are ended first (the runner would otherwise take them as this run's).
 """
 
 import argparse

@@ -13,8 +13,9 @@ transaction:
    every message;
 2. the message rendered **once per language** when the template says nothing about the customer but
    their unsubscribe and preference links (a newsletter): each customer's token is put in by
-   replacing a marker; a personalised template is rendered per customer (each part compiled once
-   per process);
+   replacing a marker; a personalised template is rendered per customer, grouped by language (each
+   part compiled once per process, the text part from the HTML's derived text template, the
+   placeholders with a bulk provider read once per group, one token for both links);
 3. links through the click-recording redirect (one signed token per message and link), unless
    tracking is off (setting, template or caller);
 4. the rows ``COPY``'d to a temporary table and moved to the outbox with one
