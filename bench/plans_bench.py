@@ -15,16 +15,18 @@ customer in their language):
 1. ``enrol``: contact_plans.plans.services.segment_enrol: ONE INSERT ... SELECT of the enrolments,
    the 10 % control group drawn in the same statement;
 2. ``queue``: the runner over every due enrolment, in the chunks the workers share
-   (runner.due_enrolment_chunks + runner.plan_steps_run): per customer the template rendered and the
-   message written through the outbox (send_template -> message_enqueue), a step-run row, the
-   enrolment advanced; timed in one process (the figure for W workers is about this / W);
+   (runner.due_enrolment_chunks + runner.plan_steps_run, chunks of runner.CHUNK_SIZE): per chunk the
+   enrolments locked, the messages written by the outbox's bulk path (messaging.bulk: the outbox's
+   reasons in one query, each message rendered for its customer in their language, its text part
+   from the template's derived text template, COPY and one INSERT ... SELECT), the step runs and the
+   enrolments' advance one statement each; timed in one process (W workers: about this / W);
 3. ``hand``: the same rows written by hand: one INSERT ... SELECT of the enrolments and one of the
    messages (a fixed text, a source key and a Message-ID made in SQL), which is the floor: it
-   renders nothing, checks no consent or cap, builds no email.
+   renders nothing, checks no consent or cap, writes no step run.
 
 The goal of the issue is (enrol + queue) / hand <= 3. ``--queue-chunks K`` queues only the first K
-chunks and extrapolates the per-message time to every contacted customer (a 100,000 run takes about
-an hour of one process otherwise).
+chunks and extrapolates the per-message time to every contacted customer. The open enrolments of
+earlier runs' plans are ended first (the runner would otherwise take them as this run's).
 """
 
 import argparse
@@ -82,6 +84,23 @@ def segment_of(size: int):
             [segment.pk, timezone.now(), size],
         )
     return segment
+
+
+def end_earlier_runs() -> int:
+    """End the open enrolments of earlier runs' plans ("Bench ..."): the runner takes every due
+    enrolment, so an earlier run's unqueued rest (``--queue-chunks``) would be timed as this run's.
+    One UPDATE; their messages stay in the outbox. Returns how many enrolments it ended."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """UPDATE contact_plans_enrolment e
+               SET state = 'ended', end_reason = 'completed', ended_at = now(), next_position = NULL,
+                   next_due_at = NULL
+               FROM contact_plans_contactplan p
+               WHERE p.id = e.plan_id AND p.name LIKE 'Bench %%' AND e.state <> 'ended'"""
+        )
+        return cursor.rowcount
 
 
 def fresh_plan(name: str, *, control: int = 10):
@@ -171,7 +190,7 @@ def main() -> dict:
     parser.add_argument("--size", type=int, default=100_000, help="customers in the segment (default 100,000)")
     parser.add_argument(
         "--queue-chunks", type=int, default=0,
-        help="queue only this many chunks of 500 and extrapolate to every contacted customer (default: all)",
+        help="queue only this many chunks (runner.CHUNK_SIZE) and extrapolate to every contacted customer (default: all)",
     )
     args = parser.parse_args()
 
@@ -193,6 +212,9 @@ def main() -> dict:
         seed(args.seed)
     ready_made_install(MessageTemplate, MessageTemplateContent)
     print(f"Database: {connection.vendor} {connection.settings_dict.get('NAME')}; customers {Customer.objects.count():,}")
+    ended = end_earlier_runs()
+    if ended:
+        print(f"Ended {ended:,} open enrolments of earlier runs")
     segment = segment_of(args.size)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")

@@ -13,8 +13,9 @@ transaction:
    every message;
 2. the message rendered **once per language** when the template says nothing about the customer but
    their unsubscribe and preference links (a newsletter): each customer's token is put in by
-   replacing a marker; a personalised template is rendered per customer (each part compiled once
-   per process);
+   replacing a marker; a personalised template is rendered per customer, grouped by language (each
+   part compiled once per process, the text part from the HTML's derived text template, the
+   placeholders with a bulk provider read once per group, one token for both links);
 3. links through the click-recording redirect (one signed token per message and link), unless
    tracking is off (setting, template or caller);
 4. the rows ``COPY``'d to a temporary table (on SQLite, ``make run``'s default: the same rows with
@@ -45,6 +46,7 @@ from django.db import connection, transaction
 from django.db.models import prefetch_related_objects
 from django.db.models.functions import Lower, Trim
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from contact_plans.models import Channel, Message, MessageTemplate
 from customers.models import Customer
@@ -53,8 +55,8 @@ from retention_crm import message_placeholders as mp
 
 from . import links, policy
 from .outbox import message_id_new
-from .rendering import RenderError, content_for, names_used, render_content
-from .unsubscribe import preferences_url, token_make, unsubscribe_url
+from .rendering import RenderError, content_names, message_context, names_used, render_content, render_parts
+from .unsubscribe import email_links, preferences_url, token_make, unsubscribe_url
 
 logger = logging.getLogger(__name__)
 
@@ -86,43 +88,71 @@ class BulkOutcome:
 
 
 class ChunkRenderer:
-    """The template's messages for a chunk's customers: shared per language where it can be."""
+    """The template's messages for a chunk's customers: shared per language where it can be, else
+    rendered per customer, grouped by language."""
 
     def __init__(self, template: MessageTemplate):
         self.template = template
         self.shared: dict[str, tuple | None] = {}
-        self.values: dict[int, dict] = {}
+        self.rendered: dict[int, tuple[str, str, str, str] | RenderError] = {}
+        self.contents = {content.language: content for content in template.contents.all()}
+
+    def content(self, language: str | None):
+        """``rendering.content_for`` over the contents read once for the chunk."""
+        if language in self.contents:
+            return self.contents[language]
+        if self.template.fallback_language in self.contents:
+            return self.contents[self.template.fallback_language]
+        raise RenderError(_("The template has no text in its fallback language."))
 
     def prepare(self, customers: list[Customer]) -> None:
-        """For the customers whose message is rendered one by one, read the values of the
-        placeholders that offer a bulk provider (metrics, recommended products...) for them all:
-        one call per language and placeholder instead of one per customer, in that language."""
+        """Render the messages of the customers whose template reads more of them than their links:
+        per language, under one activation of it; the placeholders that offer a bulk provider
+        (metrics, recommended products...) read for the whole group in one call each, and the two
+        links of a message made from one token."""
         groups: dict[str, list[Customer]] = defaultdict(list)
-        contents = {}
         for customer in customers:
             try:
-                content = content_for(self.template, customer.language)
+                content = self.content(customer.language)
                 shared = self.shared_for(content)
-            except RenderError:
-                continue  # said when their message is rendered
+            except RenderError as exc:
+                self.rendered[customer.pk] = exc
+                continue
             if shared is None:
                 groups[content.language].append(customer)
-                contents[content.language] = content
         for language, group in groups.items():
-            content = contents[language]
+            content = self.contents[language]
             try:
-                names = names_used(content.subject, content.html, content.text)
-            except RenderError:
+                names = content_names(self.template, content)
+            except RenderError as exc:
+                self.rendered.update((customer.pk, exc) for customer in group)
                 continue
             with translation.override(language):
-                for name in sorted(names):
-                    placeholder = mp.get(name)
-                    if placeholder is None or placeholder.bulk_provider is None:
-                        continue
-                    values = placeholder.bulk_provider(group)
-                    for customer in group:
-                        if customer.pk in values:
-                            self.values.setdefault(customer.pk, {})[name] = values[customer.pk]
+                values = self._bulk_values(names, group)
+                for customer in group:
+                    self.rendered[customer.pk] = self._render_one(content, names, customer, values.get(customer.pk))
+
+    def _bulk_values(self, names, group: list[Customer]) -> dict[int, dict]:
+        values: dict[int, dict] = defaultdict(dict)
+        for name in sorted(names):
+            placeholder = mp.get(name)
+            if placeholder is None or placeholder.bulk_provider is None:
+                continue
+            found = placeholder.bulk_provider(group)
+            for customer in group:
+                if customer.pk in found:
+                    values[customer.pk][name] = found[customer.pk]
+        return values
+
+    def _render_one(self, content, names, customer: Customer, extra: dict | None):
+        if names & PER_CUSTOMER_LINKS:
+            unsubscribe, preferences = email_links(customer.pk)
+            extra = {**(extra or {}), "unsubscribe_url": unsubscribe, "preferences_url": preferences}
+        try:
+            rendered = render_parts(self.template, content, message_context(customer, names, extra=extra))
+        except RenderError as exc:
+            return exc
+        return rendered.language, rendered.subject, rendered.html, rendered.text
 
     def shared_for(self, content):
         """(subject, html, text, marker, language) rendered once for every customer of this language,
@@ -151,13 +181,18 @@ class ChunkRenderer:
 
     def render(self, customer: Customer) -> tuple[str, str, str, str]:
         """(language, subject, html, text); RenderError when it cannot be rendered for them."""
-        content = content_for(self.template, customer.language)
+        done = self.rendered.get(customer.pk)
+        if isinstance(done, RenderError):
+            raise done
+        if done is not None:
+            return done
+        content = self.content(customer.language)
         shared = self.shared_for(content)
         if shared is not None:
             subject, html, text, marker, language = shared
             token = token_make(customer.pk)
             return language, subject, html.replace(marker, token), text.replace(marker, token)
-        rendered = render_content(self.template, content, customer, extra=self.values.get(customer.pk))
+        rendered = render_content(self.template, content, customer)  # not prepared: on its own
         return rendered.language, rendered.subject, rendered.html, rendered.text
 
 

@@ -80,10 +80,13 @@ class _TextBuilder(HTMLParser):
             self._break(2)
         elif tag == "a" and self.links:
             href, start = self.links.pop()
-            text = " ".join("".join(self.parts[start:]).split())
-            if href and not href.startswith(("#", "javascript:")) and href != text:
-                del self.parts[start:]
-                self.parts.append(f"{text} ({href})" if text else href)
+            self._link(href, start)
+
+    def _link(self, href: str, start: int) -> None:
+        """A link's text (the parts from ``start``) followed by its address in brackets."""
+        text = link_text("".join(self.parts[start:]), href)
+        del self.parts[start:]
+        self.parts.append(text)
 
     def handle_data(self, data):
         if self.skipping:
@@ -91,10 +94,23 @@ class _TextBuilder(HTMLParser):
         self.parts.append(data if self.pre else re.sub(r"\s+", " ", data))
 
 
+def link_text(text: str, href: str) -> str:
+    """How a link reads in text: "text (address)", the address alone when the text is empty or the
+    address itself, the text alone for an in-page or script link."""
+    collapsed = " ".join(text.split())
+    if href and not href.startswith(("#", "javascript:")) and href != collapsed:
+        return f"{collapsed} ({href})" if collapsed else href
+    return text
+
+
+def text_tidy(text: str) -> str:
+    """Lines stripped, no more than one blank line in a row, nothing around."""
+    lines = [line.strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
 def html_to_text(html: str) -> str:
     builder = _TextBuilder()
     builder.feed(html)
     builder.close()
-    lines = [line.strip() for line in "".join(builder.parts).split("\n")]
-    text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    return text_tidy("".join(builder.parts))

@@ -84,6 +84,9 @@ class Refs:
     channel: Any
     topic: Any
     address: Any
+    # On Customer rows the consent is a column of the row itself: read it there, not through an
+    # EXISTS over the customers (which PostgreSQL hashes by reading every customer without consent).
+    consent_on_row: bool = False
 
 
 MESSAGE_REFS = Refs(
@@ -108,7 +111,9 @@ class _NoConsent:
     def holds(self, facts: Facts) -> bool:
         return not facts.consent
 
-    def sql(self, refs: Refs = MESSAGE_REFS) -> Exists:
+    def sql(self, refs: Refs = MESSAGE_REFS) -> Exists | Q:
+        if refs.consent_on_row:
+            return Q(marketing_consent=False)
         return Exists(Customer.objects.filter(pk=refs.customer, marketing_consent=False))
 
 
@@ -262,7 +267,10 @@ def suppression_reason_expression(*, purpose: str, topic: str, channel: str = Ch
 
     if channel != Channel.EMAIL:
         raise ValueError("the set-based rules cover email (an SMS number is normalised in Python)")
-    refs = Refs(customer=OuterRef("pk"), channel=Value(channel), topic=Value(topic), address=Lower(Trim(OuterRef("email"))))
+    refs = Refs(
+        customer=OuterRef("pk"), channel=Value(channel), topic=Value(topic), address=Lower(Trim(OuterRef("email"))),
+        consent_on_row=True,
+    )
     whens = [When(Q(email="") | Q(email__isnull=True), then=Value(Reason.NO_ADDRESS))]
     whens += [
         When(rule.fact.sql(refs), then=Value(rule.reason))

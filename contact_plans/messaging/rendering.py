@@ -18,13 +18,14 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.utils import translation
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.translation import gettext as _
 from jinja2 import StrictUndefined, TemplateError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from retention_crm import message_placeholders as mp
 
+from . import text_templates
 from .formatting import format_date, format_number
 from .plaintext import html_to_text
 
@@ -51,6 +52,8 @@ LOOP_ATTRIBUTES = {
     "cycle",
     "changed",
 }
+_LINKS = frozenset({"unsubscribe_url", "preferences_url"})
+_NO_NAMES: frozenset[str] = frozenset()
 # Filters that read attributes by name: the sandbox would stop them, but they have no use in a message.
 REFUSED_FILTERS = {"attr"}
 
@@ -356,7 +359,7 @@ def message_context(customer, names: set[str], *, extra: dict | None = None) -> 
     value may be a provider of its own, ``(customer) -> value``, so that it too is formatted in the
     message's language."""
     extra = extra or {}
-    unknown = sorted(set(extra) - {p.name for p in mp.placeholders()})
+    unknown = sorted(name for name in extra if mp.get(name) is None)
     if unknown:
         raise ValueError(f"extra names that are not placeholders: {unknown}")
     context = {}
@@ -405,25 +408,90 @@ def _with_footer(html: str, footer: str) -> str:
     return html + footer if at < 0 else html[:at] + footer + html[at:]
 
 
+# Stand-ins for the links in the footer made once per language (plain ASCII: nothing escapes them).
+_UNSUBSCRIBE_MARK, _PREFERENCES_MARK = "crm-footer-unsubscribe-link", "crm-footer-preferences-link"
+
+
+@functools.lru_cache(maxsize=32)
+def _footer_parts(language: str) -> tuple[str, str]:
+    """The footer's HTML and its text in ``language`` (active), with stand-ins for the links."""
+    html = _footer_html(_UNSUBSCRIBE_MARK, _PREFERENCES_MARK)
+    return html, html_to_text(html)
+
+
+def _footer(unsubscribe: str, preferences: str) -> tuple[str, str]:
+    """The footer's HTML and text with the customer's links (the HTML escapes them, as format_html)."""
+    html, text = _footer_parts(translation.get_language())
+    html = html.replace(_UNSUBSCRIBE_MARK, conditional_escape(unsubscribe))
+    html = html.replace(_PREFERENCES_MARK, conditional_escape(preferences))
+    return html, text.replace(_UNSUBSCRIBE_MARK, unsubscribe).replace(_PREFERENCES_MARK, preferences)
+
+
+@functools.cache
+def text_environment() -> _Environment:
+    """The environment of the text parts derived from HTML sources (text_templates.py): the text
+    environment's rules and filters, with the two filters a derived source uses."""
+    env = _Environment(autoescape=False, undefined=StrictUndefined, finalize=_finalize, keep_trailing_newline=True)
+    env.globals.clear()
+    env.filters["date"] = _date_filter
+    env.filters["crm_ws"] = text_templates.crm_ws
+    env.filters["crm_link"] = text_templates.crm_link
+    for name in REFUSED_FILTERS:
+        env.filters.pop(name, None)
+    return env
+
+
+def _text_of(html_source: str, context: dict, html: str) -> str:
+    """The text part of an email without one: its HTML source's text template rendered (derived once
+    per process), or, where none can be derived or it fails, the rendered HTML converted."""
+    derived = text_templates.derived_template(text_environment(), html_source)
+    if derived is not None:
+        try:
+            return text_templates.text_tidy(derived.render(context))
+        except (TemplateError, ArithmeticError, TypeError, ValueError, RecursionError):
+            pass  # the HTML rendered, so its conversion says what the text says
+    return html_to_text(html)
+
+
+def _footer_wanted(template, content) -> bool:
+    return template.channel == "email" and template.purpose == "promotional" and "unsubscribe_url" not in names_used(
+        content.html
+    )
+
+
+def content_names(template, content) -> frozenset[str]:
+    """The placeholders a message of this content reads: those its parts use, and the links of the
+    footer a promotional email gets when it does not place the unsubscribe link itself."""
+    sources = (content.subject, content.html, content.text) if template.channel == "email" else (content.text,)
+    return names_used(*sources) | (_LINKS if _footer_wanted(template, content) else _NO_NAMES)
+
+
+def render_parts(template, content, context: dict) -> Rendered:
+    """The message of ``content`` for a context of ``content_names`` (the content's language active)."""
+    language = content.language
+    if template.channel != "email":
+        return Rendered(language, "", "", _render(content.text, context, html=False).strip())
+    subject = " ".join(_render(content.subject, context, html=False).split())
+    html = _render(content.html, context, html=True)
+    text = _render(content.text, context, html=False).strip() if content.text.strip() else ""
+    generated = not text
+    if generated:
+        text = _text_of(content.html, context, html)
+    if _footer_wanted(template, content):
+        footer_html, footer_text = _footer(context["unsubscribe_url"], context["preferences_url"])
+        html = _with_footer(html, footer_html)
+        if generated:
+            text = "\n\n".join(part for part in (text, footer_text) if part)
+        elif "unsubscribe_url" not in names_used(content.text):
+            text += "\n\n" + _("Unsubscribe: %(url)s") % {"url": context["unsubscribe_url"]}
+    return Rendered(language, subject, html, text)
+
+
 def render_content(template, content, customer, *, extra: dict | None = None) -> Rendered:
     """Render one language of ``template`` (``content``) for ``customer``: RenderError on failure."""
-    language = content.language
-    is_email = template.channel == "email"
-    footer = is_email and template.purpose == "promotional" and "unsubscribe_url" not in names_used(content.html)
-    sources = (content.subject, content.html, content.text) if is_email else (content.text,)
-    names = names_used(*sources) | ({"unsubscribe_url", "preferences_url"} if footer else set())
-    with translation.override(language):
-        context = message_context(customer, names, extra=extra)
-        if not is_email:
-            return Rendered(language, "", "", _render(content.text, context, html=False).strip())
-        subject = " ".join(_render(content.subject, context, html=False).split())
-        html = _render(content.html, context, html=True)
-        text = _render(content.text, context, html=False).strip() if content.text.strip() else ""
-        if footer:
-            html = _with_footer(html, _footer_html(context["unsubscribe_url"], context["preferences_url"]))
-            if text and "unsubscribe_url" not in names_used(content.text):
-                text += "\n\n" + _("Unsubscribe: %(url)s") % {"url": context["unsubscribe_url"]}
-        return Rendered(language, subject, html, text or html_to_text(html))
+    names = content_names(template, content)
+    with translation.override(content.language):
+        return render_parts(template, content, message_context(customer, names, extra=extra))
 
 
 def render_message(template, customer, *, language: str | None = None, extra: dict | None = None) -> Rendered:
