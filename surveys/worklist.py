@@ -1,8 +1,7 @@
 """The worklist signal of surveys: the customer's latest answer was a detractor's.
 
 Registered with ``retention_crm.worklist_signals`` from ``SurveysConfig.ready()``. The latest
-named answer of the last ``RECENT_DAYS`` (one probe of the (customer, answered_on) index per row
-of the book); a detractor's (NPS 0-6, CSAT 1-2, CES 1-3, or a negative comment) ranks the row and
+named answer of the last ``RECENT_DAYS``; a detractor's (NPS 0-6, CSAT 1-2, CES 1-3, or a negative comment) ranks the row and
 says why. A later answer that is not a detractor's takes it off: the loop is closed.
 """
 
@@ -24,9 +23,8 @@ class DetractorSignal:
     weight = 0.5
 
     def annotate(self, queryset: QuerySet, *, today: date) -> QuerySet:
-        latest = Response.objects.filter(
-            customer=OuterRef("pk"), answered_on__gte=today - timedelta(days=RECENT_DAYS)
-        ).order_by("-answered_on", "-answered_at")
+        # For the rows of the page: one probe of the (customer, answered_on) index each.
+        latest = _latest_answers(OuterRef("pk"), today=today)
         return queryset.annotate(
             wl_detractor_is=Subquery(latest.values("is_detractor")[:1]),
             wl_detractor_score=Subquery(latest.values("score")[:1]),
@@ -34,11 +32,18 @@ class DetractorSignal:
             wl_detractor_on=Subquery(latest.values("answered_on")[:1]),
         )
 
+    def flags(self, *, today: date) -> dict[str, QuerySet]:
+        # The recent detractor answers that are their customer's latest: few, each checked
+        # against the customer's latest answer (the same ordering as the row's details).
+        recent = Response.objects.filter(answered_on__gte=today - timedelta(days=RECENT_DAYS), is_detractor=True)
+        latest = _latest_answers(OuterRef("customer_id"), today=today).values("pk")[:1]
+        return {"latest": recent.filter(pk=Subquery(latest))}
+
     def score(self):
-        return Case(When(wl_detractor_is=True, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
+        return Case(When(wl_detractor_latest=True, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
 
     def has_reason(self) -> Q:
-        return Q(wl_detractor_is=True)
+        return Q(wl_detractor_latest=True)
 
     def reasons(self, row) -> list[str]:
         if not row.wl_detractor_is:
@@ -48,6 +53,14 @@ class DetractorSignal:
             _("Detractor answer: %(score)s in a %(kind)s survey on %(date)s.")
             % {"score": row.wl_detractor_score, "kind": kind, "date": formats.format_date(row.wl_detractor_on)}
         ]
+
+
+def _latest_answers(customer, *, today: date) -> QuerySet:
+    """The named answers of ``customer`` (an id or an OuterRef) of the last RECENT_DAYS, latest
+    first; the id breaks ties, so that the ranking and the row's details pick the same one."""
+    return Response.objects.filter(customer=customer, answered_on__gte=today - timedelta(days=RECENT_DAYS)).order_by(
+        "-answered_on", "-answered_at", "-pk"
+    )
 
 
 def register() -> None:
