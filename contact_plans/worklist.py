@@ -47,11 +47,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     Avg,
     BooleanField,
     Case,
     CharField,
+    Count,
     DateField,
     DecimalField,
     Exists,
@@ -67,6 +69,7 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
 from django.db.models.functions import Cast, Coalesce, Greatest, Least, NullIf
 from django.utils import timezone
@@ -524,6 +527,52 @@ def worklist_queryset(
         wl_last_purchase=Subquery(last_ordered.annotate(last=Max("ordered_at")).values("last"))
     )
     return customers.order_by(F("wl_last_purchase").asc(nulls_last=True), "pk")
+
+
+class _PageKeys:
+    """One page of ranked keys and the list's total, as a Paginator reads its object list:
+    ``count()``, then the page's slice (the only one it asks for)."""
+
+    def __init__(self, ids: list[int], total: int, offset: int):
+        self.ids, self.total, self.offset = ids, total, offset
+
+    def count(self) -> int:
+        return self.total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, page: slice) -> list[int]:
+        assert page.start == self.offset, "only the page that was read"
+        return self.ids
+
+
+def worklist_page(customers: QuerySet[Customer], number) -> Page:
+    """Page ``number`` of a worklist_queryset's keys, as ``Paginator.get_page`` reads it (not a
+    number: the first; below 1 or past the end: the last), from one query: the ranked keys of the
+    page with the list's total beside each (COUNT(*) OVER (), counted before the LIMIT), rather
+    than a count of the book and then its keys. A page past the end, or an empty list, counts."""
+    try:
+        number = int(number)
+    except (TypeError, ValueError):
+        number = 1
+
+    def read(page_number: int) -> list[tuple[int, int]]:
+        keys = customers.annotate(wl_total=Window(Count("pk"))).values_list("pk", "wl_total")
+        offset = (page_number - 1) * PAGE_SIZE
+        return list(keys[offset : offset + PAGE_SIZE])
+
+    rows = read(number) if number >= 1 else []
+    if rows:
+        total = rows[0][1]
+    else:
+        total = customers.count()
+        last = max(1, -(-total // PAGE_SIZE))
+        if number != last:
+            number = last
+            rows = read(number) if total else []
+    keys = _PageKeys([pk for pk, _total in rows], total, (number - 1) * PAGE_SIZE)
+    return Paginator(keys, PAGE_SIZE).page(number)
 
 
 def worklist_page_rows(customers: QuerySet[Customer], ids: list[int]) -> list[Customer]:

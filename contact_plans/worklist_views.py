@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -168,7 +167,7 @@ def worklist_page(request: HttpRequest) -> HttpResponse:
         customers = worklist.worklist_queryset(
             viewer=request.user, manager=manager, filters=form.filters, ranked=ranked
         )
-        page = Paginator(customers.values_list("pk", flat=True), worklist.PAGE_SIZE).get_page(request.GET.get("page"))
+        page = worklist.worklist_page(customers, request.GET.get("page"))
         rows = _rows_for_display(worklist.rows_with_reasons(worklist.worklist_page_rows(customers, list(page))))
     followups = None
     if manager is not None:
