@@ -142,8 +142,10 @@ def seed_lists(admin) -> None:
             print(f"Adding {missing:,} follow-ups…", flush=True)
             cursor.execute(
                 """
-                INSERT INTO contact_plans_followup (customer_id, assigned_to_id, due_at, note, state, key, created_at)
-                SELECT c.id, c.account_manager_id, now() + (g %% 90) * interval '1 day', '', 'open', '', now()
+                INSERT INTO contact_plans_followup
+                    (customer_id, assigned_to_id, due_at, note, state, key, created_at, kind, outcome)
+                SELECT c.id, c.account_manager_id, now() + (g %% 90) * interval '1 day', '', 'open', '', now(),
+                       'call', ''
                 FROM generate_series(1, %s) g
                 JOIN customers_customer c ON c.id = (SELECT min(id) FROM customers_customer) + (g::bigint * 104729) %% 1000000
                 WHERE c.account_manager_id IS NOT NULL
