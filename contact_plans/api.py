@@ -109,11 +109,12 @@ class WorklistApi(APIView):
             with_reasons=data["with_reasons"],
             include_snoozed=data["include_snoozed"],
         )
-        customers = worklist.worklist_queryset(
-            viewer=request.user, manager=manager, filters=filters, ranked=worklist.metrics_exist()
-        )
+        query = {"viewer": request.user, "manager": manager, "filters": filters, "ranked": worklist.metrics_exist()}
+        # Ranked on the keys, then the page's rows read whole (contact_plans.worklist.worklist_rows).
         paginator = WorklistPagination()
-        rows = worklist.rows_with_reasons(paginator.paginate_queryset(customers, request, view=self))
+        keys = worklist.worklist_queryset(**query).values_list("pk", flat=True)
+        ids = paginator.paginate_queryset(keys, request, view=self)
+        rows = worklist.rows_with_reasons(worklist.worklist_rows(ids, **query))
         return paginator.get_paginated_response(WorklistRowSerializer(rows, many=True).data)
 
 

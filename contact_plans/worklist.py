@@ -443,7 +443,7 @@ def _value_factor():
     return Case(*whens, default=Value(1.0), output_field=FloatField())
 
 
-def _book_flags(signals: list, *, book: QuerySet, today: date) -> dict:
+def _book_flags(signals: list, *, book, today: date) -> dict:
     """Each signal's flags as boolean annotations: True for the customers of ``book`` with a row in
     the flag's set. ``pk IN (SELECT customer_id ... AND customer_id IN book)`` does not depend on
     the row, so PostgreSQL computes it once (joining the set to the book whichever way is cheaper)
@@ -474,9 +474,16 @@ def priority_expression(signals: list) -> object:
 
 
 def worklist_queryset(
-    *, viewer, manager, filters: WorklistFilters | None = None, today: date | None = None, ranked: bool = True
+    *,
+    viewer,
+    manager,
+    filters: WorklistFilters | None = None,
+    today: date | None = None,
+    ranked: bool = True,
+    ids: list[int] | None = None,
 ) -> QuerySet[Customer]:
-    """The active customers of ``manager``'s book that ``viewer`` may see, annotated and ordered.
+    """The active customers of ``manager``'s book that ``viewer`` may see, annotated and ordered;
+    with ``ids``, only those (a page's rows: the flags' sets are then read for them alone).
 
     Annotations: wl_priority, wl_churn_risk, wl_previous_churn_risk, wl_risk_level, wl_value_level,
     wl_last_purchase (date or datetime), wl_next_followup (the earliest open follow-up's due_at),
@@ -490,20 +497,20 @@ def worklist_queryset(
         customer=OuterRef("pk"), user=manager, ended_at__isnull=True, until__gt=today
     )
     next_followup = FollowUp.objects.filter(customer=OuterRef("pk"), state=FollowUp.State.OPEN).order_by("due_at", "id")
-    customers = (
-        customer_visible_to(viewer)
-        .filter(account_manager=manager, archived_at__isnull=True)
-        .annotate(
-            wl_churn_risk=F("metrics__churn_risk"),
-            wl_previous_churn_risk=F("metrics__previous_churn_risk"),
-            wl_risk_level=F("metrics__risk_level"),
-            wl_value_level=F("metrics__value_level"),
-            wl_next_followup=Subquery(next_followup.values("due_at")[:1]),
-            wl_snoozed_until=Subquery(snoozes.values("until")[:1]),
-            wl_snooze_reason=Subquery(snoozes.values("reason")[:1]),
-        )
+    # What the flags' sets are restricted to: any superset of the rows listed will do. The
+    # manager's customers alone are read from the index (account_manager, id) without the table;
+    # a page's rows are their ids.
+    book = Customer.objects.filter(account_manager=manager).values("pk") if ids is None else list(ids)
+    customers = customer_visible_to(viewer) if ids is None else customer_visible_to(viewer).filter(pk__in=ids)
+    customers = customers.filter(account_manager=manager, archived_at__isnull=True).annotate(
+        wl_churn_risk=F("metrics__churn_risk"),
+        wl_previous_churn_risk=F("metrics__previous_churn_risk"),
+        wl_risk_level=F("metrics__risk_level"),
+        wl_value_level=F("metrics__value_level"),
+        wl_next_followup=Subquery(next_followup.values("due_at")[:1]),
+        wl_snoozed_until=Subquery(snoozes.values("until")[:1]),
+        wl_snooze_reason=Subquery(snoozes.values("reason")[:1]),
     )
-    book = Customer.objects.filter(account_manager=manager, archived_at__isnull=True).values("pk")
     customers = customers.annotate(**_book_flags(signals, book=book, today=today))
     for signal in signals:
         customers = signal.annotate(customers, today=today)
@@ -575,13 +582,13 @@ def worklist_page(customers: QuerySet[Customer], number) -> Page:
     return Paginator(keys, PAGE_SIZE).page(number)
 
 
-def worklist_page_rows(customers: QuerySet[Customer], ids: list[int]) -> list[Customer]:
-    """The rows of ``ids``, in that order, each with every annotation of ``customers`` (a
-    worklist_queryset): a page is ranked on the keys alone (``customers.values_list("pk")``), and
-    only its rows are read whole, with the subqueries only shown rows need. Ranking whole rows
-    read every column and ran those subqueries for each customer of the book (5,000: a sixth of the
-    page's time). A row that left the list between the two queries is left out."""
-    rows = {row.pk: row for row in customers.filter(pk__in=ids).order_by()}
+def worklist_rows(ids: list[int], **query) -> list[Customer]:
+    """The rows of ``ids``, in that order, each with every annotation of ``worklist_queryset(**query)``:
+    a page is ranked on the keys alone (worklist_page), and only its rows are read whole, with the
+    subqueries only shown rows need and the flags read for them alone (for the whole book, as
+    the ranking reads them, they were most of this query's time). A row that left the list
+    between the two queries is left out."""
+    rows = {row.pk: row for row in worklist_queryset(**query, ids=ids).order_by()}
     return [rows[pk] for pk in ids if pk in rows]
 
 

@@ -164,11 +164,9 @@ def worklist_page(request: HttpRequest) -> HttpResponse:
     page = None
     rows = []
     if manager is not None:
-        customers = worklist.worklist_queryset(
-            viewer=request.user, manager=manager, filters=form.filters, ranked=ranked
-        )
-        page = worklist.worklist_page(customers, request.GET.get("page"))
-        rows = _rows_for_display(worklist.rows_with_reasons(worklist.worklist_page_rows(customers, list(page))))
+        query = {"viewer": request.user, "manager": manager, "filters": form.filters, "ranked": ranked}
+        page = worklist.worklist_page(worklist.worklist_queryset(**query), request.GET.get("page"))
+        rows = _rows_for_display(worklist.rows_with_reasons(worklist.worklist_rows(list(page), **query)))
     followups = None
     if manager is not None:
         followups = contact_selectors.followup_due_counts(viewer=request.user, assignee=manager)
@@ -233,9 +231,13 @@ def _answer(request: HttpRequest, customer, *, done: str = "", failed: str = "",
         messages.success(request, done)
         return redirect(next_url)
     filters = worklist.WorklistFilters(include_snoozed=True)
-    rows = worklist.worklist_queryset(
-        viewer=request.user, manager=customer.account_manager, filters=filters, ranked=worklist.metrics_exist()
-    ).filter(pk=customer.pk)
+    rows = worklist.worklist_rows(
+        [customer.pk],
+        viewer=request.user,
+        manager=customer.account_manager,
+        filters=filters,
+        ranked=worklist.metrics_exist(),
+    )
     rows = _rows_for_display(worklist.rows_with_reasons(rows))
     if not rows:
         raise Http404

@@ -35,7 +35,9 @@ class OverdueCaseSignal:
     def flags(self, *, today: date) -> dict[str, QuerySet]:
         # What ranks: the customers with a case past its due time (the small partial index
         # interaction_case_pending_due, read from its start to now).
-        return {"overdue": Interaction.objects.filter(status__in=Interaction.PENDING_STATUSES, due_at__lt=timezone.now())}
+        return {
+            "overdue": Interaction.objects.filter(status__in=Interaction.PENDING_STATUSES, due_at__lt=timezone.now())
+        }
 
     def score(self):
         return Case(When(wl_overdue_case_overdue=True, then=Value(1.0)), default=Value(0.0), output_field=FloatField())

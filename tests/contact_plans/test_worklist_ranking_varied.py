@@ -169,9 +169,9 @@ def _expected_priority(row) -> float:
 
 
 def _ranked_page_rows(alice, **filters):
-    customers = worklist.worklist_queryset(viewer=alice, manager=alice, filters=WorklistFilters(**filters))
-    ids = list(customers.values_list("pk", flat=True))
-    return worklist.rows_with_reasons(worklist.worklist_page_rows(customers, ids))
+    query = {"viewer": alice, "manager": alice, "filters": WorklistFilters(**filters)}
+    ids = list(worklist.worklist_queryset(**query).values_list("pk", flat=True))
+    return worklist.rows_with_reasons(worklist.worklist_rows(ids, **query))
 
 
 def test_the_ranking_is_the_formula_of_what_each_row_shows_on_a_varied_book(alice, settings):
