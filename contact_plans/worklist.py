@@ -473,6 +473,41 @@ def priority_expression(signals: list) -> object:
     return ExpressionWrapper(priority * urgency, output_field=FloatField())
 
 
+def worklist_rows_queryset(*, viewer, manager, today: date | None = None, ranked: bool = True) -> QuerySet[Customer]:
+    """The active customers of ``manager``'s book that ``viewer`` may see, with what their rows
+    show, neither ranked nor filtered: wl_churn_risk, wl_previous_churn_risk, wl_risk_level,
+    wl_value_level, wl_last_purchase (date or datetime; ``ranked`` False, no metrics yet: of the
+    orders), wl_next_followup (the earliest open follow-up's due_at), wl_snoozed_until and
+    wl_snooze_reason (the manager's active snooze, or null), and each signal's ``wl_<key>_*``.
+    A page reads its rows from it by id (worklist_page_rows); worklist_queryset ranks it."""
+    today = today or timezone.localdate()
+    snoozes = _snoozes(manager, today)
+    next_followup = FollowUp.objects.filter(customer=OuterRef("pk"), state=FollowUp.State.OPEN).order_by("due_at", "id")
+    customers = (
+        customer_visible_to(viewer)
+        .filter(account_manager=manager, archived_at__isnull=True)
+        .annotate(
+            wl_churn_risk=F("metrics__churn_risk"),
+            wl_previous_churn_risk=F("metrics__previous_churn_risk"),
+            wl_risk_level=F("metrics__risk_level"),
+            wl_value_level=F("metrics__value_level"),
+            wl_next_followup=Subquery(next_followup.values("due_at")[:1]),
+            wl_snoozed_until=Subquery(snoozes.values("until")[:1]),
+            wl_snooze_reason=Subquery(snoozes.values("reason")[:1]),
+        )
+    )
+    for signal in worklist_signals.signals():
+        customers = signal.annotate(customers, today=today)
+    if ranked:
+        return customers.annotate(wl_last_purchase=F("metrics__last_purchase"))
+    last_ordered = Order.objects.filter(customer=OuterRef("pk"), net_amount__gt=0).order_by().values("customer")
+    return customers.annotate(wl_last_purchase=Subquery(last_ordered.annotate(last=Max("ordered_at")).values("last")))
+
+
+def _snoozes(manager, today: date) -> QuerySet:
+    return WorklistSnooze.objects.filter(customer=OuterRef("pk"), user=manager, ended_at__isnull=True, until__gt=today)
+
+
 def worklist_queryset(
     *,
     viewer,
@@ -480,40 +515,20 @@ def worklist_queryset(
     filters: WorklistFilters | None = None,
     today: date | None = None,
     ranked: bool = True,
-    ids: list[int] | None = None,
+    rows: QuerySet[Customer] | None = None,
 ) -> QuerySet[Customer]:
-    """The active customers of ``manager``'s book that ``viewer`` may see, annotated and ordered;
-    with ``ids``, only those (a page's rows: the flags' sets are then read for them alone).
-
-    Annotations: wl_priority, wl_churn_risk, wl_previous_churn_risk, wl_risk_level, wl_value_level,
-    wl_last_purchase (date or datetime), wl_next_followup (the earliest open follow-up's due_at),
-    wl_snoozed_until and wl_snooze_reason (the manager's active snooze, or null), and each signal's ``wl_<key>_*``.
-    ``ranked`` False (no metrics yet): ordered by last purchase, longest ago first.
-    """
+    """``rows`` (the worklist_rows_queryset of the same arguments, built when not given) with
+    each signal's flags and wl_priority, filtered and ordered: those needing attention first;
+    ``ranked`` False (no metrics yet): by last purchase, longest ago first."""
     filters = filters or WorklistFilters()
     today = today or timezone.localdate()
     signals = worklist_signals.signals()
-    snoozes = WorklistSnooze.objects.filter(
-        customer=OuterRef("pk"), user=manager, ended_at__isnull=True, until__gt=today
-    )
-    next_followup = FollowUp.objects.filter(customer=OuterRef("pk"), state=FollowUp.State.OPEN).order_by("due_at", "id")
-    # What the flags' sets are restricted to: any superset of the rows listed will do. The
-    # manager's customers alone are read from the index (account_manager, id) without the table;
-    # a page's rows are their ids.
-    book = Customer.objects.filter(account_manager=manager).values("pk") if ids is None else list(ids)
-    customers = customer_visible_to(viewer) if ids is None else customer_visible_to(viewer).filter(pk__in=ids)
-    customers = customers.filter(account_manager=manager, archived_at__isnull=True).annotate(
-        wl_churn_risk=F("metrics__churn_risk"),
-        wl_previous_churn_risk=F("metrics__previous_churn_risk"),
-        wl_risk_level=F("metrics__risk_level"),
-        wl_value_level=F("metrics__value_level"),
-        wl_next_followup=Subquery(next_followup.values("due_at")[:1]),
-        wl_snoozed_until=Subquery(snoozes.values("until")[:1]),
-        wl_snooze_reason=Subquery(snoozes.values("reason")[:1]),
-    )
-    customers = customers.annotate(**_book_flags(signals, book=book, today=today))
-    for signal in signals:
-        customers = signal.annotate(customers, today=today)
+    if rows is None:
+        rows = worklist_rows_queryset(viewer=viewer, manager=manager, today=today, ranked=ranked)
+    # What the flags' sets are restricted to: any superset of the rows listed will do, and the
+    # manager's customers alone are read from the index (account_manager, id) without the table.
+    book = Customer.objects.filter(account_manager=manager).values("pk")
+    customers = rows.annotate(**_book_flags(signals, book=book, today=today))
     customers = customers.annotate(wl_priority=priority_expression(signals))
     if filters.risk_level:
         customers = customers.filter(metrics__risk_level=filters.risk_level)
@@ -525,14 +540,9 @@ def worklist_queryset(
             any_reason |= signal.has_reason()
         customers = customers.filter(any_reason)
     if not filters.include_snoozed:
-        customers = customers.filter(~Exists(snoozes))
+        customers = customers.filter(~Exists(_snoozes(manager, today)))
     if ranked:
-        customers = customers.annotate(wl_last_purchase=F("metrics__last_purchase"))
         return customers.order_by(F("wl_priority").desc(), F("wl_last_purchase").asc(nulls_last=True), "pk")
-    last_ordered = Order.objects.filter(customer=OuterRef("pk"), net_amount__gt=0).order_by().values("customer")
-    customers = customers.annotate(
-        wl_last_purchase=Subquery(last_ordered.annotate(last=Max("ordered_at")).values("last"))
-    )
     return customers.order_by(F("wl_last_purchase").asc(nulls_last=True), "pk")
 
 
@@ -557,15 +567,16 @@ class _PageKeys:
 def worklist_page(customers: QuerySet[Customer], number) -> Page:
     """Page ``number`` of a worklist_queryset's keys, as ``Paginator.get_page`` reads it (not a
     number: the first; below 1 or past the end: the last), from one query: the ranked keys of the
-    page with the list's total beside each (COUNT(*) OVER (), counted before the LIMIT), rather
-    than a count of the book and then its keys. A page past the end, or an empty list, counts."""
+    page with their priority and the list's total beside each (COUNT(*) OVER (), counted before
+    the LIMIT), rather than a count of the book and then its keys. A page past the end, or an
+    empty list, counts. ``page.priorities``: each key's wl_priority."""
     try:
         number = int(number)
     except (TypeError, ValueError):
         number = 1
 
-    def read(page_number: int) -> list[tuple[int, int]]:
-        keys = customers.annotate(wl_total=Window(Count("pk"))).values_list("pk", "wl_total")
+    def read(page_number: int) -> list[tuple[int, int, float]]:
+        keys = customers.annotate(wl_total=Window(Count("pk"))).values_list("pk", "wl_total", "wl_priority")
         offset = (page_number - 1) * PAGE_SIZE
         return list(keys[offset : offset + PAGE_SIZE])
 
@@ -578,18 +589,24 @@ def worklist_page(customers: QuerySet[Customer], number) -> Page:
         if number != last:
             number = last
             rows = read(number) if total else []
-    keys = _PageKeys([pk for pk, _total in rows], total, (number - 1) * PAGE_SIZE)
-    return Paginator(keys, PAGE_SIZE).page(number)
+    keys = _PageKeys([pk for pk, _total, _priority in rows], total, (number - 1) * PAGE_SIZE)
+    page = Paginator(keys, PAGE_SIZE).page(number)
+    page.priorities = {pk: priority for pk, _total, priority in rows}
+    return page
 
 
-def worklist_rows(ids: list[int], **query) -> list[Customer]:
-    """The rows of ``ids``, in that order, each with every annotation of ``worklist_queryset(**query)``:
-    a page is ranked on the keys alone (worklist_page), and only its rows are read whole, with the
-    subqueries only shown rows need and the flags read for them alone (for the whole book, as
-    the ranking reads them, they were most of this query's time). A row that left the list
-    between the two queries is left out."""
-    rows = {row.pk: row for row in worklist_queryset(**query, ids=ids).order_by()}
-    return [rows[pk] for pk in ids if pk in rows]
+def worklist_page_rows(rows: QuerySet[Customer], ids, priorities: dict[int, float] | None = None) -> list[Customer]:
+    """The rows of ``ids`` (a page's keys), in that order, from ``rows`` (a worklist_rows_queryset),
+    each given its ``wl_priority`` from ``priorities`` when there are any. The ranking reads the
+    keys alone (worklist_page); only the page's rows are read whole, with the subqueries only
+    shown rows need, and without the flags, which are for ranking the whole book. A row that left
+    the list between the two queries is left out."""
+    ids = list(ids)
+    found = {row.pk: row for row in rows.filter(pk__in=ids)}
+    for pk, priority in (priorities or {}).items():
+        if pk in found:
+            found[pk].wl_priority = priority
+    return [found[pk] for pk in ids if pk in found]
 
 
 def reasons_for(row) -> list[str]:

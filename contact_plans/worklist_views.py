@@ -164,9 +164,12 @@ def worklist_page(request: HttpRequest) -> HttpResponse:
     page = None
     rows = []
     if manager is not None:
-        query = {"viewer": request.user, "manager": manager, "filters": form.filters, "ranked": ranked}
-        page = worklist.worklist_page(worklist.worklist_queryset(**query), request.GET.get("page"))
-        rows = _rows_for_display(worklist.rows_with_reasons(worklist.worklist_rows(list(page), **query)))
+        shown = worklist.worklist_rows_queryset(viewer=request.user, manager=manager, ranked=ranked)
+        customers = worklist.worklist_queryset(
+            viewer=request.user, manager=manager, filters=form.filters, ranked=ranked, rows=shown
+        )
+        page = worklist.worklist_page(customers, request.GET.get("page"))
+        rows = _rows_for_display(worklist.rows_with_reasons(worklist.worklist_page_rows(shown, page, page.priorities)))
     followups = None
     if manager is not None:
         followups = contact_selectors.followup_due_counts(viewer=request.user, assignee=manager)
@@ -230,15 +233,10 @@ def _answer(request: HttpRequest, customer, *, done: str = "", failed: str = "",
             return _action_form(request, customer, action=failed, form=form, next_url=next_url)
         messages.success(request, done)
         return redirect(next_url)
-    filters = worklist.WorklistFilters(include_snoozed=True)
-    rows = worklist.worklist_rows(
-        [customer.pk],
-        viewer=request.user,
-        manager=customer.account_manager,
-        filters=filters,
-        ranked=worklist.metrics_exist(),
+    shown = worklist.worklist_rows_queryset(
+        viewer=request.user, manager=customer.account_manager, ranked=worklist.metrics_exist()
     )
-    rows = _rows_for_display(worklist.rows_with_reasons(rows))
+    rows = _rows_for_display(worklist.rows_with_reasons(worklist.worklist_page_rows(shown, [customer.pk])))
     if not rows:
         raise Http404
     context = {

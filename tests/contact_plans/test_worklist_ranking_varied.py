@@ -169,9 +169,10 @@ def _expected_priority(row) -> float:
 
 
 def _ranked_page_rows(alice, **filters):
-    query = {"viewer": alice, "manager": alice, "filters": WorklistFilters(**filters)}
-    ids = list(worklist.worklist_queryset(**query).values_list("pk", flat=True))
-    return worklist.rows_with_reasons(worklist.worklist_rows(ids, **query))
+    shown = worklist.worklist_rows_queryset(viewer=alice, manager=alice)
+    customers = worklist.worklist_queryset(viewer=alice, manager=alice, filters=WorklistFilters(**filters), rows=shown)
+    priorities = dict(customers.values_list("pk", "wl_priority"))
+    return worklist.rows_with_reasons(worklist.worklist_page_rows(shown, priorities, priorities))
 
 
 def test_the_ranking_is_the_formula_of_what_each_row_shows_on_a_varied_book(alice, settings):
