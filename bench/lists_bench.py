@@ -142,8 +142,10 @@ def seed_lists(admin) -> None:
             print(f"Adding {missing:,} follow-ups…", flush=True)
             cursor.execute(
                 """
-                INSERT INTO contact_plans_followup (customer_id, assigned_to_id, due_at, note, state, key, created_at)
-                SELECT c.id, c.account_manager_id, now() + (g %% 90) * interval '1 day', '', 'open', '', now()
+                INSERT INTO contact_plans_followup
+                    (customer_id, assigned_to_id, due_at, note, state, key, created_at, kind, outcome)
+                SELECT c.id, c.account_manager_id, now() + (g %% 90) * interval '1 day', '', 'open', '', now(),
+                       'call', ''
                 FROM generate_series(1, %s) g
                 JOIN customers_customer c ON c.id = (SELECT min(id) FROM customers_customer) + (g::bigint * 104729) %% 1000000
                 WHERE c.account_manager_id IS NOT NULL
@@ -201,7 +203,14 @@ def _path_objects(path: str) -> list[tuple[str, str]]:
 
     if "{" not in path:
         return [("", path)]
-    model = resolve(re.sub(r"\{[^}]+\}", "1", path)).func.cls.serializer_class.Meta.model
+    serializer = getattr(resolve(re.sub(r"\{[^}]+\}", "1", path)).func.cls, "serializer_class", None)
+    model = getattr(getattr(serializer, "Meta", None), "model", None)
+    if model is None:
+        # A list under a record whose view names no model (a customer's recommendations): its
+        # parent is a customer.
+        from customers.models import Customer
+
+        model = Customer
     if model is Segment:
         segments = Segment.objects.filter(member_count__gt=0).order_by("-member_count")
         chosen = [s for s in (segments.first(), segments.last()) if s is not None]
@@ -210,7 +219,7 @@ def _path_objects(path: str) -> list[tuple[str, str]]:
         jobs = ImportJob.objects.annotate(n=Count("row_errors")).filter(n__gt=0).order_by("-n")[:1]
         return [(f"{job.n:,} bad rows", path.replace("{id}", str(job.pk))) for job in jobs]
     first = model.objects.order_by("pk").first()
-    return [("", path.replace("{id}", str(first.pk)))] if first else []
+    return [("", re.sub(r"\{[^}]+\}", str(first.pk), path))] if first else []
 
 
 def _value_at(instance, field_name: str):

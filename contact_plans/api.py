@@ -109,11 +109,16 @@ class WorklistApi(APIView):
             with_reasons=data["with_reasons"],
             include_snoozed=data["include_snoozed"],
         )
+        ranked = worklist.metrics_exist()
+        shown = worklist.worklist_rows_queryset(viewer=request.user, manager=manager, ranked=ranked)
         customers = worklist.worklist_queryset(
-            viewer=request.user, manager=manager, filters=filters, ranked=worklist.metrics_exist()
+            viewer=request.user, manager=manager, filters=filters, ranked=ranked, rows=shown
         )
+        # Ranked on the keys, then the page's rows read whole (contact_plans.worklist.worklist_page_rows).
         paginator = WorklistPagination()
-        rows = worklist.rows_with_reasons(paginator.paginate_queryset(customers, request, view=self))
+        keys = paginator.paginate_queryset(customers.values_list("pk", "wl_priority"), request, view=self)
+        priorities = dict(keys)
+        rows = worklist.rows_with_reasons(worklist.worklist_page_rows(shown, priorities, priorities))
         return paginator.get_paginated_response(WorklistRowSerializer(rows, many=True).data)
 
 

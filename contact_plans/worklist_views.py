@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -165,11 +164,12 @@ def worklist_page(request: HttpRequest) -> HttpResponse:
     page = None
     rows = []
     if manager is not None:
+        shown = worklist.worklist_rows_queryset(viewer=request.user, manager=manager, ranked=ranked)
         customers = worklist.worklist_queryset(
-            viewer=request.user, manager=manager, filters=form.filters, ranked=ranked
+            viewer=request.user, manager=manager, filters=form.filters, ranked=ranked, rows=shown
         )
-        page = Paginator(customers.values_list("pk", flat=True), worklist.PAGE_SIZE).get_page(request.GET.get("page"))
-        rows = _rows_for_display(worklist.rows_with_reasons(worklist.worklist_page_rows(customers, list(page))))
+        page = worklist.worklist_page(customers, request.GET.get("page"))
+        rows = _rows_for_display(worklist.rows_with_reasons(worklist.worklist_page_rows(shown, page, page.priorities)))
     followups = None
     if manager is not None:
         followups = contact_selectors.followup_due_counts(viewer=request.user, assignee=manager)
@@ -233,11 +233,10 @@ def _answer(request: HttpRequest, customer, *, done: str = "", failed: str = "",
             return _action_form(request, customer, action=failed, form=form, next_url=next_url)
         messages.success(request, done)
         return redirect(next_url)
-    filters = worklist.WorklistFilters(include_snoozed=True)
-    rows = worklist.worklist_queryset(
-        viewer=request.user, manager=customer.account_manager, filters=filters, ranked=worklist.metrics_exist()
-    ).filter(pk=customer.pk)
-    rows = _rows_for_display(worklist.rows_with_reasons(rows))
+    shown = worklist.worklist_rows_queryset(
+        viewer=request.user, manager=customer.account_manager, ranked=worklist.metrics_exist()
+    )
+    rows = _rows_for_display(worklist.rows_with_reasons(worklist.worklist_page_rows(shown, [customer.pk])))
     if not rows:
         raise Http404
     context = {

@@ -20,8 +20,8 @@ class OverdueCaseSignal:
     weight = 0.4
 
     def annotate(self, queryset: QuerySet, *, today: date) -> QuerySet:
-        # The oldest overdue case of each customer: one probe of the small partial index of pending
-        # cases by (customer, due_at) per row of the book.
+        # The oldest overdue case of each customer shown: one probe of the small partial index of
+        # pending cases by (customer, due_at) per row of the page.
         overdue = Interaction.objects.filter(
             customer=OuterRef("pk"),
             status__in=Interaction.PENDING_STATUSES,
@@ -33,13 +33,18 @@ class OverdueCaseSignal:
             wl_overdue_case_kind=Subquery(overdue.values("kind")[:1]),
         )
 
+    def flags(self, *, today: date) -> dict[str, QuerySet]:
+        # What ranks: the customers with a case past its due time (the small partial index
+        # interaction_case_pending_due, read from its start to now).
+        return {
+            "overdue": Interaction.objects.filter(status__in=Interaction.PENDING_STATUSES, due_at__lt=timezone.now())
+        }
+
     def score(self):
-        return Case(
-            When(wl_overdue_case_due__isnull=False, then=Value(1.0)), default=Value(0.0), output_field=FloatField()
-        )
+        return Case(When(wl_overdue_case_overdue=True, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
 
     def has_reason(self) -> Q:
-        return Q(wl_overdue_case_due__isnull=False)
+        return Q(wl_overdue_case_overdue=True)
 
     def reasons(self, row) -> list[str]:
         if row.wl_overdue_case_due is None:

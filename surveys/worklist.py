@@ -2,9 +2,8 @@
 risk signal of the customer page's "Value and risk" card.
 
 Registered with ``retention_crm.worklist_signals`` and ``retention_crm.risk_signals`` from
-``SurveysConfig.ready()``. The latest
-named answer of the last ``RECENT_DAYS`` (one probe of the (customer, answered_on) index per row
-of the book); a detractor's (NPS 0-6, CSAT 1-2, CES 1-3, or a negative comment) ranks the row and
+``SurveysConfig.ready()``. The latest named answer of the last ``RECENT_DAYS``; a detractor's
+(NPS 0-6, CSAT 1-2, CES 1-3, or a negative comment) ranks the row and
 says why. A later answer that is not a detractor's takes it off: the loop is closed.
 """
 
@@ -26,9 +25,8 @@ class DetractorSignal:
     weight = 0.5
 
     def annotate(self, queryset: QuerySet, *, today: date) -> QuerySet:
-        latest = Response.objects.filter(
-            customer=OuterRef("pk"), answered_on__gte=today - timedelta(days=RECENT_DAYS)
-        ).order_by("-answered_on", "-answered_at")
+        # For the rows of the page: one probe of the (customer, answered_on) index each.
+        latest = _latest_answers(OuterRef("pk"), today=today)
         return queryset.annotate(
             wl_detractor_is=Subquery(latest.values("is_detractor")[:1]),
             wl_detractor_score=Subquery(latest.values("score")[:1]),
@@ -36,11 +34,18 @@ class DetractorSignal:
             wl_detractor_on=Subquery(latest.values("answered_on")[:1]),
         )
 
+    def flags(self, *, today: date) -> dict[str, QuerySet]:
+        # The recent detractor answers that are their customer's latest: few, each checked
+        # against the customer's latest answer (the same ordering as the row's details).
+        recent = Response.objects.filter(answered_on__gte=today - timedelta(days=RECENT_DAYS), is_detractor=True)
+        latest = _latest_answers(OuterRef("customer_id"), today=today).values("pk")[:1]
+        return {"latest": recent.filter(pk=Subquery(latest))}
+
     def score(self):
-        return Case(When(wl_detractor_is=True, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
+        return Case(When(wl_detractor_latest=True, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
 
     def has_reason(self) -> Q:
-        return Q(wl_detractor_is=True)
+        return Q(wl_detractor_latest=True)
 
     def reasons(self, row) -> list[str]:
         if not row.wl_detractor_is:
@@ -66,8 +71,7 @@ def detractor_risk_reasons(customer_id: int, *, today: date) -> list[str]:
     reason (the latest named answer of the last ``RECENT_DAYS``, a detractor's), with its comment.
     One probe of the (customer, answered_on) index."""
     latest = (
-        Response.objects.filter(customer_id=customer_id, answered_on__gte=today - timedelta(days=RECENT_DAYS))
-        .order_by("-answered_on", "-answered_at")
+        _latest_answers(customer_id, today=today)
         .values("is_detractor", "score", "survey__kind", "answered_on", "comment")
         .first()
     )
@@ -80,6 +84,14 @@ def detractor_risk_reasons(customer_id: int, *, today: date) -> list[str]:
     if len(comment) > QUOTE_CHARS:
         comment = comment[: QUOTE_CHARS - 1].rstrip() + "…"
     return [sentence + " " + _("They said: “%(comment)s”") % {"comment": comment}]
+
+
+def _latest_answers(customer, *, today: date) -> QuerySet:
+    """The named answers of ``customer`` (an id or an OuterRef) of the last RECENT_DAYS, latest
+    first; the id breaks ties, so that the ranking and the row's details pick the same one."""
+    return Response.objects.filter(customer=customer, answered_on__gte=today - timedelta(days=RECENT_DAYS)).order_by(
+        "-answered_on", "-answered_at", "-pk"
+    )
 
 
 def register() -> None:

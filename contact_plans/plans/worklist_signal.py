@@ -26,7 +26,7 @@ class PlanTaskSignal:
     weight = 0.6
 
     def annotate(self, queryset: QuerySet, *, today: date) -> QuerySet:
-        # One probe of the partial index followup_open_by_customer per customer of the book.
+        # One probe of the partial index followup_open_by_customer per row of the page.
         task = FollowUp.objects.filter(
             customer=OuterRef("pk"), state=FollowUp.State.OPEN, plan__isnull=False
         ).order_by("due_at", "id")
@@ -36,17 +36,26 @@ class PlanTaskSignal:
             wl_plan_task_plan=Subquery(task.values("plan__name")[:1]),
         )
 
-    def score(self):
+    def flags(self, *, today: date) -> dict[str, QuerySet]:
+        # The soonest open task is overdue (due soon) exactly when some open task is.
         now = timezone.now()
+        tasks = FollowUp.objects.filter(state=FollowUp.State.OPEN, plan__isnull=False)
+        return {
+            "open": tasks,
+            "overdue": tasks.filter(due_at__lt=now),
+            "soon": tasks.filter(due_at__lt=now + timedelta(days=SOON_DAYS)),
+        }
+
+    def score(self):
         return Case(
-            When(wl_plan_task_due__lt=now, then=Value(1.0)),
-            When(wl_plan_task_due__lt=now + timedelta(days=SOON_DAYS), then=Value(0.5)),
+            When(wl_plan_task_overdue=True, then=Value(1.0)),
+            When(wl_plan_task_soon=True, then=Value(0.5)),
             default=Value(0.0),
             output_field=FloatField(),
         )
 
     def has_reason(self) -> Q:
-        return Q(wl_plan_task_due__isnull=False)
+        return Q(wl_plan_task_open=True)
 
     def reasons(self, row) -> list[str]:
         if row.wl_plan_task_due is None:

@@ -66,6 +66,8 @@ def test_worklist_shape(alice, alices_customer):
         "reasons",
     }
     assert row["id"] == alices_customer.pk and row["value_level"] == "high" and row["risk_level"] == "high"
+    # The ranking query's priority, carried to the row: 3 x (0.72 + 0.5 x a full rise).
+    assert row["priority"] == pytest.approx(3 * (0.72 + 0.5))
     assert row["reasons"] == ["Churn risk rose from 35% to 72% since the last recompute.", "Last purchase 10 days ago."]
     assert row["last_contact_at"] is None
     assert row["next_followup_at"] is not None and row["snoozed_until"] is None

@@ -15,7 +15,7 @@ from django.utils import timezone
 from contact_plans import services as contact_services
 from contact_plans import worklist
 from contact_plans.models import FollowUp, WorklistSnooze
-from customers.models import Interaction
+from customers.models import Customer, Interaction
 from tests.clients import client_for
 
 from .worklist_helpers import book_customer, metrics_for
@@ -88,10 +88,10 @@ def test_worklist_page_costs_a_constant_number_of_queries(alice, django_assert_m
         metrics_for(book_customer(alice, name=f"c{i}"), churn_risk=0.4, previous=0.2)
     client = client_for(alice)
 
-    # Session, user, roles, metrics_exist, the count, the page's keys and its rows, the plan tasks
+    # Session, user, roles, metrics_exist, the page's keys with the total, its rows, the plan tasks
     # due (one count), and the navigation's team facts (the user's employee record and the two
     # permission reads of may_manage_team): the same for 6 rows or 6,000.
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(10):
         response = client.get(WORKLIST)
 
     assert response.content.decode().count('id="wl-row-') == 50
@@ -110,6 +110,28 @@ def test_each_page_shows_its_rows_in_the_order_of_the_ranking(alice):
         shown += [int(pk) for pk in re.findall(r'id="wl-row-(\d+)"', content)]
 
     assert shown == ranked and len(shown) == 60
+
+
+@pytest.mark.parametrize(
+    ("asked", "shown", "first"),
+    [("2", 2, "c50"), ("9", 2, "c50"), ("0", 2, "c50"), ("two", 1, "c00"), ("", 1, "c00")],
+)
+def test_a_page_number_past_the_end_or_not_a_number_shows_the_last_or_the_first_page(alice, asked, shown, first):
+    for i in range(60):
+        metrics_for(book_customer(alice, name=f"c{i:02d}"), churn_risk=0.9 - i / 100)
+
+    html = client_for(alice).get(WORKLIST, {"page": asked}).content.decode()
+
+    rows = re.findall(r'id="wl-row-(\d+)"', html)
+    assert len(rows) == (10 if shown == 2 else 50)
+    assert Customer.objects.get(pk=rows[0]).name == first
+    assert f"{(shown - 1) * 50 + 1}–{min(shown * 50, 60)} of 60" in html
+
+
+def test_an_empty_book_shows_its_first_page_empty(alice):
+    page = worklist.worklist_page(worklist.worklist_queryset(viewer=alice, manager=alice), "3")
+
+    assert (page.number, list(page), page.paginator.count, page.paginator.num_pages) == (1, [], 0, 1)
 
 
 def test_without_metrics_the_page_says_when_risk_figures_come(alice):
