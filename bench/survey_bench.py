@@ -3,7 +3,7 @@ same gunicorn. Run by hand, on a database of its own (it empties the tables it u
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_surveys REDIS_URL=redis://127.0.0.1:6379/0 \
         .venv/bin/python bench/survey_bench.py \
-        [--invitations 20000] [--connections 32] [--workers 2] [--seconds 30] [--port 8190]
+        [--invitations 20000] [--connections 32] [--workers 2] [--threads 4] [--seconds 30] [--port 8190]
 
 (``REDIS_URL``: the cache of the rate limit and the broker of the closed-loop task, as in
 production; without it both are database tables and files, which measures those instead.)
@@ -11,8 +11,9 @@ production; without it both are database tables and files, which measures those 
 1. Data (not timed): ``--invitations`` customers, an active NPS survey from the ready-made template,
    one invitation each (``INSERT ... SELECT generate_series``); the customers have no account manager,
    so an answer writes the response and the timeline (no follow-up task), as most answers do.
-2. gunicorn with ``--workers`` sync workers on this database (the answer rate limit lifted with
-   ``SURVEYS_ANSWERS_PER_MINUTE``, since every request comes from 127.0.0.1).
+2. gunicorn with ``--workers`` workers of ``--threads`` threads each on this database, as `make run`
+   serves the product (``--threads 1``: sync workers); the answer rate limit lifted with
+   ``SURVEYS_ANSWERS_PER_MINUTE``, since every request comes from 127.0.0.1.
 3. ``--connections`` client threads POST answers for ``--seconds``: a random invitation and score,
    the page's token and cookie (made here with the site's secret, as the page would hand them
    out), a comment on one answer in four; a second answer to an invitation updates its response.
@@ -74,7 +75,7 @@ def setup_data(*, invitations: int) -> int:
     return survey.pk
 
 
-def _serve(workers: int, port: int) -> subprocess.Popen:
+def _serve(workers: int, threads: int, port: int) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_DEBUG": "false",
@@ -82,7 +83,8 @@ def _serve(workers: int, port: int) -> subprocess.Popen:
         "VAR_DIR": tempfile.mkdtemp(prefix="survey-bench-"),
     }
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "retention_crm.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+        [str(ROOT / ".venv/bin/gunicorn"), "retention_crm.wsgi", "-w", str(workers), "--threads", str(threads),
+         "-b", f"127.0.0.1:{port}",
          "--access-logfile", "-", "--log-level", "warning"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
     )  # fmt: skip
@@ -175,6 +177,7 @@ def main() -> None:
     parser.add_argument("--invitations", type=int, default=20_000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (make run serves with 4)")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--port", type=int, default=8190)
     args = parser.parse_args()
@@ -199,7 +202,7 @@ def main() -> None:
         prepared.append(("POST", url, body, headers))
     connection.close()
 
-    server = _serve(args.workers, args.port)
+    server = _serve(args.workers, args.threads, args.port)
     try:
         run("warm-up", port=args.port, seconds=2, connections=4, requests=[])
         answers = run("answers", port=args.port, seconds=args.seconds, connections=args.connections, requests=prepared)
@@ -209,7 +212,7 @@ def main() -> None:
         server.wait(timeout=30)
     for result in (answers, trivial):
         print(
-            f"{result['kind']}: {args.connections} connections, {args.workers} gunicorn workers, {result['seconds']} s: "
+            f"{result['kind']}: {args.connections} connections, {args.workers} gunicorn workers x {args.threads} threads, {result['seconds']} s: "
             f"{result['requests']:,} requests, {result['per_second']}/s, p50 {result['p50']} ms, "
             f"p95 {result['p95']} ms, p99 {result['p99']} ms, {result['errors']} errors {result['first_errors']}",
             flush=True,
