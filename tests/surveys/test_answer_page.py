@@ -189,3 +189,21 @@ def test_a_link_answers_only_for_its_own_invitation():
 
     assert Response.objects.get().customer == mine.customer
     assert not Response.objects.filter(customer=theirs.customer).exists()
+
+
+@pytest.mark.parametrize("language", ["en", "ca", "id", "ms"])
+@pytest.mark.parametrize(("updated", "anonymous"), [(False, False), (True, False), (False, True)])
+def test_the_thank_you_page_reused_between_answers_is_the_page_of_each_answer(language, updated, anonymous):
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from surveys import public_views, tokens
+
+    for invitation_id, score in ((1, 9), (2, 3)):  # the second answer reuses the first one's page
+        token = tokens.answer_token(invitation_id, score)
+        reused = public_views._thanks(language=language, updated=updated, anonymous=anonymous, token=token)
+        with translation.override(language):
+            context = {"language": language, "updated": updated, "token": token, "anonymous": anonymous}
+            fresh = render_to_string("surveys/public/thanks.html", context)
+        assert reused.content.decode() == fresh
+        assert f"/a/{token}/?lang={language}" in fresh
