@@ -35,10 +35,10 @@ def entries_insert_crediting(insert_sql: str, params) -> int:
     with connection.cursor() as cursor:
         if sql.is_postgresql():
             cursor.execute(
-                f"WITH awarded AS ({insert_sql} RETURNING member_id, points) "
-                f"UPDATE {MEMBER} m SET points = m.points + a.points "
-                "FROM (SELECT member_id, SUM(points) AS points FROM awarded GROUP BY member_id) a "
-                "WHERE m.customer_id = a.member_id",  # noqa: S608 - table names only
+                f"""WITH awarded AS ({insert_sql} RETURNING member_id, points)
+                UPDATE {MEMBER} m SET points = m.points + a.points
+                FROM (SELECT member_id, SUM(points) AS points FROM awarded GROUP BY member_id) a
+                WHERE m.customer_id = a.member_id""",  # noqa: S608 - table names and the caller's statement
                 params,
             )
             return cursor.rowcount
@@ -48,9 +48,9 @@ def entries_insert_crediting(insert_sql: str, params) -> int:
         if not cursor.rowcount:
             return 0
         cursor.execute(
-            f"UPDATE {MEMBER} SET points = points + (SELECT SUM(e.points) FROM {ENTRY} e "
-            f"WHERE e.member_id = {MEMBER}.customer_id AND e.id > %s) "
-            f"WHERE customer_id IN (SELECT member_id FROM {ENTRY} WHERE id > %s)",  # noqa: S608 - table names only
+            f"""UPDATE {MEMBER} SET points = points + (SELECT SUM(e.points) FROM {ENTRY} e
+                WHERE e.member_id = {MEMBER}.customer_id AND e.id > %s)
+            WHERE customer_id IN (SELECT member_id FROM {ENTRY} WHERE id > %s)""",  # noqa: S608 - table names only
             (before, before),
         )
         return cursor.rowcount

@@ -98,6 +98,7 @@ def programme_results(*, start: datetime, end: datetime) -> Results:
 
 ENTRY = LedgerEntry._meta.db_table
 
+
 # Breakage by cohort (docs/metrics.md, "Loyalty"): the points whose expiry date fell in the period,
 # and how many of them expired unredeemed. Points are spent oldest first (by expiry date, as
 # services.points_expire counts them), so per member the points form one line: lots by expiry date
