@@ -22,7 +22,7 @@ The kernel imports no app: this module knows SQL, not tables.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from django.db import connection
 
@@ -58,8 +58,3 @@ def month_day(expr: str) -> str:
 def db_datetime(value: datetime | None):
     """``value`` as the ORM writes it to a datetime column of this database (None stays None)."""
     return connection.ops.adapt_datetimefield_value(value)
-
-
-def db_date(value: date | None):
-    """``value`` as the ORM writes it to a date column of this database (None stays None)."""
-    return connection.ops.adapt_datefield_value(value)
