@@ -13,13 +13,15 @@ import calendar
 import logging
 from datetime import date, datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
+from retention_crm import sql
 
 from . import selectors
+from .ledger_bulk import entries_insert_crediting
 from .models import LedgerEntry, Member
 
 logger = logging.getLogger(__name__)
@@ -52,29 +54,19 @@ def birthday_bonus_award(*, now: datetime | None = None) -> int:
     today = timezone.localdate(now)
     days = [pair for offset in range(CATCH_UP_DAYS) for pair in birthdays_of(today - timedelta(days=offset))]
     values = ", ".join(["(%s, %s)"] * len(days))
-    at = connection.ops.adapt_datetimefield_value(now)
-    expires = (
-        connection.ops.adapt_datetimefield_value(now + timedelta(days=programme.expiry_days))
-        if programme.expiry_days
-        else None
+    at = sql.db_datetime(now)
+    expires = sql.db_datetime(now + timedelta(days=programme.expiry_days)) if programme.expiry_days else None
+    awarded = entries_insert_crediting(
+        f"""INSERT INTO {ENTRY} (member_id, points, kind, source, reason, key, occurred_at, expires_at, created_at)
+            WITH d(mmdd, year) AS (VALUES {values})
+            SELECT m.customer_id, %s, 'earn', 'birthday', %s, 'birthday:' || m.customer_id || ':' || d.year,
+                %s, %s, %s
+            FROM {MEMBER} m
+            JOIN {CUSTOMER} c ON c.id = m.customer_id
+            JOIN d ON {sql.month_day("c.birth_date")} = d.mmdd
+            WHERE c.birth_date IS NOT NULL AND c.archived_at IS NULL AND m.enrolled_at <= %s
+            ON CONFLICT DO NOTHING""",  # noqa: S608 - table names only
+        (*[v for pair in days for v in pair], points, _("Birthday bonus"), at, expires, at, at),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""WITH awarded AS (
-                INSERT INTO {ENTRY} (member_id, points, kind, source, reason, key, occurred_at, expires_at, created_at)
-                SELECT m.customer_id, %s, 'earn', 'birthday', %s, 'birthday:' || m.customer_id || ':' || d.year,
-                    %s, %s, %s
-                FROM {MEMBER} m
-                JOIN {CUSTOMER} c ON c.id = m.customer_id
-                JOIN (VALUES {values}) AS d(mmdd, year)
-                    ON EXTRACT(MONTH FROM c.birth_date) * 100 + EXTRACT(DAY FROM c.birth_date) = d.mmdd
-                WHERE c.birth_date IS NOT NULL AND c.archived_at IS NULL AND m.enrolled_at <= %s
-                ON CONFLICT DO NOTHING
-                RETURNING member_id, points
-            )
-            UPDATE {MEMBER} m SET points = m.points + a.points FROM awarded a WHERE m.customer_id = a.member_id""",  # noqa: S608 - table names only
-            (points, _("Birthday bonus"), at, expires, at, *[v for pair in days for v in pair], at),
-        )
-        awarded = cursor.rowcount
     logger.info("loyalty.birthday_bonus members=%s", awarded)
     return awarded

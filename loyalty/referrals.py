@@ -31,8 +31,10 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer, Order
 from customers.services import customer_update
+from retention_crm import sql
 
 from . import selectors
+from .ledger_bulk import entries_insert_crediting
 from .models import LedgerEntry, Member, ReferralCode
 
 logger = logging.getLogger(__name__)
@@ -128,37 +130,33 @@ def referral_record(*, customer: Customer, code: str, at: datetime | None = None
 
 # --- The reward ---------------------------------------------------------------------------------
 
+# The referred customer's first purchase is looked up per referral (an index on the customer's
+# orders), then read by its id: the same plan as a lateral join, in SQL both databases speak.
 _REWARD_SQL = f"""
-WITH due AS (
-    SELECT c.id AS referred_id, c.referred_by_id AS referrer_id
+INSERT INTO {ENTRY} (member_id, points, kind, source, reason, key, occurred_at, expires_at, created_at)
+WITH referred AS (
+    SELECT c.id AS referred_id, c.referred_by_id AS referrer_id,
+        (SELECT o.id FROM {ORDER} o WHERE o.customer_id = c.id AND o.kind = 'purchase'
+         ORDER BY o.ordered_at, o.id LIMIT 1) AS first_order_id
     FROM {CUSTOMER} c
     JOIN {MEMBER} rm ON rm.customer_id = c.referred_by_id
     JOIN {CUSTOMER} r ON r.id = c.referred_by_id
-    JOIN LATERAL (
-        SELECT o.ordered_at, o.status, o.refunded_amount FROM {ORDER} o
-        WHERE o.customer_id = c.id AND o.kind = 'purchase'
-        ORDER BY o.ordered_at, o.id LIMIT 1
-    ) first ON true
     WHERE c.referred_by_id IS NOT NULL AND c.archived_at IS NULL AND r.archived_at IS NULL
-        AND r.referred_by_id IS DISTINCT FROM c.id
-        AND first.ordered_at <= %(until)s AND first.status = 'placed' AND first.refunded_amount = 0
+        AND (r.referred_by_id IS NULL OR r.referred_by_id <> c.id)
         AND NOT EXISTS (SELECT 1 FROM {ENTRY} e WHERE e.key = 'referrer:' || c.id)
-), awarded AS (
-    INSERT INTO {ENTRY} (member_id, points, kind, source, reason, key, occurred_at, expires_at, created_at)
-    SELECT member_id, points, 'earn', 'referral', reason, key, %(now)s, %(expires)s, %(now)s FROM (
-        SELECT d.referrer_id AS member_id, %(referrer_points)s AS points, %(referrer_reason)s AS reason,
-            'referrer:' || d.referred_id AS key
-        FROM due d WHERE %(referrer_points)s > 0
-        UNION ALL
-        SELECT d.referred_id, %(referred_points)s, %(referred_reason)s, 'referred:' || d.referred_id
-        FROM due d JOIN {MEMBER} m ON m.customer_id = d.referred_id WHERE %(referred_points)s > 0
-    ) rows
-    ON CONFLICT DO NOTHING
-    RETURNING member_id, points
+), due AS (
+    SELECT d.referred_id, d.referrer_id FROM referred d JOIN {ORDER} first ON first.id = d.first_order_id
+    WHERE first.ordered_at <= %(until)s AND first.status = 'placed' AND first.refunded_amount = 0
+), reward AS (
+    SELECT d.referrer_id AS member_id, %(referrer_points)s AS points, %(referrer_reason)s AS reason,
+        'referrer:' || d.referred_id AS key
+    FROM due d WHERE %(referrer_points)s > 0
+    UNION ALL
+    SELECT d.referred_id, %(referred_points)s, %(referred_reason)s, 'referred:' || d.referred_id
+    FROM due d JOIN {MEMBER} m ON m.customer_id = d.referred_id WHERE %(referred_points)s > 0
 )
-UPDATE {MEMBER} m SET points = m.points + a.points
-FROM (SELECT member_id, SUM(points) AS points FROM awarded GROUP BY member_id) a
-WHERE m.customer_id = a.member_id
+SELECT member_id, points, 'earn', 'referral', reason, key, %(now)s, %(expires)s, %(now)s FROM reward WHERE true
+ON CONFLICT DO NOTHING
 """  # noqa: S608 - table names only
 
 
@@ -171,21 +169,18 @@ def referrals_reward(*, now: datetime | None = None) -> int:
     if not (programme.referral_reward_points or programme.referred_reward_points):
         return 0
     expires = now + timedelta(days=programme.expiry_days) if programme.expiry_days else None
-    adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _REWARD_SQL,
-            {
-                "until": adapt(now - timedelta(days=programme.referral_wait_days)),
-                "now": adapt(now),
-                "expires": adapt(expires) if expires else None,
-                "referrer_points": programme.referral_reward_points,
-                "referred_points": programme.referred_reward_points,
-                "referrer_reason": _("Referral of a new customer"),
-                "referred_reason": _("Welcome: you came through a referral"),
-            },
-        )
-        credited = cursor.rowcount
+    credited = entries_insert_crediting(
+        _REWARD_SQL,
+        {
+            "until": sql.db_datetime(now - timedelta(days=programme.referral_wait_days)),
+            "now": sql.db_datetime(now),
+            "expires": sql.db_datetime(expires),
+            "referrer_points": programme.referral_reward_points,
+            "referred_points": programme.referred_reward_points,
+            "referrer_reason": _("Referral of a new customer"),
+            "referred_reason": _("Welcome: you came through a referral"),
+        },
+    )
     logger.info("loyalty.referrals_rewarded members=%s", credited)
     return credited
 

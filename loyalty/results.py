@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from customers.models import Order
+from retention_crm import sql
 
 from .models import LedgerEntry, Member, Tier, TierChange
 from .referrals import referral_results
@@ -97,13 +98,16 @@ def programme_results(*, start: datetime, end: datetime) -> Results:
 
 ENTRY = LedgerEntry._meta.db_table
 
+
 # Breakage by cohort (docs/metrics.md, "Loyalty"): the points whose expiry date fell in the period,
 # and how many of them expired unredeemed. Points are spent oldest first (by expiry date, as
 # services.points_expire counts them), so per member the points form one line: lots by expiry date
 # (net of what was taken back of them), spending entries (redeem, expire, adjust down) filling it
 # from the start in the order recorded. The cohort is the stretch [lo, hi) of lots expiring in the
 # period; an expire entry's share of it is the overlap of its stretch of the line with the cohort's.
-_BREAKAGE_SQL = f"""
+def _breakage_sql() -> str:
+    overlap = sql.greatest("0", f"{sql.least('s.upto', 'b.hi')} - {sql.greatest('s.upto - s.size', 'b.lo')}")
+    return f"""
 WITH bounds AS (
     SELECT member_id,
         SUM(CASE WHEN expires_at < %(start)s THEN points ELSE 0 END) AS lo,
@@ -120,7 +124,7 @@ WITH bounds AS (
 )
 SELECT
     (SELECT COALESCE(SUM(hi - lo), 0) FROM bounds),
-    (SELECT COALESCE(SUM(GREATEST(0, LEAST(s.upto, b.hi) - GREATEST(s.upto - s.size, b.lo))), 0)
+    (SELECT COALESCE(SUM({overlap}), 0)
      FROM spending s JOIN bounds b ON b.member_id = s.member_id WHERE s.kind = 'expire')
 """  # noqa: S608 - table names only
 
@@ -131,7 +135,7 @@ def breakage_cohort(*, start: datetime, end: datetime) -> tuple[int, int]:
     if end <= start:
         return 0, 0
     with connection.cursor() as cursor:
-        cursor.execute(_BREAKAGE_SQL, {"start": start, "end": end})
+        cursor.execute(_breakage_sql(), {"start": sql.db_datetime(start), "end": sql.db_datetime(end)})
         cohort, expired = cursor.fetchone()
     return int(cohort), int(expired)
 

@@ -23,7 +23,7 @@ from customers import roles
 from customers.models import Customer, Interaction, Order
 from customers.selectors import customer_can_edit, import_job_orders
 from customers.services import interaction_log
-from retention_crm import formats
+from retention_crm import formats, sql
 
 from . import earning, emails, selectors
 from .models import EarningRule, LedgerEntry, Member, Tier, TierChange
@@ -188,18 +188,25 @@ def import_points_earn(*, job_id) -> int:
 # taken back already; it is capped by what is left of the order's own points once the member's
 # spending has used the oldest first (lots ordered as selectors.lot_remaining orders them), and by
 # the balance (a running sum per member).
-_REVERSE_SQL = f"""
+def _reverse_sql(orders_sql: str) -> str:
+    """The statement of ``points_reverse_orders`` over the orders of ``orders_sql`` (a SELECT of id,
+    external_id, net_amount, gross_amount)."""
+    greatest, least = sql.greatest, sql.least
+    net = greatest("l.points + COALESCE(rv.points, 0)", "0")
+    left_of_lot = greatest(f"l.net - {least(greatest('COALESCE(s.spent, 0) - (l.upto - l.net)', '0'), 'l.net')}", "0")
+    return f"""
+INSERT INTO {ENTRY} (member_id, points, order_id, expires_at, occurred_at, kind, source, reason, created_at)
 WITH due AS (
     SELECT e.member_id, e.order_id, e.id AS earn_id, e.expires_at, o.external_id,
-        e.points - FLOOR(e.points * GREATEST(o.net_amount, 0) / o.gross_amount)::bigint
+        e.points - CAST(FLOOR(e.points * {greatest("o.net_amount", "0")} / o.gross_amount) AS bigint)
             + COALESCE((SELECT SUM(r.points) FROM {ENTRY} r WHERE r.order_id = e.order_id AND r.kind = 'reverse'), 0)
             AS due
-    FROM {ENTRY} e JOIN ({{orders}}) o ON o.id = e.order_id
+    FROM {ENTRY} e JOIN ({orders_sql}) o ON o.id = e.order_id
     WHERE e.kind = 'earn' AND e.source = 'order' AND o.gross_amount > 0 AND o.net_amount < o.gross_amount
 ), lots AS (
     SELECT l.id, l.member_id,
-        GREATEST(l.points + COALESCE(rv.points, 0), 0) AS net,
-        SUM(GREATEST(l.points + COALESCE(rv.points, 0), 0)) OVER (
+        {net} AS net,
+        SUM({net}) OVER (
             PARTITION BY l.member_id ORDER BY l.expires_at ASC NULLS LAST, l.occurred_at, l.id
         ) AS upto
     FROM {ENTRY} l
@@ -213,8 +220,7 @@ WITH due AS (
     WHERE points < 0 AND kind <> 'reverse' AND member_id IN (SELECT member_id FROM due WHERE due > 0)
     GROUP BY member_id
 ), takes AS (
-    SELECT d.*, LEAST(d.due, GREATEST(
-        l.net - LEAST(GREATEST(COALESCE(s.spent, 0) - (l.upto - l.net), 0), l.net), 0)) AS take
+    SELECT d.*, {least("d.due", left_of_lot)} AS take
     FROM due d JOIN lots l ON l.id = d.earn_id LEFT JOIN spent s ON s.member_id = d.member_id
     WHERE d.due > 0
 ), capped AS (
@@ -223,10 +229,9 @@ WITH due AS (
     FROM takes t JOIN {MEMBER} m ON m.customer_id = t.member_id
     WHERE t.take > 0
 )
-INSERT INTO {ENTRY} (member_id, points, order_id, expires_at, occurred_at, kind, source, reason, created_at)
-SELECT member_id, -LEAST(take, balance - (running - take)), order_id, expires_at, %s, 'reverse', 'order',
-    LEFT(%s || external_id || %s, 200), %s
-FROM capped WHERE LEAST(take, balance - (running - take)) > 0
+SELECT member_id, -{least("take", "balance - (running - take)")}, order_id, expires_at, %s, 'reverse', 'order',
+    SUBSTR(%s || external_id || %s, 1, 200), %s
+FROM capped WHERE {least("take", "balance - (running - take)")} > 0
 """  # noqa: S608 - table names only
 
 
@@ -246,7 +251,7 @@ def points_reverse_orders(*, orders: QuerySet[Order]) -> int:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
         # The orders' parameters come first (their SELECT is in the first CTE), then the INSERT's.
-        cursor.execute(_REVERSE_SQL.replace("{orders}", orders_sql), (*orders_params, now, before, after, now))
+        cursor.execute(_reverse_sql(orders_sql), (*orders_params, now, before, after, now))
         written = cursor.rowcount
     if written:
         _balances_resum(customers_sql, customers_params)

@@ -27,7 +27,7 @@ from retention_crm import events
 from tests.customers.factories import CustomerFactory, OrderFactory, ProductFactory, order_add_line
 from tests.metrics.conftest import at_noon
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 
 def basket(customer, *products, day="2024-03-01", status=Order.Status.PLACED, prices=None) -> Order:

@@ -13,7 +13,7 @@ from tests.clients import client_for
 from tests.conftest import api_client_for
 from tests.customers.factories import CustomerFactory, OrderFactory, ProductFactory, order_add_line
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 
 def basket(customer, *products):

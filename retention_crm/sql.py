@@ -1,0 +1,60 @@
+"""The pieces of raw SQL that PostgreSQL and SQLite (``make run``'s default) say differently,
+chosen in one place for every app (contact plans keep their own few in ``contact_plans/dialect.py``).
+
+The apps' set-based statements are written once, in the SQL both databases speak: ``CAST(x AS
+bigint)`` rather than ``x::bigint``, ``SUBSTR`` rather than ``LEFT``, CTEs rather than column-aliased
+subqueries, window functions and ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` (SQLite 3.35+).
+What cannot be written once is built here:
+
+- ``greatest`` / ``least``: PostgreSQL's ``GREATEST`` and ``LEAST`` are SQLite's multi-argument
+  ``MAX`` and ``MIN``. One difference: SQLite's return NULL when any argument is NULL, PostgreSQL's
+  skip NULLs, so callers pass expressions that are never NULL (wrap them in ``COALESCE``);
+- ``month_day``: a date's month x 100 + day (``EXTRACT`` on PostgreSQL, ``strftime`` on SQLite), to
+  find anniversaries;
+- ``db_datetime``: a datetime passed to raw SQL in the database's own format. SQLite keeps datetimes
+  as text in UTC and compares them as text, so an aware datetime written by hand ("+00:00") would
+  not sort with what the ORM wrote;
+- ``is_postgresql``: for the few statements whose PostgreSQL form is kept because it is the faster
+  one (a data-modifying CTE, a lateral join), next to their SQLite form.
+
+The kernel imports no app: this module knows SQL, not tables.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import connection
+
+
+def is_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _extreme(postgresql: str, sqlite: str, exprs: tuple[str, ...]) -> str:
+    if len(exprs) < 2:
+        raise ValueError("needs two expressions or more")
+    return f"{postgresql if is_postgresql() else sqlite}({', '.join(exprs)})"
+
+
+def greatest(*exprs: str) -> str:
+    """The SQL of the largest of ``exprs`` (none of them NULL: see the module)."""
+    return _extreme("GREATEST", "MAX", exprs)
+
+
+def least(*exprs: str) -> str:
+    """The SQL of the smallest of ``exprs`` (none of them NULL: see the module)."""
+    return _extreme("LEAST", "MIN", exprs)
+
+
+def month_day(expr: str) -> str:
+    """The SQL of ``expr``'s month x 100 + day (401 for 1 April), a number. For a statement run with
+    parameters (its ``%`` is written ``%%``, as Django's SQLite cursor expects then)."""
+    if is_postgresql():
+        return f"(EXTRACT(MONTH FROM {expr}) * 100 + EXTRACT(DAY FROM {expr}))"
+    return f"CAST(strftime('%%m%%d', {expr}) AS INTEGER)"
+
+
+def db_datetime(value: datetime | None):
+    """``value`` as the ORM writes it to a datetime column of this database (None stays None)."""
+    return connection.ops.adapt_datetimefield_value(value)
