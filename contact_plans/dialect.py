@@ -16,7 +16,8 @@ both databases' (SQLite 3.35+). What differs is small and lives here:
 - a date plus a number of days (``DatePlusDays``): ``date + integer`` on PostgreSQL, SQLite's
   ``date(d, 'N days')``;
 - datetimes passed to raw SQL (``db_datetime``): in the database's own format, so that they compare
-  with what the ORM wrote (SQLite keeps text in UTC; an offset written by hand would not sort).
+  with what the ORM wrote (SQLite keeps text in UTC; an offset written by hand would not sort);
+  it and ``is_postgresql`` are the kernel's (``retention_crm.sql``), used here.
 """
 
 from __future__ import annotations
@@ -28,14 +29,12 @@ from django.db import connection
 from django.db.models import DateField, Func, IntegerField
 from django.db.models.functions import Cast, Round
 
+from retention_crm.sql import db_datetime, is_postgresql
+
 # 2**53 - 1: the low 53 bits of SQLite's random integer, divided by 2**53, are uniform in [0, 1) and
 # exact in a double (the whole range of a float's mantissa, so no value is favoured).
 _LOW_53_BITS = 9007199254740991
 _TWO_TO_53 = 9007199254740992.0
-
-
-def is_postgresql() -> bool:
-    return connection.vendor == "postgresql"
 
 
 def random_unit() -> str:
@@ -63,11 +62,6 @@ class DatePlusDays(Func):
     def as_sqlite(self, compiler, connection, **extra_context):
         return self.as_sql(compiler, connection, template="date(%(expressions)s || ' days')", arg_joiner=", ",
                            **extra_context)
-
-
-def db_datetime(value: datetime | None):
-    """``value`` as the ORM would write it to a datetime column of this database."""
-    return connection.ops.adapt_datetimefield_value(value)
 
 
 def update_by_id(table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:

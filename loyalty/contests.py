@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer, Order
 from retention_crm import formats
+from retention_crm.sql import db_datetime
 
 from . import emails
 from .models import Contest, ContestEntry, ContestSurveyEntry, ContestWinner, LedgerEntry, Member
@@ -89,11 +90,6 @@ def contest_save(*, contest: Contest) -> Contest:
     return contest
 
 
-def _dt(value: datetime):
-    # A datetime parameter of raw SQL as the ORM writes the column (SQLite compares them as text).
-    return connection.ops.adapt_datetimefield_value(value)
-
-
 def _entries_select(contest: Contest, *, member_id: int | None = None) -> tuple[str, list]:
     """(member_id, entries, points, reached_at) of the contest's members, as SQL. Of a ranking the
     entries are the points earned; points and reached_at are null for the other contests."""
@@ -105,7 +101,7 @@ def _entries_select(contest: Contest, *, member_id: int | None = None) -> tuple[
             JOIN {MEMBER} m ON m.customer_id = e.member_id
             WHERE e.kind IN ('earn', 'reverse') AND e.occurred_at >= %s AND e.occurred_at < %s {only}
             GROUP BY e.member_id HAVING SUM(e.points) > 0""",  # noqa: S608 - table names only
-            [_dt(contest.starts_at), _dt(contest.ends_at), *extra],
+            [db_datetime(contest.starts_at), db_datetime(contest.ends_at), *extra],
         )
     if contest.entry_rule == Contest.EntryRule.SURVEY:
         only = "AND s.member_id = %s" if member_id is not None else ""
@@ -113,7 +109,7 @@ def _entries_select(contest: Contest, *, member_id: int | None = None) -> tuple[
             f"""SELECT s.member_id, COUNT(*), CAST(NULL AS bigint), CAST(NULL AS timestamp with time zone) FROM {SURVEY_ENTRY} s
             WHERE s.contest_id = %s AND s.answered_at >= %s AND s.answered_at < %s {only}
             GROUP BY s.member_id""",  # noqa: S608 - table names only
-            [contest.pk, _dt(contest.starts_at), _dt(contest.ends_at), *extra],
+            [contest.pk, db_datetime(contest.starts_at), db_datetime(contest.ends_at), *extra],
         )
     if contest.entry_rule == Contest.EntryRule.PURCHASE:
         return (
@@ -121,14 +117,14 @@ def _entries_select(contest: Contest, *, member_id: int | None = None) -> tuple[
             WHERE o.kind = 'purchase' AND o.status = 'placed' AND o.net_amount > 0 AND o.net_amount >= %s
             AND o.ordered_at >= %s AND o.ordered_at < %s AND m.enrolled_at <= o.ordered_at {only}
             GROUP BY o.customer_id""",  # noqa: S608 - table names only
-            [contest.min_amount, _dt(contest.starts_at), _dt(contest.ends_at), *extra],
+            [contest.min_amount, db_datetime(contest.starts_at), db_datetime(contest.ends_at), *extra],
         )
     return (
         f"""SELECT e.member_id, CAST(FLOOR(SUM(e.points) / %s) AS bigint), CAST(NULL AS bigint), CAST(NULL AS timestamp with time zone) FROM {ENTRY} e
         JOIN {MEMBER} m ON m.customer_id = e.member_id
         WHERE e.kind IN ('earn', 'reverse') AND e.occurred_at >= %s AND e.occurred_at < %s {only}
         GROUP BY e.member_id HAVING FLOOR(SUM(e.points) / %s) >= 1""",  # noqa: S608 - table names only
-        [contest.points_per_entry, _dt(contest.starts_at), _dt(contest.ends_at), *extra, contest.points_per_entry],
+        [contest.points_per_entry, db_datetime(contest.starts_at), db_datetime(contest.ends_at), *extra, contest.points_per_entry],
     )
 
 
