@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from contact_plans.messaging import dispatch
 from contact_plans.models import FollowUp, LocalDelivery, Message
 from surveys import sending
+from surveys.answers import survey_answers_process
 from surveys.models import Response, Survey
 from tests.browser import login
 from tests.contact_plans.factories import consenting_customer
@@ -61,4 +62,7 @@ def test_a_one_click_answer_from_the_local_outbox_reaches_the_results(page, tran
     page.goto(f"/surveys/results/?survey={survey.pk}")
     expect(page.get_by_test_id("results-figure")).to_have_text("-100")
     expect(page.get_by_test_id("results-comments")).to_contain_text("El lliurament va arribar tard <script>x</script>")
+    # What the beat does every minute: the answer's closed loop gives the account manager the task.
+    assert not FollowUp.objects.filter(customer=customer).exists()
+    assert survey_answers_process() == 1
     assert FollowUp.objects.get(customer=customer).assigned_to == alice
