@@ -12,12 +12,13 @@ import logging
 from datetime import timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.models import Customer, Order
 
-from . import contests, selectors, services
+from . import contests, redemption, selectors, services
 from .models import Contest, EarningRule, Member, Programme, Reward, Tier
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,9 @@ REWARDS = [("Tote bag", 250, 40), ("Voucher 10", 500, None), ("Tasting evening",
 # Every third customer by id: enough members to fill the tiers and the results, and non-members to
 # compare their repeat-purchase rate with.
 ENROL_EVERY = 3
+# Every second member who can afford a reward has redeemed one in the last weeks (at most this many),
+# so that the results show redemptions and a breakage below 100 %.
+REDEMPTIONS = 40
 
 
 @transaction.atomic
@@ -67,7 +71,8 @@ def loyalty_demo_seed() -> bool:
         referral_reward_points=200, referred_reward_points=100, birthday_bonus_points=100
     )
     _contests_seed()
-    logger.info("loyalty.demo_seeded orders=%s", awarded)
+    redeemed = _redemptions_seed()
+    logger.info("loyalty.demo_seeded orders=%s redemptions=%s", awarded, redeemed)
     return True
 
 
@@ -124,3 +129,26 @@ def _contests_seed() -> None:
             winners_count=2,
         )
     )
+
+
+def _redemptions_seed() -> int:
+    """Members who can afford a reward redeem the dearest one in stock, spread over the last 50 days
+    (each through reward_redeem: the ledger, the stock, the code and its email, the timeline)."""
+    now = timezone.now()
+    rewards = list(Reward.objects.order_by("-points_cost").values_list("pk", "points_cost"))
+    cheapest = min(cost for _, cost in rewards)
+    members = Member.objects.filter(points__gte=cheapest).order_by("pk").values_list("customer_id", "points")
+    redeemed = 0
+    for i, (customer_id, points) in enumerate(members[: REDEMPTIONS * 2 : 2]):
+        for reward_id, cost in rewards:
+            if cost > points:
+                continue
+            try:
+                redemption.reward_redeem(
+                    customer_id=customer_id, reward_id=reward_id, now=now - timedelta(days=1 + i % 50)
+                )
+            except ValidationError:  # out of stock: the next one down
+                continue
+            redeemed += 1
+            break
+    return redeemed

@@ -15,10 +15,11 @@ from django.db import transaction
 from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.selectors import customer_visible_to
+from retention_crm import formats
 from retention_crm.csv import csv_response, csv_stream
 
 from . import contests, programme
@@ -329,7 +330,7 @@ def _figures(results: Results, point_value) -> list[dict]:
             "help": _(
                 "Of the %(cohort)s points whose expiry date fell in the period, the share that expired unredeemed."
             )
-            % {"cohort": formats.number_format(results.breakage_cohort_points, force_grouping=True)},
+            % {"cohort": formats.format_number(results.breakage_cohort_points)},
         },
         {"label": _("Outstanding points"), "value": results.outstanding_points},
         {
@@ -337,15 +338,15 @@ def _figures(results: Results, point_value) -> list[dict]:
             "value": results.referrals,
             "help": _("%(converted)s rewarded in the period, %(points)s points given.")
             % {
-                "converted": formats.number_format(results.referrals_converted, force_grouping=True),
-                "points": formats.number_format(results.referral_points, force_grouping=True),
+                "converted": formats.format_number(results.referrals_converted),
+                "points": formats.format_number(results.referral_points),
             },
         },
         {
             "label": _("Outstanding liability"),
             "value": results.outstanding_liability,
             "money": True,
-            "help": _("At %(value)s per point.") % {"value": formats.number_format(point_value, 4)},
+            "help": _("At %(value)s per point.") % {"value": formats.format_number(point_value, 4)},
         },
         {
             "label": _("Repeat purchases, members"),

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from loyalty import contests, selectors
 from loyalty.demo import loyalty_demo_seed
-from loyalty.models import Contest, ContestWinner, LedgerEntry, Member, Reward, Tier
+from loyalty.models import Contest, ContestWinner, LedgerEntry, Member, Redemption, Reward, Tier
 from tests.customers.factories import CustomerFactory
 
 from .factories import place_order
@@ -29,6 +29,21 @@ def test_the_demo_programme_enrols_a_third_of_the_customers_with_their_points_an
     assert Tier.objects.count() == 3 and Reward.objects.count() == 3
     assert LedgerEntry.objects.filter(kind="earn").count() == 3
     assert set(members.values_list("tier__name", flat=True)) == {"Silver"}  # 700 + 50 welcome bonus
+    assert selectors.balance_drift() == []
+
+
+def test_the_demo_members_who_can_afford_a_reward_have_redeemed_some():
+    for customer in [CustomerFactory() for _ in range(9)]:
+        place_order(customer, amount="700", at=timezone.now() - timedelta(days=10))
+
+    loyalty_demo_seed()
+
+    # Every second member who can afford one: the dearest reward within 750 points, dated in the past.
+    redemptions = Redemption.objects.order_by("member_id")
+    assert [r.reward.name for r in redemptions] == ["Voucher 10", "Voucher 10"]
+    assert all(r.created_at < timezone.now() - timedelta(hours=23) for r in redemptions)
+    assert sorted(Member.objects.values_list("points", flat=True)) == [250, 250, 750]
+    assert LedgerEntry.objects.filter(kind="redeem").count() == 2
     assert selectors.balance_drift() == []
 
 

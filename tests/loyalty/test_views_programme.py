@@ -215,6 +215,24 @@ def test_the_results_page_shows_the_figures_and_the_tier_chart(marta, results_da
     assert 'data-chart-source="chart-loyalty-tiers-data"' in page.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("language", "points", "share"),
+    [("en", "1,550", "100.0%"), ("id", "1.550", "100,0%"), ("ms", "1,550", "100.0%"), ("ca", "1.550", "100,0\xa0%")],
+)
+def test_the_results_page_writes_numbers_the_way_its_language_does(marta, language, points, share):
+    EarningRuleFactory()
+    member = MemberFactory()
+    at = timezone.now() - timedelta(days=2)
+    for amount in ("1450", "100"):
+        services.order_points_earn(order_id=place_order(member.customer, amount=amount, at=at).pk)
+
+    page = client_for(marta).get(reverse("loyalty:results"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    assert f'<td class="text-end">{points}</td>' in page  # points issued, grouped
+    assert f'<div class="fs-4 fw-semibold">{points}</div>' in page  # outstanding points
+    assert f'<div class="fs-4 fw-semibold">{share}</div>' in page  # repeat purchases, members
+
+
 def test_the_results_download_as_csv(marta, results_data):
     today = timezone.localdate()
     response = client_for(marta).get(
