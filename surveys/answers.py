@@ -331,8 +331,53 @@ def _upsert_sql(*, anonymous: bool) -> str:
     )
 
 
-_UPSERT_NAMED = None
-_UPSERT_ANONYMOUS = None
+# The statement's parameters, in the order of its ``$n`` and with their types: it is prepared once
+# per database connection (``_execute_prepared``), so that PostgreSQL parses and plans the CTE once,
+# not on every answer (two thirds of the database's work for an answer, docs/benchmarks.md).
+_UPSERT_PARAMS = {
+    "invitation_id": "bigint",
+    "survey_id": "bigint",
+    "anonymous": "boolean",
+    "questions_version": "integer",
+    "link_age": "double precision",
+    "short": "boolean",
+    "id": "uuid",
+    "anon_key": "text",
+    "score": "smallint",
+    "answers": "jsonb",
+    "comment": "text",
+    "is_detractor": "boolean",
+    "source": "text",
+    "answered_on": "date",
+    "answered_at": "timestamptz",
+}
+_UPSERT_STATEMENTS: dict[bool, str] = {}
+
+
+def _upsert_statement(*, anonymous: bool) -> str:
+    """The statement's text with ``$n`` parameters, for ``PREPARE``."""
+    statement = _UPSERT_STATEMENTS.get(anonymous)
+    if statement is None:
+        statement = _upsert_sql(anonymous=anonymous)
+        for number, name in enumerate(_UPSERT_PARAMS, start=1):
+            statement = statement.replace(f"%({name})s", f"${number}")
+        _UPSERT_STATEMENTS[anonymous] = statement
+    return statement
+
+
+def _execute_prepared(cursor, name: str, statement: str, types, params: list) -> None:
+    """``EXECUTE name(params)``, preparing ``statement`` first when this database connection has not
+    yet (once per connection: a prepared statement lives as long as its session, whatever becomes of
+    the transaction it was made in). Django's connection is per thread, and replaced when it is
+    closed (``CONN_MAX_AGE``, an error): the set of prepared names goes with the raw connection."""
+    wrapper = cursor.db
+    prepared = getattr(wrapper, "surveys_prepared", None)
+    if prepared is None or prepared[0] is not wrapper.connection:
+        prepared = wrapper.surveys_prepared = (wrapper.connection, set())
+    if name not in prepared[1]:
+        cursor.execute(f"PREPARE {name} ({', '.join(types)}) AS {statement}")
+        prepared[1].add(name)
+    cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)
 
 
 def _upsert(
@@ -349,14 +394,12 @@ def _upsert(
     outbox's dispatcher does, docs/messaging.md). Outside a transaction the statement is its own: no
     BEGIN and COMMIT round trips. None (nothing written) when the invitation's checks fail (``inv``
     above): the survey was closed meanwhile, or, when given, its questions changed or the link expired.
+    The statement is prepared once per connection (``_execute_prepared``).
 
     The asynchronous commit: the answer is visible to everyone when the page says thank you and
     reaches the disk at most ~0.6 s later instead of each answer waiting for an fsync. Only a crash
     of the database server itself in that window loses it; the person's link still works, and
     answering again records it."""
-    global _UPSERT_NAMED, _UPSERT_ANONYMOUS
-    if _UPSERT_NAMED is None:
-        _UPSERT_NAMED, _UPSERT_ANONYMOUS = _upsert_sql(anonymous=False), _upsert_sql(anonymous=True)
     anonymous = survey.anonymous
     params = {
         **values,
@@ -372,7 +415,13 @@ def _upsert(
         "short": short,
     }
     with connection.cursor() as cursor:
-        cursor.execute(_UPSERT_ANONYMOUS if anonymous else _UPSERT_NAMED, params)
+        _execute_prepared(
+            cursor,
+            "surveys_answer_anonymous" if anonymous else "surveys_answer",
+            _upsert_statement(anonymous=anonymous),
+            _UPSERT_PARAMS.values(),
+            [params[name] for name in _UPSERT_PARAMS],
+        )
         row = cursor.fetchone()
         names = [column.name for column in cursor.description]
     if row is None:
