@@ -273,9 +273,9 @@ def _post_direct(request: HttpRequest, token: str, link) -> HttpResponse | None:
         return None
     if recorded is None:
         return None
-    response, created = recorded
+    language, created = recorded
     chosen = request.GET.get("lang")
-    language = chosen if chosen in dict(settings.LANGUAGES) else response.language
+    language = chosen if chosen in dict(settings.LANGUAGES) else language
     return _finish(_thanks(language=language, updated=not created, anonymous=survey.anonymous, token=token))
 
 

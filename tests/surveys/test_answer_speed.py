@@ -213,7 +213,7 @@ def test_the_page_post_is_one_statement_that_reads_nothing_first(settings):
         answered = client.post(url, {"score": 2, "page_token": page_token})
 
     if connection.vendor == "postgresql":
-        assert len(_statements(queries)) == 1 and _statements(queries)[0].startswith("EXECUTE surveys_answer ")
+        assert len(_statements(queries)) == 1 and _statements(queries)[0].startswith("EXECUTE surveys_answer_page ")
     assert answered.status_code == 200 and answered["Referrer-Policy"] == "no-referrer"
     page = answered.content.decode()
     assert 'data-testid="survey-thanks"' in page and '<html lang="ms">' in page  # the invitation's language
