@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import secrets
+import threading
 import time
 
 from django.conf import settings
@@ -152,15 +153,21 @@ def _flooding(request: HttpRequest) -> bool:
 
 
 # The rate limit's count on Redis: one command (a script, so that the count and its expiry are one
-# atomic step and one round trip), sent by a client made once per process: django's cache makes a
-# new client (and its table of reply callbacks) on every call, which cost more than the round trip's
-# own work. The client is thread-safe and takes its connections from the cache's pool.
+# atomic step and one round trip). Sent on a connection of each thread's own, taken once from the
+# cache's pool and kept: checking a connection out of redis-py's pool and back costs, for every
+# command, a poll of the socket and the pool's bookkeeping, three times the command's own work in
+# the process (docs/benchmarks.md). On any failure of that connection (Redis restarted, the script
+# flushed, a timeout) it is dropped and the command goes the pool's way, which reconnects and loads
+# the script (a connection lost after Redis counted counts that answer twice: stricter, never laxer). Django's cache would also make a new client on every call: the script object (with
+# its client) is made once per process.
 _COUNT_SCRIPT = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
 """
+_COUNT_SECONDS = 61
 _REDIS_SCRIPTS: dict[int, object] = {}
+_REDIS_CONNECTIONS = threading.local()
 
 
 def _count_on_redis(key: str) -> int | None:
@@ -173,7 +180,18 @@ def _count_on_redis(key: str) -> int | None:
         client = backend._cache.get_client(full_key, write=True)
         # EVALSHA, and EVAL when Redis does not know the script (restarted, flushed).
         script = _REDIS_SCRIPTS[id(backend._cache)] = client.register_script(_COUNT_SCRIPT)
-    return int(script(keys=[full_key], args=[61]))
+    own = getattr(_REDIS_CONNECTIONS, "connection", None)
+    if own is not None and own[0] is script:
+        connection = own[1]
+        try:
+            connection.send_command("EVALSHA", script.sha, 1, full_key, _COUNT_SECONDS)
+            return int(connection.read_response())
+        except Exception:  # noqa: BLE001 - whatever it was, the pool's way below says it again or works
+            connection.disconnect()
+            _REDIS_CONNECTIONS.connection = None
+    count = int(script(keys=[full_key], args=[_COUNT_SECONDS]))
+    _REDIS_CONNECTIONS.connection = (script, script.registered_client.connection_pool.make_connection())
+    return count
 
 
 def _language(request: HttpRequest, invitation: Invitation) -> str:

@@ -88,6 +88,34 @@ def test_on_redis_the_rate_limit_counts_in_one_round_trip_and_refuses_a_flood(se
     assert 0 < ttl <= 61  # the counter goes away with its minute
 
 
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="needs TEST_REDIS_URL")
+def test_the_rate_limit_counts_on_when_its_own_redis_connection_fails(settings):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from surveys import public_views
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["TEST_REDIS_URL"],
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    key = "surveys.answers:203.0.113.9:1"
+
+    first = public_views._count_on_redis(key)  # the pool's way; the thread then keeps a connection
+    own = public_views._REDIS_CONNECTIONS.connection[1]
+    second = public_views._count_on_redis(key)  # on it
+    with mock.patch.object(own, "send_command", side_effect=RedisConnectionError("Redis restarted")):
+        third = public_views._count_on_redis(key)  # dropped: the pool's way again
+    fourth = public_views._count_on_redis(key)
+
+    assert (first, second, third, fourth) == (1, 2, 3, 4)
+    assert public_views._REDIS_CONNECTIONS.connection[1] is not own
+    full_key = caches["default"].make_and_validate_key(key)
+    assert 0 < caches["default"]._cache.get_client(full_key).ttl(full_key) <= 61
+
+
 @pytest.mark.django_db
 def test_the_record_returns_the_stored_row():
     invitation = invitation_for(active_survey("nps"), customer=CustomerFactory(), language="ca")
