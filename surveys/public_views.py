@@ -153,13 +153,14 @@ def _flooding(request: HttpRequest) -> bool:
 
 
 # The rate limit's count on Redis: one command (a script, so that the count and its expiry are one
-# atomic step and one round trip). Sent on a connection of each thread's own, taken once from the
-# cache's pool and kept: checking a connection out of redis-py's pool and back costs, for every
-# command, a poll of the socket and the pool's bookkeeping, three times the command's own work in
-# the process (docs/benchmarks.md). On any failure of that connection (Redis restarted, the script
-# flushed, a timeout) it is dropped and the command goes the pool's way, which reconnects and loads
-# the script (a connection lost after Redis counted counts that answer twice: stricter, never laxer). Django's cache would also make a new client on every call: the script object (with
-# its client) is made once per process.
+# atomic step and one round trip). Sent on a connection of each thread's own, made once with the
+# cache's connection settings and kept: checking a connection out of redis-py's pool and back costs,
+# for every command, a poll of the socket and the pool's bookkeeping, three times the command's own
+# work in the process (docs/benchmarks.md). On any failure of that connection (Redis restarted, the
+# script flushed, a timeout) it is dropped and the command goes the pool's way, which reconnects and
+# loads the script (a connection lost after Redis counted counts that answer twice: stricter, never
+# laxer). The script object (with its client) is made once per process: Django's cache would make a
+# new client on every call.
 _COUNT_SCRIPT = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
@@ -190,7 +191,9 @@ def _count_on_redis(key: str) -> int | None:
             connection.disconnect()
             _REDIS_CONNECTIONS.connection = None
     count = int(script(keys=[full_key], args=[_COUNT_SECONDS]))
-    _REDIS_CONNECTIONS.connection = (script, script.registered_client.connection_pool.make_connection())
+    pool = script.registered_client.connection_pool
+    # The pool's settings, outside its books (it neither counts nor hands out this one).
+    _REDIS_CONNECTIONS.connection = (script, pool.connection_class(**pool.connection_kwargs))
     return count
 
 
