@@ -25,4 +25,4 @@ RUN SECRET_KEY=build ALLOWED_HOSTS=build python manage.py collectstatic --noinpu
     && chown -R crm /app/staticfiles
 USER crm
 EXPOSE 8000
-CMD ["gunicorn", "retention_crm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "retention_crm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-"]

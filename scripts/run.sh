@@ -29,8 +29,12 @@ worker=$!
 if [ "$mode" = dev ]; then
     "$PY" manage.py runserver "$HOST:$PORT" &
 else
+    # The workers' heartbeat files in memory where there is /dev/shm (Linux), not on a disk or an
+    # overlay file system (gunicorn's advice for containers).
+    tmp_dir=()
+    [ -d /dev/shm ] && tmp_dir=(--worker-tmp-dir /dev/shm)
     "$BIN/gunicorn" retention_crm.wsgi:application --bind "$HOST:$PORT" --workers 2 --threads 4 \
-        --no-control-socket --access-logfile - --error-logfile - &
+        ${tmp_dir[@]+"${tmp_dir[@]}"} --no-control-socket --access-logfile - --error-logfile - &
 fi
 web=$!
 

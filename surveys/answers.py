@@ -237,7 +237,7 @@ def survey_response_record(
             else:
                 response, created = _record_named(invitation, survey, values)
             Invitation.objects.filter(pk=invitation.pk, answered=False).update(answered=True)
-    logger.info("surveys.answered survey=%s created=%s", survey.pk, created)
+    logger.debug("surveys.answered survey=%s created=%s", survey.pk, created)
     return response, created
 
 
@@ -250,12 +250,14 @@ def survey_response_record_by_link(
     score,
     raw: dict,
     short: bool = False,
-) -> tuple[Response, bool] | None:
+) -> tuple[str, bool] | None:
     """The answer page's POST without reading anything first (PostgreSQL only): the answer is
     validated against the survey's questions as this process has them (``survey_cached``), and the
     one statement writes it only if the invitation belongs to that survey (and is a short re-survey
     exactly when ``short``, as the page said), the survey is not closed, its questions are still that
     version, its anonymity is unchanged and the link has not expired.
+    Returns (the response's language, created): all the thank-you page needs, so the statement
+    returns no more (a whole row costs a third of the answer's own work in the process).
     None when any of that fails (nothing written): the caller then takes the long way, which reads
     the invitation and says what is wrong. ValidationError for an answer the questions refuse."""
     if connection.vendor != "postgresql":
@@ -270,9 +272,10 @@ def survey_response_record_by_link(
         questions_version=survey.questions_version,
         link_age=link_age,
         short=short,
+        whole_row=False,
     )
     if recorded is not None:
-        logger.info("surveys.answered survey=%s created=%s", survey.pk, recorded[1])
+        logger.debug("surveys.answered survey=%s created=%s", survey.pk, recorded[1])
     return recorded
 
 
@@ -316,10 +319,10 @@ SELECT answer.*, set_config('synchronous_commit', 'off', true) FROM answer
 """
 
 
-def _upsert_sql(*, anonymous: bool) -> str:
+def _upsert_sql(*, anonymous: bool, whole_row: bool = True) -> str:
     kept = {"answered_on"} if anonymous else set()
     updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in _ANSWER_COLUMNS if column not in kept)
-    returning = ", ".join(f.column for f in Response._meta.concrete_fields)
+    returning = ", ".join(f.column for f in Response._meta.concrete_fields) if whole_row else "language"
     return _UPSERT.format(
         # An anonymous response links to no person or invitation (survey_response_anonymous_unlinked),
         # and has no closed loop; a customer's answer, new or changed, waits for the closed loop.
@@ -331,8 +334,55 @@ def _upsert_sql(*, anonymous: bool) -> str:
     )
 
 
-_UPSERT_NAMED = None
-_UPSERT_ANONYMOUS = None
+# The statement's parameters, in the order of its ``$n`` and with their types: it is prepared once
+# per database connection (``_execute_prepared``), so that PostgreSQL parses and plans the CTE once,
+# not on every answer (two thirds of the database's work for an answer, docs/benchmarks.md).
+_UPSERT_PARAMS = {
+    "invitation_id": "bigint",
+    "survey_id": "bigint",
+    "anonymous": "boolean",
+    "questions_version": "integer",
+    "link_age": "double precision",
+    "short": "boolean",
+    "id": "uuid",
+    "anon_key": "text",
+    "score": "smallint",
+    "answers": "jsonb",
+    "comment": "text",
+    "is_detractor": "boolean",
+    "source": "text",
+    "answered_on": "date",
+    "answered_at": "timestamptz",
+}
+_UPSERT_STATEMENTS: dict[tuple[bool, bool], tuple[str, str]] = {}
+
+
+def _upsert_statement(*, anonymous: bool, whole_row: bool) -> tuple[str, str]:
+    """(name, text with ``$n`` parameters) of the statement, for ``PREPARE``."""
+    key = (anonymous, whole_row)
+    statement = _UPSERT_STATEMENTS.get(key)
+    if statement is None:
+        text = _upsert_sql(anonymous=anonymous, whole_row=whole_row)
+        for number, name in enumerate(_UPSERT_PARAMS, start=1):
+            text = text.replace(f"%({name})s", f"${number}")
+        name = "surveys_answer" + ("_anonymous" if anonymous else "") + ("" if whole_row else "_page")
+        statement = _UPSERT_STATEMENTS[key] = (name, text)
+    return statement
+
+
+def _execute_prepared(cursor, name: str, statement: str, types, params: list) -> None:
+    """``EXECUTE name(params)``, preparing ``statement`` first when this database connection has not
+    yet (once per connection: a prepared statement lives as long as its session, whatever becomes of
+    the transaction it was made in). Django's connection is per thread, and replaced when it is
+    closed (``CONN_MAX_AGE``, an error): the set of prepared names goes with the raw connection."""
+    wrapper = cursor.db
+    prepared = getattr(wrapper, "surveys_prepared", None)
+    if prepared is None or prepared[0] is not wrapper.connection:
+        prepared = wrapper.surveys_prepared = (wrapper.connection, set())
+    if name not in prepared[1]:
+        cursor.execute(f"PREPARE {name} ({', '.join(types)}) AS {statement}")
+        prepared[1].add(name)
+    cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)
 
 
 def _upsert(
@@ -343,20 +393,20 @@ def _upsert(
     questions_version: int | None = None,
     link_age=None,
     short: bool | None = None,
-) -> tuple[Response, bool] | None:
+    whole_row: bool = True,
+) -> tuple[Response | str, bool] | None:
     """One statement: the response inserted or updated, the invitation marked answered, the commit
     asynchronous (``set_config(…, true)`` lasts for this statement's transaction only, as the
     outbox's dispatcher does, docs/messaging.md). Outside a transaction the statement is its own: no
     BEGIN and COMMIT round trips. None (nothing written) when the invitation's checks fail (``inv``
     above): the survey was closed meanwhile, or, when given, its questions changed or the link expired.
+    The statement is prepared once per connection (``_execute_prepared``). Returns (the response,
+    created), or with ``whole_row=False`` (the response's language, created).
 
     The asynchronous commit: the answer is visible to everyone when the page says thank you and
     reaches the disk at most ~0.6 s later instead of each answer waiting for an fsync. Only a crash
     of the database server itself in that window loses it; the person's link still works, and
     answering again records it."""
-    global _UPSERT_NAMED, _UPSERT_ANONYMOUS
-    if _UPSERT_NAMED is None:
-        _UPSERT_NAMED, _UPSERT_ANONYMOUS = _upsert_sql(anonymous=False), _upsert_sql(anonymous=True)
     anonymous = survey.anonymous
     params = {
         **values,
@@ -371,18 +421,20 @@ def _upsert(
         "link_age": link_age,
         "short": short,
     }
+    name, statement = _upsert_statement(anonymous=anonymous, whole_row=whole_row)
     with connection.cursor() as cursor:
-        cursor.execute(_UPSERT_ANONYMOUS if anonymous else _UPSERT_NAMED, params)
+        _execute_prepared(cursor, name, statement, _UPSERT_PARAMS.values(), [params[key] for key in _UPSERT_PARAMS])
         row = cursor.fetchone()
-        names = [column.name for column in cursor.description]
     if row is None:
         return None
+    if not whole_row:
+        return row[0], bool(row[1])
     fields = [f.attname for f in Response._meta.concrete_fields]
     loaded = dict(zip(fields, row[: len(fields)], strict=True))
     if isinstance(loaded["answers"], str):  # Django's jsonb loader hands back the text
         loaded["answers"] = json.loads(loaded["answers"])
     response = Response.from_db(connection.alias, fields, [loaded[name] for name in fields])
-    return response, bool(row[names.index("created")])
+    return response, bool(row[len(fields)])
 
 
 def _record_named(invitation: Invitation, survey: Survey, values: dict) -> tuple[Response, bool]:

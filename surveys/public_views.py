@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import secrets
+import threading
 import time
 
 from django.conf import settings
@@ -30,7 +31,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -108,21 +109,27 @@ def _render(template: str, context: dict, status: int = 200) -> HttpResponse:
 
 
 # The thank-you page differs from one answer to the next only by its link back to the answer: it is
-# rendered once per (language, updated, anonymous) in each process with a stand-in token, and the
-# answer's own link is put in its place (a third of an answer's time in the process, measured).
+# rendered once per (language, updated, anonymous) in each process with a stand-in token, kept as the
+# text before and after the stand-in's path, and the answer's own path is put between (a third of an
+# answer's time in the process, measured; and no URL reversing per answer).
 _THANKS_SLOT = "thanks-slot"
-_THANKS: dict[tuple[str, bool, bool], str] = {}
+_THANKS: dict[tuple[str, bool, bool, str], tuple[str, str, str]] = {}
 
 
 def _thanks(*, language: str, updated: bool, anonymous: bool, token: str) -> HttpResponse:
-    key = (language, updated, anonymous)
-    page = _THANKS.get(key)
-    if page is None:
+    key = (language, updated, anonymous, get_script_prefix())
+    parts = _THANKS.get(key)
+    if parts is None:
         with translation.override(language):
             context = {"language": language, "updated": updated, "token": _THANKS_SLOT, "anonymous": anonymous}
-            page = _THANKS[key] = render_to_string("surveys/public/thanks.html", context)
-    slot = reverse("surveys_public:answer", args=[_THANKS_SLOT])
-    return HttpResponse(page.replace(slot, reverse("surveys_public:answer", args=[token])))
+            page = render_to_string("surveys/public/thanks.html", context)
+        slot = reverse("surveys_public:answer", args=[_THANKS_SLOT])
+        before, _slot, after = page.partition(slot)
+        # The path of a token: the slot's, the token in its place (tokens are URL-safe: signing's
+        # base64 alphabet and ":", which reverse() leaves as they are).
+        parts = _THANKS[key] = (before, slot.partition(_THANKS_SLOT)[0], slot.partition(_THANKS_SLOT)[2] + after)
+    before, path_start, after = parts
+    return HttpResponse(before + path_start + token + after)
 
 
 def _invalid(request: HttpRequest, message: str, status: int) -> HttpResponse:
@@ -131,7 +138,7 @@ def _invalid(request: HttpRequest, message: str, status: int) -> HttpResponse:
 
 def _flooding(request: HttpRequest) -> bool:
     """This minute's answers from the client's address, counted in the shared cache (every process
-    adds up). On Redis one round trip (INCR and EXPIRE in a pipeline); elsewhere the cache's add and incr."""
+    adds up). On Redis one round trip (a script: INCR, and EXPIRE with the first); elsewhere the cache's add and incr."""
     window = int(time.time() // 60)
     key = f"surveys.answers:{client_address(request)}:{window}"
     count = _count_on_redis(key)
@@ -145,10 +152,23 @@ def _flooding(request: HttpRequest) -> bool:
     return count > settings.SURVEYS_ANSWERS_PER_MINUTE
 
 
-# The Redis client of the rate limit, per process: django's cache makes a new client (and its table
-# of reply callbacks) on every call, which cost more than the round trip's own work. The client is
-# thread-safe and takes its connections from the cache's pool.
-_REDIS_CLIENTS: dict[int, object] = {}
+# The rate limit's count on Redis: one command (a script, so that the count and its expiry are one
+# atomic step and one round trip). Sent on a connection of each thread's own, made once with the
+# cache's connection settings and kept: checking a connection out of redis-py's pool and back costs,
+# for every command, a poll of the socket and the pool's bookkeeping, three times the command's own
+# work in the process (docs/benchmarks.md). On any failure of that connection (Redis restarted, the
+# script flushed, a timeout) it is dropped and the command goes the pool's way, which reconnects and
+# loads the script (a connection lost after Redis counted counts that answer twice: stricter, never
+# laxer). The script object (with its client) is made once per process: Django's cache would make a
+# new client on every call.
+_COUNT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+_COUNT_SECONDS = 61
+_REDIS_SCRIPTS: dict[int, object] = {}
+_REDIS_CONNECTIONS = threading.local()
 
 
 def _count_on_redis(key: str) -> int | None:
@@ -156,14 +176,25 @@ def _count_on_redis(key: str) -> int | None:
     if not isinstance(backend, RedisCache):
         return None
     full_key = backend.make_and_validate_key(key)
-    client = _REDIS_CLIENTS.get(id(backend._cache))
-    if client is None:
-        client = _REDIS_CLIENTS[id(backend._cache)] = backend._cache.get_client(full_key, write=True)
-    pipeline = client.pipeline(transaction=False)
-    pipeline.incr(full_key)
-    pipeline.expire(full_key, 61)
-    count, _expiry = pipeline.execute()
-    return int(count)
+    script = _REDIS_SCRIPTS.get(id(backend._cache))
+    if script is None:
+        client = backend._cache.get_client(full_key, write=True)
+        # EVALSHA, and EVAL when Redis does not know the script (restarted, flushed).
+        script = _REDIS_SCRIPTS[id(backend._cache)] = client.register_script(_COUNT_SCRIPT)
+    own = getattr(_REDIS_CONNECTIONS, "connection", None)
+    if own is not None and own[0] is script:
+        connection = own[1]
+        try:
+            connection.send_command("EVALSHA", script.sha, 1, full_key, _COUNT_SECONDS)
+            return int(connection.read_response())
+        except Exception:  # noqa: BLE001 - whatever it was, the pool's way below says it again or works
+            connection.disconnect()
+            _REDIS_CONNECTIONS.connection = None
+    count = int(script(keys=[full_key], args=[_COUNT_SECONDS]))
+    pool = script.registered_client.connection_pool
+    # The pool's settings, outside its books (it neither counts nor hands out this one).
+    _REDIS_CONNECTIONS.connection = (script, pool.connection_class(**pool.connection_kwargs))
+    return count
 
 
 def _language(request: HttpRequest, invitation: Invitation) -> str:
@@ -263,9 +294,9 @@ def _post_direct(request: HttpRequest, token: str, link) -> HttpResponse | None:
         return None
     if recorded is None:
         return None
-    response, created = recorded
+    language, created = recorded
     chosen = request.GET.get("lang")
-    language = chosen if chosen in dict(settings.LANGUAGES) else response.language
+    language = chosen if chosen in dict(settings.LANGUAGES) else language
     return _finish(_thanks(language=language, updated=not created, anonymous=survey.anonymous, token=token))
 
 

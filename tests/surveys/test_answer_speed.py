@@ -28,6 +28,11 @@ def _post(client, url, data):
     return client.post(url, data)
 
 
+def _statements(captured) -> list[str]:
+    """The statements of an answer, without the PREPARE a database connection makes once."""
+    return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith("PREPARE ")]
+
+
 POSTGRESQL_ONLY = pytest.mark.skipif(
     os.environ.get("DATABASE_URL", "").startswith("sqlite"), reason="the one-statement answer is PostgreSQL's"
 )
@@ -48,9 +53,10 @@ def test_an_answer_costs_two_statements_and_a_second_answer_as_many(settings):
     with CaptureQueriesContext(connection) as second:
         assert _post(client, answer_url(invitation, 8), {"score": 8}).status_code == 200
 
-    # The invitation with its survey, then the one statement that writes the response and the flag.
-    assert len(first) == 2 and len(second) == 2, [q["sql"][:80] for q in first.captured_queries]
-    assert "ON CONFLICT" in first.captured_queries[1]["sql"]
+    # The invitation with its survey, then the one (prepared) statement that writes the response and the flag.
+    assert len(_statements(first)) == 2 and len(_statements(second)) == 2, _statements(first)
+    assert _statements(first)[1].startswith("EXECUTE surveys_answer ")
+    assert len(second) == 2  # prepared by then
     response = Response.objects.get()
     assert response.score == 8 and response.comment == "" and not response.is_detractor
     assert Invitation.objects.get().answered
@@ -80,6 +86,34 @@ def test_on_redis_the_rate_limit_counts_in_one_round_trip_and_refuses_a_flood(se
     key = caches["default"].make_and_validate_key(f"surveys.answers:203.0.113.77:{int(now // 60)}")
     ttl = caches["default"]._cache.get_client(key).ttl(key)
     assert 0 < ttl <= 61  # the counter goes away with its minute
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="needs TEST_REDIS_URL")
+def test_the_rate_limit_counts_on_when_its_own_redis_connection_fails(settings):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from surveys import public_views
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["TEST_REDIS_URL"],
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    key = "surveys.answers:203.0.113.9:1"
+
+    first = public_views._count_on_redis(key)  # the pool's way; the thread then keeps a connection
+    own = public_views._REDIS_CONNECTIONS.connection[1]
+    second = public_views._count_on_redis(key)  # on it
+    with mock.patch.object(own, "send_command", side_effect=RedisConnectionError("Redis restarted")):
+        third = public_views._count_on_redis(key)  # dropped: the pool's way again
+    fourth = public_views._count_on_redis(key)
+
+    assert (first, second, third, fourth) == (1, 2, 3, 4)
+    assert public_views._REDIS_CONNECTIONS.connection[1] is not own
+    full_key = caches["default"].make_and_validate_key(key)
+    assert 0 < caches["default"]._cache.get_client(full_key).ttl(full_key) <= 61
 
 
 @pytest.mark.django_db
@@ -207,7 +241,7 @@ def test_the_page_post_is_one_statement_that_reads_nothing_first(settings):
         answered = client.post(url, {"score": 2, "page_token": page_token})
 
     if connection.vendor == "postgresql":
-        assert len(queries) == 1 and "WITH inv AS" in queries.captured_queries[0]["sql"]
+        assert len(_statements(queries)) == 1 and _statements(queries)[0].startswith("EXECUTE surveys_answer_page ")
     assert answered.status_code == 200 and answered["Referrer-Policy"] == "no-referrer"
     page = answered.content.decode()
     assert 'data-testid="survey-thanks"' in page and '<html lang="ms">' in page  # the invitation's language
@@ -268,3 +302,49 @@ def test_a_page_token_of_another_link_or_without_the_cookie_is_refused():
 
     assert forged.status_code == no_cookie.status_code == 403
     assert Response.objects.count() == 0
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.django_db(transaction=True)
+def test_the_answer_statement_is_prepared_once_per_database_connection():
+    survey = active_survey("nps")
+    first, second, third = (invitation_for(survey, customer=CustomerFactory()) for _ in range(3))
+    connection.close()  # a new connection, as a new worker's or after CONN_MAX_AGE
+
+    with CaptureQueriesContext(connection) as opening:
+        survey_response_record(invitation_id=first.pk, score=9, raw={})
+    with CaptureQueriesContext(connection) as next_one:
+        survey_response_record(invitation_id=second.pk, score=2, raw={})
+    connection.close()  # the prepared statement went with the session: made again on the next one
+    with CaptureQueriesContext(connection) as reopened:
+        survey_response_record(invitation_id=third.pk, score=7, raw={})
+
+    def kinds(captured):
+        return [q["sql"].split()[0] for q in captured.captured_queries if q["sql"].split()[0] in {"PREPARE", "EXECUTE"}]
+
+    assert kinds(opening) == ["PREPARE", "EXECUTE"] and kinds(next_one) == ["EXECUTE"]
+    assert kinds(reopened) == ["PREPARE", "EXECUTE"]
+    assert "ON CONFLICT" in opening.captured_queries[-2]["sql"]
+    assert Response.objects.count() == 3 and Invitation.objects.filter(answered=True).count() == 3
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_statement_outlives_the_transaction_it_was_made_in():
+    from django.db import transaction
+
+    survey = active_survey("nps")
+    first, second = (invitation_for(survey, customer=CustomerFactory()) for _ in range(2))
+    connection.close()
+
+    class RolledBack(Exception):
+        pass
+
+    with pytest.raises(RolledBack), transaction.atomic():  # an API write that fails after the answer
+        survey_response_record(invitation_id=first.pk, score=9, raw={})
+        raise RolledBack
+    with CaptureQueriesContext(connection) as after:
+        survey_response_record(invitation_id=second.pk, score=3, raw={})
+
+    assert [q["sql"].split()[0] for q in after.captured_queries][-1] == "EXECUTE"
+    assert list(Response.objects.values_list("invitation_id", flat=True)) == [second.pk]
