@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import secrets
 import threading
 import time
@@ -43,6 +44,8 @@ from .answers import questions_for, survey_cached, survey_response_record, surve
 from .models import Invitation, Response, Survey
 from .sending import scale_ends
 from .tokens import link_read
+
+logger = logging.getLogger(__name__)
 
 PAGE_COOKIE = "survey_page"
 PAGE_SALT = "surveys.page"
@@ -141,14 +144,21 @@ def _flooding(request: HttpRequest) -> bool:
     adds up). On Redis one round trip (a script: INCR, and EXPIRE with the first); elsewhere the cache's add and incr."""
     window = int(time.time() // 60)
     key = f"surveys.answers:{client_address(request)}:{window}"
-    count = _count_on_redis(key)
-    if count is None:
-        cache.add(key, 0, timeout=61)
-        try:
-            count = cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, timeout=61)
-            count = 1
+    try:
+        count = _count_on_redis(key)
+        if count is None:
+            cache.add(key, 0, timeout=61)
+            try:
+                count = cache.incr(key)
+            except ValueError:
+                cache.set(key, 1, timeout=61)
+                count = 1
+    except Exception as error:  # noqa: BLE001 - the cache is down: the answer matters more than the count
+        # An answer is never lost, nor a 500 shown, because the shared count cannot be reached
+        # (Redis restarted or unreachable): the page takes it uncounted and the log says so,
+        # without the address.
+        logger.warning("surveys.rate_limit_unavailable error=%s", type(error).__name__)
+        return False
     return count > settings.SURVEYS_ANSWERS_PER_MINUTE
 
 

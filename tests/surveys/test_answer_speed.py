@@ -117,6 +117,27 @@ def test_the_rate_limit_counts_on_when_its_own_redis_connection_fails(settings):
 
 
 @pytest.mark.django_db
+def test_with_the_rate_limits_redis_down_the_answer_is_taken_and_the_log_says_so(settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens there
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    invitation = invitation_for(active_survey("nps"), customer=CustomerFactory())
+    client = Client(REMOTE_ADDR="203.0.113.78")
+
+    with caplog.at_level("WARNING", logger="surveys.public_views"):
+        response = _post(client, answer_url(invitation, 9), {"score": 9})
+
+    assert response.status_code == 200
+    assert Response.objects.get(invitation=invitation).score == 9
+    assert "surveys.rate_limit_unavailable error=ConnectionError" in caplog.text
+    assert "203.0.113.78" not in caplog.text
+
+
+@pytest.mark.django_db
 def test_the_record_returns_the_stored_row():
     invitation = invitation_for(active_survey("nps"), customer=CustomerFactory(), language="ca")
     better = invitation.survey.questions.get(position=2)
