@@ -1,5 +1,5 @@
-"""Enrolments and step runs keep only the indexes their queries need (docs/benchmarks.md, "Contact
-plans").
+"""Enrolments, step runs and messages keep only the indexes their queries need (docs/benchmarks.md,
+"Contact plans").
 
 The step runner writes a step-run row for every enrolment of a chunk and advances the enrolment (a
 new version of the row, with an entry in every index: the state the partial indexes read changes).
@@ -13,6 +13,10 @@ Seven of the fifteen indexes of the two tables were the foreign keys' own, each 
 - ``enrolment.created_by_id``, ``enrolmentstep.message_id`` and ``enrolmentstep.followup_id``: null
   on most rows (a step run has a message or a task or neither), now partial indexes of the rows that
   have one, which is all a deleted user's, message's or task's ``SET NULL`` reads.
+
+The same for a message's ``created_by_id`` and ``employee_id`` (null on every message a plan or a
+campaign writes: an index entry per message for nothing), now ``message_created_by`` and
+``message_employee``, partial.
 
 The foreign keys' indexes are dropped by name on PostgreSQL, without the constraints being dropped
 and validated again over the whole table (what the plain AlterField would do); SQLite (``make
@@ -35,6 +39,10 @@ INDEXES = {
         "contact_plans_enrolmentstep_followup_id_b500af4f": "followup_id",
         "contact_plans_enrolmentstep_message_id_795202b9": "message_id",
         "contact_plans_enrolmentstep_step_id_c7a7c17f": "step_id",
+    },
+    "contact_plans_message": {
+        "contact_plans_message_created_by_id_20b0098b": "created_by_id",
+        "contact_plans_message_employee_id_4e7de3a7": "employee_id",
     },
 }
 
@@ -65,6 +73,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("contact_plans", "0014_message_fewer_indexes"),
         ("customers", "0015_complaints"),
+        ("team", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -97,6 +106,15 @@ class Migration(migrations.Migration):
                 migrations.AlterField(
                     model_name="enrolmentstep", name="step", field=_fk("contact_plans.planstep", "runs"),
                 ),
+                migrations.AlterField(
+                    model_name="message", name="created_by",
+                    field=_fk(settings.AUTH_USER_MODEL, "+", null=True, on_delete=django.db.models.deletion.SET_NULL,
+                              verbose_name="created by"),
+                ),
+                migrations.AlterField(
+                    model_name="message", name="employee",
+                    field=_fk("team.employee", "messages", null=True, verbose_name="employee"),
+                ),
             ],
             database_operations=[migrations.RunPython(drop_indexes, create_indexes)],
         ),
@@ -114,5 +132,14 @@ class Migration(migrations.Migration):
             model_name="enrolmentstep",
             index=models.Index(condition=models.Q(followup__isnull=False), fields=["followup"],
                                name="enrolmentstep_followup"),
+        ),
+        migrations.AddIndex(
+            model_name="message",
+            index=models.Index(condition=models.Q(employee__isnull=False), fields=["employee"], name="message_employee"),
+        ),
+        migrations.AddIndex(
+            model_name="message",
+            index=models.Index(condition=models.Q(created_by__isnull=False), fields=["created_by"],
+                               name="message_created_by"),
         ),
     ]
