@@ -13,9 +13,12 @@ transaction:
    every message;
 2. the message rendered **once per language** when the template says nothing about the customer but
    their unsubscribe and preference links (a newsletter): each customer's token is put in by
-   replacing a marker; a personalised template is rendered per customer, grouped by language (each
-   part compiled once per process, the text part from the HTML's derived text template, the
-   placeholders with a bulk provider read once per group, one token for both links);
+   replacing a marker; a personalised template is rendered once per group of customers whose
+   values its tests and filters read alike, with sentinels for the values it only writes out, and
+   each customer's values put in their places (skeleton.py; per customer where it cannot be exact),
+   grouped by language (each part compiled once per process, the text part from the HTML's derived
+   text template, the placeholders with a bulk provider read once per group, one token for both
+   links);
 3. links through the click-recording redirect (one signed token per message and link), unless
    tracking is off (setting, template or caller);
 4. the rows ``COPY``'d to a temporary table (on SQLite, ``make run``'s default: the same rows with
@@ -53,7 +56,7 @@ from customers.models import Customer
 from retention_crm import events
 from retention_crm import message_placeholders as mp
 
-from . import links, policy
+from . import links, policy, skeleton
 from .outbox import message_id_new
 from .rendering import RenderError, content_names, message_context, names_used, render_content, render_parts
 from .unsubscribe import email_links, preferences_url, token_make, unsubscribe_url
@@ -127,10 +130,19 @@ class ChunkRenderer:
             except RenderError as exc:
                 self.rendered.update((customer.pk, exc) for customer in group)
                 continue
+            plan = skeleton.plan_for(self.template, content)
             with translation.override(language):
                 values = self._bulk_values(names, group)
                 for customer in group:
-                    self.rendered[customer.pk] = self._render_one(content, names, customer, values.get(customer.pk))
+                    context = self._context(names, customer, values.get(customer.pk))
+                    rendered = plan.render(context) if plan is not None and plan.worth_it else None
+                    if rendered is None:
+                        try:
+                            rendered = render_parts(self.template, content, context)
+                        except RenderError as exc:
+                            self.rendered[customer.pk] = exc
+                            continue
+                    self.rendered[customer.pk] = rendered.language, rendered.subject, rendered.html, rendered.text
 
     def _bulk_values(self, names, group: list[Customer]) -> dict[int, dict]:
         values: dict[int, dict] = defaultdict(dict)
@@ -144,15 +156,11 @@ class ChunkRenderer:
                     values[customer.pk][name] = found[customer.pk]
         return values
 
-    def _render_one(self, content, names, customer: Customer, extra: dict | None):
+    def _context(self, names, customer: Customer, extra: dict | None) -> dict:
         if names & PER_CUSTOMER_LINKS:
             unsubscribe, preferences = email_links(customer.pk)
             extra = {**(extra or {}), "unsubscribe_url": unsubscribe, "preferences_url": preferences}
-        try:
-            rendered = render_parts(self.template, content, message_context(customer, names, extra=extra))
-        except RenderError as exc:
-            return exc
-        return rendered.language, rendered.subject, rendered.html, rendered.text
+        return message_context(customer, names, extra=extra)
 
     def shared_for(self, content):
         """(subject, html, text, marker, language) rendered once for every customer of this language,

@@ -441,16 +441,17 @@ def text_environment() -> _Environment:
     return env
 
 
-def _text_of(html_source: str, context: dict, html: str) -> str:
-    """The text part of an email without one: its HTML source's text template rendered (derived once
-    per process), or, where none can be derived or it fails, the rendered HTML converted."""
+def _text_of(html_source: str, context: dict, html: str) -> tuple[str, str]:
+    """The text part of an email without one, as ("derived", its HTML source's text template rendered,
+    not yet tidied) (derived once per process), or, where none can be derived or it fails,
+    ("converted", the rendered HTML converted)."""
     derived = text_templates.derived_template(text_environment(), html_source)
     if derived is not None:
         try:
-            return text_templates.text_tidy(derived.render(context))
+            return "derived", derived.render(context)
         except (TemplateError, ArithmeticError, TypeError, ValueError, RecursionError):
             pass  # the HTML rendered, so its conversion says what the text says
-    return html_to_text(html)
+    return "converted", html_to_text(html)
 
 
 def _footer_wanted(template, content) -> bool:
@@ -466,25 +467,68 @@ def content_names(template, content) -> frozenset[str]:
     return names_used(*sources) | (_LINKS if _footer_wanted(template, content) else _NO_NAMES)
 
 
-def render_parts(template, content, context: dict) -> Rendered:
-    """The message of ``content`` for a context of ``content_names`` (the content's language active)."""
+@dataclass(frozen=True)
+class RawParts:
+    """A message's parts as rendered, before the last steps that read the whole of a part (the
+    subject's white space collapsed, the text stripped or tidied, the text footer joined): what
+    ``raw_finish`` makes the message of. The bulk path renders these once with stand-ins for the
+    customer's values (messaging/skeleton.py) and finishes them per customer."""
+
+    language: str
+    subject: str  # as rendered; an SMS has none
+    html: str  # with the footer
+    text: str  # "own": the text part as rendered; "derived": before tidying; "converted", "sms": final
+    text_kind: str  # "own", "derived", "converted" or "sms"
+    text_footer: str  # "own": the unsubscribe line to add; otherwise the footer's text to join ("": none)
+
+
+def render_raw(template, content, context: dict) -> RawParts:
+    """``content`` rendered for a context of ``content_names`` (its language active), not finished."""
     language = content.language
     if template.channel != "email":
-        return Rendered(language, "", "", _render(content.text, context, html=False).strip())
-    subject = " ".join(_render(content.subject, context, html=False).split())
+        return RawParts(language, "", "", _render(content.text, context, html=False), "sms", "")
+    subject = _render(content.subject, context, html=False)
     html = _render(content.html, context, html=True)
-    text = _render(content.text, context, html=False).strip() if content.text.strip() else ""
-    generated = not text
-    if generated:
-        text = _text_of(content.html, context, html)
-    if _footer_wanted(template, content):
+    own = _render(content.text, context, html=False) if content.text.strip() else ""
+    footer = _footer_wanted(template, content)
+    text_footer = ""
+    if own.strip():
+        kind, text = "own", own
+        if footer and "unsubscribe_url" not in names_used(content.text):
+            text_footer = "\n\n" + _("Unsubscribe: %(url)s") % {"url": context["unsubscribe_url"]}
+    else:
+        kind, text = _text_of(content.html, context, html)
+    if footer:
         footer_html, footer_text = _footer(context["unsubscribe_url"], context["preferences_url"])
         html = _with_footer(html, footer_html)
-        if generated:
-            text = "\n\n".join(part for part in (text, footer_text) if part)
-        elif "unsubscribe_url" not in names_used(content.text):
-            text += "\n\n" + _("Unsubscribe: %(url)s") % {"url": context["unsubscribe_url"]}
-    return Rendered(language, subject, html, text)
+        if kind != "own":
+            text_footer = footer_text
+    return RawParts(language, subject, html, text, kind, text_footer)
+
+
+def raw_finish(raw: RawParts) -> Rendered | None:
+    """The message of ``raw``; None when its own text part is empty once stripped (``render_raw``
+    then writes the text from the HTML instead: only where the raw parts were not rendered with
+    the customer's own values can that happen here)."""
+    if raw.text_kind == "sms":
+        return Rendered(raw.language, "", "", raw.text.strip())
+    subject = " ".join(raw.subject.split())
+    if raw.text_kind == "own":
+        text = raw.text.strip()
+        if not text:
+            return None
+        text += raw.text_footer
+    else:
+        text = text_templates.text_tidy(raw.text) if raw.text_kind == "derived" else raw.text
+        text = "\n\n".join(part for part in (text, raw.text_footer) if part)
+    return Rendered(raw.language, subject, raw.html, text)
+
+
+def render_parts(template, content, context: dict) -> Rendered:
+    """The message of ``content`` for a context of ``content_names`` (the content's language active)."""
+    rendered = raw_finish(render_raw(template, content, context))
+    assert rendered is not None  # rendered with the context's own values: an empty own text is derived
+    return rendered
 
 
 def render_content(template, content, customer, *, extra: dict | None = None) -> Rendered:

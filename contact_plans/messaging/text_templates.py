@@ -119,7 +119,8 @@ def _refused(env, source: str) -> bool:
     tree = env.parse(source)
     if any(True for _ in tree.find_all(_REFUSED_NODES)):
         return True
-    return any(node.name in _HTML_FILTERS for node in tree.find_all((nodes.Filter, nodes.FilterBlock)))
+    # A {% filter %} block's filter is a Filter node of its own (the block has no name).
+    return any(node.name in _HTML_FILTERS for node in tree.find_all(nodes.Filter))
 
 
 def derived_source(env, html_source: str) -> str | None:

@@ -236,9 +236,14 @@ class Enrolment(models.Model):
         BY_HAND = "by_hand", _("By hand")
         SEGMENT = "segment", _("By hand, a whole segment")
 
-    plan = models.ForeignKey(ContactPlan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="enrolments")
+    # No index of their own: the plan's and the customer's are the first columns of enrolment_plan_id
+    # and enrolment_customer_plan (every index is written again when the runner advances a row).
+    plan = models.ForeignKey(
+        ContactPlan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="enrolments", db_index=False
+    )
     customer = models.ForeignKey(
-        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="plan_enrolments"
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="plan_enrolments",
+        db_index=False,
     )
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.ACTIVE)
     is_control = models.BooleanField(_("in the control group"), default=False)
@@ -250,7 +255,7 @@ class Enrolment(models.Model):
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     end_reason = models.CharField(_("end reason"), max_length=15, choices=EndReason.choices, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
 
     class Meta:
@@ -264,6 +269,8 @@ class Enrolment(models.Model):
             models.Index(fields=["customer", "plan", "-enrolled_at"], name="enrolment_customer_plan"),
             # A plan's enrolments (results, lists), newest first.
             models.Index(fields=["plan", "-id"], name="enrolment_plan_id"),
+            # A deleted user's enrolments (SET_NULL): the few enrolled by hand, not every row.
+            models.Index(fields=["created_by"], condition=Q(created_by__isnull=False), name="enrolment_created_by"),
         ]
         constraints = [
             # A customer is in a plan at most once at a time (the control group counts as in it):
@@ -308,14 +315,17 @@ class EnrolmentStep(models.Model):
         SKIPPED_NO_MANAGER = "skipped_no_manager", _("Skipped: no account manager")
         FAILED = "failed", _("Failed")
 
-    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="steps_done")
-    step = models.ForeignKey(PlanStep, on_delete=models.CASCADE, related_name="runs")
+    # Indexed by enrolmentstep_once and enrolmentstep_step_outcome (their first columns); the message
+    # and the task only where there is one (a step run has one or neither): a chunk writes a row per
+    # enrolment, and each index is an entry more per row.
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="steps_done", db_index=False)
+    step = models.ForeignKey(PlanStep, on_delete=models.CASCADE, related_name="runs", db_index=False)
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
     message = models.ForeignKey(
-        "contact_plans.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "contact_plans.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     followup = models.ForeignKey(
-        "contact_plans.FollowUp", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "contact_plans.FollowUp", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     detail = models.CharField(_("detail"), max_length=300, blank=True)
     at = models.DateTimeField(_("at"))
@@ -324,7 +334,11 @@ class EnrolmentStep(models.Model):
         ordering = ["enrolment_id", "at", "id"]
         verbose_name = _("step run")
         verbose_name_plural = _("step runs")
-        indexes = [models.Index(fields=["step", "outcome"], name="enrolmentstep_step_outcome")]
+        indexes = [
+            models.Index(fields=["step", "outcome"], name="enrolmentstep_step_outcome"),
+            models.Index(fields=["message"], condition=Q(message__isnull=False), name="enrolmentstep_message"),
+            models.Index(fields=["followup"], condition=Q(followup__isnull=False), name="enrolmentstep_followup"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["enrolment", "step"], name="enrolmentstep_once"),
             models.CheckConstraint(

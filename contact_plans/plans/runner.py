@@ -13,9 +13,10 @@ delivered twice) never run a step twice; and each step's effect is keyed:
 
 Within a chunk the conditions of a step are one query for all its enrolments, and an email step's
 messages are written with one call of the outbox's bulk path (``messaging.bulk.messages_write_bulk``:
-the outbox's reasons in SQL, rendered once per language when the template allows it, else per
-customer, then ``COPY`` and one ``INSERT ... SELECT ... ON CONFLICT (source_key) DO NOTHING``), in
-the same transaction as the enrolments are advanced. An SMS step takes the bulk path's one-message
+the outbox's reasons in SQL, rendered once per group of customers and substituted per customer
+(messaging/skeleton.py), then ``COPY`` and one ``INSERT ... SELECT ... ON CONFLICT (source_key) DO
+NOTHING``), in the same transaction as the step runs (one statement) and the enrolments' advance
+(one UPDATE per distinct new state: a statement or two per chunk). An SMS step takes the bulk path's one-message
 route (a phone number is normalised in Python): ``send_template`` per customer.
 """
 
@@ -257,7 +258,7 @@ def plan_steps_run(*, enrolment_ids: list[int], now: datetime | None = None) -> 
                     _advance(enrolment, steps[plan_id], after=position, now=now)
                 changed.append(enrolment)
                 ran += 1
-        _steps_save(runs)
+        _steps_save(runs, now=now)
         _enrolments_save(changed)
     logger.info("plans.steps_ran count=%s", ran)
     return ran
@@ -265,56 +266,55 @@ def plan_steps_run(*, enrolment_ids: list[int], now: datetime | None = None) -> 
 
 _STEPS_SQL = """
     INSERT INTO contact_plans_enrolmentstep (enrolment_id, step_id, outcome, message_id, followup_id, detail, at)
-    SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::bigint[], %s::text[],
-                         %s::timestamptz[])
+    SELECT u.*, %s FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::bigint[], %s::text[]) AS u
     ON CONFLICT (enrolment_id, step_id) DO NOTHING"""
 
 
-def _steps_save(runs: list[StepRun]) -> None:
-    """The chunk's step runs in one INSERT ... SELECT FROM unnest(...) (bulk_create compiles a
-    placeholder per field and row: a fifth of a chunk's time in a profile); one per enrolment and
-    step, so a run twice adds nothing."""
+def _steps_save(runs: list[StepRun], *, now: datetime) -> None:
+    """The chunk's step runs (each at ``now``) in one INSERT ... SELECT FROM unnest(...): bulk_create
+    compiles a placeholder per field and row (a fifth of a chunk's time in a profile), and the time,
+    the same for every run, is one parameter rather than an array of as many datetimes. One per
+    enrolment and step, so a run twice adds nothing."""
     if not runs:
         return
     if connection.vendor != "postgresql":
         EnrolmentStep.objects.bulk_create([EnrolmentStep(**vars(run)) for run in runs], ignore_conflicts=True)
         return
     columns = ([r.enrolment_id for r in runs], [r.step_id for r in runs], [r.outcome for r in runs],
-               [r.message_id for r in runs], [r.followup_id for r in runs], [r.detail for r in runs],
-               [r.at for r in runs])
+               [r.message_id for r in runs], [r.followup_id for r in runs], [r.detail for r in runs])
     with connection.cursor() as cursor:
-        cursor.execute(_STEPS_SQL, list(columns))
+        cursor.execute(_STEPS_SQL, [now, *columns])
 
 
 _ADVANCE_SQL = """
-    UPDATE contact_plans_enrolment e
-    SET state = u.state, next_position = u.next_position, next_due_at = u.next_due_at, ended_at = u.ended_at,
-        end_reason = u.end_reason
-    FROM unnest(%s::bigint[], %s::text[], %s::smallint[], %s::timestamptz[], %s::timestamptz[], %s::text[])
-        AS u(id, state, next_position, next_due_at, ended_at, end_reason)
-    WHERE e.id = u.id"""
+    UPDATE contact_plans_enrolment
+    SET state = %s, next_position = %s, next_due_at = %s, ended_at = %s, end_reason = %s
+    WHERE id = ANY(%s::bigint[])"""
 
 
 _ADVANCED_FIELDS = ("state", "next_position", "next_due_at", "ended_at", "end_reason")
 
 
 def _enrolments_save(enrolments: list[Enrolment]) -> None:
-    """The chunk's enrolments moved on, in one UPDATE (Django's bulk_update writes a CASE per field
-    and row, which costs more than the rest of the chunk)."""
+    """The chunk's enrolments moved on: one UPDATE per distinct new state, by primary key. The
+    enrolments at one step of one plan all move to the same state (the next step, due a delay from
+    the same instant, or the end), so a chunk is a statement or two, whatever its size (Django's
+    bulk_update writes a CASE per field and row, which cost more than the rest of the chunk)."""
     if not enrolments:
         return
     if not dialect.is_postgresql():
-        # SQLite: the same UPDATE per row, in one executemany (no unnest; in-process, no round trips).
+        # SQLite: the same UPDATE per row, in one executemany (in-process, no round trips).
         dialect.update_by_id(
             Enrolment._meta.db_table, _ADVANCED_FIELDS,
             [(e.state, e.next_position, e.next_due_at, e.ended_at, e.end_reason, e.pk) for e in enrolments],
         )
         return
-    columns = ([e.pk for e in enrolments], [e.state for e in enrolments], [e.next_position for e in enrolments],
-               [e.next_due_at for e in enrolments], [e.ended_at for e in enrolments],
-               [e.end_reason for e in enrolments])
+    states: dict[tuple, list[int]] = defaultdict(list)
+    for e in enrolments:
+        states[(e.state, e.next_position, e.next_due_at, e.ended_at, e.end_reason)].append(e.pk)
     with connection.cursor() as cursor:
-        cursor.execute(_ADVANCE_SQL, list(columns))
+        for values, ids in states.items():
+            cursor.execute(_ADVANCE_SQL, [*values, ids])
 
 
 def plans_steps_dispatch(*, now: datetime | None = None) -> int:
