@@ -5,10 +5,13 @@ account manager), Charlie must have no access at all, Marta is a marketer, Ada a
 """
 
 import os
+import threading
+import time
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.test.utils import override_settings
 from django.utils import translation
 from rest_framework.test import APIClient
 
@@ -30,6 +33,16 @@ def pytest_collection_modifyitems(config, items):
             if REQUIRE_SERVICES:
                 raise pytest.UsageError("REQUIRE_SERVICES=1 but the tests are not running on PostgreSQL")
             item.add_marker(skip_pg)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Django's PBKDF2 takes its million rounds (0.3 to 0.7 s of a CI core) for every persona made
+    and every password login: minutes of a run. The tests check who may log in, not the strength of
+    the hash, so they hash with MD5, as Django's testing documentation advises. Servers the tests
+    start in processes of their own keep the settings' hashers."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -127,3 +140,35 @@ def celery_worker(transactional_db):
         redis.Redis.from_url(broker).flushdb()
     with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30):
         yield
+
+
+@pytest.fixture
+def run_on_worker(celery_worker):
+    """`run_on_worker(task, *args, times=2)` sends the task `times` times to the real worker and returns
+    once the worker has finished every one of them (Celery's task_postrun, sent from the worker's
+    thread), failing the test when one raised or when they are not done within `timeout` seconds."""
+    from celery.signals import task_postrun
+
+    finished = []  # (task name, state) in the order the worker finished them
+    condition = threading.Condition()
+
+    def on_postrun(sender=None, state=None, **kwargs):
+        with condition:
+            finished.append((sender.name, state))
+            condition.notify_all()
+
+    def run(task, *args, times: int = 1, timeout: float = 30):
+        with condition:
+            before = sum(name == task.name for name, _state in finished)
+        for _ in range(times):
+            task.delay(*args)
+        deadline = time.monotonic() + timeout
+        with condition:
+            while len(states := [state for name, state in finished if name == task.name][before:]) < times:
+                if not condition.wait(timeout=max(0.0, deadline - time.monotonic())):
+                    pytest.fail(f"the worker finished {len(states)} of {times} runs of {task.name} in {timeout} s")
+        assert states == ["SUCCESS"] * times, states
+
+    task_postrun.connect(on_postrun, weak=False)
+    yield run
+    task_postrun.disconnect(on_postrun)
