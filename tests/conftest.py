@@ -5,8 +5,11 @@ account manager), Charlie must have no access at all, Marta is a marketer, Ada a
 """
 
 import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -19,6 +22,7 @@ from customers import roles
 from retention_crm.celery import app as celery_app
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+ROOT = Path(__file__).resolve().parents[1]
 
 pytest_plugins = ["tests.browser"]
 
@@ -213,3 +217,25 @@ def run_on_worker(celery_worker):
     task_postrun.connect(on_postrun, weak=False)
     yield run
     task_postrun.disconnect(on_postrun)
+
+
+@pytest.fixture(scope="session")
+def sqlite_migrated_from_nothing(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """make run's first step on a new clone, done once for the session: `migrate` in a process of its
+    own, with only the environment a new clone has, makes a SQLite database from nothing in a new
+    VAR_DIR. Returns the folder and the finished process; a test that writes copies the folder."""
+    var_dir = tmp_path_factory.mktemp("sqlite-migrated")
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "VAR_DIR": str(var_dir),
+        "STATIC_ROOT": str(var_dir / "static"),
+        "DJANGO_SETTINGS_MODULE": "retention_crm.settings",
+    }
+    script = (
+        "import django; django.setup()\n"
+        "from django.core.management import call_command; call_command('migrate', '--noinput', verbosity=0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600
+    )
+    return var_dir, done

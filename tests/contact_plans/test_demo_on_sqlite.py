@@ -55,12 +55,15 @@ def _run(var_dir: Path, code: str, timeout: int = 600, **env) -> dict:
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory) -> Path:
-    """A SQLite database migrated from nothing and seeded with 300 demo customers, once per module."""
-    var_dir = tmp_path_factory.mktemp("sqlite-demo")
+def seeded(sqlite_migrated_from_nothing, tmp_path_factory) -> Path:
+    """A SQLite database migrated from nothing (a copy of the session's) and seeded with 300 demo
+    customers, once per module."""
+    migrated, done = sqlite_migrated_from_nothing
+    assert done.returncode == 0, done.stderr[-3000:]
+    var_dir = tmp_path_factory.mktemp("sqlite-demo") / "var"
+    shutil.copytree(migrated, var_dir)
     code = (
         "import io\n"
-        "call_command('migrate', '--noinput', verbosity=0)\n"
         "call_command('seed_demo', customers=300, stdout=io.StringIO())\n"
         "from django.db import connection\n"
         f"print({RESULT!r} + json.dumps({{'vendor': connection.vendor}}))\n"
