@@ -5,10 +5,16 @@ account manager), Charlie must have no access at all, Marta is a marketer, Ada a
 """
 
 import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.test.utils import override_settings
 from django.utils import translation
 from rest_framework.test import APIClient
 
@@ -16,6 +22,7 @@ from customers import roles
 from retention_crm.celery import app as celery_app
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+ROOT = Path(__file__).resolve().parents[1]
 
 pytest_plugins = ["tests.browser"]
 
@@ -30,6 +37,57 @@ def pytest_collection_modifyitems(config, items):
             if REQUIRE_SERVICES:
                 raise pytest.UsageError("REQUIRE_SERVICES=1 but the tests are not running on PostgreSQL")
             item.add_marker(skip_pg)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Django's PBKDF2 takes its million rounds (0.3 to 0.7 s of a CI core) for every persona made
+    and every password login: minutes of a run. The tests check who may log in, not the strength of
+    the hash, so they hash with MD5, as Django's testing documentation advises. Servers the tests
+    start in processes of their own keep the settings' hashers."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+# Tables that a DELETE cannot empty (a trigger refuses or follows deletes: the loyalty ledger is
+# append-only), with every table referencing them, which TRUNCATE must take along.
+_TRUNCATED_TABLES = """
+WITH RECURSIVE truncated(oid) AS (
+    SELECT tgrelid FROM pg_trigger WHERE NOT tgisinternal AND tgtype & 8 = 8
+    UNION
+    SELECT constraint_.conrelid FROM pg_constraint constraint_ JOIN truncated ON constraint_.confrelid = truncated.oid
+    WHERE constraint_.contype = 'f'
+)
+SELECT relname FROM pg_class JOIN truncated USING (oid)
+"""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _committed_tests_flushed_by_delete_on_postgresql():
+    """After each committed test (transactional_db, live_server, the worker's), Django empties every
+    table with one TRUNCATE, which on PostgreSQL makes new files for all of them and their indexes
+    (over 500): one to three seconds a test. DELETE empties the few rows a test leaves in milliseconds.
+    The foreign keys are deferred to the flush's commit, so the order of the tables does not matter;
+    the tables with delete triggers, and those referencing them, are still truncated."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate_all = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or allow_cascade or not tables:
+            return truncate_all(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        with self.connection.cursor() as cursor:
+            cursor.execute(_TRUNCATED_TABLES)
+            truncated = sorted({name for (name,) in cursor.fetchall()} & set(tables))
+        statements = ["SET CONSTRAINTS ALL DEFERRED"]
+        if truncated:
+            statements.append("TRUNCATE " + ", ".join(self.quote_name(table) for table in truncated))
+        statements += [f"DELETE FROM {self.quote_name(table)}" for table in sorted(set(tables) - set(truncated))]
+        return statements
+
+    DatabaseOperations.sql_flush = sql_flush
+    yield
+    DatabaseOperations.sql_flush = truncate_all
 
 
 @pytest.fixture(autouse=True)
@@ -127,3 +185,57 @@ def celery_worker(transactional_db):
         redis.Redis.from_url(broker).flushdb()
     with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30):
         yield
+
+
+@pytest.fixture
+def run_on_worker(celery_worker):
+    """`run_on_worker(task, *args, times=2)` sends the task `times` times to the real worker and returns
+    once the worker has finished every one of them (Celery's task_postrun, sent from the worker's
+    thread), failing the test when one raised or when they are not done within `timeout` seconds."""
+    from celery.signals import task_postrun
+
+    finished = []  # (task name, state) in the order the worker finished them
+    condition = threading.Condition()
+
+    def on_postrun(sender=None, state=None, **kwargs):
+        with condition:
+            finished.append((sender.name, state))
+            condition.notify_all()
+
+    def run(task, *args, times: int = 1, timeout: float = 30):
+        with condition:
+            before = sum(name == task.name for name, _state in finished)
+        for _ in range(times):
+            task.delay(*args)
+        deadline = time.monotonic() + timeout
+        with condition:
+            while len(states := [state for name, state in finished if name == task.name][before:]) < times:
+                if not condition.wait(timeout=max(0.0, deadline - time.monotonic())):
+                    pytest.fail(f"the worker finished {len(states)} of {times} runs of {task.name} in {timeout} s")
+        assert states == ["SUCCESS"] * times, states
+
+    task_postrun.connect(on_postrun, weak=False)
+    yield run
+    task_postrun.disconnect(on_postrun)
+
+
+@pytest.fixture(scope="session")
+def sqlite_migrated_from_nothing(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """make run's first step on a new clone, done once for the session: `migrate` in a process of its
+    own, with only the environment a new clone has, makes a SQLite database from nothing in a new
+    VAR_DIR. Returns the folder and the finished process; a test that writes copies the folder."""
+    var_dir = tmp_path_factory.mktemp("sqlite-migrated")
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "VAR_DIR": str(var_dir),
+        "STATIC_ROOT": str(var_dir / "static"),
+        "DJANGO_SETTINGS_MODULE": "retention_crm.settings",
+    }
+    script = (
+        "import django; django.setup()\n"
+        "from django.core.management import call_command; call_command('migrate', '--noinput', verbosity=0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600
+    )
+    return var_dir, done

@@ -13,9 +13,9 @@ PostgreSQL): a fresh SQLite file is migrated and seeded with the demo in a proce
 
 import json
 import os
+import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -55,17 +55,29 @@ def _run(var_dir: Path, code: str, timeout: int = 600, **env) -> dict:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    """A SQLite database migrated from nothing and seeded with 300 demo customers."""
-    var_dir = tmp_path_factory.mktemp("sqlite-demo")
+def seeded(sqlite_migrated_from_nothing, tmp_path_factory) -> Path:
+    """A SQLite database migrated from nothing (a copy of the session's) and seeded with 300 demo
+    customers, once per module."""
+    migrated, done = sqlite_migrated_from_nothing
+    assert done.returncode == 0, done.stderr[-3000:]
+    var_dir = tmp_path_factory.mktemp("sqlite-demo") / "var"
+    shutil.copytree(migrated, var_dir)
     code = (
         "import io\n"
-        "call_command('migrate', '--noinput', verbosity=0)\n"
         "call_command('seed_demo', customers=300, stdout=io.StringIO())\n"
         "from django.db import connection\n"
         f"print({RESULT!r} + json.dumps({{'vendor': connection.vendor}}))\n"
     )
     assert _run(var_dir, code)["vendor"] == "sqlite"
+    return var_dir
+
+
+@pytest.fixture
+def demo(seeded, tmp_path) -> Path:
+    """A copy of the seeded demo's folder for one test, which writes to it: the tests stay apart,
+    in any order. No process has the database open, so its file and write-ahead log copy whole."""
+    var_dir = tmp_path / "var"
+    shutil.copytree(seeded, var_dir)
     return var_dir
 
 
@@ -180,7 +192,7 @@ print(RESULT + json.dumps({"plan": plan.pk}))
 """
 
 _RACE = """
-import os, time
+import os, sys
 from django.utils import timezone
 from customers.models import Customer
 from contact_plans.models import ContactPlan
@@ -188,7 +200,8 @@ from contact_plans.plans import triggers
 
 plan = ContactPlan.objects.get(pk=int(os.environ["PLAN"]))
 customers = Customer.objects.filter(archived_at__isnull=True)
-time.sleep(max(0.0, float(os.environ["START_AT"]) - time.time()))
+print("READY", flush=True)
+sys.stdin.readline()  # the go, given to both processes once both are ready
 enrolled, control = triggers.enrol_insert(plan, customers, source="trigger", now=timezone.now())
 print(RESULT + json.dumps({"enrolled": enrolled, "control": control, "eligible": customers.count()}))
 """
@@ -210,12 +223,18 @@ print(RESULT + json.dumps({
 
 def test_two_processes_enrolling_at_once_make_one_enrolment_each_with_the_control_share_on_sqlite(demo):
     plan = _run(demo, f"RESULT = {RESULT!r}\n" + _RACE_PLAN)["plan"]
-    env = {**_environment(demo), "PLAN": str(plan), "START_AT": str(time.time() + 8)}
+    env = {**_environment(demo), "PLAN": str(plan)}
     racers = [
-        subprocess.Popen(_script(f"RESULT = {RESULT!r}\n" + _RACE), cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(_script(f"RESULT = {RESULT!r}\n" + _RACE), cwd=ROOT, env=env, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
     ]
+    for racer in racers:  # each has set Django up and read its plan
+        ready = racer.stdout.readline()
+        assert ready == "READY\n", ready + racer.stderr.read()[-4000:]
+    for racer in racers:
+        racer.stdin.write("go\n")
+        racer.stdin.flush()
     results = []
     for racer in racers:
         stdout, stderr = racer.communicate(timeout=120)

@@ -63,16 +63,14 @@ def test_migrate_on_sqlite_prints_no_warnings(tmp_path):
     assert "WARNINGS" not in done.stderr + done.stdout and "W040" not in done.stderr + done.stdout
 
 
-def test_a_new_sqlite_database_migrates_from_nothing(tmp_path):
+def test_a_new_sqlite_database_migrates_from_nothing(sqlite_migrated_from_nothing):
     """make run's first step on a fresh clone. SQLite rebuilds a table to add a constraint or a
     column with a default, with every index of the models' state: the PostgreSQL-only trigram
     indexes of customers and interactions must stay out of it (retention_crm/sqlite3/base.py)."""
-    code = "from django.core.management import call_command; call_command('migrate', '--noinput', verbosity=0)\n"
-
-    done = _settings_in_a_fresh_process(tmp_path, code)
+    var_dir, done = sqlite_migrated_from_nothing
 
     assert done.returncode == 0, done.stderr[-3000:]
-    assert (tmp_path / "retention_crm.sqlite3").exists()
+    assert (var_dir / "retention_crm.sqlite3").exists()
 
 
 def test_the_readme_says_how_to_pick_another_port_with_only_two_set_up_commands():
