@@ -23,7 +23,7 @@ inside the caller's transaction:
    grouped by language (each part compiled once per process, the text part from the HTML's derived
    text template, the placeholders with a bulk provider read once per group, one token for both
    links);
-3. links through the click-recording redirect (one signed token per message and link), unless
+3. an email's links through the click-recording redirect (one signed token per message and link), unless
    tracking is off (setting, template or caller);
 4. an SMS finished as ``message_enqueue`` finishes it (``outbox.sms_finish``): "Reply STOP to opt
    out" in the message's language at the end of a promotional one, "too long" (failed) past
