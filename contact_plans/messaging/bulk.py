@@ -3,14 +3,18 @@
 ``messages_write_bulk(template=, items=, track_links=)`` is to a chunk of customers what
 ``send_template`` -> ``message_enqueue`` is to one: the same rules, the same rows. Campaigns call it
 per chunk of a run (contact_plans/campaigns/bulk.py), the contact plans' step runner per step per
-chunk of due enrolments (contact_plans/plans/runner.py). One call is, inside the caller's
-transaction:
+chunk of due enrolments (contact_plans/plans/runner.py), for email and SMS templates. One call is,
+inside the caller's transaction:
 
-1. the outbox's reasons for the chunk's customers computed **in SQL**
-   (``policy.suppression_reason_expression``: no address, a bounced or complained address, for a
-   promotional template no marketing consent, the channel or topic unsubscribed), in the order and
-   words of ``message_enqueue``; the frequency cap and quiet hours stay send-time rules, as for
-   every message;
+1. the outbox's reasons for the chunk's customers, in the order and words of ``message_enqueue``:
+   for an email **in SQL** (``policy.suppression_reason_expression``: no address, a bounced or
+   complained address, for a promotional template no marketing consent, the channel or topic
+   unsubscribed); for an SMS each phone number normalised as ``message_enqueue`` normalises it
+   (``policy.recipient_of``: ``phonenumbers``, the customer's country as the default region; no
+   number "no address", an invalid one "invalid phone") and ``SUPPRESSION_RULES`` read over the
+   chunk's numbers and customers with ``policy.BatchRules`` (two queries: a STOP, consent, the SMS
+   channel or the topic declined). The frequency cap and quiet hours (for an SMS, in the
+   customer's zone whatever its purpose) stay send-time rules, as for every message;
 2. the message rendered **once per language** when the template says nothing about the customer but
    their unsubscribe and preference links (a newsletter): each customer's token is put in by
    replacing a marker; a personalised template is rendered once per group of customers whose
@@ -19,9 +23,12 @@ transaction:
    grouped by language (each part compiled once per process, the text part from the HTML's derived
    text template, the placeholders with a bulk provider read once per group, one token for both
    links);
-3. links through the click-recording redirect (one signed token per message and link), unless
+3. an email's links through the click-recording redirect (one signed token per message and link), unless
    tracking is off (setting, template or caller);
-4. the rows ``COPY``'d to a temporary table (on SQLite, ``make run``'s default: the same rows with
+4. an SMS finished as ``message_enqueue`` finishes it (``outbox.sms_finish``): "Reply STOP to opt
+   out" in the message's language at the end of a promotional one, "too long" (failed) past
+   ``SMS_MAX_SEGMENTS``; rendered, like the one-message path, whether or not it is suppressed;
+5. the rows ``COPY``'d to a temporary table (on SQLite, ``make run``'s default: the same rows with
    ``executemany``) and moved to the outbox with one
    ``INSERT ... SELECT ... ON CONFLICT (source_key) DO NOTHING``: items whose source key already has
    a message add nothing and get that message back, so a chunk run twice sends nothing twice.
@@ -30,9 +37,10 @@ Emails written here carry no prepared bytes (``Message.mime`` is empty): the dis
 email without bytes at send time, as it does for the other email backends; the Message-ID is made
 here, so a resend is still recognised as the same message.
 
-SMS, and databases other than PostgreSQL and SQLite, go through the one-message path
-(``send_template`` per item): a phone number is normalised in Python (``phonenumbers``), not in SQL.
-Same arguments, same answer.
+An SMS has no subject, HTML, prepared bytes or tracked links, as on the one-message path.
+
+Databases other than PostgreSQL and SQLite go through the one-message path (``send_template`` per
+item). Same arguments, same answer.
 """
 
 from __future__ import annotations
@@ -57,7 +65,7 @@ from retention_crm import events
 from retention_crm import message_placeholders as mp
 
 from . import links, policy, skeleton
-from .outbox import message_id_new
+from .outbox import message_id_new, sms_finish
 from .rendering import RenderError, content_names, message_context, names_used, render_content, render_parts
 from .unsubscribe import email_links, preferences_url, token_make, unsubscribe_url
 
@@ -69,8 +77,9 @@ PER_CUSTOMER_LINKS = frozenset({"unsubscribe_url", "preferences_url"})
 
 @dataclass(frozen=True)
 class BulkItem:
-    """One message to write: to ``customer`` (with ``language``, ``email`` and ``pk`` loaded), under
-    ``source_key``, due at ``due_at`` (None: now)."""
+    """One message to write: to ``customer`` (with ``language``, ``email`` and ``pk`` loaded; for an
+    SMS also ``phone``, ``country`` and ``marketing_consent``), under ``source_key``, due at
+    ``due_at`` (None: now)."""
 
     customer: Customer
     source_key: str
@@ -207,7 +216,7 @@ class ChunkRenderer:
 _STAGE_SQL = """
     CREATE TEMPORARY TABLE outbox_bulk_stage (
         customer_id bigint, reason text, recipient text, subject text, html text, body_text text,
-        language text, source_key text, due_at timestamptz, message_id text
+        language text, source_key text, due_at timestamptz, message_id text, state text
     ) ON COMMIT DROP"""
 
 _INSERT_SQL = """
@@ -216,8 +225,7 @@ _INSERT_SQL = """
         source_key, due_at, state, reason, error, attempts, resent_count, provider_id, message_id,
         created_at, updated_at)
     SELECT customer_id, %(channel)s, %(purpose)s, %(topic)s, recipient, subject, html, body_text, ''::bytea,
-        language, %(template)s, source_key, due_at, CASE WHEN reason = '' THEN 'queued' ELSE 'suppressed' END,
-        reason, '', 0, 0, '', message_id, now(), now()
+        language, %(template)s, source_key, due_at, state, reason, '', 0, 0, '', message_id, now(), now()
     FROM outbox_bulk_stage
     ON CONFLICT (source_key) DO NOTHING
     RETURNING id, customer_id, state, reason, source_key"""
@@ -229,7 +237,7 @@ _INSERT_SQL = """
 _STAGE_SQLITE = """
     CREATE TEMP TABLE outbox_bulk_stage (
         customer_id integer, reason text, recipient text, subject text, html text, body_text text,
-        language text, source_key text, due_at text, message_id text)"""
+        language text, source_key text, due_at text, message_id text, state text)"""
 
 _INSERT_SQLITE = """
     INSERT INTO contact_plans_message (
@@ -237,8 +245,7 @@ _INSERT_SQLITE = """
         source_key, due_at, state, reason, error, attempts, resent_count, provider_id, message_id,
         created_at, updated_at)
     SELECT customer_id, %(channel)s, %(purpose)s, %(topic)s, recipient, subject, html, body_text, X'',
-        language, %(template)s, source_key, due_at, CASE WHEN reason = '' THEN 'queued' ELSE 'suppressed' END,
-        reason, '', 0, 0, '', message_id, %(now)s, %(now)s
+        language, %(template)s, source_key, due_at, state, reason, '', 0, 0, '', message_id, %(now)s, %(now)s
     FROM outbox_bulk_stage WHERE true
     ON CONFLICT (source_key) DO NOTHING
     RETURNING id, customer_id, state, reason, source_key"""
@@ -256,7 +263,7 @@ def _stage_and_insert_sqlite(cursor, buffer: io.StringIO, template: MessageTempl
     rows = [[*row[:due], connection.ops.adapt_datetimefield_value(datetime.fromisoformat(row[due])), *row[due + 1:]]
             for row in csv.reader(buffer)]
     for start in range(0, len(rows), _SQLITE_STAGE_BATCH):
-        cursor.executemany("INSERT INTO outbox_bulk_stage VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        cursor.executemany("INSERT INTO outbox_bulk_stage VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                            rows[start:start + _SQLITE_STAGE_BATCH])
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     cursor.execute(_INSERT_SQLITE, {"channel": template.channel, "purpose": template.purpose,
@@ -270,7 +277,7 @@ def messages_write_bulk(
     source key's outcome. Idempotent on the source key. Runs in the caller's transaction (or its own)."""
     if not items:
         return {}
-    if template.channel != Channel.EMAIL or connection.vendor not in ("postgresql", "sqlite"):
+    if template.channel not in (Channel.EMAIL, Channel.SMS) or connection.vendor not in ("postgresql", "sqlite"):
         return _one_by_one(template, items)
     with transaction.atomic():
         return _write(template, items, track_links=track_links)
@@ -287,6 +294,25 @@ def suppression_reasons(*, template: MessageTemplate, customer_ids) -> dict[int,
             address=Lower(Trim("email")),
         )
         .values_list("pk", "why", "address")
+    }
+
+
+def sms_suppression_reasons(*, template: MessageTemplate, customers: list[Customer]) -> dict[int, tuple[str, str]]:
+    """{customer id: (the reason the outbox would give an SMS of ``template`` now, or ""; their
+    number in E.164, or "")}: each number read as ``message_enqueue`` reads it
+    (``policy.recipient_of``), then ``SUPPRESSION_RULES`` over the chunk's numbers and customers
+    (``policy.BatchRules``, the worker's own reading of them: two queries for the chunk), each
+    customer's consent as loaded, as ``message_enqueue`` reads it."""
+    recipients = {customer.pk: policy.recipient_of(customer, Channel.SMS) for customer in customers}
+    probes = {
+        pk: Message(customer_id=pk, channel=Channel.SMS, purpose=template.purpose, topic=template.topic, recipient=number)
+        for pk, (number, why) in recipients.items()
+        if not why
+    }
+    rules = policy.BatchRules(list(probes.values()))
+    return {
+        customer.pk: (recipients[customer.pk][1] or rules.reason(probes[customer.pk], customer), recipients[customer.pk][0])
+        for customer in customers
     }
 
 
@@ -319,10 +345,16 @@ def _write(template: MessageTemplate, items: list[BulkItem], *, track_links: boo
     if not todo:
         return outcomes
     prefetch_related_objects([template], "contents")  # read once, not per customer (no query when done)
-    reasons = suppression_reasons(template=template, customer_ids={item.customer.pk for item in todo})
+    sms = template.channel == Channel.SMS
+    customers = list({item.customer.pk: item.customer for item in todo}.values())
+    if sms:
+        reasons = sms_suppression_reasons(template=template, customers=customers)
+    else:
+        reasons = suppression_reasons(template=template, customer_ids={customer.pk for customer in customers})
     renderer = ChunkRenderer(template)
-    renderer.prepare([item.customer for item in todo if not reasons.get(item.customer.pk, ("x",))[0]])
-    track = links.tracking_enabled(template=template, campaign_track_links=track_links)
+    # An SMS is rendered whatever its reason, as message_enqueue is handed it; a suppressed email is not.
+    renderer.prepare([c for c in customers if sms or not reasons.get(c.pk, ("x",))[0]])
+    track = not sms and links.tracking_enabled(template=template, campaign_track_links=track_links)
     now = timezone.now()
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)  # quoted: an empty text is '', not NULL
@@ -332,17 +364,21 @@ def _write(template: MessageTemplate, items: list[BulkItem], *, track_links: boo
         subject = html = text = ""
         language = customer.language
         message_id = message_id_new()
-        if not reason:
+        state = Message.State.SUPPRESSED if reason else Message.State.QUEUED
+        if sms or not reason:
             try:
                 language, subject, html, text = renderer.render(customer)
             except RenderError as exc:
                 logger.warning("messaging.bulk_render_failed template=%s customer=%s: %s", template.pk, customer.pk, exc)
                 outcomes[item.source_key] = BulkOutcome(None, error=str(exc))
                 continue
-            if track:
+            if sms:
+                subject = html = ""
+                text, state, reason = sms_finish(text=text, purpose=template.purpose, language=language, reason=reason)
+            elif track:
                 html, text = links.links_track(html=html, text=text, message_id=message_id)
         writer.writerow([customer.pk, reason, address, subject[:255], html, text, language or customer.language,
-                         item.source_key, (item.due_at or now).isoformat(), message_id])
+                         item.source_key, (item.due_at or now).isoformat(), message_id, state])
     buffer.seek(0)
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
@@ -358,6 +394,8 @@ def _write(template: MessageTemplate, items: list[BulkItem], *, track_links: boo
         outcomes[key] = BulkOutcome(pk, state, reason, created=True)
         if state == Message.State.SUPPRESSED:
             events.publish(events.MESSAGE_SUPPRESSED, message_id=pk, customer_id=customer_id, reason=reason)
+        elif state == Message.State.FAILED:
+            events.publish(events.MESSAGE_FAILED, message_id=pk, customer_id=customer_id, reason=reason)
     missing = [item.source_key for item in todo if item.source_key not in outcomes]
     if missing:
         # Written meanwhile by someone else under the same key (ON CONFLICT): theirs is the message.

@@ -38,6 +38,20 @@ def sms_opt_out_instruction(language: str) -> str:
         return gettext("Reply STOP to opt out")
 
 
+def sms_finish(*, text: str, purpose: str, language: str, reason: str) -> tuple[str, str, str]:
+    """An SMS as the outbox writes it, from its rendered text and its suppression reason (or ""):
+    (the text, ending with "Reply STOP to opt out" in ``language`` when promotional; the state; the
+    reason). One that may go but takes more than ``SMS_MAX_SEGMENTS`` segments fails as "too long"
+    (never cut). The one-message path (``message_enqueue``) and the bulk path (bulk.py) both end here."""
+    if purpose == Purpose.PROMOTIONAL:
+        text = f"{text.rstrip()}\n{sms_opt_out_instruction(language)}"
+    if reason:
+        return text, Message.State.SUPPRESSED, reason
+    if not sms_fits(text):
+        return text, Message.State.FAILED, Message.Reason.TOO_LONG
+    return text, Message.State.QUEUED, ""
+
+
 def message_enqueue(
     *,
     customer: Customer | None = None,
@@ -86,10 +100,7 @@ def message_enqueue(
     state = Message.State.SUPPRESSED if reason else Message.State.QUEUED
     if channel == Channel.SMS:
         subject, html = "", ""
-        if purpose == Purpose.PROMOTIONAL:
-            text = f"{text.rstrip()}\n{sms_opt_out_instruction(language)}"
-        if not reason and not sms_fits(text):
-            state, reason = Message.State.FAILED, Message.Reason.TOO_LONG
+        text, state, reason = sms_finish(text=text, purpose=purpose, language=language, reason=reason)
     message_id = message_id_new()
     # Clicks are recorded for customers' messages only: an employee's work mail is not measured.
     if channel == Channel.EMAIL and state == Message.State.QUEUED and customer is not None and links.tracking_enabled(

@@ -11,13 +11,15 @@ delivered twice) never run a step twice; and each step's effect is keyed:
 - a task (FollowUp) has the same key;
 - ``EnrolmentStep`` is unique per enrolment and step.
 
-Within a chunk the conditions of a step are one query for all its enrolments, and an email step's
-messages are written with one call of the outbox's bulk path (``messaging.bulk.messages_write_bulk``:
-the outbox's reasons in SQL, rendered once per group of customers and substituted per customer
-(messaging/skeleton.py), then ``COPY`` and one ``INSERT ... SELECT ... ON CONFLICT (source_key) DO
-NOTHING``), in the same transaction as the step runs (one statement) and the enrolments' advance
-(one UPDATE per distinct new state: a statement or two per chunk). An SMS step takes the bulk path's one-message
-route (a phone number is normalised in Python): ``send_template`` per customer.
+Within a chunk the conditions of a step are one query for all its enrolments, and an email or SMS
+step's messages are written with one call of the outbox's bulk path
+(``messaging.bulk.messages_write_bulk``: the outbox's reasons for the chunk (an email's in SQL; an
+SMS's numbers normalised as ``message_enqueue`` normalises them, then the rules read for the chunk
+in two queries), an email rendered once per group of customers and substituted per customer
+(messaging/skeleton.py), an SMS rendered per customer and finished as the one-message path finishes
+it (the STOP line, the length rule), then ``COPY`` and one ``INSERT ... SELECT ... ON CONFLICT
+(source_key) DO NOTHING``), in the same transaction as the step runs (one statement) and the
+enrolments' advance (one UPDATE per distinct new state: a statement or two per chunk).
 """
 
 from __future__ import annotations

@@ -247,22 +247,3 @@ def test_a_personalised_chunk_reads_its_placeholders_in_a_fixed_number_of_querie
 
     assert queries(2, "a") == queries(12, "b")
 
-
-def test_an_sms_step_goes_one_by_one_through_the_outbox_with_its_rules_and_once():
-    sms = MessageTemplateFactory(channel="sms", purpose="promotional",
-                                 contents={"en": {"text": "Hi {{ customer.first_name }}, we miss you"}})
-    plan = build_plan(steps=[StepData(kind="sms", template=sms)], trigger="manual")
-    fine = consenting_customer(name="Ann Lee", phone="07911 123456", country="GB")
-    bad = consenting_customer(phone="12", country="GB")
-    enrolments = [services.enrolment_create(plan=plan, customer=c) for c in (fine, bad)]
-
-    runner.plan_steps_run(enrolment_ids=[e.pk for e in enrolments])
-    outcomes = messages_write_bulk(
-        template=sms, items=[BulkItem(customer=fine, source_key=Message.objects.get(customer=fine).source_key)]
-    )
-
-    got = {m.customer_id: (m.state, m.reason, m.recipient) for m in Message.objects.all()}
-    assert got == {fine.pk: ("queued", "", "+447911123456"), bad.pk: ("suppressed", "invalid_phone", "")}
-    assert Message.objects.get(customer=fine).text.startswith("Hi Ann, we miss you\n")  # then "Reply STOP..."
-    assert [o.created for o in outcomes.values()] == [False]
-    assert {r.outcome for r in EnrolmentStep.objects.all()} == {"message"}
