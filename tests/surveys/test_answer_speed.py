@@ -33,6 +33,17 @@ def _statements(captured) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith("PREPARE ")]
 
 
+def _redis_cache(settings, location: str) -> None:
+    """The default cache on Redis at `location`, under a key prefix of the test's own."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": location,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+
+
 POSTGRESQL_ONLY = pytest.mark.skipif(
     os.environ.get("DATABASE_URL", "").startswith("sqlite"), reason="the one-statement answer is PostgreSQL's"
 )
@@ -65,13 +76,7 @@ def test_an_answer_costs_two_statements_and_a_second_answer_as_many(settings):
 @pytest.mark.django_db
 @pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="needs TEST_REDIS_URL")
 def test_on_redis_the_rate_limit_counts_in_one_round_trip_and_refuses_a_flood(settings):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": os.environ["TEST_REDIS_URL"],
-            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
-        }
-    }
+    _redis_cache(settings, os.environ["TEST_REDIS_URL"])
     settings.SURVEYS_ANSWERS_PER_MINUTE = 3
     invitation = invitation_for(active_survey("nps"), customer=CustomerFactory())
     client = Client(REMOTE_ADDR="203.0.113.77")
@@ -94,13 +99,7 @@ def test_the_rate_limit_counts_on_when_its_own_redis_connection_fails(settings):
 
     from surveys import public_views
 
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": os.environ["TEST_REDIS_URL"],
-            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
-        }
-    }
+    _redis_cache(settings, os.environ["TEST_REDIS_URL"])
     key = "surveys.answers:203.0.113.9:1"
 
     first = public_views._count_on_redis(key)  # the pool's way; the thread then keeps a connection
@@ -118,13 +117,7 @@ def test_the_rate_limit_counts_on_when_its_own_redis_connection_fails(settings):
 
 @pytest.mark.django_db
 def test_with_the_rate_limits_redis_down_the_answer_is_taken_and_the_log_says_so(settings, caplog):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens there
-            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
-        }
-    }
+    _redis_cache(settings, "redis://127.0.0.1:9/0")  # nothing listens there
     invitation = invitation_for(active_survey("nps"), customer=CustomerFactory())
     client = Client(REMOTE_ADDR="203.0.113.78")
 
