@@ -40,6 +40,7 @@ test: install assets
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 migrations-check: install
 	$(PY) manage.py makemigrations --check --dry-run

@@ -34,8 +34,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "retention_crm.settings")
 
-ZONES = ["Asia/Jakarta", "Asia/Kuala_Lumpur", "Europe/Madrid", "Europe/London", "UTC", "America/New_York",
-         "Asia/Makassar", "Asia/Jayapura", "Australia/Sydney", "Pacific/Auckland", "Asia/Singapore", "Europe/Berlin"]
+ZONES = [
+    "Asia/Jakarta",
+    "Asia/Kuala_Lumpur",
+    "Europe/Madrid",
+    "Europe/London",
+    "UTC",
+    "America/New_York",
+    "Asia/Makassar",
+    "Asia/Jayapura",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "Asia/Singapore",
+    "Europe/Berlin",
+]
 LANGUAGES = ["en", "id", "ms", "ca"]
 PREFIX = "BENCH-CAMP-"
 
@@ -53,26 +65,47 @@ def seed(customers: int):
         now = timezone.now().isoformat()
         for i in range(have, customers):
             consent = i % 10 != 0
-            buffer.write("\t".join([
-                f"{PREFIX}{i:07d}", f"Customer {i}", f"bench{i}@example.com", LANGUAGES[i % 4], ZONES[i % len(ZONES)],
-                "t" if consent else "f", now if consent else "\\N", "bench" if consent else "", now, now,
-                "", "", "GB", "", "",
-            ]) + "\n")
+            buffer.write(
+                "\t".join(
+                    [
+                        f"{PREFIX}{i:07d}",
+                        f"Customer {i}",
+                        f"bench{i}@example.com",
+                        LANGUAGES[i % 4],
+                        ZONES[i % len(ZONES)],
+                        "t" if consent else "f",
+                        now if consent else "\\N",
+                        "bench" if consent else "",
+                        now,
+                        now,
+                        "",
+                        "",
+                        "GB",
+                        "",
+                        "",
+                    ]
+                )
+                + "\n"
+            )
         buffer.seek(0)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.copy_expert(
                 "COPY customers_customer (external_id, name, email, language, time_zone, marketing_consent, "
                 "consent_at, consent_source, created_at, updated_at, phone, company, country, acquisition_source, notes) "
-                "FROM STDIN", buffer)
-    segment, _ = Segment.objects.get_or_create(name="Bench campaign audience",
-                                               defaults={"definition": {"op": "and", "rules": []}})
+                "FROM STDIN",
+                buffer,
+            )
+    segment, _ = Segment.objects.get_or_create(
+        name="Bench campaign audience", defaults={"definition": {"op": "and", "rules": []}}
+    )
     if SegmentMembership.objects.filter(segment=segment, exited_at__isnull=True).count() < customers:
         SegmentMembership.objects.filter(segment=segment).delete()
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO segmentation_segmentmembership (segment_id, customer_id, entered_at) "
                 "SELECT %s, id, now() FROM customers_customer WHERE external_id LIKE %s ORDER BY id LIMIT %s",
-                [segment.pk, PREFIX + "%", customers])
+                [segment.pk, PREFIX + "%", customers],
+            )
     return segment
 
 
@@ -84,9 +117,12 @@ def template(key: str, personal: bool):
     for language in LANGUAGES:
         hello = "{{ customer.first_name }}" if personal else "there"
         MessageTemplateContent.objects.create(
-            template=template, language=language, subject=f"News for {hello} ({language})",
+            template=template,
+            language=language,
+            subject=f"News for {hello} ({language})",
             html=f'<p>Hello {hello},</p><p>Our <a href="https://shop.example/new?l={language}">new arrivals</a> '
-                 f'and <a href="https://shop.example/events">events</a>.</p>')
+            f'and <a href="https://shop.example/events">events</a>.</p>',
+        )
     return template
 
 
@@ -99,8 +135,15 @@ def campaign_run(segment, tpl, chunk: int) -> dict:
 
     settings.CAMPAIGN_CHUNK_SIZE = chunk
     campaign = Campaign.objects.create(
-        name=tpl.key, template=tpl, segment=segment, send_on=timezone.localdate() + timedelta(days=1),
-        send_time=clock(10), control_percent=10, state="scheduled", next_send_on=timezone.localdate() + timedelta(days=1))
+        name=tpl.key,
+        template=tpl,
+        segment=segment,
+        send_on=timezone.localdate() + timedelta(days=1),
+        send_time=clock(10),
+        control_percent=10,
+        state="scheduled",
+        next_send_on=timezone.localdate() + timedelta(days=1),
+    )
     from unittest import mock
 
     started = time.perf_counter()
@@ -112,8 +155,14 @@ def campaign_run(segment, tpl, chunk: int) -> dict:
     started = time.perf_counter()
     written = sum(bulk.chunk_write(run_id=run.pk, first_id=lo, last_id=hi) for lo, hi in ranges)
     chunk_seconds = time.perf_counter() - started
-    return {"audience": run.audience, "control": run.in_control, "start": start_seconds, "chunks": len(ranges),
-            "written": written, "write": chunk_seconds}
+    return {
+        "audience": run.audience,
+        "control": run.in_control,
+        "start": start_seconds,
+        "chunks": len(ranges),
+        "written": written,
+        "write": chunk_seconds,
+    }
 
 
 def baseline(segment, tpl) -> tuple[int, float]:
@@ -130,7 +179,8 @@ def baseline(segment, tpl) -> tuple[int, float]:
                    '<' || md5(random()::text) || '@bench>', now(), now()
                FROM segmentation_segmentmembership m JOIN customers_customer c ON c.id = m.customer_id
                WHERE m.segment_id = %s AND m.exited_at IS NULL AND c.marketing_consent AND random() >= 0.1""",
-            [tpl.pk, segment.pk])
+            [tpl.pk, segment.pk],
+        )
         rows = cursor.rowcount
     return rows, time.perf_counter() - started
 
@@ -162,10 +212,12 @@ def main() -> None:
         for name, personal in (("bench-newsletter", False), ("bench-personal", True)):
             figures = campaign_run(segment, template(name, personal), args.chunk)
             rate = figures["written"] / figures["write"]
-            print(f"{name}: audience {figures['audience']:,}, control {figures['control']:,}; "
-                  f"start (recipients + control group) {figures['start']:.2f} s; "
-                  f"{figures['chunks']} chunks wrote {figures['written']:,} messages in {figures['write']:.1f} s "
-                  f"({rate:,.0f}/s in one process)")
+            print(
+                f"{name}: audience {figures['audience']:,}, control {figures['control']:,}; "
+                f"start (recipients + control group) {figures['start']:.2f} s; "
+                f"{figures['chunks']} chunks wrote {figures['written']:,} messages in {figures['write']:.1f} s "
+                f"({rate:,.0f}/s in one process)"
+            )
         rows, seconds = baseline(segment, template("bench-baseline", False))
         print(f"baseline INSERT ... SELECT: {rows:,} rows in {seconds:.2f} s ({rows / seconds:,.0f}/s)")
     finally:

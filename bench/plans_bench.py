@@ -74,7 +74,9 @@ def segment_of(size: int):
 
     from segmentation.models import Segment
 
-    segment, _ = Segment.objects.get_or_create(name=f"Plans bench {size}", defaults={"definition": {"op": "and", "rules": []}})
+    segment, _ = Segment.objects.get_or_create(
+        name=f"Plans bench {size}", defaults={"definition": {"op": "and", "rules": []}}
+    )
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM segmentation_segmentmembership WHERE segment_id = %s", [segment.pk])
         cursor.execute(
@@ -209,11 +211,15 @@ def main() -> dict:
     parser.add_argument("--seed", type=int, default=0, help="create this many customers first (empty database)")
     parser.add_argument("--size", type=int, default=100_000, help="customers in the segment (default 100,000)")
     parser.add_argument(
-        "--queue-chunks", type=int, default=0,
+        "--queue-chunks",
+        type=int,
+        default=0,
         help="queue only this many chunks (runner.CHUNK_SIZE) and extrapolate to every contacted customer (default: all)",
     )
     parser.add_argument(
-        "--workers", type=int, default=1,
+        "--workers",
+        type=int,
+        default=1,
         help="queue with this many processes sharing the chunks, as a worker's processes do (default 1; "
         "the wall-clock time is measured)",
     )
@@ -238,7 +244,9 @@ def main() -> dict:
         print(f"Seeding {args.seed:,} customers with COPY…")
         seed(args.seed)
     ready_made_install(MessageTemplate, MessageTemplateContent)
-    print(f"Database: {connection.vendor} {connection.settings_dict.get('NAME')}; customers {Customer.objects.count():,}")
+    print(
+        f"Database: {connection.vendor} {connection.settings_dict.get('NAME')}; customers {Customer.objects.count():,}"
+    )
     ended = end_earlier_runs()
     if ended:
         print(f"Ended {ended:,} open enrolments of earlier runs")
@@ -255,7 +263,9 @@ def main() -> dict:
         f"contacted: {ours['queue_all_s']:.0f} s in {args.workers} process{'es' if args.workers > 1 else ''} "
         f"(wall clock); total {ours['total_s']:.0f} s"
     )
-    print(f"ratio enrol only: {ours['enrol_s'] / hand['hand_s']:.2f}x; enrol + queue: {ours['total_s'] / hand['hand_s']:.1f}x")
+    print(
+        f"ratio enrol only: {ours['enrol_s'] / hand['hand_s']:.2f}x; enrol + queue: {ours['total_s'] / hand['hand_s']:.1f}x"
+    )
     return {**ours, **hand}
 
 

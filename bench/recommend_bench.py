@@ -196,7 +196,9 @@ def main() -> None:
             f"  {score}: {computed.baskets:,} baskets ({computed.baskets_paired:,} paired), "
             f"{computed.pairs:,} pairs kept, recompute {computed.seconds:.2f} s"
         )
-    popularity = pd.DataFrame(ProductSales.objects.values_list("product_id", "baskets"), columns=["product_id", "baskets"])
+    popularity = pd.DataFrame(
+        ProductSales.objects.values_list("product_id", "baskets"), columns=["product_id", "baskets"]
+    )
     baseline = score_at_k(most_popular(owned, popularity, judged, k=K), bought, k=K)
     rows.append(("baseline: the 5 best-sellers not owned", baseline, ""))
 

@@ -253,7 +253,9 @@ def run_wrk(kind: str, *, port: int, seconds: float, connections: int, requests_
     ended = os.times()
     line = next(line for line in finished.stdout.splitlines() if line.startswith("BENCH "))
     result = json.loads(line[len("BENCH ") :])
-    client_ms = ((ended.children_user + ended.children_system) - (started.children_user + started.children_system)) * 1000
+    client_ms = (
+        (ended.children_user + ended.children_system) - (started.children_user + started.children_system)
+    ) * 1000
     return {
         "kind": kind,
         "requests": result["requests"],
@@ -323,7 +325,9 @@ def main() -> None:
     parser.add_argument("--invitations", type=int, default=20_000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (make run serves with 4; 1: sync workers)")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="threads per worker (make run serves with 4; 1: sync workers)"
+    )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python")

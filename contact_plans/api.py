@@ -130,7 +130,9 @@ class FollowUpSerializer(serializers.ModelSerializer):
     assigned_to = serializers.SlugRelatedField(slug_field="username", read_only=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     plan_id = serializers.IntegerField(
-        read_only=True, allow_null=True, help_text=_("The contact plan whose step created it; null when planned by hand.")
+        read_only=True,
+        allow_null=True,
+        help_text=_("The contact plan whose step created it; null when planned by hand."),
     )
 
     class Meta:

@@ -60,8 +60,9 @@ class DatePlusDays(Func):
         super().__init__(date, Cast(Round(days), IntegerField()), **extra)
 
     def as_sqlite(self, compiler, connection, **extra_context):
-        return self.as_sql(compiler, connection, template="date(%(expressions)s || ' days')", arg_joiner=", ",
-                           **extra_context)
+        return self.as_sql(
+            compiler, connection, template="date(%(expressions)s || ' days')", arg_joiner=", ", **extra_context
+        )
 
 
 def update_by_id(table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:

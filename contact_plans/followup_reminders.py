@@ -97,9 +97,7 @@ def followup_reminder_send(*, user, employee, today: date) -> int:
     # statement's snapshot makes the reminders' INSERT fail on the unique constraint, which undoes
     # this digest, and the caller moves on (that run reminded of them).
     claimed = list(
-        claimable.select_for_update(skip_locked=True, of=("self",))
-        .order_by("due_at", "pk")
-        .values_list("pk", "due_at")
+        claimable.select_for_update(skip_locked=True, of=("self",)).order_by("due_at", "pk").values_list("pk", "due_at")
     )
     if not claimed:
         return 0

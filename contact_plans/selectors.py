@@ -64,7 +64,11 @@ def followup_due_counts(*, viewer, assignee=None, today: date | None = None) -> 
 
 
 def followup_open_for_customer(*, customer: Customer) -> QuerySet[FollowUp]:
-    return customer.followups.filter(state=FollowUp.State.OPEN).select_related("assigned_to", "plan").order_by("due_at", "id")
+    return (
+        customer.followups.filter(state=FollowUp.State.OPEN)
+        .select_related("assigned_to", "plan")
+        .order_by("due_at", "id")
+    )
 
 
 def book_reassign_candidates(*, from_manager, risk_level: str = "", value_level: str = "", country: str = ""):

@@ -124,7 +124,13 @@ def _entries_select(contest: Contest, *, member_id: int | None = None) -> tuple[
         JOIN {MEMBER} m ON m.customer_id = e.member_id
         WHERE e.kind IN ('earn', 'reverse') AND e.occurred_at >= %s AND e.occurred_at < %s {only}
         GROUP BY e.member_id HAVING FLOOR(SUM(e.points) / %s) >= 1""",  # noqa: S608 - table names only
-        [contest.points_per_entry, db_datetime(contest.starts_at), db_datetime(contest.ends_at), *extra, contest.points_per_entry],
+        [
+            contest.points_per_entry,
+            db_datetime(contest.starts_at),
+            db_datetime(contest.ends_at),
+            *extra,
+            contest.points_per_entry,
+        ],
     )
 
 
@@ -323,13 +329,11 @@ def contest_entries_rows(*, contest: Contest, visible, limit: int | None = None,
     visible_sql, visible_params = visible.values("pk").query.sql_with_params()
     customer = Customer._meta.db_table
     page = " LIMIT %s OFFSET %s" if limit is not None else ""
-    query = (
-        f"""WITH s(member_id, tickets, points, reached_at) AS ({sql})
+    query = f"""WITH s(member_id, tickets, points, reached_at) AS ({sql})
         SELECT c.id, c.name, c.email, s.tickets, s.points, s.reached_at
         FROM s JOIN {customer} c ON c.id = s.member_id
         WHERE c.id IN ({visible_sql})
         ORDER BY s.tickets DESC, s.reached_at ASC NULLS LAST, c.id{page}"""  # noqa: S608 - our own SQL
-    )
     all_params = [*params, *visible_params, *([limit, offset] if limit is not None else [])]
     with connection.chunked_cursor() as cursor:
         cursor.execute(query, all_params)

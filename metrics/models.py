@@ -520,7 +520,7 @@ class ProductSales(models.Model):
 
 
 class ProductPair(models.Model):
-    """"Bought together": ``related`` was in ``together`` baskets with ``product`` (purchase orders,
+    """ "Bought together": ``related`` was in ``together`` baskets with ``product`` (purchase orders,
     neither refunded nor cancelled, of at most RECOMMEND_BASKET_CAP products), scored by how much more
     often than chance (metrics.services.recommendations.SCORES); each product keeps its best
     RECOMMEND_PAIRS_KEPT, ranked from 1. Both directions are stored, so a product's related products

@@ -195,9 +195,9 @@ class Related:
 def product_related(*, product_id: int, limit: int | None = None) -> list[Related]:
     """The products bought with ``product_id``, best first, as the last recompute left them."""
     pairs = list(
-        ProductPair.objects.filter(product_id=product_id).select_related("related").order_by("rank")[
-            : limit or conf.get("RECOMMEND_PAIRS_KEPT")
-        ]
+        ProductPair.objects.filter(product_id=product_id)
+        .select_related("related")
+        .order_by("rank")[: limit or conf.get("RECOMMEND_PAIRS_KEPT")]
     )
     sales = {s.product_id: s for s in ProductSales.objects.filter(product_id__in=[p.related_id for p in pairs])}
     return [

@@ -45,8 +45,9 @@ class RecommendedProductSerializer(serializers.Serializer):
     score = serializers.FloatField(help_text=_("Higher is better; comparable within one list only."))
     reason = serializers.ChoiceField(
         choices=[recommendations.BOUGHT_TOGETHER, recommendations.POPULAR],
-        help_text=_('"bought_together": often bought with what the customer bought; "popular": a best-seller '
-                    "filling the list."),
+        help_text=_(
+            '"bought_together": often bought with what the customer bought; "popular": a best-seller filling the list.'
+        ),
     )
 
 

@@ -11,5 +11,7 @@ urlpatterns = [
         recommendations_api.CustomerRecommendationsApi.as_view(),
         name="api-customer-recommendations",
     ),
-    path("products/<id:product_id>/related/", recommendations_api.ProductRelatedApi.as_view(), name="api-product-related"),
+    path(
+        "products/<id:product_id>/related/", recommendations_api.ProductRelatedApi.as_view(), name="api-product-related"
+    ),
 ]

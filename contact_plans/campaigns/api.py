@@ -33,17 +33,35 @@ class LocalTimeField(serializers.TimeField):
 
 
 class CampaignSerializer(serializers.ModelSerializer):
-    send_time = LocalTimeField(read_only=True, help_text=_("The local time of the send (HH:MM), in each customer's "
-                                                          "time zone."))
-    template_id = serializers.IntegerField(allow_null=True, help_text=_("The message template; null when it was deleted."))
+    send_time = LocalTimeField(
+        read_only=True, help_text=_("The local time of the send (HH:MM), in each customer's time zone.")
+    )
+    template_id = serializers.IntegerField(
+        allow_null=True, help_text=_("The message template; null when it was deleted.")
+    )
     segment_id = serializers.IntegerField(allow_null=True, help_text=_("The segment; null when it was deleted."))
     problems = serializers.SerializerMethodField(help_text=_("What keeps a scheduled campaign from sending."))
 
     class Meta:
         model = Campaign
-        fields = ["id", "name", "kind", "template_id", "segment_id", "recurrence", "send_on", "send_time",
-                  "control_percent", "track_links", "state", "next_send_on", "problems", "created_at", "updated_at",
-                  "cancelled_at"]
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "template_id",
+            "segment_id",
+            "recurrence",
+            "send_on",
+            "send_time",
+            "control_percent",
+            "track_links",
+            "state",
+            "next_send_on",
+            "problems",
+            "created_at",
+            "updated_at",
+            "cancelled_at",
+        ]
         read_only_fields = fields
 
     def get_problems(self, campaign) -> list[str]:
@@ -75,7 +93,9 @@ class CampaignPatchSerializer(CampaignInputSerializer):
 
 
 class CampaignLeftOutSerializer(serializers.Serializer):
-    reason = serializers.CharField(help_text=_("The outbox's reason: no_consent, unsubscribed, bounced, frequency_cap..."))
+    reason = serializers.CharField(
+        help_text=_("The outbox's reason: no_consent, unsubscribed, bounced, frequency_cap...")
+    )
     label = serializers.CharField()
     count = serializers.IntegerField()
     examples = serializers.SerializerMethodField(help_text=_("A few of these customers (id and name)."))
@@ -101,7 +121,9 @@ class CampaignUpliftSerializer(serializers.Serializer):
     treated_rate = serializers.FloatField(allow_null=True)
     control_rate = serializers.FloatField(allow_null=True)
     difference = serializers.FloatField(allow_null=True)
-    low = serializers.FloatField(allow_null=True, help_text=_("The low end of the difference's confidence interval (at the 95 percent level)."))
+    low = serializers.FloatField(
+        allow_null=True, help_text=_("The low end of the difference's confidence interval (at the 95 percent level).")
+    )
     high = serializers.FloatField(allow_null=True)
 
 
@@ -157,12 +179,17 @@ def _objects(data: dict) -> dict:
 @extend_schema_view(
     list=extend_schema(summary=_("List campaigns")),
     retrieve=extend_schema(summary=_("Read a campaign")),
-    create=extend_schema(summary=_("Create a campaign"), request=CampaignCreateSerializer,
-                         responses={201: CampaignSerializer}),
-    update=extend_schema(summary=_("Change a draft or scheduled campaign"), request=CampaignInputSerializer,
-                         responses=CampaignSerializer),
-    partial_update=extend_schema(summary=_("Change some fields of a draft or scheduled campaign"),
-                                 request=CampaignPatchSerializer, responses=CampaignSerializer),
+    create=extend_schema(
+        summary=_("Create a campaign"), request=CampaignCreateSerializer, responses={201: CampaignSerializer}
+    ),
+    update=extend_schema(
+        summary=_("Change a draft or scheduled campaign"), request=CampaignInputSerializer, responses=CampaignSerializer
+    ),
+    partial_update=extend_schema(
+        summary=_("Change some fields of a draft or scheduled campaign"),
+        request=CampaignPatchSerializer,
+        responses=CampaignSerializer,
+    ),
     destroy=extend_schema(summary=_("Delete a draft campaign")),
 )
 class CampaignViewSet(
@@ -238,9 +265,15 @@ class CampaignViewSet(
             raise _service_errors(exc) from None
         return Response(CampaignSerializer(self.get_queryset().get(pk=campaign.pk)).data)
 
-    @extend_schema(summary=_("Cancel a campaign"), request=None, responses=CampaignSerializer,
-                   description=_("No further send starts, and the messages still waiting in the outbox are "
-                                 "withdrawn (how many: the Withdrawn header)."))
+    @extend_schema(
+        summary=_("Cancel a campaign"),
+        request=None,
+        responses=CampaignSerializer,
+        description=_(
+            "No further send starts, and the messages still waiting in the outbox are "
+            "withdrawn (how many: the Withdrawn header)."
+        ),
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         campaign = self.get_object()
@@ -266,4 +299,6 @@ class CampaignViewSet(
     @action(detail=True, methods=["get"])
     def results(self, request, pk=None):
         campaign = self.get_object()
-        return Response(CampaignResultsSerializer(selectors.campaign_results(user=request.user, campaign=campaign)).data)
+        return Response(
+            CampaignResultsSerializer(selectors.campaign_results(user=request.user, campaign=campaign)).data
+        )

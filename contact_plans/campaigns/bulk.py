@@ -54,13 +54,16 @@ def chunk_write(*, run_id: int, first_id: int, last_id: int) -> int:
         run = CampaignRun.objects.get(pk=run_id)
         recipients = list(
             CampaignRecipient.objects.filter(run_id=run_id, id__range=(first_id, last_id), written=False)
-            .select_related("customer").order_by("id")
+            .select_related("customer")
+            .order_by("id")
         )
         if not recipients:
             return 0
         template = MessageTemplate.objects.prefetch_related("contents").filter(pk=run.template_id).first()
         if template is None:  # deleted since the run started: nobody can be sent it
-            CampaignRecipient.objects.filter(pk__in=[r.pk for r in recipients]).update(written=True, reason=RENDER_FAILED)
+            CampaignRecipient.objects.filter(pk__in=[r.pk for r in recipients]).update(
+                written=True, reason=RENDER_FAILED
+            )
             outcomes = {}
         else:
             outcomes = _write(run, template, recipients)
@@ -104,6 +107,9 @@ def _write(run: CampaignRun, template: MessageTemplate, recipients: list[Campaig
         with connection.cursor() as cursor:
             cursor.execute(_LINK_SQL, [ids, reasons, message_ids])
     else:
-        dialect.update_by_id(CampaignRecipient._meta.db_table, ("reason", "written", "message_id"),
-                             [(r, True, m, pk) for pk, r, m in zip(ids, reasons, message_ids, strict=True)])
+        dialect.update_by_id(
+            CampaignRecipient._meta.db_table,
+            ("reason", "written", "message_id"),
+            [(r, True, m, pk) for pk, r, m in zip(ids, reasons, message_ids, strict=True)],
+        )
     return outcomes

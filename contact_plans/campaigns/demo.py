@@ -40,22 +40,42 @@ SUBSCRIBERS = "Newsletter subscribers"
 SHOP = "https://www.example.com"
 
 _NEWSLETTER = {
-    "en": ("News from the shop: {{ customer.first_name }}, this month's picks",
-           "<p>Hi {{ customer.first_name }},</p><p>This month we have new arrivals and a tasting evening for our "
-           'regular customers.</p><p><a href="' + SHOP + '/new">See the new arrivals</a> · <a href="' + SHOP
-           + '/events">Book the tasting evening</a></p>'),
-    "id": ("Kabar dari toko: {{ customer.first_name }}, pilihan bulan ini",
-           "<p>Halo {{ customer.first_name }},</p><p>Bulan ini ada produk baru dan malam mencicipi untuk pelanggan "
-           'setia kami.</p><p><a href="' + SHOP + '/new">Lihat produk baru</a> · <a href="' + SHOP
-           + '/events">Pesan tempat di malam mencicipi</a></p>'),
-    "ms": ("Berita dari kedai: {{ customer.first_name }}, pilihan bulan ini",
-           "<p>Hai {{ customer.first_name }},</p><p>Bulan ini ada barangan baharu dan malam merasa untuk pelanggan "
-           'setia kami.</p><p><a href="' + SHOP + '/new">Lihat barangan baharu</a> · <a href="' + SHOP
-           + '/events">Tempah malam merasa</a></p>'),
-    "ca": ("Notícies de la botiga: {{ customer.first_name }}, les novetats del mes",
-           "<p>Hola, {{ customer.first_name }}:</p><p>Aquest mes tenim novetats i una tarda de tast per als clients "
-           'habituals.</p><p><a href="' + SHOP + '/new">Mireu les novetats</a> · <a href="' + SHOP
-           + '/events">Reserveu la tarda de tast</a></p>'),
+    "en": (
+        "News from the shop: {{ customer.first_name }}, this month's picks",
+        "<p>Hi {{ customer.first_name }},</p><p>This month we have new arrivals and a tasting evening for our "
+        'regular customers.</p><p><a href="'
+        + SHOP
+        + '/new">See the new arrivals</a> · <a href="'
+        + SHOP
+        + '/events">Book the tasting evening</a></p>',
+    ),
+    "id": (
+        "Kabar dari toko: {{ customer.first_name }}, pilihan bulan ini",
+        "<p>Halo {{ customer.first_name }},</p><p>Bulan ini ada produk baru dan malam mencicipi untuk pelanggan "
+        'setia kami.</p><p><a href="'
+        + SHOP
+        + '/new">Lihat produk baru</a> · <a href="'
+        + SHOP
+        + '/events">Pesan tempat di malam mencicipi</a></p>',
+    ),
+    "ms": (
+        "Berita dari kedai: {{ customer.first_name }}, pilihan bulan ini",
+        "<p>Hai {{ customer.first_name }},</p><p>Bulan ini ada barangan baharu dan malam merasa untuk pelanggan "
+        'setia kami.</p><p><a href="'
+        + SHOP
+        + '/new">Lihat barangan baharu</a> · <a href="'
+        + SHOP
+        + '/events">Tempah malam merasa</a></p>',
+    ),
+    "ca": (
+        "Notícies de la botiga: {{ customer.first_name }}, les novetats del mes",
+        "<p>Hola, {{ customer.first_name }}:</p><p>Aquest mes tenim novetats i una tarda de tast per als clients "
+        'habituals.</p><p><a href="'
+        + SHOP
+        + '/new">Mireu les novetats</a> · <a href="'
+        + SHOP
+        + '/events">Reserveu la tarda de tast</a></p>',
+    ),
 }
 
 # About one in seven recipients of the sent newsletter clicked a link (a usual newsletter's rate).
@@ -79,9 +99,13 @@ def _template() -> MessageTemplate:
 def _segment() -> Segment:
     segment = Segment.objects.filter(name=SUBSCRIBERS).first()
     if segment is None:
-        definition = {"op": "and", "rules": [{"field": "customer.marketing_consent", "operator": "is_true", "value": None}]}
-        segment = segment_services.segment_create(name=SUBSCRIBERS, definition=definition,
-                                                  description="Customers who agreed to receive marketing email.")
+        definition = {
+            "op": "and",
+            "rules": [{"field": "customer.marketing_consent", "operator": "is_true", "value": None}],
+        }
+        segment = segment_services.segment_create(
+            name=SUBSCRIBERS, definition=definition, description="Customers who agreed to receive marketing email."
+        )
     segment_services.segment_refresh(segment_id=segment.pk)
     return segment
 
@@ -92,14 +116,23 @@ def _deliver_locally(run_id: int) -> int:
     of_run = Message.objects.filter(pk__in=CampaignRecipient.objects.filter(run_id=run_id).values("message_id"))
     messages = list(of_run.filter(state=Message.State.QUEUED))
     LocalDelivery.objects.bulk_create(
-        LocalDelivery(channel="email", recipient=m.recipient, subject=m.subject, html=m.html, text=m.text,
-                      headers=email_headers(customer_id=m.customer_id, purpose=m.purpose), message_id=m.message_id)
+        LocalDelivery(
+            channel="email",
+            recipient=m.recipient,
+            subject=m.subject,
+            html=m.html,
+            text=m.text,
+            headers=email_headers(customer_id=m.customer_id, purpose=m.purpose),
+            message_id=m.message_id,
+        )
         for m in messages
     )
-    of_run.filter(state=Message.State.QUEUED).update(state=Message.State.SENT, sent_at=F("due_at") + SENT_AFTER,
-                                                     attempts=1)
+    of_run.filter(state=Message.State.QUEUED).update(
+        state=Message.State.SENT, sent_at=F("due_at") + SENT_AFTER, attempts=1
+    )
     LinkClick.objects.bulk_create(
-        LinkClick(message_id=m.pk, customer_id=m.customer_id, url=SHOP + "/new") for m in messages
+        LinkClick(message_id=m.pk, customer_id=m.customer_id, url=SHOP + "/new")
+        for m in messages
         if m.pk % CLICK_EVERY == 0
     )
     # A click's time is set on creation (auto_now_add): moved back to three hours after the send.
@@ -133,9 +166,16 @@ def campaigns_demo_seed() -> bool:
     # Scheduled for a date that has passed, so that the run starts now; its send times are then set
     # back to each customer's 10:00 of that day, as if it had been sent then.
     sent = Campaign.objects.create(
-        name="Monthly newsletter", kind=Campaign.Kind.NEWSLETTER, template=template, segment=segment,
-        recurrence=Campaign.Recurrence.ONCE, send_on=sent_on, send_time=SEND_TIME, control_percent=10,
-        state=Campaign.State.SCHEDULED, next_send_on=sent_on,
+        name="Monthly newsletter",
+        kind=Campaign.Kind.NEWSLETTER,
+        template=template,
+        segment=segment,
+        recurrence=Campaign.Recurrence.ONCE,
+        send_on=sent_on,
+        send_time=SEND_TIME,
+        control_percent=10,
+        state=Campaign.State.SCHEDULED,
+        next_send_on=sent_on,
     )
     run = services.campaign_run_start(campaign_id=sent.pk)
     if run is None:
@@ -146,9 +186,15 @@ def campaigns_demo_seed() -> bool:
         bulk.chunk_write(run_id=run.pk, first_id=ids[0], last_id=ids.reverse()[0])
     delivered = _deliver_locally(run.pk)
     services.campaign_create(
-        name="Monthly newsletter (next)", kind=Campaign.Kind.NEWSLETTER, template=template, segment=segment,
-        recurrence=Campaign.Recurrence.MONTHLY, send_on=today + timedelta(days=18), send_time=SEND_TIME,
-        control_percent=10, schedule=bool(ids),
+        name="Monthly newsletter (next)",
+        kind=Campaign.Kind.NEWSLETTER,
+        template=template,
+        segment=segment,
+        recurrence=Campaign.Recurrence.MONTHLY,
+        send_on=today + timedelta(days=18),
+        send_time=SEND_TIME,
+        control_percent=10,
+        schedule=bool(ids),
     )
     logger.info("campaigns.demo_seeded delivered=%s", delivered)
     return True

@@ -109,8 +109,10 @@ def audience_preview(*, user, campaign: Campaign, now=None) -> AudiencePreview |
     capped = 0
     if template.purpose == MessageTemplate.Purpose.PROMOTIONAL:
         capped = (
-            annotated.filter(why="").annotate(recent=policy.frequency_capped_expression(now=now))
-            .filter(recent__gte=settings.MESSAGING_FREQUENCY_CAP).count()
+            annotated.filter(why="")
+            .annotate(recent=policy.frequency_capped_expression(now=now))
+            .filter(recent__gte=settings.MESSAGING_FREQUENCY_CAP)
+            .count()
         )
     total = sum(counts.values())
     sendable = counts.get("", 0) - capped
@@ -120,11 +122,14 @@ def audience_preview(*, user, campaign: Campaign, now=None) -> AudiencePreview |
         left_out.append(LeftOut(code, str(REASON_LABELS.get(code, code)), n, examples))
     if capped:
         examples = list(
-            annotated.filter(why="").annotate(recent=policy.frequency_capped_expression(now=now))
-            .filter(recent__gte=settings.MESSAGING_FREQUENCY_CAP).order_by("name", "pk")[:PREVIEW_EXAMPLES]
+            annotated.filter(why="")
+            .annotate(recent=policy.frequency_capped_expression(now=now))
+            .filter(recent__gte=settings.MESSAGING_FREQUENCY_CAP)
+            .order_by("name", "pk")[:PREVIEW_EXAMPLES]
         )
-        left_out.append(LeftOut(Message.Reason.FREQUENCY_CAP, str(REASON_LABELS[Message.Reason.FREQUENCY_CAP]),
-                                capped, examples))
+        left_out.append(
+            LeftOut(Message.Reason.FREQUENCY_CAP, str(REASON_LABELS[Message.Reason.FREQUENCY_CAP]), capped, examples)
+        )
     control = round(total * campaign.control_percent / 100) if total else 0
     control = min(control, max(sendable, 0))
     return AudiencePreview(members=total, control=control, sendable=max(sendable, 0), left_out=left_out)
@@ -143,7 +148,8 @@ class LanguagePreview:
 
 def _members(user, campaign: Campaign):
     return customer_visible_to(user).filter(
-        archived_at__isnull=True, segment_memberships__segment_id=campaign.segment_id,
+        archived_at__isnull=True,
+        segment_memberships__segment_id=campaign.segment_id,
         segment_memberships__exited_at__isnull=True,
     )
 
@@ -174,8 +180,9 @@ def message_previews(*, user, campaign: Campaign, language: str | None = None) -
         except RenderError as exc:
             previews.append(LanguagePreview(code, by_language[code], customer, error=str(exc)))
             continue
-        previews.append(LanguagePreview(code, by_language[code], customer, rendered.subject, rendered.html,
-                                        rendered.text))
+        previews.append(
+            LanguagePreview(code, by_language[code], customer, rendered.subject, rendered.html, rendered.text)
+        )
     return previews
 
 
@@ -234,10 +241,15 @@ def campaign_results(*, user, campaign: Campaign, now=None) -> Results:
     messages = Message.objects.filter(pk__in=recipients.filter(message__isnull=False).values("message_id"))
     states = dict(messages.order_by().values_list("state").annotate(n=Count("pk")).values_list("state", "n"))
     reasons = dict(
-        messages.filter(state=Message.State.SUPPRESSED).order_by().values_list("reason").annotate(n=Count("pk"))
+        messages.filter(state=Message.State.SUPPRESSED)
+        .order_by()
+        .values_list("reason")
+        .annotate(n=Count("pk"))
         .values_list("reason", "n")
     )
-    by_reason = [(code, str(REASON_LABELS.get(code, code)), n) for code, n in sorted(reasons.items(), key=lambda kv: -kv[1])]
+    by_reason = [
+        (code, str(REASON_LABELS.get(code, code)), n) for code, n in sorted(reasons.items(), key=lambda kv: -kv[1])
+    ]
     sent = messages.filter(state=Message.State.SENT)
     declined = ContactPreference.objects.filter(
         customer_id=OuterRef("customer_id"), channel="email", subscribed=False, updated_at__gte=OuterRef("sent_at")
@@ -245,13 +257,17 @@ def campaign_results(*, user, campaign: Campaign, now=None) -> Results:
     unsubscribed = sent.filter(Exists(declined)).values("customer_id").distinct().count()
     clicks = LinkClick.objects.filter(message__in=messages)
     bought_after_send = Order.objects.filter(
-        customer_id=OuterRef("customer_id"), kind=Order.Kind.PURCHASE, ordered_at__gte=OuterRef("sent_at"),
+        customer_id=OuterRef("customer_id"),
+        kind=Order.Kind.PURCHASE,
+        ordered_at__gte=OuterRef("sent_at"),
         ordered_at__lt=OuterRef("sent_at") + PURCHASE_WINDOW,
     ).exclude(status=Order.Status.CANCELLED)
     treated = sent.aggregate(n=Count("pk"), k=Count("pk", filter=Exists(bought_after_send)))
     control_pool = recipients.filter(in_control=True, reason="", written=True)
     bought_after_due = Order.objects.filter(
-        customer_id=OuterRef("customer_id"), kind=Order.Kind.PURCHASE, ordered_at__gte=OuterRef("due_at"),
+        customer_id=OuterRef("customer_id"),
+        kind=Order.Kind.PURCHASE,
+        ordered_at__gte=OuterRef("due_at"),
         ordered_at__lt=OuterRef("due_at") + PURCHASE_WINDOW,
     ).exclude(status=Order.Status.CANCELLED)
     control = control_pool.aggregate(n=Count("pk"), k=Count("pk", filter=Exists(bought_after_due)))
@@ -262,15 +278,20 @@ def campaign_results(*, user, campaign: Campaign, now=None) -> Results:
         sent=states.get(Message.State.SENT, 0),
         queued=states.get(Message.State.QUEUED, 0) + states.get(Message.State.SENDING, 0),
         suppressed=states.get(Message.State.SUPPRESSED, 0) + figures["render_failed"],
-        suppressed_by_reason=by_reason + ([(RENDER_FAILED, str(REASON_LABELS[RENDER_FAILED]), figures["render_failed"])]
-                                          if figures["render_failed"] else []),
+        suppressed_by_reason=by_reason
+        + (
+            [(RENDER_FAILED, str(REASON_LABELS[RENDER_FAILED]), figures["render_failed"])]
+            if figures["render_failed"]
+            else []
+        ),
         failed=states.get(Message.State.FAILED, 0),
         withdrawn=figures["withdrawn"],
         unsubscribed=unsubscribed,
         clicked=clicks.values("customer_id").distinct().count(),
         clicks=clicks.count(),
-        uplift=uplift(treated=treated["n"], treated_converted=treated["k"], control=control["n"],
-                      control_converted=control["k"]),
+        uplift=uplift(
+            treated=treated["n"], treated_converted=treated["k"], control=control["n"], control_converted=control["k"]
+        ),
         window_complete=last_send is not None and last_send + PURCHASE_WINDOW <= now,
     )
 

@@ -55,22 +55,38 @@ def _errors_of(campaign: Campaign, *, scheduling: bool, now: datetime | None = N
     if template is None:
         add("template", _("Choose a message template (a deleted one has to be replaced)."))
     elif template.channel != MessageTemplate.Channel.EMAIL:
-        add("template", _("Campaigns send email templates; “%(name)s” is an SMS template.") % {"name": template.display_name})
+        add(
+            "template",
+            _("Campaigns send email templates; “%(name)s” is an SMS template.") % {"name": template.display_name},
+        )
     elif scheduling and not template.is_active:
-        add("template", _("The template “%(name)s” is inactive: activate it to send with it.") % {"name": template.display_name})
+        add(
+            "template",
+            _("The template “%(name)s” is inactive: activate it to send with it.") % {"name": template.display_name},
+        )
     segment = Segment.objects.filter(pk=campaign.segment_id).first() if campaign.segment_id else None
     if segment is None:
         add("segment", _("Choose the segment to send to (a deleted one has to be replaced)."))
-    elif scheduling and not SegmentMembership.objects.filter(segment=segment, exited_at__isnull=True,
-                                                             customer__archived_at__isnull=True).exists():
-        add("segment", _("The segment “%(name)s” has no customers: there would be nobody to send to.")
-            % {"name": segment.display_name})
+    elif (
+        scheduling
+        and not SegmentMembership.objects.filter(
+            segment=segment, exited_at__isnull=True, customer__archived_at__isnull=True
+        ).exists()
+    ):
+        add(
+            "segment",
+            _("The segment “%(name)s” has no customers: there would be nobody to send to.")
+            % {"name": segment.display_name},
+        )
     if campaign.send_on is None:
         add("send_on", _("Choose the date of the send."))
     if campaign.send_time is None:
         add("send_time", _("Choose the local time of the send."))
-    if scheduling and campaign.send_on and campaign.send_time and send_moment(campaign.send_on, campaign.send_time) <= (
-        now or timezone.now()
+    if (
+        scheduling
+        and campaign.send_on
+        and campaign.send_time
+        and send_moment(campaign.send_on, campaign.send_time) <= (now or timezone.now())
     ):
         add("send_on", _("That date and time have passed: choose a moment in the future."))
     return errors
@@ -132,8 +148,14 @@ def campaign_schedule(*, campaign: Campaign) -> Campaign:
     segment with customers; a moment in the future)."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.state != Campaign.State.DRAFT:
-        raise ValidationError({"state": [_("Only a draft can be scheduled; this campaign is “%(state)s”.")
-                                         % {"state": campaign.get_state_display()}]})
+        raise ValidationError(
+            {
+                "state": [
+                    _("Only a draft can be scheduled; this campaign is “%(state)s”.")
+                    % {"state": campaign.get_state_display()}
+                ]
+            }
+        )
     _check(campaign, scheduling=True)
     campaign.state, campaign.next_send_on = Campaign.State.SCHEDULED, campaign.send_on
     campaign.save(update_fields=["state", "next_send_on", "updated_at"])
@@ -206,8 +228,14 @@ def campaign_cancel(*, campaign: Campaign) -> int:
     were withdrawn."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if not campaign.is_cancellable:
-        raise ValidationError({"state": [_("This campaign is “%(state)s”: there is nothing to cancel.")
-                                         % {"state": campaign.get_state_display()}]})
+        raise ValidationError(
+            {
+                "state": [
+                    _("This campaign is “%(state)s”: there is nothing to cancel.")
+                    % {"state": campaign.get_state_display()}
+                ]
+            }
+        )
     # The run rows' lock waits for a chunk being written (it holds them FOR SHARE) and keeps the next
     # ones out: they find the run cancelled.
     runs = list(
@@ -244,6 +272,7 @@ def local_moment_sql(day: date, at, zones, *, column: str, not_before: datetime 
     ``column``, as an instant (UTC where the name is not a known time zone), and not before
     ``not_before``. The instants are computed here, once per zone of ``zones`` (the distinct zones of
     the rows at hand), and the statement only picks one per row: the same on every database."""
+
     def moment(zone: str) -> datetime:
         instant = send_moment(day, at, zone).astimezone(UTC)
         return max(instant, not_before) if not_before is not None else instant
@@ -287,14 +316,21 @@ def _recipients_insert(run: CampaignRun, *, now: datetime) -> None:
     """The run's recipients, control group and send times, in one statement: each is due at the run's
     local time in their own zone, or now when that has passed."""
     zones = (
-        Customer.objects.filter(segment_memberships__segment_id=run.segment_id,
-                                segment_memberships__exited_at__isnull=True, archived_at__isnull=True)
-        .order_by().values_list("time_zone", flat=True).distinct()
+        Customer.objects.filter(
+            segment_memberships__segment_id=run.segment_id,
+            segment_memberships__exited_at__isnull=True,
+            archived_at__isnull=True,
+        )
+        .order_by()
+        .values_list("time_zone", flat=True)
+        .distinct()
     )
     due_at, params = local_moment_sql(run.send_on, run.send_time, zones, column="c.time_zone", not_before=now)
     with connection.cursor() as cursor:
-        cursor.execute(_RECIPIENTS_SQL.format(due_at=due_at), {
-            "run": run.pk, "percent": run.control_percent, "segment": run.segment_id, **params})
+        cursor.execute(
+            _RECIPIENTS_SQL.format(due_at=due_at),
+            {"run": run.pk, "percent": run.control_percent, "segment": run.segment_id, **params},
+        )
 
 
 def campaign_run_start(*, campaign_id: int, now: datetime | None = None) -> CampaignRun | None:
@@ -315,17 +351,26 @@ def campaign_run_start(*, campaign_id: int, now: datetime | None = None) -> Camp
         try:
             with transaction.atomic():
                 run = CampaignRun.objects.create(
-                    campaign=campaign, send_on=campaign.next_send_on, send_time=campaign.send_time,
-                    template_id=campaign.template_id, segment_id=campaign.segment_id,
-                    control_percent=campaign.control_percent, track_links=campaign.track_links,
+                    campaign=campaign,
+                    send_on=campaign.next_send_on,
+                    send_time=campaign.send_time,
+                    template_id=campaign.template_id,
+                    segment_id=campaign.segment_id,
+                    control_percent=campaign.control_percent,
+                    track_links=campaign.track_links,
                 )
         except IntegrityError:
             return None  # started by another beat meanwhile
         _recipients_insert(run, now=now)
         figures = CampaignRecipient.objects.filter(run=run).aggregate(
-            audience=Count("pk"), in_control=Count("pk", filter=Q(in_control=True)), first_id=Min("pk"),
-            last_id=Max("pk"))
-        audience, in_control, first_id, last_id = (figures[k] for k in ("audience", "in_control", "first_id", "last_id"))
+            audience=Count("pk"),
+            in_control=Count("pk", filter=Q(in_control=True)),
+            first_id=Min("pk"),
+            last_id=Max("pk"),
+        )
+        audience, in_control, first_id, last_id = (
+            figures[k] for k in ("audience", "in_control", "first_id", "last_id")
+        )
         size = settings.CAMPAIGN_CHUNK_SIZE
         chunks = [(lo, min(lo + size - 1, last_id)) for lo in range(first_id, last_id + 1, size)] if audience else []
         run.audience, run.in_control, run.chunks = audience, in_control, len(chunks)
@@ -340,8 +385,14 @@ def campaign_run_start(*, campaign_id: int, now: datetime | None = None) -> Camp
         campaign.save(update_fields=["state", "next_send_on", "updated_at"])
         for lo, hi in chunks:
             transaction.on_commit(lambda lo=lo, hi=hi: campaign_chunk_write_task.delay(run.pk, lo, hi))
-    logger.info("campaigns.run_started campaign=%s run=%s audience=%s control=%s chunks=%s",
-                campaign.pk, run.pk, audience, in_control, len(chunks))
+    logger.info(
+        "campaigns.run_started campaign=%s run=%s audience=%s control=%s chunks=%s",
+        campaign.pk,
+        run.pk,
+        audience,
+        in_control,
+        len(chunks),
+    )
     return run
 
 
@@ -349,5 +400,7 @@ def campaigns_start_due(*, now: datetime | None = None) -> int:
     """The beat's minute: start every scheduled campaign whose run is due; returns how many started."""
     now = now or timezone.now()
     horizon = (now + EARLIEST_OFFSET + START_LEAD).date()
-    ids = list(Campaign.objects.filter(state=Campaign.State.SCHEDULED, next_send_on__lte=horizon).values_list("pk", flat=True))
+    ids = list(
+        Campaign.objects.filter(state=Campaign.State.SCHEDULED, next_send_on__lte=horizon).values_list("pk", flat=True)
+    )
     return sum(1 for pk in ids if campaign_run_start(campaign_id=pk, now=now) is not None)

@@ -43,8 +43,10 @@ def _manager_or_404(user) -> None:
 @login_required
 def campaign_list(request: HttpRequest) -> HttpResponse:
     _readable_or_404(request.user)
-    context = {"campaigns": selectors.campaign_list(user=request.user),
-               "may_manage": selectors.campaign_can_manage(request.user)}
+    context = {
+        "campaigns": selectors.campaign_list(user=request.user),
+        "may_manage": selectors.campaign_can_manage(request.user),
+    }
     return render(request, "contact_plans/campaigns/campaign_list.html", context)
 
 
@@ -71,8 +73,9 @@ def _builder(request: HttpRequest, campaign: Campaign | None) -> HttpResponse:
         status = 400
     else:
         form = CampaignForm(initial=CampaignForm.initial_for(campaign) if campaign else None)
-    return render(request, "contact_plans/campaigns/campaign_form.html", {"campaign": campaign, "form": form},
-                  status=status)
+    return render(
+        request, "contact_plans/campaigns/campaign_form.html", {"campaign": campaign, "form": form}, status=status
+    )
 
 
 @login_required
@@ -183,8 +186,13 @@ def _chart(results: selectors.Results) -> dict | None:
     return {
         "type": "bar",
         "labels": [_("Sent"), _("Control group")],
-        "datasets": [{"label": _("Purchased within 30 days"),
-                      "data": [lift.treated_rate or 0, lift.control_rate or 0], "color": "#0d6efd"}],
+        "datasets": [
+            {
+                "label": _("Purchased within 30 days"),
+                "data": [lift.treated_rate or 0, lift.control_rate or 0],
+                "color": "#0d6efd",
+            }
+        ],
         "y": {"percent": True, "min": 0},
     }
 
@@ -193,8 +201,13 @@ def _chart(results: selectors.Results) -> dict | None:
 def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign_or_404(request.user, pk)
     results = selectors.campaign_results(user=request.user, campaign=campaign)
-    context = {"campaign": campaign, "results": results, "chart": _chart(results), "lift": results.uplift,
-               "sees_all": selectors.sees_all(request.user)}
+    context = {
+        "campaign": campaign,
+        "results": results,
+        "chart": _chart(results),
+        "lift": results.uplift,
+        "sees_all": selectors.sees_all(request.user),
+    }
     return render(request, "contact_plans/campaigns/campaign_results.html", context)
 
 
@@ -207,14 +220,14 @@ def campaign_results_csv(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign_or_404(request.user, pk)
     results = selectors.campaign_results(user=request.user, campaign=campaign)
     lift = results.uplift
-    rows = [*results.rows,
-            (_("Purchased within 30 days: sent"), _rate(lift.treated_rate)),
-            (_("Purchased within 30 days: control group"), _rate(lift.control_rate)),
-            (_("Difference"), _rate(lift.difference)),
-            (_("%(level)s interval: low") % {"level": format_percent(lift.confidence)}, _rate(lift.low)),
-            (_("%(level)s interval: high") % {"level": format_percent(lift.confidence)}, _rate(lift.high))]
-    return csv_response(filename=dated_filename(f"campaign-{campaign.pk}-results"),
-                        header=[_("Figure"), _("Value")], rows=rows)
-
-
-
+    rows = [
+        *results.rows,
+        (_("Purchased within 30 days: sent"), _rate(lift.treated_rate)),
+        (_("Purchased within 30 days: control group"), _rate(lift.control_rate)),
+        (_("Difference"), _rate(lift.difference)),
+        (_("%(level)s interval: low") % {"level": format_percent(lift.confidence)}, _rate(lift.low)),
+        (_("%(level)s interval: high") % {"level": format_percent(lift.confidence)}, _rate(lift.high)),
+    ]
+    return csv_response(
+        filename=dated_filename(f"campaign-{campaign.pk}-results"), header=[_("Figure"), _("Value")], rows=rows
+    )

@@ -188,8 +188,10 @@ class ChunkRenderer:
 
     def _with_marker(self, content, marker: str):
         token0 = token_make(0)
-        extra = {"unsubscribe_url": unsubscribe_url(0).replace(token0, marker),
-                 "preferences_url": preferences_url(0).replace(token0, marker)}
+        extra = {
+            "unsubscribe_url": unsubscribe_url(0).replace(token0, marker),
+            "preferences_url": preferences_url(0).replace(token0, marker),
+        }
         try:
             rendered = render_content(self.template, content, None, extra=extra)
         except RenderError:
@@ -260,14 +262,26 @@ def _stage_and_insert_sqlite(cursor, buffer: io.StringIO, template: MessageTempl
     RETURNING rows the caller fetches."""
     cursor.execute(_STAGE_SQLITE)
     due = 8  # the due time's column (an ISO datetime with its offset in the CSV)
-    rows = [[*row[:due], connection.ops.adapt_datetimefield_value(datetime.fromisoformat(row[due])), *row[due + 1:]]
-            for row in csv.reader(buffer)]
+    rows = [
+        [*row[:due], connection.ops.adapt_datetimefield_value(datetime.fromisoformat(row[due])), *row[due + 1 :]]
+        for row in csv.reader(buffer)
+    ]
     for start in range(0, len(rows), _SQLITE_STAGE_BATCH):
-        cursor.executemany("INSERT INTO outbox_bulk_stage VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                           rows[start:start + _SQLITE_STAGE_BATCH])
+        cursor.executemany(
+            "INSERT INTO outbox_bulk_stage VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            rows[start : start + _SQLITE_STAGE_BATCH],
+        )
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    cursor.execute(_INSERT_SQLITE, {"channel": template.channel, "purpose": template.purpose,
-                                    "topic": template.topic, "template": template.pk, "now": now})
+    cursor.execute(
+        _INSERT_SQLITE,
+        {
+            "channel": template.channel,
+            "purpose": template.purpose,
+            "topic": template.topic,
+            "template": template.pk,
+            "now": now,
+        },
+    )
 
 
 def messages_write_bulk(
@@ -305,13 +319,18 @@ def sms_suppression_reasons(*, template: MessageTemplate, customers: list[Custom
     customer's consent as loaded, as ``message_enqueue`` reads it."""
     recipients = {customer.pk: policy.recipient_of(customer, Channel.SMS) for customer in customers}
     probes = {
-        pk: Message(customer_id=pk, channel=Channel.SMS, purpose=template.purpose, topic=template.topic, recipient=number)
+        pk: Message(
+            customer_id=pk, channel=Channel.SMS, purpose=template.purpose, topic=template.topic, recipient=number
+        )
         for pk, (number, why) in recipients.items()
         if not why
     }
     rules = policy.BatchRules(list(probes.values()))
     return {
-        customer.pk: (recipients[customer.pk][1] or rules.reason(probes[customer.pk], customer), recipients[customer.pk][0])
+        customer.pk: (
+            recipients[customer.pk][1] or rules.reason(probes[customer.pk], customer),
+            recipients[customer.pk][0],
+        )
         for customer in customers
     }
 
@@ -369,7 +388,9 @@ def _write(template: MessageTemplate, items: list[BulkItem], *, track_links: boo
             try:
                 language, subject, html, text = renderer.render(customer)
             except RenderError as exc:
-                logger.warning("messaging.bulk_render_failed template=%s customer=%s: %s", template.pk, customer.pk, exc)
+                logger.warning(
+                    "messaging.bulk_render_failed template=%s customer=%s: %s", template.pk, customer.pk, exc
+                )
                 outcomes[item.source_key] = BulkOutcome(None, error=str(exc))
                 continue
             if sms:
@@ -377,8 +398,21 @@ def _write(template: MessageTemplate, items: list[BulkItem], *, track_links: boo
                 text, state, reason = sms_finish(text=text, purpose=template.purpose, language=language, reason=reason)
             elif track:
                 html, text = links.links_track(html=html, text=text, message_id=message_id)
-        writer.writerow([customer.pk, reason, address, subject[:255], html, text, language or customer.language,
-                         item.source_key, (item.due_at or now).isoformat(), message_id, state])
+        writer.writerow(
+            [
+                customer.pk,
+                reason,
+                address,
+                subject[:255],
+                html,
+                text,
+                language or customer.language,
+                item.source_key,
+                (item.due_at or now).isoformat(),
+                message_id,
+                state,
+            ]
+        )
     buffer.seek(0)
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
@@ -386,8 +420,15 @@ def _write(template: MessageTemplate, items: list[BulkItem], *, track_links: boo
         else:
             cursor.execute(_STAGE_SQL)
             cursor.copy_expert("COPY outbox_bulk_stage FROM STDIN WITH (FORMAT csv)", buffer)
-            cursor.execute(_INSERT_SQL, {"channel": template.channel, "purpose": template.purpose,
-                                         "topic": template.topic, "template": template.pk})
+            cursor.execute(
+                _INSERT_SQL,
+                {
+                    "channel": template.channel,
+                    "purpose": template.purpose,
+                    "topic": template.topic,
+                    "template": template.pk,
+                },
+            )
         added = cursor.fetchall()
         cursor.execute("DROP TABLE outbox_bulk_stage")
     for pk, customer_id, state, reason, key in added:

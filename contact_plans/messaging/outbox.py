@@ -103,8 +103,11 @@ def message_enqueue(
         text, state, reason = sms_finish(text=text, purpose=purpose, language=language, reason=reason)
     message_id = message_id_new()
     # Clicks are recorded for customers' messages only: an employee's work mail is not measured.
-    if channel == Channel.EMAIL and state == Message.State.QUEUED and customer is not None and links.tracking_enabled(
-        template=template, campaign_track_links=track_links
+    if (
+        channel == Channel.EMAIL
+        and state == Message.State.QUEUED
+        and customer is not None
+        and links.tracking_enabled(template=template, campaign_track_links=track_links)
     ):
         html, text = links.links_track(html=html, text=text, message_id=message_id)
     mime = b""

@@ -90,7 +90,10 @@ class Refs:
 
 
 MESSAGE_REFS = Refs(
-    customer=OuterRef("customer_id"), channel=OuterRef("channel"), topic=OuterRef("topic"), address=OuterRef("recipient")
+    customer=OuterRef("customer_id"),
+    channel=OuterRef("channel"),
+    topic=OuterRef("topic"),
+    address=OuterRef("recipient"),
 )
 
 
@@ -268,7 +271,10 @@ def suppression_reason_expression(*, purpose: str, topic: str, channel: str = Ch
     if channel != Channel.EMAIL:
         raise ValueError("the set-based rules cover email (an SMS number is normalised in Python)")
     refs = Refs(
-        customer=OuterRef("pk"), channel=Value(channel), topic=Value(topic), address=Lower(Trim(OuterRef("email"))),
+        customer=OuterRef("pk"),
+        channel=Value(channel),
+        topic=Value(topic),
+        address=Lower(Trim(OuterRef("email"))),
         consent_on_row=True,
     )
     whens = [When(Q(email="") | Q(email__isnull=True), then=Value(Reason.NO_ADDRESS))]

@@ -12,26 +12,26 @@ created.
 from django.utils.translation import gettext, gettext_noop
 
 _SIGN_OFF_MANAGER = {
-    "en": '{% if account_manager.email %}<p>Any questions? {{ account_manager.first_name }} is happy to help: '
-          '<a href="mailto:{{ account_manager.email }}">{{ account_manager.email }}</a>.</p>{% endif %}',
-    "id": '{% if account_manager.email %}<p>Ada pertanyaan? {{ account_manager.first_name }} siap membantu: '
-          '<a href="mailto:{{ account_manager.email }}">{{ account_manager.email }}</a>.</p>{% endif %}',
-    "ms": '{% if account_manager.email %}<p>Ada sebarang soalan? {{ account_manager.first_name }} sedia membantu: '
-          '<a href="mailto:{{ account_manager.email }}">{{ account_manager.email }}</a>.</p>{% endif %}',
-    "ca": '{% if account_manager.email %}<p>Teniu cap pregunta? {{ account_manager.first_name }} us hi ajudarà de gust: '
-          '<a href="mailto:{{ account_manager.email }}">{{ account_manager.email }}</a>.</p>{% endif %}',
+    "en": "{% if account_manager.email %}<p>Any questions? {{ account_manager.first_name }} is happy to help: "
+    '<a href="mailto:{{ account_manager.email }}">{{ account_manager.email }}</a>.</p>{% endif %}',
+    "id": "{% if account_manager.email %}<p>Ada pertanyaan? {{ account_manager.first_name }} siap membantu: "
+    '<a href="mailto:{{ account_manager.email }}">{{ account_manager.email }}</a>.</p>{% endif %}',
+    "ms": "{% if account_manager.email %}<p>Ada sebarang soalan? {{ account_manager.first_name }} sedia membantu: "
+    '<a href="mailto:{{ account_manager.email }}">{{ account_manager.email }}</a>.</p>{% endif %}',
+    "ca": "{% if account_manager.email %}<p>Teniu cap pregunta? {{ account_manager.first_name }} us hi ajudarà de gust: "
+    '<a href="mailto:{{ account_manager.email }}">{{ account_manager.email }}</a>.</p>{% endif %}',
 }
 
 # The thank-you is transactional (no automatic footer), but says where to stop the promotional mail.
 _PREFERENCES = {
     "en": '<p style="font-size:12px;color:#6c757d">News and offers by email: <a href="{{ preferences_url }}">choose '
-          'what you receive</a> or <a href="{{ unsubscribe_url }}">unsubscribe</a>.</p>',
+    'what you receive</a> or <a href="{{ unsubscribe_url }}">unsubscribe</a>.</p>',
     "id": '<p style="font-size:12px;color:#6c757d">Kabar dan penawaran lewat email: <a href="{{ preferences_url }}">'
-          'pilih apa yang Anda terima</a> atau <a href="{{ unsubscribe_url }}">berhenti berlangganan</a>.</p>',
+    'pilih apa yang Anda terima</a> atau <a href="{{ unsubscribe_url }}">berhenti berlangganan</a>.</p>',
     "ms": '<p style="font-size:12px;color:#6c757d">Berita dan tawaran melalui e-mel: <a href="{{ preferences_url }}">'
-          'pilih apa yang anda terima</a> atau <a href="{{ unsubscribe_url }}">berhenti langgan</a>.</p>',
+    'pilih apa yang anda terima</a> atau <a href="{{ unsubscribe_url }}">berhenti langgan</a>.</p>',
     "ca": '<p style="font-size:12px;color:#6c757d">Notícies i ofertes per correu: <a href="{{ preferences_url }}">'
-          'trieu què voleu rebre</a> o <a href="{{ unsubscribe_url }}">doneu-vos de baixa</a>.</p>',
+    'trieu què voleu rebre</a> o <a href="{{ unsubscribe_url }}">doneu-vos de baixa</a>.</p>',
 }
 
 _RECOMMENDED = {
@@ -59,13 +59,13 @@ def _recommended(language: str) -> str:
 # empty for a customer without marketing consent, so the offer reaches only those who accepted offers.
 _BOUGHT_TOGETHER_OFFER = {
     "en": "<h2>Often bought with your order</h2>\n<p>As a thank-you, <strong>10% off</strong> any of these with the "
-          "code <strong>THANKYOU10</strong>, for 30 days:</p>",
+    "code <strong>THANKYOU10</strong>, for 30 days:</p>",
     "id": "<h2>Sering dibeli bersama pesanan Anda</h2>\n<p>Sebagai tanda terima kasih, <strong>diskon 10%</strong> "
-          "untuk produk berikut dengan kode <strong>THANKYOU10</strong>, berlaku 30 hari:</p>",
+    "untuk produk berikut dengan kode <strong>THANKYOU10</strong>, berlaku 30 hari:</p>",
     "ms": "<h2>Sering dibeli bersama pesanan anda</h2>\n<p>Sebagai tanda terima kasih, <strong>diskaun 10%</strong> "
-          "untuk mana-mana produk ini dengan kod <strong>THANKYOU10</strong>, sah selama 30 hari:</p>",
+    "untuk mana-mana produk ini dengan kod <strong>THANKYOU10</strong>, sah selama 30 hari:</p>",
     "ca": "<h2>Sovint es compren amb la vostra comanda</h2>\n<p>Com a agraïment, <strong>un 10% de descompte</strong> "
-          "en qualsevol d'aquests productes amb el codi <strong>THANKYOU10</strong>, durant 30 dies:</p>",
+    "en qualsevol d'aquests productes amb el codi <strong>THANKYOU10</strong>, durant 30 dies:</p>",
 }
 
 
@@ -85,30 +85,42 @@ READY_MADE = [
                 "subject": "Thank you for your order {{ order.number }}",
                 "html": "<p>Hi {{ customer.first_name }},</p>\n"
                 "<p>Thank you for your order {{ order.number }} of {{ order.date|date }}. We have received it and "
-                "are preparing it now.</p>\n<p>Order total: <strong>{{ order.total }}</strong></p>\n" + _bought_together("en")
-                + _SIGN_OFF_MANAGER["en"] + "\n<p>Thank you for shopping with us!</p>\n" + _PREFERENCES["en"],
+                "are preparing it now.</p>\n<p>Order total: <strong>{{ order.total }}</strong></p>\n"
+                + _bought_together("en")
+                + _SIGN_OFF_MANAGER["en"]
+                + "\n<p>Thank you for shopping with us!</p>\n"
+                + _PREFERENCES["en"],
             },
             "id": {
                 "subject": "Terima kasih atas pesanan Anda {{ order.number }}",
                 "html": "<p>Halo {{ customer.first_name }},</p>\n"
                 "<p>Terima kasih atas pesanan Anda {{ order.number }} tanggal {{ order.date|date }}. Pesanan sudah "
-                "kami terima dan sedang kami siapkan.</p>\n<p>Total pesanan: <strong>{{ order.total }}</strong></p>\n" + _bought_together("id")
-                + _SIGN_OFF_MANAGER["id"] + "\n<p>Terima kasih telah berbelanja bersama kami!</p>\n" + _PREFERENCES["id"],
+                "kami terima dan sedang kami siapkan.</p>\n<p>Total pesanan: <strong>{{ order.total }}</strong></p>\n"
+                + _bought_together("id")
+                + _SIGN_OFF_MANAGER["id"]
+                + "\n<p>Terima kasih telah berbelanja bersama kami!</p>\n"
+                + _PREFERENCES["id"],
             },
             "ms": {
                 "subject": "Terima kasih atas pesanan anda {{ order.number }}",
                 "html": "<p>Hai {{ customer.first_name }},</p>\n"
                 "<p>Terima kasih atas pesanan anda {{ order.number }} bertarikh {{ order.date|date }}. Kami telah "
                 "menerimanya dan sedang menyediakannya sekarang.</p>\n"
-                "<p>Jumlah pesanan: <strong>{{ order.total }}</strong></p>\n" + _bought_together("ms")
-                + _SIGN_OFF_MANAGER["ms"] + "\n<p>Terima kasih kerana membeli-belah dengan kami!</p>\n" + _PREFERENCES["ms"],
+                "<p>Jumlah pesanan: <strong>{{ order.total }}</strong></p>\n"
+                + _bought_together("ms")
+                + _SIGN_OFF_MANAGER["ms"]
+                + "\n<p>Terima kasih kerana membeli-belah dengan kami!</p>\n"
+                + _PREFERENCES["ms"],
             },
             "ca": {
                 "subject": "Gràcies per la vostra comanda {{ order.number }}",
                 "html": "<p>Hola, {{ customer.first_name }}:</p>\n"
                 "<p>Gràcies per la vostra comanda {{ order.number }} del {{ order.date|date }}. L'hem rebuda i ja "
-                "l'estem preparant.</p>\n<p>Import total: <strong>{{ order.total }}</strong></p>\n" + _bought_together("ca")
-                + _SIGN_OFF_MANAGER["ca"] + "\n<p>Gràcies per confiar en nosaltres!</p>\n" + _PREFERENCES["ca"],
+                "l'estem preparant.</p>\n<p>Import total: <strong>{{ order.total }}</strong></p>\n"
+                + _bought_together("ca")
+                + _SIGN_OFF_MANAGER["ca"]
+                + "\n<p>Gràcies per confiar en nosaltres!</p>\n"
+                + _PREFERENCES["ca"],
             },
         },
     },
@@ -125,7 +137,9 @@ READY_MADE = [
                 "<p>Welcome, and thank you for your first order with us. We hope you enjoy it.</p>\n"
                 "<p>Here is what you can expect from us: news about new products, tips to get the most out of "
                 "what you bought, and now and then an offer just for our customers.</p>\n"
-                + _recommended("en") + "\n" + _SIGN_OFF_MANAGER["en"],
+                + _recommended("en")
+                + "\n"
+                + _SIGN_OFF_MANAGER["en"],
             },
             "id": {
                 "subject": "Selamat datang, {{ customer.first_name }}!",
@@ -133,7 +147,9 @@ READY_MADE = [
                 "<p>Selamat datang, dan terima kasih atas pesanan pertama Anda. Semoga Anda puas.</p>\n"
                 "<p>Dari kami, Anda akan menerima kabar tentang produk baru, tips agar pembelian Anda makin "
                 "bermanfaat, dan sesekali penawaran khusus untuk pelanggan kami.</p>\n"
-                + _recommended("id") + "\n" + _SIGN_OFF_MANAGER["id"],
+                + _recommended("id")
+                + "\n"
+                + _SIGN_OFF_MANAGER["id"],
             },
             "ms": {
                 "subject": "Selamat datang, {{ customer.first_name }}!",
@@ -142,7 +158,9 @@ READY_MADE = [
                 "menyukainya.</p>\n"
                 "<p>Daripada kami, anda akan menerima berita tentang produk baharu, petua untuk memanfaatkan "
                 "pembelian anda sepenuhnya, dan sekali-sekala tawaran khas untuk pelanggan kami.</p>\n"
-                + _recommended("ms") + "\n" + _SIGN_OFF_MANAGER["ms"],
+                + _recommended("ms")
+                + "\n"
+                + _SIGN_OFF_MANAGER["ms"],
             },
             "ca": {
                 "subject": "Benvinguda, {{ customer.first_name }}!",
@@ -150,7 +168,9 @@ READY_MADE = [
                 "<p>Us donem la benvinguda i us agraïm la vostra primera comanda. Esperem que us agradi.</p>\n"
                 "<p>De tant en tant rebreu notícies dels productes nous, consells per treure el màxim profit del "
                 "que heu comprat i alguna oferta pensada només per als nostres clients.</p>\n"
-                + _recommended("ca") + "\n" + _SIGN_OFF_MANAGER["ca"],
+                + _recommended("ca")
+                + "\n"
+                + _SIGN_OFF_MANAGER["ca"],
             },
         },
     },
@@ -225,7 +245,9 @@ READY_MADE = [
                 "<p>Sudah lama kami tidak berjumpa anda, dan kami rindukan anda. Sebagai tanda selamat kembali, "
                 "nikmati <strong>diskaun 15%</strong> untuk pesanan seterusnya dengan kod "
                 "<strong>WELCOMEBACK</strong>, sah selama 30 hari.</p>\n"
-                + _recommended("ms") + "\n" + _SIGN_OFF_MANAGER["ms"],
+                + _recommended("ms")
+                + "\n"
+                + _SIGN_OFF_MANAGER["ms"],
             },
             "ca": {
                 "subject": "Us trobem a faltar, {{ customer.first_name }}: un 15% de descompte en la propera comanda",
@@ -233,7 +255,9 @@ READY_MADE = [
                 "<p>Fa temps que no us veiem i us trobem a faltar. Per donar-vos la benvinguda de nou, teniu "
                 "<strong>un 15% de descompte</strong> en la propera comanda amb el codi "
                 "<strong>WELCOMEBACK</strong>, vàlid durant 30 dies.</p>\n"
-                + _recommended("ca") + "\n" + _SIGN_OFF_MANAGER["ca"],
+                + _recommended("ca")
+                + "\n"
+                + _SIGN_OFF_MANAGER["ca"],
             },
         },
     },
@@ -255,13 +279,24 @@ def ready_made_install(template_model, content_model) -> int:
     for spec in READY_MADE:
         template, new = template_model.objects.get_or_create(
             key=spec["key"],
-            defaults={"name": spec["name"], "channel": spec["channel"], "purpose": spec["purpose"],
-                      "topic": spec["topic"], "fallback_language": "en", "is_active": True},
+            defaults={
+                "name": spec["name"],
+                "channel": spec["channel"],
+                "purpose": spec["purpose"],
+                "topic": spec["topic"],
+                "fallback_language": "en",
+                "is_active": True,
+            },
         )
         if not new:
             continue
         created += 1
         for language, parts in spec["contents"].items():
-            content_model.objects.create(template=template, language=language, subject=parts["subject"],
-                                         html=parts["html"], text=parts.get("text", ""))
+            content_model.objects.create(
+                template=template,
+                language=language,
+                subject=parts["subject"],
+                html=parts["html"],
+                text=parts.get("text", ""),
+            )
     return created

@@ -455,8 +455,10 @@ def _text_of(html_source: str, context: dict, html: str) -> tuple[str, str]:
 
 
 def _footer_wanted(template, content) -> bool:
-    return template.channel == "email" and template.purpose == "promotional" and "unsubscribe_url" not in names_used(
-        content.html
+    return (
+        template.channel == "email"
+        and template.purpose == "promotional"
+        and "unsubscribe_url" not in names_used(content.html)
     )
 
 

@@ -65,8 +65,20 @@ _NONCE = secrets.token_hex(4)
 _SENTINEL = re.compile(f"{_OPEN}{_NONCE}(\\d+){_CLOSE}")
 _LINKS = frozenset({"unsubscribe_url", "preferences_url"})
 # Nodes that bind names or reuse template code: the template is rendered per customer.
-_REFUSED = (nodes.Macro, nodes.CallBlock, nodes.With, nodes.Scope, nodes.OverlayScope, nodes.ScopedEvalContextModifier,
-            nodes.EvalContextModifier, nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends, nodes.Block)
+_REFUSED = (
+    nodes.Macro,
+    nodes.CallBlock,
+    nodes.With,
+    nodes.Scope,
+    nodes.OverlayScope,
+    nodes.ScopedEvalContextModifier,
+    nodes.EvalContextModifier,
+    nodes.Include,
+    nodes.Import,
+    nodes.FromImport,
+    nodes.Extends,
+    nodes.Block,
+)
 # Groups per customer beyond which a template's skeletons are not worth it (each costs a render).
 _MIN_SHARING = 2.0
 _SAMPLE = 200
@@ -139,7 +151,9 @@ class _Uses:
                 if _is_placeholder(path):
                     self.add_plain(part, path, written)
                 elif (
-                    mode == "derived" and isinstance(child, nodes.Filter) and child.name == "crm_ws"
+                    mode == "derived"
+                    and isinstance(child, nodes.Filter)
+                    and child.name == "crm_ws"
                     and not (child.args or child.kwargs or child.dyn_args or child.dyn_kwargs)
                     and _is_placeholder(_path(child.node))
                 ):
@@ -149,8 +163,12 @@ class _Uses:
             return
         if isinstance(node, nodes.FilterBlock | nodes.AssignBlock):
             # Output inside is filtered or kept as a whole: only a derived text's plain link is not.
-            if not (mode == "derived" and isinstance(node, nodes.FilterBlock) and node.filter.name == "crm_link"
-                    and self._link(node, part)):
+            if not (
+                mode == "derived"
+                and isinstance(node, nodes.FilterBlock)
+                and node.filter.name == "crm_link"
+                and self._link(node, part)
+            ):
                 self.structural_in(node)
             return
         for child in node.iter_child_nodes():
@@ -318,14 +336,16 @@ class Plan:
                     return None  # the link would read differently: rendered in full
             plain_text.append(as_text)
         raw = skeleton.raw
-        return raw_finish(RawParts(
-            raw.language,
-            _join(skeleton.subject, plain_text),
-            _join(skeleton.html, html),
-            _join(skeleton.text, text),
-            raw.text_kind,
-            _join(skeleton.text_footer, plain_text),
-        ))
+        return raw_finish(
+            RawParts(
+                raw.language,
+                _join(skeleton.subject, plain_text),
+                _join(skeleton.html, html),
+                _join(skeleton.text, text),
+                raw.text_kind,
+                _join(skeleton.text_footer, plain_text),
+            )
+        )
 
     def _skeleton(self, context: dict) -> _Skeleton | None:
         for index, path in enumerate(self.plain):

@@ -50,9 +50,20 @@ class MessageTemplateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MessageTemplate
-        fields = ["id", "key", "name", "channel", "purpose", "topic", "fallback_language", "is_active", "track_links",
-                  "contents",
-                  "created_at", "updated_at"]
+        fields = [
+            "id",
+            "key",
+            "name",
+            "channel",
+            "purpose",
+            "topic",
+            "fallback_language",
+            "is_active",
+            "track_links",
+            "contents",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(serializers.DictField(child=ContentSerializer()))
@@ -65,8 +76,14 @@ class MessageTemplateInputSerializer(InputSerializer):
     name = serializers.CharField(max_length=200)
     channel = serializers.ChoiceField(choices=MessageTemplate.Channel.choices)
     purpose = serializers.ChoiceField(choices=MessageTemplate.Purpose.choices)
-    topic = serializers.RegexField(r"^[-a-zA-Z0-9_]*$", max_length=64, required=False, allow_blank=True, default="",
-                                   help_text=_("The preference-centre topic (letters, digits, - and _); empty: general."))
+    topic = serializers.RegexField(
+        r"^[-a-zA-Z0-9_]*$",
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("The preference-centre topic (letters, digits, - and _); empty: general."),
+    )
     fallback_language = serializers.ChoiceField(choices=settings.LANGUAGES, default="en")
     is_active = serializers.BooleanField(required=False, default=True)
     track_links = serializers.BooleanField(
@@ -74,8 +91,10 @@ class MessageTemplateInputSerializer(InputSerializer):
     )
     contents = serializers.DictField(
         child=ContentInputSerializer(),
-        help_text=_("The text per language code (en, id, ms, ca): subject, html and text. A language left out is "
-                    "one the template does not have."),
+        help_text=_(
+            "The text per language code (en, id, ms, ca): subject, html and text. A language left out is "
+            "one the template does not have."
+        ),
     )
 
     def validate_contents(self, value):
@@ -106,10 +125,17 @@ def _service_errors(exc: DjangoValidationError) -> ValidationError:
 @extend_schema_view(
     list=extend_schema(summary=_("List message templates")),
     retrieve=extend_schema(summary=_("Read a message template")),
-    create=extend_schema(summary=_("Create a message template"), request=MessageTemplateInputSerializer,
-                         responses={201: MessageTemplateSerializer}, description=IDEMPOTENCY_HELP),
-    update=extend_schema(summary=_("Change a message template"), request=MessageTemplateInputSerializer,
-                         responses=MessageTemplateSerializer),
+    create=extend_schema(
+        summary=_("Create a message template"),
+        request=MessageTemplateInputSerializer,
+        responses={201: MessageTemplateSerializer},
+        description=IDEMPOTENCY_HELP,
+    ),
+    update=extend_schema(
+        summary=_("Change a message template"),
+        request=MessageTemplateInputSerializer,
+        responses=MessageTemplateSerializer,
+    ),
 )
 class MessageTemplateViewSet(
     IdempotentCreateMixin,
@@ -143,8 +169,7 @@ class MessageTemplateViewSet(
         self._editor_only()
         data = dict(serializer.validated_data)
         try:
-            return services.message_template_create(contents=data.pop("contents"), created_by=self.request.user,
-                                                    **data)
+            return services.message_template_create(contents=data.pop("contents"), created_by=self.request.user, **data)
         except DjangoValidationError as exc:
             raise _service_errors(exc) from None
 
@@ -209,18 +234,23 @@ class _Send:
         customer = get_object_or_404(customer_visible_to(request.user), pk=serializer.validated_data["customer_id"])
         if template.purpose != MessageTemplate.Purpose.TRANSACTIONAL:
             return error_response(
-                _("This template is promotional: promotional messages go out through campaigns, with consent and "
-                  "the frequency cap, not one at a time through the API."),
+                _(
+                    "This template is promotional: promotional messages go out through campaigns, with consent and "
+                    "the frequency cap, not one at a time through the API."
+                ),
                 code="promotional_template",
             )
         if not template.is_active:
-            return error_response(_("This template is inactive: activate it to send with it."), code="inactive_template")
+            return error_response(
+                _("This template is inactive: activate it to send with it."), code="inactive_template"
+            )
         # The key makes the outbox's idempotency the request's: a retry with the same Idempotency-Key
         # finds the same message even if the stored answer were lost.
         key = request.headers.get("Idempotency-Key", "").strip() or uuid4().hex
         try:
-            message = send_template(template=template, customer=customer, source_key=f"api:{request.user.pk}:{key}",
-                                    created_by=request.user)
+            message = send_template(
+                template=template, customer=customer, source_key=f"api:{request.user.pk}:{key}", created_by=request.user
+            )
         except RenderError as exc:
             return error_response(str(exc), status_code=422, code="render_failed")
         return Response(MessageQueuedSerializer(message_output(message)).data, status=status.HTTP_201_CREATED)
@@ -232,7 +262,8 @@ class MessageTemplateSendApi(IdempotentCreateMixin, _Send, APIView):
         description=_(
             "Render the template in the customer's language and put the message in the outbox, which sends it "
             "(or records why not: no address, bounced, opted out). Transactional templates only. "
-        ) + str(IDEMPOTENCY_HELP),
+        )
+        + str(IDEMPOTENCY_HELP),
         request=SendInputSerializer,
         responses={201: MessageQueuedSerializer},
     )

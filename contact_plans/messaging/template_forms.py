@@ -25,18 +25,22 @@ class MessageTemplateForm(ServiceErrorsMixin, forms.Form):
         help_text=_("Promotional messages need marketing consent and count towards the frequency cap."),
     )
     topic = forms.SlugField(
-        label=_("Topic"), max_length=64, required=False,
+        label=_("Topic"),
+        max_length=64,
+        required=False,
         help_text=_("The preference-centre topic customers can opt out of; empty for general messages."),
     )
     fallback_language = forms.ChoiceField(
-        label=_("Fallback language"), choices=LANGUAGES,
+        label=_("Fallback language"),
+        choices=LANGUAGES,
         help_text=_("Used for customers whose language the template is not written in."),
     )
     is_active = forms.BooleanField(
         label=_("Active"), required=False, help_text=_("An inactive template sends nothing.")
     )
     track_links = forms.BooleanField(
-        label=_("Track link clicks"), required=False,
+        label=_("Track link clicks"),
+        required=False,
         help_text=_("Links in the email go through a redirect that records the click."),
     )
 
@@ -48,7 +52,9 @@ class MessageTemplateForm(ServiceErrorsMixin, forms.Form):
                 label=_("HTML body"), required=False, widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "true"})
             )
             self.fields[f"{code}_text"] = forms.CharField(
-                label=_("Plain-text body"), required=False, widget=forms.Textarea(attrs={"rows": 6}),
+                label=_("Plain-text body"),
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 6}),
                 help_text=_("Email: generated from the HTML when left empty. SMS: the message."),
             )
             for part in PARTS:
@@ -56,9 +62,10 @@ class MessageTemplateForm(ServiceErrorsMixin, forms.Form):
 
     @classmethod
     def initial_for(cls, template: MessageTemplate) -> dict:
-        initial = {name: getattr(template, name) for name in
-                   ("name", "key", "channel", "purpose", "topic", "fallback_language", "is_active",
-                    "track_links")}
+        initial = {
+            name: getattr(template, name)
+            for name in ("name", "key", "channel", "purpose", "topic", "fallback_language", "is_active", "track_links")
+        }
         for content in template.contents.all():
             for part in PARTS:
                 initial[f"{content.language}_{part}"] = getattr(content, part)
@@ -66,8 +73,10 @@ class MessageTemplateForm(ServiceErrorsMixin, forms.Form):
 
     def template_fields(self) -> dict:
         data = self.cleaned_data
-        return {name: data[name] for name in ("name", "key", "channel", "purpose", "topic", "fallback_language",
-                                              "is_active", "track_links")}
+        return {
+            name: data[name]
+            for name in ("name", "key", "channel", "purpose", "topic", "fallback_language", "is_active", "track_links")
+        }
 
     def contents(self) -> dict:
         return {code: {part: self.cleaned_data.get(f"{code}_{part}", "") for part in PARTS} for code, _n in LANGUAGES}

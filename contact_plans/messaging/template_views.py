@@ -95,7 +95,11 @@ def _editor(request: HttpRequest, template: MessageTemplate | None) -> HttpRespo
                 form.add_service_errors(exc)
         status = 400
     else:
-        initial = MessageTemplateForm.initial_for(template) if template else {"is_active": True, "track_links": True, "channel": "email"}
+        initial = (
+            MessageTemplateForm.initial_for(template)
+            if template
+            else {"is_active": True, "track_links": True, "channel": "email"}
+        )
         form = MessageTemplateForm(initial=initial)
         status = 200
     context = {

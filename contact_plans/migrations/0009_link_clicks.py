@@ -5,32 +5,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contact_plans', '0008_ready_made_bought_together'),
-        ('customers', '0013_book_range_rollups'),
+        ("contact_plans", "0008_ready_made_bought_together"),
+        ("customers", "0013_book_range_rollups"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='messagetemplate',
-            name='track_links',
-            field=models.BooleanField(default=True, help_text='Links in its emails go through a redirect that records the click (also switched off everywhere by the MESSAGING_TRACK_LINKS setting).', verbose_name='track link clicks'),
+            model_name="messagetemplate",
+            name="track_links",
+            field=models.BooleanField(
+                default=True,
+                help_text="Links in its emails go through a redirect that records the click (also switched off everywhere by the MESSAGING_TRACK_LINKS setting).",
+                verbose_name="track link clicks",
+            ),
         ),
         migrations.CreateModel(
-            name='LinkClick',
+            name="LinkClick",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.TextField(verbose_name='link')),
-                ('clicked_at', models.DateTimeField(auto_now_add=True, verbose_name='clicked at')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='link_clicks', to='customers.customer', verbose_name='customer')),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='clicks', to='contact_plans.message', verbose_name='message')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("url", models.TextField(verbose_name="link")),
+                ("clicked_at", models.DateTimeField(auto_now_add=True, verbose_name="clicked at")),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="link_clicks",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="clicks",
+                        to="contact_plans.message",
+                        verbose_name="message",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'link click',
-                'verbose_name_plural': 'link clicks',
-                'ordering': ['-id'],
-                'indexes': [models.Index(fields=['message'], name='linkclick_message')],
+                "verbose_name": "link click",
+                "verbose_name_plural": "link clicks",
+                "ordering": ["-id"],
+                "indexes": [models.Index(fields=["message"], name="linkclick_message")],
             },
         ),
     ]

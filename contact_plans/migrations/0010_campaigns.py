@@ -7,139 +7,305 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contact_plans', '0009_link_clicks'),
-        ('customers', '0013_book_range_rollups'),
-        ('segmentation', '0004_list_indexes'),
+        ("contact_plans", "0009_link_clicks"),
+        ("customers", "0013_book_range_rollups"),
+        ("segmentation", "0004_list_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Campaign',
+            name="Campaign",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('kind', models.CharField(choices=[('newsletter', 'Newsletter'), ('offer', 'Offer'), ('news', 'News'), ('event', 'Event invitation')], default='newsletter', max_length=12, verbose_name='kind')),
-                ('recurrence', models.CharField(choices=[('once', 'Once'), ('weekly', 'Every week'), ('monthly', 'Every month')], default='once', max_length=10, verbose_name='repeat')),
-                ('send_on', models.DateField(help_text='The date of the (first) send.', verbose_name='send on')),
-                ('send_time', models.TimeField(help_text='Each customer receives it at this time in their own time zone.', verbose_name='local time')),
-                ('control_percent', models.PositiveSmallIntegerField(default=10, help_text='This share of the audience, chosen at random, receives nothing, to measure the campaign against.', validators=[django.core.validators.MaxValueValidator(50)], verbose_name='control group (%)')),
-                ('track_links', models.BooleanField(default=True, help_text='Links in the email go through a redirect that records the click.', verbose_name='track link clicks')),
-                ('state', models.CharField(choices=[('draft', 'Draft'), ('scheduled', 'Scheduled'), ('started', 'Sent to the outbox'), ('cancelled', 'Cancelled')], default='draft', max_length=10, verbose_name='state')),
-                ('next_send_on', models.DateField(blank=True, null=True, verbose_name='next send')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled at')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('segment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='campaigns', to='segmentation.segment', verbose_name='segment')),
-                ('template', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='campaigns', to='contact_plans.messagetemplate', verbose_name='message template')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("newsletter", "Newsletter"),
+                            ("offer", "Offer"),
+                            ("news", "News"),
+                            ("event", "Event invitation"),
+                        ],
+                        default="newsletter",
+                        max_length=12,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "recurrence",
+                    models.CharField(
+                        choices=[("once", "Once"), ("weekly", "Every week"), ("monthly", "Every month")],
+                        default="once",
+                        max_length=10,
+                        verbose_name="repeat",
+                    ),
+                ),
+                ("send_on", models.DateField(help_text="The date of the (first) send.", verbose_name="send on")),
+                (
+                    "send_time",
+                    models.TimeField(
+                        help_text="Each customer receives it at this time in their own time zone.",
+                        verbose_name="local time",
+                    ),
+                ),
+                (
+                    "control_percent",
+                    models.PositiveSmallIntegerField(
+                        default=10,
+                        help_text="This share of the audience, chosen at random, receives nothing, to measure the campaign against.",
+                        validators=[django.core.validators.MaxValueValidator(50)],
+                        verbose_name="control group (%)",
+                    ),
+                ),
+                (
+                    "track_links",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Links in the email go through a redirect that records the click.",
+                        verbose_name="track link clicks",
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("scheduled", "Scheduled"),
+                            ("started", "Sent to the outbox"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="draft",
+                        max_length=10,
+                        verbose_name="state",
+                    ),
+                ),
+                ("next_send_on", models.DateField(blank=True, null=True, verbose_name="next send")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True, verbose_name="cancelled at")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "segment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="campaigns",
+                        to="segmentation.segment",
+                        verbose_name="segment",
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="campaigns",
+                        to="contact_plans.messagetemplate",
+                        verbose_name="message template",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'campaign',
-                'verbose_name_plural': 'campaigns',
-                'ordering': ['-id'],
+                "verbose_name": "campaign",
+                "verbose_name_plural": "campaigns",
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='CampaignRun',
+            name="CampaignRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('send_on', models.DateField(verbose_name='send on')),
-                ('send_time', models.TimeField(verbose_name='local time')),
-                ('template_id', models.BigIntegerField(verbose_name='template')),
-                ('segment_id', models.BigIntegerField(verbose_name='segment')),
-                ('control_percent', models.PositiveSmallIntegerField(verbose_name='control group (%)')),
-                ('track_links', models.BooleanField(verbose_name='track link clicks')),
-                ('state', models.CharField(choices=[('preparing', 'Writing messages'), ('queued', 'In the outbox'), ('cancelled', 'Cancelled')], default='preparing', max_length=10, verbose_name='state')),
-                ('audience', models.PositiveIntegerField(default=0, verbose_name='audience')),
-                ('in_control', models.PositiveIntegerField(default=0, verbose_name='in the control group')),
-                ('chunks', models.PositiveIntegerField(default=0, verbose_name='chunks')),
-                ('chunks_done', models.PositiveIntegerField(default=0, verbose_name='chunks written')),
-                ('started_at', models.DateTimeField(auto_now_add=True, verbose_name='started at')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled at')),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='contact_plans.campaign', verbose_name='campaign')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("send_on", models.DateField(verbose_name="send on")),
+                ("send_time", models.TimeField(verbose_name="local time")),
+                ("template_id", models.BigIntegerField(verbose_name="template")),
+                ("segment_id", models.BigIntegerField(verbose_name="segment")),
+                ("control_percent", models.PositiveSmallIntegerField(verbose_name="control group (%)")),
+                ("track_links", models.BooleanField(verbose_name="track link clicks")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("preparing", "Writing messages"),
+                            ("queued", "In the outbox"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="preparing",
+                        max_length=10,
+                        verbose_name="state",
+                    ),
+                ),
+                ("audience", models.PositiveIntegerField(default=0, verbose_name="audience")),
+                ("in_control", models.PositiveIntegerField(default=0, verbose_name="in the control group")),
+                ("chunks", models.PositiveIntegerField(default=0, verbose_name="chunks")),
+                ("chunks_done", models.PositiveIntegerField(default=0, verbose_name="chunks written")),
+                ("started_at", models.DateTimeField(auto_now_add=True, verbose_name="started at")),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True, verbose_name="cancelled at")),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="runs",
+                        to="contact_plans.campaign",
+                        verbose_name="campaign",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'campaign run',
-                'verbose_name_plural': 'campaign runs',
-                'ordering': ['-send_on', '-id'],
+                "verbose_name": "campaign run",
+                "verbose_name_plural": "campaign runs",
+                "ordering": ["-send_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='CampaignRecipient',
+            name="CampaignRecipient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('in_control', models.BooleanField(verbose_name='in the control group')),
-                ('due_at', models.DateTimeField(blank=True, null=True, verbose_name='due')),
-                ('reason', models.CharField(blank=True, max_length=20, verbose_name='left out because')),
-                ('written', models.BooleanField(default=False, verbose_name='written')),
-                ('withdrawn', models.BooleanField(default=False, verbose_name='withdrawn')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='campaign_recipients', to='customers.customer', verbose_name='customer')),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='contact_plans.message', verbose_name='message')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='recipients', to='contact_plans.campaignrun', verbose_name='run')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("in_control", models.BooleanField(verbose_name="in the control group")),
+                ("due_at", models.DateTimeField(blank=True, null=True, verbose_name="due")),
+                ("reason", models.CharField(blank=True, max_length=20, verbose_name="left out because")),
+                ("written", models.BooleanField(default=False, verbose_name="written")),
+                ("withdrawn", models.BooleanField(default=False, verbose_name="withdrawn")),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="campaign_recipients",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="contact_plans.message",
+                        verbose_name="message",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="recipients",
+                        to="contact_plans.campaignrun",
+                        verbose_name="run",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'campaign recipient',
-                'verbose_name_plural': 'campaign recipients',
-                'ordering': ['run_id', 'id'],
+                "verbose_name": "campaign recipient",
+                "verbose_name_plural": "campaign recipients",
+                "ordering": ["run_id", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='campaign',
-            index=models.Index(condition=models.Q(('state', 'scheduled')), fields=['next_send_on'], name='campaign_scheduled_next'),
+            model_name="campaign",
+            index=models.Index(
+                condition=models.Q(("state", "scheduled")), fields=["next_send_on"], name="campaign_scheduled_next"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['newsletter', 'offer', 'news', 'event'])), name='campaign_kind_valid'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["newsletter", "offer", "news", "event"])), name="campaign_kind_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(('recurrence__in', ['once', 'weekly', 'monthly'])), name='campaign_recurrence_valid'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("recurrence__in", ["once", "weekly", "monthly"])), name="campaign_recurrence_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['draft', 'scheduled', 'started', 'cancelled'])), name='campaign_state_valid'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("state__in", ["draft", "scheduled", "started", "cancelled"])),
+                name="campaign_state_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(('control_percent__gte', 0), ('control_percent__lte', 50)), name='campaign_control_percent_range'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("control_percent__gte", 0), ("control_percent__lte", 50)),
+                name="campaign_control_percent_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('state', 'scheduled'), ('next_send_on__isnull', False)), models.Q(models.Q(('state', 'scheduled'), _negated=True), ('next_send_on__isnull', True)), _connector='OR'), name='campaign_next_send_iff_scheduled'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("state", "scheduled"), ("next_send_on__isnull", False)),
+                    models.Q(models.Q(("state", "scheduled"), _negated=True), ("next_send_on__isnull", True)),
+                    _connector="OR",
+                ),
+                name="campaign_next_send_iff_scheduled",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('state', 'cancelled'), ('cancelled_at__isnull', False)), models.Q(models.Q(('state', 'cancelled'), _negated=True), ('cancelled_at__isnull', True)), _connector='OR'), name='campaign_cancelled_at_iff_cancelled'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("state", "cancelled"), ("cancelled_at__isnull", False)),
+                    models.Q(models.Q(("state", "cancelled"), _negated=True), ("cancelled_at__isnull", True)),
+                    _connector="OR",
+                ),
+                name="campaign_cancelled_at_iff_cancelled",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaignrun',
-            constraint=models.UniqueConstraint(fields=('campaign', 'send_on'), name='campaign_run_one_per_date'),
+            model_name="campaignrun",
+            constraint=models.UniqueConstraint(fields=("campaign", "send_on"), name="campaign_run_one_per_date"),
         ),
         migrations.AddConstraint(
-            model_name='campaignrun',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['preparing', 'queued', 'cancelled'])), name='campaign_run_state_valid'),
+            model_name="campaignrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("state__in", ["preparing", "queued", "cancelled"])), name="campaign_run_state_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaignrun',
-            constraint=models.CheckConstraint(condition=models.Q(('in_control__lte', models.F('audience'))), name='campaign_run_control_within_audience'),
+            model_name="campaignrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("in_control__lte", models.F("audience"))),
+                name="campaign_run_control_within_audience",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaignrun',
-            constraint=models.CheckConstraint(condition=models.Q(('chunks_done__lte', models.F('chunks'))), name='campaign_run_chunks_within_total'),
+            model_name="campaignrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("chunks_done__lte", models.F("chunks"))), name="campaign_run_chunks_within_total"
+            ),
         ),
         migrations.AddIndex(
-            model_name='campaignrecipient',
-            index=models.Index(fields=['customer'], name='campaign_recipient_customer'),
+            model_name="campaignrecipient",
+            index=models.Index(fields=["customer"], name="campaign_recipient_customer"),
         ),
         migrations.AddConstraint(
-            model_name='campaignrecipient',
-            constraint=models.UniqueConstraint(fields=('run', 'customer'), name='campaign_recipient_once_per_run'),
+            model_name="campaignrecipient",
+            constraint=models.UniqueConstraint(fields=("run", "customer"), name="campaign_recipient_once_per_run"),
         ),
         migrations.AddConstraint(
-            model_name='campaignrecipient',
-            constraint=models.CheckConstraint(condition=models.Q(('in_control', False), ('message__isnull', True), _connector='OR'), name='campaign_control_never_sent'),
+            model_name="campaignrecipient",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("in_control", False), ("message__isnull", True), _connector="OR"),
+                name="campaign_control_never_sent",
+            ),
         ),
     ]

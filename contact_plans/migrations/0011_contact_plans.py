@@ -6,227 +6,617 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contact_plans', '0010_campaigns'),
-        ('customers', '0013_book_range_rollups'),
-        ('segmentation', '0004_list_indexes'),
+        ("contact_plans", "0010_campaigns"),
+        ("customers", "0013_book_range_rollups"),
+        ("segmentation", "0004_list_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='followup',
-            name='kind',
-            field=models.CharField(choices=[('call', 'Call'), ('meeting', 'Meeting'), ('visit', 'Visit'), ('gift', 'Send a gift')], default='call', max_length=10, verbose_name='kind'),
+            model_name="followup",
+            name="kind",
+            field=models.CharField(
+                choices=[("call", "Call"), ("meeting", "Meeting"), ("visit", "Visit"), ("gift", "Send a gift")],
+                default="call",
+                max_length=10,
+                verbose_name="kind",
+            ),
         ),
         migrations.AddField(
-            model_name='followup',
-            name='outcome',
-            field=models.CharField(blank=True, choices=[('reached', 'Reached'), ('no_answer', 'No answer'), ('meeting_booked', 'Meeting booked'), ('order_won', 'Order won'), ('not_interested', 'Not interested')], default='', max_length=20, verbose_name='outcome'),
+            model_name="followup",
+            name="outcome",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("reached", "Reached"),
+                    ("no_answer", "No answer"),
+                    ("meeting_booked", "Meeting booked"),
+                    ("order_won", "Order won"),
+                    ("not_interested", "Not interested"),
+                ],
+                default="",
+                max_length=20,
+                verbose_name="outcome",
+            ),
         ),
         migrations.CreateModel(
-            name='ContactPlan',
+            name="ContactPlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True, verbose_name='name')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('key', models.SlugField(blank=True, default='', max_length=64, verbose_name='key')),
-                ('purpose', models.CharField(choices=[('transactional', 'Service (no consent needed)'), ('promotional', 'Promotional (marketing consent needed)')], default='promotional', max_length=15, verbose_name='purpose')),
-                ('trigger', models.CharField(choices=[('manual', 'By hand only'), ('first_purchase', 'First purchase'), ('every_purchase', 'Every purchase'), ('days_after_purchase', 'Days after a purchase'), ('repurchase_due', 'Expected repurchase date passed'), ('segment_entered', 'Entered a segment'), ('segment_exited', 'Left a segment')], default='manual', max_length=25, verbose_name='trigger')),
-                ('trigger_days', models.PositiveIntegerField(blank=True, help_text="For the trigger 'Days after a purchase'.", null=True, verbose_name='days after the purchase')),
-                ('goal', models.CharField(blank=True, choices=[('', 'None: the plan runs to its last step'), ('purchase', 'The customer purchases')], default='', max_length=10, verbose_name='goal')),
-                ('reenrol', models.CharField(choices=[('never', 'Never again'), ('after_days', 'Again after a number of days')], default='never', max_length=10, verbose_name='re-enrolment')),
-                ('reenrol_days', models.PositiveIntegerField(blank=True, null=True, verbose_name='re-enrol after (days)')),
-                ('control_percent', models.PositiveSmallIntegerField(default=10, help_text='The share of enrolled customers held out at random and never contacted, to measure the plan.', verbose_name='control group (%)')),
-                ('is_active', models.BooleanField(default=True, help_text='An inactive plan enrols no one.', verbose_name='active')),
-                ('triggers_checked_at', models.DateTimeField(verbose_name='triggers checked up to')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('trigger_segment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='segmentation.segment', verbose_name='segment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120, unique=True, verbose_name="name")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                ("key", models.SlugField(blank=True, default="", max_length=64, verbose_name="key")),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("transactional", "Service (no consent needed)"),
+                            ("promotional", "Promotional (marketing consent needed)"),
+                        ],
+                        default="promotional",
+                        max_length=15,
+                        verbose_name="purpose",
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("manual", "By hand only"),
+                            ("first_purchase", "First purchase"),
+                            ("every_purchase", "Every purchase"),
+                            ("days_after_purchase", "Days after a purchase"),
+                            ("repurchase_due", "Expected repurchase date passed"),
+                            ("segment_entered", "Entered a segment"),
+                            ("segment_exited", "Left a segment"),
+                        ],
+                        default="manual",
+                        max_length=25,
+                        verbose_name="trigger",
+                    ),
+                ),
+                (
+                    "trigger_days",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="For the trigger 'Days after a purchase'.",
+                        null=True,
+                        verbose_name="days after the purchase",
+                    ),
+                ),
+                (
+                    "goal",
+                    models.CharField(
+                        blank=True,
+                        choices=[("", "None: the plan runs to its last step"), ("purchase", "The customer purchases")],
+                        default="",
+                        max_length=10,
+                        verbose_name="goal",
+                    ),
+                ),
+                (
+                    "reenrol",
+                    models.CharField(
+                        choices=[("never", "Never again"), ("after_days", "Again after a number of days")],
+                        default="never",
+                        max_length=10,
+                        verbose_name="re-enrolment",
+                    ),
+                ),
+                (
+                    "reenrol_days",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="re-enrol after (days)"),
+                ),
+                (
+                    "control_percent",
+                    models.PositiveSmallIntegerField(
+                        default=10,
+                        help_text="The share of enrolled customers held out at random and never contacted, to measure the plan.",
+                        verbose_name="control group (%)",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True, help_text="An inactive plan enrols no one.", verbose_name="active"
+                    ),
+                ),
+                ("triggers_checked_at", models.DateTimeField(verbose_name="triggers checked up to")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "trigger_segment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="segmentation.segment",
+                        verbose_name="segment",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'contact plan',
-                'verbose_name_plural': 'contact plans',
-                'ordering': ['name'],
+                "verbose_name": "contact plan",
+                "verbose_name_plural": "contact plans",
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='followup',
-            name='plan',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tasks', to='contact_plans.contactplan', verbose_name='plan'),
+            model_name="followup",
+            name="plan",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="tasks",
+                to="contact_plans.contactplan",
+                verbose_name="plan",
+            ),
         ),
         migrations.CreateModel(
-            name='Enrolment',
+            name="Enrolment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('active', 'Active'), ('waiting', 'Waiting for a task'), ('control', 'Control group'), ('ended', 'Ended')], default='active', max_length=10, verbose_name='state')),
-                ('is_control', models.BooleanField(default=False, verbose_name='in the control group')),
-                ('source', models.CharField(choices=[('trigger', 'Trigger'), ('by_hand', 'By hand'), ('segment', 'By hand, a whole segment')], default='trigger', max_length=10, verbose_name='enrolled by')),
-                ('enrolled_at', models.DateTimeField(verbose_name='enrolled at')),
-                ('next_position', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='next step')),
-                ('next_due_at', models.DateTimeField(blank=True, null=True, verbose_name='next step due')),
-                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='ended at')),
-                ('end_reason', models.CharField(blank=True, choices=[('completed', 'Went through every step'), ('goal_met', 'Goal met'), ('unsubscribed', 'Unsubscribed'), ('task_outcome', "Ended by a task's outcome"), ('by_hand', 'Ended by hand'), ('control_over', 'Control period over'), ('plan_broken', "The plan's step can no longer run")], max_length=15, verbose_name='end reason')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='plan_enrolments', to='customers.customer', verbose_name='customer')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='enrolments', to='contact_plans.contactplan', verbose_name='plan')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("waiting", "Waiting for a task"),
+                            ("control", "Control group"),
+                            ("ended", "Ended"),
+                        ],
+                        default="active",
+                        max_length=10,
+                        verbose_name="state",
+                    ),
+                ),
+                ("is_control", models.BooleanField(default=False, verbose_name="in the control group")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("trigger", "Trigger"),
+                            ("by_hand", "By hand"),
+                            ("segment", "By hand, a whole segment"),
+                        ],
+                        default="trigger",
+                        max_length=10,
+                        verbose_name="enrolled by",
+                    ),
+                ),
+                ("enrolled_at", models.DateTimeField(verbose_name="enrolled at")),
+                ("next_position", models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="next step")),
+                ("next_due_at", models.DateTimeField(blank=True, null=True, verbose_name="next step due")),
+                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="ended at")),
+                (
+                    "end_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("completed", "Went through every step"),
+                            ("goal_met", "Goal met"),
+                            ("unsubscribed", "Unsubscribed"),
+                            ("task_outcome", "Ended by a task's outcome"),
+                            ("by_hand", "Ended by hand"),
+                            ("control_over", "Control period over"),
+                            ("plan_broken", "The plan's step can no longer run"),
+                        ],
+                        max_length=15,
+                        verbose_name="end reason",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="plan_enrolments",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="enrolments",
+                        to="contact_plans.contactplan",
+                        verbose_name="plan",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'enrolment',
-                'verbose_name_plural': 'enrolments',
-                'ordering': ['-enrolled_at', '-id'],
+                "verbose_name": "enrolment",
+                "verbose_name_plural": "enrolments",
+                "ordering": ["-enrolled_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='followup',
-            name='enrolment',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tasks', to='contact_plans.enrolment'),
+            model_name="followup",
+            name="enrolment",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="tasks",
+                to="contact_plans.enrolment",
+            ),
         ),
         migrations.CreateModel(
-            name='PlanStep',
+            name="PlanStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(verbose_name='position')),
-                ('kind', models.CharField(choices=[('email', 'Email'), ('sms', 'SMS'), ('task', 'Task for the account manager'), ('wait', 'Wait')], max_length=10, verbose_name='kind')),
-                ('delay_days', models.PositiveSmallIntegerField(default=0, help_text='Days after the previous step (after enrolment for the first).', verbose_name='delay (days)')),
-                ('task_kind', models.CharField(blank=True, choices=[('call', 'Call'), ('meeting', 'Meeting'), ('visit', 'Visit'), ('gift', 'Send a gift')], max_length=10, verbose_name='task')),
-                ('task_note', models.CharField(blank=True, max_length=500, verbose_name='what to do')),
-                ('task_due_days', models.PositiveSmallIntegerField(default=3, help_text='The task is due this many days after it is created.', verbose_name='days to do it')),
-                ('conditions', models.JSONField(blank=True, default=dict, verbose_name='conditions')),
-                ('unless_purchased', models.BooleanField(default=False, help_text='Skip this step for customers who bought something after they were enrolled.', verbose_name='only if no purchase since enrolment')),
-                ('branches', models.JSONField(blank=True, default=dict, verbose_name='outcome branches')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='contact_plans.contactplan', verbose_name='plan')),
-                ('template', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='contact_plans.messagetemplate', verbose_name='template')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveSmallIntegerField(verbose_name="position")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("email", "Email"),
+                            ("sms", "SMS"),
+                            ("task", "Task for the account manager"),
+                            ("wait", "Wait"),
+                        ],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "delay_days",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        help_text="Days after the previous step (after enrolment for the first).",
+                        verbose_name="delay (days)",
+                    ),
+                ),
+                (
+                    "task_kind",
+                    models.CharField(
+                        blank=True,
+                        choices=[("call", "Call"), ("meeting", "Meeting"), ("visit", "Visit"), ("gift", "Send a gift")],
+                        max_length=10,
+                        verbose_name="task",
+                    ),
+                ),
+                ("task_note", models.CharField(blank=True, max_length=500, verbose_name="what to do")),
+                (
+                    "task_due_days",
+                    models.PositiveSmallIntegerField(
+                        default=3,
+                        help_text="The task is due this many days after it is created.",
+                        verbose_name="days to do it",
+                    ),
+                ),
+                ("conditions", models.JSONField(blank=True, default=dict, verbose_name="conditions")),
+                (
+                    "unless_purchased",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Skip this step for customers who bought something after they were enrolled.",
+                        verbose_name="only if no purchase since enrolment",
+                    ),
+                ),
+                ("branches", models.JSONField(blank=True, default=dict, verbose_name="outcome branches")),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="contact_plans.contactplan",
+                        verbose_name="plan",
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="contact_plans.messagetemplate",
+                        verbose_name="template",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'plan step',
-                'verbose_name_plural': 'plan steps',
-                'ordering': ['plan_id', 'position'],
+                "verbose_name": "plan step",
+                "verbose_name_plural": "plan steps",
+                "ordering": ["plan_id", "position"],
             },
         ),
         migrations.CreateModel(
-            name='EnrolmentStep',
+            name="EnrolmentStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('outcome', models.CharField(choices=[('message', 'Message queued'), ('task', 'Task created'), ('waited', 'Waited'), ('skipped_conditions', 'Skipped: conditions not met'), ('skipped_no_manager', 'Skipped: no account manager'), ('failed', 'Failed')], max_length=20, verbose_name='outcome')),
-                ('detail', models.CharField(blank=True, max_length=300, verbose_name='detail')),
-                ('at', models.DateTimeField(verbose_name='at')),
-                ('enrolment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps_done', to='contact_plans.enrolment')),
-                ('followup', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='contact_plans.followup')),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='contact_plans.message')),
-                ('step', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='contact_plans.planstep')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("message", "Message queued"),
+                            ("task", "Task created"),
+                            ("waited", "Waited"),
+                            ("skipped_conditions", "Skipped: conditions not met"),
+                            ("skipped_no_manager", "Skipped: no account manager"),
+                            ("failed", "Failed"),
+                        ],
+                        max_length=20,
+                        verbose_name="outcome",
+                    ),
+                ),
+                ("detail", models.CharField(blank=True, max_length=300, verbose_name="detail")),
+                ("at", models.DateTimeField(verbose_name="at")),
+                (
+                    "enrolment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps_done",
+                        to="contact_plans.enrolment",
+                    ),
+                ),
+                (
+                    "followup",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="contact_plans.followup",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="contact_plans.message",
+                    ),
+                ),
+                (
+                    "step",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="runs", to="contact_plans.planstep"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'step run',
-                'verbose_name_plural': 'step runs',
-                'ordering': ['enrolment_id', 'at', 'id'],
+                "verbose_name": "step run",
+                "verbose_name_plural": "step runs",
+                "ordering": ["enrolment_id", "at", "id"],
             },
         ),
         migrations.AddField(
-            model_name='followup',
-            name='plan_step',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='contact_plans.planstep'),
+            model_name="followup",
+            name="plan_step",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="contact_plans.planstep",
+            ),
         ),
         migrations.AddIndex(
-            model_name='followup',
-            index=models.Index(condition=models.Q(('plan__isnull', False)), fields=['plan', 'state'], name='followup_plan_state'),
+            model_name="followup",
+            index=models.Index(
+                condition=models.Q(("plan__isnull", False)), fields=["plan", "state"], name="followup_plan_state"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='followup',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['call', 'meeting', 'visit', 'gift'])), name='followup_kind_valid'),
+            model_name="followup",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["call", "meeting", "visit", "gift"])), name="followup_kind_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='followup',
-            constraint=models.CheckConstraint(condition=models.Q(('outcome', ''), models.Q(('outcome__in', ['reached', 'no_answer', 'meeting_booked', 'order_won', 'not_interested']), ('state', 'done')), _connector='OR'), name='followup_outcome_only_when_done'),
+            model_name="followup",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("outcome", ""),
+                    models.Q(
+                        ("outcome__in", ["reached", "no_answer", "meeting_booked", "order_won", "not_interested"]),
+                        ("state", "done"),
+                    ),
+                    _connector="OR",
+                ),
+                name="followup_outcome_only_when_done",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactplan',
-            constraint=models.UniqueConstraint(condition=models.Q(('key', ''), _negated=True), fields=('key',), name='contactplan_key_unique'),
+            model_name="contactplan",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("key", ""), _negated=True), fields=("key",), name="contactplan_key_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactplan',
-            constraint=models.CheckConstraint(condition=models.Q(('control_percent__lte', 50)), name='contactplan_control_percent_range'),
+            model_name="contactplan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("control_percent__lte", 50)), name="contactplan_control_percent_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactplan',
-            constraint=models.CheckConstraint(condition=models.Q(('trigger__in', ['manual', 'first_purchase', 'every_purchase', 'days_after_purchase', 'repurchase_due', 'segment_entered', 'segment_exited'])), name='contactplan_trigger_valid'),
+            model_name="contactplan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "trigger__in",
+                        [
+                            "manual",
+                            "first_purchase",
+                            "every_purchase",
+                            "days_after_purchase",
+                            "repurchase_due",
+                            "segment_entered",
+                            "segment_exited",
+                        ],
+                    )
+                ),
+                name="contactplan_trigger_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactplan',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('trigger', 'days_after_purchase'), _negated=True), models.Q(('trigger_days__gte', 1), ('trigger_days__lte', 730)), _connector='OR'), name='contactplan_trigger_days_set'),
+            model_name="contactplan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("trigger", "days_after_purchase"), _negated=True),
+                    models.Q(("trigger_days__gte", 1), ("trigger_days__lte", 730)),
+                    _connector="OR",
+                ),
+                name="contactplan_trigger_days_set",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactplan',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('reenrol', 'after_days'), _negated=True), models.Q(('reenrol_days__gte', 1), ('reenrol_days__lte', 3650)), _connector='OR'), name='contactplan_reenrol_days_set'),
+            model_name="contactplan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("reenrol", "after_days"), _negated=True),
+                    models.Q(("reenrol_days__gte", 1), ("reenrol_days__lte", 3650)),
+                    _connector="OR",
+                ),
+                name="contactplan_reenrol_days_set",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactplan',
-            constraint=models.CheckConstraint(condition=models.Q(('goal__in', ['', 'purchase'])), name='contactplan_goal_valid'),
+            model_name="contactplan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("goal__in", ["", "purchase"])), name="contactplan_goal_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contactplan',
-            constraint=models.CheckConstraint(condition=models.Q(('purpose__in', ['transactional', 'promotional'])), name='contactplan_purpose_valid'),
+            model_name="contactplan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("purpose__in", ["transactional", "promotional"])), name="contactplan_purpose_valid"
+            ),
         ),
         migrations.AddIndex(
-            model_name='enrolment',
-            index=models.Index(condition=models.Q(('state__in', ['active', 'control'])), fields=['next_due_at', 'id'], name='enrolment_due'),
+            model_name="enrolment",
+            index=models.Index(
+                condition=models.Q(("state__in", ["active", "control"])),
+                fields=["next_due_at", "id"],
+                name="enrolment_due",
+            ),
         ),
         migrations.AddIndex(
-            model_name='enrolment',
-            index=models.Index(fields=['customer', 'plan', '-enrolled_at'], name='enrolment_customer_plan'),
+            model_name="enrolment",
+            index=models.Index(fields=["customer", "plan", "-enrolled_at"], name="enrolment_customer_plan"),
         ),
         migrations.AddIndex(
-            model_name='enrolment',
-            index=models.Index(fields=['plan', '-id'], name='enrolment_plan_id'),
+            model_name="enrolment",
+            index=models.Index(fields=["plan", "-id"], name="enrolment_plan_id"),
         ),
         migrations.AddConstraint(
-            model_name='enrolment',
-            constraint=models.UniqueConstraint(condition=models.Q(('state__in', ['active', 'waiting', 'control'])), fields=('plan', 'customer'), name='enrolment_one_open_per_plan_customer'),
+            model_name="enrolment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state__in", ["active", "waiting", "control"])),
+                fields=("plan", "customer"),
+                name="enrolment_one_open_per_plan_customer",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enrolment',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['active', 'waiting', 'control', 'ended'])), name='enrolment_state_valid'),
+            model_name="enrolment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("state__in", ["active", "waiting", "control", "ended"])),
+                name="enrolment_state_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enrolment',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('state', 'ended'), ('ended_at__isnull', False), models.Q(('end_reason', ''), _negated=True)), models.Q(models.Q(('state', 'ended'), _negated=True), ('ended_at__isnull', True), ('end_reason', '')), _connector='OR'), name='enrolment_ended_iff_reason'),
+            model_name="enrolment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("state", "ended"), ("ended_at__isnull", False), models.Q(("end_reason", ""), _negated=True)
+                    ),
+                    models.Q(
+                        models.Q(("state", "ended"), _negated=True), ("ended_at__isnull", True), ("end_reason", "")
+                    ),
+                    _connector="OR",
+                ),
+                name="enrolment_ended_iff_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enrolment',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('state', 'control'), _negated=True), ('is_control', True), _connector='OR'), name='enrolment_control_state_is_control'),
+            model_name="enrolment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("state", "control"), _negated=True), ("is_control", True), _connector="OR"
+                ),
+                name="enrolment_control_state_is_control",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enrolment',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('is_control', True), _negated=True), ('state__in', ['control', 'ended']), _connector='OR'), name='enrolment_control_not_contacted'),
+            model_name="enrolment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("is_control", True), _negated=True), ("state__in", ["control", "ended"]), _connector="OR"
+                ),
+                name="enrolment_control_not_contacted",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='planstep',
-            constraint=models.UniqueConstraint(fields=('plan', 'position'), name='planstep_position_unique'),
+            model_name="planstep",
+            constraint=models.UniqueConstraint(fields=("plan", "position"), name="planstep_position_unique"),
         ),
         migrations.AddConstraint(
-            model_name='planstep',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['email', 'sms', 'task', 'wait'])), name='planstep_kind_valid'),
+            model_name="planstep",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["email", "sms", "task", "wait"])), name="planstep_kind_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='planstep',
-            constraint=models.CheckConstraint(condition=models.Q(('delay_days__lte', 730)), name='planstep_delay_range'),
+            model_name="planstep",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("delay_days__lte", 730)), name="planstep_delay_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='planstep',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'task'), _negated=True), ('task_kind__in', ['call', 'meeting', 'visit', 'gift']), _connector='OR'), name='planstep_task_has_kind'),
+            model_name="planstep",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "task"), _negated=True),
+                    ("task_kind__in", ["call", "meeting", "visit", "gift"]),
+                    _connector="OR",
+                ),
+                name="planstep_task_has_kind",
+            ),
         ),
         migrations.AddIndex(
-            model_name='enrolmentstep',
-            index=models.Index(fields=['step', 'outcome'], name='enrolmentstep_step_outcome'),
+            model_name="enrolmentstep",
+            index=models.Index(fields=["step", "outcome"], name="enrolmentstep_step_outcome"),
         ),
         migrations.AddConstraint(
-            model_name='enrolmentstep',
-            constraint=models.UniqueConstraint(fields=('enrolment', 'step'), name='enrolmentstep_once'),
+            model_name="enrolmentstep",
+            constraint=models.UniqueConstraint(fields=("enrolment", "step"), name="enrolmentstep_once"),
         ),
         migrations.AddConstraint(
-            model_name='enrolmentstep',
-            constraint=models.CheckConstraint(condition=models.Q(('outcome__in', ['message', 'task', 'waited', 'skipped_conditions', 'skipped_no_manager', 'failed'])), name='enrolmentstep_outcome_valid'),
+            model_name="enrolmentstep",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("outcome__in", ["message", "task", "waited", "skipped_conditions", "skipped_no_manager", "failed"])
+                ),
+                name="enrolmentstep_outcome_valid",
+            ),
         ),
     ]

@@ -6,27 +6,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contact_plans', '0011_contact_plans'),
-        ('customers', '0013_book_range_rollups'),
-        ('team', '0001_initial'),
+        ("contact_plans", "0011_contact_plans"),
+        ("customers", "0013_book_range_rollups"),
+        ("team", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='message',
-            name='employee',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='team.employee', verbose_name='employee'),
+            model_name="message",
+            name="employee",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="messages",
+                to="team.employee",
+                verbose_name="employee",
+            ),
         ),
         migrations.AlterField(
-            model_name='message',
-            name='customer',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='customers.customer', verbose_name='customer'),
+            model_name="message",
+            name="customer",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="messages",
+                to="customers.customer",
+                verbose_name="customer",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('customer__isnull', False), ('employee__isnull', True)), models.Q(('customer__isnull', True), ('employee__isnull', False), ('purpose', 'transactional')), _connector='OR'), name='message_customer_or_employee'),
+            model_name="message",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("customer__isnull", False), ("employee__isnull", True)),
+                    models.Q(("customer__isnull", True), ("employee__isnull", False), ("purpose", "transactional")),
+                    _connector="OR",
+                ),
+                name="message_customer_or_employee",
+            ),
         ),
     ]

@@ -6,25 +6,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contact_plans', '0012_message_employee'),
+        ("contact_plans", "0012_message_employee"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FollowUpReminder',
+            name="FollowUpReminder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('due_at', models.DateTimeField(verbose_name='due')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('followup', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reminders', to='contact_plans.followup', verbose_name='follow-up')),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='contact_plans.message', verbose_name='message')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("due_at", models.DateTimeField(verbose_name="due")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created at")),
+                (
+                    "followup",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reminders",
+                        to="contact_plans.followup",
+                        verbose_name="follow-up",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="contact_plans.message",
+                        verbose_name="message",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'follow-up reminder',
-                'verbose_name_plural': 'follow-up reminders',
-                'constraints': [models.UniqueConstraint(fields=('followup', 'due_at'), name='followup_reminder_once_per_due')],
+                "verbose_name": "follow-up reminder",
+                "verbose_name_plural": "follow-up reminders",
+                "constraints": [
+                    models.UniqueConstraint(fields=("followup", "due_at"), name="followup_reminder_once_per_due")
+                ],
             },
         ),
     ]

@@ -81,38 +81,54 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.AlterField(
-                    model_name="enrolment", name="created_by",
+                    model_name="enrolment",
+                    name="created_by",
                     field=_fk(settings.AUTH_USER_MODEL, "+", null=True, on_delete=django.db.models.deletion.SET_NULL),
                 ),
                 migrations.AlterField(
-                    model_name="enrolment", name="customer",
+                    model_name="enrolment",
+                    name="customer",
                     field=_fk("customers.customer", "plan_enrolments", verbose_name="customer"),
                 ),
                 migrations.AlterField(
-                    model_name="enrolment", name="plan",
+                    model_name="enrolment",
+                    name="plan",
                     field=_fk("contact_plans.contactplan", "enrolments", verbose_name="plan"),
                 ),
                 migrations.AlterField(
-                    model_name="enrolmentstep", name="enrolment", field=_fk("contact_plans.enrolment", "steps_done"),
+                    model_name="enrolmentstep",
+                    name="enrolment",
+                    field=_fk("contact_plans.enrolment", "steps_done"),
                 ),
                 migrations.AlterField(
-                    model_name="enrolmentstep", name="followup",
+                    model_name="enrolmentstep",
+                    name="followup",
                     field=_fk("contact_plans.followup", "+", null=True, on_delete=django.db.models.deletion.SET_NULL),
                 ),
                 migrations.AlterField(
-                    model_name="enrolmentstep", name="message",
+                    model_name="enrolmentstep",
+                    name="message",
                     field=_fk("contact_plans.message", "+", null=True, on_delete=django.db.models.deletion.SET_NULL),
                 ),
                 migrations.AlterField(
-                    model_name="enrolmentstep", name="step", field=_fk("contact_plans.planstep", "runs"),
+                    model_name="enrolmentstep",
+                    name="step",
+                    field=_fk("contact_plans.planstep", "runs"),
                 ),
                 migrations.AlterField(
-                    model_name="message", name="created_by",
-                    field=_fk(settings.AUTH_USER_MODEL, "+", null=True, on_delete=django.db.models.deletion.SET_NULL,
-                              verbose_name="created by"),
+                    model_name="message",
+                    name="created_by",
+                    field=_fk(
+                        settings.AUTH_USER_MODEL,
+                        "+",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        verbose_name="created by",
+                    ),
                 ),
                 migrations.AlterField(
-                    model_name="message", name="employee",
+                    model_name="message",
+                    name="employee",
                     field=_fk("team.employee", "messages", null=True, verbose_name="employee"),
                 ),
             ],
@@ -120,26 +136,32 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="enrolment",
-            index=models.Index(condition=models.Q(created_by__isnull=False), fields=["created_by"],
-                               name="enrolment_created_by"),
+            index=models.Index(
+                condition=models.Q(created_by__isnull=False), fields=["created_by"], name="enrolment_created_by"
+            ),
         ),
         migrations.AddIndex(
             model_name="enrolmentstep",
-            index=models.Index(condition=models.Q(message__isnull=False), fields=["message"],
-                               name="enrolmentstep_message"),
+            index=models.Index(
+                condition=models.Q(message__isnull=False), fields=["message"], name="enrolmentstep_message"
+            ),
         ),
         migrations.AddIndex(
             model_name="enrolmentstep",
-            index=models.Index(condition=models.Q(followup__isnull=False), fields=["followup"],
-                               name="enrolmentstep_followup"),
+            index=models.Index(
+                condition=models.Q(followup__isnull=False), fields=["followup"], name="enrolmentstep_followup"
+            ),
         ),
         migrations.AddIndex(
             model_name="message",
-            index=models.Index(condition=models.Q(employee__isnull=False), fields=["employee"], name="message_employee"),
+            index=models.Index(
+                condition=models.Q(employee__isnull=False), fields=["employee"], name="message_employee"
+            ),
         ),
         migrations.AddIndex(
             model_name="message",
-            index=models.Index(condition=models.Q(created_by__isnull=False), fields=["created_by"],
-                               name="message_created_by"),
+            index=models.Index(
+                condition=models.Q(created_by__isnull=False), fields=["created_by"], name="message_created_by"
+            ),
         ),
     ]

@@ -22,4 +22,8 @@ __all__ = [
     "CampaignRecipient",
     "CampaignRun",
     "LinkClick",
-    "FollowUp", "WorklistSnooze", "MessageTemplate", "MessageTemplateContent"]
+    "FollowUp",
+    "WorklistSnooze",
+    "MessageTemplate",
+    "MessageTemplateContent",
+]

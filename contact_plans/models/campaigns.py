@@ -44,29 +44,46 @@ class Campaign(models.Model):
     # A deleted template or segment leaves the campaign in place (and its results), and scheduling
     # it again says what is missing.
     template = models.ForeignKey(
-        "contact_plans.MessageTemplate", verbose_name=_("message template"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="campaigns",
+        "contact_plans.MessageTemplate",
+        verbose_name=_("message template"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="campaigns",
     )
     segment = models.ForeignKey(
-        "segmentation.Segment", verbose_name=_("segment"), null=True, blank=True, on_delete=models.SET_NULL,
+        "segmentation.Segment",
+        verbose_name=_("segment"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="campaigns",
     )
     recurrence = models.CharField(_("repeat"), max_length=10, choices=Recurrence.choices, default=Recurrence.ONCE)
     send_on = models.DateField(_("send on"), help_text=_("The date of the (first) send."))
-    send_time = models.TimeField(_("local time"), help_text=_("Each customer receives it at this time in their own time zone."))
+    send_time = models.TimeField(
+        _("local time"), help_text=_("Each customer receives it at this time in their own time zone.")
+    )
     control_percent = models.PositiveSmallIntegerField(
-        _("control group (%)"), default=10, validators=[MaxValueValidator(MAX_CONTROL_PERCENT)],
+        _("control group (%)"),
+        default=10,
+        validators=[MaxValueValidator(MAX_CONTROL_PERCENT)],
         help_text=_("This share of the audience, chosen at random, receives nothing, to measure the campaign against."),
     )
     track_links = models.BooleanField(
-        _("track link clicks"), default=True,
+        _("track link clicks"),
+        default=True,
         help_text=_("Links in the email go through a redirect that records the click."),
     )
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.DRAFT)
     # The date of the next send while scheduled (a recurring campaign moves it on at each start).
     next_send_on = models.DateField(_("next send"), null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -85,7 +102,9 @@ class Campaign(models.Model):
             models.CheckConstraint(
                 condition=Q(kind__in=["newsletter", "offer", "news", "event"]), name="campaign_kind_valid"
             ),
-            models.CheckConstraint(condition=Q(recurrence__in=["once", "weekly", "monthly"]), name="campaign_recurrence_valid"),
+            models.CheckConstraint(
+                condition=Q(recurrence__in=["once", "weekly", "monthly"]), name="campaign_recurrence_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(state__in=["draft", "scheduled", "started", "cancelled"]), name="campaign_state_valid"
             ),
@@ -154,9 +173,15 @@ class CampaignRun(models.Model):
         constraints = [
             # Two beats, or a beat and a retried task, start one run per date.
             models.UniqueConstraint(fields=["campaign", "send_on"], name="campaign_run_one_per_date"),
-            models.CheckConstraint(condition=Q(state__in=["preparing", "queued", "cancelled"]), name="campaign_run_state_valid"),
-            models.CheckConstraint(condition=Q(in_control__lte=models.F("audience")), name="campaign_run_control_within_audience"),
-            models.CheckConstraint(condition=Q(chunks_done__lte=models.F("chunks")), name="campaign_run_chunks_within_total"),
+            models.CheckConstraint(
+                condition=Q(state__in=["preparing", "queued", "cancelled"]), name="campaign_run_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(in_control__lte=models.F("audience")), name="campaign_run_control_within_audience"
+            ),
+            models.CheckConstraint(
+                condition=Q(chunks_done__lte=models.F("chunks")), name="campaign_run_chunks_within_total"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -176,7 +201,11 @@ class CampaignRecipient(models.Model):
     # as well: it is compared with those of the others who could be reached).
     reason = models.CharField(_("left out because"), max_length=20, blank=True)
     message = models.ForeignKey(
-        "contact_plans.Message", verbose_name=_("message"), null=True, blank=True, on_delete=models.SET_NULL,
+        "contact_plans.Message",
+        verbose_name=_("message"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     # Set by the chunk that handled this recipient (their message written, or their reason): a chunk
@@ -192,7 +221,9 @@ class CampaignRecipient(models.Model):
         indexes = [models.Index(fields=["customer"], name="campaign_recipient_customer")]
         constraints = [
             models.UniqueConstraint(fields=["run", "customer"], name="campaign_recipient_once_per_run"),
-            models.CheckConstraint(condition=Q(in_control=False) | Q(message__isnull=True), name="campaign_control_never_sent"),
+            models.CheckConstraint(
+                condition=Q(in_control=False) | Q(message__isnull=True), name="campaign_control_never_sent"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -103,7 +103,9 @@ class FollowUp(models.Model):
                 name="followup_cancelled_at_iff_cancelled",
             ),
             models.UniqueConstraint(fields=["key"], condition=~Q(key=""), name="followup_key_unique"),
-            models.CheckConstraint(condition=Q(kind__in=["call", "meeting", "visit", "gift"]), name="followup_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["call", "meeting", "visit", "gift"]), name="followup_kind_valid"
+            ),
             # An outcome is how a done task went: never on an open or cancelled one.
             models.CheckConstraint(
                 condition=Q(outcome="")

@@ -48,9 +48,12 @@ class MessageTemplate(models.Model):
         _("active"), default=True, help_text=_("An inactive template sends nothing (the order thank-you included).")
     )
     track_links = models.BooleanField(
-        _("track link clicks"), default=True,
-        help_text=_("Links in its emails go through a redirect that records the click (also switched off "
-                    "everywhere by the MESSAGING_TRACK_LINKS setting)."),
+        _("track link clicks"),
+        default=True,
+        help_text=_(
+            "Links in its emails go through a redirect that records the click (also switched off "
+            "everywhere by the MESSAGING_TRACK_LINKS setting)."
+        ),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

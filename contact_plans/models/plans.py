@@ -107,8 +107,7 @@ class ContactPlan(models.Model):
                 name="contactplan_trigger_valid",
             ),
             models.CheckConstraint(
-                condition=~Q(trigger="days_after_purchase")
-                | Q(trigger_days__gte=1, trigger_days__lte=MAX_DELAY_DAYS),
+                condition=~Q(trigger="days_after_purchase") | Q(trigger_days__gte=1, trigger_days__lte=MAX_DELAY_DAYS),
                 name="contactplan_trigger_days_set",
             ),
             models.CheckConstraint(
@@ -242,7 +241,10 @@ class Enrolment(models.Model):
         ContactPlan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="enrolments", db_index=False
     )
     customer = models.ForeignKey(
-        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="plan_enrolments",
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="plan_enrolments",
         db_index=False,
     )
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.ACTIVE)
@@ -264,7 +266,9 @@ class Enrolment(models.Model):
         verbose_name_plural = _("enrolments")
         indexes = [
             # The runner: due active enrolments, soonest first.
-            models.Index(fields=["next_due_at", "id"], condition=Q(state__in=["active", "control"]), name="enrolment_due"),
+            models.Index(
+                fields=["next_due_at", "id"], condition=Q(state__in=["active", "control"]), name="enrolment_due"
+            ),
             # The re-enrolment rule and a customer's plans.
             models.Index(fields=["customer", "plan", "-enrolled_at"], name="enrolment_customer_plan"),
             # A plan's enrolments (results, lists), newest first.
@@ -292,7 +296,8 @@ class Enrolment(models.Model):
                 condition=~Q(state="control") | Q(is_control=True), name="enrolment_control_state_is_control"
             ),
             models.CheckConstraint(
-                condition=~Q(is_control=True) | Q(state__in=["control", "ended"]), name="enrolment_control_not_contacted"
+                condition=~Q(is_control=True) | Q(state__in=["control", "ended"]),
+                name="enrolment_control_not_contacted",
             ),
         ]
 

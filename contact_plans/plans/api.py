@@ -49,13 +49,13 @@ class StepInputSerializer(InputSerializer):
     conditions = serializers.JSONField(
         required=False,
         default=dict,
-        help_text=_("A segment-builder definition ({\"op\": \"and\", \"rules\": [...]}) or a list of rules; empty: none."),
+        help_text=_('A segment-builder definition ({"op": "and", "rules": [...]}) or a list of rules; empty: none.'),
     )
     unless_purchased = serializers.BooleanField(required=False, default=False)
     branches = serializers.JSONField(
         required=False,
         default=dict,
-        help_text=_("Task outcome -> \"end\" or a later step's position, e.g. {\"not_interested\": \"end\"}."),
+        help_text=_('Task outcome -> "end" or a later step\'s position, e.g. {"not_interested": "end"}.'),
     )
 
 
@@ -163,7 +163,9 @@ class SegmentEnrolResultSerializer(serializers.Serializer):
     members = serializers.IntegerField()
     enrolled = serializers.IntegerField(help_text=_("Enrolments created, the control group included."))
     control = serializers.IntegerField(help_text=_("Held out at random, never contacted."))
-    left_out = serializers.IntegerField(help_text=_("Already in the plan, no consent for a promotional plan, or kept out by the re-enrolment rule."))
+    left_out = serializers.IntegerField(
+        help_text=_("Already in the plan, no consent for a promotional plan, or kept out by the re-enrolment rule.")
+    )
 
 
 class UpliftSerializer(serializers.Serializer):
@@ -174,7 +176,9 @@ class UpliftSerializer(serializers.Serializer):
     treated_rate = serializers.FloatField(allow_null=True)
     control_rate = serializers.FloatField(allow_null=True)
     difference = serializers.FloatField(allow_null=True)
-    low = serializers.FloatField(allow_null=True, help_text=_("The low end of the difference's 95 percent confidence interval (Newcombe)."))
+    low = serializers.FloatField(
+        allow_null=True, help_text=_("The low end of the difference's 95 percent confidence interval (Newcombe).")
+    )
     high = serializers.FloatField(allow_null=True)
 
 
@@ -478,7 +482,9 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             )
         return selectors.task_list(user=self.request.user)
 
-    @extend_schema(summary=_("Complete a plan's task with its outcome"), request=TaskCompleteSerializer, responses=TaskSerializer)
+    @extend_schema(
+        summary=_("Complete a plan's task with its outcome"), request=TaskCompleteSerializer, responses=TaskSerializer
+    )
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
         task = self.get_object()
@@ -491,4 +497,3 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         except DjangoValidationError as exc:
             raise ValidationError({"state": exc.messages}) from None
         return Response(TaskSerializer(task).data)
-

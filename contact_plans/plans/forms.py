@@ -93,7 +93,9 @@ def rows_from_plan(plan: ContactPlan) -> list[StepRow]:
             condition = {
                 "field": rule["field"],
                 "operator": rule.get("operator", ""),
-                "value": ", ".join(str(v) for v in value) if isinstance(value, list) else ("" if value is None else str(value)),
+                "value": ", ".join(str(v) for v in value)
+                if isinstance(value, list)
+                else ("" if value is None else str(value)),
                 "days": "" if rule.get("days") is None else str(rule["days"]),
             }
         rows.append(
@@ -173,7 +175,8 @@ def builder_choices() -> dict:
         "templates": list(MessageTemplate.objects.filter(is_active=True).order_by("channel", "name")),
         "outcomes": FollowUp.Outcome.choices,
         "condition_groups": [
-            (str(group.label), [(c.key, str(c.label)) for c in conditions]) for group, conditions in sc.grouped_conditions()
+            (str(group.label), [(c.key, str(c.label)) for c in conditions])
+            for group, conditions in sc.grouped_conditions()
         ],
         "operators": [(key, str(label)) for key, label in sc.OPERATORS.items()],
         "end": END,

@@ -29,14 +29,14 @@ from .services import plan_save
 from .validation import StepData
 
 _MANAGER = {
-    "en": '{% if account_manager.email %}<p>{{ account_manager.first_name }} is here for you: '
-          '<a href="mailto:{{ account_manager.email }}">{{ account_manager.email }}</a>.</p>{% endif %}',
-    "id": '{% if account_manager.email %}<p>{{ account_manager.first_name }} siap membantu Anda: '
-          '<a href="mailto:{{ account_manager.email }}">{{ account_manager.email }}</a>.</p>{% endif %}',
-    "ms": '{% if account_manager.email %}<p>{{ account_manager.first_name }} sedia membantu anda: '
-          '<a href="mailto:{{ account_manager.email }}">{{ account_manager.email }}</a>.</p>{% endif %}',
-    "ca": '{% if account_manager.email %}<p>{{ account_manager.first_name }} és aquí per ajudar-vos: '
-          '<a href="mailto:{{ account_manager.email }}">{{ account_manager.email }}</a>.</p>{% endif %}',
+    "en": "{% if account_manager.email %}<p>{{ account_manager.first_name }} is here for you: "
+    '<a href="mailto:{{ account_manager.email }}">{{ account_manager.email }}</a>.</p>{% endif %}',
+    "id": "{% if account_manager.email %}<p>{{ account_manager.first_name }} siap membantu Anda: "
+    '<a href="mailto:{{ account_manager.email }}">{{ account_manager.email }}</a>.</p>{% endif %}',
+    "ms": "{% if account_manager.email %}<p>{{ account_manager.first_name }} sedia membantu anda: "
+    '<a href="mailto:{{ account_manager.email }}">{{ account_manager.email }}</a>.</p>{% endif %}',
+    "ca": "{% if account_manager.email %}<p>{{ account_manager.first_name }} és aquí per ajudar-vos: "
+    '<a href="mailto:{{ account_manager.email }}">{{ account_manager.email }}</a>.</p>{% endif %}',
 }
 
 TEMPLATES = [
@@ -176,16 +176,21 @@ def _plans() -> list[dict]:
             "reenrol_days": 30,
             "steps": [
                 StepData(kind="email", template=_t("renewal-reminder")),
-                StepData(kind="task", task_kind="call", delay_days=7, task_due_days=3, unless_purchased=True,
-                         task_note=gettext_noop("Renewal is due: ask whether they need to reorder.")),
+                StepData(
+                    kind="task",
+                    task_kind="call",
+                    delay_days=7,
+                    task_due_days=3,
+                    unless_purchased=True,
+                    task_note=gettext_noop("Renewal is due: ask whether they need to reorder."),
+                ),
             ],
         },
         {
             "key": "win-back",
             "name": gettext_noop("Win-back for lapsing customers"),
             "description": gettext_noop(
-                "Customers who enter “RFM: At risk” get an offer, then a call two weeks later unless they have "
-                "bought."
+                "Customers who enter “RFM: At risk” get an offer, then a call two weeks later unless they have bought."
             ),
             "trigger": "segment_entered",
             "trigger_segment": Segment.objects.get(key="rfm.at_risk"),
@@ -195,9 +200,15 @@ def _plans() -> list[dict]:
             "reenrol_days": 180,
             "steps": [
                 StepData(kind="email", template=_t("win-back-offer")),
-                StepData(kind="task", task_kind="call", delay_days=14, task_due_days=5, unless_purchased=True,
-                         task_note=gettext_noop("Win-back: ask why they stopped buying."),
-                         branches={"not_interested": "end"}),
+                StepData(
+                    kind="task",
+                    task_kind="call",
+                    delay_days=14,
+                    task_due_days=5,
+                    unless_purchased=True,
+                    task_note=gettext_noop("Win-back: ask why they stopped buying."),
+                    branches={"not_interested": "end"},
+                ),
             ],
         },
         {
@@ -213,11 +224,20 @@ def _plans() -> list[dict]:
             "reenrol": "after_days",
             "reenrol_days": 90,
             "steps": [
-                StepData(kind="task", task_kind="call", task_due_days=3,
-                         task_note=gettext_noop("A high-value customer at risk: call to understand what changed."),
-                         branches={"not_interested": "end", "order_won": "end"}),
-                StepData(kind="task", task_kind="meeting", delay_days=7, task_due_days=7,
-                         task_note=gettext_noop("Meet to agree what we do for them next.")),
+                StepData(
+                    kind="task",
+                    task_kind="call",
+                    task_due_days=3,
+                    task_note=gettext_noop("A high-value customer at risk: call to understand what changed."),
+                    branches={"not_interested": "end", "order_won": "end"},
+                ),
+                StepData(
+                    kind="task",
+                    task_kind="meeting",
+                    delay_days=7,
+                    task_due_days=7,
+                    task_note=gettext_noop("Meet to agree what we do for them next."),
+                ),
             ],
         },
         {
@@ -234,8 +254,13 @@ def _plans() -> list[dict]:
             "reenrol_days": 365,
             "steps": [
                 StepData(kind="email", template=_t("vip-event-invitation")),
-                StepData(kind="task", task_kind="call", delay_days=5, task_due_days=3,
-                         task_note=gettext_noop("Confirm they are coming to the customer evening.")),
+                StepData(
+                    kind="task",
+                    task_kind="call",
+                    delay_days=5,
+                    task_due_days=3,
+                    task_note=gettext_noop("Confirm they are coming to the customer evening."),
+                ),
             ],
         },
     ]
@@ -249,14 +274,22 @@ READY_MADE_KEYS = (
     "high-value-care",
     "vip-event",
 )
+
+
 def templates_install() -> int:
     """The plans' own templates that do not exist yet (by key), as messaging's installer does."""
     created = ready_made_install(MessageTemplate, MessageTemplateContent)
     for spec in TEMPLATES:
         template, new = MessageTemplate.objects.get_or_create(
             key=spec["key"],
-            defaults={"name": spec["name"], "channel": spec["channel"], "purpose": spec["purpose"],
-                      "topic": spec["topic"], "fallback_language": "en", "is_active": True},
+            defaults={
+                "name": spec["name"],
+                "channel": spec["channel"],
+                "purpose": spec["purpose"],
+                "topic": spec["topic"],
+                "fallback_language": "en",
+                "is_active": True,
+            },
         )
         if new:
             created += 1

@@ -100,8 +100,10 @@ def plan_results(*, plan: ContactPlan) -> PlanResults:
         if state == Message.State.SUPPRESSED and reason:
             label = str(Message.Reason(reason).label)
             result.suppressed_reasons[label] = result.suppressed_reasons.get(label, 0) + n
-    tasks = FollowUp.objects.filter(plan=plan).values("plan_step_id", "state", "outcome").annotate(
-        n=Count("id"), on_time=Count("id", filter=Q(state=FollowUp.State.DONE, done_at__lte=F("due_at")))
+    tasks = (
+        FollowUp.objects.filter(plan=plan)
+        .values("plan_step_id", "state", "outcome")
+        .annotate(n=Count("id"), on_time=Count("id", filter=Q(state=FollowUp.State.DONE, done_at__lte=F("due_at"))))
     )
     task_total = task_on_time = 0
     for row in tasks:

@@ -68,12 +68,12 @@ def enrolments_close(*, now: datetime | None = None) -> dict[str, int]:
     purchased = Order.objects.filter(
         customer=OuterRef("customer_id"), kind=Order.Kind.PURCHASE, ordered_at__gt=OuterRef("enrolled_at")
     ).exclude(status=Order.Status.CANCELLED)
-    ended = dict(
-        state=Enrolment.State.ENDED, ended_at=now, next_position=None, next_due_at=None
+    ended = dict(state=Enrolment.State.ENDED, ended_at=now, next_position=None, next_due_at=None)
+    goal = (
+        Enrolment.objects.filter(state__in=open_states, plan__goal=ContactPlan.Goal.PURCHASE)
+        .filter(Exists(purchased))
+        .update(end_reason=Enrolment.EndReason.GOAL_MET, **ended)
     )
-    goal = Enrolment.objects.filter(
-        state__in=open_states, plan__goal=ContactPlan.Goal.PURCHASE
-    ).filter(Exists(purchased)).update(end_reason=Enrolment.EndReason.GOAL_MET, **ended)
     control = Enrolment.objects.filter(state=Enrolment.State.CONTROL, next_due_at__lte=now).update(
         end_reason=Enrolment.EndReason.CONTROL_OVER, **ended
     )
@@ -228,7 +228,9 @@ def plan_steps_run(*, enrolment_ids: list[int], now: datetime | None = None) -> 
             .order_by("pk")
         )
         enrolments = [
-            e for e in locked if e.state == Enrolment.State.ACTIVE and e.next_due_at is not None and e.next_due_at <= now
+            e
+            for e in locked
+            if e.state == Enrolment.State.ACTIVE and e.next_due_at is not None and e.next_due_at <= now
         ]
         if not enrolments:
             return 0
@@ -282,8 +284,14 @@ def _steps_save(runs: list[StepRun], *, now: datetime) -> None:
     if connection.vendor != "postgresql":
         EnrolmentStep.objects.bulk_create([EnrolmentStep(**vars(run)) for run in runs], ignore_conflicts=True)
         return
-    columns = ([r.enrolment_id for r in runs], [r.step_id for r in runs], [r.outcome for r in runs],
-               [r.message_id for r in runs], [r.followup_id for r in runs], [r.detail for r in runs])
+    columns = (
+        [r.enrolment_id for r in runs],
+        [r.step_id for r in runs],
+        [r.outcome for r in runs],
+        [r.message_id for r in runs],
+        [r.followup_id for r in runs],
+        [r.detail for r in runs],
+    )
     with connection.cursor() as cursor:
         cursor.execute(_STEPS_SQL, [now, *columns])
 
@@ -307,7 +315,8 @@ def _enrolments_save(enrolments: list[Enrolment]) -> None:
     if not dialect.is_postgresql():
         # SQLite: the same UPDATE per row, in one executemany (in-process, no round trips).
         dialect.update_by_id(
-            Enrolment._meta.db_table, _ADVANCED_FIELDS,
+            Enrolment._meta.db_table,
+            _ADVANCED_FIELDS,
             [(e.state, e.next_position, e.next_due_at, e.ended_at, e.end_reason, e.pk) for e in enrolments],
         )
         return
@@ -365,4 +374,3 @@ def enrolment_after_task(*, followup_id: int, now: datetime | None = None) -> En
             _advance(enrolment, steps, after=position, now=now)
         enrolment.save(update_fields=["state", "next_position", "next_due_at", "ended_at", "end_reason"])
     return enrolment
-

@@ -61,7 +61,9 @@ def enrolment_list(*, user, plan_id: int | None = None, customer_id: int | None 
 
 def enrolments_of_customer(*, customer: Customer, limit: int = 20) -> list[Enrolment]:
     """A customer's enrolments, newest first, each with ``runs`` (what each step did, in order)."""
-    enrolments = list(Enrolment.objects.filter(customer=customer).select_related("plan").order_by("-enrolled_at", "-id")[:limit])
+    enrolments = list(
+        Enrolment.objects.filter(customer=customer).select_related("plan").order_by("-enrolled_at", "-id")[:limit]
+    )
     runs: dict[int, list[EnrolmentStep]] = {}
     for run in (
         EnrolmentStep.objects.filter(enrolment__in=enrolments)

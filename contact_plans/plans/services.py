@@ -127,21 +127,24 @@ def enrolment_create(*, plan: ContactPlan, customer: Customer, user=None, now: d
     _usable(plan)
     current = Enrolment.objects.filter(plan=plan, customer=customer).exclude(state=Enrolment.State.ENDED).first()
     if current is not None:
-        raise ValidationError(
-            {"customer_id": [_("%(name)s is already in this plan.") % {"name": customer.name}]}
-        )
+        raise ValidationError({"customer_id": [_("%(name)s is already in this plan.") % {"name": customer.name}]})
     if customer.archived_at is not None:
         raise ValidationError({"customer_id": [_("%(name)s is archived.") % {"name": customer.name}]})
     if plan.is_promotional and not customer.marketing_consent:
         raise ValidationError(
             {
                 "customer_id": [
-                    _("%(name)s has not given marketing consent, and this plan is promotional.") % {"name": customer.name}
+                    _("%(name)s has not given marketing consent, and this plan is promotional.")
+                    % {"name": customer.name}
                 ]
             }
         )
     enrolled, _control = triggers.enrol_insert(
-        plan, Customer.objects.filter(pk=customer.pk), source=Enrolment.Source.BY_HAND, now=now, user=user,
+        plan,
+        Customer.objects.filter(pk=customer.pk),
+        source=Enrolment.Source.BY_HAND,
+        now=now,
+        user=user,
         with_control=False,
     )
     if not enrolled:
@@ -168,12 +171,16 @@ def segment_enrol(*, plan: ContactPlan, segment: Segment, user=None, now: dateti
     )
     total = members.count()
     if not total:
-        raise ValidationError({"segment_id": [_("The segment “%(name)s” has no members.") % {"name": segment.display_name}]})
+        raise ValidationError(
+            {"segment_id": [_("The segment “%(name)s” has no members.") % {"name": segment.display_name}]}
+        )
     enrolled, control = triggers.enrol_insert(plan, members, source=Enrolment.Source.SEGMENT, now=now, user=user)
     return {"members": total, "enrolled": enrolled, "control": control, "left_out": total - enrolled}
 
 
-def enrolment_end(*, enrolment: Enrolment, reason: str = Enrolment.EndReason.BY_HAND, now: datetime | None = None) -> bool:
+def enrolment_end(
+    *, enrolment: Enrolment, reason: str = Enrolment.EndReason.BY_HAND, now: datetime | None = None
+) -> bool:
     """End an open enrolment (by hand: its open task, if any, is cancelled too). Ending an ended one
     changes nothing and returns False."""
     from ..services import followup_cancel
@@ -240,7 +247,10 @@ def plan_task_closed(*, followup_id: int) -> None:
         return
     if followup.state == FollowUp.State.DONE:
         kind, channel = _INTERACTION_KIND[followup.kind]
-        subject = _("%(task)s (plan “%(plan)s”)") % {"task": FollowUp.Kind(followup.kind).label, "plan": followup.plan.display_name}
+        subject = _("%(task)s (plan “%(plan)s”)") % {
+            "task": FollowUp.Kind(followup.kind).label,
+            "plan": followup.plan.display_name,
+        }
         if followup.outcome:
             subject = f"{subject}: {FollowUp.Outcome(followup.outcome).label}"
         interaction_log(

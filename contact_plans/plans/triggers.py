@@ -69,18 +69,22 @@ def trigger_q(plan: ContactPlan, *, since: datetime, until: datetime) -> Q | Non
         return Q(Exists(placed))
     if plan.trigger == T.REPURCHASE_DUE:
         # The metrics' expected repurchase date: the last purchase plus the customer's usual interval.
-        due = CustomerMetrics.objects.filter(
-            customer=OuterRef("pk"),
-            usual_interval_days__isnull=False,
-            last_purchase__isnull=False,
-        ).annotate(
-            # The last purchase plus the rounded interval, a date.
-            due_on=dialect.DatePlusDays(F("last_purchase"), F("usual_interval_days"))
-        ).filter(
-            # A day of overlap: the metrics are recomputed at night, after a run may already have
-            # looked at today; the open-enrolment index and the re-enrolment rule keep one enrolment.
-            due_on__gt=timezone.localtime(since).date() - timedelta(days=1),
-            due_on__lte=timezone.localtime(until).date(),
+        due = (
+            CustomerMetrics.objects.filter(
+                customer=OuterRef("pk"),
+                usual_interval_days__isnull=False,
+                last_purchase__isnull=False,
+            )
+            .annotate(
+                # The last purchase plus the rounded interval, a date.
+                due_on=dialect.DatePlusDays(F("last_purchase"), F("usual_interval_days"))
+            )
+            .filter(
+                # A day of overlap: the metrics are recomputed at night, after a run may already have
+                # looked at today; the open-enrolment index and the re-enrolment rule keep one enrolment.
+                due_on__gt=timezone.localtime(since).date() - timedelta(days=1),
+                due_on__lte=timezone.localtime(until).date(),
+            )
         )
         return Q(Exists(due))
     if plan.trigger in (T.SEGMENT_ENTERED, T.SEGMENT_EXITED):
@@ -151,8 +155,17 @@ def enrol_insert(
     """  # noqa: S608 (the SELECT is the ORM's own SQL; every value is a parameter)
     first_due = dialect.db_datetime(now + timedelta(days=first.delay_days))
     control_due = dialect.db_datetime(now + timedelta(days=control_days(plan)))
-    values = [share, *params, plan.pk, source, dialect.db_datetime(now), first.position, control_due, first_due,
-              getattr(user, "pk", None)]
+    values = [
+        share,
+        *params,
+        plan.pk,
+        source,
+        dialect.db_datetime(now),
+        first.position,
+        control_due,
+        first_due,
+        getattr(user, "pk", None),
+    ]
     with connection.cursor() as cursor:
         cursor.execute(statement, values)
         rows = cursor.fetchall()
@@ -218,4 +231,3 @@ def plans_on_segment(segment_id: int) -> list[int]:
 
 def first_step(plan: ContactPlan) -> PlanStep | None:
     return plan.steps.order_by("position").first()
-

@@ -98,7 +98,10 @@ def plan_fields_clean(data: dict, errors: _Errors) -> dict:
             pk = _int_in(segment, 1, 2**63 - 1)
             segment = Segment.objects.filter(pk=pk).first() if pk else None
         if segment is None:
-            errors.add("trigger_segment", _("Choose the segment whose entries or exits enrol customers; it may have been deleted."))
+            errors.add(
+                "trigger_segment",
+                _("Choose the segment whose entries or exits enrol customers; it may have been deleted."),
+            )
         cleaned["trigger_segment"] = segment
     else:
         cleaned["trigger_segment"] = None
@@ -141,7 +144,8 @@ def _step_clean(step: StepData, index: int, count: int, purpose: str, errors: _E
     if delay is None:
         errors.add(
             f"{key}.delay_days",
-            _("Step %(n)d: the delay is a whole number of days from 0 to %(max)d.") % {"n": position, "max": MAX_DELAY_DAYS},
+            _("Step %(n)d: the delay is a whole number of days from 0 to %(max)d.")
+            % {"n": position, "max": MAX_DELAY_DAYS},
         )
     cleaned["delay_days"] = delay or 0
     cleaned["template"] = None
@@ -159,7 +163,10 @@ def _step_clean(step: StepData, index: int, count: int, purpose: str, errors: _E
                 % {"n": position, "name": template.name, "kind": PlanStep.Kind(step.kind).label},
             )
         elif not template.is_active:
-            errors.add(f"{key}.template", _("Step %(n)d: the template “%(name)s” is inactive.") % {"n": position, "name": template.name})
+            errors.add(
+                f"{key}.template",
+                _("Step %(n)d: the template “%(name)s” is inactive.") % {"n": position, "name": template.name},
+            )
         elif template.purpose == MessageTemplate.Purpose.PROMOTIONAL and purpose != ContactPlan.Purpose.PROMOTIONAL:
             errors.add(
                 f"{key}.template",
@@ -216,7 +223,10 @@ def _branches_clean(step: StepData, key: str, position: int, count: int, errors:
     cleaned = {}
     for outcome, target in branches.items():
         if outcome not in FollowUp.Outcome.values:
-            errors.add(f"{key}.branches", _("Step %(n)d: “%(outcome)s” is not a task outcome.") % {"n": position, "outcome": outcome})
+            errors.add(
+                f"{key}.branches",
+                _("Step %(n)d: “%(outcome)s” is not a task outcome.") % {"n": position, "outcome": outcome},
+            )
             continue
         if target in ("", None, "next"):
             continue

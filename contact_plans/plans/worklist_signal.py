@@ -27,9 +27,9 @@ class PlanTaskSignal:
 
     def annotate(self, queryset: QuerySet, *, today: date) -> QuerySet:
         # One probe of the partial index followup_open_by_customer per row of the page.
-        task = FollowUp.objects.filter(
-            customer=OuterRef("pk"), state=FollowUp.State.OPEN, plan__isnull=False
-        ).order_by("due_at", "id")
+        task = FollowUp.objects.filter(customer=OuterRef("pk"), state=FollowUp.State.OPEN, plan__isnull=False).order_by(
+            "due_at", "id"
+        )
         return queryset.annotate(
             wl_plan_task_due=Subquery(task.values("due_at")[:1]),
             wl_plan_task_kind=Subquery(task.values("kind")[:1]),

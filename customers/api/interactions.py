@@ -191,5 +191,7 @@ class InteractionViewSet(
                 complaint=interaction, resolution=query.validated_data["resolution"], by=request.user
             )
         except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"status": exc.messages}) from None
+            raise ValidationError(
+                exc.message_dict if hasattr(exc, "error_dict") else {"status": exc.messages}
+            ) from None
         return Response(self.get_serializer(self.get_queryset().get(pk=case.pk)).data)

@@ -7,20 +7,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0013_book_range_rollups'),
+        ("customers", "0013_book_range_rollups"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='customer',
-            name='birth_date',
-            field=models.DateField(blank=True, null=True, validators=[retention_crm.dates.DateWindowValidator('born', 'birth_date')], verbose_name='birth date'),
+            model_name="customer",
+            name="birth_date",
+            field=models.DateField(
+                blank=True,
+                null=True,
+                validators=[retention_crm.dates.DateWindowValidator("born", "birth_date")],
+                verbose_name="birth date",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='customer',
-            constraint=models.CheckConstraint(condition=models.Q(('birth_date__isnull', True), models.Q(('birth_date__gte', datetime.date(1900, 1, 1)), ('birth_date__lt', datetime.date(2100, 1, 1))), _connector='OR'), name='customer_birth_date_in_range'),
+            model_name="customer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("birth_date__isnull", True),
+                    models.Q(
+                        ("birth_date__gte", datetime.date(1900, 1, 1)), ("birth_date__lt", datetime.date(2100, 1, 1))
+                    ),
+                    _connector="OR",
+                ),
+                name="customer_birth_date_in_range",
+            ),
         ),
     ]

@@ -6,76 +6,103 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('loyalty', '0003_referrals_contests_birthday_settings'),
+        ("loyalty", "0003_referrals_contests_birthday_settings"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ContestSurveyEntry',
+            name="ContestSurveyEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('response_id', models.UUIDField(verbose_name='survey response')),
-                ('answered_at', models.DateTimeField(verbose_name='answered at')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("response_id", models.UUIDField(verbose_name="survey response")),
+                ("answered_at", models.DateTimeField(verbose_name="answered at")),
             ],
             options={
-                'ordering': ['contest', 'answered_at', 'id'],
+                "ordering": ["contest", "answered_at", "id"],
             },
         ),
         migrations.RemoveConstraint(
-            model_name='contest',
-            name='loyalty_contest_rule',
+            model_name="contest",
+            name="loyalty_contest_rule",
         ),
         migrations.AddField(
-            model_name='contest',
-            name='winner_method',
-            field=models.CharField(choices=[('draw', 'A draw among the entries'), ('ranking', 'The most points earned in the period')], default='draw', help_text='A ranking takes the members with the most points earned in the period.', max_length=10, verbose_name='winners'),
+            model_name="contest",
+            name="winner_method",
+            field=models.CharField(
+                choices=[("draw", "A draw among the entries"), ("ranking", "The most points earned in the period")],
+                default="draw",
+                help_text="A ranking takes the members with the most points earned in the period.",
+                max_length=10,
+                verbose_name="winners",
+            ),
         ),
         migrations.AddField(
-            model_name='contestentry',
-            name='points',
-            field=models.BigIntegerField(blank=True, null=True, verbose_name='points earned'),
+            model_name="contestentry",
+            name="points",
+            field=models.BigIntegerField(blank=True, null=True, verbose_name="points earned"),
         ),
         migrations.AddField(
-            model_name='contestentry',
-            name='reached_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='reached at'),
+            model_name="contestentry",
+            name="reached_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="reached at"),
         ),
         migrations.AlterField(
-            model_name='contest',
-            name='entry_rule',
-            field=models.CharField(choices=[('purchase', 'One entry per purchase of at least an amount'), ('points', 'One entry per N points earned'), ('survey', 'One entry per survey answered')], default='purchase', max_length=10, verbose_name='entries'),
+            model_name="contest",
+            name="entry_rule",
+            field=models.CharField(
+                choices=[
+                    ("purchase", "One entry per purchase of at least an amount"),
+                    ("points", "One entry per N points earned"),
+                    ("survey", "One entry per survey answered"),
+                ],
+                default="purchase",
+                max_length=10,
+                verbose_name="entries",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contest',
-            constraint=models.CheckConstraint(condition=models.Q(('entry_rule__in', ['purchase', 'points', 'survey'])), name='loyalty_contest_rule'),
+            model_name="contest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("entry_rule__in", ["purchase", "points", "survey"])), name="loyalty_contest_rule"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contest',
-            constraint=models.CheckConstraint(condition=models.Q(('winner_method__in', ['draw', 'ranking'])), name='loyalty_contest_method'),
+            model_name="contest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("winner_method__in", ["draw", "ranking"])), name="loyalty_contest_method"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contest',
-            constraint=models.CheckConstraint(condition=models.Q(('winner_method', 'draw'), ('entry_rule', 'points'), _connector='OR'), name='loyalty_contest_ranking_by_points'),
+            model_name="contest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("winner_method", "draw"), ("entry_rule", "points"), _connector="OR"),
+                name="loyalty_contest_ranking_by_points",
+            ),
         ),
         migrations.AddField(
-            model_name='contestsurveyentry',
-            name='contest',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='survey_entries', to='loyalty.contest'),
+            model_name="contestsurveyentry",
+            name="contest",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="survey_entries", to="loyalty.contest"
+            ),
         ),
         migrations.AddField(
-            model_name='contestsurveyentry',
-            name='member',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contest_survey_entries', to='loyalty.member'),
+            model_name="contestsurveyentry",
+            name="member",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="contest_survey_entries", to="loyalty.member"
+            ),
         ),
         migrations.AddIndex(
-            model_name='contestsurveyentry',
-            index=models.Index(fields=['contest', 'member'], name='loyalty_contest_survey_member'),
+            model_name="contestsurveyentry",
+            index=models.Index(fields=["contest", "member"], name="loyalty_contest_survey_member"),
         ),
         migrations.AddConstraint(
-            model_name='contestsurveyentry',
-            constraint=models.UniqueConstraint(fields=('contest', 'response_id'), name='loyalty_contest_survey_entry_once'),
+            model_name="contestsurveyentry",
+            constraint=models.UniqueConstraint(
+                fields=("contest", "response_id"), name="loyalty_contest_survey_entry_once"
+            ),
         ),
     ]

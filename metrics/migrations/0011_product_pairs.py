@@ -5,46 +5,98 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0013_book_range_rollups'),
-        ('metrics', '0010_model_version_notes_parts'),
+        ("customers", "0013_book_range_rollups"),
+        ("metrics", "0010_model_version_notes_parts"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ProductSales',
+            name="ProductSales",
             fields=[
-                ('product', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='customers.product', verbose_name='product')),
-                ('baskets', models.PositiveIntegerField(verbose_name='baskets')),
-                ('buyers', models.PositiveIntegerField(verbose_name='customers who bought it')),
-                ('price', models.DecimalField(decimal_places=4, max_digits=12, verbose_name='latest unit price')),
-                ('currency', models.CharField(max_length=3, verbose_name='currency')),
-                ('last_sold_at', models.DateTimeField(verbose_name='last sold at')),
-                ('computed_at', models.DateTimeField(verbose_name='computed at')),
+                (
+                    "product",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="customers.product",
+                        verbose_name="product",
+                    ),
+                ),
+                ("baskets", models.PositiveIntegerField(verbose_name="baskets")),
+                ("buyers", models.PositiveIntegerField(verbose_name="customers who bought it")),
+                ("price", models.DecimalField(decimal_places=4, max_digits=12, verbose_name="latest unit price")),
+                ("currency", models.CharField(max_length=3, verbose_name="currency")),
+                ("last_sold_at", models.DateTimeField(verbose_name="last sold at")),
+                ("computed_at", models.DateTimeField(verbose_name="computed at")),
             ],
             options={
-                'verbose_name': 'product sales',
-                'verbose_name_plural': 'product sales',
-                'indexes': [models.Index(fields=['-baskets', 'product'], name='product_sales_best_first')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('baskets__gte', 1)), name='product_sales_baskets_positive'), models.CheckConstraint(condition=models.Q(('buyers__gte', 1)), name='product_sales_buyers_positive'), models.CheckConstraint(condition=models.Q(('price__gte', 0)), name='product_sales_price_not_negative')],
+                "verbose_name": "product sales",
+                "verbose_name_plural": "product sales",
+                "indexes": [models.Index(fields=["-baskets", "product"], name="product_sales_best_first")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("baskets__gte", 1)), name="product_sales_baskets_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("buyers__gte", 1)), name="product_sales_buyers_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("price__gte", 0)), name="product_sales_price_not_negative"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ProductPair',
+            name="ProductPair",
             fields=[
-                ('pk', models.CompositePrimaryKey('product_id', 'rank', blank=True, editable=False, primary_key=True, serialize=False)),
-                ('rank', models.PositiveSmallIntegerField(verbose_name='rank')),
-                ('together', models.PositiveIntegerField(verbose_name='baskets together')),
-                ('score', models.FloatField(verbose_name='score')),
-                ('computed_at', models.DateTimeField(verbose_name='computed at')),
-                ('product', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='customers.product', verbose_name='product')),
-                ('related', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='customers.product', verbose_name='bought with')),
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "product_id", "rank", blank=True, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("rank", models.PositiveSmallIntegerField(verbose_name="rank")),
+                ("together", models.PositiveIntegerField(verbose_name="baskets together")),
+                ("score", models.FloatField(verbose_name="score")),
+                ("computed_at", models.DateTimeField(verbose_name="computed at")),
+                (
+                    "product",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="customers.product",
+                        verbose_name="product",
+                    ),
+                ),
+                (
+                    "related",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="customers.product",
+                        verbose_name="bought with",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'product bought together',
-                'verbose_name_plural': 'products bought together',
-                'constraints': [models.CheckConstraint(condition=models.Q(('product', models.F('related')), _negated=True), name='product_pair_not_itself'), models.CheckConstraint(condition=models.Q(('rank__gte', 1)), name='product_pair_rank_from_1'), models.CheckConstraint(condition=models.Q(('together__gte', 1)), name='product_pair_together_positive'), models.CheckConstraint(condition=models.Q(('score__gt', 0)), name='product_pair_score_positive'), models.UniqueConstraint(fields=('product', 'related'), name='product_pair_unique')],
+                "verbose_name": "product bought together",
+                "verbose_name_plural": "products bought together",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("product", models.F("related")), _negated=True),
+                        name="product_pair_not_itself",
+                    ),
+                    models.CheckConstraint(condition=models.Q(("rank__gte", 1)), name="product_pair_rank_from_1"),
+                    models.CheckConstraint(
+                        condition=models.Q(("together__gte", 1)), name="product_pair_together_positive"
+                    ),
+                    models.CheckConstraint(condition=models.Q(("score__gt", 0)), name="product_pair_score_positive"),
+                    models.UniqueConstraint(fields=("product", "related"), name="product_pair_unique"),
+                ],
             },
         ),
     ]

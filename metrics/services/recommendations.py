@@ -1,4 +1,4 @@
-""""Bought together": which products are bought in the same basket, computed by the database from the
+""" "Bought together": which products are bought in the same basket, computed by the database from the
 order lines in a few set-based statements (docs/recommendations.md).
 
 A basket is one purchase order that was neither refunded nor cancelled, as the set of its products
@@ -157,7 +157,11 @@ def product_pairs_recompute(*, until: datetime | None = None, score: str | None 
     result = PairsComputed(baskets or 0, baskets_paired or 0, products, pairs, time.monotonic() - started)
     logger.info(
         "metrics.product_pairs_recomputed baskets=%s paired=%s products=%s pairs=%s seconds=%.2f",
-        result.baskets, result.baskets_paired, result.products, result.pairs, result.seconds,
+        result.baskets,
+        result.baskets_paired,
+        result.products,
+        result.pairs,
+        result.seconds,
     )
     return result
 

@@ -14,7 +14,10 @@ from .factories import MessageTemplateFactory
 
 NEWSLETTER = {
     "en": {"subject": "Our news", "html": '<p>Read <a href="https://shop.example/news?a=1&amp;b=2">the news</a>.</p>'},
-    "ca": {"subject": "Les nostres notícies", "html": '<p>Llegiu <a href="https://shop.example/news-ca">les notícies</a>.</p>'},
+    "ca": {
+        "subject": "Les nostres notícies",
+        "html": '<p>Llegiu <a href="https://shop.example/news-ca">les notícies</a>.</p>',
+    },
 }
 
 
@@ -27,15 +30,23 @@ def newsletter_template(**fields) -> MessageTemplate:
 def segment_of(*customers, name=None):
     segment = SegmentFactory(**({"name": name} if name else {}))
     for customer in customers:
-        SegmentMembership.objects.create(segment=segment, customer=customer, entered_at=timezone.now() - timedelta(days=1))
+        SegmentMembership.objects.create(
+            segment=segment, customer=customer, entered_at=timezone.now() - timedelta(days=1)
+        )
     return segment
 
 
 def campaign_for(segment, template, *, schedule=True, control_percent=0, **fields) -> Campaign:
     fields.setdefault("send_on", timezone.localdate() + timedelta(days=2))
     fields.setdefault("send_time", time(10, 0))
-    return services.campaign_create(name=fields.pop("name", "Spring newsletter"), template=template, segment=segment,
-                                    control_percent=control_percent, schedule=schedule, **fields)
+    return services.campaign_create(
+        name=fields.pop("name", "Spring newsletter"),
+        template=template,
+        segment=segment,
+        control_percent=control_percent,
+        schedule=schedule,
+        **fields,
+    )
 
 
 def start(campaign, *, at=None):

@@ -22,9 +22,16 @@ def setup(alice, bob):
 
 
 def _body(setup, **extra):
-    return {"name": "April news", "kind": "news", "template_id": setup["template"].pk,
-            "segment_id": setup["segment"].pk, "send_on": str(timezone.localdate() + timedelta(days=5)),
-            "send_time": "09:30", "control_percent": 20, **extra}
+    return {
+        "name": "April news",
+        "kind": "news",
+        "template_id": setup["template"].pk,
+        "segment_id": setup["segment"].pk,
+        "send_on": str(timezone.localdate() + timedelta(days=5)),
+        "send_time": "09:30",
+        "control_percent": 20,
+        **extra,
+    }
 
 
 def test_a_marketer_creates_schedules_and_cancels_a_campaign(marta, setup):
@@ -87,7 +94,11 @@ def test_account_managers_read_but_do_not_write_and_strangers_see_nothing(alice,
     assert reader.post(f"/api/v1/campaigns/{campaign.pk}/cancel/").status_code == 403
     assert reader.patch(f"/api/v1/campaigns/{campaign.pk}/", {"name": "x"}, format="json").status_code == 403
     stranger = api_client_for(charlie)
-    for path in ("/api/v1/campaigns/", f"/api/v1/campaigns/{campaign.pk}/", f"/api/v1/campaigns/{campaign.pk}/results/"):
+    for path in (
+        "/api/v1/campaigns/",
+        f"/api/v1/campaigns/{campaign.pk}/",
+        f"/api/v1/campaigns/{campaign.pk}/results/",
+    ):
         assert stranger.get(path).status_code == 404
 
 
@@ -124,10 +135,19 @@ def test_the_preview_counts_customers_at_the_frequency_cap_and_bounced_addresses
 
     from .factories import MessageFactory
 
-    capped, bounced, fine = consenting_customer(name="Capped"), consenting_customer(name="Bounced"), consenting_customer()
+    capped, bounced, fine = (
+        consenting_customer(name="Capped"),
+        consenting_customer(name="Bounced"),
+        consenting_customer(),
+    )
     for n in range(settings.MESSAGING_FREQUENCY_CAP):
-        MessageFactory(customer=capped, purpose="promotional", state="sent", sent_at=timezone.now() - timedelta(days=1),
-                       source_key=f"earlier:{n}")
+        MessageFactory(
+            customer=capped,
+            purpose="promotional",
+            state="sent",
+            sent_at=timezone.now() - timedelta(days=1),
+            source_key=f"earlier:{n}",
+        )
     AddressStatus.objects.create(channel="email", address=bounced.email, status="bounced")
     campaign = campaign_for(segment_of(capped, bounced, fine), newsletter_template(), schedule=False)
 

@@ -38,7 +38,9 @@ def plan_body(template, **overrides):
 
 
 def consenting_of(manager, **fields):
-    return book_customer(manager, marketing_consent=True, consent_at=timezone.now(), consent_source="web_form", **fields)
+    return book_customer(
+        manager, marketing_consent=True, consent_at=timezone.now(), consent_source="web_form", **fields
+    )
 
 
 def test_a_marketer_creates_a_plan_with_its_steps(marta):
@@ -121,9 +123,15 @@ def test_an_account_manager_enrols_a_customer_of_their_book_and_ends_it(alice, b
     plan = build_plan(trigger="manual")
     customer = consenting_of(alice)
 
-    stranger = api_client_for(bob).post("/api/v1/plan-enrolments/", {"plan_id": plan.pk, "customer_id": customer.pk}, format="json")
-    created = api_client_for(alice).post("/api/v1/plan-enrolments/", {"plan_id": plan.pk, "customer_id": customer.pk}, format="json")
-    again = api_client_for(alice).post("/api/v1/plan-enrolments/", {"plan_id": plan.pk, "customer_id": customer.pk}, format="json")
+    stranger = api_client_for(bob).post(
+        "/api/v1/plan-enrolments/", {"plan_id": plan.pk, "customer_id": customer.pk}, format="json"
+    )
+    created = api_client_for(alice).post(
+        "/api/v1/plan-enrolments/", {"plan_id": plan.pk, "customer_id": customer.pk}, format="json"
+    )
+    again = api_client_for(alice).post(
+        "/api/v1/plan-enrolments/", {"plan_id": plan.pk, "customer_id": customer.pk}, format="json"
+    )
     ended = api_client_for(alice).post(f"/api/v1/plan-enrolments/{created.json()['id']}/end/")
 
     assert stranger.status_code == 400 and "customer_id" in stranger.json()["error"]["fields"]
@@ -136,7 +144,9 @@ def test_enrolling_without_consent_into_a_promotional_plan_answers_400(marta):
     plan = build_plan(trigger="manual")
     customer = book_customer(None, name="No Consent")
 
-    response = api_client_for(marta).post("/api/v1/plan-enrolments/", {"plan_id": plan.pk, "customer_id": customer.pk}, format="json")
+    response = api_client_for(marta).post(
+        "/api/v1/plan-enrolments/", {"plan_id": plan.pk, "customer_id": customer.pk}, format="json"
+    )
 
     assert response.status_code == 400
     assert "has not given marketing consent" in response.json()["error"]["fields"]["customer_id"][0]
@@ -154,7 +164,9 @@ def test_enrolments_are_listed_for_the_customers_one_may_see(alice, bob):
 
 
 def test_a_plan_task_is_listed_and_completed_with_an_outcome(alice, bob, django_capture_on_commit_callbacks):
-    plan = build_plan(trigger="manual", steps=[StepData(kind="task", task_kind="meeting", branches={"meeting_booked": "end"})])
+    plan = build_plan(
+        trigger="manual", steps=[StepData(kind="task", task_kind="meeting", branches={"meeting_booked": "end"})]
+    )
     customer = consenting_of(alice)
     enrolment = services.enrolment_create(plan=plan, customer=customer)
     run_all()
@@ -163,7 +175,9 @@ def test_a_plan_task_is_listed_and_completed_with_an_outcome(alice, bob, django_
     listed = api_client_for(alice).get("/api/v1/plan-tasks/", {"mine": "true", "state": "open"}).json()["results"]
     hidden = api_client_for(bob).post(f"/api/v1/plan-tasks/{task.pk}/complete/", {"outcome": "reached"}, format="json")
     with django_capture_on_commit_callbacks(execute=True):
-        done = api_client_for(alice).post(f"/api/v1/plan-tasks/{task.pk}/complete/", {"outcome": "meeting_booked"}, format="json")
+        done = api_client_for(alice).post(
+            f"/api/v1/plan-tasks/{task.pk}/complete/", {"outcome": "meeting_booked"}, format="json"
+        )
     bad = api_client_for(alice).post(f"/api/v1/plan-tasks/{task.pk}/complete/", {"outcome": "maybe"}, format="json")
 
     assert [row["id"] for row in listed] == [task.pk] and listed[0]["plan_id"] == plan.pk

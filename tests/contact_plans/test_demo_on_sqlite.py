@@ -23,6 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 RESULT = "RESULT "
 
+
 def _environment(var_dir: Path) -> dict:
     return {
         "PATH": os.environ.get("PATH", ""),
@@ -45,12 +46,13 @@ def _result(done: subprocess.CompletedProcess) -> dict:
     assert done.returncode == 0, done.stderr[-4000:]
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT)]
     assert lines, done.stdout[-2000:] + done.stderr[-2000:]
-    return json.loads(lines[-1][len(RESULT):])
+    return json.loads(lines[-1][len(RESULT) :])
 
 
 def _run(var_dir: Path, code: str, timeout: int = 600, **env) -> dict:
-    done = subprocess.run(_script(code), cwd=ROOT, env={**_environment(var_dir), **env}, capture_output=True,
-                          text=True, timeout=timeout)
+    done = subprocess.run(
+        _script(code), cwd=ROOT, env={**_environment(var_dir), **env}, capture_output=True, text=True, timeout=timeout
+    )
     return _result(done)
 
 
@@ -225,8 +227,15 @@ def test_two_processes_enrolling_at_once_make_one_enrolment_each_with_the_contro
     plan = _run(demo, f"RESULT = {RESULT!r}\n" + _RACE_PLAN)["plan"]
     env = {**_environment(demo), "PLAN": str(plan)}
     racers = [
-        subprocess.Popen(_script(f"RESULT = {RESULT!r}\n" + _RACE), cwd=ROOT, env=env, stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            _script(f"RESULT = {RESULT!r}\n" + _RACE),
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     for racer in racers:  # each has set Django up and read its plan

@@ -39,9 +39,7 @@ def staff(alice, bob):
 
 
 def _task(user, customer, *, days: float, **fields) -> FollowUp:
-    return FollowUpFactory(
-        customer=customer, assigned_to=user, due_at=timezone.now() + timedelta(days=days), **fields
-    )
+    return FollowUpFactory(customer=customer, assigned_to=user, due_at=timezone.now() + timedelta(days=days), **fields)
 
 
 def test_an_account_manager_gets_one_digest_of_their_overdue_tasks_that_the_outbox_delivers(alice, staff):

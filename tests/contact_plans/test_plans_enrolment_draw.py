@@ -48,7 +48,9 @@ def test_two_triggers_racing_in_two_threads_make_one_enrolment_per_customer():
         try:
             start.wait(timeout=10)
             with transaction.atomic():
-                results.append(triggers.enrol_insert(plan, Customer.objects.filter(pk__in=ids), source="trigger", now=now))
+                results.append(
+                    triggers.enrol_insert(plan, Customer.objects.filter(pk__in=ids), source="trigger", now=now)
+                )
         except Exception as exc:  # noqa: BLE001 (reported by the assertion below)
             errors.append(exc)
         finally:
@@ -88,8 +90,9 @@ def test_the_control_share_is_the_plans_within_its_binomial_bounds():
     plan = service_plan(control_percent=20)
     ids = many_customers(1500)
 
-    enrolled, in_control = triggers.enrol_insert(plan, Customer.objects.filter(pk__in=ids), source="segment",
-                                                 now=timezone.now())
+    enrolled, in_control = triggers.enrol_insert(
+        plan, Customer.objects.filter(pk__in=ids), source="segment", now=timezone.now()
+    )
 
     # 1,500 draws at 20 %: 300 expected, standard deviation 15.5; five of them either side.
     assert enrolled == 1500
@@ -100,8 +103,9 @@ def test_no_control_group_when_the_plan_has_none():
     plan = service_plan(control_percent=0)
     ids = many_customers(200)
 
-    enrolled, in_control = triggers.enrol_insert(plan, Customer.objects.filter(pk__in=ids), source="segment",
-                                                 now=timezone.now())
+    enrolled, in_control = triggers.enrol_insert(
+        plan, Customer.objects.filter(pk__in=ids), source="segment", now=timezone.now()
+    )
 
     assert (enrolled, in_control) == (200, 0)
 

@@ -96,7 +96,9 @@ def test_a_segment_trigger_needs_a_segment_that_still_exists():
 
 
 def test_a_condition_from_the_segment_builder_is_checked_like_the_builder_does():
-    steps = [StepData(kind="email", template=email_template(), conditions=[{"field": "customer.nope", "operator": "eq"}])]
+    steps = [
+        StepData(kind="email", template=email_template(), conditions=[{"field": "customer.nope", "operator": "eq"}])
+    ]
 
     with pytest.raises(ValidationError) as exc:
         build_plan(steps=steps)
@@ -176,7 +178,9 @@ def test_the_database_refuses_a_second_open_enrolment():
     Enrolment.objects.create(plan=plan, customer=customer, enrolled_at=timezone.now())
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        Enrolment.objects.create(plan=plan, customer=customer, enrolled_at=timezone.now(), state="control", is_control=True)
+        Enrolment.objects.create(
+            plan=plan, customer=customer, enrolled_at=timezone.now(), state="control", is_control=True
+        )
 
 
 def test_the_control_group_is_drawn_at_random_and_recorded():
@@ -229,8 +233,12 @@ def test_the_expected_repurchase_date_passing_enrols_from_the_metrics():
     plan.save()
     due, later = consenting_customer(), consenting_customer()
     today = timezone.localdate()
-    CustomerMetrics.objects.create(customer=due, as_of=today, last_purchase=today - timedelta(days=30), usual_interval_days=30.2)
-    CustomerMetrics.objects.create(customer=later, as_of=today, last_purchase=today - timedelta(days=10), usual_interval_days=30)
+    CustomerMetrics.objects.create(
+        customer=due, as_of=today, last_purchase=today - timedelta(days=30), usual_interval_days=30.2
+    )
+    CustomerMetrics.objects.create(
+        customer=later, as_of=today, last_purchase=today - timedelta(days=10), usual_interval_days=30
+    )
 
     triggers.plan_triggers_run(plan_id=plan.pk)
 
@@ -371,7 +379,9 @@ def test_meeting_booked_jumps_to_the_step_it_names(django_capture_on_commit_call
 
 
 def test_a_cancelled_task_lets_the_plan_go_on(django_capture_on_commit_callbacks):
-    plan = build_plan(steps=[StepData(kind="task", task_kind="gift"), StepData(kind="email", template=email_template())])
+    plan = build_plan(
+        steps=[StepData(kind="task", task_kind="gift"), StepData(kind="email", template=email_template())]
+    )
     customer = consenting_customer(account_manager=UserFactory())
     enrolment = services.enrolment_create(plan=plan, customer=customer)
     run_all()
@@ -388,7 +398,9 @@ def test_a_cancelled_task_lets_the_plan_go_on(django_capture_on_commit_callbacks
 
 def test_a_step_whose_conditions_fail_is_skipped_for_that_customer():
     step = StepData(
-        kind="email", template=email_template(), conditions=[{"field": "customer.country", "operator": "eq", "value": "ES"}]
+        kind="email",
+        template=email_template(),
+        conditions=[{"field": "customer.country", "operator": "eq", "value": "ES"}],
     )
     plan = build_plan(steps=[step])
     spain, britain = consenting_customer(country="ES"), consenting_customer(country="GB")
@@ -402,7 +414,12 @@ def test_a_step_whose_conditions_fail_is_skipped_for_that_customer():
 
 
 def test_unless_purchased_skips_a_step_after_a_purchase_since_enrolment():
-    plan = build_plan(steps=[StepData(kind="wait", delay_days=0), StepData(kind="email", template=email_template(), unless_purchased=True)])
+    plan = build_plan(
+        steps=[
+            StepData(kind="wait", delay_days=0),
+            StepData(kind="email", template=email_template(), unless_purchased=True),
+        ]
+    )
     bought, not_bought = consenting_customer(), consenting_customer()
     for customer in (bought, not_bought):
         services.enrolment_create(plan=plan, customer=customer)
@@ -415,8 +432,9 @@ def test_unless_purchased_skips_a_step_after_a_purchase_since_enrolment():
 
 
 def test_the_goal_met_ends_the_enrolment_and_nothing_more_is_sent():
-    plan = build_plan(trigger="manual", goal="purchase", steps=[
-        StepData(kind="email", template=email_template(), delay_days=3)])
+    plan = build_plan(
+        trigger="manual", goal="purchase", steps=[StepData(kind="email", template=email_template(), delay_days=3)]
+    )
     customer = consenting_customer()
     enrolment = services.enrolment_create(plan=plan, customer=customer)
     purchase(customer, days_ago=-0.01)
@@ -492,7 +510,8 @@ def test_a_changed_trigger_looks_from_the_change_on():
     purchase(consenting_customer())
 
     plan = services.plan_save(
-        plan=plan, data={"name": plan.name, "trigger": "every_purchase", "control_percent": 0},
+        plan=plan,
+        data={"name": plan.name, "trigger": "every_purchase", "control_percent": 0},
         steps=[StepData(kind="email", template=email_template())],
     )
     triggers.plan_triggers_run(plan_id=plan.pk)

@@ -48,8 +48,12 @@ def tea_shop():
 
 
 def place_order(customer, external_id="WEB-1"):
-    return order_record(external_id=external_id, customer=customer, ordered_at=timezone.now(),
-                        lines=[{"sku": "TEA-1", "name": "Green tea", "quantity": 2, "unit_price": "4.50"}])
+    return order_record(
+        external_id=external_id,
+        customer=customer,
+        ordered_at=timezone.now(),
+        lines=[{"sku": "TEA-1", "name": "Green tea", "quantity": 2, "unit_price": "4.50"}],
+    )
 
 
 def thank_you(order) -> Message:
@@ -82,7 +86,7 @@ def test_the_thank_you_offers_first_what_goes_with_this_order_not_with_older_pur
 
     html = thank_you(place_order(customer)).html
 
-    offer = html[html.index("Often bought with your order"):]
+    offer = html[html.index("Often bought with your order") :]
     assert offer.index("Cast-iron teapot") < offer.index("Tea tin") < offer.index("Cake plate")
 
 

@@ -18,7 +18,7 @@ from contact_plans.messaging.rendering import content_names, render_parts
 NAMES = [
     "Ann",
     "<b>Bob</b> & Co",
-    "Zoë \"Q\" O'Neil",
+    'Zoë "Q" O\'Neil',
     "  spaced   out  ",
     "",
     "Ærøskøbing 北京",
@@ -28,12 +28,14 @@ NAMES = [
 ]
 MANAGERS = [
     {"name": "", "first_name": "", "email": ""},
-    {"name": "Budi <Santoso>", "first_name": "Budi & \"Co\"", "email": "budi+x@example.com"},
+    {"name": "Budi <Santoso>", "first_name": 'Budi & "Co"', "email": "budi+x@example.com"},
 ]
 PRODUCTS = [
     [],
-    [{"name": "Teak <chair>", "url": "https://shop.example/p/1?a=1&b=2", "price": "£89.00"},
-     {"name": "No page", "url": "", "price": ""}],
+    [
+        {"name": "Teak <chair>", "url": "https://shop.example/p/1?a=1&b=2", "price": "£89.00"},
+        {"name": "No page", "url": "", "price": ""},
+    ],
 ]
 
 
@@ -49,10 +51,23 @@ def contexts(names):
     for name, manager, products, last in itertools.product(NAMES, MANAGERS, PRODUCTS, [None, date(2026, 3, 1)]):
         token = f"T{abs(hash((name, manager['email'], len(products), last))) % 10**8}"
         context = {
-            "customer": {"first_name": name.split()[0] if name.split() else "", "name": name, "company": name,
-                         "email": "a@example.com", "country": "GB", "external_id": "X-1", "customer_since": None},
-            "metrics": {"last_purchase": last, "first_purchase": None, "purchases": 0, "value_level": "",
-                        "clv": "", "predicted_clv": ""},
+            "customer": {
+                "first_name": name.split()[0] if name.split() else "",
+                "name": name,
+                "company": name,
+                "email": "a@example.com",
+                "country": "GB",
+                "external_id": "X-1",
+                "customer_since": None,
+            },
+            "metrics": {
+                "last_purchase": last,
+                "first_purchase": None,
+                "purchases": 0,
+                "value_level": "",
+                "clv": "",
+                "predicted_clv": "",
+            },
             "account_manager": manager,
             "order": {"number": f"O-{name}", "date": last, "total": Decimal("12.50"), "items": 2},
             "recommended_products": products,
@@ -88,11 +103,14 @@ def test_every_ready_made_template_in_every_language_is_byte_identical(spec, lan
 
 def test_a_template_that_filters_or_tests_a_value_keys_its_groups_on_it():
     template = SimpleNamespace(channel="email", purpose="transactional", topic="")
-    content = content_of("en", {
-        "subject": "{{ customer.first_name|upper }} {{ customer.name }}",
-        "html": "{% if customer.company == 'Acme' %}<p>Hi {{ customer.name }}</p>{% endif %}"
-                "{% filter lower %}<p>{{ customer.email }}</p>{% endfilter %}",
-    })
+    content = content_of(
+        "en",
+        {
+            "subject": "{{ customer.first_name|upper }} {{ customer.name }}",
+            "html": "{% if customer.company == 'Acme' %}<p>Hi {{ customer.name }}</p>{% endif %}"
+            "{% filter lower %}<p>{{ customer.email }}</p>{% endfilter %}",
+        },
+    )
     plan = skeleton.plan_for(template, content)
     assert plan is not None
     assert set(plan.structural) == {("customer", "first_name"), ("customer", "company"), ("customer", "email")}
@@ -105,13 +123,16 @@ def test_a_template_that_filters_or_tests_a_value_keys_its_groups_on_it():
     assert len(plan.groups) == 4  # the name alone makes no group
 
 
-@pytest.mark.parametrize("html", [
-    "{% macro hi(n) %}{{ n }}{% endmacro %}{{ hi(customer.name) }}",
-    "{% for customer in recommended_products %}{{ customer.name }}{% endfor %}",
-    "{% set metrics = customer %}{{ metrics.name }}",
-    "<p>{% if unsubscribe_url %}x{% endif %}</p>",
-    "<pre>{{ customer.name }}</pre>",  # its text part is converted from each rendered HTML
-])
+@pytest.mark.parametrize(
+    "html",
+    [
+        "{% macro hi(n) %}{{ n }}{% endmacro %}{{ hi(customer.name) }}",
+        "{% for customer in recommended_products %}{{ customer.name }}{% endfor %}",
+        "{% set metrics = customer %}{{ metrics.name }}",
+        "<p>{% if unsubscribe_url %}x{% endif %}</p>",
+        "<pre>{{ customer.name }}</pre>",  # its text part is converted from each rendered HTML
+    ],
+)
 def test_templates_it_cannot_reason_about_are_rendered_per_customer(html):
     template = SimpleNamespace(channel="email", purpose="transactional", topic="")
     assert skeleton.plan_for(template, content_of("en", {"subject": "Hi", "html": html})) is None

@@ -48,8 +48,12 @@ def test_the_outbox_reasons_leave_customers_out_at_enqueue():
     no_consent = consenting_customer()
     no_consent.marketing_consent, no_consent.consent_at, no_consent.consent_source = False, None, ""
     no_consent.save()
-    bounced, declined, no_email, fine = (consenting_customer(), consenting_customer(), consenting_customer(email=""),
-                                         consenting_customer())
+    bounced, declined, no_email, fine = (
+        consenting_customer(),
+        consenting_customer(),
+        consenting_customer(email=""),
+        consenting_customer(),
+    )
     AddressStatus.objects.create(channel="email", address=bounced.email.upper().lower(), status="bounced")
     ContactPreference.objects.create(customer=declined, channel="email", topic="news", subscribed=False)
     campaign = campaign_for(segment_of(no_consent, bounced, declined, no_email, fine), newsletter_template())
@@ -70,8 +74,9 @@ def test_each_customer_gets_the_message_at_the_local_hour_of_their_own_time_zone
     jakarta = consenting_customer(time_zone="Asia/Jakarta")
     madrid = consenting_customer(time_zone="Europe/Madrid")
     unknown = consenting_customer(time_zone="Mars/Olympus")
-    campaign = campaign_for(segment_of(jakarta, madrid, unknown), newsletter_template(), send_on=date(2031, 3, 4),
-                            send_time=time(10, 0))
+    campaign = campaign_for(
+        segment_of(jakarta, madrid, unknown), newsletter_template(), send_on=date(2031, 3, 4), send_time=time(10, 0)
+    )
 
     start(campaign)
 
@@ -84,8 +89,9 @@ def test_each_customer_gets_the_message_at_the_local_hour_of_their_own_time_zone
 def test_a_local_time_already_past_when_the_run_starts_is_due_at_once():
     jakarta = consenting_customer(time_zone="Asia/Jakarta")
     madrid = consenting_customer(time_zone="Europe/Madrid")
-    campaign = campaign_for(segment_of(jakarta, madrid), newsletter_template(), send_on=date(2031, 3, 4),
-                            send_time=time(10, 0))
+    campaign = campaign_for(
+        segment_of(jakarta, madrid), newsletter_template(), send_on=date(2031, 3, 4), send_time=time(10, 0)
+    )
     late = datetime(2031, 3, 4, 6, 0, tzinfo=UTC)  # past 10:00 in Jakarta (03:00 UTC), before Madrid's
 
     start(campaign, at=late)
@@ -189,8 +195,9 @@ def test_a_scheduled_campaign_is_cancelled_before_any_run():
 
 
 def test_a_weekly_campaign_moves_on_and_a_monthly_one_keeps_its_day():
-    campaign = campaign_for(segment_of(consenting_customer()), newsletter_template(), recurrence="weekly",
-                            send_on=date(2031, 1, 7))
+    campaign = campaign_for(
+        segment_of(consenting_customer()), newsletter_template(), recurrence="weekly", send_on=date(2031, 1, 7)
+    )
     start(campaign)
     campaign.refresh_from_db()
 

@@ -160,8 +160,10 @@ def test_a_chunk_costs_a_fixed_number_of_queries_whatever_its_size():
 
 def test_the_runner_writes_a_chunks_first_messages_in_one_go_and_advances_each_enrolment():
     template = MessageTemplateFactory(purpose="promotional", contents=PERSONAL)
-    plan = build_plan(steps=[StepData(kind="email", template=template),
-                             StepData(kind="email", template=template, delay_days=3)], trigger="manual")
+    plan = build_plan(
+        steps=[StepData(kind="email", template=template), StepData(kind="email", template=template, delay_days=3)],
+        trigger="manual",
+    )
     consenting = [consenting_customer(name=f"Cust {i}", language="id" if i % 2 else "en") for i in range(6)]
     enrolments = [services.enrolment_create(plan=plan, customer=c) for c in consenting]
     step = plan.steps.get(position=1)
@@ -209,9 +211,11 @@ def test_placeholders_read_in_bulk_give_what_a_single_send_gives_in_each_languag
     from .worklist_helpers import metrics_for
 
     contents = {
-        language: {"subject": "{{ customer.first_name }} {{ metrics.purchases }}",
-                   "html": "<p>{{ metrics.clv }} · {{ metrics.value_level }} · {{ metrics.last_purchase }}</p>"
-                           "{% for p in recommended_products %}<i>{{ p.name }}</i>{% endfor %}"}
+        language: {
+            "subject": "{{ customer.first_name }} {{ metrics.purchases }}",
+            "html": "<p>{{ metrics.clv }} · {{ metrics.value_level }} · {{ metrics.last_purchase }}</p>"
+            "{% for p in recommended_products %}<i>{{ p.name }}</i>{% endfor %}",
+        }
         for language in ("en", "ca")
     }
     template = MessageTemplateFactory(contents=contents)
@@ -246,4 +250,3 @@ def test_a_personalised_chunk_reads_its_placeholders_in_a_fixed_number_of_querie
         return len(ctx)
 
     assert queries(2, "a") == queries(12, "b")
-

@@ -31,8 +31,24 @@ SMS_TEXTS = {
     "ca": {"text": "Hola {{ customer.first_name }}, un 10% de descompte aquesta setmana."},
 }
 # What a message is, apart from its identity and times (id, source key, Message-ID, created/due).
-FIELDS = ("channel", "purpose", "topic", "recipient", "subject", "html", "text", "mime", "language", "template_id",
-          "state", "reason", "error", "attempts", "resent_count", "provider_id")
+FIELDS = (
+    "channel",
+    "purpose",
+    "topic",
+    "recipient",
+    "subject",
+    "html",
+    "text",
+    "mime",
+    "language",
+    "template_id",
+    "state",
+    "reason",
+    "error",
+    "attempts",
+    "resent_count",
+    "provider_id",
+)
 
 
 def sms_template(purpose="promotional"):

@@ -36,11 +36,21 @@ def test_a_marketer_builds_and_schedules_a_campaign_in_the_browser(marta, book):
     template = newsletter_template()
     send_on = (timezone.localdate() + timedelta(days=3)).isoformat()
 
-    response = _client(marta).post("/campaigns/new/", {
-        "name": "March newsletter", "kind": "newsletter", "template": template.pk, "segment": book["segment"].pk,
-        "recurrence": "once", "send_on": send_on, "send_time": "10:00", "control_percent": "10",
-        "track_links": "on", "schedule": "1",
-    })
+    response = _client(marta).post(
+        "/campaigns/new/",
+        {
+            "name": "March newsletter",
+            "kind": "newsletter",
+            "template": template.pk,
+            "segment": book["segment"].pk,
+            "recurrence": "once",
+            "send_on": send_on,
+            "send_time": "10:00",
+            "control_percent": "10",
+            "track_links": "on",
+            "schedule": "1",
+        },
+    )
 
     campaign = Campaign.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/campaigns/{campaign.pk}/"
@@ -48,11 +58,20 @@ def test_a_marketer_builds_and_schedules_a_campaign_in_the_browser(marta, book):
 
 
 def test_bad_input_is_shown_on_the_form_and_nothing_is_saved(marta, book):
-    response = _client(marta).post("/campaigns/new/", {
-        "name": "Empty", "kind": "newsletter", "template": newsletter_template().pk, "segment": segment_of().pk,
-        "recurrence": "once", "send_on": "2020-01-01", "send_time": "10:00", "control_percent": "70",
-        "schedule": "1",
-    })
+    response = _client(marta).post(
+        "/campaigns/new/",
+        {
+            "name": "Empty",
+            "kind": "newsletter",
+            "template": newsletter_template().pk,
+            "segment": segment_of().pk,
+            "recurrence": "once",
+            "send_on": "2020-01-01",
+            "send_time": "10:00",
+            "control_percent": "70",
+            "schedule": "1",
+        },
+    )
 
     assert response.status_code == 400 and not Campaign.objects.exists()
     assert "between 0 and 50" in response.content.decode() or "less than or equal to 50" in response.content.decode()

@@ -18,8 +18,13 @@ from .factories import MessageTemplateFactory, consenting_customer
 
 pytestmark = pytest.mark.django_db
 
-SHOP = {"en": {"subject": "Your order", "html": '<p><a href="https://shop.example/o?a=1&amp;b=2">Track it</a> '
-               '<a href="mailto:help@shop.example">Help</a></p>'}}
+SHOP = {
+    "en": {
+        "subject": "Your order",
+        "html": '<p><a href="https://shop.example/o?a=1&amp;b=2">Track it</a> '
+        '<a href="mailto:help@shop.example">Help</a></p>',
+    }
+}
 
 
 def _path(url: str) -> str:
@@ -39,15 +44,20 @@ def test_a_click_is_recorded_and_redirects_to_the_link_that_was_in_the_message()
 
     assert response.status_code == 302 and response["Location"] == "https://shop.example/o?a=1&b=2"
     click = LinkClick.objects.get()
-    assert (click.message_id, click.customer_id, click.url) == (message.pk, customer.pk, "https://shop.example/o?a=1&b=2")
+    assert (click.message_id, click.customer_id, click.url) == (
+        message.pk,
+        customer.pk,
+        "https://shop.example/o?a=1&b=2",
+    )
     assert "mailto:help@shop.example" in message.html  # only http(s) links are rewritten
     assert "shop.example/o" not in message.text.split("/r/")[0]  # the text part's link goes through it too
     assert "/r/" in message.text
 
 
 def test_a_head_request_redirects_without_counting_a_click():
-    message = send_template(template=MessageTemplateFactory(contents=SHOP), customer=consenting_customer(),
-                            source_key="t:2")
+    message = send_template(
+        template=MessageTemplateFactory(contents=SHOP), customer=consenting_customer(), source_key="t:2"
+    )
 
     response = Client().head(_path(_tracked(message.html)[0]))
 
@@ -98,8 +108,12 @@ def test_links_to_the_crms_own_pages_are_never_rewritten(settings):
     settings.PUBLIC_BASE_URL = "https://crm.example.com"
     own = "https://crm.example.com/loyalty/s/abc/"
     template = MessageTemplateFactory(
-        contents={"en": {"subject": "Hi", "html": f'<p><a href="{own}">Your points</a> '
-                         '<a href="https://shop.example/sale">Sale</a></p>'}}
+        contents={
+            "en": {
+                "subject": "Hi",
+                "html": f'<p><a href="{own}">Your points</a> <a href="https://shop.example/sale">Sale</a></p>',
+            }
+        }
     )
     message = send_template(template=template, customer=consenting_customer(), source_key="t:own")
 
@@ -112,8 +126,9 @@ def test_tracking_is_switched_off_by_the_setting_the_template_and_the_campaign(s
     settings.MESSAGING_TRACK_LINKS = False
     off_globally = send_template(template=MessageTemplateFactory(contents=SHOP), customer=customer, source_key="t:4")
     settings.MESSAGING_TRACK_LINKS = True
-    off_in_template = send_template(template=MessageTemplateFactory(contents=SHOP, track_links=False), customer=customer,
-                                    source_key="t:5")
+    off_in_template = send_template(
+        template=MessageTemplateFactory(contents=SHOP, track_links=False), customer=customer, source_key="t:5"
+    )
 
     assert not _tracked(off_globally.html) and not _tracked(off_in_template.html)
     assert 'href="https://shop.example/o?a=1&amp;b=2"' in off_globally.html
@@ -129,7 +144,10 @@ def test_a_campaign_tracks_its_links_per_message_unless_switched_off():
 
     from contact_plans.models import CampaignRecipient
 
-    by_run = {(r.run.campaign_id, r.customer_id): r.message for r in CampaignRecipient.objects.select_related("message", "run")}
+    by_run = {
+        (r.run.campaign_id, r.customer_id): r.message
+        for r in CampaignRecipient.objects.select_related("message", "run")
+    }
     ann_link, bea_link = _tracked(by_run[(tracked.pk, ann.pk)].html), _tracked(by_run[(tracked.pk, bea.pk)].html)
     assert ann_link and bea_link and ann_link != bea_link
     assert not _tracked(by_run[(untracked.pk, ann.pk)].html)

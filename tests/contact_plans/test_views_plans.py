@@ -129,7 +129,9 @@ def test_enrolling_a_segment_from_the_plan_page_reports_the_counts(marta):
         ]
     )
 
-    response = client_for(marta).post(reverse("plans:enrol_segment", args=[plan.pk]), {"segment": segment.pk}, follow=True)
+    response = client_for(marta).post(
+        reverse("plans:enrol_segment", args=[plan.pk]), {"segment": segment.pk}, follow=True
+    )
 
     assert "1 customer enrolled (0 held out as control); 1 left out." in response.content.decode()
 
@@ -169,7 +171,10 @@ def test_enrolling_without_consent_from_the_customer_page_says_why(alice):
 
 
 def test_the_customer_page_shows_the_plan_its_message_and_task(alice):
-    plan = build_plan(trigger="manual", steps=[StepData(kind="email", template=email_template(name="Hello")), StepData(kind="task", task_kind="call")])
+    plan = build_plan(
+        trigger="manual",
+        steps=[StepData(kind="email", template=email_template(name="Hello")), StepData(kind="task", task_kind="call")],
+    )
     customer = book_customer(alice, marketing_consent=True, consent_at=timezone.now(), consent_source="web_form")
     enrolment = services.enrolment_create(plan=plan, customer=customer)
     run_all()
@@ -195,7 +200,10 @@ def test_ending_an_enrolment_from_the_customer_page(alice, bob):
 
 
 def test_a_plan_task_is_on_the_follow_ups_page_and_done_with_an_outcome(alice, django_capture_on_commit_callbacks):
-    steps = [StepData(kind="task", task_kind="call", task_due_days=0, branches={"not_interested": "end"}), StepData(kind="email", template=email_template())]
+    steps = [
+        StepData(kind="task", task_kind="call", task_due_days=0, branches={"not_interested": "end"}),
+        StepData(kind="email", template=email_template()),
+    ]
     plan = build_plan(name="Retention call", trigger="manual", steps=steps)
     customer = book_customer(alice, marketing_consent=True, consent_at=timezone.now(), consent_source="web_form")
     enrolment = services.enrolment_create(plan=plan, customer=customer)
@@ -229,7 +237,9 @@ def test_a_made_up_outcome_is_refused_and_the_task_stays_open(alice):
 
 def test_an_overdue_plan_task_is_a_reason_on_my_book(alice):
     plan = build_plan(name="Care", trigger="manual", steps=[StepData(kind="task", task_kind="visit", task_due_days=0)])
-    customer = book_customer(alice, name="Overdue Co", marketing_consent=True, consent_at=timezone.now(), consent_source="web_form")
+    customer = book_customer(
+        alice, name="Overdue Co", marketing_consent=True, consent_at=timezone.now(), consent_source="web_form"
+    )
     services.enrolment_create(plan=plan, customer=customer)
     run_all()
     FollowUp.objects.filter(customer=customer).update(due_at=timezone.now() - timedelta(days=2))

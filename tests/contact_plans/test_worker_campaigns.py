@@ -42,7 +42,8 @@ def test_a_real_worker_writes_every_chunk_once(settings, celery_worker):
     assert (run.audience, run.in_control) == (24, 6)
     assert Message.objects.count() == 18
     assert CampaignRecipient.objects.filter(run=run, in_control=False, message__isnull=True).count() == 0
-    assert not Message.objects.filter(customer_id__in=CampaignRecipient.objects.filter(run=run, in_control=True)
-                                      .values("customer_id")).exists()
+    assert not Message.objects.filter(
+        customer_id__in=CampaignRecipient.objects.filter(run=run, in_control=True).values("customer_id")
+    ).exists()
     hours = {(m.customer.time_zone, m.due_at.hour) for m in Message.objects.select_related("customer")}
     assert hours == {("Asia/Jakarta", 3), ("Europe/Madrid", 9)} or hours == {("Asia/Jakarta", 3), ("Europe/Madrid", 8)}

@@ -42,10 +42,13 @@ def test_a_marketer_sends_a_newsletter_and_reads_its_results(page, live_server, 
     # A page of "the shop": the same test server under another host name, since links to the CRM's
     # own pages (PUBLIC_BASE_URL) are never tracked.
     link = f"{live_server.url.replace('localhost', '127.0.0.1')}/healthz"
-    newsletter_template(name="Spring newsletter", contents={
-        "en": {"subject": "Spring news", "html": f'<p>Read <a href="{link}">the news</a>.</p>'},
-        "ca": {"subject": "Notícies de primavera", "html": f'<p>Llegiu <a href="{link}">les notícies</a>.</p>'},
-    })
+    newsletter_template(
+        name="Spring newsletter",
+        contents={
+            "en": {"subject": "Spring news", "html": f'<p>Read <a href="{link}">the news</a>.</p>'},
+            "ca": {"subject": "Notícies de primavera", "html": f'<p>Llegiu <a href="{link}">les notícies</a>.</p>'},
+        },
+    )
     # A few minutes from now in UTC: already past in Jakarta and Madrid, so both are due at once.
     at = datetime.now(UTC) + timedelta(minutes=5)
     login(page, "marta", "pw-marta")

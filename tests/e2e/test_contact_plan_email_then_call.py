@@ -42,8 +42,13 @@ def test_a_marketer_builds_email_then_call_and_an_api_order_runs_it_to_the_timel
     page, browser, live_server, marta, alice, ada, celery_worker, messaging
 ):
     customer = book_customer(
-        alice, external_id="PLAN-1", name="Teresa Soler", email="teresa@example.com",
-        marketing_consent=True, consent_at=timezone.now(), consent_source="web_form",
+        alice,
+        external_id="PLAN-1",
+        name="Teresa Soler",
+        email="teresa@example.com",
+        marketing_consent=True,
+        consent_at=timezone.now(),
+        consent_source="web_form",
     )
 
     # The marketer builds the plan: an email, then a call for the account manager.
@@ -67,8 +72,12 @@ def test_a_marketer_builds_email_then_call_and_an_api_order_runs_it_to_the_timel
     # An order through the API enrols the customer; the worker runs the first step.
     response = api_client_for(ada).post(
         "/api/v1/orders/",
-        {"external_id": "WEB-15", "customer": "PLAN-1", "ordered_at": datetime.now(UTC).isoformat(),
-         "lines": [{"sku": "TEA-1", "name": "Green tea", "quantity": 1, "unit_price": "9.00"}]},
+        {
+            "external_id": "WEB-15",
+            "customer": "PLAN-1",
+            "ordered_at": datetime.now(UTC).isoformat(),
+            "lines": [{"sku": "TEA-1", "name": "Green tea", "quantity": 1, "unit_price": "9.00"}],
+        },
         format="json",
     )
     assert response.status_code == 201, response.content
@@ -78,7 +87,9 @@ def test_a_marketer_builds_email_then_call_and_an_api_order_runs_it_to_the_timel
 
     # The email goes out, into the local outbox.
     messages_dispatch_task.delay()
-    delivery = wait_for(lambda: LocalDelivery.objects.filter(recipient="teresa@example.com", subject__startswith="How is").first())
+    delivery = wait_for(
+        lambda: LocalDelivery.objects.filter(recipient="teresa@example.com", subject__startswith="How is").first()
+    )
     assert delivery.subject == "How is everything going, Teresa?"
 
     # The call: the next beat of the steps puts it on Alice's worklist.
@@ -100,9 +111,7 @@ def test_a_marketer_builds_email_then_call_and_an_api_order_runs_it_to_the_timel
 
     # All of it on the customer's page: the call with its outcome, the plan, its email and its task.
     manager.goto(customer.get_absolute_url())
-    expect(manager.locator("#timeline")).to_contain_text(
-        "Call (plan “After every order”): Meeting booked"
-    )
+    expect(manager.locator("#timeline")).to_contain_text("Call (plan “After every order”): Meeting booked")
     card = manager.locator("#customer-plans")
     expect(card).to_contain_text("After every order")
     expect(card).to_contain_text("Check-in between purchases")

@@ -1,4 +1,4 @@
-""""Bought together": the SQL of metrics.services.recommendations on small hand-made baskets, and the
+""" "Bought together": the SQL of metrics.services.recommendations on small hand-made baskets, and the
 per-customer reads of metrics.recommendations."""
 
 import math
@@ -187,7 +187,9 @@ def test_an_unknown_score_is_refused(abc):
 @pytest.fixture
 def shop():
     """Tea goes with a cup and with honey; a cake with a plate; a lamp sells alone, often."""
-    products = {sku: ProductFactory(sku=sku, name=sku.title()) for sku in ("TEA", "CUP", "HONEY", "CAKE", "PLATE", "LAMP")}
+    products = {
+        sku: ProductFactory(sku=sku, name=sku.title()) for sku in ("TEA", "CUP", "HONEY", "CAKE", "PLATE", "LAMP")
+    }
     others = CustomerFactory()
     for _ in range(3):
         basket(others, products["TEA"], products["CUP"], products["HONEY"])

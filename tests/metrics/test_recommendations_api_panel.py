@@ -1,4 +1,4 @@
-""""Bought together" shown to people: the card on the customer page and the two API endpoints, each
+""" "Bought together" shown to people: the card on the customer page and the two API endpoints, each
 scoped by the one visibility rule (Alice owns the customer, Bob is a colleague, Charlie has no role,
 Marta is a marketer)."""
 
@@ -25,7 +25,9 @@ def basket(customer, *products):
 
 @pytest.fixture
 def shop():
-    tea, pot, tin = (ProductFactory(sku=s, name=n) for s, n in (("TEA", "Green tea"), ("POT", "Teapot"), ("TIN", "Tin")))
+    tea, pot, tin = (
+        ProductFactory(sku=s, name=n) for s, n in (("TEA", "Green tea"), ("POT", "Teapot"), ("TIN", "Tin"))
+    )
     others = CustomerFactory()
     for _ in range(3):
         basket(others, tea, pot)
@@ -54,7 +56,7 @@ def test_the_owner_sees_what_to_offer_with_what_it_goes_with(customer, alice):
 
     assert response.status_code == 200
     html = response.content.decode()
-    card = html[html.index('id="bought-together"'):]
+    card = html[html.index('id="bought-together"') :]
     assert card.index("Teapot") < card.index("Tin")
     assert "bought with Green tea" in card
     assert "£12.00" in card
@@ -76,9 +78,11 @@ def test_before_any_recompute_the_card_says_when_they_appear(alice):
 
 
 def test_the_card_speaks_the_users_language(customer, alice):
-    html = client_for(alice).get(
-        reverse("customers:detail", args=[customer.pk]), HTTP_ACCEPT_LANGUAGE="ca"
-    ).content.decode()
+    html = (
+        client_for(alice)
+        .get(reverse("customers:detail", args=[customer.pk]), HTTP_ACCEPT_LANGUAGE="ca")
+        .content.decode()
+    )
 
     assert "Es compren junts" in html
     assert "12,00" in html
@@ -97,7 +101,10 @@ def test_the_api_gives_a_customers_recommendations_to_those_who_may_see_them(cus
     assert response.status_code == 200
     body = response.json()
     assert body["customer_id"] == customer.pk and body["computed_at"]
-    assert [(r["sku"], r["reason"]) for r in body["results"]] == [("POT", "bought_together"), ("TIN", "bought_together")]
+    assert [(r["sku"], r["reason"]) for r in body["results"]] == [
+        ("POT", "bought_together"),
+        ("TIN", "bought_together"),
+    ]
     assert Decimal(body["results"][0]["price"]) == Decimal("12.00") and body["results"][0]["url"] == ""
     assert api_client_for(marta).get(recommendations_url(customer.pk)).status_code == 200
     for outsider in (bob, charlie):

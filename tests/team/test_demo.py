@@ -36,7 +36,9 @@ def test_the_demo_people_are_the_team_demos_whichever_app_seeds_first(django_use
 
     for username in ("marta", "amelia", "budi", "carles"):
         _user(django_user_model, username)
-    Customer.objects.bulk_create(Customer(external_id=f"C{i}", name=f"Customer {i}", email=f"c{i}@example.com") for i in range(5))
+    Customer.objects.bulk_create(
+        Customer(external_id=f"C{i}", name=f"Customer {i}", email=f"c{i}@example.com") for i in range(5)
+    )
 
     assert surveys_demo_seed() is True
     team_demo_seed()

@@ -86,7 +86,10 @@ def test_the_email_is_in_the_leads_language(people, series):
 def test_no_email_for_a_meeting_held_planned_today_ended_or_whose_lead_left(people, series):
     olga, paul = people["olga"], people["paul"]
     today = services.one_to_one_start(
-        lead=people["lena"], person=people["eve"], every_weeks=1, first_at=selectors.overdue_cutoff() + timedelta(minutes=1)
+        lead=people["lena"],
+        person=people["eve"],
+        every_weeks=1,
+        first_at=selectors.overdue_cutoff() + timedelta(minutes=1),
     )
     meeting = _overdue(series)
     services.meeting_hold(meeting=meeting, by=paul)  # held: the next one is in the future
