@@ -273,10 +273,11 @@ def ready_made_name(key: str, name: str) -> str:
     return name
 
 
-def ready_made_install(template_model, content_model) -> int:
-    """Create the ready-made templates that do not exist yet (by key); returns how many."""
+def ready_made_install(template_model, content_model, specs=READY_MADE) -> int:
+    """Create the ready-made templates that do not exist yet (by key); returns how many. ``specs``:
+    messaging's own by default; the plans install theirs with it too."""
     created = 0
-    for spec in READY_MADE:
+    for spec in specs:
         template, new = template_model.objects.get_or_create(
             key=spec["key"],
             defaults={

@@ -277,25 +277,10 @@ READY_MADE_KEYS = (
 
 
 def templates_install() -> int:
-    """The plans' own templates that do not exist yet (by key), as messaging's installer does."""
-    created = ready_made_install(MessageTemplate, MessageTemplateContent)
-    for spec in TEMPLATES:
-        template, new = MessageTemplate.objects.get_or_create(
-            key=spec["key"],
-            defaults={
-                "name": spec["name"],
-                "channel": spec["channel"],
-                "purpose": spec["purpose"],
-                "topic": spec["topic"],
-                "fallback_language": "en",
-                "is_active": True,
-            },
-        )
-        if new:
-            created += 1
-            for language, parts in spec["contents"].items():
-                MessageTemplateContent.objects.create(template=template, language=language, **parts)
-    return created
+    """Messaging's ready-made templates and the plans' own, those that do not exist yet (by key)."""
+    return ready_made_install(MessageTemplate, MessageTemplateContent) + ready_made_install(
+        MessageTemplate, MessageTemplateContent, TEMPLATES
+    )
 
 
 @transaction.atomic
