@@ -60,5 +60,11 @@ def roles_ensure() -> None:
 
 
 def roles_ensure_after_migrate(sender, **kwargs) -> None:
-    # Runs after every migrate, so permissions of models added later reach the administrators too.
-    roles_ensure()
+    """After every migrate (and flush), so that permissions of models added later reach the
+    administrators too. post_migrate is sent once per app with models, in INSTALLED_APPS order, each
+    after that app's permissions are made: the roles are set once, on the last app's."""
+    from django.apps import apps
+
+    with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
+    if with_models and sender.label == with_models[-1].label:
+        roles_ensure()
