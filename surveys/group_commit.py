@@ -15,6 +15,7 @@ result or an exception (the item's own failure, handed to its thread only). An e
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections import Counter
@@ -41,6 +42,7 @@ class GroupCommit:
         self._queue: list[_Waiter] = []
         self._leading = False
         self.sizes: Counter[int] = Counter()  # batch size -> batches, since the process started
+        atexit.register(self.log)
 
     def submit(self, item):
         """``item``'s outcome once its batch is done: its result, or its exception raised here."""
@@ -78,8 +80,15 @@ class GroupCommit:
             self.sizes[len(batch)] += 1
             batches = self.sizes.total()
         if batches % LOG_EVERY == 0:
-            answers = sum(size * count for size, count in self.sizes.items())
+            self.log()
+
+    def log(self) -> None:
+        """One line: the batches so far and their sizes (every LOG_EVERY batches, and when the process exits)."""
+        batches = self.sizes.total()
+        if batches:
+            items = sum(size * count for size, count in self.sizes.items())
             logger.info(
-                "surveys.group_commit name=%s batches=%s items=%s mean=%.2f largest=%s",
-                self.name, batches, answers, answers / batches, max(self.sizes),
+                "surveys.group_commit name=%s batches=%s items=%s mean=%.2f sizes=%s",
+                self.name, batches, items, items / batches,
+                ",".join(f"{size}:{count}" for size, count in sorted(self.sizes.items())),
             )  # fmt: skip
