@@ -566,7 +566,7 @@ def _page_statement_run(anonymous: bool, rows: list[dict]) -> dict:
 
 # The answers of a process's threads written together (surveys/group_commit.py): under load the
 # answers that arrive while one statement runs go in the next, one round trip and one commit for all.
-_PAGE_ANSWERS = GroupCommit("surveys.page_answers", _page_answers_write)
+_PAGE_ANSWERS = GroupCommit("surveys.page_answers", _page_answers_write, log_at_exit=True)
 
 
 def _record_named(invitation: Invitation, survey: Survey, values: dict) -> tuple[Response, bool]:

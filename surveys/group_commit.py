@@ -36,13 +36,14 @@ class _Waiter:
 
 
 class GroupCommit:
-    def __init__(self, name: str, execute: Callable[[list], list]):
+    def __init__(self, name: str, execute: Callable[[list], list], *, log_at_exit: bool = False):
         self.name, self._execute = name, execute
         self._lock = threading.Lock()
         self._queue: list[_Waiter] = []
         self._leading = False
         self.sizes: Counter[int] = Counter()  # batch size -> batches, since the process started
-        atexit.register(self.log)
+        if log_at_exit:
+            atexit.register(self.log)
 
     def submit(self, item):
         """``item``'s outcome once its batch is done: its result, or its exception raised here."""
