@@ -32,7 +32,8 @@ Prints, per run, the throughput, p50/p95/p99, errors, the load average, and **th
 cost** on every side: the gunicorn processes (user and system), this database's PostgreSQL
 backends, the Redis server (shared with whatever else uses it), and the client; then each round's
 ratio answers / trivial view. Goal: answers at least half the trivial view's throughput, p99 under
-100 ms. Then checks the database: one response per answered invitation, none counted twice; and
+100 ms. Then each gunicorn worker's group commit (how many answers it wrote in how many
+statements, by batch size: surveys/group_commit.py), and checks the database: one response per answered invitation, none counted twice; and
 runs what the beat runs every minute, the closed loop of the pending answers, timing it.
 
 The page token of each POST names the survey, as the page's does, so that a worker that has the
@@ -407,6 +408,10 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     print(f"ratios: {', '.join(f'{r:.2f}' for r in ratios)}; gunicorn's log: {work_dir}/gunicorn.log")
+    # Each worker's group commit says at exit how many answers it wrote in how many statements.
+    for line in (Path(work_dir) / "gunicorn.log").read_text(errors="replace").splitlines():
+        if "surveys.group_commit" in line:
+            print("batches of one worker (size:statements):", line.split("surveys.group_commit ", 2)[-1])
     responses = Response.objects.filter(survey=survey).count()
     answered = Invitation.objects.filter(survey=survey, answered=True).count()
     print(f"responses {responses:,}, answered invitations {answered:,} (must be equal: nothing counted twice)")

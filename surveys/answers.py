@@ -569,6 +569,11 @@ def _page_statement_run(anonymous: bool, rows: list[dict]) -> dict:
 _PAGE_ANSWERS = GroupCommit("surveys.page_answers", _page_answers_write, log_at_exit=True)
 
 
+def page_answer_coming():
+    """Context of a page's POST: its answer will probably be written (``GroupCommit.coming``)."""
+    return _PAGE_ANSWERS.coming()
+
+
 def _record_named(invitation: Invitation, survey: Survey, values: dict) -> tuple[Response, bool]:
     values = {**values, "answered_at": timezone.now()}
     response = Response.objects.filter(invitation=invitation).first()

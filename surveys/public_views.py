@@ -36,7 +36,13 @@ from django.views.decorators.http import require_http_methods
 
 from retention_crm.login_guard import client_address
 
-from .answers import questions_for, survey_cached, survey_response_record, survey_response_record_by_link
+from .answers import (
+    page_answer_coming,
+    questions_for,
+    survey_cached,
+    survey_response_record,
+    survey_response_record_by_link,
+)
 from .models import Invitation, Response, Survey
 from .rate_limit import answer_over_limit
 from .sending import scale_ends
@@ -154,6 +160,14 @@ def _language(request: HttpRequest, invitation: Invitation) -> str:
 @csrf_exempt  # the page's own token instead (module docstring): Origin is "null" under no-referrer
 @require_http_methods(["GET", "POST"])
 def answer_view(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method != "POST":
+        return _answer(request, token)
+    # An answer on its way: the group commit's leader of the moment waits a little for it (answers.py).
+    with page_answer_coming():
+        return _answer(request, token)
+
+
+def _answer(request: HttpRequest, token: str) -> HttpResponse:
     # A link that cannot be read speaks the visitor's language (LocaleMiddleware's, from the browser)
     # unless the email's ?lang= says which; a valid link switches to its recipient's below.
     wanted = _chosen_language(request)

@@ -93,6 +93,48 @@ def test_an_items_own_failure_reaches_its_thread_only():
     assert [str(error) for error in errors] == ["2"] and results == [0, 1, None, 3]
 
 
+def test_a_leader_waits_for_a_write_announced_as_coming():
+    commit = GroupCommit("test", lambda items: list(items))
+    announced, results = threading.Event(), {}
+
+    def coming():
+        with commit.coming():
+            announced.set()
+            time.sleep(0.05)  # the rest of its request
+            results["coming"] = commit.submit("coming")
+
+    other = threading.Thread(target=coming)
+    with mock.patch("surveys.group_commit.WAIT_SECONDS", 5):
+        other.start()
+        announced.wait()
+        results["first"] = commit.submit("first")
+        other.join()
+
+    assert results == {"first": "first", "coming": "coming"}
+    assert commit.sizes == {2: 1}  # one statement for both
+
+
+def test_a_write_announced_and_given_up_does_not_hold_the_leader():
+    commit = GroupCommit("test", lambda items: list(items))
+    announced = threading.Event()
+
+    def gives_up():
+        with commit.coming():
+            announced.set()
+            time.sleep(0.05)  # the long way, say: nothing submitted
+
+    other = threading.Thread(target=gives_up)
+    with mock.patch("surveys.group_commit.WAIT_SECONDS", 5):
+        other.start()
+        announced.wait()
+        started = time.monotonic()
+        assert commit.submit("alone") == "alone"
+        waited = time.monotonic() - started
+        other.join()
+
+    assert waited < 1 and commit.sizes == {1: 1} and commit._coming == 0
+
+
 # --- The page's answers, on PostgreSQL ------------------------------------------------------------
 
 
