@@ -3,7 +3,7 @@ same gunicorn. Run by hand, on a database of its own (it empties the tables it u
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_surveys REDIS_URL=redis://127.0.0.1:6379/0 \
         .venv/bin/python bench/survey_bench.py \
-        [--invitations 20000] [--connections 32] [--workers 2] [--threads 4] [--seconds 20] [--rounds 3] \
+        [--invitations 20000] [--connections 32] [--workers 2] [--threads 8] [--seconds 20] [--rounds 3] \
         [--client wrk|python] [--port 8190]
 
 (``REDIS_URL``: the cache of the rate limit and the broker of the closed-loop task, as in
@@ -15,7 +15,7 @@ production; without it both are database tables and files, which measures those 
    answers do. 20,000 answer requests are prepared before anything is timed: a random invitation and
    score, the page's token and cookie (made here with the site's secret, as the page hands them
    out), a comment on one answer in four; a second answer to an invitation updates its response.
-2. gunicorn with ``--workers`` workers of ``--threads`` threads each (4, gthread, as `make run`
+2. gunicorn with ``--workers`` workers of ``--threads`` threads each (8, gthread, as `make run`
    serves; 1: sync workers), ``--worker-tmp-dir /dev/shm`` as `make run` serves, on this database, logging as
    production does (INFO, to a file); the answer rate limit lifted with
    ``SURVEYS_ANSWERS_PER_MINUTE``, since every request comes from 127.0.0.1. One GET of the answer
@@ -32,7 +32,8 @@ Prints, per run, the throughput, p50/p95/p99, errors, the load average, and **th
 cost** on every side: the gunicorn processes (user and system), this database's PostgreSQL
 backends, the Redis server (shared with whatever else uses it), and the client; then each round's
 ratio answers / trivial view. Goal: answers at least half the trivial view's throughput, p99 under
-100 ms. Then checks the database: one response per answered invitation, none counted twice; and
+100 ms. Then each gunicorn worker's group commit (how many answers it wrote in how many
+statements, by batch size: surveys/group_commit.py), and checks the database: one response per answered invitation, none counted twice; and
 runs what the beat runs every minute, the closed loop of the pending answers, timing it.
 
 The page token of each POST names the survey, as the page's does, so that a worker that has the
@@ -326,7 +327,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--threads", type=int, default=4, help="threads per worker (make run serves with 4; 1: sync workers)"
+        "--threads", type=int, default=8, help="threads per worker (make run serves with 8; 1: sync workers)"
     )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rounds", type=int, default=3)
@@ -407,6 +408,10 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     print(f"ratios: {', '.join(f'{r:.2f}' for r in ratios)}; gunicorn's log: {work_dir}/gunicorn.log")
+    # Each worker's group commit says at exit how many answers it wrote in how many statements.
+    for line in (Path(work_dir) / "gunicorn.log").read_text(errors="replace").splitlines():
+        if "surveys.group_commit" in line:
+            print("batches of one worker (size:statements):", line.split("surveys.group_commit ", 2)[-1])
     responses = Response.objects.filter(survey=survey).count()
     answered = Invitation.objects.filter(survey=survey, answered=True).count()
     print(f"responses {responses:,}, answered invitations {answered:,} (must be equal: nothing counted twice)")

@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -32,6 +32,7 @@ from customers.models import Interaction
 from customers.services import interactions_log_bulk
 from retention_crm import events
 
+from .group_commit import GroupCommit
 from .models import Invitation, Question, Response, Survey
 from .sentiment import is_negative
 
@@ -265,18 +266,36 @@ def survey_response_record_by_link(
     values = _answer_values(
         survey=survey, questions=questions, score=score, raw=raw, source=Response.Source.LINK, short=short
     )
-    recorded = _upsert(
-        invitation_id=invitation_id,
-        survey=survey,
-        values=values,
-        questions_version=survey.questions_version,
-        link_age=link_age,
-        short=short,
-        whole_row=False,
-    )
+    row = _page_row(invitation_id=invitation_id, survey=survey, values=values, link_age=link_age, short=short)
+    if connection.in_atomic_block:
+        # Inside a caller's transaction (a script's, a test's) the answer is written in it, alone:
+        # a batch's leader would commit or roll back the others' answers with it.
+        recorded = _page_answers_write([row])[0]
+        if isinstance(recorded, BaseException):
+            raise recorded
+    else:
+        recorded = _PAGE_ANSWERS.submit(row)
     if recorded is not None:
         logger.debug("surveys.answered survey=%s created=%s", survey.pk, recorded[1])
     return recorded
+
+
+def _page_row(*, invitation_id: int, survey: Survey, values: dict, link_age: float, short: bool) -> dict:
+    """An answer of the page as one row of ``_PAGE_UPSERT`` (JSON's types), with what the statement checks."""
+    anonymous = survey.anonymous
+    return {
+        **values,
+        "answered_on": values["answered_on"].isoformat(),
+        "answered_at": None if anonymous else timezone.now().isoformat(),
+        "id": str(uuid.uuid4()),
+        "survey_id": survey.pk,
+        "anonymous": anonymous,
+        "anon_key": anon_key(invitation_id) if anonymous else None,
+        "invitation_id": invitation_id,
+        "questions_version": survey.questions_version,
+        "link_age": link_age,
+        "short": short,
+    }
 
 
 # The columns an answer writes; on a second answer they are replaced, except the anonymous
@@ -319,10 +338,10 @@ SELECT answer.*, set_config('synchronous_commit', 'off', true) FROM answer
 """
 
 
-def _upsert_sql(*, anonymous: bool, whole_row: bool = True) -> str:
+def _upsert_sql(*, anonymous: bool) -> str:
     kept = {"answered_on"} if anonymous else set()
     updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in _ANSWER_COLUMNS if column not in kept)
-    returning = ", ".join(f.column for f in Response._meta.concrete_fields) if whole_row else "language"
+    returning = ", ".join(f.column for f in Response._meta.concrete_fields)
     return _UPSERT.format(
         # An anonymous response links to no person or invitation (survey_response_anonymous_unlinked),
         # and has no closed loop; a customer's answer, new or changed, waits for the closed loop.
@@ -354,19 +373,18 @@ _UPSERT_PARAMS = {
     "answered_on": "date",
     "answered_at": "timestamptz",
 }
-_UPSERT_STATEMENTS: dict[tuple[bool, bool], tuple[str, str]] = {}
+_UPSERT_STATEMENTS: dict[bool, tuple[str, str]] = {}
 
 
-def _upsert_statement(*, anonymous: bool, whole_row: bool) -> tuple[str, str]:
+def _upsert_statement(*, anonymous: bool) -> tuple[str, str]:
     """(name, text with ``$n`` parameters) of the statement, for ``PREPARE``."""
-    key = (anonymous, whole_row)
-    statement = _UPSERT_STATEMENTS.get(key)
+    statement = _UPSERT_STATEMENTS.get(anonymous)
     if statement is None:
-        text = _upsert_sql(anonymous=anonymous, whole_row=whole_row)
+        text = _upsert_sql(anonymous=anonymous)
         for number, name in enumerate(_UPSERT_PARAMS, start=1):
             text = text.replace(f"%({name})s", f"${number}")
-        name = "surveys_answer" + ("_anonymous" if anonymous else "") + ("" if whole_row else "_page")
-        statement = _UPSERT_STATEMENTS[key] = (name, text)
+        name = "surveys_answer" + ("_anonymous" if anonymous else "")
+        statement = _UPSERT_STATEMENTS[anonymous] = (name, text)
     return statement
 
 
@@ -393,15 +411,14 @@ def _upsert(
     questions_version: int | None = None,
     link_age=None,
     short: bool | None = None,
-    whole_row: bool = True,
-) -> tuple[Response | str, bool] | None:
+) -> tuple[Response, bool] | None:
     """One statement: the response inserted or updated, the invitation marked answered, the commit
     asynchronous (``set_config(…, true)`` lasts for this statement's transaction only, as the
     outbox's dispatcher does, docs/messaging.md). Outside a transaction the statement is its own: no
     BEGIN and COMMIT round trips. None (nothing written) when the invitation's checks fail (``inv``
     above): the survey was closed meanwhile, or, when given, its questions changed or the link expired.
     The statement is prepared once per connection (``_execute_prepared``). Returns (the response,
-    created), or with ``whole_row=False`` (the response's language, created).
+    created). The page's POST writes with ``_PAGE_UPSERT`` instead, many answers at once.
 
     The asynchronous commit: the answer is visible to everyone when the page says thank you and
     reaches the disk at most ~0.6 s later instead of each answer waiting for an fsync. Only a crash
@@ -421,20 +438,140 @@ def _upsert(
         "link_age": link_age,
         "short": short,
     }
-    name, statement = _upsert_statement(anonymous=anonymous, whole_row=whole_row)
+    name, statement = _upsert_statement(anonymous=anonymous)
     with connection.cursor() as cursor:
         _execute_prepared(cursor, name, statement, _UPSERT_PARAMS.values(), [params[key] for key in _UPSERT_PARAMS])
         row = cursor.fetchone()
     if row is None:
         return None
-    if not whole_row:
-        return row[0], bool(row[1])
     fields = [f.attname for f in Response._meta.concrete_fields]
     loaded = dict(zip(fields, row[: len(fields)], strict=True))
     if isinstance(loaded["answers"], str):  # Django's jsonb loader hands back the text
         loaded["answers"] = json.loads(loaded["answers"])
     response = Response.from_db(connection.alias, fields, [loaded[name] for name in fields])
     return response, bool(row[len(fields)])
+
+
+# The page's answers, many in one statement: the rows come as one JSON array (``json_to_recordset``),
+# each checked as ``_UPSERT``'s ``inv`` checks one (its survey, not closed, the same questions, the
+# link's age, a short re-survey exactly when the page said so); the ones that pass are written and
+# returned by their key (the invitation, or the anonymous response's keyed hash), with the
+# response's language and whether it was new; the others write nothing and are not returned.
+_PAGE_UPSERT = """
+WITH inv AS (
+    SELECT r.*, i.customer_id, i.employee_id, i.language, e.team_id
+    FROM json_to_recordset($1::json) AS r(
+        invitation_id bigint, survey_id bigint, questions_version integer, link_age double precision,
+        short boolean, id uuid, anon_key text, score smallint, answers jsonb, comment text,
+        is_detractor boolean, source text, answered_on date, answered_at timestamptz
+    )
+    JOIN surveys_invitation i ON i.id = r.invitation_id AND i.survey_id = r.survey_id AND i.short = r.short
+    JOIN surveys_survey s ON s.id = r.survey_id
+    LEFT JOIN team_employee e ON e.id = i.employee_id
+    WHERE s.status <> 'closed' AND s.anonymous = {anonymous} AND s.questions_version = r.questions_version
+      AND s.link_days * 86400 >= r.link_age
+), answer AS (
+    INSERT INTO surveys_response (
+        id, survey_id, anonymous, invitation_id, customer_id, employee_id, team_id, anon_key,
+        score, answers, comment, is_detractor, language, source, answered_on, answered_at, timeline_logged,
+        loop_pending, short
+    )
+    SELECT inv.id, inv.survey_id, {anonymous}, {person}, inv.team_id, inv.anon_key,
+           inv.score, inv.answers, inv.comment, inv.is_detractor,
+           inv.language, inv.source, inv.answered_on, inv.answered_at, false, {pending}, inv.short
+    FROM inv
+    ON CONFLICT ({key}) DO UPDATE SET {updates}
+    RETURNING {key} AS key, language, (xmax = 0) AS created
+), invitation AS (
+    UPDATE surveys_invitation i SET answered = true
+    FROM inv JOIN answer ON answer.key = inv.{key}
+    WHERE i.id = inv.invitation_id AND NOT i.answered
+)
+SELECT answer.key, answer.language, answer.created, set_config('synchronous_commit', 'off', true) FROM answer
+"""
+_PAGE_FIELDS = (
+    "invitation_id", "survey_id", "questions_version", "link_age", "short", "id", "anon_key", "score", "answers",
+    "comment", "is_detractor", "source", "answered_on", "answered_at",
+)  # fmt: skip
+
+
+def _page_statement(*, anonymous: bool) -> tuple[str, str]:
+    kept = {"answered_on"} if anonymous else set()
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in _ANSWER_COLUMNS if column not in kept)
+    text = _PAGE_UPSERT.format(
+        anonymous="true" if anonymous else "false",
+        person="NULL, NULL, NULL" if anonymous else "inv.invitation_id, inv.customer_id, inv.employee_id",
+        pending="false" if anonymous else "inv.customer_id IS NOT NULL",
+        key="anon_key" if anonymous else "invitation_id",
+        updates=updates,
+    )
+    return "surveys_answer" + ("_anonymous" if anonymous else "") + "_page", text
+
+
+_PAGE_STATEMENTS = {anonymous: _page_statement(anonymous=anonymous) for anonymous in (False, True)}
+
+
+def _page_rounds(rows: list[dict]) -> list[tuple[bool, list[int]]]:
+    """The rows' indexes by statement: one per kind (named, anonymous), and a second answer to an
+    invitation in a later statement than the first (one statement cannot update a row twice), in
+    the order they came."""
+    rounds: list[tuple[bool, list[int]]] = []
+    last: dict[int, int] = {}  # invitation -> its last round
+    for index, row in enumerate(rows):
+        start = last.get(row["invitation_id"], -1) + 1
+        place = next(
+            (n for n in range(start, len(rounds)) if rounds[n][0] == row["anonymous"]), None
+        )  # the first round of its kind after its invitation's last
+        if place is None:
+            rounds.append((row["anonymous"], []))
+            place = len(rounds) - 1
+        rounds[place][1].append(index)
+        last[row["invitation_id"]] = place
+    return rounds
+
+
+def _page_answers_write(rows: list[dict]) -> list:
+    """Each row's outcome, in order: (the response's language, created), None when its checks
+    failed (nothing written), or the DatabaseError of its own statement. A statement of several
+    answers that fails is done again one answer at a time, so one answer the database refuses
+    fails no other."""
+    outcomes: list = [None] * len(rows)
+    for anonymous, indexes in _page_rounds(rows):
+        try:
+            written = _page_statement_run(anonymous, [rows[index] for index in indexes])
+        except DatabaseError as error:
+            if len(indexes) == 1:
+                outcomes[indexes[0]] = error
+                continue
+            written = {}
+            for index in indexes:
+                try:
+                    written.update(_page_statement_run(anonymous, [rows[index]]))
+                except DatabaseError as own_error:
+                    outcomes[index] = own_error
+        for index in indexes:
+            row = rows[index]
+            outcomes[index] = written.get(row["anon_key"] if anonymous else row["invitation_id"], outcomes[index])
+    return outcomes
+
+
+def _page_statement_run(anonymous: bool, rows: list[dict]) -> dict:
+    """{key: (language, created)} of the rows written by one statement (prepared once per connection)."""
+    name, text = _PAGE_STATEMENTS[anonymous]
+    payload = json.dumps([{field: row[field] for field in _PAGE_FIELDS} for row in rows])
+    with connection.cursor() as cursor:
+        _execute_prepared(cursor, name, text, ["json"], [payload])
+        return {key: (language, bool(created)) for key, language, created, _off in cursor.fetchall()}
+
+
+# The answers of a process's threads written together (surveys/group_commit.py): under load the
+# answers that arrive while one statement runs go in the next, one round trip and one commit for all.
+_PAGE_ANSWERS = GroupCommit("surveys.page_answers", _page_answers_write, log_at_exit=True)
+
+
+def page_answer_coming():
+    """Context of a page's POST: its answer will probably be written (``GroupCommit.coming``)."""
+    return _PAGE_ANSWERS.coming()
 
 
 def _record_named(invitation: Invitation, survey: Survey, values: dict) -> tuple[Response, bool]:

@@ -20,15 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
 import secrets
-import threading
 import time
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -40,12 +36,17 @@ from django.views.decorators.http import require_http_methods
 
 from retention_crm.login_guard import client_address
 
-from .answers import questions_for, survey_cached, survey_response_record, survey_response_record_by_link
+from .answers import (
+    page_answer_coming,
+    questions_for,
+    survey_cached,
+    survey_response_record,
+    survey_response_record_by_link,
+)
 from .models import Invitation, Response, Survey
+from .rate_limit import answer_over_limit
 from .sending import scale_ends
 from .tokens import link_read
-
-logger = logging.getLogger(__name__)
 
 PAGE_COOKIE = "survey_page"
 PAGE_SALT = "surveys.page"
@@ -140,84 +141,36 @@ def _invalid(request: HttpRequest, message: str, status: int) -> HttpResponse:
 
 
 def _flooding(request: HttpRequest) -> bool:
-    """This minute's answers from the client's address, counted in the shared cache (every process
-    adds up). On Redis one round trip (a script: INCR, and EXPIRE with the first); elsewhere the cache's add and incr."""
-    window = int(time.time() // 60)
-    key = f"surveys.answers:{client_address(request)}:{window}"
-    try:
-        count = _count_on_redis(key)
-        if count is None:
-            cache.add(key, 0, timeout=61)
-            try:
-                count = cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, timeout=61)
-                count = 1
-    except Exception as error:  # noqa: BLE001 - the cache is down: the answer matters more than the count
-        # An answer is never lost, nor a 500 shown, because the shared count cannot be reached
-        # (Redis restarted or unreachable): the page takes it uncounted and the log says so,
-        # without the address.
-        logger.warning("surveys.rate_limit_unavailable error=%s", type(error).__name__)
-        return False
-    return count > settings.SURVEYS_ANSWERS_PER_MINUTE
+    """This minute's answers from the client's address over the limit, counted by every process
+    together (``rate_limit``: in each process, added to the shared cache in batches)."""
+    return answer_over_limit(client_address(request), limit=settings.SURVEYS_ANSWERS_PER_MINUTE, now=time.time())
 
 
-# The rate limit's count on Redis: one command (a script, so that the count and its expiry are one
-# atomic step and one round trip). Sent on a connection of each thread's own, made once with the
-# cache's connection settings and kept: checking a connection out of redis-py's pool and back costs,
-# for every command, a poll of the socket and the pool's bookkeeping, three times the command's own
-# work in the process (docs/benchmarks.md). On any failure of that connection (Redis restarted, the
-# script flushed, a timeout) it is dropped and the command goes the pool's way, which reconnects and
-# loads the script (a connection lost after Redis counted counts that answer twice: stricter, never
-# laxer). The script object (with its client) is made once per process: Django's cache would make a
-# new client on every call.
-_COUNT_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
-"""
-_COUNT_SECONDS = 61
-_REDIS_SCRIPTS: dict[int, object] = {}
-_REDIS_CONNECTIONS = threading.local()
-
-
-def _count_on_redis(key: str) -> int | None:
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
-        return None
-    full_key = backend.make_and_validate_key(key)
-    script = _REDIS_SCRIPTS.get(id(backend._cache))
-    if script is None:
-        client = backend._cache.get_client(full_key, write=True)
-        # EVALSHA, and EVAL when Redis does not know the script (restarted, flushed).
-        script = _REDIS_SCRIPTS[id(backend._cache)] = client.register_script(_COUNT_SCRIPT)
-    own = getattr(_REDIS_CONNECTIONS, "connection", None)
-    if own is not None and own[0] is script:
-        connection = own[1]
-        try:
-            connection.send_command("EVALSHA", script.sha, 1, full_key, _COUNT_SECONDS)
-            return int(connection.read_response())
-        except Exception:  # noqa: BLE001 - whatever it was, the pool's way below says it again or works
-            connection.disconnect()
-            _REDIS_CONNECTIONS.connection = None
-    count = int(script(keys=[full_key], args=[_COUNT_SECONDS]))
-    pool = script.registered_client.connection_pool
-    # The pool's settings, outside its books (it neither counts nor hands out this one).
-    _REDIS_CONNECTIONS.connection = (script, pool.connection_class(**pool.connection_kwargs))
-    return count
+def _chosen_language(request: HttpRequest) -> str | None:
+    """The ?lang= of the email's link, if any: the query string is parsed only when there is one
+    (most answers have none; parsing an empty one is 2% of an answer's work in the process)."""
+    return request.GET.get("lang") if request.META.get("QUERY_STRING") else None
 
 
 def _language(request: HttpRequest, invitation: Invitation) -> str:
-    chosen = request.GET.get("lang")
+    chosen = _chosen_language(request)
     return chosen if chosen in dict(settings.LANGUAGES) else invitation.language
 
 
 @csrf_exempt  # the page's own token instead (module docstring): Origin is "null" under no-referrer
 @require_http_methods(["GET", "POST"])
 def answer_view(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method != "POST":
+        return _answer(request, token)
+    # An answer on its way: the group commit's leader of the moment waits a little for it (answers.py).
+    with page_answer_coming():
+        return _answer(request, token)
+
+
+def _answer(request: HttpRequest, token: str) -> HttpResponse:
     # A link that cannot be read speaks the visitor's language (LocaleMiddleware's, from the browser)
     # unless the email's ?lang= says which; a valid link switches to its recipient's below.
-    wanted = request.GET.get("lang")
+    wanted = _chosen_language(request)
     with translation.override(wanted) if wanted in dict(settings.LANGUAGES) else contextlib.nullcontext():
         if request.method == "POST" and _flooding(request):
             return _invalid(request, _("Too many answers from your network. Please try again in a minute."), 429)
@@ -305,7 +258,7 @@ def _post_direct(request: HttpRequest, token: str, link) -> HttpResponse | None:
     if recorded is None:
         return None
     language, created = recorded
-    chosen = request.GET.get("lang")
+    chosen = _chosen_language(request)
     language = chosen if chosen in dict(settings.LANGUAGES) else language
     return _finish(_thanks(language=language, updated=not created, anonymous=survey.anonymous, token=token))
 

@@ -1,6 +1,6 @@
 import pytest
 
-from surveys import answers
+from surveys import answers, rate_limit
 
 
 @pytest.fixture(autouse=True)
@@ -14,3 +14,12 @@ def _questions_cache_per_test():
     yield
     answers._QUESTIONS.clear()
     answers._SURVEYS.clear()
+
+
+@pytest.fixture(autouse=True)
+def _rate_limit_counts_per_test():
+    """The rate limit's per-process counts (surveys.rate_limit), forgotten around each test: each
+    test counts its own answers, whatever cache it uses."""
+    rate_limit.counts_reset()
+    yield
+    rate_limit.counts_reset()

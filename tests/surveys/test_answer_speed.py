@@ -97,20 +97,23 @@ def test_on_redis_the_rate_limit_counts_in_one_round_trip_and_refuses_a_flood(se
 def test_the_rate_limit_counts_on_when_its_own_redis_connection_fails(settings):
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from surveys import public_views
+    from surveys import rate_limit
 
     _redis_cache(settings, os.environ["TEST_REDIS_URL"])
     key = "surveys.answers:203.0.113.9:1"
 
-    first = public_views._count_on_redis(key)  # the pool's way; the thread then keeps a connection
-    own = public_views._REDIS_CONNECTIONS.connection[1]
-    second = public_views._count_on_redis(key)  # on it
-    with mock.patch.object(own, "send_command", side_effect=RedisConnectionError("Redis restarted")):
-        third = public_views._count_on_redis(key)  # dropped: the pool's way again
-    fourth = public_views._count_on_redis(key)
+    def count(amount=1):
+        return rate_limit._add_on_redis([(key, amount)])[0]
 
-    assert (first, second, third, fourth) == (1, 2, 3, 4)
-    assert public_views._REDIS_CONNECTIONS.connection[1] is not own
+    first = count()  # the pool's way; the thread then keeps a connection
+    own = rate_limit._REDIS_CONNECTIONS.connection[1]
+    second = count()  # on it
+    with mock.patch.object(own, "send_packed_command", side_effect=RedisConnectionError("Redis restarted")):
+        third = count()  # dropped: the pool's way again
+    fourth = count(5)
+
+    assert (first, second, third, fourth) == (1, 2, 3, 8)
+    assert rate_limit._REDIS_CONNECTIONS.connection[1] is not own
     full_key = caches["default"].make_and_validate_key(key)
     assert 0 < caches["default"]._cache.get_client(full_key).ttl(full_key) <= 61
 
