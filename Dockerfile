@@ -25,4 +25,6 @@ RUN SECRET_KEY=build ALLOWED_HOSTS=build python manage.py collectstatic --noinpu
     && chown -R crm /app/staticfiles
 USER crm
 EXPOSE 8000
-CMD ["gunicorn", "retention_crm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-"]
+# Threaded workers, as `make run` serves: the survey page's answers that a worker's threads write
+# together go in one statement (group commit, docs/surveys.md).
+CMD ["gunicorn", "retention_crm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "8", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-"]
