@@ -257,19 +257,34 @@ class Response(models.Model):
         API = "api", _("API")
 
     id = models.UUIDField(primary_key=True, default=_random_id, editable=False)
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    # The foreign keys' own indexes: those of survey and customer are the leading columns of
+    # survey_response_day and survey_response_customer; those of employee and team are partial
+    # (a customer's answer has neither), so that an answer writes no index entry it does not need.
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses", db_index=False)
     anonymous = models.BooleanField(_("anonymous"), default=False)
     invitation = models.OneToOneField(
         Invitation, null=True, blank=True, on_delete=models.SET_NULL, related_name="response"
     )
     customer = models.ForeignKey(
-        "customers.Customer", null=True, blank=True, on_delete=models.CASCADE, related_name="survey_responses"
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="survey_responses",
+        db_index=False,
     )
     employee = models.ForeignKey(
-        "team.Employee", null=True, blank=True, on_delete=models.SET_NULL, related_name="survey_responses"
+        "team.Employee",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="survey_responses",
+        db_index=False,
     )
     # The group an employee answer counts in (results per team, groups of at least five).
-    team = models.ForeignKey("team.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    team = models.ForeignKey(
+        "team.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     language = models.CharField(_("language"), max_length=8)
     score = models.SmallIntegerField(_("score"), null=True, blank=True)
     answers = models.JSONField(_("answers"), default=dict)
@@ -279,7 +294,9 @@ class Response(models.Model):
     answered_on = models.DateField(_("answered on"))
     # The instant, for named answers only (anonymous ones keep the day).
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
-    anon_key = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    # Unique by a constraint (survey_response_anon_key_unique), not unique=True: the key is only ever
+    # looked up whole, so it needs no second, pattern-matching index.
+    anon_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
     followup_id = models.BigIntegerField(_("follow-up"), null=True, blank=True)
     # The answer of a short re-survey (its invitation's ``short``): kept out of the survey's figures
     # (results.responses_for), counted by the recovery rate.
@@ -298,8 +315,11 @@ class Response(models.Model):
             models.Index(fields=["survey", "answered_on"], name="survey_response_day"),
             models.Index(fields=["customer", "answered_on"], name="survey_response_customer"),
             models.Index(fields=["id"], condition=Q(loop_pending=True), name="survey_response_loop_pending"),
+            models.Index(fields=["employee"], condition=Q(employee__isnull=False), name="survey_response_employee"),
+            models.Index(fields=["team"], condition=Q(team__isnull=False), name="survey_response_team"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["anon_key"], name="survey_response_anon_key_unique"),
             models.CheckConstraint(
                 condition=Q(anonymous=False)
                 | (
