@@ -14,6 +14,9 @@ What cannot be written once is built here:
 - ``db_datetime``: a datetime passed to raw SQL in the database's own format. SQLite keeps datetimes
   as text in UTC and compares them as text, so an aware datetime written by hand ("+00:00") would
   not sort with what the ORM wrote;
+- ``AnyOf``, the lookup ``__any``: ``column = ANY(%s)`` with the whole list as ONE array parameter
+  on PostgreSQL, where ``__in`` writes and prepares a placeholder per value (for a chunk's 2,000 ids
+  that was more than the query itself); ``IN (...)`` elsewhere;
 - ``is_postgresql``: for the few statements whose PostgreSQL form is kept because it is the faster
   one (a data-modifying CTE, a lateral join), next to their SQLite form.
 
@@ -25,6 +28,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import connection
+from django.db.models import Lookup
+from django.db.models.lookups import In
 
 
 def is_postgresql() -> bool:
@@ -58,3 +63,22 @@ def month_day(expr: str) -> str:
 def db_datetime(value: datetime | None):
     """``value`` as the ORM writes it to a datetime column of this database (None stays None)."""
     return connection.ops.adapt_datetimefield_value(value)
+
+
+class AnyOf(Lookup):
+    """``filter(pk__any=ids)``: the rows whose column is one of ``ids`` (ids or texts, as they are
+    stored: no per-value conversion), written ``= ANY(%s)`` with one array parameter on PostgreSQL
+    (the pk index is read as for ``IN``) and as ``__in`` on other databases. Registered for every
+    field and relation by RetentionCrmConfig.ready()."""
+
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        return list(self.rhs)
+
+    def as_sql(self, compiler, connection):
+        if connection.vendor != "postgresql":
+            return compiler.compile(In(self.lhs, self.rhs))
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*lhs_params, self.rhs]

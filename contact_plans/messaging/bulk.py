@@ -302,7 +302,7 @@ def suppression_reasons(*, template: MessageTemplate, customer_ids) -> dict[int,
     their address)}, in one query (campaigns record it for their control group too)."""
     return {
         pk: (reason, address)
-        for pk, reason, address in Customer.objects.filter(pk__in=list(customer_ids))
+        for pk, reason, address in Customer.objects.filter(pk__any=list(customer_ids))
         .annotate(
             why=policy.suppression_reason_expression(purpose=template.purpose, topic=template.topic),
             address=Lower(Trim("email")),
@@ -356,7 +356,7 @@ def _write(template: MessageTemplate, items: list[BulkItem], *, track_links: boo
     keys = [item.source_key for item in items]
     outcomes: dict[str, BulkOutcome] = {
         key: BulkOutcome(pk, state, reason)
-        for pk, key, state, reason in Message.objects.filter(source_key__in=keys).values_list(
+        for pk, key, state, reason in Message.objects.filter(source_key__any=keys).values_list(
             "pk", "source_key", "state", "reason"
         )
     }

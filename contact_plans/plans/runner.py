@@ -221,12 +221,7 @@ def plan_steps_run(*, enrolment_ids: list[int], now: datetime | None = None) -> 
         # Locked by primary key alone, the due condition checked on the locked rows: with it in the
         # WHERE, stale statistics after a large enrolment (none of its rows yet counted as active)
         # lead PostgreSQL to read every open enrolment through the one-open-per-plan index.
-        locked = (
-            Enrolment.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk__in=enrolment_ids)
-            .select_related("customer", "customer__account_manager")
-            .order_by("pk")
-        )
+        locked = Enrolment.objects.select_for_update(skip_locked=True).filter(pk__any=enrolment_ids).order_by("pk")
         enrolments = [
             e
             for e in locked
@@ -234,6 +229,7 @@ def plan_steps_run(*, enrolment_ids: list[int], now: datetime | None = None) -> 
         ]
         if not enrolments:
             return 0
+        _customers_attach(enrolments)
         steps = _steps_by_plan({e.plan_id for e in enrolments})
         groups: dict[tuple[int, int], list[Enrolment]] = defaultdict(list)
         for enrolment in enrolments:
@@ -266,6 +262,18 @@ def plan_steps_run(*, enrolment_ids: list[int], now: datetime | None = None) -> 
         _enrolments_save(changed)
     logger.info("plans.steps_ran count=%s", ran)
     return ran
+
+
+def _customers_attach(enrolments: list[Enrolment]) -> None:
+    """Each enrolment's customer (with their account manager), read by primary key in a query of its
+    own: joined to the lock (``select_related``), the chunk's 2,000 customer ids were a hash join
+    over a sequential scan of the whole customer table (30 ms a chunk on 100,000 customers, ten
+    times that on a million), where this is an index scan of 2 ms."""
+    ids = list({e.customer_id for e in enrolments})
+    customers = {c.pk: c for c in Customer.objects.select_related("account_manager").filter(pk__any=ids).order_by()}
+    cache = Enrolment.customer.field
+    for enrolment in enrolments:
+        cache.set_cached_value(enrolment, customers[enrolment.customer_id])
 
 
 _STEPS_SQL = """
