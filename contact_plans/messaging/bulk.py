@@ -305,11 +305,16 @@ def _csv(rows) -> io.StringIO:
     return buffer
 
 
-def _copy_text(rows) -> io.StringIO:
+def _copy_text(rows, *, first=None, last: tuple = ()) -> io.StringIO:
     """The rows in COPY's text format (PostgreSQL): a line each, tab-separated, each text's
     backslashes, tabs and line ends escaped, None as ``\\N``. Four ``str.replace`` per text, in C: a
-    quarter of the ``csv`` module's time on a message's HTML, which it scans for quoting."""
-    return io.StringIO("".join("\t".join([_copy_value(value) for value in row]) + "\n" for row in rows))
+    quarter of the ``csv`` module's time on a message's HTML, which it scans for quoting. ``first``:
+    a value put before each row's (in turn); ``last``: values after every row's, written once."""
+    end = "".join("\t" + _copy_value(value) for value in last) + "\n"
+    lines = ["\t".join([_copy_value(value) for value in row]) + end for row in rows]
+    if first is not None:
+        lines = [f"{value}\t{line}" for value, line in zip(first, lines, strict=True)]
+    return io.StringIO("".join(lines))
 
 
 def _copy_value(value) -> str:
@@ -353,7 +358,7 @@ def _copied(template: MessageTemplate, rows: list[list]) -> list[tuple] | None:
         cursor.execute(_IDS_SQL, [len(rows)])
         ids, created = cursor.fetchone()  # the time as text: it is written back as it is
         constant = (template.channel, template.purpose, template.topic, template.pk, created, created, "", "", 0, 0, "")
-        buffer = _copy_text([(pk, *row, *constant) for pk, row in zip(ids, rows, strict=True)])
+        buffer = _copy_text(rows, first=ids, last=constant)
         try:
             # copy_expert is psycopg's own: its errors wrapped as Django's, so IntegrityError is caught.
             with transaction.atomic(), connection.wrap_database_errors:

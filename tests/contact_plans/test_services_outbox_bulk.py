@@ -313,3 +313,19 @@ def test_a_personalised_chunk_reads_its_placeholders_in_a_fixed_number_of_querie
         return len(ctx)
 
     assert queries(2, "a") == queries(12, "b")
+
+
+def test_the_runner_turns_the_cycle_collector_back_on_after_a_chunk_even_a_failing_one(monkeypatch):
+    import gc
+
+    monkeypatch.setattr(runner, "_steps_by_plan", lambda plan_ids: 1 / 0)
+    plan = build_plan()
+    customer = consenting_customer()
+    services.enrolment_create(plan=plan, customer=customer)
+
+    with pytest.raises(ZeroDivisionError):
+        runner.plan_steps_run(
+            enrolment_ids=list(plan.enrolments.values_list("pk", flat=True)), now=timezone.now() + timedelta(days=30)
+        )
+
+    assert gc.isenabled()
