@@ -17,6 +17,8 @@ What cannot be written once is built here:
 - ``AnyOf``, the lookup ``__any``: ``column = ANY(%s)`` with the whole list as ONE array parameter
   on PostgreSQL, where ``__in`` writes and prepares a placeholder per value (for a chunk's 2,000 ids
   that was more than the query itself); ``IN (...)`` elsewhere;
+- ``copy_text``: rows in the text format of PostgreSQL's ``COPY ... FROM STDIN``, for the bulk writes
+  that go straight into a table;
 - ``is_postgresql``: for the few statements whose PostgreSQL form is kept because it is the faster
   one (a data-modifying CTE, a lateral join), next to their SQLite form.
 
@@ -25,6 +27,7 @@ The kernel imports no app: this module knows SQL, not tables.
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 
 from django.db import connection
@@ -82,3 +85,21 @@ class AnyOf(Lookup):
             return compiler.compile(In(self.lhs, self.rhs))
         lhs, lhs_params = self.process_lhs(compiler, connection)
         return f"{lhs} = ANY(%s)", [*lhs_params, self.rhs]
+
+
+def copy_text(rows, *, first=None, last: tuple = ()) -> io.StringIO:
+    """The rows in ``COPY ... FROM STDIN``'s text format (PostgreSQL): a line each, tab-separated, each text's
+    backslashes, tabs and line ends escaped, None as ``\\N``. Four ``str.replace`` per text, in C: a
+    quarter of the ``csv`` module's time on a message's HTML, which it scans for quoting. ``first``:
+    a value put before each row's (in turn); ``last``: values after every row's, written once."""
+    end = "".join("\t" + copy_value(value) for value in last) + "\n"
+    lines = ["\t".join([copy_value(value) for value in row]) + end for row in rows]
+    if first is not None:
+        lines = [f"{value}\t{line}" for value, line in zip(first, lines, strict=True)]
+    return io.StringIO("".join(lines))
+
+
+def copy_value(value) -> str:
+    if type(value) is str:
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return "\\N" if value is None else str(value)

@@ -63,6 +63,7 @@ from contact_plans.models import Channel, Message, MessageTemplate
 from customers.models import Customer
 from retention_crm import events
 from retention_crm import message_placeholders as mp
+from retention_crm.sql import copy_text
 
 from . import links, policy, skeleton
 from .outbox import message_id_new, sms_finish
@@ -305,24 +306,6 @@ def _csv(rows) -> io.StringIO:
     return buffer
 
 
-def _copy_text(rows, *, first=None, last: tuple = ()) -> io.StringIO:
-    """The rows in COPY's text format (PostgreSQL): a line each, tab-separated, each text's
-    backslashes, tabs and line ends escaped, None as ``\\N``. Four ``str.replace`` per text, in C: a
-    quarter of the ``csv`` module's time on a message's HTML, which it scans for quoting. ``first``:
-    a value put before each row's (in turn); ``last``: values after every row's, written once."""
-    end = "".join("\t" + _copy_value(value) for value in last) + "\n"
-    lines = ["\t".join([_copy_value(value) for value in row]) + end for row in rows]
-    if first is not None:
-        lines = [f"{value}\t{line}" for value, line in zip(first, lines, strict=True)]
-    return io.StringIO("".join(lines))
-
-
-def _copy_value(value) -> str:
-    if type(value) is str:
-        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return "\\N" if value is None else str(value)
-
-
 def _staged(template: MessageTemplate, rows: list[list]) -> list[tuple]:
     """The rows through a temporary table and one ``INSERT ... SELECT ... ON CONFLICT (source_key)
     DO NOTHING``: the rows whose key has a message already add nothing. (id, customer id, state,
@@ -332,7 +315,7 @@ def _staged(template: MessageTemplate, rows: list[list]) -> list[tuple]:
             _stage_and_insert_sqlite(cursor, _csv(rows), template)
         else:
             cursor.execute(_STAGE_SQL)
-            cursor.copy_expert("COPY outbox_bulk_stage FROM STDIN", _copy_text(rows))
+            cursor.copy_expert("COPY outbox_bulk_stage FROM STDIN", copy_text(rows))
             cursor.execute(
                 _INSERT_SQL,
                 {
@@ -358,7 +341,7 @@ def _copied(template: MessageTemplate, rows: list[list]) -> list[tuple] | None:
         cursor.execute(_IDS_SQL, [len(rows)])
         ids, created = cursor.fetchone()  # the time as text: it is written back as it is
         constant = (template.channel, template.purpose, template.topic, template.pk, created, created, "", "", 0, 0, "")
-        buffer = _copy_text(rows, first=ids, last=constant)
+        buffer = copy_text(rows, first=ids, last=constant)
         try:
             # copy_expert is psycopg's own: its errors wrapped as Django's, so IntegrityError is caught.
             with transaction.atomic(), connection.wrap_database_errors:

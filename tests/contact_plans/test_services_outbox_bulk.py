@@ -248,6 +248,29 @@ def test_the_runner_writes_a_chunks_first_messages_in_one_go_and_advances_each_e
         assert (enrolment.state, enrolment.next_position) == ("active", 2)
 
 
+def test_a_step_run_already_recorded_is_kept_and_the_rest_of_the_chunk_is_written():
+    template = MessageTemplateFactory(purpose="promotional", contents=PERSONAL)
+    plan = build_plan(steps=[StepData(kind="email", template=template)], trigger="manual")
+    enrolments = [services.enrolment_create(plan=plan, customer=consenting_customer()) for _ in range(3)]
+    step = plan.steps.get()
+    # As after the plan's steps were edited back and forth: the first enrolment ran this step before.
+    earlier = EnrolmentStep.objects.create(
+        enrolment=enrolments[0], step=step, outcome="skipped_conditions", at=timezone.now() - timedelta(days=9)
+    )
+
+    ran = runner.plan_steps_run(enrolment_ids=[e.pk for e in enrolments])
+
+    assert ran == 3
+    runs = {r.enrolment_id: r for r in EnrolmentStep.objects.filter(step=step)}
+    assert len(runs) == 3 and runs[enrolments[0].pk].pk == earlier.pk
+    assert runs[enrolments[0].pk].outcome == "skipped_conditions"
+    assert {runs[e.pk].outcome for e in enrolments[1:]} == {"message"}
+    assert all(runs[e.pk].message_id for e in enrolments[1:])
+    for enrolment in enrolments:
+        enrolment.refresh_from_db()
+        assert enrolment.state == "ended"
+
+
 def test_the_runner_checks_conditions_before_writing_and_records_the_outboxs_refusal():
     template = MessageTemplateFactory(purpose="promotional", contents=PERSONAL)
     plan = build_plan(steps=[StepData(kind="email", template=template, unless_purchased=True)], trigger="manual")

@@ -83,3 +83,16 @@ def test_the_any_lookup_finds_what_in_finds_with_one_array_parameter():
     sql_text, params = by_any.query.sql_with_params()
     if connection.vendor == "postgresql":
         assert "= ANY(" in sql_text and len(params) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_copy_text_round_trips_awkward_texts_none_and_numbers():
+    rows = [("a\tb\\c\nd\r\\N é", None, 7), ("", "x", 0)]
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE copy_probe (n bigint, t text, u text, v bigint, w text)")
+        cursor.copy_expert("COPY copy_probe FROM STDIN", sql.copy_text(rows, first=[1, 2], last=("end",)))
+        cursor.execute("SELECT n, t, u, v, w FROM copy_probe ORDER BY n")
+        got = cursor.fetchall()
+
+    assert got == [(1, "a\tb\\c\nd\r\\N é", None, 7, "end"), (2, "", "x", 0, "end")]
