@@ -28,10 +28,12 @@ inside the caller's transaction:
 4. an SMS finished as ``message_enqueue`` finishes it (``outbox.sms_finish``): "Reply STOP to opt
    out" in the message's language at the end of a promotional one, "too long" (failed) past
    ``SMS_MAX_SEGMENTS``; rendered, like the one-message path, whether or not it is suppressed;
-5. the rows ``COPY``'d to a temporary table (on SQLite, ``make run``'s default: the same rows with
-   ``executemany``) and moved to the outbox with one
-   ``INSERT ... SELECT ... ON CONFLICT (source_key) DO NOTHING``: items whose source key already has
-   a message add nothing and get that message back, so a chunk run twice sends nothing twice.
+5. items whose source key already has a message add nothing and get that message back, so a chunk
+   run twice sends nothing twice; the others' rows ``COPY``'d straight into the outbox (PostgreSQL,
+   ids drawn from its sequence, under a savepoint: ``_copied``), or, when a key was written
+   meanwhile (and on SQLite, ``make run``'s default, with ``executemany``), staged in a temporary
+   table and moved with one ``INSERT ... SELECT ... ON CONFLICT (source_key) DO NOTHING``
+   (``_staged``).
 
 Emails written here carry no prepared bytes (``Message.mime`` is empty): the dispatcher builds an
 email without bytes at send time, as it does for the other email backends; the Message-ID is made

@@ -17,9 +17,10 @@ step's messages are written with one call of the outbox's bulk path
 SMS's numbers normalised as ``message_enqueue`` normalises them, then the rules read for the chunk
 in two queries), an email rendered once per group of customers and substituted per customer
 (messaging/skeleton.py), an SMS rendered per customer and finished as the one-message path finishes
-it (the STOP line, the length rule), then ``COPY`` and one ``INSERT ... SELECT ... ON CONFLICT
-(source_key) DO NOTHING``), in the same transaction as the step runs (one statement) and the
-enrolments' advance (one UPDATE per distinct new state: a statement or two per chunk).
+it (the STOP line, the length rule), then ``COPY`` straight into the outbox, or on a key taken
+meanwhile a staged ``INSERT ... SELECT ... ON CONFLICT (source_key) DO NOTHING``), in the same
+transaction as the step runs (one ``COPY``, or an INSERT ... ON CONFLICT when one is there already)
+and the enrolments' advance (one UPDATE per distinct new state: a statement or two per chunk).
 """
 
 from __future__ import annotations
