@@ -18,8 +18,8 @@ customer in their language):
    (runner.due_enrolment_chunks + runner.plan_steps_run, chunks of runner.CHUNK_SIZE): per chunk the
    enrolments locked, the messages written by the outbox's bulk path (messaging.bulk: the outbox's
    reasons in one query, each message rendered for its customer in their language, its text part
-   from the template's derived text template, COPY and one INSERT ... SELECT), the step runs and the
-   enrolments' advance one statement each; timed in one process, or with ``--workers W`` in W forked processes sharing the chunks as a worker's processes share the chunk tasks (wall clock);
+   from the template's derived text template, COPY straight into the outbox), the step runs (COPY)
+   and the enrolments' advance one statement each; timed in one process, or with ``--workers W`` in W forked processes sharing the chunks as a worker's processes share the chunk tasks (wall clock);
 3. ``hand``: the same rows written by hand: one INSERT ... SELECT of the enrolments and one of the
    messages (a fixed text, a source key and a Message-ID made in SQL), which is the floor: it
    renders nothing, checks no consent or cap, writes no step run.

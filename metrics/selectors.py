@@ -323,7 +323,7 @@ def customer_metrics_for(*, customer: Customer) -> CustomerMetrics | None:
 
 def customers_metrics_for(*, customer_ids) -> dict[int, CustomerMetrics]:
     """The metrics of many customers in one query, by customer id (those without metrics absent)."""
-    rows = CustomerMetrics.objects.select_related("model_version").filter(customer_id__in=list(customer_ids))
+    rows = CustomerMetrics.objects.select_related("model_version").filter(customer_id__any=list(customer_ids))
     return {row.customer_id: row for row in rows}
 
 

@@ -17,13 +17,18 @@ class RetentionCrmConfig(AppConfig):
     def ready(self):
         from django.contrib import admin
         from django.contrib.auth.signals import user_logged_in, user_login_failed
+        from django.db.models import Field, ForeignObject
         from django.urls import register_converter
 
         from . import login_guard
         from .ids import IdConverter
+        from .sql import AnyOf
 
         # Before any URLconf is imported: every app's urls.py writes <id:pk>, never <int:pk>.
         register_converter(IdConverter, "id")
+        # field__any=[...]: one array parameter (retention_crm/sql.py); relations read their own.
+        Field.register_lookup(AnyOf)
+        ForeignObject.register_lookup(AnyOf)
         user_login_failed.connect(login_guard.on_login_failed, dispatch_uid="login_guard.failed")
         user_logged_in.connect(login_guard.on_logged_in, dispatch_uid="login_guard.logged_in")
         admin.site.login_form = login_guard.AdminLoginForm

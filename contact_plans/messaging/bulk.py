@@ -28,10 +28,12 @@ inside the caller's transaction:
 4. an SMS finished as ``message_enqueue`` finishes it (``outbox.sms_finish``): "Reply STOP to opt
    out" in the message's language at the end of a promotional one, "too long" (failed) past
    ``SMS_MAX_SEGMENTS``; rendered, like the one-message path, whether or not it is suppressed;
-5. the rows ``COPY``'d to a temporary table (on SQLite, ``make run``'s default: the same rows with
-   ``executemany``) and moved to the outbox with one
-   ``INSERT ... SELECT ... ON CONFLICT (source_key) DO NOTHING``: items whose source key already has
-   a message add nothing and get that message back, so a chunk run twice sends nothing twice.
+5. items whose source key already has a message add nothing and get that message back, so a chunk
+   run twice sends nothing twice; the others' rows ``COPY``'d straight into the outbox (PostgreSQL,
+   ids drawn from its sequence, under a savepoint: ``_copied``), or, when a key was written
+   meanwhile (and on SQLite, ``make run``'s default, with ``executemany``), staged in a temporary
+   table and moved with one ``INSERT ... SELECT ... ON CONFLICT (source_key) DO NOTHING``
+   (``_staged``).
 
 Emails written here carry no prepared bytes (``Message.mime`` is empty): the dispatcher builds an
 email without bytes at send time, as it does for the other email backends; the Message-ID is made
@@ -53,7 +55,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import prefetch_related_objects
 from django.db.models.functions import Lower, Trim
 from django.utils import timezone, translation
@@ -63,6 +65,7 @@ from contact_plans.models import Channel, Message, MessageTemplate
 from customers.models import Customer
 from retention_crm import events
 from retention_crm import message_placeholders as mp
+from retention_crm.sql import copy_text
 
 from . import links, policy, skeleton
 from .outbox import message_id_new, sms_finish
@@ -233,6 +236,20 @@ _INSERT_SQL = """
     RETURNING id, customer_id, state, reason, source_key"""
 
 
+# The direct path (``_copied``): the rows' ids drawn from the outbox's sequence in one statement (with
+# the transaction's time, the rows' created_at as now() gives it on the staged path), then COPY into
+# the table itself; the columns are the staging table's, the id first and the template's last.
+_IDS_SQL = """
+    SELECT array_agg(nextval(pg_get_serial_sequence('contact_plans_message', 'id'))), now()::text
+    FROM generate_series(1, %s)"""
+
+_COPY_SQL = """
+    COPY contact_plans_message (
+        id, customer_id, reason, recipient, subject, html, text, language, source_key, due_at, message_id, state,
+        channel, purpose, topic, template_id, created_at, updated_at, mime, error, attempts, resent_count, provider_id)
+    FROM STDIN"""
+
+
 # SQLite (make run's default) stages the same rows with executemany and moves them with the same
 # INSERT ... SELECT: its own words for an empty blob and the time (no bytea, no now()); ``WHERE true``
 # keeps SQLite from reading ON CONFLICT as a join's ON.
@@ -284,6 +301,59 @@ def _stage_and_insert_sqlite(cursor, buffer: io.StringIO, template: MessageTempl
     )
 
 
+def _csv(rows) -> io.StringIO:
+    buffer = io.StringIO()
+    csv.writer(buffer, quoting=csv.QUOTE_ALL).writerows(rows)  # quoted: an empty text is '', not NULL
+    buffer.seek(0)
+    return buffer
+
+
+def _staged(template: MessageTemplate, rows: list[list]) -> list[tuple]:
+    """The rows through a temporary table and one ``INSERT ... SELECT ... ON CONFLICT (source_key)
+    DO NOTHING``: the rows whose key has a message already add nothing. (id, customer id, state,
+    reason, source key) of each row added."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            _stage_and_insert_sqlite(cursor, _csv(rows), template)
+        else:
+            cursor.execute(_STAGE_SQL)
+            cursor.copy_expert("COPY outbox_bulk_stage FROM STDIN", copy_text(rows))
+            cursor.execute(
+                _INSERT_SQL,
+                {
+                    "channel": template.channel,
+                    "purpose": template.purpose,
+                    "topic": template.topic,
+                    "template": template.pk,
+                },
+            )
+        added = cursor.fetchall()
+        cursor.execute("DROP TABLE outbox_bulk_stage")
+    return added
+
+
+def _copied(template: MessageTemplate, rows: list[list]) -> list[tuple] | None:
+    """The rows ``COPY``'d straight into the outbox (PostgreSQL), their ids drawn from the table's
+    sequence first: no temporary table and no second pass over the rows. Under a savepoint: when a
+    source key (or Message-ID) has a message already, written since ``_write`` looked (another
+    worker, a task delivered twice), the COPY fails as a whole, nothing is kept, and the answer is
+    None: the caller then writes the rows with ``_staged``, which skips the keys taken. As
+    ``_staged``'s answer otherwise."""
+    with connection.cursor() as cursor:
+        cursor.execute(_IDS_SQL, [len(rows)])
+        ids, created = cursor.fetchone()  # the time as text: it is written back as it is
+        constant = (template.channel, template.purpose, template.topic, template.pk, created, created, "", "", 0, 0, "")
+        buffer = copy_text(rows, first=ids, last=constant)
+        try:
+            # copy_expert is psycopg's own: its errors wrapped as Django's, so IntegrityError is caught.
+            with transaction.atomic(), connection.wrap_database_errors:
+                cursor.copy_expert(_COPY_SQL, buffer)
+        except IntegrityError:
+            logger.info("messaging.bulk_copy_conflict template=%s rows=%s", template.pk, len(rows))
+            return None
+    return [(pk, row[0], row[10], row[1], row[7]) for pk, row in zip(ids, rows, strict=True)]
+
+
 def messages_write_bulk(
     *, template: MessageTemplate, items: list[BulkItem], track_links: bool = True
 ) -> dict[str, BulkOutcome]:
@@ -302,7 +372,7 @@ def suppression_reasons(*, template: MessageTemplate, customer_ids) -> dict[int,
     their address)}, in one query (campaigns record it for their control group too)."""
     return {
         pk: (reason, address)
-        for pk, reason, address in Customer.objects.filter(pk__in=list(customer_ids))
+        for pk, reason, address in Customer.objects.filter(pk__any=list(customer_ids))
         .annotate(
             why=policy.suppression_reason_expression(purpose=template.purpose, topic=template.topic),
             address=Lower(Trim("email")),
@@ -356,7 +426,7 @@ def _write(template: MessageTemplate, items: list[BulkItem], *, track_links: boo
     keys = [item.source_key for item in items]
     outcomes: dict[str, BulkOutcome] = {
         key: BulkOutcome(pk, state, reason)
-        for pk, key, state, reason in Message.objects.filter(source_key__in=keys).values_list(
+        for pk, key, state, reason in Message.objects.filter(source_key__any=keys).values_list(
             "pk", "source_key", "state", "reason"
         )
     }
@@ -375,8 +445,7 @@ def _write(template: MessageTemplate, items: list[BulkItem], *, track_links: boo
     renderer.prepare([c for c in customers if sms or not reasons.get(c.pk, ("x",))[0]])
     track = not sms and links.tracking_enabled(template=template, campaign_track_links=track_links)
     now = timezone.now()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)  # quoted: an empty text is '', not NULL
+    rows = []
     for item in todo:
         customer = item.customer
         reason, address = reasons.get(customer.pk, (Message.Reason.NO_ADDRESS, ""))
@@ -398,7 +467,7 @@ def _write(template: MessageTemplate, items: list[BulkItem], *, track_links: boo
                 text, state, reason = sms_finish(text=text, purpose=template.purpose, language=language, reason=reason)
             elif track:
                 html, text = links.links_track(html=html, text=text, message_id=message_id)
-        writer.writerow(
+        rows.append(
             [
                 customer.pk,
                 reason,
@@ -413,24 +482,9 @@ def _write(template: MessageTemplate, items: list[BulkItem], *, track_links: boo
                 state,
             ]
         )
-    buffer.seek(0)
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            _stage_and_insert_sqlite(cursor, buffer, template)
-        else:
-            cursor.execute(_STAGE_SQL)
-            cursor.copy_expert("COPY outbox_bulk_stage FROM STDIN WITH (FORMAT csv)", buffer)
-            cursor.execute(
-                _INSERT_SQL,
-                {
-                    "channel": template.channel,
-                    "purpose": template.purpose,
-                    "topic": template.topic,
-                    "template": template.pk,
-                },
-            )
-        added = cursor.fetchall()
-        cursor.execute("DROP TABLE outbox_bulk_stage")
+    added = _copied(template, rows) if rows and connection.vendor == "postgresql" else None
+    if added is None:
+        added = _staged(template, rows) if rows else []
     for pk, customer_id, state, reason, key in added:
         outcomes[key] = BulkOutcome(pk, state, reason, created=True)
         if state == Message.State.SUPPRESSED:

@@ -199,6 +199,24 @@ def test_the_control_group_is_drawn_at_random_and_recorded():
     assert not control.filter(next_position__isnull=False).exists()
 
 
+def test_a_customer_enrolled_meanwhile_is_left_out_of_a_segments_enrolment_and_not_counted(monkeypatch):
+    plan = build_plan(trigger="manual", control_percent=0)
+    segment = SegmentFactory()
+    customers = [consenting_customer() for _ in range(5)]
+    SegmentMembership.objects.bulk_create(
+        SegmentMembership(segment=segment, customer=c, entered_at=timezone.now()) for c in customers
+    )
+    # Enrolled by hand after the eligibility was read (as if between its query and the INSERT).
+    services.enrolment_create(plan=plan, customer=customers[2])
+    monkeypatch.setattr(triggers, "eligible", lambda plan, customers, now: customers)
+
+    counts = services.segment_enrol(plan=plan, segment=segment)
+
+    assert (counts["enrolled"], counts["control"], counts["left_out"]) == (4, 0, 1)
+    assert Enrolment.objects.filter(plan=plan).count() == 5
+    assert Enrolment.objects.filter(plan=plan, customer=customers[2], source="segment").count() == 0
+
+
 def test_entering_a_segment_enrols_and_leaving_does_not():
     segment = SegmentFactory()
     plan = build_plan(trigger="segment_entered", trigger_segment=segment.pk)

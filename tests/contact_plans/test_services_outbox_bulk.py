@@ -155,6 +155,69 @@ def test_a_chunk_costs_a_fixed_number_of_queries_whatever_its_size():
     assert queries(2, "a") == queries(20, "b")
 
 
+def _columns(message: Message) -> dict:
+    """A message's columns but those that differ between two messages of one customer by nature."""
+    row = {f.attname: getattr(message, f.attname) for f in Message._meta.concrete_fields}
+    for name in ("id", "source_key", "message_id", "created_at", "updated_at"):
+        row.pop(name)
+    row["mime"] = bytes(row["mime"])
+    return row
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY straight into the outbox is PostgreSQL's path")
+def test_the_direct_copy_writes_what_the_staged_insert_writes_even_for_awkward_texts(monkeypatch):
+    from contact_plans.messaging import bulk
+
+    awkward = consenting_customer(name="O\\Brien\\N\tTab\r\nLine \\N <&> é", language="id")
+    quiet = consenting_customer(name="No Address", email="")  # suppressed: no text, a reason
+    template = MessageTemplateFactory(contents=PERSONAL)
+
+    due = timezone.now() + timedelta(hours=1)
+
+    def items(prefix):
+        return [BulkItem(customer=c, source_key=f"{prefix}:{c.pk}", due_at=due) for c in (awkward, quiet)]
+
+    messages_write_bulk(template=template, items=items("direct"))
+    monkeypatch.setattr(bulk, "_copied", lambda template, rows: None)  # as on a conflict: staged
+    messages_write_bulk(template=template, items=items("staged"))
+
+    for customer in (awkward, quiet):
+        direct = Message.objects.get(source_key=f"direct:{customer.pk}")
+        staged = Message.objects.get(source_key=f"staged:{customer.pk}")
+        assert _columns(direct) == _columns(staged)
+        assert direct.created_at == direct.updated_at and direct.mime is not None
+    direct = Message.objects.get(source_key=f"direct:{awkward.pk}")
+    assert direct.subject == "Halo O\\Brien\\N"
+    assert direct.html == "<p>Apa kabar O\\Brien\\N\tTab\r\nLine \\N &lt;&amp;&gt; é</p>"
+    assert Message.objects.get(source_key=f"direct:{quiet.pk}").reason == "no_address"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY straight into the outbox is PostgreSQL's path")
+def test_a_key_written_by_another_worker_meanwhile_falls_back_and_keeps_their_message(monkeypatch):
+    from contact_plans.messaging import bulk
+    from tests.contact_plans.factories import MessageFactory
+
+    ann, bea = consenting_customer(), consenting_customer()
+    template = newsletter_template()
+    theirs = {}
+    copied = bulk._copied
+
+    def another_worker_first(template, rows):
+        # After _write looked for the keys, before its COPY: the other worker's message under ann's key.
+        theirs["message"] = MessageFactory(customer=ann, source_key=f"t:{ann.pk}")
+        return copied(template, rows)
+
+    monkeypatch.setattr(bulk, "_copied", another_worker_first)
+
+    outcomes = messages_write_bulk(template=template, items=items_for(ann, bea))
+
+    assert outcomes[f"t:{ann.pk}"].message_id == theirs["message"].pk and not outcomes[f"t:{ann.pk}"].created
+    assert outcomes[f"t:{bea.pk}"].created and outcomes[f"t:{bea.pk}"].state == "queued"
+    assert Message.objects.filter(source_key=f"t:{ann.pk}").count() == 1
+    assert Message.objects.get(source_key=f"t:{bea.pk}").pk == outcomes[f"t:{bea.pk}"].message_id
+    assert Message.objects.count() == 2
+
+
 # --- The plan runner through it ------------------------------------------------------------------
 
 
@@ -183,6 +246,29 @@ def test_the_runner_writes_a_chunks_first_messages_in_one_go_and_advances_each_e
     for enrolment in enrolments:
         enrolment.refresh_from_db()
         assert (enrolment.state, enrolment.next_position) == ("active", 2)
+
+
+def test_a_step_run_already_recorded_is_kept_and_the_rest_of_the_chunk_is_written():
+    template = MessageTemplateFactory(purpose="promotional", contents=PERSONAL)
+    plan = build_plan(steps=[StepData(kind="email", template=template)], trigger="manual")
+    enrolments = [services.enrolment_create(plan=plan, customer=consenting_customer()) for _ in range(3)]
+    step = plan.steps.get()
+    # As after the plan's steps were edited back and forth: the first enrolment ran this step before.
+    earlier = EnrolmentStep.objects.create(
+        enrolment=enrolments[0], step=step, outcome="skipped_conditions", at=timezone.now() - timedelta(days=9)
+    )
+
+    ran = runner.plan_steps_run(enrolment_ids=[e.pk for e in enrolments])
+
+    assert ran == 3
+    runs = {r.enrolment_id: r for r in EnrolmentStep.objects.filter(step=step)}
+    assert len(runs) == 3 and runs[enrolments[0].pk].pk == earlier.pk
+    assert runs[enrolments[0].pk].outcome == "skipped_conditions"
+    assert {runs[e.pk].outcome for e in enrolments[1:]} == {"message"}
+    assert all(runs[e.pk].message_id for e in enrolments[1:])
+    for enrolment in enrolments:
+        enrolment.refresh_from_db()
+        assert enrolment.state == "ended"
 
 
 def test_the_runner_checks_conditions_before_writing_and_records_the_outboxs_refusal():
@@ -250,3 +336,19 @@ def test_a_personalised_chunk_reads_its_placeholders_in_a_fixed_number_of_querie
         return len(ctx)
 
     assert queries(2, "a") == queries(12, "b")
+
+
+def test_the_runner_turns_the_cycle_collector_back_on_after_a_chunk_even_a_failing_one(monkeypatch):
+    import gc
+
+    monkeypatch.setattr(runner, "_steps_by_plan", lambda plan_ids: 1 / 0)
+    plan = build_plan()
+    customer = consenting_customer()
+    services.enrolment_create(plan=plan, customer=customer)
+
+    with pytest.raises(ZeroDivisionError):
+        runner.plan_steps_run(
+            enrolment_ids=list(plan.enrolments.values_list("pk", flat=True)), now=timezone.now() + timedelta(days=30)
+        )
+
+    assert gc.isenabled()

@@ -47,3 +47,16 @@ def test_plain_accepts_data_and_refuses_objects():
         mp.plain({"a": object()}, name="x")
     with pytest.raises(mp.NotPlain):
         mp.plain({1: "a"}, name="x")
+
+
+def test_plain_gives_a_copy_of_a_flat_dict_and_still_refuses_what_is_nested_in_one():
+    flat = {"first_name": "Siti", "purchases": 3, "clv": Decimal("1.50"), "since": date(2024, 1, 2), "x": None}
+
+    copied = mp.plain(flat, name="customer")
+
+    assert copied == flat and copied is not flat
+    with pytest.raises(mp.NotPlain):
+        mp.plain({"manager": object()}, name="customer")
+    with pytest.raises(mp.NotPlain):
+        mp.plain({1: "one"}, name="customer")
+    assert mp.plain({"items": [{"name": "Tea"}]}, name="customer") == {"items": [{"name": "Tea"}]}

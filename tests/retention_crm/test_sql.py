@@ -62,3 +62,37 @@ def test_a_datetime_parameter_compares_with_what_the_orm_wrote():
     )
 
     assert count == 1
+
+
+def test_the_any_lookup_finds_what_in_finds_with_one_array_parameter():
+    from customers.models import Customer, Order
+    from tests.customers.factories import CustomerFactory, OrderFactory
+
+    customers = [CustomerFactory(email=f"any{i}@example.com") for i in range(4)]
+    orders = [OrderFactory(customer=customer) for customer in customers[:2]]
+    wanted = [customers[0].pk, customers[2].pk, 10**12]
+
+    by_any = Customer.objects.filter(pk__any=wanted)
+    emails = Customer.objects.filter(email__any=["any1@example.com", "any3@example.com"])
+
+    assert set(by_any) == set(Customer.objects.filter(pk__in=wanted)) == {customers[0], customers[2]}
+    assert {c.pk for c in emails} == {customers[1].pk, customers[3].pk}
+    assert set(Order.objects.filter(customer__any=wanted)) == {orders[0]}
+    assert set(Order.objects.filter(customer_id__any=[customers[1].pk])) == {orders[1]}
+    assert not Customer.objects.filter(pk__any=[]).exists()
+    sql_text, params = by_any.query.sql_with_params()
+    if connection.vendor == "postgresql":
+        assert "= ANY(" in sql_text and len(params) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_copy_text_round_trips_awkward_texts_none_and_numbers():
+    rows = [("a\tb\\c\nd\r\\N é", None, 7), ("", "x", 0)]
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE copy_probe (n bigint, t text, u text, v bigint, w text)")
+        cursor.copy_expert("COPY copy_probe FROM STDIN", sql.copy_text(rows, first=[1, 2], last=("end",)))
+        cursor.execute("SELECT n, t, u, v, w FROM copy_probe ORDER BY n")
+        got = cursor.fetchall()
+
+    assert got == [(1, "a\tb\\c\nd\r\\N é", None, 7, "end"), (2, "", "x", 0, "end")]
